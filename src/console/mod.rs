@@ -1,0 +1,1 @@
+//! The container's terminal: a pty whose master goes to `--console-socket`.

@@ -1,0 +1,1 @@
+//! OCI hooks: run a hook program with the container state on stdin.

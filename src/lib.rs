@@ -1,0 +1,19 @@
+//! berth: an OCI runtime (`berth`) and a daemonless docker-style front end (`berthctl`).
+//!
+//! The layers, top to bottom (each imports only those below it; see DESIGN.md):
+//! `cli` → `ctl` (berthctl only) → `container` → the per-concern modules
+//! (`spec`, `process`, `rootfs`, `cgroups`, `security`, `hooks`, `console`) → `sys`.
+#![deny(unsafe_code)]
+
+pub mod cgroups;
+pub mod cli;
+pub mod console;
+pub mod container;
+pub mod ctl;
+pub mod hooks;
+pub mod process;
+pub mod rootfs;
+pub mod security;
+pub mod spec;
+#[allow(unsafe_code)]
+pub mod sys;

@@ -1,0 +1,11 @@
+//! Security settings applied by init just before exec: capabilities, no_new_privs,
+//! seccomp, AppArmor and SELinux labels.
+
+pub mod caps;
+pub mod seccomp;
+
+#[derive(Debug, thiserror::Error)]
+pub enum SecurityError {
+    #[error("security: {0}")]
+    Other(String),
+}

@@ -1,0 +1,1 @@
+//! Root integration tests. Run with `make test` (as root, `--include-ignored`).
