@@ -1,1 +1,93 @@
-//! See sys/mod.rs.
+//! Process creation and the last steps before execve: a fork-like clone with
+//! namespace flags, close_range, and pidfd-free liveness checks.
+
+use std::os::fd::RawFd;
+
+use nix::errno::Errno;
+use nix::sched::CloneFlags;
+use nix::unistd::Pid;
+
+use super::{Error, Result};
+
+/// Who we are after [`clone_fork`].
+pub enum Forked {
+    Parent(Pid),
+    Child,
+}
+
+/// clone(2) with fork semantics: the child continues from this call on a copy of
+/// the caller's stack, in new namespaces for every `CLONE_NEW*` flag in `flags`.
+///
+/// Policy: the raw `clone` syscall without a new stack (child stack = NULL) behaves
+/// like fork, which lets the init run the same Rust code path as the caller instead
+/// of a callback on a hand-made stack (as nix's `clone` requires). SIGCHLD is the
+/// exit signal so the caller can `waitpid` the child as usual.
+pub fn clone_fork(flags: CloneFlags) -> Result<Forked> {
+    let raw = flags.bits() as libc::c_ulong | libc::SIGCHLD as libc::c_ulong;
+    // SAFETY: with a NULL child stack the kernel gives the child a copy-on-write copy
+    // of this process's memory, like fork. berth is single-threaded when it calls
+    // this (no runtime threads; tracing writes synchronously), so no lock held by
+    // another thread can be left locked in the child, and the child only runs the
+    // init code path which never returns into the parent's state. The pointer
+    // arguments are NULL, which clone accepts when CLONE_*SETTID/SETTLS are not set.
+    // JUSTIFICATION: nix's `clone` needs a caller-provided stack and a callback, and
+    // has no fork-like form.
+    let ret = unsafe {
+        libc::syscall(
+            libc::SYS_clone,
+            raw,
+            std::ptr::null_mut::<libc::c_void>(),
+            std::ptr::null_mut::<libc::c_int>(),
+            std::ptr::null_mut::<libc::c_int>(),
+            0 as libc::c_ulong,
+        )
+    };
+    match ret {
+        -1 => Err(Error::new("clone", Errno::last())),
+        0 => Ok(Forked::Child),
+        pid => Ok(Forked::Parent(Pid::from_raw(pid as i32))),
+    }
+}
+
+/// Plain fork(2), for the one place a second process is needed (joining an
+/// existing PID namespace only takes effect for children).
+pub fn fork() -> Result<Forked> {
+    // SAFETY: see `clone_fork`: berth is single-threaded here, so the child's copy of
+    // the address space holds no lock owned by another thread.
+    // JUSTIFICATION: nix::unistd::fork is itself unsafe for the same reason.
+    match unsafe { nix::unistd::fork() } {
+        Ok(nix::unistd::ForkResult::Parent { child }) => Ok(Forked::Parent(child)),
+        Ok(nix::unistd::ForkResult::Child) => Ok(Forked::Child),
+        Err(e) => Err(Error::new("fork", e)),
+    }
+}
+
+/// Mark every fd >= `first` close-on-exec (CVE-2024-21626: no host fd may reach
+/// the container process). The fds stay usable until execve.
+pub fn cloexec_from(first: RawFd) -> Result<()> {
+    // SAFETY: close_range with CLOSE_RANGE_CLOEXEC closes nothing; it only sets the
+    // FD_CLOEXEC flag on fds in [first, ~0], so no OwnedFd or File in this process is
+    // invalidated.
+    // JUSTIFICATION: nix 0.29 has no close_range wrapper.
+    let ret = unsafe {
+        libc::syscall(
+            libc::SYS_close_range,
+            first as libc::c_uint,
+            libc::c_uint::MAX,
+            libc::CLOSE_RANGE_CLOEXEC as libc::c_uint,
+        )
+    };
+    if ret == -1 {
+        return Err(Error::new("close_range", Errno::last()));
+    }
+    Ok(())
+}
+
+/// Exit the current process immediately, without running atexit handlers or
+/// flushing stdio buffers that belong to the parent (used by forked children).
+pub fn exit_now(code: i32) -> ! {
+    // SAFETY: _exit takes no pointers and never returns; skipping destructors is
+    // the point (the child must not flush or drop the parent's copies of state).
+    // JUSTIFICATION: std::process::exit runs atexit handlers and flushes stdout.
+    unsafe { libc::_exit(code) }
+}

@@ -1,0 +1,237 @@
+//! Checks the runtime spec requires before create may touch the system. Each error
+//! names the field as a path in config.json.
+
+use std::collections::HashSet;
+
+use oci_spec::runtime::{LinuxNamespaceType, Spec};
+
+use super::SpecError;
+
+/// Validate what runc and the runtime spec reject. The checks are the runtime's,
+/// not serde's: types were already checked while parsing.
+pub fn validate(spec: &Spec) -> Result<(), SpecError> {
+    let version = spec.version();
+    if version.is_empty() {
+        return Err(SpecError::invalid("ociVersion", "must be set"));
+    }
+    if !version.starts_with("1.") {
+        return Err(SpecError::invalid("ociVersion", format!("unsupported version {version:?}")));
+    }
+    let root = spec.root().as_ref().ok_or_else(|| SpecError::invalid("root", "must be set"))?;
+    if root.path().as_os_str().is_empty() {
+        return Err(SpecError::invalid("root.path", "must not be empty"));
+    }
+    if let Some(process) = spec.process() {
+        let args = process.args().as_deref().unwrap_or_default();
+        if args.is_empty() || args[0].is_empty() {
+            return Err(SpecError::invalid("process.args", "must contain at least one element"));
+        }
+        if !process.cwd().is_absolute() {
+            return Err(SpecError::invalid("process.cwd", format!("{:?} is not an absolute path", process.cwd())));
+        }
+        for (i, e) in process.env().as_deref().unwrap_or_default().iter().enumerate() {
+            if !e.contains('=') || e.starts_with('=') {
+                return Err(SpecError::invalid(format!("process.env[{i}]"), format!("{e:?} is not KEY=value")));
+            }
+        }
+        let mut seen = HashSet::new();
+        for (i, r) in process.rlimits().as_deref().unwrap_or_default().iter().enumerate() {
+            if !seen.insert(format!("{:?}", r.typ())) {
+                return Err(SpecError::invalid(
+                    format!("process.rlimits[{i}].type"),
+                    format!("duplicate {:?}", r.typ()),
+                ));
+            }
+            if r.soft() > r.hard() {
+                return Err(SpecError::invalid(
+                    format!("process.rlimits[{i}]"),
+                    format!("soft limit {} is above hard limit {}", r.soft(), r.hard()),
+                ));
+            }
+        }
+    }
+    for (i, m) in spec.mounts().as_deref().unwrap_or_default().iter().enumerate() {
+        if !m.destination().is_absolute() {
+            return Err(SpecError::invalid(
+                format!("mounts[{i}].destination"),
+                format!("{:?} is not an absolute path", m.destination()),
+            ));
+        }
+    }
+    validate_linux(spec)
+}
+
+fn validate_linux(spec: &Spec) -> Result<(), SpecError> {
+    let Some(linux) = spec.linux() else {
+        return Ok(());
+    };
+    let namespaces = linux.namespaces().as_deref().unwrap_or_default();
+    let mut seen = HashSet::new();
+    for (i, ns) in namespaces.iter().enumerate() {
+        if !seen.insert(ns.typ()) {
+            return Err(SpecError::invalid(
+                format!("linux.namespaces[{i}].type"),
+                format!("duplicate namespace {:?}", ns.typ()),
+            ));
+        }
+        if let Some(p) = ns.path() {
+            if !p.is_absolute() {
+                return Err(SpecError::invalid(
+                    format!("linux.namespaces[{i}].path"),
+                    format!("{p:?} is not an absolute path"),
+                ));
+            }
+        }
+    }
+    let has = |t: LinuxNamespaceType| namespaces.iter().any(|n| n.typ() == t);
+    let new_user = namespaces.iter().any(|n| n.typ() == LinuxNamespaceType::User && n.path().is_none());
+    let has_maps = linux.uid_mappings().as_ref().is_some_and(|m| !m.is_empty())
+        || linux.gid_mappings().as_ref().is_some_and(|m| !m.is_empty());
+    if has_maps && !has(LinuxNamespaceType::User) {
+        return Err(SpecError::invalid("linux.uidMappings", "user namespace mappings given without a user namespace"));
+    }
+    if new_user && !has_maps {
+        return Err(SpecError::invalid("linux.uidMappings", "a new user namespace needs uid and gid mappings"));
+    }
+    if spec.hostname().as_deref().is_some_and(|h| !h.is_empty()) && !has(LinuxNamespaceType::Uts) {
+        return Err(SpecError::invalid("hostname", "unable to set hostname without a private UTS namespace"));
+    }
+    if spec.domainname().as_deref().is_some_and(|h| !h.is_empty()) && !has(LinuxNamespaceType::Uts) {
+        return Err(SpecError::invalid("domainname", "unable to set domainname without a private UTS namespace"));
+    }
+    for (i, p) in linux.masked_paths().as_deref().unwrap_or_default().iter().enumerate() {
+        if !p.starts_with('/') {
+            return Err(SpecError::invalid(
+                format!("linux.maskedPaths[{i}]"),
+                format!("{p:?} is not an absolute path"),
+            ));
+        }
+    }
+    for (i, p) in linux.readonly_paths().as_deref().unwrap_or_default().iter().enumerate() {
+        if !p.starts_with('/') {
+            return Err(SpecError::invalid(
+                format!("linux.readonlyPaths[{i}]"),
+                format!("{p:?} is not an absolute path"),
+            ));
+        }
+    }
+    for (i, d) in linux.devices().as_deref().unwrap_or_default().iter().enumerate() {
+        if !d.path().is_absolute() {
+            return Err(SpecError::invalid(
+                format!("linux.devices[{i}].path"),
+                format!("{:?} is not an absolute path", d.path()),
+            ));
+        }
+    }
+    if let Some(sysctl) = linux.sysctl() {
+        for key in sysctl.keys() {
+            let net = key.starts_with("net.");
+            let ipc = key.starts_with("kernel.msg")
+                || key.starts_with("kernel.sem")
+                || key.starts_with("kernel.shm")
+                || key.starts_with("fs.mqueue.");
+            let uts = key == "kernel.hostname" || key == "kernel.domainname";
+            if net && !has(LinuxNamespaceType::Network) {
+                return Err(SpecError::invalid(format!("linux.sysctl.{key}"), "needs a private network namespace"));
+            }
+            if ipc && !has(LinuxNamespaceType::Ipc) {
+                return Err(SpecError::invalid(format!("linux.sysctl.{key}"), "needs a private ipc namespace"));
+            }
+            if uts {
+                return Err(SpecError::invalid(
+                    format!("linux.sysctl.{key}"),
+                    "set the hostname or domainname field instead",
+                ));
+            }
+            if !net && !ipc {
+                return Err(SpecError::invalid(format!("linux.sysctl.{key}"), "not a namespaced sysctl"));
+            }
+        }
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::spec::{default_spec, parse};
+
+    fn check(mut v: serde_json::Value, edit: impl FnOnce(&mut serde_json::Value)) -> Result<(), SpecError> {
+        edit(&mut v);
+        let spec = parse("config.json".as_ref(), &v.to_string())?;
+        validate(&spec)
+    }
+
+    fn err_text(r: Result<(), SpecError>) -> String {
+        r.expect_err("expected an error").to_string()
+    }
+
+    #[test]
+    fn empty_args_names_process_args() {
+        let e = err_text(check(default_spec(), |v| v["process"]["args"] = serde_json::json!([])));
+        assert!(e.starts_with("process.args"), "{e}");
+    }
+
+    #[test]
+    fn relative_cwd_is_rejected() {
+        let e = err_text(check(default_spec(), |v| v["process"]["cwd"] = "tmp".into()));
+        assert!(e.starts_with("process.cwd"), "{e}");
+    }
+
+    #[test]
+    fn duplicate_namespace_names_the_index() {
+        let e = err_text(check(default_spec(), |v| {
+            v["linux"]["namespaces"].as_array_mut().unwrap().push(serde_json::json!({"type": "pid"}))
+        }));
+        assert!(e.starts_with("linux.namespaces[6].type"), "{e}");
+    }
+
+    #[test]
+    fn unknown_namespace_is_a_parse_error_with_field_path() {
+        let e = err_text(check(default_spec(), |v| v["linux"]["namespaces"][0]["type"] = "bogus".into()));
+        assert!(e.contains("linux.namespaces[0].type"), "{e}");
+    }
+
+    #[test]
+    fn wrong_type_names_field() {
+        let e = err_text(check(default_spec(), |v| v["process"]["user"]["uid"] = "root".into()));
+        assert!(e.contains("process.user.uid"), "{e}");
+    }
+
+    #[test]
+    fn relative_mount_destination_is_rejected() {
+        let e = err_text(check(default_spec(), |v| v["mounts"][0]["destination"] = "proc".into()));
+        assert!(e.starts_with("mounts[0].destination"), "{e}");
+    }
+
+    #[test]
+    fn hostname_without_uts_is_rejected() {
+        let e = err_text(check(default_spec(), |v| {
+            v["linux"]["namespaces"].as_array_mut().unwrap().retain(|n| n["type"] != "uts")
+        }));
+        assert!(e.starts_with("hostname"), "{e}");
+    }
+
+    #[test]
+    fn net_sysctl_needs_network_namespace() {
+        let e = err_text(check(default_spec(), |v| {
+            v["linux"]["sysctl"] = serde_json::json!({"net.ipv4.ip_forward": "1"});
+            v["linux"]["namespaces"].as_array_mut().unwrap().retain(|n| n["type"] != "network")
+        }));
+        assert!(e.starts_with("linux.sysctl.net.ipv4.ip_forward"), "{e}");
+    }
+
+    #[test]
+    fn user_namespace_needs_mappings() {
+        let e = err_text(check(default_spec(), |v| {
+            v["linux"]["namespaces"].as_array_mut().unwrap().push(serde_json::json!({"type": "user"}))
+        }));
+        assert!(e.starts_with("linux.uidMappings"), "{e}");
+    }
+
+    #[test]
+    fn soft_rlimit_above_hard_is_rejected() {
+        let e = err_text(check(default_spec(), |v| v["process"]["rlimits"][0]["soft"] = 4096.into()));
+        assert!(e.starts_with("process.rlimits[0]"), "{e}");
+    }
+}
