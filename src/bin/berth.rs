@@ -1,1 +1,38 @@
-fn main() {}
+//! `berth`: parse the command line, set up logging, run one command, and map the
+//! result to an exit status. Errors are printed once: to the log (JSON for
+//! containerd and podman) and, when the log is a file, also to stderr.
+
+use clap::Parser;
+
+fn main() {
+    let cli = berth::cli::Cli::parse();
+    let sink = match berth::cli::log::init(cli.log.as_deref(), cli.log_format, cli.debug) {
+        Ok(s) => s,
+        Err(e) => {
+            eprintln!("berth: open log file {:?}: {e}", cli.log.as_deref().unwrap_or("".as_ref()));
+            std::process::exit(1);
+        }
+    };
+    let code = match berth::cli::run(cli) {
+        Ok(code) => code,
+        Err(err) => {
+            let msg = chain(&err);
+            if sink.is_stderr() && sink.format == berth::cli::LogFormat::Text {
+                eprintln!("berth: {msg}");
+            } else {
+                sink.error(&msg);
+                if !sink.is_stderr() {
+                    eprintln!("berth: {msg}");
+                }
+            }
+            1
+        }
+    };
+    std::process::exit(code);
+}
+
+/// The error and its causes joined by ": ", skipping a cause whose text the
+/// message already ends with.
+fn chain(err: &anyhow::Error) -> String {
+    berth::container::error_chain(err.as_ref())
+}

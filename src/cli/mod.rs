@@ -1,1 +1,105 @@
-//! Command line of `berth`.
+//! `berth`'s command line: runc's global flags and subcommands, spelled exactly as
+//! runc spells them, since containerd's shim and conmon call us with runc's argv.
+
+mod create;
+mod delete;
+mod features;
+mod kill;
+mod list;
+pub mod log;
+mod run;
+mod spec;
+mod start;
+mod state;
+
+use std::path::PathBuf;
+
+use clap::{Parser, Subcommand};
+
+pub use log::{LogFormat, LogSink};
+
+#[derive(Parser, Debug)]
+#[command(name = "berth", version, about = "berth: an OCI container runtime, a drop-in replacement for runc")]
+pub struct Cli {
+    /// Root directory for container state
+    #[arg(long, global = true, default_value = "/run/berth")]
+    pub root: PathBuf,
+    /// Write log lines to this file instead of stderr
+    #[arg(long, global = true)]
+    pub log: Option<PathBuf>,
+    /// Log format: text or json
+    #[arg(long = "log-format", global = true, value_enum, default_value_t = LogFormat::Text)]
+    pub log_format: LogFormat,
+    /// Enable debug logging
+    #[arg(long, global = true)]
+    pub debug: bool,
+    /// Use the systemd cgroup driver (cgroupsPath is slice:prefix:name)
+    #[arg(long = "systemd-cgroup", global = true)]
+    pub systemd_cgroup: bool,
+    /// Rootless mode: auto, true or false
+    #[arg(long, global = true, default_value = "auto")]
+    pub rootless: String,
+    /// Accepted for runc compatibility (checkpoint/restore is not supported)
+    #[arg(long, global = true, hide = true)]
+    pub criu: Option<String>,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum Command {
+    /// Create a container
+    Create(create::Args),
+    /// Start a created container
+    Start(start::Args),
+    /// Create and start a container, and wait for it
+    Run(run::Args),
+    /// Output the state of a container
+    State(state::Args),
+    /// Send a signal to a container's init (or every process with --all)
+    Kill(kill::Args),
+    /// Delete a container
+    Delete(delete::Args),
+    /// List containers
+    #[command(alias = "ls")]
+    List(list::Args),
+    /// Create a new specification file (config.json)
+    Spec(spec::Args),
+    /// Show the features this runtime supports
+    Features(features::Args),
+}
+
+/// Global settings every command gets.
+pub struct Global {
+    pub root: PathBuf,
+    pub systemd_cgroup: bool,
+    pub rootless: bool,
+}
+
+impl Cli {
+    pub fn global(&self) -> Global {
+        let rootless = match self.rootless.as_str() {
+            "true" => true,
+            "false" => false,
+            // auto: rootless when not running as real root.
+            _ => !nix::unistd::Uid::effective().is_root(),
+        };
+        Global { root: self.root.clone(), systemd_cgroup: self.systemd_cgroup, rootless }
+    }
+}
+
+/// Run the parsed command; `Ok(code)` is the process exit status.
+pub fn run(cli: Cli) -> anyhow::Result<i32> {
+    let g = cli.global();
+    match cli.command {
+        Command::Create(a) => create::run(&g, a),
+        Command::Start(a) => start::run(&g, a),
+        Command::Run(a) => run::run(&g, a),
+        Command::State(a) => state::run(&g, a),
+        Command::Kill(a) => kill::run(&g, a),
+        Command::Delete(a) => delete::run(&g, a),
+        Command::List(a) => list::run(&g, a),
+        Command::Spec(a) => spec::run(&g, a),
+        Command::Features(a) => features::run(&g, a),
+    }
+}

@@ -1,1 +1,72 @@
-//! The container's terminal: a pty whose master goes to `--console-socket`.
+//! The container's terminal. With `process.terminal`, init opens a pty inside the
+//! container's own devpts, makes the slave its stdio and controlling terminal,
+//! bind-mounts it on /dev/console, and sends the master to the `--console-socket`
+//! with SCM_RIGHTS, exactly as runc does (containerd and conmon receive it).
+
+use std::os::fd::{AsFd, AsRawFd, OwnedFd};
+use std::os::unix::net::UnixStream;
+use std::path::{Path, PathBuf};
+
+use nix::fcntl::OFlag;
+use nix::mount::MsFlags;
+use nix::pty::{grantpt, posix_openpt, ptsname_r, unlockpt};
+use nix::sys::stat::Mode;
+
+use crate::sys;
+
+#[derive(Debug, thiserror::Error)]
+pub enum ConsoleError {
+    #[error("connect to console socket {path:?}")]
+    Connect {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("console")]
+    Sys(#[from] sys::Error),
+}
+
+fn sys_err(call: &'static str) -> impl FnOnce(nix::errno::Errno) -> ConsoleError {
+    move |e| ConsoleError::Sys(sys::Error::new(call, e))
+}
+
+/// Connect to the console socket (in the caller's mount namespace, before clone).
+pub fn connect(path: &Path) -> Result<OwnedFd, ConsoleError> {
+    let stream = UnixStream::connect(path).map_err(|source| ConsoleError::Connect { path: path.to_path_buf(), source })?;
+    Ok(OwnedFd::from(stream))
+}
+
+/// A new pty in the current mount namespace's /dev/ptmx: (master, slave, slave path).
+pub fn open_pty() -> Result<(OwnedFd, OwnedFd, String), ConsoleError> {
+    let master = posix_openpt(OFlag::O_RDWR | OFlag::O_NOCTTY | OFlag::O_CLOEXEC).map_err(sys_err("open /dev/ptmx"))?;
+    grantpt(&master).map_err(sys_err("grantpt"))?;
+    unlockpt(&master).map_err(sys_err("unlockpt"))?;
+    let name = ptsname_r(&master).map_err(sys_err("ptsname"))?;
+    let slave = nix::fcntl::open(name.as_str(), OFlag::O_RDWR | OFlag::O_NOCTTY | OFlag::O_CLOEXEC, Mode::empty())
+        .map_err(|e| ConsoleError::Sys(sys::Error::with_path("open", &name, e)))?;
+    let slave = owned(slave);
+    Ok((sys::fd::own(std::os::fd::IntoRawFd::into_raw_fd(master)), slave, name))
+}
+
+fn owned(fd: std::os::fd::RawFd) -> OwnedFd {
+    sys::fd::own(fd)
+}
+
+/// In init, after pivot_root: create the pty, make it stdio and the controlling
+/// terminal, bind it on /dev/console, and send the master to `socket`.
+pub fn setup(socket: OwnedFd) -> Result<(), ConsoleError> {
+    let (master, slave, name) = open_pty()?;
+    if Path::new("/dev/console").exists() {
+        nix::mount::mount(Some(name.as_str()), "/dev/console", None::<&str>, MsFlags::MS_BIND, None::<&str>)
+            .map_err(|e| ConsoleError::Sys(sys::Error::with_path("mount bind", "/dev/console", e)))?;
+    }
+    sys::fd::send_fd(socket.as_fd(), name.as_bytes(), master.as_fd())?;
+    drop(master);
+    drop(socket);
+    nix::unistd::setsid().map_err(sys_err("setsid"))?;
+    sys::tty::set_controlling_tty(slave.as_fd())?;
+    for target in 0..3 {
+        nix::unistd::dup2(slave.as_raw_fd(), target).map_err(sys_err("dup2"))?;
+    }
+    Ok(())
+}

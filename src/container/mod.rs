@@ -1,1 +1,88 @@
-//! The container lifecycle.
+//! The container lifecycle, one file per verb: create (with init), start, state,
+//! kill, delete, list. Owns the state store; sees cgroups only through the
+//! `CgroupManager` trait.
+
+mod channel;
+mod create;
+mod delete;
+mod error;
+mod init;
+mod kill;
+mod start;
+pub mod state;
+mod userns;
+
+pub use create::{CreateOptions, Created, create, write_pid_file};
+pub use delete::delete;
+pub use error::{Cause, ContainerError};
+pub use init::error_chain;
+pub use kill::{kill, parse_signal};
+pub use start::start;
+pub use state::{OciState, State, Status, Store};
+
+use std::path::Path;
+
+/// A container id, checked once: runc's `^[\w+-\.]+$`, not "." or "..".
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ContainerId(String);
+
+impl ContainerId {
+    pub fn new(id: &str) -> Result<Self, Cause> {
+        let ok = !id.is_empty()
+            && id != "."
+            && id != ".."
+            && id.len() <= 1024
+            && id.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '+' | '-' | '.'));
+        if ok { Ok(ContainerId(id.to_string())) } else { Err(Cause::InvalidId(id.to_string())) }
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+/// Load a container's state and its live status.
+pub fn load(root: &Path, id: &str, op: &'static str) -> Result<(State, Status), ContainerError> {
+    let cid = ContainerId::new(id).map_err(|c| c.into_error(id, op))?;
+    let store = Store::new(root);
+    let state = store.load(&cid).map_err(|c| c.into_error(id, op))?;
+    let status = store.status(&state);
+    Ok((state, status))
+}
+
+/// `berth state`: runc's state JSON for one container.
+pub fn oci_state(root: &Path, id: &str) -> Result<OciState, ContainerError> {
+    let (state, status) = load(root, id, "state")?;
+    Ok(state.to_oci(status))
+}
+
+/// `berth list`: every container's state, sorted by id.
+pub fn list(root: &Path) -> Result<Vec<OciState>, ContainerError> {
+    let store = Store::new(root);
+    let ids = store.ids().map_err(|c| c.into_error("*", "list"))?;
+    let mut out = Vec::new();
+    for id in ids {
+        let Ok(cid) = ContainerId::new(&id) else { continue };
+        // A container deleted while we list is simply not listed.
+        if let Ok(state) = store.load(&cid) {
+            let status = store.status(&state);
+            out.push(state.to_oci(status));
+        }
+    }
+    Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn container_id_rules_match_runc() {
+        for ok in ["abc", "a.b-c_d+e", "0"] {
+            assert!(ContainerId::new(ok).is_ok(), "{ok}");
+        }
+        for bad in ["", ".", "..", "a/b", "a b", "../x", "é"] {
+            assert!(ContainerId::new(bad).is_err(), "{bad}");
+        }
+    }
+}

@@ -1,1 +1,204 @@
-//! The container process's own settings applied in init: user, rlimits, env, cwd.
+//! The container process's own settings, applied by init inside the container:
+//! rlimits, user and groups, umask, cwd, env, and the path of the program to exec.
+
+use std::ffi::CString;
+use std::os::unix::ffi::OsStrExt;
+use std::os::unix::fs::PermissionsExt;
+use std::path::{Path, PathBuf};
+
+use nix::sys::resource::{Resource, setrlimit};
+use nix::unistd::{Gid, Uid};
+use oci_spec::runtime::{PosixRlimitType, Process};
+
+use crate::sys;
+
+#[derive(Debug, thiserror::Error)]
+pub enum ProcessError {
+    #[error("process.rlimits[{index}] ({typ}): set soft {soft} hard {hard}")]
+    Rlimit {
+        index: usize,
+        typ: String,
+        soft: u64,
+        hard: u64,
+        #[source]
+        source: sys::Error,
+    },
+    #[error("process.user: {what}")]
+    User {
+        what: String,
+        #[source]
+        source: sys::Error,
+    },
+    #[error("process.cwd: {path:?}")]
+    Cwd {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("process.cwd: {path:?} is not a directory")]
+    CwdNotDir { path: PathBuf },
+    #[error("exec: {name:?}: executable file not found in $PATH")]
+    NotFound { name: String },
+    #[error("exec: {path:?}: permission denied (not an executable file)")]
+    NotExecutable { path: PathBuf },
+    #[error("process.{field}: contains a NUL byte")]
+    Nul { field: &'static str },
+}
+
+fn resource(t: PosixRlimitType) -> Option<Resource> {
+    use PosixRlimitType as T;
+    Some(match t {
+        T::RlimitCpu => Resource::RLIMIT_CPU,
+        T::RlimitFsize => Resource::RLIMIT_FSIZE,
+        T::RlimitData => Resource::RLIMIT_DATA,
+        T::RlimitStack => Resource::RLIMIT_STACK,
+        T::RlimitCore => Resource::RLIMIT_CORE,
+        T::RlimitRss => Resource::RLIMIT_RSS,
+        T::RlimitNproc => Resource::RLIMIT_NPROC,
+        T::RlimitNofile => Resource::RLIMIT_NOFILE,
+        T::RlimitMemlock => Resource::RLIMIT_MEMLOCK,
+        T::RlimitAs => Resource::RLIMIT_AS,
+        T::RlimitLocks => Resource::RLIMIT_LOCKS,
+        T::RlimitSigpending => Resource::RLIMIT_SIGPENDING,
+        T::RlimitMsgqueue => Resource::RLIMIT_MSGQUEUE,
+        T::RlimitNice => Resource::RLIMIT_NICE,
+        T::RlimitRtprio => Resource::RLIMIT_RTPRIO,
+        T::RlimitRttime => Resource::RLIMIT_RTTIME,
+        #[allow(unreachable_patterns)]
+        _ => return None,
+    })
+}
+
+/// setrlimit for each `process.rlimits` entry. Raising a hard limit needs
+/// CAP_SYS_RESOURCE; without it the error names the entry.
+pub fn set_rlimits(process: &Process) -> Result<(), ProcessError> {
+    for (index, r) in process.rlimits().as_deref().unwrap_or_default().iter().enumerate() {
+        let typ = format!("{:?}", r.typ());
+        let Some(res) = resource(r.typ()) else { continue };
+        setrlimit(res, r.soft(), r.hard()).map_err(|e| ProcessError::Rlimit {
+            index,
+            typ: typ.clone(),
+            soft: r.soft(),
+            hard: r.hard(),
+            source: sys::Error::new("setrlimit", e),
+        })?;
+    }
+    Ok(())
+}
+
+fn user_err(what: impl Into<String>, call: &'static str) -> impl FnOnce(nix::errno::Errno) -> ProcessError {
+    let what = what.into();
+    move |e| ProcessError::User { what, source: sys::Error::new(call, e) }
+}
+
+/// Supplementary groups, then gid, then uid, as runc orders them. The caller sets
+/// PR_SET_KEEPCAPS around this so capabilities survive the uid change.
+pub fn switch_user(process: &Process, allow_setgroups: bool) -> Result<(), ProcessError> {
+    let user = process.user();
+    let uid = Uid::from_raw(user.uid());
+    let gid = Gid::from_raw(user.gid());
+    if allow_setgroups {
+        let groups: Vec<Gid> = user.additional_gids().as_deref().unwrap_or_default().iter().map(|g| Gid::from_raw(*g)).collect();
+        nix::unistd::setgroups(&groups).map_err(user_err(format!("additionalGids {groups:?}"), "setgroups"))?;
+    }
+    nix::unistd::setresgid(gid, gid, gid).map_err(user_err(format!("gid {gid}"), "setresgid"))?;
+    nix::unistd::setresuid(uid, uid, uid).map_err(user_err(format!("uid {uid}"), "setresuid"))?;
+    if let Some(umask) = user.umask() {
+        nix::sys::stat::umask(nix::sys::stat::Mode::from_bits_truncate(umask as nix::libc::mode_t));
+    }
+    Ok(())
+}
+
+/// chdir to `process.cwd`, creating it when it does not exist (as runc does;
+/// docker and podman rely on it). A cwd that exists but is not a directory fails.
+pub fn enter_cwd(process: &Process) -> Result<(), ProcessError> {
+    let cwd = process.cwd();
+    match std::fs::metadata(cwd) {
+        Ok(m) if !m.is_dir() => return Err(ProcessError::CwdNotDir { path: cwd.clone() }),
+        Ok(_) => {}
+        Err(_) => {
+            std::fs::create_dir_all(cwd).map_err(|source| ProcessError::Cwd { path: cwd.clone(), source })?;
+        }
+    }
+    std::env::set_current_dir(cwd).map_err(|source| ProcessError::Cwd { path: cwd.clone(), source })
+}
+
+/// The environment as C strings.
+pub fn env(process: &Process) -> Result<Vec<CString>, ProcessError> {
+    process
+        .env()
+        .as_deref()
+        .unwrap_or_default()
+        .iter()
+        .map(|e| CString::new(e.as_str()).map_err(|_| ProcessError::Nul { field: "env" }))
+        .collect()
+}
+
+pub fn args(process: &Process) -> Result<Vec<CString>, ProcessError> {
+    process
+        .args()
+        .as_deref()
+        .unwrap_or_default()
+        .iter()
+        .map(|a| CString::new(a.as_str()).map_err(|_| ProcessError::Nul { field: "args" }))
+        .collect()
+}
+
+/// Resolve `args[0]` like exec.LookPath with the container's PATH (runc resolves
+/// it before start, so a missing binary fails `create`, not `start`).
+pub fn find_executable(name: &str, env: &[CString]) -> Result<PathBuf, ProcessError> {
+    if name.contains('/') {
+        let p = PathBuf::from(name);
+        return check_executable(&p).map(|_| p);
+    }
+    let path = env
+        .iter()
+        .filter_map(|e| e.to_str().ok())
+        .find_map(|e| e.strip_prefix("PATH="))
+        .unwrap_or("/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin");
+    for dir in path.split(':') {
+        let dir = if dir.is_empty() { "." } else { dir };
+        let candidate = Path::new(dir).join(name);
+        if check_executable(&candidate).is_ok() {
+            return Ok(candidate);
+        }
+    }
+    Err(ProcessError::NotFound { name: name.to_string() })
+}
+
+fn check_executable(p: &Path) -> Result<(), ProcessError> {
+    match std::fs::metadata(p) {
+        Ok(m) if m.is_file() && m.permissions().mode() & 0o111 != 0 => Ok(()),
+        Ok(_) => Err(ProcessError::NotExecutable { path: p.to_path_buf() }),
+        Err(_) => Err(ProcessError::NotFound { name: p.display().to_string() }),
+    }
+}
+
+pub fn path_cstring(p: &Path) -> Result<CString, ProcessError> {
+    CString::new(p.as_os_str().as_bytes()).map_err(|_| ProcessError::Nul { field: "args" })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn find_executable_uses_container_path() {
+        let env = vec![CString::new("PATH=/nonexistent:/bin").unwrap()];
+        assert_eq!(find_executable("sh", &env).unwrap(), PathBuf::from("/bin/sh"));
+    }
+
+    #[test]
+    fn missing_executable_is_named() {
+        let e = find_executable("no-such-binary-xyz", &[]).unwrap_err().to_string();
+        assert_eq!(e, "exec: \"no-such-binary-xyz\": executable file not found in $PATH");
+    }
+
+    #[test]
+    fn non_executable_file_is_rejected() {
+        let dir = tempfile::tempdir().unwrap();
+        let f = dir.path().join("data");
+        std::fs::write(&f, "x").unwrap();
+        assert!(matches!(find_executable(f.to_str().unwrap(), &[]), Err(ProcessError::NotExecutable { .. })));
+    }
+}

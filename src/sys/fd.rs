@@ -40,3 +40,12 @@ pub fn recv_fd(sock: BorrowedFd<'_>) -> Result<(OwnedFd, Vec<u8>)> {
     // JUSTIFICATION: nix returns received fds as RawFd.
     Ok((unsafe { OwnedFd::from_raw_fd(raw) }, buf))
 }
+
+/// Take ownership of an fd that nix returned as a RawFd from a call that just
+/// created it (open, openat, dup).
+pub fn own(fd: std::os::fd::RawFd) -> OwnedFd {
+    // SAFETY: callers pass an fd freshly returned by a successful syscall, which no
+    // other owner in the process holds.
+    // JUSTIFICATION: nix 0.29 returns RawFd from open/openat/dup.
+    unsafe { OwnedFd::from_raw_fd(fd) }
+}

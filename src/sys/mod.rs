@@ -8,6 +8,7 @@ pub mod fd;
 pub mod mount;
 pub mod process;
 pub mod seccomp;
+pub mod tty;
 
 use std::fmt;
 use std::path::PathBuf;

@@ -91,3 +91,34 @@ pub fn exit_now(code: i32) -> ! {
     // JUSTIFICATION: std::process::exit runs atexit handlers and flushes stdout.
     unsafe { libc::_exit(code) }
 }
+
+/// setdomainname(2).
+pub fn set_domainname(name: &str) -> Result<()> {
+    // SAFETY: the pointer and length describe `name`'s bytes, which stay alive for
+    // the call; the kernel copies them and does not need a NUL terminator.
+    // JUSTIFICATION: nix 0.29 has sethostname but no setdomainname.
+    let ret = unsafe { libc::setdomainname(name.as_ptr().cast(), name.len()) };
+    if ret == -1 {
+        return Err(Error::new("setdomainname", Errno::last()));
+    }
+    Ok(())
+}
+
+/// Join a new session keyring named `name` (keyctl JOIN_SESSION_KEYRING), so the
+/// container does not share the caller's keys. ENOSYS (no keyring support) is not
+/// an error, as in runc.
+pub fn join_session_keyring(name: &str) -> Result<()> {
+    let cname = std::ffi::CString::new(name).map_err(|_| Error::new("keyctl", Errno::EINVAL))?;
+    // SAFETY: KEYCTL_JOIN_SESSION_KEYRING reads one NUL-terminated string through the
+    // second argument, which `cname` keeps alive for the call.
+    // JUSTIFICATION: nix has no keyctl wrapper.
+    let ret = unsafe { libc::syscall(libc::SYS_keyctl, libc::KEYCTL_JOIN_SESSION_KEYRING, cname.as_ptr()) };
+    if ret == -1 {
+        let errno = Errno::last();
+        if errno == Errno::ENOSYS {
+            return Ok(());
+        }
+        return Err(Error::new("keyctl JOIN_SESSION_KEYRING", errno));
+    }
+    Ok(())
+}

@@ -1,0 +1,48 @@
+//! `berth features`: the runtime-spec features document (features.md). It lists
+//! only what `create` really supports; docker and containerd read it.
+use serde_json::json;
+
+use super::Global;
+
+const MOUNT_OPTIONS: &[&str] = &[
+    "async", "atime", "bind", "defaults", "dev", "diratime", "dirsync", "exec", "iversion", "lazytime", "loud",
+    "mand", "noatime", "nodev", "nodiratime", "noexec", "noiversion", "nolazytime", "nomand", "norelatime",
+    "nostrictatime", "nosuid", "private", "rbind", "relatime", "remount", "ro", "rprivate", "rshared", "rslave",
+    "runbindable", "rw", "shared", "silent", "slave", "strictatime", "suid", "sync", "unbindable",
+];
+
+#[derive(clap::Args, Debug)]
+pub struct Args {}
+
+pub fn run(_g: &Global, _args: Args) -> anyhow::Result<i32> {
+    let caps: Vec<String> = crate::security::caps::known_names();
+    let doc = json!({
+        "ociVersionMin": "1.0.0",
+        "ociVersionMax": "1.2.0",
+        "hooks": ["prestart", "createRuntime", "createContainer", "startContainer", "poststart", "poststop"],
+        "mountOptions": MOUNT_OPTIONS,
+        "linux": {
+            "namespaces": ["cgroup", "ipc", "mount", "network", "pid", "time", "user", "uts"],
+            "capabilities": caps,
+            "cgroup": {"v1": true, "v2": true, "systemd": false, "systemdUser": false, "rdma": true},
+            "seccomp": {
+                "enabled": true,
+                "actions": crate::security::seccomp::ACTIONS,
+                "operators": crate::security::seccomp::OPERATORS,
+                "archs": crate::security::seccomp::ARCHS,
+                "knownFlags": crate::security::seccomp::FLAGS,
+                "supportedFlags": crate::security::seccomp::FLAGS
+            },
+            "apparmor": {"enabled": crate::security::apparmor::is_enabled()},
+            "selinux": {"enabled": crate::security::selinux::is_enabled()},
+            "intelRdt": {"enabled": false}
+        },
+        "annotations": {
+            "org.opencontainers.runc.version": env!("CARGO_PKG_VERSION"),
+            "run.berth.version": env!("CARGO_PKG_VERSION"),
+            "run.berth.checkpoint.enabled": "false"
+        }
+    });
+    println!("{}", serde_json::to_string_pretty(&doc)?);
+    Ok(0)
+}

@@ -1,0 +1,31 @@
+//! `berth spec`: write runc's default config.json into the bundle.
+use std::path::PathBuf;
+
+use anyhow::{Context, bail};
+
+use super::Global;
+
+#[derive(clap::Args, Debug)]
+pub struct Args {
+    /// Bundle directory to write config.json into
+    #[arg(short, long, default_value = ".")]
+    pub bundle: PathBuf,
+    /// Generate a config for a rootless container
+    #[arg(long)]
+    pub rootless: bool,
+}
+
+pub fn run(_g: &Global, args: Args) -> anyhow::Result<i32> {
+    let path = args.bundle.join("config.json");
+    if path.exists() {
+        bail!("File {} exists. Remove it first", path.display());
+    }
+    let spec = if args.rootless {
+        crate::spec::rootless_spec(nix::unistd::Uid::effective().as_raw(), nix::unistd::Gid::effective().as_raw())
+    } else {
+        crate::spec::default_spec()
+    };
+    let text = serde_json::to_string_pretty(&spec)?;
+    std::fs::write(&path, text + "\n").with_context(|| format!("write {}", path.display()))?;
+    Ok(0)
+}

@@ -1,0 +1,272 @@
+//! `create`: the parent side. Validates the config, makes the state dir and the
+//! cgroup, clones init into its namespaces, writes uid/gid maps, runs the hooks
+//! that belong to the runtime namespace, and records the state. On any failure it
+//! removes everything it made (state dir, cgroup, init process).
+
+use std::fs;
+use std::os::fd::OwnedFd;
+use std::path::{Path, PathBuf};
+
+use nix::sched::CloneFlags;
+use nix::sys::signal::{Signal, kill};
+use nix::sys::stat::Mode;
+use nix::sys::wait::waitpid;
+use nix::unistd::Pid;
+use oci_spec::runtime::LinuxNamespaceType;
+
+use super::channel::{self, Msg};
+use super::error::{Cause, ContainerError};
+use super::init::{self, InitConfig};
+use super::state::{FIFO, State, Status, Store};
+use super::{ContainerId, userns};
+use crate::cgroups::{self, CgroupConfig, CgroupManager};
+use crate::sys::process::{Forked, clone_fork};
+use crate::{console, hooks, security, spec, sys};
+
+/// What `berth create` was asked to do.
+pub struct CreateOptions {
+    pub root: PathBuf,
+    pub id: String,
+    pub bundle: PathBuf,
+    pub console_socket: Option<PathBuf>,
+    pub pid_file: Option<PathBuf>,
+    pub no_pivot: bool,
+    pub no_new_keyring: bool,
+    pub preserve_fds: i32,
+    pub systemd_cgroup: bool,
+    pub rootless: bool,
+}
+
+/// The created container: its init pid and whether this process is its parent.
+pub struct Created {
+    pub pid: Pid,
+    /// False when joining a pid namespace forced an intermediate fork: init is then
+    /// our grandchild and cannot be waited for.
+    pub is_child: bool,
+    pub state: State,
+}
+
+pub fn create(opts: &CreateOptions) -> Result<Created, ContainerError> {
+    let id = ContainerId::new(&opts.id).map_err(|c| c.into_error(&opts.id, "create"))?;
+    let store = Store::new(&opts.root);
+    let dir = store.create_dir(&id).map_err(|c| c.into_error(&opts.id, "create"))?;
+    let mut cleanup = Cleanup { dir: Some(dir.clone()), cgroup: None, pid: None };
+    match create_in(opts, &id, &store, &dir, &mut cleanup) {
+        Ok(created) => {
+            cleanup.disarm();
+            Ok(created)
+        }
+        Err(cause) => {
+            cleanup.run();
+            Err(cause.into_error(&opts.id, "create"))
+        }
+    }
+}
+
+/// Everything made so far, undone on failure in reverse order.
+struct Cleanup {
+    dir: Option<PathBuf>,
+    cgroup: Option<Box<dyn CgroupManager>>,
+    pid: Option<Pid>,
+}
+
+impl Cleanup {
+    fn disarm(&mut self) {
+        self.dir = None;
+        self.cgroup = None;
+        self.pid = None;
+    }
+
+    fn run(&mut self) {
+        if let Some(pid) = self.pid.take() {
+            let _ = kill(pid, Signal::SIGKILL);
+            let _ = waitpid(pid, None);
+        }
+        if let Some(cg) = self.cgroup.take() {
+            super::kill::kill_cgroup(cg.as_ref());
+            if let Err(e) = cg.destroy() {
+                tracing::warn!(error = %e, "cleanup: remove cgroup");
+            }
+        }
+        if let Some(dir) = self.dir.take() {
+            if let Err(e) = fs::remove_dir_all(&dir) {
+                tracing::warn!(error = %e, dir = ?dir, "cleanup: remove state dir");
+            }
+        }
+    }
+}
+
+fn create_in(
+    opts: &CreateOptions,
+    id: &ContainerId,
+    store: &Store,
+    dir: &Path,
+    cleanup: &mut Cleanup,
+) -> Result<Created, Cause> {
+    let _lock = store.lock(id)?;
+    let bundle = fs::canonicalize(&opts.bundle)
+        .map_err(|source| Cause::Io { what: "bundle", path: opts.bundle.clone(), source })?;
+    let spec = spec::load(&bundle)?;
+    let process = spec.process().as_ref().ok_or_else(|| spec::SpecError::invalid("process", "must be set"))?;
+    let rootfs_path = spec::rootfs_path(&spec, &bundle);
+    let rootfs = fs::canonicalize(&rootfs_path)
+        .map_err(|source| Cause::Io { what: "root.path", path: rootfs_path.clone(), source })?;
+    if !rootfs.is_dir() {
+        return Err(spec::SpecError::invalid("root.path", format!("{rootfs:?} is not a directory")).into());
+    }
+    let terminal = process.terminal().unwrap_or(false);
+    if terminal && opts.console_socket.is_none() {
+        return Err(Cause::Usage("cannot allocate tty if berth will detach without setting console socket".into()));
+    }
+    if !terminal && opts.console_socket.is_some() {
+        return Err(Cause::Usage("cannot use console socket if berth will not detach or allocate tty".into()));
+    }
+    let linux = spec.linux().clone().unwrap_or_default();
+    let namespaces = linux.namespaces().clone().unwrap_or_default();
+    if !namespaces.iter().any(|n| n.typ() == LinuxNamespaceType::Mount) {
+        return Err(spec::SpecError::invalid("linux.namespaces", "a mount namespace is required").into());
+    }
+
+    // Compile seccomp before clone: errors reach the user directly, and the child
+    // inherits the program instead of compiling its own copy.
+    let seccomp = match linux.seccomp() {
+        Some(profile) => Some(security::seccomp::compile(profile)?),
+        None => None,
+    };
+
+    let cgroup_config = CgroupConfig {
+        path: linux.cgroups_path().clone().unwrap_or_default(),
+        systemd: opts.systemd_cgroup,
+        id: id.as_str().to_string(),
+        rootless: opts.rootless,
+    };
+    let cgroup = cgroups::open(&cgroup_config)?;
+    cgroup.create()?;
+    let cgroup = cleanup.cgroup.insert(cgroup);
+    if let Some(resources) = linux.resources() {
+        cgroup.set(resources)?;
+    }
+
+    let fifo = dir.join(FIFO);
+    nix::unistd::mkfifo(&fifo, Mode::from_bits_truncate(0o622))
+        .map_err(|e| sys::Error::with_path("mkfifo", &fifo, e))?;
+
+    let console_socket: Option<OwnedFd> = match &opts.console_socket {
+        Some(p) => Some(console::connect(p)?),
+        None => None,
+    };
+
+    let new_user = namespaces.iter().any(|n| n.typ() == LinuxNamespaceType::User && n.path().is_none());
+    let join_user = namespaces.iter().any(|n| n.typ() == LinuxNamespaceType::User && n.path().is_some());
+    // Namespaces created at clone time, so that they are owned by a new user
+    // namespace created in the same call. When joining an existing user namespace,
+    // init unshares them after setns instead.
+    let mut clone_flags = CloneFlags::empty();
+    if !join_user {
+        for ns in namespaces.iter().filter(|n| n.path().is_none() && n.typ() != LinuxNamespaceType::Time) {
+            clone_flags |= CloneFlags::from_bits_truncate(ns.typ() as i32);
+        }
+    }
+
+    let (parent_ch, child_ch) = channel::pair()?;
+    let init_config = InitConfig {
+        spec: &spec,
+        rootfs: &rootfs,
+        bundle: &bundle,
+        fifo: &fifo,
+        console_socket,
+        no_pivot: opts.no_pivot,
+        no_new_keyring: opts.no_new_keyring,
+        preserve_fds: opts.preserve_fds,
+        seccomp: seccomp.as_ref(),
+        id: id.as_str(),
+        clone_flags,
+        allow_setgroups: !(new_user && opts.rootless),
+    };
+
+    let child = match clone_fork(clone_flags)? {
+        Forked::Child => {
+            drop(parent_ch);
+            init::run(&child_ch, &init_config)
+        }
+        Forked::Parent(pid) => pid,
+    };
+    drop(child_ch);
+    drop(init_config);
+    cleanup.pid = Some(child);
+    let mut pid = child;
+    let mut is_child = true;
+
+    if new_user {
+        userns::write_mappings(child, &linux, opts.rootless)?;
+    }
+    cgroup.add_task(child)?;
+    if let Some(adj) = process.oom_score_adj() {
+        let path = format!("/proc/{child}/oom_score_adj");
+        fs::write(&path, adj.to_string()).map_err(|source| Cause::Io { what: "process.oomScoreAdj", path: path.into(), source })?;
+    }
+    parent_ch.send(&Msg::Go)?;
+
+    let mut state = State {
+        id: id.as_str().to_string(),
+        pid: 0,
+        init_start_time: 0,
+        bundle: bundle.clone(),
+        rootfs: rootfs.clone(),
+        created: chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Nanos, true),
+        cgroup: cgroup_config,
+        rootless: opts.rootless,
+        config: spec.clone(),
+    };
+    let hooks = spec.hooks().clone().unwrap_or_default();
+    loop {
+        match parent_ch.recv()? {
+            Some(Msg::Pid(p)) => {
+                // The intermediate process exits once it has forked init.
+                let _ = waitpid(child, None);
+                pid = Pid::from_raw(p);
+                cleanup.pid = None;
+                is_child = false;
+            }
+            Some(Msg::MountsReady) => {
+                state.pid = pid.as_raw();
+                let oci = serde_json::to_vec(&state.to_oci(Status::Creating)).map_err(Cause::Json)?;
+                #[allow(deprecated)]
+                hooks::run_all("prestart", hooks.prestart().as_ref(), &oci)?;
+                hooks::run_all("createRuntime", hooks.create_runtime().as_ref(), &oci)?;
+                parent_ch.send(&Msg::HooksDone)?;
+            }
+            Some(Msg::Ready) => break,
+            Some(Msg::Error(e)) => {
+                if !is_child {
+                    let _ = kill(pid, Signal::SIGKILL);
+                }
+                return Err(Cause::Init(e));
+            }
+            Some(other) => return Err(Cause::Other(format!("unexpected message from init: {other:?}"))),
+            None => {
+                if !is_child {
+                    let _ = kill(pid, Signal::SIGKILL);
+                }
+                return Err(Cause::Init("init exited before it was ready".into()));
+            }
+        }
+    }
+    state.pid = pid.as_raw();
+    state.init_start_time = super::state::start_time(pid.as_raw())
+        .ok_or_else(|| Cause::Init("init exited before it was ready".into()))?;
+    store.save(&state)?;
+    if let Some(pid_file) = &opts.pid_file {
+        write_pid_file(pid_file, pid)?;
+    }
+    Ok(Created { pid, is_child, state })
+}
+
+/// Write the pid atomically (temp file + rename), as containerd reads it at once.
+pub fn write_pid_file(path: &Path, pid: Pid) -> Result<(), Cause> {
+    let dir = path.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
+    let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+    let tmp = dir.join(format!(".{name}.tmp"));
+    fs::write(&tmp, pid.to_string()).map_err(|source| Cause::Io { what: "write pid file", path: tmp.clone(), source })?;
+    fs::rename(&tmp, path).map_err(|source| Cause::Io { what: "write pid file", path: path.to_path_buf(), source })
+}

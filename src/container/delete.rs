@@ -1,0 +1,66 @@
+//! `delete`: remove a stopped (or created) container — with `--force`, kill a
+//! running one first — then its cgroup and state, then run the poststop hooks.
+
+use std::path::Path;
+use std::time::{Duration, Instant};
+
+use nix::sys::signal::{Signal, kill};
+use nix::unistd::Pid;
+
+use super::error::{Cause, ContainerError};
+use super::kill::kill_cgroup;
+use super::state::{self, Status, Store};
+use super::{ContainerId, load};
+use crate::{cgroups, hooks};
+
+pub fn delete(root: &Path, id: &str, force: bool) -> Result<(), ContainerError> {
+    let err = |c: Cause| c.into_error(id, "delete");
+    let cid = ContainerId::new(id).map_err(err)?;
+    let store = Store::new(root);
+    let (st, status) = match load(root, id, "delete") {
+        Ok(s) => s,
+        Err(ContainerError { source: Cause::NotExist, .. }) if force => {
+            // runc: --force on a missing container succeeds, removing any half-made dir.
+            return store.remove(&cid).map_err(err);
+        }
+        Err(e) => return Err(e),
+    };
+    let _lock = store.lock(&cid).map_err(err)?;
+    match status {
+        Status::Stopped => {}
+        Status::Created | Status::Creating => kill_init(st.pid, st.init_start_time),
+        Status::Running | Status::Paused if force => kill_init(st.pid, st.init_start_time),
+        Status::Running | Status::Paused => {
+            return Err(err(Cause::Other(format!("cannot delete container {id} that is not stopped: {status}"))));
+        }
+    }
+    let cg = cgroups::open(&st.cgroup).map_err(|e| err(e.into()))?;
+    // Processes left without a pid namespace (or with --force) go too.
+    kill_cgroup(cg.as_ref());
+    if let Err(e) = cg.destroy() {
+        return Err(err(e.into()));
+    }
+    store.remove(&cid).map_err(err)?;
+    // Poststop failures are logged, not fatal (runtime spec "Lifecycle" step 13).
+    if let Some(h) = st.config.hooks().as_ref().and_then(|h| h.poststop().as_ref()) {
+        let oci = serde_json::to_vec(&st.to_oci(Status::Stopped)).unwrap_or_default();
+        if let Err(e) = hooks::run_all("poststop", Some(h), &oci) {
+            tracing::warn!(id, error = %super::error_chain(&e), "poststop hook failed");
+        }
+    }
+    Ok(())
+}
+
+/// SIGKILL init and wait until it is gone (reaped by its parent, or a zombie).
+fn kill_init(pid: i32, start: u64) {
+    if !state::is_alive(pid, start) {
+        return;
+    }
+    let _ = kill(Pid::from_raw(pid), Signal::SIGKILL);
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while state::is_alive(pid, start) && Instant::now() < deadline {
+        // If we are init's parent (`run`), reap it; otherwise its parent will.
+        let _ = nix::sys::wait::waitpid(Pid::from_raw(pid), Some(nix::sys::wait::WaitPidFlag::WNOHANG));
+        std::thread::sleep(Duration::from_millis(2));
+    }
+}

@@ -1,0 +1,64 @@
+//! `ContainerError`: every lifecycle failure names the container once and the
+//! operation, with the cause below it.
+
+use std::path::PathBuf;
+
+/// A failed lifecycle operation on one container.
+#[derive(Debug, thiserror::Error)]
+#[error("container {id}: {op}")]
+pub struct ContainerError {
+    pub id: String,
+    pub op: &'static str,
+    #[source]
+    pub source: Cause,
+}
+
+/// Why an operation failed. The wording of the first variants matches runc's,
+/// because containerd and podman match on it.
+#[derive(Debug, thiserror::Error)]
+pub enum Cause {
+    #[error("container with id already exists")]
+    AlreadyExists,
+    #[error("container does not exist")]
+    NotExist,
+    #[error("container not running")]
+    NotRunning,
+    #[error("cannot {action} a container that is {status}")]
+    BadStatus { action: &'static str, status: super::Status },
+    #[error("invalid container id {0:?}: must match [A-Za-z0-9_+.-]+")]
+    InvalidId(String),
+    #[error("{0}")]
+    Usage(String),
+    #[error("{what} {path:?}")]
+    Io {
+        what: &'static str,
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("state json")]
+    Json(#[source] serde_json::Error),
+    #[error(transparent)]
+    Sys(#[from] crate::sys::Error),
+    #[error(transparent)]
+    Spec(#[from] crate::spec::SpecError),
+    #[error(transparent)]
+    Cgroup(#[from] crate::cgroups::CgroupError),
+    #[error(transparent)]
+    Security(#[from] crate::security::SecurityError),
+    #[error(transparent)]
+    Hook(#[from] crate::hooks::HookError),
+    #[error(transparent)]
+    Console(#[from] crate::console::ConsoleError),
+    /// A failure inside the container's init, carried back over the socketpair.
+    #[error("init: {0}")]
+    Init(String),
+    #[error("{0}")]
+    Other(String),
+}
+
+impl Cause {
+    pub fn into_error(self, id: &str, op: &'static str) -> ContainerError {
+        ContainerError { id: id.to_string(), op, source: self }
+    }
+}

@@ -1,0 +1,269 @@
+//! The container's init: runs in the child of `clone`, inside the new namespaces,
+//! and becomes the container's process with execve. Every failure is sent back to
+//! `create` over the channel and the process exits; nothing here may panic.
+//!
+//! Order (runc's, see libcontainer/standard_init_linux.go): join namespaces by path,
+//! mounts, prestart hooks (parent), createContainer hooks, pivot_root, hostname,
+//! sysctl, console, masked/read-only paths, labels, rlimits, seccomp (when it must
+//! come before the capability drop), user, capabilities, no_new_privs, seccomp,
+//! then wait on the exec fifo, startContainer hooks, execve.
+
+use std::convert::Infallible;
+use std::ffi::CString;
+use std::fs::File;
+use std::io::Write;
+use std::os::fd::{AsRawFd, OwnedFd};
+use std::path::Path;
+
+use nix::fcntl::OFlag;
+use nix::sched::CloneFlags;
+use nix::sys::stat::Mode;
+use oci_spec::runtime::{LinuxNamespaceType, Spec};
+
+use super::channel::{Channel, Msg};
+use super::error::Cause;
+use crate::process::{self, ProcessError};
+use crate::security::{self, seccomp::Filter};
+use crate::sys::process::{Forked, exit_now};
+use crate::{console, hooks, rootfs, sys};
+
+/// What init needs from `create`; borrowed from the parent's memory, which the
+/// child has a copy of after clone.
+pub struct InitConfig<'a> {
+    pub spec: &'a Spec,
+    pub rootfs: &'a Path,
+    pub bundle: &'a Path,
+    pub fifo: &'a Path,
+    pub console_socket: Option<OwnedFd>,
+    pub no_pivot: bool,
+    pub no_new_keyring: bool,
+    pub preserve_fds: i32,
+    pub seccomp: Option<&'a Filter>,
+    pub id: &'a str,
+    /// Namespaces already created by clone.
+    pub clone_flags: CloneFlags,
+    pub allow_setgroups: bool,
+}
+
+/// Run init; never returns. On failure the error chain goes to the parent.
+pub fn run(ch: &Channel, cfg: &InitConfig<'_>) -> ! {
+    let err = match setup(ch, cfg) {
+        Ok(never) => match never {},
+        Err(e) => e,
+    };
+    let _ = ch.send(&Msg::Error(error_chain(&err)));
+    exit_now(1)
+}
+
+/// "a: b: c" from an error and its sources.
+pub fn error_chain(e: &dyn std::error::Error) -> String {
+    let mut s = e.to_string();
+    let mut cur = e.source();
+    while let Some(c) = cur {
+        let text = c.to_string();
+        if !text.is_empty() && !s.ends_with(&text) {
+            s.push_str(": ");
+            s.push_str(&text);
+        }
+        cur = c.source();
+    }
+    s
+}
+
+fn sys_err(call: &'static str) -> impl FnOnce(nix::errno::Errno) -> Cause {
+    move |e| Cause::Sys(sys::Error::new(call, e))
+}
+
+fn proc_err(e: ProcessError) -> Cause {
+    Cause::Other(error_chain(&e))
+}
+
+fn rootfs_err(e: rootfs::RootfsError) -> Cause {
+    Cause::Other(error_chain(&e))
+}
+
+fn setup(ch: &Channel, cfg: &InitConfig<'_>) -> Result<Infallible, Cause> {
+    // CVE-2019-5736: nothing in the container may open /proc/<init>/exe (the host
+    // binary) while we run; a non-dumpable process's /proc files are root-owned.
+    nix::sys::prctl::set_dumpable(false).map_err(sys_err("prctl PR_SET_DUMPABLE"))?;
+    match ch.recv()? {
+        Some(Msg::Go) => {}
+        _ => return Err(Cause::Init("parent went away before setup".into())),
+    }
+    let spec = cfg.spec;
+    let linux = spec.linux().clone().unwrap_or_default();
+    let namespaces = linux.namespaces().clone().unwrap_or_default();
+
+    // Open every namespace file first: after joining a mount namespace the paths
+    // would resolve elsewhere. User namespace first, so the others are joined with
+    // its privileges.
+    let mut to_join: Vec<(OwnedFd, CloneFlags, &Path)> = Vec::new();
+    for ns in &namespaces {
+        if let Some(p) = ns.path() {
+            let fd = nix::fcntl::open(p.as_path(), OFlag::O_RDONLY | OFlag::O_CLOEXEC, Mode::empty())
+                .map_err(|e| sys::Error::with_path("open namespace", p, e))?;
+            to_join.push((sys::fd::own(fd), CloneFlags::from_bits_truncate(ns.typ() as i32), p.as_path()));
+        }
+    }
+    to_join.sort_by_key(|(_, f, _)| *f != CloneFlags::CLONE_NEWUSER);
+    let mut needs_fork = false;
+    for (fd, flag, path) in &to_join {
+        nix::sched::setns(fd, *flag).map_err(|e| sys::Error::with_path("setns", *path, e))?;
+        if *flag == CloneFlags::CLONE_NEWPID {
+            needs_fork = true;
+        }
+    }
+    drop(to_join);
+    let mut unshare = CloneFlags::empty();
+    for ns in namespaces.iter().filter(|n| n.path().is_none()) {
+        let flag = CloneFlags::from_bits_truncate(ns.typ() as i32);
+        if !cfg.clone_flags.contains(flag) {
+            unshare |= flag;
+        }
+    }
+    if !unshare.is_empty() {
+        nix::sched::unshare(unshare).map_err(sys_err("unshare"))?;
+        // A new pid or time namespace holds only the children of the caller.
+        if unshare.intersects(CloneFlags::CLONE_NEWPID | CloneFlags::from_bits_retain(libc::CLONE_NEWTIME)) {
+            needs_fork = true;
+        }
+    }
+    if namespaces.iter().any(|n| n.typ() == LinuxNamespaceType::Time && n.path().is_none()) {
+        write_time_offsets(&linux)?;
+    }
+    if needs_fork {
+        match sys::process::fork()? {
+            Forked::Parent(child) => {
+                let _ = ch.send(&Msg::Pid(child.as_raw()));
+                exit_now(0);
+            }
+            Forked::Child => {}
+        }
+    }
+    if !cfg.no_new_keyring {
+        sys::process::join_session_keyring(&format!("_ses.{}", cfg.id))?;
+    }
+
+    // The exec fifo lives in the host's state dir, out of reach after pivot_root:
+    // keep an O_PATH handle and reopen it through /proc/self/fd at the end.
+    let fifo = nix::fcntl::open(cfg.fifo, OFlag::O_PATH | OFlag::O_CLOEXEC, Mode::empty())
+        .map_err(|e| sys::Error::with_path("open exec fifo", cfg.fifo, e))?;
+    let fifo = sys::fd::own(fifo);
+
+    let process = spec.process().as_ref().ok_or_else(|| Cause::Other("process: must be set".into()))?;
+    let terminal = process.terminal().unwrap_or(false);
+    rootfs::prepare(spec, cfg.rootfs, terminal).map_err(rootfs_err)?;
+    ch.send(&Msg::MountsReady)?;
+    match ch.recv()? {
+        Some(Msg::HooksDone) => {}
+        _ => return Err(Cause::Init("parent went away during hooks".into())),
+    }
+    let hooks = spec.hooks().clone().unwrap_or_default();
+    if hooks.create_container().as_ref().is_some_and(|h| !h.is_empty()) {
+        let state = hook_state(cfg, "created");
+        hooks::run_all("createContainer", hooks.create_container().as_ref(), &state)?;
+    }
+    rootfs::pivot(cfg.rootfs, cfg.no_pivot).map_err(rootfs_err)?;
+
+    if let Some(h) = spec.hostname().as_deref().filter(|h| !h.is_empty()) {
+        nix::unistd::sethostname(h).map_err(sys_err("sethostname"))?;
+    }
+    if let Some(d) = spec.domainname().as_deref().filter(|d| !d.is_empty()) {
+        sys::process::set_domainname(d)?;
+    }
+    rootfs::set_sysctls(spec).map_err(rootfs_err)?;
+    if let Some(sock) = cfg.console_socket.as_ref() {
+        let sock = sock.try_clone().map_err(|source| Cause::Io { what: "dup console socket", path: "".into(), source })?;
+        console::setup(sock)?;
+    }
+    rootfs::finalize(spec).map_err(rootfs_err)?;
+
+    if let Some(profile) = process.apparmor_profile().as_deref().filter(|p| !p.is_empty()) {
+        security::apparmor::apply_on_exec(profile)?;
+    }
+    if let Some(label) = process.selinux_label().as_deref().filter(|l| !l.is_empty()) {
+        security::selinux::set_exec_label(label)?;
+    }
+    process::set_rlimits(process).map_err(proc_err)?;
+
+    // Resolve the program with the container's PATH before dropping privileges.
+    let args = process::args(process).map_err(proc_err)?;
+    let env = process::env(process).map_err(proc_err)?;
+    let argv0 = process.args().as_deref().and_then(|a| a.first()).cloned().unwrap_or_default();
+
+    let nnp = process.no_new_privileges().unwrap_or(false);
+    // Without no_new_privs, loading a filter needs CAP_SYS_ADMIN, which the
+    // capability drop below may remove: load it first (runc does the same).
+    if !nnp {
+        if let Some(f) = cfg.seccomp {
+            security::seccomp::load(f)?;
+        }
+    }
+    let caps = process.capabilities().as_ref();
+    security::caps::drop_bounding(caps)?;
+    security::caps::set_keep_caps(true)?;
+    process::switch_user(process, cfg.allow_setgroups).map_err(proc_err)?;
+    security::caps::set_keep_caps(false)?;
+    process::enter_cwd(process).map_err(proc_err)?;
+    let program = process::find_executable(&argv0, &env).map_err(proc_err)?;
+    let program = process::path_cstring(&program).map_err(proc_err)?;
+    security::caps::apply(caps)?;
+    if nnp {
+        security::caps::set_no_new_privs()?;
+        if let Some(f) = cfg.seccomp {
+            security::seccomp::load(f)?;
+        }
+    }
+
+    ch.send(&Msg::Ready)?;
+    wait_for_start(&fifo)?;
+    drop(fifo);
+    if hooks.start_container().as_ref().is_some_and(|h| !h.is_empty()) {
+        let state = hook_state(cfg, "running");
+        hooks::run_all("startContainer", hooks.start_container().as_ref(), &state)?;
+    }
+    exec(&program, &args, &env, cfg.preserve_fds)
+}
+
+/// Block until `start` opens the fifo for reading, then tell it we are going on.
+fn wait_for_start(fifo: &OwnedFd) -> Result<(), Cause> {
+    let path = format!("/proc/self/fd/{}", fifo.as_raw_fd());
+    let fd = nix::fcntl::open(path.as_str(), OFlag::O_WRONLY | OFlag::O_CLOEXEC, Mode::empty())
+        .map_err(|e| sys::Error::with_path("open exec fifo", &path, e))?;
+    let mut f = File::from(sys::fd::own(fd));
+    f.write_all(b"0").map_err(|source| Cause::Io { what: "write exec fifo", path: path.into(), source })
+}
+
+fn exec(program: &CString, args: &[CString], env: &[CString], preserve_fds: i32) -> Result<Infallible, Cause> {
+    // CVE-2024-21626: every fd but stdio and the preserved ones is closed on exec.
+    sys::process::cloexec_from(3 + preserve_fds.max(0))?;
+    let e = nix::unistd::execve(program, args, env).unwrap_err();
+    Err(Cause::Sys(sys::Error::with_path("execve", program.to_string_lossy().into_owned(), e)))
+}
+
+fn hook_state(cfg: &InitConfig<'_>, status: &str) -> Vec<u8> {
+    let pid = std::process::id();
+    serde_json::to_vec(&serde_json::json!({
+        "ociVersion": cfg.spec.version(),
+        "id": cfg.id,
+        "pid": pid,
+        "status": status,
+        "bundle": cfg.bundle,
+        "annotations": cfg.spec.annotations().clone().unwrap_or_default(),
+    }))
+    .unwrap_or_default()
+}
+
+fn write_time_offsets(linux: &oci_spec::runtime::Linux) -> Result<(), Cause> {
+    let Some(offsets) = linux.time_offsets() else { return Ok(()) };
+    let mut text = String::new();
+    for (clock, o) in offsets {
+        let name = match clock.as_str() {
+            "monotonic" | "boottime" => clock.as_str(),
+            other => return Err(Cause::Other(format!("linux.timeOffsets.{other}: unknown clock"))),
+        };
+        text.push_str(&format!("{name} {} {}\n", o.secs().unwrap_or(0), o.nanosecs().unwrap_or(0)));
+    }
+    std::fs::write("/proc/self/timens_offsets", text)
+        .map_err(|source| Cause::Io { what: "linux.timeOffsets", path: "/proc/self/timens_offsets".into(), source })
+}

@@ -1,0 +1,61 @@
+//! `start`: open the exec fifo for reading, which releases init into execve, then
+//! run the poststart hooks.
+
+use std::fs::File;
+use std::io::Read;
+use std::os::fd::AsFd;
+use std::path::Path;
+
+use nix::fcntl::OFlag;
+use nix::poll::{PollFd, PollFlags, PollTimeout, poll};
+use nix::sys::stat::Mode;
+
+use super::error::{Cause, ContainerError};
+use super::state::{self, FIFO, Status, Store};
+use super::{ContainerId, load};
+use crate::{hooks, sys};
+
+pub fn start(root: &Path, id: &str) -> Result<(), ContainerError> {
+    let (st, status) = load(root, id, "start")?;
+    let err = |c: Cause| c.into_error(id, "start");
+    match status {
+        Status::Created => {}
+        Status::Stopped => return Err(err(Cause::BadStatus { action: "start", status })),
+        _ => return Err(err(Cause::Other("cannot start an already running container".into()))),
+    }
+    let store = Store::new(root);
+    let cid = ContainerId::new(id).map_err(err)?;
+    let fifo = store.dir(&cid).join(FIFO);
+    let fd = nix::fcntl::open(&fifo, OFlag::O_RDONLY | OFlag::O_NONBLOCK | OFlag::O_CLOEXEC, Mode::empty())
+        .map_err(|e| err(sys::Error::with_path("open exec fifo", &fifo, e).into()))?;
+    let mut f = File::from(sys::fd::own(fd));
+    // Wait for init's byte; check that init is still alive while we wait, since a
+    // dead init never opens the write side.
+    loop {
+        let mut fds = [PollFd::new(f.as_fd(), PollFlags::POLLIN)];
+        match poll(&mut fds, PollTimeout::from(100u16)) {
+            Ok(0) => {
+                if !state::is_alive(st.pid, st.init_start_time) {
+                    return Err(err(Cause::Other("container init exited before start".into())));
+                }
+            }
+            Ok(_) => break,
+            Err(nix::errno::Errno::EINTR) => {}
+            Err(e) => return Err(err(sys::Error::with_path("poll exec fifo", &fifo, e).into())),
+        }
+    }
+    let mut buf = [0u8; 1];
+    let n = f.read(&mut buf).map_err(|source| err(Cause::Io { what: "read exec fifo", path: fifo.clone(), source }))?;
+    let _ = std::fs::remove_file(&fifo);
+    if n == 0 {
+        return Err(err(Cause::Other("container init exited before start".into())));
+    }
+    // Poststart failures are logged, not fatal (runtime spec "Lifecycle" step 11).
+    if let Some(h) = st.config.hooks().as_ref().and_then(|h| h.poststart().as_ref()) {
+        let oci = serde_json::to_vec(&st.to_oci(Status::Running)).unwrap_or_default();
+        if let Err(e) = hooks::run_all("poststart", Some(h), &oci) {
+            tracing::warn!(id, error = %super::error_chain(&e), "poststart hook failed");
+        }
+    }
+    Ok(())
+}
