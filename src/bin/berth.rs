@@ -25,7 +25,7 @@ fn main() {
                     eprintln!("berth: {msg}");
                 }
             }
-            1
+            err.downcast_ref::<berth::cli::ExitCode>().map_or(1, |c| c.0)
         }
     };
     std::process::exit(code);

@@ -5,6 +5,7 @@ use super::Global;
 use crate::container::{self, CreateOptions};
 
 #[derive(clap::Args, Debug)]
+#[group(id = "create_args")]
 pub struct Args {
     /// Path to the bundle directory
     #[arg(short, long, default_value = ".")]

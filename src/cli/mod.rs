@@ -3,6 +3,7 @@
 
 mod create;
 mod delete;
+mod exec;
 mod features;
 mod kill;
 mod list;
@@ -11,11 +12,13 @@ mod run;
 mod spec;
 mod start;
 mod state;
+mod supervise;
 
 use std::path::PathBuf;
 
 use clap::{Parser, Subcommand};
 
+pub use exec::ExitCode;
 pub use log::{LogFormat, LogSink};
 
 #[derive(Parser, Debug)]
@@ -37,7 +40,7 @@ pub struct Cli {
     #[arg(long = "systemd-cgroup", global = true)]
     pub systemd_cgroup: bool,
     /// Rootless mode: auto, true or false
-    #[arg(long, global = true, default_value = "auto")]
+    #[arg(long, default_value = "auto")]
     pub rootless: String,
     /// Accepted for runc compatibility (checkpoint/restore is not supported)
     #[arg(long, global = true, hide = true)]
@@ -56,6 +59,8 @@ pub enum Command {
     Run(run::Args),
     /// Output the state of a container
     State(state::Args),
+    /// Run a process in a running container
+    Exec(exec::Args),
     /// Send a signal to a container's init (or every process with --all)
     Kill(kill::Args),
     /// Delete a container
@@ -96,6 +101,7 @@ pub fn run(cli: Cli) -> anyhow::Result<i32> {
         Command::Start(a) => start::run(&g, a),
         Command::Run(a) => run::run(&g, a),
         Command::State(a) => state::run(&g, a),
+        Command::Exec(a) => exec::run(&g, a),
         Command::Kill(a) => kill::run(&g, a),
         Command::Delete(a) => delete::run(&g, a),
         Command::List(a) => list::run(&g, a),

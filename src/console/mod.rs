@@ -55,8 +55,17 @@ fn owned(fd: std::os::fd::RawFd) -> OwnedFd {
 /// In init, after pivot_root: create the pty, make it stdio and the controlling
 /// terminal, bind it on /dev/console, and send the master to `socket`.
 pub fn setup(socket: OwnedFd) -> Result<(), ConsoleError> {
+    setup_with(socket, true)
+}
+
+/// For `exec`: the same, without touching /dev/console (it belongs to init).
+pub fn setup_exec(socket: OwnedFd) -> Result<(), ConsoleError> {
+    setup_with(socket, false)
+}
+
+fn setup_with(socket: OwnedFd, bind_console: bool) -> Result<(), ConsoleError> {
     let (master, slave, name) = open_pty()?;
-    if Path::new("/dev/console").exists() {
+    if bind_console && Path::new("/dev/console").exists() {
         nix::mount::mount(Some(name.as_str()), "/dev/console", None::<&str>, MsFlags::MS_BIND, None::<&str>)
             .map_err(|e| ConsoleError::Sys(sys::Error::with_path("mount bind", "/dev/console", e)))?;
     }

@@ -37,12 +37,10 @@ pub struct CreateOptions {
     pub rootless: bool,
 }
 
-/// The created container: its init pid and whether this process is its parent.
+/// The created container: its init pid (always a child of this process, even
+/// when joining a pid namespace forced an intermediate fork) and its state.
 pub struct Created {
     pub pid: Pid,
-    /// False when joining a pid namespace forced an intermediate fork: init is then
-    /// our grandchild and cannot be waited for.
-    pub is_child: bool,
     pub state: State,
 }
 
@@ -195,7 +193,6 @@ fn create_in(
     drop(init_config);
     cleanup.pid = Some(child);
     let mut pid = child;
-    let mut is_child = true;
 
     if new_user {
         userns::write_mappings(child, &linux, opts.rootless)?;
@@ -222,11 +219,11 @@ fn create_in(
     loop {
         match parent_ch.recv()? {
             Some(Msg::Pid(p)) => {
-                // The intermediate process exits once it has forked init.
+                // The intermediate process exits once it has forked init (as our
+                // child, through CLONE_PARENT).
                 let _ = waitpid(child, None);
                 pid = Pid::from_raw(p);
-                cleanup.pid = None;
-                is_child = false;
+                cleanup.pid = Some(pid);
             }
             Some(Msg::MountsReady) => {
                 state.pid = pid.as_raw();
@@ -237,19 +234,9 @@ fn create_in(
                 parent_ch.send(&Msg::HooksDone)?;
             }
             Some(Msg::Ready) => break,
-            Some(Msg::Error(e)) => {
-                if !is_child {
-                    let _ = kill(pid, Signal::SIGKILL);
-                }
-                return Err(Cause::Init(e));
-            }
+            Some(Msg::Error(e)) => return Err(Cause::Init(e)),
             Some(other) => return Err(Cause::Other(format!("unexpected message from init: {other:?}"))),
-            None => {
-                if !is_child {
-                    let _ = kill(pid, Signal::SIGKILL);
-                }
-                return Err(Cause::Init("init exited before it was ready".into()));
-            }
+            None => return Err(Cause::Init("init exited before it was ready".into())),
         }
     }
     state.pid = pid.as_raw();
@@ -259,7 +246,7 @@ fn create_in(
     if let Some(pid_file) = &opts.pid_file {
         write_pid_file(pid_file, pid)?;
     }
-    Ok(Created { pid, is_child, state })
+    Ok(Created { pid, state })
 }
 
 /// Write the pid atomically (temp file + rename), as containerd reads it at once.

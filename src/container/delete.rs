@@ -10,7 +10,7 @@ use nix::unistd::Pid;
 use super::error::{Cause, ContainerError};
 use super::kill::kill_cgroup;
 use super::state::{self, Status, Store};
-use super::{ContainerId, load};
+use super::{ContainerId, load_state as load};
 use crate::{cgroups, hooks};
 
 pub fn delete(root: &Path, id: &str, force: bool) -> Result<(), ContainerError> {

@@ -56,13 +56,17 @@ pub fn run(ch: &Channel, cfg: &InitConfig<'_>) -> ! {
 }
 
 /// "a: b: c" from an error and its sources.
+/// Empty messages (markers such as an exit code) and a cause whose text the
+/// message already ends with are skipped.
 pub fn error_chain(e: &dyn std::error::Error) -> String {
-    let mut s = e.to_string();
-    let mut cur = e.source();
+    let mut s = String::new();
+    let mut cur = Some(e);
     while let Some(c) = cur {
         let text = c.to_string();
         if !text.is_empty() && !s.ends_with(&text) {
-            s.push_str(": ");
+            if !s.is_empty() {
+                s.push_str(": ");
+            }
             s.push_str(&text);
         }
         cur = c.source();
@@ -132,7 +136,9 @@ fn setup(ch: &Channel, cfg: &InitConfig<'_>) -> Result<Infallible, Cause> {
         write_time_offsets(&linux)?;
     }
     if needs_fork {
-        match sys::process::fork()? {
+        // CLONE_PARENT: init becomes `create`'s child, not ours, so `run` can wait
+        // for it; we only report its pid and leave.
+        match sys::process::clone_fork(CloneFlags::CLONE_PARENT)? {
             Forked::Parent(child) => {
                 let _ = ch.send(&Msg::Pid(child.as_raw()));
                 exit_now(0);
@@ -178,42 +184,7 @@ fn setup(ch: &Channel, cfg: &InitConfig<'_>) -> Result<Infallible, Cause> {
     }
     rootfs::finalize(spec).map_err(rootfs_err)?;
 
-    if let Some(profile) = process.apparmor_profile().as_deref().filter(|p| !p.is_empty()) {
-        security::apparmor::apply_on_exec(profile)?;
-    }
-    if let Some(label) = process.selinux_label().as_deref().filter(|l| !l.is_empty()) {
-        security::selinux::set_exec_label(label)?;
-    }
-    process::set_rlimits(process).map_err(proc_err)?;
-
-    // Resolve the program with the container's PATH before dropping privileges.
-    let args = process::args(process).map_err(proc_err)?;
-    let env = process::env(process).map_err(proc_err)?;
-    let argv0 = process.args().as_deref().and_then(|a| a.first()).cloned().unwrap_or_default();
-
-    let nnp = process.no_new_privileges().unwrap_or(false);
-    // Without no_new_privs, loading a filter needs CAP_SYS_ADMIN, which the
-    // capability drop below may remove: load it first (runc does the same).
-    if !nnp {
-        if let Some(f) = cfg.seccomp {
-            security::seccomp::load(f)?;
-        }
-    }
-    let caps = process.capabilities().as_ref();
-    security::caps::drop_bounding(caps)?;
-    security::caps::set_keep_caps(true)?;
-    process::switch_user(process, cfg.allow_setgroups).map_err(proc_err)?;
-    security::caps::set_keep_caps(false)?;
-    process::enter_cwd(process).map_err(proc_err)?;
-    let program = process::find_executable(&argv0, &env).map_err(proc_err)?;
-    let program = process::path_cstring(&program).map_err(proc_err)?;
-    security::caps::apply(caps)?;
-    if nnp {
-        security::caps::set_no_new_privs()?;
-        if let Some(f) = cfg.seccomp {
-            security::seccomp::load(f)?;
-        }
-    }
+    let prepared = apply_process(process, cfg.seccomp, cfg.allow_setgroups)?;
 
     ch.send(&Msg::Ready)?;
     wait_for_start(&fifo)?;
@@ -222,7 +193,7 @@ fn setup(ch: &Channel, cfg: &InitConfig<'_>) -> Result<Infallible, Cause> {
         let state = hook_state(cfg, "running");
         hooks::run_all("startContainer", hooks.start_container().as_ref(), &state)?;
     }
-    exec(&program, &args, &env, cfg.preserve_fds)
+    exec(&prepared, cfg.preserve_fds)
 }
 
 /// Block until `start` opens the fifo for reading, then tell it we are going on.
@@ -234,11 +205,71 @@ fn wait_for_start(fifo: &OwnedFd) -> Result<(), Cause> {
     f.write_all(b"0").map_err(|source| Cause::Io { what: "write exec fifo", path: path.into(), source })
 }
 
-fn exec(program: &CString, args: &[CString], env: &[CString], preserve_fds: i32) -> Result<Infallible, Cause> {
+/// The program to exec, resolved while we could still see it, with its argv/envp.
+pub(super) struct Prepared {
+    program: CString,
+    args: Vec<CString>,
+    env: Vec<CString>,
+}
+
+/// The process settings shared by init and exec, in runc's order: labels, rlimits,
+/// seccomp (early when it must precede the capability drop), bounding set, user,
+/// cwd, capabilities, no_new_privs, seccomp (late).
+pub(super) fn apply_process(
+    process: &oci_spec::runtime::Process,
+    seccomp: Option<&Filter>,
+    allow_setgroups: bool,
+) -> Result<Prepared, Cause> {
+    if let Some(profile) = process.apparmor_profile().as_deref().filter(|p| !p.is_empty()) {
+        security::apparmor::apply_on_exec(profile)?;
+    }
+    if let Some(label) = process.selinux_label().as_deref().filter(|l| !l.is_empty()) {
+        security::selinux::set_exec_label(label)?;
+    }
+    process::set_rlimits(process).map_err(proc_err)?;
+    let args = process::args(process).map_err(proc_err)?;
+    let env = process::env(process).map_err(proc_err)?;
+    let argv0 = process.args().as_deref().and_then(|a| a.first()).cloned().unwrap_or_default();
+
+    let nnp = process.no_new_privileges().unwrap_or(false);
+    // Without no_new_privs, loading a filter needs CAP_SYS_ADMIN, which the
+    // capability drop below may remove: load it first (runc does the same).
+    if !nnp {
+        if let Some(f) = seccomp {
+            security::seccomp::load(f)?;
+        }
+    }
+    let caps = process.capabilities().as_ref();
+    security::caps::drop_bounding(caps)?;
+    security::caps::set_keep_caps(true)?;
+    process::switch_user(process, allow_setgroups).map_err(proc_err)?;
+    security::caps::set_keep_caps(false)?;
+    process::enter_cwd(process).map_err(proc_err)?;
+    // Resolve the program with the container's PATH, as the user it runs as.
+    let program = process::find_executable(&argv0, &env).map_err(proc_err)?;
+    let program = process::path_cstring(&program).map_err(proc_err)?;
+    security::caps::apply(caps)?;
+    if nnp {
+        security::caps::set_no_new_privs()?;
+        if let Some(f) = seccomp {
+            security::seccomp::load(f)?;
+        }
+    }
+    Ok(Prepared { program, args, env })
+}
+
+/// execve the prepared program. Signals are unblocked first: the mask survives
+/// execve, and the caller (`run`, `exec`) may have blocked some to forward them.
+pub(super) fn exec(p: &Prepared, preserve_fds: i32) -> Result<Infallible, Cause> {
+    let _ = nix::sys::signal::sigprocmask(
+        nix::sys::signal::SigmaskHow::SIG_SETMASK,
+        Some(&nix::sys::signal::SigSet::empty()),
+        None,
+    );
     // CVE-2024-21626: every fd but stdio and the preserved ones is closed on exec.
     sys::process::cloexec_from(3 + preserve_fds.max(0))?;
-    let e = nix::unistd::execve(program, args, env).unwrap_err();
-    Err(Cause::Sys(sys::Error::with_path("execve", program.to_string_lossy().into_owned(), e)))
+    let e = nix::unistd::execve(&p.program, &p.args, &p.env).unwrap_err();
+    Err(Cause::Sys(sys::Error::with_path("execve", p.program.to_string_lossy().into_owned(), e)))
 }
 
 fn hook_state(cfg: &InitConfig<'_>, status: &str) -> Vec<u8> {

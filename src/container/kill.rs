@@ -8,7 +8,7 @@ use nix::sys::signal::{Signal, kill as send};
 use nix::unistd::Pid;
 
 use super::error::{Cause, ContainerError};
-use super::load;
+use super::load_state as load;
 use super::state::Status;
 use crate::cgroups::{self, CgroupManager, FreezerState};
 use crate::sys;

@@ -5,6 +5,7 @@
 mod channel;
 mod create;
 mod delete;
+mod exec;
 mod error;
 mod init;
 mod kill;
@@ -14,6 +15,7 @@ mod userns;
 
 pub use create::{CreateOptions, Created, create, write_pid_file};
 pub use delete::delete;
+pub use exec::{ExecOptions, Execed, exec, load_process};
 pub use error::{Cause, ContainerError};
 pub use init::error_chain;
 pub use kill::{kill, parse_signal};
@@ -42,7 +44,7 @@ impl ContainerId {
 }
 
 /// Load a container's state and its live status.
-pub fn load(root: &Path, id: &str, op: &'static str) -> Result<(State, Status), ContainerError> {
+pub fn load_state(root: &Path, id: &str, op: &'static str) -> Result<(State, Status), ContainerError> {
     let cid = ContainerId::new(id).map_err(|c| c.into_error(id, op))?;
     let store = Store::new(root);
     let state = store.load(&cid).map_err(|c| c.into_error(id, op))?;
@@ -52,7 +54,7 @@ pub fn load(root: &Path, id: &str, op: &'static str) -> Result<(State, Status), 
 
 /// `berth state`: runc's state JSON for one container.
 pub fn oci_state(root: &Path, id: &str) -> Result<OciState, ContainerError> {
-    let (state, status) = load(root, id, "state")?;
+    let (state, status) = load_state(root, id, "state")?;
     Ok(state.to_oci(status))
 }
 

@@ -12,7 +12,7 @@ use nix::sys::stat::Mode;
 
 use super::error::{Cause, ContainerError};
 use super::state::{self, FIFO, Status, Store};
-use super::{ContainerId, load};
+use super::{ContainerId, load_state as load};
 use crate::{hooks, sys};
 
 pub fn start(root: &Path, id: &str) -> Result<(), ContainerError> {

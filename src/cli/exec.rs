@@ -1,0 +1,183 @@
+//! `berth exec`: run a process in a running container, as runc's flags describe it
+//! or from a process.json (`--process`, the form containerd uses). A failure exits
+//! 255, as runc's exec does.
+
+use std::path::PathBuf;
+
+use anyhow::Context;
+use oci_spec::runtime::{Capability, Process, UserBuilder};
+
+use super::Global;
+use super::supervise::{ConsoleListener, Signals, supervise};
+use crate::container::{self, ExecOptions};
+
+#[derive(clap::Args, Debug)]
+pub struct Args {
+    /// Unix socket that receives the pty master
+    #[arg(long = "console-socket")]
+    pub console_socket: Option<PathBuf>,
+    /// Current working directory in the container
+    #[arg(long)]
+    pub cwd: Option<String>,
+    /// Set an environment variable (repeatable)
+    #[arg(short, long = "env")]
+    pub env: Vec<String>,
+    /// Allocate a pseudo-TTY
+    #[arg(short, long)]
+    pub tty: bool,
+    /// UID (format: <uid>[:<gid>])
+    #[arg(short, long)]
+    pub user: Option<String>,
+    /// Additional gids (repeatable)
+    #[arg(short = 'g', long = "additional-gids")]
+    pub additional_gids: Vec<u32>,
+    /// Path to a process.json
+    #[arg(short, long)]
+    pub process: Option<PathBuf>,
+    /// Detach from the process
+    #[arg(short, long)]
+    pub detach: bool,
+    /// File to write the process pid to
+    #[arg(long = "pid-file")]
+    pub pid_file: Option<PathBuf>,
+    /// SELinux label for the process
+    #[arg(long = "process-label")]
+    pub process_label: Option<String>,
+    /// AppArmor profile for the process
+    #[arg(long)]
+    pub apparmor: Option<String>,
+    /// Set no_new_privs
+    #[arg(long = "no-new-privs")]
+    pub no_new_privs: bool,
+    /// Add a capability (repeatable)
+    #[arg(short, long)]
+    pub cap: Vec<String>,
+    /// Pass N extra fds (3..3+N-1) to the process
+    #[arg(long = "preserve-fds", default_value_t = 0)]
+    pub preserve_fds: i32,
+    /// Accepted for runc compatibility; the process joins the container's cgroup
+    #[arg(long, hide = true)]
+    pub cgroup: Vec<String>,
+    /// Allow exec in a paused container
+    #[arg(long = "ignore-paused")]
+    pub ignore_paused: bool,
+    pub id: String,
+    /// The command and its arguments
+    #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
+    pub command: Vec<String>,
+}
+
+pub fn run(g: &Global, args: Args) -> anyhow::Result<i32> {
+    match exec(g, args) {
+        Ok(code) => Ok(code),
+        // runc's exec exits 255 on its own failures, so that they differ from the
+        // process's exit codes.
+        Err(e) => Err(e.context(ExitCode(255))),
+    }
+}
+
+/// Marks an error with the exit status the bin should use.
+#[derive(Debug)]
+pub struct ExitCode(pub i32);
+
+impl std::fmt::Display for ExitCode {
+    fn fmt(&self, _: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        Ok(())
+    }
+}
+
+fn exec(g: &Global, args: Args) -> anyhow::Result<i32> {
+    let process = build_process(g, &args)?;
+    let terminal = process.terminal().unwrap_or(false);
+    let mut console_socket = args.console_socket.clone();
+    let mut listener = None;
+    if terminal && console_socket.is_none() && !args.detach {
+        let l = ConsoleListener::bind(&g.root, &args.id)?;
+        console_socket = Some(l.path.clone());
+        listener = Some(l);
+    }
+    let opts = ExecOptions {
+        root: g.root.clone(),
+        id: args.id.clone(),
+        process,
+        console_socket,
+        pid_file: args.pid_file.clone(),
+        preserve_fds: args.preserve_fds,
+        ignore_paused: args.ignore_paused,
+    };
+    let signals = if args.detach { None } else { Some(Signals::block()?) };
+    let execed = container::exec(&opts);
+    let master = match listener {
+        Some(l) => l.finish(execed.is_ok())?,
+        None => None,
+    };
+    let execed = execed?;
+    match signals {
+        None => Ok(0),
+        Some(s) => supervise(execed.pid, &s, master.as_ref()),
+    }
+}
+
+fn build_process(g: &Global, args: &Args) -> anyhow::Result<Process> {
+    if let Some(p) = &args.process {
+        return container::load_process(p).map_err(|c| c.into_error(&args.id, "exec").into());
+    }
+    if args.command.is_empty() {
+        anyhow::bail!("exec: container {}: no command given (use --process or give args)", args.id);
+    }
+    let (st, _) = container::load_state(&g.root, &args.id, "exec")?;
+    let mut p = st.config.process().clone().unwrap_or_default();
+    p.set_args(Some(args.command.clone()));
+    p.set_terminal(Some(args.tty));
+    if let Some(cwd) = &args.cwd {
+        p.set_cwd(cwd.into());
+    }
+    if !args.env.is_empty() {
+        let mut env = p.env().clone().unwrap_or_default();
+        env.extend(args.env.iter().cloned());
+        p.set_env(Some(env));
+    }
+    if let Some(u) = &args.user {
+        let (uid, gid) = match u.split_once(':') {
+            Some((u, g)) => (u.parse::<u32>().context("--user uid")?, g.parse::<u32>().context("--user gid")?),
+            None => (u.parse::<u32>().context("--user uid")?, p.user().gid()),
+        };
+        let user = UserBuilder::default()
+            .uid(uid)
+            .gid(gid)
+            .additional_gids(args.additional_gids.clone())
+            .build()
+            .context("--user")?;
+        p.set_user(user);
+    } else if !args.additional_gids.is_empty() {
+        let mut user = p.user().clone();
+        user.set_additional_gids(Some(args.additional_gids.clone()));
+        p.set_user(user);
+    }
+    if args.no_new_privs {
+        p.set_no_new_privileges(Some(true));
+    }
+    if let Some(a) = &args.apparmor {
+        p.set_apparmor_profile(Some(a.clone()));
+    }
+    if let Some(l) = &args.process_label {
+        p.set_selinux_label(Some(l.clone()));
+    }
+    if !args.cap.is_empty() {
+        let mut caps = p.capabilities().clone().unwrap_or_default();
+        for c in &args.cap {
+            let name = if c.starts_with("CAP_") { c.clone() } else { format!("CAP_{c}") };
+            let cap: Capability = serde_json::from_value(serde_json::Value::String(name))
+                .map_err(|_| anyhow::anyhow!("--cap: unknown capability {c:?}"))?;
+            let add = |set: &Option<oci_spec::runtime::Capabilities>| {
+                let mut s = set.clone().unwrap_or_default();
+                s.insert(cap);
+                Some(s)
+            };
+            let (b, e, pm, a) = (add(caps.bounding()), add(caps.effective()), add(caps.permitted()), add(caps.ambient()));
+            caps.set_bounding(b).set_effective(e).set_permitted(pm).set_ambient(a);
+        }
+        p.set_capabilities(Some(caps));
+    }
+    Ok(p)
+}

@@ -1,0 +1,199 @@
+//! Waiting for a container process we started (`run`, `exec`): signals forwarded
+//! to it, and for a terminal without `--console-socket`, our stdio relayed to the
+//! pty whose master we received on a console socket of our own.
+
+use std::io::{Read, Write};
+use std::os::fd::{AsFd, AsRawFd, BorrowedFd, OwnedFd};
+use std::os::unix::net::UnixListener;
+use std::path::{Path, PathBuf};
+
+use nix::poll::{PollFd, PollFlags, PollTimeout, poll};
+use nix::sys::signal::{SigSet, SigmaskHow, Signal, sigprocmask};
+use nix::sys::signalfd::{SfdFlags, SignalFd};
+use nix::sys::termios;
+use nix::sys::wait::{WaitPidFlag, WaitStatus, waitpid};
+use nix::unistd::Pid;
+
+use crate::sys;
+
+const FORWARDED: [Signal; 9] = [
+    Signal::SIGINT,
+    Signal::SIGTERM,
+    Signal::SIGHUP,
+    Signal::SIGQUIT,
+    Signal::SIGUSR1,
+    Signal::SIGUSR2,
+    Signal::SIGWINCH,
+    Signal::SIGCONT,
+    Signal::SIGCHLD,
+];
+
+/// The forwarded signals, blocked and readable from a signalfd.
+pub struct Signals {
+    fd: SignalFd,
+}
+
+impl Signals {
+    pub fn block() -> anyhow::Result<Signals> {
+        let mut mask = SigSet::empty();
+        for s in FORWARDED {
+            mask.add(s);
+        }
+        sigprocmask(SigmaskHow::SIG_BLOCK, Some(&mask), None).map_err(|e| sys::Error::new("sigprocmask", e))?;
+        let fd = SignalFd::with_flags(&mask, SfdFlags::SFD_CLOEXEC | SfdFlags::SFD_NONBLOCK)
+            .map_err(|e| sys::Error::new("signalfd", e))?;
+        Ok(Signals { fd })
+    }
+}
+
+/// A console socket of our own, for a terminal without `--console-socket`.
+pub struct ConsoleListener {
+    listener: UnixListener,
+    pub path: PathBuf,
+}
+
+impl ConsoleListener {
+    pub fn bind(root: &Path, id: &str) -> anyhow::Result<ConsoleListener> {
+        std::fs::create_dir_all(root)?;
+        let path = root.join(format!(".console-{id}-{}.sock", std::process::id()));
+        let _ = std::fs::remove_file(&path);
+        let listener = UnixListener::bind(&path)?;
+        Ok(ConsoleListener { listener, path })
+    }
+
+    /// The pty master, once the process has sent it (`ok`: the call that was to
+    /// send it succeeded). The socket file is removed either way.
+    pub fn finish(self, ok: bool) -> anyhow::Result<Option<OwnedFd>> {
+        let _ = std::fs::remove_file(&self.path);
+        if !ok {
+            return Ok(None);
+        }
+        let (stream, _) = self.listener.accept()?;
+        Ok(Some(sys::fd::recv_fd(stream.as_fd())?.0))
+    }
+}
+
+/// Wait for `pid` (our child) to exit; forward signals to it; relay the pty.
+/// Returns the exit status as a shell reports it (128+N for signal N).
+pub fn supervise(pid: Pid, signals: &Signals, master: Option<&OwnedFd>) -> anyhow::Result<i32> {
+    let _raw = master.and_then(|m| RawMode::enter(m.as_fd()));
+    let sfd = &signals.fd;
+    let stdin = std::io::stdin();
+    let mut stdin_open = master.is_some();
+    let mut buf = [0u8; 8192];
+    loop {
+        if let Some(code) = reap(pid) {
+            if let Some(m) = master {
+                drain(m, &mut buf);
+            }
+            return Ok(code);
+        }
+        let mut fds = vec![PollFd::new(sfd.as_fd(), PollFlags::POLLIN)];
+        if let Some(m) = master {
+            fds.push(PollFd::new(m.as_fd(), PollFlags::POLLIN));
+            if stdin_open {
+                fds.push(PollFd::new(stdin.as_fd(), PollFlags::POLLIN));
+            }
+        }
+        match poll(&mut fds, PollTimeout::from(200u16)) {
+            Ok(_) | Err(nix::errno::Errno::EINTR) => {}
+            Err(e) => return Err(sys::Error::new("poll", e).into()),
+        }
+        let ready = |i: usize, fds: &[PollFd]| {
+            fds.get(i).and_then(|f| f.revents()).is_some_and(|r| !r.is_empty())
+        };
+        let (sig_ready, m_ready, in_ready) = (ready(0, &fds), ready(1, &fds), ready(2, &fds));
+        drop(fds);
+        if sig_ready {
+            while let Ok(Some(info)) = sfd.read_signal() {
+                let Ok(sig) = Signal::try_from(info.ssi_signo as i32) else { continue };
+                match sig {
+                    Signal::SIGCHLD => {}
+                    Signal::SIGWINCH => {
+                        if let Some(m) = master {
+                            if let Ok(ws) = sys::tty::get_winsize(stdin.as_fd()) {
+                                let _ = sys::tty::set_winsize(m.as_fd(), &ws);
+                            }
+                        }
+                    }
+                    other => {
+                        let _ = nix::sys::signal::kill(pid, other);
+                    }
+                }
+            }
+        }
+        if let Some(m) = master {
+            if m_ready {
+                match nix::unistd::read(m.as_raw_fd(), &mut buf) {
+                    Ok(n) if n > 0 => {
+                        let mut out = std::io::stdout();
+                        let _ = out.write_all(&buf[..n]);
+                        let _ = out.flush();
+                    }
+                    _ => {}
+                }
+            }
+            if in_ready {
+                match stdin.lock().read(&mut buf) {
+                    Ok(0) | Err(_) => stdin_open = false,
+                    Ok(n) => {
+                        let _ = nix::unistd::write(m, &buf[..n]);
+                    }
+                }
+            }
+        }
+    }
+}
+
+fn drain(master: &OwnedFd, buf: &mut [u8]) {
+    let mut out = std::io::stdout();
+    loop {
+        let mut fds = [PollFd::new(master.as_fd(), PollFlags::POLLIN)];
+        if !matches!(poll(&mut fds, PollTimeout::from(50u16)), Ok(n) if n > 0) {
+            break;
+        }
+        match nix::unistd::read(master.as_raw_fd(), buf) {
+            Ok(n) if n > 0 => {
+                let _ = out.write_all(&buf[..n]);
+            }
+            _ => break,
+        }
+    }
+    let _ = out.flush();
+}
+
+/// The exit status once `pid` is gone.
+fn reap(pid: Pid) -> Option<i32> {
+    match waitpid(pid, Some(WaitPidFlag::WNOHANG)) {
+        Ok(WaitStatus::Exited(_, code)) => Some(code),
+        Ok(WaitStatus::Signaled(_, sig, _)) => Some(128 + sig as i32),
+        Ok(_) => None,
+        Err(_) => Some(255),
+    }
+}
+
+/// Our terminal in raw mode while we relay a pty; restored on drop.
+struct RawMode {
+    saved: termios::Termios,
+}
+
+impl RawMode {
+    fn enter(master: BorrowedFd<'_>) -> Option<RawMode> {
+        let stdin = std::io::stdin();
+        let saved = termios::tcgetattr(stdin.as_fd()).ok()?;
+        if let Ok(ws) = sys::tty::get_winsize(stdin.as_fd()) {
+            let _ = sys::tty::set_winsize(master, &ws);
+        }
+        let mut raw = saved.clone();
+        termios::cfmakeraw(&mut raw);
+        termios::tcsetattr(stdin.as_fd(), termios::SetArg::TCSANOW, &raw).ok()?;
+        Some(RawMode { saved })
+    }
+}
+
+impl Drop for RawMode {
+    fn drop(&mut self) {
+        let _ = termios::tcsetattr(std::io::stdin().as_fd(), termios::SetArg::TCSANOW, &self.saved);
+    }
+}
+

@@ -1,0 +1,203 @@
+//! `exec`: run a new process in a running container. The process joins every
+//! namespace of the container's init (user first), its cgroup, and gets the
+//! process settings it asks for; a new member of a pid namespace needs a fork,
+//! done with CLONE_PARENT so the process is our child and we can wait for it.
+
+use std::fs;
+use std::os::fd::OwnedFd;
+use std::path::{Path, PathBuf};
+
+use nix::fcntl::OFlag;
+use nix::sched::CloneFlags;
+use nix::sys::signal::{Signal, kill};
+use nix::sys::stat::Mode;
+use nix::sys::wait::waitpid;
+use nix::unistd::Pid;
+use oci_spec::runtime::{LinuxNamespaceType, Process};
+
+use super::channel::{self, Channel, Msg};
+use super::error::{Cause, ContainerError};
+use super::init::{apply_process, exec as execve, error_chain};
+use super::load_state as load;
+use super::state::Status;
+use crate::sys::process::{Forked, clone_fork, exit_now};
+use crate::{cgroups, console, security, sys};
+
+pub struct ExecOptions {
+    pub root: PathBuf,
+    pub id: String,
+    pub process: Process,
+    pub console_socket: Option<PathBuf>,
+    pub pid_file: Option<PathBuf>,
+    pub preserve_fds: i32,
+    pub ignore_paused: bool,
+}
+
+/// The exec'd process, running.
+pub struct Execed {
+    pub pid: Pid,
+}
+
+const NS_ORDER: [(LinuxNamespaceType, &str); 8] = [
+    (LinuxNamespaceType::User, "user"),
+    (LinuxNamespaceType::Ipc, "ipc"),
+    (LinuxNamespaceType::Uts, "uts"),
+    (LinuxNamespaceType::Network, "net"),
+    (LinuxNamespaceType::Pid, "pid"),
+    (LinuxNamespaceType::Cgroup, "cgroup"),
+    (LinuxNamespaceType::Time, "time"),
+    (LinuxNamespaceType::Mount, "mnt"),
+];
+
+pub fn exec(opts: &ExecOptions) -> Result<Execed, ContainerError> {
+    let err = |c: Cause| c.into_error(&opts.id, "exec");
+    let (st, status) = load(&opts.root, &opts.id, "exec")?;
+    match status {
+        Status::Running | Status::Created => {}
+        Status::Paused if opts.ignore_paused => {}
+        Status::Paused => return Err(err(Cause::Other("cannot exec in a paused container (use --ignore-paused)".into()))),
+        status => return Err(err(Cause::BadStatus { action: "exec in", status })),
+    }
+    exec_in(opts, &st).map_err(err)
+}
+
+fn exec_in(opts: &ExecOptions, st: &super::State) -> Result<Execed, Cause> {
+    let process = &opts.process;
+    let args = process.args().as_deref().unwrap_or_default();
+    if args.is_empty() || args[0].is_empty() {
+        return Err(Cause::Usage("process.args: must contain at least one element".into()));
+    }
+    let terminal = process.terminal().unwrap_or(false);
+    if terminal && opts.console_socket.is_none() {
+        return Err(Cause::Usage("cannot allocate tty if berth will detach without setting console socket".into()));
+    }
+    let linux = st.config.linux().clone().unwrap_or_default();
+    let seccomp = match linux.seccomp() {
+        Some(profile) => Some(security::seccomp::compile(profile)?),
+        None => None,
+    };
+    // The init's namespaces, opened while the container is known to be alive.
+    let namespaces = linux.namespaces().clone().unwrap_or_default();
+    let mut ns_fds: Vec<(OwnedFd, CloneFlags, String)> = Vec::new();
+    for (typ, name) in NS_ORDER {
+        if !namespaces.iter().any(|n| n.typ() == typ) {
+            continue;
+        }
+        let path = format!("/proc/{}/ns/{name}", st.pid);
+        let fd = nix::fcntl::open(path.as_str(), OFlag::O_RDONLY | OFlag::O_CLOEXEC, Mode::empty())
+            .map_err(|e| sys::Error::with_path("open namespace", &path, e))?;
+        ns_fds.push((sys::fd::own(fd), CloneFlags::from_bits_truncate(typ as i32), path));
+    }
+    if !super::state::is_alive(st.pid, st.init_start_time) {
+        return Err(Cause::NotRunning);
+    }
+    let console_socket = match &opts.console_socket {
+        Some(p) => Some(console::connect(p)?),
+        None => None,
+    };
+    let user_ns = namespaces.iter().any(|n| n.typ() == LinuxNamespaceType::User);
+    let cg = cgroups::open(&st.cgroup)?;
+    let (parent_ch, child_ch) = channel::pair()?;
+
+    let child = match clone_fork(CloneFlags::empty())? {
+        Forked::Child => {
+            drop(parent_ch);
+            let e = match child_setup(&child_ch, &ns_fds, process, seccomp.as_ref(), console_socket, opts.preserve_fds, !st.rootless || !user_ns) {
+                Ok(never) => match never {},
+                Err(e) => e,
+            };
+            let _ = child_ch.send(&Msg::Error(error_chain(&e)));
+            exit_now(1)
+        }
+        Forked::Parent(pid) => pid,
+    };
+    drop(child_ch);
+    drop(ns_fds);
+    let result = parent_side(&parent_ch, child, cg.as_ref());
+    match result {
+        Ok(pid) => {
+            if let Some(f) = &opts.pid_file {
+                if let Err(e) = super::write_pid_file(f, pid) {
+                    let _ = kill(pid, Signal::SIGKILL);
+                    let _ = waitpid(pid, None);
+                    return Err(e);
+                }
+            }
+            Ok(Execed { pid })
+        }
+        Err(e) => {
+            let _ = kill(child, Signal::SIGKILL);
+            let _ = waitpid(child, None);
+            Err(e)
+        }
+    }
+}
+
+/// Receive the process's pid, put it in the cgroup, let it go, and wait until it
+/// has exec'd (the channel is CLOEXEC: EOF means execve succeeded).
+fn parent_side(ch: &Channel, child: Pid, cg: &dyn cgroups::CgroupManager) -> Result<Pid, Cause> {
+    let pid = match ch.recv()? {
+        Some(Msg::Pid(p)) => Pid::from_raw(p),
+        Some(Msg::Error(e)) => return Err(Cause::Init(e)),
+        _ => return Err(Cause::Init("exec setup exited early".into())),
+    };
+    // The intermediate process exits right after the fork.
+    let _ = waitpid(child, None);
+    let fail = |e: Cause| {
+        let _ = kill(pid, Signal::SIGKILL);
+        let _ = waitpid(pid, None);
+        e
+    };
+    cg.add_task(pid).map_err(|e| fail(e.into()))?;
+    ch.send(&Msg::Go).map_err(|e| fail(e.into()))?;
+    match ch.recv().map_err(|e| fail(e.into()))? {
+        None => Ok(pid),
+        Some(Msg::Error(e)) => {
+            let _ = waitpid(pid, None);
+            Err(Cause::Init(e))
+        }
+        Some(other) => Err(fail(Cause::Other(format!("unexpected message from exec: {other:?}")))),
+    }
+}
+
+fn child_setup(
+    ch: &Channel,
+    ns_fds: &[(OwnedFd, CloneFlags, String)],
+    process: &Process,
+    seccomp: Option<&security::seccomp::Filter>,
+    console_socket: Option<OwnedFd>,
+    preserve_fds: i32,
+    allow_setgroups: bool,
+) -> Result<std::convert::Infallible, Cause> {
+    nix::sys::prctl::set_dumpable(false).map_err(|e| sys::Error::new("prctl PR_SET_DUMPABLE", e))?;
+    for (fd, flag, path) in ns_fds {
+        nix::sched::setns(fd, *flag).map_err(|e| sys::Error::with_path("setns", Path::new(path), e))?;
+    }
+    // Joining the pid namespace takes effect for children only.
+    match clone_fork(CloneFlags::CLONE_PARENT)? {
+        Forked::Parent(pid) => {
+            let _ = ch.send(&Msg::Pid(pid.as_raw()));
+            exit_now(0)
+        }
+        Forked::Child => {}
+    }
+    match ch.recv()? {
+        Some(Msg::Go) => {}
+        _ => return Err(Cause::Init("parent went away".into())),
+    }
+    if let Some(sock) = console_socket {
+        console::setup_exec(sock)?;
+    }
+    let prepared = apply_process(process, seccomp, allow_setgroups)?;
+    execve(&prepared, preserve_fds)
+}
+
+/// Read a process.json (`exec --process`).
+pub fn load_process(path: &Path) -> Result<Process, Cause> {
+    let text = fs::read_to_string(path).map_err(|source| Cause::Io { what: "read process", path: path.to_path_buf(), source })?;
+    let de = &mut serde_json::Deserializer::from_str(&text);
+    serde_path_to_error::deserialize(de).map_err(|e| {
+        let field = e.path().to_string();
+        Cause::Other(format!("parse {path:?}: {field}: {}", e.into_inner()))
+    })
+}
