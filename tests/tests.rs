@@ -1,1 +1,11 @@
-//! Root integration tests. Run with `make test` (as root, `--include-ignored`).
+//! Root integration tests: each drives the real `berth` binary as containerd does,
+//! with its own bundle, state root and cgroup under a parent named for the test
+//! run, and checks from inside the container what a user would check.
+//!
+//! They need root and are `#[ignore = "needs root"]`; `make test` runs them with
+//! `cargo test -- --include-ignored`.
+
+mod common;
+mod exec;
+mod lifecycle;
+mod process;

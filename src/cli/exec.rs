@@ -174,7 +174,8 @@ fn build_process(g: &Global, args: &Args) -> anyhow::Result<Process> {
                 s.insert(cap);
                 Some(s)
             };
-            let (b, e, pm, a) = (add(caps.bounding()), add(caps.effective()), add(caps.permitted()), add(caps.ambient()));
+            let (b, e, pm, a) =
+                (add(caps.bounding()), add(caps.effective()), add(caps.permitted()), add(caps.ambient()));
             caps.set_bounding(b).set_effective(e).set_permitted(pm).set_ambient(a);
         }
         p.set_capabilities(Some(caps));

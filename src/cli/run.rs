@@ -52,4 +52,3 @@ pub fn run(g: &Global, args: Args) -> anyhow::Result<i32> {
     }
     Ok(code)
 }
-

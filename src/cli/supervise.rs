@@ -99,9 +99,7 @@ pub fn supervise(pid: Pid, signals: &Signals, master: Option<&OwnedFd>) -> anyho
             Ok(_) | Err(nix::errno::Errno::EINTR) => {}
             Err(e) => return Err(sys::Error::new("poll", e).into()),
         }
-        let ready = |i: usize, fds: &[PollFd]| {
-            fds.get(i).and_then(|f| f.revents()).is_some_and(|r| !r.is_empty())
-        };
+        let ready = |i: usize, fds: &[PollFd]| fds.get(i).and_then(|f| f.revents()).is_some_and(|r| !r.is_empty());
         let (sig_ready, m_ready, in_ready) = (ready(0, &fds), ready(1, &fds), ready(2, &fds));
         drop(fds);
         if sig_ready {
@@ -196,4 +194,3 @@ impl Drop for RawMode {
         let _ = termios::tcsetattr(std::io::stdin().as_fd(), termios::SetArg::TCSANOW, &self.saved);
     }
 }
-

@@ -32,7 +32,8 @@ fn sys_err(call: &'static str) -> impl FnOnce(nix::errno::Errno) -> ConsoleError
 
 /// Connect to the console socket (in the caller's mount namespace, before clone).
 pub fn connect(path: &Path) -> Result<OwnedFd, ConsoleError> {
-    let stream = UnixStream::connect(path).map_err(|source| ConsoleError::Connect { path: path.to_path_buf(), source })?;
+    let stream =
+        UnixStream::connect(path).map_err(|source| ConsoleError::Connect { path: path.to_path_buf(), source })?;
     Ok(OwnedFd::from(stream))
 }
 

@@ -102,13 +102,19 @@ fn create_in(
     cleanup: &mut Cleanup,
 ) -> Result<Created, Cause> {
     let _lock = store.lock(id)?;
-    let bundle = fs::canonicalize(&opts.bundle)
-        .map_err(|source| Cause::Io { what: "bundle", path: opts.bundle.clone(), source })?;
+    let bundle = fs::canonicalize(&opts.bundle).map_err(|source| Cause::Io {
+        what: "bundle",
+        path: opts.bundle.clone(),
+        source,
+    })?;
     let spec = spec::load(&bundle)?;
     let process = spec.process().as_ref().ok_or_else(|| spec::SpecError::invalid("process", "must be set"))?;
     let rootfs_path = spec::rootfs_path(&spec, &bundle);
-    let rootfs = fs::canonicalize(&rootfs_path)
-        .map_err(|source| Cause::Io { what: "root.path", path: rootfs_path.clone(), source })?;
+    let rootfs = fs::canonicalize(&rootfs_path).map_err(|source| Cause::Io {
+        what: "root.path",
+        path: rootfs_path.clone(),
+        source,
+    })?;
     if !rootfs.is_dir() {
         return Err(spec::SpecError::invalid("root.path", format!("{rootfs:?} is not a directory")).into());
     }
@@ -200,7 +206,11 @@ fn create_in(
     cgroup.add_task(child)?;
     if let Some(adj) = process.oom_score_adj() {
         let path = format!("/proc/{child}/oom_score_adj");
-        fs::write(&path, adj.to_string()).map_err(|source| Cause::Io { what: "process.oomScoreAdj", path: path.into(), source })?;
+        fs::write(&path, adj.to_string()).map_err(|source| Cause::Io {
+            what: "process.oomScoreAdj",
+            path: path.into(),
+            source,
+        })?;
     }
     parent_ch.send(&Msg::Go)?;
 
@@ -240,8 +250,8 @@ fn create_in(
         }
     }
     state.pid = pid.as_raw();
-    state.init_start_time = super::state::start_time(pid.as_raw())
-        .ok_or_else(|| Cause::Init("init exited before it was ready".into()))?;
+    state.init_start_time =
+        super::state::start_time(pid.as_raw()).ok_or_else(|| Cause::Init("init exited before it was ready".into()))?;
     store.save(&state)?;
     if let Some(pid_file) = &opts.pid_file {
         write_pid_file(pid_file, pid)?;
@@ -254,6 +264,10 @@ pub fn write_pid_file(path: &Path, pid: Pid) -> Result<(), Cause> {
     let dir = path.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
     let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
     let tmp = dir.join(format!(".{name}.tmp"));
-    fs::write(&tmp, pid.to_string()).map_err(|source| Cause::Io { what: "write pid file", path: tmp.clone(), source })?;
+    fs::write(&tmp, pid.to_string()).map_err(|source| Cause::Io {
+        what: "write pid file",
+        path: tmp.clone(),
+        source,
+    })?;
     fs::rename(&tmp, path).map_err(|source| Cause::Io { what: "write pid file", path: path.to_path_buf(), source })
 }

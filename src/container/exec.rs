@@ -17,7 +17,7 @@ use oci_spec::runtime::{LinuxNamespaceType, Process};
 
 use super::channel::{self, Channel, Msg};
 use super::error::{Cause, ContainerError};
-use super::init::{apply_process, exec as execve, error_chain};
+use super::init::{apply_process, error_chain, exec as execve};
 use super::load_state as load;
 use super::state::Status;
 use crate::sys::process::{Forked, clone_fork, exit_now};
@@ -55,7 +55,9 @@ pub fn exec(opts: &ExecOptions) -> Result<Execed, ContainerError> {
     match status {
         Status::Running | Status::Created => {}
         Status::Paused if opts.ignore_paused => {}
-        Status::Paused => return Err(err(Cause::Other("cannot exec in a paused container (use --ignore-paused)".into()))),
+        Status::Paused => {
+            return Err(err(Cause::Other("cannot exec in a paused container (use --ignore-paused)".into())));
+        }
         status => return Err(err(Cause::BadStatus { action: "exec in", status })),
     }
     exec_in(opts, &st).map_err(err)
@@ -102,7 +104,15 @@ fn exec_in(opts: &ExecOptions, st: &super::State) -> Result<Execed, Cause> {
     let child = match clone_fork(CloneFlags::empty())? {
         Forked::Child => {
             drop(parent_ch);
-            let e = match child_setup(&child_ch, &ns_fds, process, seccomp.as_ref(), console_socket, opts.preserve_fds, !st.rootless || !user_ns) {
+            let e = match child_setup(
+                &child_ch,
+                &ns_fds,
+                process,
+                seccomp.as_ref(),
+                console_socket,
+                opts.preserve_fds,
+                !st.rootless || !user_ns,
+            ) {
                 Ok(never) => match never {},
                 Err(e) => e,
             };
@@ -194,7 +204,11 @@ fn child_setup(
 
 /// Read a process.json (`exec --process`).
 pub fn load_process(path: &Path) -> Result<Process, Cause> {
-    let text = fs::read_to_string(path).map_err(|source| Cause::Io { what: "read process", path: path.to_path_buf(), source })?;
+    let text = fs::read_to_string(path).map_err(|source| Cause::Io {
+        what: "read process",
+        path: path.to_path_buf(),
+        source,
+    })?;
     let de = &mut serde_json::Deserializer::from_str(&text);
     serde_path_to_error::deserialize(de).map_err(|e| {
         let field = e.path().to_string();

@@ -179,7 +179,8 @@ fn setup(ch: &Channel, cfg: &InitConfig<'_>) -> Result<Infallible, Cause> {
     }
     rootfs::set_sysctls(spec).map_err(rootfs_err)?;
     if let Some(sock) = cfg.console_socket.as_ref() {
-        let sock = sock.try_clone().map_err(|source| Cause::Io { what: "dup console socket", path: "".into(), source })?;
+        let sock =
+            sock.try_clone().map_err(|source| Cause::Io { what: "dup console socket", path: "".into(), source })?;
         console::setup(sock)?;
     }
     rootfs::finalize(spec).map_err(rootfs_err)?;
@@ -295,6 +296,9 @@ fn write_time_offsets(linux: &oci_spec::runtime::Linux) -> Result<(), Cause> {
         };
         text.push_str(&format!("{name} {} {}\n", o.secs().unwrap_or(0), o.nanosecs().unwrap_or(0)));
     }
-    std::fs::write("/proc/self/timens_offsets", text)
-        .map_err(|source| Cause::Io { what: "linux.timeOffsets", path: "/proc/self/timens_offsets".into(), source })
+    std::fs::write("/proc/self/timens_offsets", text).map_err(|source| Cause::Io {
+        what: "linux.timeOffsets",
+        path: "/proc/self/timens_offsets".into(),
+        source,
+    })
 }

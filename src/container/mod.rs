@@ -5,8 +5,8 @@
 mod channel;
 mod create;
 mod delete;
-mod exec;
 mod error;
+mod exec;
 mod init;
 mod kill;
 mod start;
@@ -15,8 +15,8 @@ mod userns;
 
 pub use create::{CreateOptions, Created, create, write_pid_file};
 pub use delete::delete;
-pub use exec::{ExecOptions, Execed, exec, load_process};
 pub use error::{Cause, ContainerError};
+pub use exec::{ExecOptions, Execed, exec, load_process};
 pub use init::error_chain;
 pub use kill::{kill, parse_signal};
 pub use start::start;

@@ -109,11 +109,11 @@ impl Store {
 
     /// Create the state dir; fails with `AlreadyExists` if the id is taken.
     pub fn create_dir(&self, id: &ContainerId) -> Result<PathBuf, Cause> {
-        fs::DirBuilder::new()
-            .recursive(true)
-            .mode(0o711)
-            .create(&self.root)
-            .map_err(|source| Cause::Io { what: "create state root", path: self.root.clone(), source })?;
+        fs::DirBuilder::new().recursive(true).mode(0o711).create(&self.root).map_err(|source| Cause::Io {
+            what: "create state root",
+            path: self.root.clone(),
+            source,
+        })?;
         let dir = self.dir(id);
         match fs::DirBuilder::new().mode(0o711).create(&dir) {
             Ok(()) => Ok(dir),
@@ -136,7 +136,8 @@ impl Store {
                 std::io::ErrorKind::NotFound => Cause::NotExist,
                 _ => Cause::Io { what: "open lock", path: path.clone(), source },
             })?;
-        Flock::lock(file, FlockArg::LockExclusive).map_err(|(_, errno)| Cause::Sys(crate::sys::Error::with_path("flock", &path, errno)))
+        Flock::lock(file, FlockArg::LockExclusive)
+            .map_err(|(_, errno)| Cause::Sys(crate::sys::Error::with_path("flock", &path, errno)))
     }
 
     pub fn save(&self, state: &State) -> Result<(), Cause> {

@@ -98,7 +98,8 @@ pub fn switch_user(process: &Process, allow_setgroups: bool) -> Result<(), Proce
     let uid = Uid::from_raw(user.uid());
     let gid = Gid::from_raw(user.gid());
     if allow_setgroups {
-        let groups: Vec<Gid> = user.additional_gids().as_deref().unwrap_or_default().iter().map(|g| Gid::from_raw(*g)).collect();
+        let groups: Vec<Gid> =
+            user.additional_gids().as_deref().unwrap_or_default().iter().map(|g| Gid::from_raw(*g)).collect();
         nix::unistd::setgroups(&groups).map_err(user_err(format!("additionalGids {groups:?}"), "setgroups"))?;
     }
     nix::unistd::setresgid(gid, gid, gid).map_err(user_err(format!("gid {gid}"), "setresgid"))?;

@@ -1,0 +1,216 @@
+//! Shared test fixtures: a busybox bundle, a private state root, the berth binary.
+
+#![allow(dead_code)]
+
+use std::fs;
+use std::os::unix::fs::symlink;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output, Stdio};
+use std::sync::OnceLock;
+
+use serde_json::{Value, json};
+
+pub const BERTH: &str = env!("CARGO_BIN_EXE_berth");
+
+/// The busybox-static binary the rootfs is made from.
+pub fn busybox() -> &'static Path {
+    for p in ["/bin/busybox", "/usr/bin/busybox"] {
+        if Path::new(p).exists() {
+            return Path::new(if p == "/bin/busybox" { "/bin/busybox" } else { "/usr/bin/busybox" });
+        }
+    }
+    panic!("busybox-static is not installed (make test installs it)");
+}
+
+/// The parent cgroup of this test run, relative to each hierarchy's root.
+pub fn cgroup_parent() -> String {
+    format!("berth-test-{}", std::process::id())
+}
+
+/// Applets of busybox, listed once.
+fn applets() -> &'static Vec<String> {
+    static APPLETS: OnceLock<Vec<String>> = OnceLock::new();
+    APPLETS.get_or_init(|| {
+        let out = Command::new(busybox()).arg("--list").output().expect("busybox --list");
+        String::from_utf8_lossy(&out.stdout).lines().map(str::to_string).collect()
+    })
+}
+
+/// A bundle in a temp dir: busybox rootfs and runc's default config, edited for
+/// tests (no terminal, a cgroup under the run's parent).
+pub struct Bundle {
+    pub dir: tempfile::TempDir,
+    pub root: tempfile::TempDir,
+    pub id: String,
+}
+
+impl Bundle {
+    pub fn new(id: &str, args: &[&str]) -> Bundle {
+        Self::with(id, args, |_| {})
+    }
+
+    pub fn with(id: &str, args: &[&str], edit: impl FnOnce(&mut Value)) -> Bundle {
+        let dir = tempfile::Builder::new().prefix("berth-bundle-").tempdir().expect("tempdir");
+        let root = tempfile::Builder::new().prefix("berth-root-").tempdir().expect("tempdir");
+        let rootfs = dir.path().join("rootfs");
+        for d in ["bin", "proc", "sys", "dev", "tmp", "etc", "root", "var", "run"] {
+            fs::create_dir_all(rootfs.join(d)).unwrap();
+        }
+        fs::copy(busybox(), rootfs.join("bin/busybox")).unwrap();
+        for a in applets() {
+            let name = a.rsplit('/').next().unwrap_or(a);
+            if name != "busybox" {
+                let _ = symlink("busybox", rootfs.join("bin").join(name));
+            }
+        }
+        fs::write(rootfs.join("etc/passwd"), "root:x:0:0:root:/root:/bin/sh\nnobody:x:65534:65534:nobody:/:/bin/sh\n")
+            .unwrap();
+        fs::write(rootfs.join("etc/group"), "root:x:0:\nnogroup:x:65534:\n").unwrap();
+        let mut config = berth_spec();
+        config["process"]["terminal"] = json!(false);
+        config["process"]["args"] = json!(args);
+        config["root"]["readonly"] = json!(false);
+        config["linux"]["cgroupsPath"] = json!(format!("/{}/{}", cgroup_parent(), id));
+        edit(&mut config);
+        fs::write(dir.path().join("config.json"), serde_json::to_vec_pretty(&config).unwrap()).unwrap();
+        Bundle { dir, root, id: id.to_string() }
+    }
+
+    pub fn path(&self) -> &Path {
+        self.dir.path()
+    }
+
+    pub fn rootfs(&self) -> PathBuf {
+        self.dir.path().join("rootfs")
+    }
+
+    pub fn config(&self) -> Value {
+        serde_json::from_slice(&fs::read(self.path().join("config.json")).unwrap()).unwrap()
+    }
+
+    pub fn set_config(&self, v: &Value) {
+        fs::write(self.path().join("config.json"), serde_json::to_vec_pretty(v).unwrap()).unwrap();
+    }
+
+    /// A berth command with `--root` set to this test's state root.
+    pub fn cmd(&self, args: &[&str]) -> Command {
+        let mut c = Command::new(BERTH);
+        c.arg("--root").arg(self.root.path()).args(args);
+        c.stdin(Stdio::null());
+        c
+    }
+
+    /// Run berth to completion. stdout/stderr go to files, not pipes: a detached
+    /// container inherits them and would keep a pipe open forever.
+    pub fn berth(&self, args: &[&str]) -> Output {
+        output_of(self.cmd(args))
+    }
+
+    /// `berth run` to completion: (exit code, stdout, stderr).
+    pub fn run(&self) -> (i32, String, String) {
+        let out = self.berth(&["run", "--bundle", self.path().to_str().unwrap(), &self.id]);
+        (out.status.code().unwrap_or(-1), text(&out.stdout), text(&out.stderr))
+    }
+
+    /// `berth run` that must succeed; its stdout.
+    pub fn run_ok(&self) -> String {
+        let (code, out, err) = self.run();
+        assert_eq!(code, 0, "berth run failed: stdout {out:?} stderr {err:?}");
+        out
+    }
+
+    pub fn create(&self, extra: &[&str]) -> Output {
+        let mut args = vec!["create", "--bundle", self.path().to_str().unwrap()];
+        args.extend_from_slice(extra);
+        args.push(&self.id);
+        self.berth(&args)
+    }
+
+    pub fn state(&self) -> Value {
+        let out = self.berth(&["state", &self.id]);
+        assert!(out.status.success(), "state: {}", text(&out.stderr));
+        serde_json::from_slice(&out.stdout).expect("state json")
+    }
+
+    pub fn state_dir(&self) -> PathBuf {
+        self.root.path().join(&self.id)
+    }
+
+    /// Paths of this container's cgroup that exist on any hierarchy.
+    pub fn cgroup_dirs(&self) -> Vec<PathBuf> {
+        let mut found = Vec::new();
+        let rel = format!("{}/{}", cgroup_parent(), self.id);
+        if let Ok(entries) = fs::read_dir("/sys/fs/cgroup") {
+            for e in entries.flatten() {
+                let p = e.path().join(&rel);
+                if p.exists() {
+                    found.push(p);
+                }
+            }
+        }
+        let p = Path::new("/sys/fs/cgroup").join(&rel);
+        if p.exists() && !found.contains(&p) {
+            found.push(p);
+        }
+        found
+    }
+
+    /// Assert the container left nothing: no state dir, no cgroup.
+    pub fn assert_clean(&self) {
+        assert!(!self.state_dir().exists(), "state dir left behind: {:?}", self.state_dir());
+        assert!(self.cgroup_dirs().is_empty(), "cgroup left behind: {:?}", self.cgroup_dirs());
+    }
+}
+
+impl Drop for Bundle {
+    fn drop(&mut self) {
+        let _ = self.cmd(&["delete", "--force", &self.id]).output();
+        // Remove the run's cgroup parent once no test uses it any more (rmdir of a
+        // non-empty cgroup fails, which is what we want while others still run).
+        if let Ok(entries) = fs::read_dir("/sys/fs/cgroup") {
+            for e in entries.flatten() {
+                let _ = fs::remove_dir(e.path().join(cgroup_parent()));
+            }
+        }
+        let _ = fs::remove_dir(Path::new("/sys/fs/cgroup").join(cgroup_parent()));
+    }
+}
+
+/// Like `Command::output`, with files instead of pipes (see `Bundle::berth`).
+pub fn output_of(mut cmd: Command) -> Output {
+    let out = tempfile::tempfile().unwrap();
+    let err = tempfile::tempfile().unwrap();
+    cmd.stdout(out.try_clone().unwrap()).stderr(err.try_clone().unwrap());
+    let status = cmd.status().expect("run berth");
+    let read = |mut f: fs::File| {
+        use std::io::{Read, Seek};
+        let mut v = Vec::new();
+        f.seek(std::io::SeekFrom::Start(0)).unwrap();
+        f.read_to_end(&mut v).unwrap();
+        v
+    };
+    Output { status, stdout: read(out), stderr: read(err) }
+}
+
+pub fn text(b: &[u8]) -> String {
+    String::from_utf8_lossy(b).into_owned()
+}
+
+/// `berth spec` output, parsed.
+pub fn berth_spec() -> Value {
+    let dir = tempfile::tempdir().unwrap();
+    let out = Command::new(BERTH).args(["spec", "--bundle"]).arg(dir.path()).output().unwrap();
+    assert!(out.status.success(), "berth spec: {}", text(&out.stderr));
+    serde_json::from_slice(&fs::read(dir.path().join("config.json")).unwrap()).unwrap()
+}
+
+/// Poll until `f` is true or about 5 s have passed.
+pub fn wait_until(mut f: impl FnMut() -> bool) -> bool {
+    for _ in 0..500 {
+        if f() {
+            return true;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(10));
+    }
+    false
+}

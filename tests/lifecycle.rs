@@ -1,0 +1,238 @@
+//! create / start / state / kill / delete / run / list, as containerd drives them.
+
+use std::fs;
+
+use serde_json::json;
+
+use crate::common::{Bundle, text, wait_until};
+
+const LOOP: &[&str] = &["sh", "-c", "trap 'exit 0' TERM; while true; do sleep 0.05; done"];
+
+#[test]
+#[ignore = "needs root"]
+fn run_prints_output_and_returns_exit_code() {
+    let b = Bundle::new("lc-run", &["sh", "-c", "echo hello; exit 3"]);
+    let (code, out, _) = b.run();
+    assert_eq!(code, 3);
+    assert_eq!(out, "hello\n");
+    b.assert_clean();
+}
+
+#[test]
+#[ignore = "needs root"]
+fn run_reports_128_plus_signal() {
+    let b = Bundle::new("lc-sig", &["sh", "-c", "kill -9 $$"]);
+    assert_eq!(b.run().0, 137);
+}
+
+#[test]
+#[ignore = "needs root"]
+fn create_start_state_kill_delete() {
+    let b = Bundle::new("lc-flow", LOOP);
+    let pid_file = b.path().join("init.pid");
+    let out = b.create(&["--pid-file", pid_file.to_str().unwrap()]);
+    assert!(out.status.success(), "create: {}", text(&out.stderr));
+    let st = b.state();
+    assert_eq!(st["status"], "created");
+    assert_eq!(st["id"], "lc-flow");
+    assert_eq!(st["bundle"], json!(fs::canonicalize(b.path()).unwrap()));
+    assert!(st["ociVersion"].as_str().unwrap().starts_with("1."));
+    assert!(st["created"].as_str().unwrap().ends_with('Z'));
+    let pid = st["pid"].as_i64().unwrap();
+    assert!(pid > 0);
+    assert_eq!(fs::read_to_string(&pid_file).unwrap(), pid.to_string());
+    // The init of a created container is alive and waiting.
+    assert!(std::path::Path::new(&format!("/proc/{pid}")).exists());
+
+    assert!(b.berth(&["start", "lc-flow"]).status.success());
+    assert_eq!(b.state()["status"], "running");
+    let again = b.berth(&["start", "lc-flow"]);
+    assert!(!again.status.success(), "a second start must fail");
+
+    let del = b.berth(&["delete", "lc-flow"]);
+    assert!(!del.status.success());
+    assert!(text(&del.stderr).contains("not stopped"), "{}", text(&del.stderr));
+
+    assert!(b.berth(&["kill", "lc-flow", "TERM"]).status.success());
+    assert!(wait_until(|| b.state()["status"] == "stopped"));
+    let k = b.berth(&["kill", "lc-flow", "KILL"]);
+    assert!(text(&k.stderr).contains("container not running"), "{}", text(&k.stderr));
+    assert!(b.berth(&["delete", "lc-flow"]).status.success());
+    b.assert_clean();
+    let st = b.berth(&["state", "lc-flow"]);
+    assert!(text(&st.stderr).contains("does not exist"), "{}", text(&st.stderr));
+}
+
+#[test]
+#[ignore = "needs root"]
+fn delete_force_kills_a_running_container() {
+    let b = Bundle::new("lc-force", &["sleep", "1000"]);
+    assert!(b.create(&[]).status.success());
+    assert!(b.berth(&["start", "lc-force"]).status.success());
+    let pid = b.state()["pid"].as_i64().unwrap();
+    assert!(b.berth(&["delete", "--force", "lc-force"]).status.success());
+    assert!(wait_until(|| !std::path::Path::new(&format!("/proc/{pid}")).exists()
+        || fs::read_to_string(format!("/proc/{pid}/stat")).map(|s| s.contains(") Z")).unwrap_or(true)));
+    b.assert_clean();
+}
+
+#[test]
+#[ignore = "needs root"]
+fn delete_of_a_created_container_kills_init() {
+    let b = Bundle::new("lc-delcreated", &["true"]);
+    assert!(b.create(&[]).status.success());
+    assert!(b.berth(&["delete", "lc-delcreated"]).status.success());
+    b.assert_clean();
+}
+
+#[test]
+#[ignore = "needs root"]
+fn kill_accepts_names_and_numbers() {
+    let b = Bundle::new("lc-kill", LOOP);
+    assert!(b.create(&[]).status.success());
+    assert!(b.berth(&["start", "lc-kill"]).status.success());
+    assert!(b.berth(&["kill", "lc-kill", "0"]).status.success(), "signal 0 probes");
+    assert!(b.berth(&["kill", "lc-kill", "SIGCONT"]).status.success());
+    let bad = b.berth(&["kill", "lc-kill", "NOTASIGNAL"]);
+    assert!(!bad.status.success());
+    assert!(b.berth(&["kill", "--all", "lc-kill", "9"]).status.success());
+    assert!(wait_until(|| b.state()["status"] == "stopped"));
+}
+
+#[test]
+#[ignore = "needs root"]
+fn create_twice_with_the_same_id_fails() {
+    let b = Bundle::new("lc-twice", LOOP);
+    assert!(b.create(&[]).status.success());
+    let second = b.create(&[]);
+    assert!(!second.status.success());
+    assert!(text(&second.stderr).contains("already exists"), "{}", text(&second.stderr));
+    // The first container is untouched.
+    assert_eq!(b.state()["status"], "created");
+}
+
+#[test]
+#[ignore = "needs root"]
+fn failed_create_leaves_nothing_behind() {
+    let b = Bundle::new("lc-fail", &["/no/such/binary"]);
+    let out = b.create(&[]);
+    assert!(!out.status.success());
+    let err = text(&out.stderr);
+    assert!(err.contains("lc-fail") && err.contains("/no/such/binary"), "{err}");
+    b.assert_clean();
+}
+
+#[test]
+#[ignore = "needs root"]
+fn invalid_config_names_the_field_and_leaves_nothing() {
+    let b = Bundle::with("lc-badcfg", &["true"], |c| c["process"]["cwd"] = json!("relative"));
+    let out = b.create(&[]);
+    assert!(!out.status.success());
+    assert!(text(&out.stderr).contains("process.cwd"), "{}", text(&out.stderr));
+    b.assert_clean();
+}
+
+#[test]
+#[ignore = "needs root"]
+fn list_shows_containers_as_table_json_and_quiet() {
+    let b = Bundle::new("lc-list", LOOP);
+    assert!(b.create(&[]).status.success());
+    let table = text(&b.berth(&["list"]).stdout);
+    let mut lines = table.lines();
+    assert!(lines.next().unwrap().starts_with("ID "));
+    let row = lines.next().unwrap();
+    assert!(row.starts_with("lc-list ") && row.contains("created"), "{row}");
+    let json: serde_json::Value = serde_json::from_slice(&b.berth(&["list", "--format", "json"]).stdout).unwrap();
+    assert_eq!(json[0]["id"], "lc-list");
+    assert_eq!(json[0]["status"], "created");
+    assert_eq!(text(&b.berth(&["list", "-q"]).stdout), "lc-list\n");
+}
+
+#[test]
+#[ignore = "needs root"]
+fn json_log_has_one_error_line_with_runc_keys() {
+    let b = Bundle::new("lc-log", &["/no/such/binary"]);
+    let log = b.path().join("log.json");
+    let out = b.berth(&[
+        "--log",
+        log.to_str().unwrap(),
+        "--log-format",
+        "json",
+        "create",
+        "--bundle",
+        b.path().to_str().unwrap(),
+        "lc-log",
+    ]);
+    assert!(!out.status.success());
+    let content = fs::read_to_string(&log).unwrap();
+    let lines: Vec<&str> = content.lines().collect();
+    assert_eq!(lines.len(), 1, "{content}");
+    let v: serde_json::Value = serde_json::from_str(lines[0]).unwrap();
+    assert_eq!(v["level"], "error");
+    assert!(v["msg"].as_str().unwrap().contains("/no/such/binary"));
+    assert!(v["time"].is_string());
+    assert_eq!(v.as_object().unwrap().len(), 3);
+}
+
+#[test]
+#[ignore = "needs root"]
+fn hooks_run_in_order_with_state_on_stdin() {
+    let log_dir = tempfile::tempdir().unwrap();
+    let log = log_dir.path().join("hooks.log");
+    let host_hook = |name: &str| json!({"path": "/bin/sh", "args": ["sh", "-c", format!("read s; echo \"{name} $s\" >> {}", log.display())]});
+    let in_container = |name: &str| json!({"path": "/bin/sh", "args": ["sh", "-c", format!("read s; echo \"{name} $s\" >> /hooklog/hooks.log")]});
+    let b = Bundle::with("lc-hooks", &["true"], |c| {
+        c["hooks"] = json!({
+            "prestart": [host_hook("prestart")],
+            "createRuntime": [host_hook("createRuntime")],
+            "createContainer": [host_hook("createContainer")],
+            "startContainer": [in_container("startContainer")],
+            "poststart": [host_hook("poststart")],
+            "poststop": [host_hook("poststop")],
+        });
+        c["mounts"].as_array_mut().unwrap().push(json!({
+            "destination": "/hooklog", "type": "bind", "source": log_dir.path(), "options": ["rbind", "rw"]
+        }));
+    });
+    b.run_ok();
+    let content = fs::read_to_string(&log).unwrap();
+    let names: Vec<&str> = content.lines().map(|l| l.split(' ').next().unwrap()).collect();
+    assert_eq!(names, ["prestart", "createRuntime", "createContainer", "startContainer", "poststart", "poststop"]);
+    for line in content.lines() {
+        let (_, state) = line.split_once(' ').unwrap();
+        let v: serde_json::Value = serde_json::from_str(state).unwrap_or_else(|e| panic!("{line}: {e}"));
+        assert_eq!(v["id"], "lc-hooks", "{line}");
+    }
+}
+
+#[test]
+#[ignore = "needs root"]
+fn failing_prestart_hook_fails_create_and_cleans_up() {
+    let b = Bundle::with("lc-badhook", &["true"], |c| {
+        c["hooks"] = json!({"prestart": [{"path": "/bin/false"}]});
+    });
+    let out = b.create(&[]);
+    assert!(!out.status.success());
+    assert!(text(&out.stderr).contains("prestart hook 0"), "{}", text(&out.stderr));
+    b.assert_clean();
+}
+
+#[test]
+#[ignore = "needs root"]
+fn pid_file_and_state_pid_agree_for_run_detach() {
+    let b = Bundle::new("lc-detach", LOOP);
+    let pid_file = b.path().join("pid");
+    let out = b.berth(&[
+        "run",
+        "-d",
+        "--pid-file",
+        pid_file.to_str().unwrap(),
+        "--bundle",
+        b.path().to_str().unwrap(),
+        "lc-detach",
+    ]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let st = b.state();
+    assert_eq!(st["status"], "running");
+    assert_eq!(fs::read_to_string(&pid_file).unwrap(), st["pid"].to_string());
+}
