@@ -8,6 +8,8 @@ mod features;
 mod kill;
 mod list;
 pub mod log;
+mod pause;
+mod ps;
 mod run;
 mod spec;
 mod start;
@@ -65,6 +67,12 @@ pub enum Command {
     Kill(kill::Args),
     /// Delete a container
     Delete(delete::Args),
+    /// Freeze every process of a container
+    Pause(pause::Args),
+    /// Thaw a paused container
+    Resume(pause::Args),
+    /// List the processes of a container
+    Ps(ps::Args),
     /// List containers
     #[command(alias = "ls")]
     List(list::Args),
@@ -104,6 +112,9 @@ pub fn run(cli: Cli) -> anyhow::Result<i32> {
         Command::Exec(a) => exec::run(&g, a),
         Command::Kill(a) => kill::run(&g, a),
         Command::Delete(a) => delete::run(&g, a),
+        Command::Pause(a) => pause::pause(&g, a),
+        Command::Resume(a) => pause::resume(&g, a),
+        Command::Ps(a) => ps::run(&g, a),
         Command::List(a) => list::run(&g, a),
         Command::Spec(a) => spec::run(&g, a),
         Command::Features(a) => features::run(&g, a),

@@ -9,6 +9,7 @@ mod error;
 mod exec;
 mod init;
 mod kill;
+mod pause;
 mod start;
 pub mod state;
 mod userns;
@@ -19,6 +20,7 @@ pub use error::{Cause, ContainerError};
 pub use exec::{ExecOptions, Execed, exec, load_process};
 pub use init::error_chain;
 pub use kill::{kill, parse_signal};
+pub use pause::{pause, pids, resume};
 pub use start::start;
 pub use state::{OciState, State, Status, Store};
 
