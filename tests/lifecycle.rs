@@ -236,3 +236,27 @@ fn pid_file_and_state_pid_agree_for_run_detach() {
     assert_eq!(st["status"], "running");
     assert_eq!(fs::read_to_string(&pid_file).unwrap(), st["pid"].to_string());
 }
+
+#[test]
+#[ignore = "needs root"]
+fn every_config_sample_runs() {
+    let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/config-samples");
+    for (name, want) in [
+        ("minimal", "minimal ok"),
+        ("full", "full ok\nfull-sample\n1000\n1"),
+        ("hooks", "hooks ok"),
+        ("seccomp", "seccomp ok"),
+        ("rootless", "rootless ok"),
+    ] {
+        let id = format!("sample-{name}");
+        let b = Bundle::new(&id, &["true"]);
+        let mut config: serde_json::Value =
+            serde_json::from_slice(&fs::read(format!("{dir}/{name}.json")).unwrap()).unwrap();
+        config["linux"]["cgroupsPath"] = json!(format!("/{}/{id}", crate::common::cgroup_parent()));
+        b.set_config(&config);
+        let (code, out, err) = b.run();
+        assert_eq!(code, 0, "{name}: {err}");
+        assert!(out.starts_with(want), "{name}: {out:?}");
+        b.assert_clean();
+    }
+}
