@@ -15,6 +15,7 @@ mod spec;
 mod start;
 mod state;
 mod supervise;
+mod update;
 
 use std::path::PathBuf;
 
@@ -73,6 +74,8 @@ pub enum Command {
     Resume(pause::Args),
     /// List the processes of a container
     Ps(ps::Args),
+    /// Update a container's resource limits
+    Update(update::Args),
     /// List containers
     #[command(alias = "ls")]
     List(list::Args),
@@ -115,6 +118,7 @@ pub fn run(cli: Cli) -> anyhow::Result<i32> {
         Command::Pause(a) => pause::pause(&g, a),
         Command::Resume(a) => pause::resume(&g, a),
         Command::Ps(a) => ps::run(&g, a),
+        Command::Update(a) => update::run(&g, a),
         Command::List(a) => list::run(&g, a),
         Command::Spec(a) => spec::run(&g, a),
         Command::Features(a) => features::run(&g, a),

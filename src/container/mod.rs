@@ -12,6 +12,7 @@ mod kill;
 mod pause;
 mod start;
 pub mod state;
+mod update;
 mod userns;
 
 pub use create::{CreateOptions, Created, create, write_pid_file};
@@ -23,6 +24,7 @@ pub use kill::{kill, parse_signal};
 pub use pause::{pause, pids, resume};
 pub use start::start;
 pub use state::{OciState, State, Status, Store};
+pub use update::update;
 
 use std::path::Path;
 
