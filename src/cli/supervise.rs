@@ -108,10 +108,10 @@ pub fn supervise(pid: Pid, signals: &Signals, master: Option<&OwnedFd>) -> anyho
                 match sig {
                     Signal::SIGCHLD => {}
                     Signal::SIGWINCH => {
-                        if let Some(m) = master {
-                            if let Ok(ws) = sys::tty::get_winsize(stdin.as_fd()) {
-                                let _ = sys::tty::set_winsize(m.as_fd(), &ws);
-                            }
+                        if let Some(m) = master
+                            && let Ok(ws) = sys::tty::get_winsize(stdin.as_fd())
+                        {
+                            let _ = sys::tty::set_winsize(m.as_fd(), &ws);
                         }
                     }
                     other => {

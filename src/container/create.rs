@@ -86,10 +86,10 @@ impl Cleanup {
                 tracing::warn!(error = %e, "cleanup: remove cgroup");
             }
         }
-        if let Some(dir) = self.dir.take() {
-            if let Err(e) = fs::remove_dir_all(&dir) {
-                tracing::warn!(error = %e, dir = ?dir, "cleanup: remove state dir");
-            }
+        if let Some(dir) = self.dir.take()
+            && let Err(e) = fs::remove_dir_all(&dir)
+        {
+            tracing::warn!(error = %e, dir = ?dir, "cleanup: remove state dir");
         }
     }
 }

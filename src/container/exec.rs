@@ -126,12 +126,12 @@ fn exec_in(opts: &ExecOptions, st: &super::State) -> Result<Execed, Cause> {
     let result = parent_side(&parent_ch, child, cg.as_ref());
     match result {
         Ok(pid) => {
-            if let Some(f) = &opts.pid_file {
-                if let Err(e) = super::write_pid_file(f, pid) {
-                    let _ = kill(pid, Signal::SIGKILL);
-                    let _ = waitpid(pid, None);
-                    return Err(e);
-                }
+            if let Some(f) = &opts.pid_file
+                && let Err(e) = super::write_pid_file(f, pid)
+            {
+                let _ = kill(pid, Signal::SIGKILL);
+                let _ = waitpid(pid, None);
+                return Err(e);
             }
             Ok(Execed { pid })
         }

@@ -235,10 +235,8 @@ pub(super) fn apply_process(
     let nnp = process.no_new_privileges().unwrap_or(false);
     // Without no_new_privs, loading a filter needs CAP_SYS_ADMIN, which the
     // capability drop below may remove: load it first (runc does the same).
-    if !nnp {
-        if let Some(f) = seccomp {
-            security::seccomp::load(f)?;
-        }
+    if !nnp && let Some(f) = seccomp {
+        security::seccomp::load(f)?;
     }
     let caps = process.capabilities().as_ref();
     security::caps::drop_bounding(caps)?;

@@ -27,8 +27,8 @@ pub fn update(root: &Path, id: &str, patch: &Value) -> Result<LinuxResources, Co
     let current = linux.resources().clone().unwrap_or_default();
     let mut merged = serde_json::to_value(&current).map_err(|e| err(Cause::Json(e)))?;
     merge(&mut merged, patch);
-    let resources: LinuxResources = serde_json::from_value(merged)
-        .map_err(|e| err(Cause::Other(format!("linux.resources: {e}"))))?;
+    let resources: LinuxResources =
+        serde_json::from_value(merged).map_err(|e| err(Cause::Other(format!("linux.resources: {e}"))))?;
     let cg = cgroups::open(&st.cgroup).map_err(|e| err(e.into()))?;
     cg.set(&resources).map_err(|e| err(e.into()))?;
     linux.set_resources(Some(resources.clone()));

@@ -61,12 +61,12 @@ fn run_one(kind: &'static str, index: usize, hook: &Hook, state_json: &[u8]) -> 
             Ok(None) => {}
             Err(source) => return Err(HookError::Spawn { kind, index, path, source }),
         }
-        if let Some((secs, at)) = deadline {
-            if Instant::now() >= at {
-                let _ = child.kill();
-                let _ = child.wait();
-                return Err(HookError::Timeout { kind, index, path, secs });
-            }
+        if let Some((secs, at)) = deadline
+            && Instant::now() >= at
+        {
+            let _ = child.kill();
+            let _ = child.wait();
+            return Err(HookError::Timeout { kind, index, path, secs });
         }
         std::thread::sleep(Duration::from_millis(2));
     };

@@ -80,10 +80,10 @@ pub fn rootless_spec(uid: u32, gid: u32) -> Value {
                 *m = json!({"destination": "/sys", "type": "none", "source": "/sys",
                             "options": ["rbind", "nosuid", "noexec", "nodev", "ro"]});
             }
-            if m["destination"] == "/dev/pts" {
-                if let Some(opts) = m["options"].as_array_mut() {
-                    opts.retain(|o| o != "gid=5");
-                }
+            if m["destination"] == "/dev/pts"
+                && let Some(opts) = m["options"].as_array_mut()
+            {
+                opts.retain(|o| o != "gid=5");
             }
         }
         mounts.push(json!({"destination": "/sys/fs/cgroup", "type": "none", "source": "/sys/fs/cgroup",

@@ -74,13 +74,13 @@ fn validate_linux(spec: &Spec) -> Result<(), SpecError> {
                 format!("duplicate namespace {:?}", ns.typ()),
             ));
         }
-        if let Some(p) = ns.path() {
-            if !p.is_absolute() {
-                return Err(SpecError::invalid(
-                    format!("linux.namespaces[{i}].path"),
-                    format!("{p:?} is not an absolute path"),
-                ));
-            }
+        if let Some(p) = ns.path()
+            && !p.is_absolute()
+        {
+            return Err(SpecError::invalid(
+                format!("linux.namespaces[{i}].path"),
+                format!("{p:?} is not an absolute path"),
+            ));
         }
     }
     let has = |t: LinuxNamespaceType| namespaces.iter().any(|n| n.typ() == t);
