@@ -7,5 +7,6 @@
 
 mod common;
 mod exec;
+mod hostile;
 mod lifecycle;
 mod process;

@@ -3,6 +3,8 @@
 //!
 //! Nothing below this module re-reads raw JSON.
 
+#[cfg(test)]
+mod fuzz;
 mod generate;
 mod validate;
 
