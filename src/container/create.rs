@@ -164,10 +164,13 @@ fn create_in(
     let join_user = namespaces.iter().any(|n| n.typ() == LinuxNamespaceType::User && n.path().is_some());
     // Namespaces created at clone time, so that they are owned by a new user
     // namespace created in the same call. When joining an existing user namespace,
-    // init unshares them after setns instead.
+    // init unshares them after setns instead. The cgroup namespace is always
+    // unshared by init once it is in the container's cgroup, so that cgroup becomes
+    // the namespace's root; time namespaces cannot be created by clone(2).
     let mut clone_flags = CloneFlags::empty();
     if !join_user {
-        for ns in namespaces.iter().filter(|n| n.path().is_none() && n.typ() != LinuxNamespaceType::Time) {
+        let late = [LinuxNamespaceType::Time, LinuxNamespaceType::Cgroup];
+        for ns in namespaces.iter().filter(|n| n.path().is_none() && !late.contains(&n.typ())) {
             clone_flags |= CloneFlags::from_bits_truncate(ns.typ() as i32);
         }
     }

@@ -158,6 +158,8 @@ fn setup(ch: &Channel, cfg: &InitConfig<'_>) -> Result<Infallible, Cause> {
 
     let process = spec.process().as_ref().ok_or_else(|| Cause::Other("process: must be set".into()))?;
     let terminal = process.terminal().unwrap_or(false);
+    // Relative bind-mount sources are relative to the bundle, as in runc.
+    nix::unistd::chdir(cfg.bundle).map_err(|e| sys::Error::with_path("chdir", cfg.bundle, e))?;
     rootfs::prepare(spec, cfg.rootfs, terminal).map_err(rootfs_err)?;
     ch.send(&Msg::MountsReady)?;
     match ch.recv()? {

@@ -1,0 +1,151 @@
+//! A `cgroup` mount in the container. With a cgroup namespace, fresh cgroupfs
+//! mounts show the container's own cgroup as the root. Without one, the container's
+//! cgroup directories are bind-mounted from the host (as runc does), so the host's
+//! tree is never visible. Every layout: v1 (a tmpfs with one dir per hierarchy),
+//! unified v2, and hybrid (v1 plus the cgroup2 mount at `unified`).
+
+use std::fs;
+use std::path::{Path, PathBuf};
+
+use nix::mount::{MsFlags, mount};
+
+use super::RootfsError;
+use super::options::MountOptions;
+use super::resolve::{Kind, Root, proc_fd};
+use crate::sys;
+
+/// One cgroup hierarchy mounted on the host.
+struct Hierarchy {
+    mountpoint: PathBuf,
+    fstype: String,
+    /// Super options without rw/ro: the controllers (v1) or "" (v2).
+    options: String,
+}
+
+fn host_hierarchies() -> Vec<Hierarchy> {
+    let text = fs::read_to_string("/proc/self/mountinfo").unwrap_or_default();
+    let mut out = Vec::new();
+    for line in text.lines() {
+        let Some((left, right)) = line.split_once(" - ") else { continue };
+        let mut r = right.split(' ');
+        let fstype = r.next().unwrap_or_default();
+        if fstype != "cgroup" && fstype != "cgroup2" {
+            continue;
+        }
+        let superopts = r.nth(1).unwrap_or_default();
+        let Some(mountpoint) = left.split(' ').nth(4) else { continue };
+        let options: Vec<&str> = superopts.split(',').filter(|o| *o != "rw" && *o != "ro").collect();
+        out.push(Hierarchy {
+            mountpoint: PathBuf::from(mountpoint),
+            fstype: fstype.to_string(),
+            options: options.join(","),
+        });
+    }
+    out
+}
+
+/// This process's cgroup path on the hierarchy `h` (from /proc/self/cgroup).
+fn own_path(h: &Hierarchy) -> Option<PathBuf> {
+    let text = fs::read_to_string("/proc/self/cgroup").ok()?;
+    for line in text.lines() {
+        let mut parts = line.splitn(3, ':');
+        let (_, controllers, path) = (parts.next()?, parts.next()?, parts.next()?);
+        let matches = if h.fstype == "cgroup2" {
+            controllers.is_empty()
+        } else {
+            let want: Vec<&str> = h.options.split(',').filter(|o| !o.starts_with("none")).collect();
+            controllers.split(',').any(|c| want.contains(&c))
+        };
+        if matches {
+            return Some(PathBuf::from(path.trim_start_matches('/')));
+        }
+    }
+    None
+}
+
+pub(super) fn mount_cgroup(
+    root: &Root,
+    field: &str,
+    dst: &Path,
+    opts: &MountOptions,
+    cgroupns: bool,
+) -> Result<(), RootfsError> {
+    let err = |call: &'static str, dst: &Path, e: sys::Error| RootfsError::Mount {
+        field: field.to_string(),
+        src: "cgroup".into(),
+        dst: dst.to_path_buf(),
+        fstype: "cgroup".into(),
+        call,
+        source: e,
+    };
+    let hierarchies = host_hierarchies();
+    let flags = opts.flags & !(MsFlags::MS_REMOUNT | MsFlags::MS_BIND | MsFlags::MS_REC);
+    let unified_only = hierarchies.iter().all(|h| h.fstype == "cgroup2");
+    if unified_only {
+        let Some(h) = hierarchies.first() else {
+            return Err(err(
+                "mount",
+                dst,
+                sys::Error::with_path("mount cgroup (no cgroup hierarchy on the host)", dst, nix::errno::Errno::ENOENT),
+            ));
+        };
+        return mount_one(root, h, dst, flags, cgroupns).map_err(|e| err("mount", dst, e));
+    }
+    // v1 or hybrid: a tmpfs holding one directory per hierarchy.
+    let target = root.create(dst, Kind::Dir).map_err(|e| err("create target", dst, e))?;
+    let tmpfs_flags = MsFlags::MS_NOSUID | MsFlags::MS_NODEV | MsFlags::MS_NOEXEC;
+    nix::mount::mount(Some("tmpfs"), &proc_fd(&target), Some("tmpfs"), tmpfs_flags, Some("mode=755"))
+        .map_err(|e| err("mount", dst, sys::Error::with_path("mount tmpfs", dst, e)))?;
+    for h in hierarchies.iter() {
+        let Some(name) = h.mountpoint.file_name() else { continue };
+        let sub = dst.join(name);
+        mount_one(root, h, &sub, flags, cgroupns).map_err(|e| err("mount", &sub, e))?;
+        // Comounted controllers get the host's links too (cpu -> cpu,cpuacct).
+        let n = name.to_string_lossy();
+        if n.contains(',') {
+            let parent = root.open_path(dst).map_err(|e| err("open", dst, e))?;
+            for part in n.split(',') {
+                let _ = std::os::unix::fs::symlink(&*n, proc_fd(&parent).join(part));
+            }
+        }
+    }
+    if flags.contains(MsFlags::MS_RDONLY) {
+        let t = root.open_path(dst).map_err(|e| err("open", dst, e))?;
+        nix::mount::mount(
+            None::<&str>,
+            &proc_fd(&t),
+            None::<&str>,
+            MsFlags::MS_REMOUNT | MsFlags::MS_RDONLY | tmpfs_flags,
+            Some("mode=755"),
+        )
+        .map_err(|e| err("remount", dst, sys::Error::with_path("mount remount", dst, e)))?;
+    }
+    Ok(())
+}
+
+/// A fresh cgroupfs (in a cgroup namespace) or a bind of our own cgroup dir, on
+/// `dst` inside the rootfs.
+fn mount_one(root: &Root, h: &Hierarchy, dst: &Path, flags: MsFlags, cgroupns: bool) -> Result<(), sys::Error> {
+    let target = root.create(dst, Kind::Dir)?;
+    if cgroupns {
+        let data = (!h.options.is_empty()).then_some(h.options.as_str());
+        return mount(Some("cgroup"), &proc_fd(&target), Some(h.fstype.as_str()), flags, data)
+            .map_err(|e| sys::Error::with_path("mount cgroup", dst, e));
+    }
+    let src = h.mountpoint.join(own_path(h).unwrap_or_default());
+    mount(Some(&src), &proc_fd(&target), None::<&str>, MsFlags::MS_BIND | MsFlags::MS_REC, None::<&str>)
+        .map_err(|e| sys::Error::with_path("mount bind", &src, e))?;
+    if !flags.is_empty() {
+        // Reopen: the remount must reach the new bind mount, not the dir under it.
+        let target = root.open_path(dst)?;
+        mount(
+            None::<&str>,
+            &proc_fd(&target),
+            None::<&str>,
+            flags | MsFlags::MS_BIND | MsFlags::MS_REMOUNT,
+            None::<&str>,
+        )
+        .map_err(|e| sys::Error::with_path("mount remount", dst, e))?;
+    }
+    Ok(())
+}

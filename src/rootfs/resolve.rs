@@ -1,0 +1,117 @@
+//! Paths inside the rootfs, resolved without ever leaving it: every lookup goes
+//! through openat2(RESOLVE_IN_ROOT), so a symlink to `/` or a chain of `..` in an
+//! image lands inside the rootfs (CVE-2021-30465 and its relatives). Mounts go onto
+//! `/proc/self/fd/N` of the opened target, so a swap after the check cannot move
+//! them.
+
+use std::os::fd::{AsFd, AsRawFd, OwnedFd};
+use std::path::{Component, Path, PathBuf};
+
+use nix::errno::Errno;
+use nix::fcntl::OFlag;
+use nix::sys::stat::Mode;
+
+use crate::sys::{self, mount as sm};
+
+const RESOLVE: u64 = sm::RESOLVE_IN_ROOT | sm::RESOLVE_NO_MAGICLINKS;
+
+/// The rootfs, opened once.
+pub struct Root {
+    fd: OwnedFd,
+}
+
+/// What to create when the target is missing.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub enum Kind {
+    Dir,
+    File,
+}
+
+impl Root {
+    pub fn open(path: &Path) -> Result<Root, sys::Error> {
+        let fd = nix::fcntl::open(path, OFlag::O_PATH | OFlag::O_DIRECTORY | OFlag::O_CLOEXEC, Mode::empty())
+            .map_err(|e| sys::Error::with_path("open rootfs", path, e))?;
+        Ok(Root { fd: sys::fd::own(fd) })
+    }
+
+    /// Open `inside` (absolute, relative to the rootfs) as an O_PATH handle.
+    pub fn open_path(&self, inside: &Path) -> Result<OwnedFd, sys::Error> {
+        sm::openat2(self.fd.as_fd(), &relative(inside), libc::O_PATH, 0, RESOLVE)
+    }
+
+    /// Open `inside`, creating missing directories on the way and the last
+    /// component as `kind`. Every step is resolved in the root.
+    pub fn create(&self, inside: &Path, kind: Kind) -> Result<OwnedFd, sys::Error> {
+        if let Ok(fd) = self.open_path(inside) {
+            return Ok(fd);
+        }
+        let rel = relative(inside);
+        let comps: Vec<&std::ffi::OsStr> =
+            rel.components().filter_map(|c| if let Component::Normal(n) = c { Some(n) } else { None }).collect();
+        let mut dir = sm::openat2(self.fd.as_fd(), Path::new("."), libc::O_PATH | libc::O_DIRECTORY, 0, RESOLVE)?;
+        for (i, name) in comps.iter().enumerate() {
+            let last = i + 1 == comps.len();
+            let next = Path::new(name);
+            match sm::openat2(dir.as_fd(), next, libc::O_PATH, 0, RESOLVE) {
+                Ok(fd) => {
+                    dir = fd;
+                    continue;
+                }
+                Err(e) if e.errno == Errno::ENOENT => {}
+                Err(e) => return Err(e),
+            }
+            // The parent is an O_PATH fd: go through its /proc/self/fd link to
+            // create the entry in exactly that directory.
+            let parent = proc_fd(&dir);
+            let target = parent.join(name);
+            if last && kind == Kind::File {
+                match nix::fcntl::open(
+                    &target,
+                    OFlag::O_CREAT | OFlag::O_WRONLY | OFlag::O_CLOEXEC | OFlag::O_NOFOLLOW,
+                    Mode::from_bits_truncate(0o644),
+                ) {
+                    Ok(fd) => drop(sys::fd::own(fd)),
+                    Err(Errno::EEXIST) => {}
+                    Err(e) => return Err(sys::Error::with_path("create", inside, e)),
+                }
+            } else {
+                match nix::unistd::mkdir(&target, Mode::from_bits_truncate(0o755)) {
+                    Ok(()) | Err(Errno::EEXIST) => {}
+                    Err(e) => return Err(sys::Error::with_path("mkdir", inside, e)),
+                }
+            }
+            dir = sm::openat2(dir.as_fd(), next, libc::O_PATH, 0, RESOLVE)?;
+        }
+        Ok(dir)
+    }
+}
+
+/// `/proc/self/fd/N` for an fd: the way to name an opened object in mount(2).
+pub fn proc_fd(fd: &OwnedFd) -> PathBuf {
+    PathBuf::from(format!("/proc/self/fd/{}", fd.as_raw_fd()))
+}
+
+/// `/a/b` → `a/b`; `/` → `.`.
+fn relative(p: &Path) -> PathBuf {
+    let r: PathBuf = p.components().filter(|c| !matches!(c, Component::RootDir)).collect();
+    if r.as_os_str().is_empty() { PathBuf::from(".") } else { r }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn symlink_to_host_root_resolves_inside() {
+        let dir = tempfile::tempdir().unwrap();
+        std::os::unix::fs::symlink("/", dir.path().join("escape")).unwrap();
+        std::os::unix::fs::symlink("../../../../..", dir.path().join("up")).unwrap();
+        let root = Root::open(dir.path()).unwrap();
+        let fd = root.create(Path::new("/escape/etc/target"), Kind::Dir).unwrap();
+        let real = std::fs::read_link(proc_fd(&fd)).unwrap();
+        assert_eq!(real, dir.path().join("etc/target"));
+        let fd = root.create(Path::new("/up/file"), Kind::File).unwrap();
+        assert_eq!(std::fs::read_link(proc_fd(&fd)).unwrap(), dir.path().join("file"));
+        assert!(dir.path().join("file").is_file());
+    }
+}
