@@ -21,7 +21,11 @@ fn run_prints_output_and_returns_exit_code() {
 #[test]
 #[ignore = "needs root"]
 fn run_reports_128_plus_signal() {
-    let b = Bundle::new("lc-sig", &["sh", "-c", "kill -9 $$"]);
+    // Without a pid namespace, so the shell is not pid 1 (which ignores SIGKILL
+    // sent from inside its namespace).
+    let b = Bundle::with("lc-sig", &["sh", "-c", "kill -9 $$"], |c| {
+        c["linux"]["namespaces"].as_array_mut().unwrap().retain(|n| n["type"] != "pid");
+    });
     assert_eq!(b.run().0, 137);
 }
 

@@ -154,6 +154,15 @@ fn create_in(
     let fifo = dir.join(FIFO);
     nix::unistd::mkfifo(&fifo, Mode::from_bits_truncate(0o622))
         .map_err(|e| sys::Error::with_path("mkfifo", &fifo, e))?;
+    // Any user the container runs as must be able to open it for writing; mkfifo's
+    // mode went through our umask.
+    nix::sys::stat::fchmodat(
+        None,
+        &fifo,
+        Mode::from_bits_truncate(0o622),
+        nix::sys::stat::FchmodatFlags::FollowSymlink,
+    )
+    .map_err(|e| sys::Error::with_path("chmod", &fifo, e))?;
 
     let console_socket: Option<OwnedFd> = match &opts.console_socket {
         Some(p) => Some(console::connect(p)?),

@@ -240,6 +240,7 @@ pub(super) fn apply_process(
     if !nnp && let Some(f) = seccomp {
         security::seccomp::load(f)?;
     }
+    process::create_cwd(process).map_err(proc_err)?;
     let caps = process.capabilities().as_ref();
     security::caps::drop_bounding(caps)?;
     security::caps::set_keep_caps(true)?;

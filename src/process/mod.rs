@@ -110,17 +110,21 @@ pub fn switch_user(process: &Process, allow_setgroups: bool) -> Result<(), Proce
     Ok(())
 }
 
-/// chdir to `process.cwd`, creating it when it does not exist (as runc does;
-/// docker and podman rely on it). A cwd that exists but is not a directory fails.
-pub fn enter_cwd(process: &Process) -> Result<(), ProcessError> {
+/// Create `process.cwd` when it does not exist (as runc does, as root, before the
+/// user switch; docker and podman rely on it). A cwd that exists but is not a
+/// directory fails.
+pub fn create_cwd(process: &Process) -> Result<(), ProcessError> {
     let cwd = process.cwd();
     match std::fs::metadata(cwd) {
-        Ok(m) if !m.is_dir() => return Err(ProcessError::CwdNotDir { path: cwd.clone() }),
-        Ok(_) => {}
-        Err(_) => {
-            std::fs::create_dir_all(cwd).map_err(|source| ProcessError::Cwd { path: cwd.clone(), source })?;
-        }
+        Ok(m) if !m.is_dir() => Err(ProcessError::CwdNotDir { path: cwd.clone() }),
+        Ok(_) => Ok(()),
+        Err(_) => std::fs::create_dir_all(cwd).map_err(|source| ProcessError::Cwd { path: cwd.clone(), source }),
     }
+}
+
+/// chdir to `process.cwd`, as the container's user.
+pub fn enter_cwd(process: &Process) -> Result<(), ProcessError> {
+    let cwd = process.cwd();
     std::env::set_current_dir(cwd).map_err(|source| ProcessError::Cwd { path: cwd.clone(), source })
 }
 
