@@ -1,33 +1,121 @@
-//! Capabilities: the five sets of `process.capabilities`.
-use oci_spec::runtime::LinuxCapabilities;
+//! Capabilities: the five sets of `process.capabilities`, applied as runc does.
+//! Names the kernel does not know are skipped with a warning (runc's behaviour);
+//! names nobody knows were already rejected when config.json was parsed.
+
+use std::collections::HashSet;
+
+use caps::{CapSet, Capability as KCap, CapsHashSet};
+use oci_spec::runtime::{Capabilities, Capability, LinuxCapabilities};
 
 use super::SecurityError;
+
+fn kernel_cap(c: &Capability) -> Option<KCap> {
+    let name = serde_json::to_value(c).ok()?;
+    name.as_str()?.parse::<KCap>().ok().filter(|k| caps::all().contains(k))
+}
+
+/// The kernel's capabilities for one OCI set (absent = empty).
+fn to_set(set: &Option<Capabilities>) -> CapsHashSet {
+    let mut out = HashSet::new();
+    for c in set.iter().flatten() {
+        match kernel_cap(c) {
+            Some(k) => {
+                out.insert(k);
+            }
+            None => tracing::warn!(capability = %c, "capability unknown to this kernel, ignored"),
+        }
+    }
+    out
+}
+
+fn err(field: &'static str) -> impl Fn(caps::errors::CapsError) -> SecurityError {
+    move |e| SecurityError::Caps { field, what: e.to_string() }
+}
 
 /// Drop every capability not in `caps.bounding` from the bounding set. Runs before
 /// the uid switch, while init still holds CAP_SETPCAP.
 pub fn drop_bounding(caps: Option<&LinuxCapabilities>) -> Result<(), SecurityError> {
-    let _ = caps;
+    let keep = to_set(&caps.and_then(|c| c.bounding().clone()));
+    for c in caps::all() {
+        if !keep.contains(&c) {
+            caps::drop(None, CapSet::Bounding, c).map_err(err("process.capabilities.bounding"))?;
+        }
+    }
     Ok(())
 }
 
-/// Set effective, permitted, inheritable and ambient as the config asks. Runs after
-/// the uid switch (with PR_SET_KEEPCAPS set before it). Absent sets are empty.
+/// Set inheritable, effective and permitted exactly as listed, then ambient. Runs
+/// after the uid switch (with PR_SET_KEEPCAPS set around it). CVE-2022-29162: an
+/// absent inheritable set means empty.
 pub fn apply(caps: Option<&LinuxCapabilities>) -> Result<(), SecurityError> {
-    let _ = caps;
+    let get = |f: fn(&LinuxCapabilities) -> &Option<Capabilities>| to_set(&caps.and_then(|c| f(c).clone()));
+    let inheritable = get(LinuxCapabilities::inheritable);
+    let effective = get(LinuxCapabilities::effective);
+    let permitted = get(LinuxCapabilities::permitted);
+    let ambient = get(LinuxCapabilities::ambient);
+    // Order matters: inheritable may only grow within the old permitted set, and
+    // effective must stay a subset of permitted at every step.
+    caps::set(None, CapSet::Inheritable, &inheritable).map_err(err("process.capabilities.inheritable"))?;
+    caps::set(None, CapSet::Effective, &effective.intersection(&current_permitted()).copied().collect())
+        .map_err(err("process.capabilities.effective"))?;
+    caps::set(None, CapSet::Permitted, &permitted).map_err(err("process.capabilities.permitted"))?;
+    caps::set(None, CapSet::Effective, &effective).map_err(err("process.capabilities.effective"))?;
+    caps::clear(None, CapSet::Ambient).map_err(err("process.capabilities.ambient"))?;
+    for c in ambient {
+        // runc only warns: an ambient capability needs to be permitted and
+        // inheritable too.
+        if let Err(e) = caps::raise(None, CapSet::Ambient, c) {
+            tracing::warn!(capability = %c, error = %e, "cannot raise ambient capability");
+        }
+    }
     Ok(())
+}
+
+fn current_permitted() -> CapsHashSet {
+    caps::read(None, CapSet::Permitted).unwrap_or_default()
 }
 
 /// PR_SET_KEEPCAPS: keep permitted capabilities across the uid change.
 pub fn set_keep_caps(keep: bool) -> Result<(), SecurityError> {
-    nix::sys::prctl::set_keepcaps(keep).map_err(|e| SecurityError::Other(format!("prctl PR_SET_KEEPCAPS: {e}")))
+    nix::sys::prctl::set_keepcaps(keep)
+        .map_err(|e| SecurityError::Sys { call: "prctl PR_SET_KEEPCAPS", source: crate::sys::Error::new("prctl", e) })
 }
 
 /// PR_SET_NO_NEW_PRIVS.
 pub fn set_no_new_privs() -> Result<(), SecurityError> {
-    nix::sys::prctl::set_no_new_privs().map_err(|e| SecurityError::Other(format!("prctl PR_SET_NO_NEW_PRIVS: {e}")))
+    nix::sys::prctl::set_no_new_privs().map_err(|e| SecurityError::Sys {
+        call: "prctl PR_SET_NO_NEW_PRIVS",
+        source: crate::sys::Error::new("prctl", e),
+    })
 }
 
-/// Capability names this kernel knows, as `CAP_*` strings.
+/// Capability names this kernel knows, as `CAP_*` strings, sorted.
 pub fn known_names() -> Vec<String> {
-    caps::all().iter().map(|c| c.to_string()).collect::<std::collections::BTreeSet<_>>().into_iter().collect()
+    let mut v: Vec<String> = caps::all().iter().map(|c| c.to_string()).collect();
+    v.sort();
+    v
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn oci_names_map_to_kernel_caps() {
+        assert_eq!(kernel_cap(&Capability::SysAdmin), Some(KCap::CAP_SYS_ADMIN));
+        assert_eq!(kernel_cap(&Capability::NetBindService), Some(KCap::CAP_NET_BIND_SERVICE));
+    }
+
+    #[test]
+    fn absent_set_is_empty() {
+        assert!(to_set(&None).is_empty());
+    }
+
+    #[test]
+    fn known_names_are_cap_prefixed_and_sorted() {
+        let n = known_names();
+        assert!(n.iter().all(|c| c.starts_with("CAP_")));
+        assert!(n.windows(2).all(|w| w[0] <= w[1]));
+        assert!(n.contains(&"CAP_KILL".to_string()));
+    }
 }

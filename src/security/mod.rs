@@ -6,8 +6,27 @@ pub mod caps;
 pub mod seccomp;
 pub mod selinux;
 
+use std::path::PathBuf;
+
 #[derive(Debug, thiserror::Error)]
 pub enum SecurityError {
-    #[error("security: {0}")]
-    Other(String),
+    #[error("{field}: {what}")]
+    Caps { field: &'static str, what: String },
+    #[error("{call}")]
+    Sys {
+        call: &'static str,
+        #[source]
+        source: crate::sys::Error,
+    },
+    #[error("{field}: {reason}")]
+    Seccomp { field: String, reason: String },
+    #[error("{field}: {reason}")]
+    Unsupported { field: &'static str, reason: String },
+    #[error("{field}: write {path:?}")]
+    Label {
+        field: &'static str,
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
 }

@@ -13,13 +13,13 @@ pub struct Filter {
 /// Compile the profile. A profile we cannot express is an error naming the field.
 pub fn compile(profile: &LinuxSeccomp) -> Result<Filter, SecurityError> {
     let _ = profile;
-    Err(SecurityError::Other("seccomp not implemented yet".into()))
+    Err(SecurityError::Seccomp { field: "linux.seccomp".into(), reason: "not implemented yet".into() })
 }
 
 /// Load `filter` into the calling thread (the last step before execve).
 pub fn load(filter: &Filter) -> Result<(), SecurityError> {
     let _ = filter;
-    Err(SecurityError::Other("seccomp not implemented yet".into()))
+    Err(SecurityError::Seccomp { field: "linux.seccomp".into(), reason: "not implemented yet".into() })
 }
 
 /// Actions `compile` accepts (for `berth features`).
