@@ -146,6 +146,18 @@ fn setup(ch: &Channel, cfg: &InitConfig<'_>) -> Result<Infallible, Cause> {
             Forked::Child => {}
         }
     }
+    // In a new user namespace we are still the host's root, which it does not
+    // map: become its root (the mapped uid/gid 0) so files we create, mounts we
+    // make and the process we exec carry ids that exist in there.
+    if cfg.clone_flags.contains(CloneFlags::CLONE_NEWUSER) || unshare.contains(CloneFlags::CLONE_NEWUSER) {
+        let root_gid = nix::unistd::Gid::from_raw(0);
+        let root_uid = nix::unistd::Uid::from_raw(0);
+        if cfg.allow_setgroups {
+            nix::unistd::setgroups(&[]).map_err(sys_err("setgroups"))?;
+        }
+        nix::unistd::setresgid(root_gid, root_gid, root_gid).map_err(sys_err("setresgid 0 in user namespace"))?;
+        nix::unistd::setresuid(root_uid, root_uid, root_uid).map_err(sys_err("setresuid 0 in user namespace"))?;
+    }
     if !cfg.no_new_keyring {
         sys::process::join_session_keyring(&format!("_ses.{}", cfg.id))?;
     }

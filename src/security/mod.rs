@@ -5,6 +5,7 @@ pub mod apparmor;
 pub mod caps;
 pub mod seccomp;
 pub mod selinux;
+mod syscalls_x86_64;
 
 use std::path::PathBuf;
 

@@ -1,0 +1,213 @@
+//! The compiled programs run through a small classic-BPF interpreter, so the
+//! semantics are checked without loading anything into the kernel.
+
+use serde_json::json;
+
+use super::*;
+
+struct Data {
+    nr: u32,
+    arch: u32,
+    args: [u64; 6],
+}
+
+fn run(prog: &[SockFilter], d: &Data) -> u32 {
+    let word = |off: u32| -> u32 {
+        match off {
+            0 => d.nr,
+            4 => d.arch,
+            o if (16..64).contains(&o) => {
+                let i = ((o - 16) / 8) as usize;
+                if (o - 16) % 8 == 0 { d.args[i] as u32 } else { (d.args[i] >> 32) as u32 }
+            }
+            o => panic!("bad load offset {o}"),
+        }
+    };
+    let (mut pc, mut acc) = (0usize, 0u32);
+    loop {
+        let i = prog[pc];
+        pc += 1;
+        match i.code {
+            BPF_LD_W_ABS => acc = word(i.k),
+            BPF_ALU_AND_K => acc &= i.k,
+            BPF_JA => pc += i.k as usize,
+            BPF_RET_K => return i.k,
+            op => {
+                let taken = match op {
+                    BPF_JEQ_K => acc == i.k,
+                    BPF_JGT_K => acc > i.k,
+                    BPF_JGE_K => acc >= i.k,
+                    _ => panic!("bad opcode {op:#x}"),
+                };
+                pc += if taken { i.jt } else { i.jf } as usize;
+            }
+        }
+    }
+}
+
+fn profile(v: serde_json::Value) -> LinuxSeccomp {
+    serde_json::from_value(v).unwrap()
+}
+
+fn call(f: &Filter, name: &str, args: [u64; 6]) -> u32 {
+    run(&f.program, &Data { nr: syscall_number(name).unwrap() as u32, arch: AUDIT_ARCH_X86_64, args })
+}
+
+#[test]
+fn syscall_table_is_sorted_and_knows_common_calls() {
+    assert!(SYSCALLS.windows(2).all(|w| w[0].0 < w[1].0));
+    assert_eq!(syscall_number("read"), Some(0));
+    assert_eq!(syscall_number("mkdirat"), Some(258));
+    assert_eq!(syscall_number("no_such_call"), None);
+}
+
+#[test]
+fn errno_rule_and_default_allow() {
+    let f = compile(&profile(json!({
+        "defaultAction": "SCMP_ACT_ALLOW",
+        "syscalls": [{"names": ["mkdir", "mkdirat"], "action": "SCMP_ACT_ERRNO", "errnoRet": 38}]
+    })))
+    .unwrap();
+    assert_eq!(call(&f, "mkdir", [0; 6]), RET_ERRNO | 38);
+    assert_eq!(call(&f, "mkdirat", [0; 6]), RET_ERRNO | 38);
+    assert_eq!(call(&f, "getpid", [0; 6]), RET_ALLOW);
+}
+
+#[test]
+fn errno_defaults_to_eperm() {
+    let f = compile(&profile(json!({"defaultAction": "SCMP_ACT_ERRNO"}))).unwrap();
+    assert_eq!(call(&f, "getpid", [0; 6]), RET_ERRNO | 1);
+}
+
+#[test]
+fn first_matching_rule_wins() {
+    let f = compile(&profile(json!({
+        "defaultAction": "SCMP_ACT_ERRNO",
+        "syscalls": [
+            {"names": ["personality"], "action": "SCMP_ACT_ALLOW", "args": [{"index": 0, "value": 8, "op": "SCMP_CMP_EQ"}]},
+            {"names": ["personality"], "action": "SCMP_ACT_LOG"}
+        ]
+    })))
+    .unwrap();
+    assert_eq!(call(&f, "personality", [8, 0, 0, 0, 0, 0]), RET_ALLOW);
+    assert_eq!(call(&f, "personality", [9, 0, 0, 0, 0, 0]), RET_LOG);
+    assert_eq!(call(&f, "read", [0; 6]), RET_ERRNO | 1);
+}
+
+fn one(op: &str, value: u64, value_two: u64) -> Filter {
+    compile(&profile(json!({
+        "defaultAction": "SCMP_ACT_ALLOW",
+        "syscalls": [{"names": ["ioctl"], "action": "SCMP_ACT_TRAP",
+                      "args": [{"index": 1, "value": value, "valueTwo": value_two, "op": op}]}]
+    })))
+    .unwrap()
+}
+
+#[test]
+fn comparisons_are_unsigned_64_bit() {
+    let big = 0x1_0000_0005u64;
+    let cases: &[(&str, u64, u64, bool)] = &[
+        ("SCMP_CMP_EQ", big, big, true),
+        ("SCMP_CMP_EQ", big, 5, false),
+        ("SCMP_CMP_NE", big, 5, true),
+        ("SCMP_CMP_NE", big, big, false),
+        ("SCMP_CMP_GT", big, big + 1, true),
+        ("SCMP_CMP_GT", big, big, false),
+        ("SCMP_CMP_GT", 5, 0x1_0000_0000, true),
+        ("SCMP_CMP_GE", big, big, true),
+        ("SCMP_CMP_GE", big, 0xffff_ffff, false),
+        ("SCMP_CMP_LT", big, 0xffff_ffff, true),
+        ("SCMP_CMP_LT", big, big, false),
+        ("SCMP_CMP_LE", big, big, true),
+        ("SCMP_CMP_LE", big, big + 1, false),
+        ("SCMP_CMP_LT", 10, u64::MAX, false),
+    ];
+    for (op, value, arg, matches) in cases {
+        let f = one(op, *value, 0);
+        let got = call(&f, "ioctl", [0, *arg, 0, 0, 0, 0]);
+        assert_eq!(got == RET_TRAP, *matches, "{op} value {value:#x} arg {arg:#x}");
+    }
+}
+
+#[test]
+fn masked_eq_uses_value_as_mask() {
+    // clone with CLONE_NEWUSER (0x10000000) blocked, as docker's profile does.
+    let f = one("SCMP_CMP_MASKED_EQ", 0x1000_0000, 0x1000_0000);
+    assert_eq!(call(&f, "ioctl", [0, 0x1000_0011, 0, 0, 0, 0]), RET_TRAP);
+    assert_eq!(call(&f, "ioctl", [0, 0x11, 0, 0, 0, 0]), RET_ALLOW);
+}
+
+#[test]
+fn several_args_must_all_hold() {
+    let f = compile(&profile(json!({
+        "defaultAction": "SCMP_ACT_ALLOW",
+        "syscalls": [{"names": ["socket"], "action": "SCMP_ACT_ERRNO",
+                      "args": [{"index": 0, "value": 2, "op": "SCMP_CMP_EQ"}, {"index": 1, "value": 3, "op": "SCMP_CMP_EQ"}]}]
+    })))
+    .unwrap();
+    assert_eq!(call(&f, "socket", [2, 3, 0, 0, 0, 0]), RET_ERRNO | 1);
+    assert_eq!(call(&f, "socket", [2, 1, 0, 0, 0, 0]), RET_ALLOW);
+}
+
+#[test]
+fn architectures() {
+    let f =
+        compile(&profile(json!({"defaultAction": "SCMP_ACT_ALLOW", "architectures": ["SCMP_ARCH_X86_64"]}))).unwrap();
+    assert_eq!(run(&f.program, &Data { nr: 1, arch: AUDIT_ARCH_I386, args: [0; 6] }), RET_KILL_THREAD);
+    assert_eq!(
+        run(&f.program, &Data { nr: X32_SYSCALL_BIT | 1, arch: AUDIT_ARCH_X86_64, args: [0; 6] }),
+        RET_KILL_THREAD
+    );
+    let f = compile(&profile(json!({"defaultAction": "SCMP_ACT_ERRNO",
+        "architectures": ["SCMP_ARCH_X86_64", "SCMP_ARCH_X86", "SCMP_ARCH_X32"]})))
+    .unwrap();
+    assert_eq!(run(&f.program, &Data { nr: 1, arch: AUDIT_ARCH_I386, args: [0; 6] }), RET_ERRNO | 1);
+    assert_eq!(
+        run(&f.program, &Data { nr: X32_SYSCALL_BIT | 1, arch: AUDIT_ARCH_X86_64, args: [0; 6] }),
+        RET_ERRNO | 1
+    );
+}
+
+#[test]
+fn unknown_syscall_names_are_skipped() {
+    let f = compile(&profile(json!({
+        "defaultAction": "SCMP_ACT_ALLOW",
+        "syscalls": [{"names": ["not_a_syscall", "mkdir"], "action": "SCMP_ACT_ERRNO"}]
+    })))
+    .unwrap();
+    assert_eq!(call(&f, "mkdir", [0; 6]), RET_ERRNO | 1);
+}
+
+#[test]
+fn notify_is_an_error_naming_the_rule() {
+    let e = compile(&profile(json!({
+        "defaultAction": "SCMP_ACT_ALLOW",
+        "syscalls": [{"names": ["mkdir"], "action": "SCMP_ACT_NOTIFY"}]
+    })))
+    .unwrap_err()
+    .to_string();
+    assert!(e.starts_with("linux.seccomp.syscalls[0].action"), "{e}");
+}
+
+#[test]
+fn bad_arg_index_is_an_error() {
+    let e = compile(&profile(json!({
+        "defaultAction": "SCMP_ACT_ALLOW",
+        "syscalls": [{"names": ["mkdir"], "action": "SCMP_ACT_ERRNO", "args": [{"index": 6, "value": 1, "op": "SCMP_CMP_EQ"}]}]
+    })))
+    .unwrap_err()
+    .to_string();
+    assert!(e.starts_with("linux.seccomp.syscalls[0].args[0].index"), "{e}");
+}
+
+#[test]
+fn large_allowlist_compiles_within_jump_limits() {
+    let names: Vec<&str> = SYSCALLS.iter().map(|(n, _)| *n).collect();
+    let f = compile(&profile(json!({
+        "defaultAction": "SCMP_ACT_ERRNO",
+        "syscalls": [{"names": names, "action": "SCMP_ACT_ALLOW"},
+                     {"names": ["clone"], "action": "SCMP_ACT_ALLOW", "args": [{"index": 0, "value": 0x7e020000u64, "op": "SCMP_CMP_MASKED_EQ"}]}]
+    })))
+    .unwrap();
+    assert_eq!(call(&f, "write", [0; 6]), RET_ALLOW);
+}
