@@ -1,23 +1,35 @@
 //! cgroups: where a container's processes are accounted and limited.
 //!
 //! `container/` sees cgroups only through [`CgroupManager`]. [`open`] detects the
-//! host's layout (v1, unified v2, or hybrid: v1 controllers plus a cgroup2 mount
-//! that owns some controllers) and returns the matching implementation.
+//! host's layout — v1, unified v2, or hybrid (v1 controllers plus a cgroup2 mount
+//! that owns some controllers: this development machine's layout, which crun
+//! refuses) — and drives each controller through whichever hierarchy owns it.
+
+mod fs;
+mod layout;
+mod resources;
+mod stats;
+mod v1;
+mod v2;
 
 use std::path::PathBuf;
 
 use nix::unistd::Pid;
 use oci_spec::runtime::LinuxResources;
 
+pub use fs::FsManager;
+pub use layout::{Layout, Owner};
+pub use stats::Stats;
+
 /// How the container's cgroup is named and driven; stored in the container's state
 /// so later commands (kill --all, delete, pause, ps, events) reopen the same cgroup.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct CgroupConfig {
-    /// `linux.cgroupsPath` as given, or the default chosen at create time.
+    /// `linux.cgroupsPath` as given (empty: `/<id>`, as runc).
     pub path: PathBuf,
     /// `--systemd-cgroup`: `path` is `slice:prefix:name`.
     pub systemd: bool,
-    /// The container id (used for default names and systemd units).
+    /// The container id (used for default names).
     pub id: String,
     /// Rootless: cgroups are used only where delegated; failures are skipped.
     pub rootless: bool,
@@ -32,8 +44,27 @@ pub enum FreezerState {
 
 #[derive(Debug, thiserror::Error)]
 pub enum CgroupError {
-    #[error("cgroup: {0}")]
-    Other(String),
+    #[error("{field}: write {value:?} to {path:?}")]
+    Write {
+        field: String,
+        path: PathBuf,
+        value: String,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("{what} {path:?}")]
+    Io {
+        what: &'static str,
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("{field}: {reason}")]
+    Unsupported { field: String, reason: String },
+    #[error("{field}: {reason}")]
+    Invalid { field: String, reason: String },
+    #[error("freeze {path:?}: did not reach {state} in time")]
+    FreezeTimeout { path: PathBuf, state: &'static str },
 }
 
 /// One container's cgroup on whatever layout the host has.
@@ -54,11 +85,22 @@ pub trait CgroupManager {
     fn destroy(&self) -> Result<(), CgroupError>;
     /// The container's cgroup path on each hierarchy, for `ps`, `events` and tests.
     fn paths(&self) -> Vec<PathBuf>;
+    /// Usage counters with runc's `events --stats` names.
+    fn stats(&self) -> Result<Stats, CgroupError>;
+    /// Whether the kernel killed a process of the cgroup for memory since `since`
+    /// (the previous count); returns the current count.
+    fn oom_kills(&self) -> u64;
 }
 
-/// Open the manager for `config` on the host's cgroup layout under `root`
-/// (normally `/sys/fs/cgroup`; tests pass a fixture).
+/// Open the manager for `config` on the host's cgroup layout.
 pub fn open(config: &CgroupConfig) -> Result<Box<dyn CgroupManager>, CgroupError> {
-    let _ = config;
-    Err(CgroupError::Other("not implemented yet".into()))
+    if config.systemd {
+        return Err(CgroupError::Unsupported {
+            field: "--systemd-cgroup".into(),
+            reason: "the systemd cgroup driver is not implemented yet; use the cgroupfs driver".into(),
+        });
+    }
+    let layout = Layout::detect();
+    let own = layout::own_cgroups(&std::fs::read_to_string("/proc/self/cgroup").unwrap_or_default());
+    Ok(Box::new(FsManager::new(&layout, &own, config)?))
 }

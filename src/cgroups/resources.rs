@@ -1,0 +1,383 @@
+//! Writing `linux.resources` into the cgroup files, each field through the
+//! hierarchy that owns its controller: v1 file names on a v1 hierarchy, v2 names
+//! (with runc's conversions) on cgroup2. A field whose controller the host lacks,
+//! or that the owning version cannot express, is an error naming the field.
+
+use oci_spec::runtime::{LinuxBlockIo, LinuxCpu, LinuxDeviceCgroup, LinuxDeviceType, LinuxMemory, LinuxResources};
+
+use super::fs::{Dir, FsManager, read, write};
+use super::{CgroupError, v2};
+
+fn missing(field: &str, controller: &str) -> CgroupError {
+    CgroupError::Unsupported {
+        field: field.into(),
+        reason: format!("the {controller} controller is not available on this host"),
+    }
+}
+
+fn owner<'a>(m: &'a FsManager, controller: &str, field: &str) -> Result<&'a Dir, CgroupError> {
+    m.dir_for(controller).ok_or_else(|| missing(field, controller))
+}
+
+fn only_v1(d: &Dir, field: &str) -> Result<(), CgroupError> {
+    if d.v2 {
+        return Err(CgroupError::Unsupported { field: field.into(), reason: "not supported on cgroup v2".into() });
+    }
+    Ok(())
+}
+
+pub(super) fn apply(m: &FsManager, r: &LinuxResources) -> Result<(), CgroupError> {
+    if let Some(mem) = r.memory() {
+        memory(m, mem)?;
+    }
+    if let Some(cpu) = r.cpu() {
+        cpu_limits(m, cpu)?;
+    }
+    if let Some(p) = r.pids() {
+        let d = owner(m, "pids", "linux.resources.pids")?;
+        let v = if p.limit() > 0 { p.limit().to_string() } else { "max".to_string() };
+        write(&d.path.join("pids.max"), &v, "linux.resources.pids.limit")?;
+    }
+    if let Some(b) = r.block_io() {
+        block_io(m, b)?;
+    }
+    for (i, h) in r.hugepage_limits().as_deref().unwrap_or_default().iter().enumerate() {
+        let field = format!("linux.resources.hugepageLimits[{i}]");
+        let d = owner(m, "hugetlb", &field)?;
+        if d.v2 {
+            m.enable_v2(&["hugetlb"])?;
+            write(&d.path.join(format!("hugetlb.{}.max", h.page_size())), &h.limit().to_string(), &field)?;
+        } else {
+            write(&d.path.join(format!("hugetlb.{}.limit_in_bytes", h.page_size())), &h.limit().to_string(), &field)?;
+        }
+    }
+    if let Some(net) = r.network() {
+        if let Some(id) = net.class_id() {
+            let d = owner(m, "net_cls", "linux.resources.network.classID")?;
+            only_v1(d, "linux.resources.network.classID")?;
+            write(&d.path.join("net_cls.classid"), &id.to_string(), "linux.resources.network.classID")?;
+        }
+        for (i, p) in net.priorities().as_deref().unwrap_or_default().iter().enumerate() {
+            let field = format!("linux.resources.network.priorities[{i}]");
+            let d = owner(m, "net_prio", &field)?;
+            only_v1(d, &field)?;
+            write(&d.path.join("net_prio.ifpriomap"), &format!("{} {}", p.name(), p.priority()), &field)?;
+        }
+    }
+    if let Some(rdma) = r.rdma() {
+        let d = owner(m, "rdma", "linux.resources.rdma")?;
+        for (dev, l) in rdma {
+            let mut v = dev.clone();
+            if let Some(h) = l.hca_handles() {
+                v.push_str(&format!(" hca_handle={h}"));
+            }
+            if let Some(o) = l.hca_objects() {
+                v.push_str(&format!(" hca_object={o}"));
+            }
+            write(&d.path.join("rdma.max"), &v, &format!("linux.resources.rdma.{dev}"))?;
+        }
+    }
+    if let Some(unified) = r.unified() {
+        let Some(d) = m.dirs.iter().find(|d| d.v2) else {
+            return Err(CgroupError::Unsupported {
+                field: "linux.resources.unified".into(),
+                reason: "needs a cgroup v2 hierarchy".into(),
+            });
+        };
+        for (k, v) in unified {
+            let field = format!("linux.resources.unified.{k}");
+            if k.contains('/') || k.starts_with('.') {
+                return Err(CgroupError::Invalid { field, reason: "not a cgroup file name".into() });
+            }
+            write(&d.path.join(k), v, &field)?;
+        }
+    }
+    if let Some(devs) = r.devices() {
+        devices(m, devs)?;
+    }
+    Ok(())
+}
+
+fn memory(m: &FsManager, mem: &LinuxMemory) -> Result<(), CgroupError> {
+    let d = owner(m, "memory", "linux.resources.memory")?;
+    let p = |f: &str| d.path.join(f);
+    let num = |v: i64| if v < 0 { "max".to_string() } else { v.to_string() };
+    if mem.check_before_update().unwrap_or(false)
+        && let Some(limit) = mem.limit().filter(|l| *l > 0)
+    {
+        let usage_file = if d.v2 { "memory.current" } else { "memory.usage_in_bytes" };
+        let usage: i64 = read(&p(usage_file)).and_then(|s| s.parse().ok()).unwrap_or(0);
+        if usage > limit {
+            return Err(CgroupError::Invalid {
+                field: "linux.resources.memory.limit".into(),
+                reason: format!("{limit} is below the current usage {usage} (checkBeforeUpdate)"),
+            });
+        }
+    }
+    if d.v2 {
+        if let Some(l) = mem.limit() {
+            write(&p("memory.max"), &num(l), "linux.resources.memory.limit")?;
+        }
+        if let Some(r) = mem.reservation() {
+            write(&p("memory.low"), &num(r), "linux.resources.memory.reservation")?;
+        }
+        if let Some(s) = mem.swap() {
+            let v = v2::swap_max(s, mem.limit())
+                .map_err(|reason| CgroupError::Invalid { field: "linux.resources.memory.swap".into(), reason })?;
+            write(&p("memory.swap.max"), &v, "linux.resources.memory.swap")?;
+        }
+        if mem.disable_oom_killer().unwrap_or(false) {
+            return Err(CgroupError::Unsupported {
+                field: "linux.resources.memory.disableOOMKiller".into(),
+                reason: "not supported on cgroup v2".into(),
+            });
+        }
+        if mem.swappiness().is_some() {
+            return Err(CgroupError::Unsupported {
+                field: "linux.resources.memory.swappiness".into(),
+                reason: "not supported on cgroup v2".into(),
+            });
+        }
+        return Ok(());
+    }
+    // v1: memory+swap must never be below memory, so order the two writes by
+    // whether the limit grows or shrinks.
+    let limit = mem.limit();
+    let swap = mem.swap();
+    let write_limit = || -> Result<(), CgroupError> {
+        if let Some(l) = limit {
+            write(&p("memory.limit_in_bytes"), &l.to_string(), "linux.resources.memory.limit")?;
+        }
+        Ok(())
+    };
+    let write_swap = || -> Result<(), CgroupError> {
+        if let Some(s) = swap {
+            if !p("memory.memsw.limit_in_bytes").exists() {
+                return Err(CgroupError::Unsupported {
+                    field: "linux.resources.memory.swap".into(),
+                    reason: "swap accounting is disabled on this host".into(),
+                });
+            }
+            write(&p("memory.memsw.limit_in_bytes"), &s.to_string(), "linux.resources.memory.swap")?;
+        }
+        Ok(())
+    };
+    let current_memsw: i64 = read(&p("memory.memsw.limit_in_bytes")).and_then(|s| s.parse().ok()).unwrap_or(i64::MAX);
+    if swap.is_some() && limit.is_some_and(|l| l == -1 || l > current_memsw) {
+        write_swap()?;
+        write_limit()?;
+    } else {
+        write_limit()?;
+        write_swap()?;
+    }
+    if let Some(r) = mem.reservation() {
+        write(&p("memory.soft_limit_in_bytes"), &r.to_string(), "linux.resources.memory.reservation")?;
+    }
+    if let Some(s) = mem.swappiness() {
+        if s > 100 {
+            return Err(CgroupError::Invalid {
+                field: "linux.resources.memory.swappiness".into(),
+                reason: format!("{s} is above 100"),
+            });
+        }
+        write(&p("memory.swappiness"), &s.to_string(), "linux.resources.memory.swappiness")?;
+    }
+    if mem.disable_oom_killer().unwrap_or(false) {
+        write(&p("memory.oom_control"), "1", "linux.resources.memory.disableOOMKiller")?;
+    }
+    if let Some(h) = mem.use_hierarchy() {
+        let _ = write(&p("memory.use_hierarchy"), if h { "1" } else { "0" }, "linux.resources.memory.useHierarchy");
+    }
+    Ok(())
+}
+
+fn cpu_limits(m: &FsManager, cpu: &LinuxCpu) -> Result<(), CgroupError> {
+    let has_cpu = cpu.shares().is_some()
+        || cpu.quota().is_some()
+        || cpu.period().is_some()
+        || cpu.burst().is_some()
+        || cpu.realtime_runtime().is_some()
+        || cpu.realtime_period().is_some()
+        || cpu.idle().is_some();
+    if has_cpu {
+        let d = owner(m, "cpu", "linux.resources.cpu")?;
+        let p = |f: &str| d.path.join(f);
+        if d.v2 {
+            if let Some(s) = cpu.shares().filter(|s| *s > 0) {
+                write(&p("cpu.weight"), &v2::shares_to_weight(s).to_string(), "linux.resources.cpu.shares")?;
+            }
+            if cpu.quota().is_some() || cpu.period().is_some() {
+                let v = v2::cpu_max(cpu.quota(), cpu.period(), read(&p("cpu.max")).as_deref());
+                write(&p("cpu.max"), &v, "linux.resources.cpu.quota")?;
+            }
+            if let Some(b) = cpu.burst() {
+                write(&p("cpu.max.burst"), &b.to_string(), "linux.resources.cpu.burst")?;
+            }
+            if cpu.realtime_runtime().is_some() || cpu.realtime_period().is_some() {
+                return Err(CgroupError::Unsupported {
+                    field: "linux.resources.cpu.realtimeRuntime".into(),
+                    reason: "not supported on cgroup v2".into(),
+                });
+            }
+        } else {
+            if let Some(s) = cpu.shares().filter(|s| *s > 0) {
+                write(&p("cpu.shares"), &s.to_string(), "linux.resources.cpu.shares")?;
+            }
+            if let Some(per) = cpu.period().filter(|v| *v > 0) {
+                write(&p("cpu.cfs_period_us"), &per.to_string(), "linux.resources.cpu.period")?;
+            }
+            if let Some(q) = cpu.quota().filter(|v| *v != 0) {
+                write(&p("cpu.cfs_quota_us"), &q.to_string(), "linux.resources.cpu.quota")?;
+            }
+            if let Some(b) = cpu.burst() {
+                write(&p("cpu.cfs_burst_us"), &b.to_string(), "linux.resources.cpu.burst")?;
+            }
+            if let Some(rp) = cpu.realtime_period().filter(|v| *v > 0) {
+                write(&p("cpu.rt_period_us"), &rp.to_string(), "linux.resources.cpu.realtimePeriod")?;
+            }
+            if let Some(rr) = cpu.realtime_runtime().filter(|v| *v != 0) {
+                write(&p("cpu.rt_runtime_us"), &rr.to_string(), "linux.resources.cpu.realtimeRuntime")?;
+            }
+        }
+        if let Some(idle) = cpu.idle() {
+            write(&p("cpu.idle"), &idle.to_string(), "linux.resources.cpu.idle")?;
+        }
+    }
+    if cpu.cpus().as_deref().is_some_and(|s| !s.is_empty()) || cpu.mems().as_deref().is_some_and(|s| !s.is_empty()) {
+        let d = owner(m, "cpuset", "linux.resources.cpu.cpus")?;
+        if let Some(c) = cpu.cpus().as_deref().filter(|s| !s.is_empty()) {
+            write(&d.path.join("cpuset.cpus"), c, "linux.resources.cpu.cpus")?;
+        }
+        if let Some(c) = cpu.mems().as_deref().filter(|s| !s.is_empty()) {
+            write(&d.path.join("cpuset.mems"), c, "linux.resources.cpu.mems")?;
+        }
+    }
+    Ok(())
+}
+
+fn block_io(m: &FsManager, b: &LinuxBlockIo) -> Result<(), CgroupError> {
+    let d = owner(m, if m.dir_for("blkio").is_some() { "blkio" } else { "io" }, "linux.resources.blockIO")?;
+    let p = |f: &str| d.path.join(f);
+    if d.v2 {
+        if let Some(w) = b.weight() {
+            write(&p("io.weight"), &v2::blkio_weight_to_io(w).to_string(), "linux.resources.blockIO.weight")?;
+        }
+        for (i, wd) in b.weight_device().as_deref().unwrap_or_default().iter().enumerate() {
+            if let Some(w) = wd.weight() {
+                let v = format!("{}:{} {}", wd.major(), wd.minor(), v2::blkio_weight_to_io(w));
+                write(&p("io.weight"), &v, &format!("linux.resources.blockIO.weightDevice[{i}]"))?;
+            }
+        }
+        for (key, list, name) in [
+            ("rbps", b.throttle_read_bps_device(), "throttleReadBpsDevice"),
+            ("wbps", b.throttle_write_bps_device(), "throttleWriteBpsDevice"),
+            ("riops", b.throttle_read_iops_device(), "throttleReadIOPSDevice"),
+            ("wiops", b.throttle_write_iops_device(), "throttleWriteIOPSDevice"),
+        ] {
+            for (i, t) in list.as_deref().unwrap_or_default().iter().enumerate() {
+                let v = format!("{}:{} {key}={}", t.major(), t.minor(), t.rate());
+                write(&p("io.max"), &v, &format!("linux.resources.blockIO.{name}[{i}]"))?;
+            }
+        }
+        return Ok(());
+    }
+    // v1: with the BFQ scheduler the weight files are blkio.bfq.*.
+    let weight_file = if p("blkio.weight").exists() { "blkio.weight" } else { "blkio.bfq.weight" };
+    if let Some(w) = b.weight() {
+        write(&p(weight_file), &w.to_string(), "linux.resources.blockIO.weight")?;
+    }
+    if let Some(w) = b.leaf_weight() {
+        write(&p("blkio.leaf_weight"), &w.to_string(), "linux.resources.blockIO.leafWeight")?;
+    }
+    for (i, wd) in b.weight_device().as_deref().unwrap_or_default().iter().enumerate() {
+        let field = format!("linux.resources.blockIO.weightDevice[{i}]");
+        if let Some(w) = wd.weight() {
+            write(&p(&format!("{weight_file}_device")), &format!("{}:{} {w}", wd.major(), wd.minor()), &field)?;
+        }
+        if let Some(w) = wd.leaf_weight() {
+            write(&p("blkio.leaf_weight_device"), &format!("{}:{} {w}", wd.major(), wd.minor()), &field)?;
+        }
+    }
+    for (file, list, name) in [
+        ("blkio.throttle.read_bps_device", b.throttle_read_bps_device(), "throttleReadBpsDevice"),
+        ("blkio.throttle.write_bps_device", b.throttle_write_bps_device(), "throttleWriteBpsDevice"),
+        ("blkio.throttle.read_iops_device", b.throttle_read_iops_device(), "throttleReadIOPSDevice"),
+        ("blkio.throttle.write_iops_device", b.throttle_write_iops_device(), "throttleWriteIOPSDevice"),
+    ] {
+        for (i, t) in list.as_deref().unwrap_or_default().iter().enumerate() {
+            write(
+                &p(file),
+                &format!("{}:{} {}", t.major(), t.minor(), t.rate()),
+                &format!("linux.resources.blockIO.{name}[{i}]"),
+            )?;
+        }
+    }
+    Ok(())
+}
+
+/// One device-cgroup rule as v1's devices.allow/deny take it: `c 1:3 rwm`.
+pub(super) fn device_rule(d: &LinuxDeviceCgroup) -> String {
+    let typ = match d.typ() {
+        Some(LinuxDeviceType::C) | Some(LinuxDeviceType::U) => "c",
+        Some(LinuxDeviceType::B) => "b",
+        Some(LinuxDeviceType::P) => "p",
+        Some(LinuxDeviceType::A) | None => "a",
+    };
+    let num = |n: Option<i64>| n.filter(|n| *n >= 0).map(|n| n.to_string()).unwrap_or_else(|| "*".into());
+    let access = d.access().clone().filter(|a| !a.is_empty()).unwrap_or_else(|| "rwm".into());
+    format!("{typ} {}:{} {access}", num(d.major()), num(d.minor()))
+}
+
+fn devices(m: &FsManager, devs: &[LinuxDeviceCgroup]) -> Result<(), CgroupError> {
+    let Some(d) = m.dir_for("devices") else {
+        if m.dirs.iter().any(|d| d.v2) {
+            // cgroup v2 needs an eBPF device program, which berth does not load yet.
+            tracing::warn!("linux.resources.devices: not enforced on cgroup v2 (no eBPF device program yet)");
+            return Ok(());
+        }
+        return Err(missing("linux.resources.devices", "devices"));
+    };
+    // The rules start from "deny everything", as runc's do.
+    write(&d.path.join("devices.deny"), "a", "linux.resources.devices")?;
+    for (i, dev) in devs.iter().enumerate() {
+        let file = if dev.allow() { "devices.allow" } else { "devices.deny" };
+        write(&d.path.join(file), &device_rule(dev), &format!("linux.resources.devices[{i}]"))?;
+    }
+    // Devices every container needs (runc's AllowedDevices), unless denied above.
+    for rule in [
+        "c 1:3 rwm",
+        "c 1:5 rwm",
+        "c 1:7 rwm",
+        "c 1:8 rwm",
+        "c 1:9 rwm",
+        "c 5:0 rwm",
+        "c 5:1 rwm",
+        "c 5:2 rwm",
+        "c 136:* rwm",
+        "c 10:200 rwm",
+        "c *:* m",
+        "b *:* m",
+    ] {
+        if !devs.iter().any(|d| !d.allow() && device_rule(d) == rule) {
+            write(&d.path.join("devices.allow"), rule, "linux.resources.devices")?;
+        }
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn device_rules_use_wildcards() {
+        let d: LinuxDeviceCgroup =
+            serde_json::from_value(serde_json::json!({"allow": false, "access": "rwm"})).unwrap();
+        assert_eq!(device_rule(&d), "a *:* rwm");
+        let d: LinuxDeviceCgroup = serde_json::from_value(
+            serde_json::json!({"allow": true, "type": "c", "major": 1, "minor": 3, "access": "rw"}),
+        )
+        .unwrap();
+        assert_eq!(device_rule(&d), "c 1:3 rw");
+    }
+}
