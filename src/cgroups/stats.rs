@@ -226,31 +226,31 @@ pub(super) fn collect(m: &FsManager) -> Stats {
             s.blkio.io_serviced_recursive = blkio_v1(&d.path.join("blkio.throttle.io_serviced_recursive"));
         }
     }
-    if let Some(d) = m.dir_for("hugetlb") {
-        if let Ok(entries) = std::fs::read_dir(&d.path) {
-            for e in entries.flatten() {
-                let name = e.file_name().to_string_lossy().into_owned();
-                let size = if d.v2 {
-                    name.strip_prefix("hugetlb.").and_then(|r| r.strip_suffix(".current"))
-                } else {
-                    name.strip_prefix("hugetlb.").and_then(|r| r.strip_suffix(".usage_in_bytes"))
-                };
-                let Some(size) = size else { continue };
-                let h = if d.v2 {
-                    Hugetlb {
-                        usage: num(&e.path()),
-                        max: 0,
-                        failcnt: keyed(&d.path.join(format!("hugetlb.{size}.events"))).get("max").copied().unwrap_or(0),
-                    }
-                } else {
-                    Hugetlb {
-                        usage: num(&e.path()),
-                        max: num(&d.path.join(format!("hugetlb.{size}.max_usage_in_bytes"))),
-                        failcnt: num(&d.path.join(format!("hugetlb.{size}.failcnt"))),
-                    }
-                };
-                s.hugetlb.insert(size.to_string(), h);
-            }
+    if let Some(d) = m.dir_for("hugetlb")
+        && let Ok(entries) = std::fs::read_dir(&d.path)
+    {
+        for e in entries.flatten() {
+            let name = e.file_name().to_string_lossy().into_owned();
+            let size = if d.v2 {
+                name.strip_prefix("hugetlb.").and_then(|r| r.strip_suffix(".current"))
+            } else {
+                name.strip_prefix("hugetlb.").and_then(|r| r.strip_suffix(".usage_in_bytes"))
+            };
+            let Some(size) = size else { continue };
+            let h = if d.v2 {
+                Hugetlb {
+                    usage: num(&e.path()),
+                    max: 0,
+                    failcnt: keyed(&d.path.join(format!("hugetlb.{size}.events"))).get("max").copied().unwrap_or(0),
+                }
+            } else {
+                Hugetlb {
+                    usage: num(&e.path()),
+                    max: num(&d.path.join(format!("hugetlb.{size}.max_usage_in_bytes"))),
+                    failcnt: num(&d.path.join(format!("hugetlb.{size}.failcnt"))),
+                }
+            };
+            s.hugetlb.insert(size.to_string(), h);
         }
     }
     s

@@ -13,18 +13,22 @@ use super::state::Status;
 use crate::cgroups::{self, CgroupManager, FreezerState};
 use crate::sys;
 
-/// Parse a signal name (with or without `SIG`, any case) or number.
-pub fn parse_signal(s: &str) -> Result<Signal, Cause> {
+/// Parse a signal name (with or without `SIG`, any case) or number. `0` is the
+/// null signal (None): it only checks that the process exists, as with kill(2).
+pub fn parse_signal(s: &str) -> Result<Option<Signal>, Cause> {
     let bad = || Cause::Usage(format!("unknown signal {s:?}"));
     if let Ok(n) = s.parse::<i32>() {
-        return Signal::try_from(n).map_err(|_| bad());
+        if n == 0 {
+            return Ok(None);
+        }
+        return Signal::try_from(n).map(Some).map_err(|_| bad());
     }
     let upper = s.to_ascii_uppercase();
     let name = if upper.starts_with("SIG") { upper } else { format!("SIG{upper}") };
-    Signal::from_str(&name).map_err(|_| bad())
+    Signal::from_str(&name).map(Some).map_err(|_| bad())
 }
 
-pub fn kill(root: &Path, id: &str, signal: Signal, all: bool) -> Result<(), ContainerError> {
+pub fn kill(root: &Path, id: &str, signal: Option<Signal>, all: bool) -> Result<(), ContainerError> {
     let (st, status) = load(root, id, "kill")?;
     let err = |c: Cause| c.into_error(id, "kill");
     if all {
@@ -38,7 +42,7 @@ pub fn kill(root: &Path, id: &str, signal: Signal, all: bool) -> Result<(), Cont
         for pid in pids {
             let _ = send(pid, signal);
         }
-        if status == Status::Paused && signal == Signal::SIGKILL {
+        if status == Status::Paused && signal == Some(Signal::SIGKILL) {
             let _ = cg.freeze(FreezerState::Thawed);
         }
         return Ok(());
@@ -75,11 +79,12 @@ mod tests {
 
     #[test]
     fn signals_parse_like_runc() {
-        assert_eq!(parse_signal("KILL").unwrap(), Signal::SIGKILL);
-        assert_eq!(parse_signal("SIGKILL").unwrap(), Signal::SIGKILL);
-        assert_eq!(parse_signal("sigterm").unwrap(), Signal::SIGTERM);
-        assert_eq!(parse_signal("9").unwrap(), Signal::SIGKILL);
-        assert_eq!(parse_signal("15").unwrap(), Signal::SIGTERM);
+        assert_eq!(parse_signal("KILL").unwrap(), Some(Signal::SIGKILL));
+        assert_eq!(parse_signal("SIGKILL").unwrap(), Some(Signal::SIGKILL));
+        assert_eq!(parse_signal("sigterm").unwrap(), Some(Signal::SIGTERM));
+        assert_eq!(parse_signal("9").unwrap(), Some(Signal::SIGKILL));
+        assert_eq!(parse_signal("15").unwrap(), Some(Signal::SIGTERM));
+        assert_eq!(parse_signal("0").unwrap(), None);
         assert!(parse_signal("NOPE").is_err());
         assert!(parse_signal("99").is_err());
     }

@@ -18,6 +18,7 @@ const RESOLVE: u64 = sm::RESOLVE_IN_ROOT | sm::RESOLVE_NO_MAGICLINKS;
 /// The rootfs, opened once.
 pub struct Root {
     fd: OwnedFd,
+    path: PathBuf,
 }
 
 /// What to create when the target is missing.
@@ -31,7 +32,7 @@ impl Root {
     pub fn open(path: &Path) -> Result<Root, sys::Error> {
         let fd = nix::fcntl::open(path, OFlag::O_PATH | OFlag::O_DIRECTORY | OFlag::O_CLOEXEC, Mode::empty())
             .map_err(|e| sys::Error::with_path("open rootfs", path, e))?;
-        Ok(Root { fd: sys::fd::own(fd) })
+        Ok(Root { fd: sys::fd::own(fd), path: path.to_path_buf() })
     }
 
     /// Open `inside` (absolute, relative to the rootfs) as an O_PATH handle.
@@ -40,10 +41,24 @@ impl Root {
     }
 
     /// Open `inside`, creating missing directories on the way and the last
-    /// component as `kind`. Every step is resolved in the root.
+    /// component as `kind`. Every step is resolved in the root; a dangling
+    /// symlink on the way is followed inside the root and its target created
+    /// there (as runc's securejoin + MkdirAll do).
     pub fn create(&self, inside: &Path, kind: Kind) -> Result<OwnedFd, sys::Error> {
+        let mut want = inside.to_path_buf();
+        // Bounded like the kernel's symlink limit, so a loop cannot spin.
+        for _ in 0..40 {
+            match self.create_once(&want, kind)? {
+                Created::Done(fd) => return Ok(fd),
+                Created::Retry(next) => want = next,
+            }
+        }
+        Err(sys::Error::with_path("create (too many symlinks)", inside, Errno::ELOOP))
+    }
+
+    fn create_once(&self, inside: &Path, kind: Kind) -> Result<Created, sys::Error> {
         if let Ok(fd) = self.open_path(inside) {
-            return Ok(fd);
+            return Ok(Created::Done(fd));
         }
         let rel = relative(inside);
         let comps: Vec<&std::ffi::OsStr> =
@@ -64,6 +79,19 @@ impl Root {
             // create the entry in exactly that directory.
             let parent = proc_fd(&dir);
             let target = parent.join(name);
+            if let Ok(link) = std::fs::read_link(&target) {
+                // A dangling symlink: continue from its target, inside the root.
+                let here = std::fs::read_link(&parent)
+                    .ok()
+                    .and_then(|p| p.strip_prefix(&self.path).ok().map(Path::to_path_buf));
+                let base = if link.is_absolute() {
+                    PathBuf::from("/")
+                } else {
+                    PathBuf::from("/").join(here.unwrap_or_default())
+                };
+                let rest: PathBuf = comps[i + 1..].iter().collect();
+                return Ok(Created::Retry(base.join(link).join(rest)));
+            }
             if last && kind == Kind::File {
                 match nix::fcntl::open(
                     &target,
@@ -82,8 +110,13 @@ impl Root {
             }
             dir = sm::openat2(dir.as_fd(), next, libc::O_PATH, 0, RESOLVE)?;
         }
-        Ok(dir)
+        Ok(Created::Done(dir))
     }
+}
+
+enum Created {
+    Done(OwnedFd),
+    Retry(PathBuf),
 }
 
 /// `/proc/self/fd/N` for an fd: the way to name an opened object in mount(2).
@@ -113,5 +146,12 @@ mod tests {
         let fd = root.create(Path::new("/up/file"), Kind::File).unwrap();
         assert_eq!(std::fs::read_link(proc_fd(&fd)).unwrap(), dir.path().join("file"));
         assert!(dir.path().join("file").is_file());
+        // A dangling symlink to a host path is created inside the root.
+        std::os::unix::fs::symlink("/host/only/dir", dir.path().join("dangling")).unwrap();
+        let fd = root.create(Path::new("/dangling/sub"), Kind::Dir).unwrap();
+        assert_eq!(std::fs::read_link(proc_fd(&fd)).unwrap(), dir.path().join("host/only/dir/sub"));
+        // A symlink loop is an error, not a hang.
+        std::os::unix::fs::symlink("loop", dir.path().join("loop")).unwrap();
+        assert!(root.create(Path::new("/loop/x"), Kind::Dir).is_err());
     }
 }
