@@ -5,6 +5,7 @@
 //! They need root and are `#[ignore = "needs root"]`; `make test` runs them with
 //! `cargo test -- --include-ignored`.
 
+mod cgroups;
 mod common;
 mod exec;
 mod hostile;

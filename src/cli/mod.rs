@@ -3,6 +3,7 @@
 
 mod create;
 mod delete;
+mod events;
 mod exec;
 mod features;
 mod kill;
@@ -62,6 +63,8 @@ pub enum Command {
     Run(run::Args),
     /// Output the state of a container
     State(state::Args),
+    /// Display container events: stats and OOM notifications
+    Events(events::Args),
     /// Run a process in a running container
     Exec(exec::Args),
     /// Send a signal to a container's init (or every process with --all)
@@ -112,6 +115,7 @@ pub fn run(cli: Cli) -> anyhow::Result<i32> {
         Command::Start(a) => start::run(&g, a),
         Command::Run(a) => run::run(&g, a),
         Command::State(a) => state::run(&g, a),
+        Command::Events(a) => events::run(&g, a),
         Command::Exec(a) => exec::run(&g, a),
         Command::Kill(a) => kill::run(&g, a),
         Command::Delete(a) => delete::run(&g, a),
