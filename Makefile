@@ -35,19 +35,16 @@ run-deps:
 bundle: build run-deps
 	@rm -rf $(BUNDLE) && mkdir -p $(BUNDLE)/rootfs/{bin,proc,sys,dev,tmp,etc,root}
 	@cp $(BUSYBOX) $(BUNDLE)/rootfs/bin/busybox
-	@for a in $$($(BUNDLE)/rootfs/bin/busybox --list); do ln -sf busybox $(BUNDLE)/rootfs/bin/$$a; done
+	@for a in $$($(BUNDLE)/rootfs/bin/busybox --list); do [ "$$a" = busybox ] || ln -sf busybox $(BUNDLE)/rootfs/bin/$$a; done
 	@echo 'root:x:0:0:root:/root:/bin/sh' > $(BUNDLE)/rootfs/etc/passwd
 	@echo 'root:x:0:' > $(BUNDLE)/rootfs/etc/group
 	@cd $(BUNDLE) && ../../$(BERTH) spec
 	@echo "bundle ready in $(BUNDLE)"
 
 run: bundle
-	cd $(BUNDLE) && ../../$(BERTH) run --bundle . berth-demo-$$$$ \
-	  < /dev/null || true
-	@echo "--- container with a command:"
-	cd $(BUNDLE) && sed -i 's|"sh"|"sh", "-c", "echo hostname: $$(hostname); id; cat /proc/mounts"|' config.json && \
-	  sed -i 's/"terminal": true/"terminal": false/' config.json && \
-	  ../../$(BERTH) run --bundle . berth-demo-$$$$
+	@cd $(BUNDLE) && sed -i 's|"sh"|"sh", "-c", "echo hostname: $$(hostname); id; cat /proc/mounts"|' config.json && \
+	  sed -i 's/"terminal": true/"terminal": false/' config.json
+	cd $(BUNDLE) && ../../$(BERTH) run --bundle . berth-demo-$$$$
 
 test-deps:
 	$(call apt_install,$(APT_TEST_DEPS))

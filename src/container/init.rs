@@ -202,7 +202,9 @@ fn setup(ch: &Channel, cfg: &InitConfig<'_>) -> Result<Infallible, Cause> {
     let prepared = apply_process(process, cfg.seccomp, cfg.allow_setgroups)?;
 
     ch.send(&Msg::Ready)?;
-    wait_for_start(&fifo)?;
+    // The write end stays open (close-on-exec) until execve, so `start` sees EOF
+    // only once the user process runs: poststart then follows startContainer.
+    let _started = wait_for_start(&fifo)?;
     drop(fifo);
     if hooks.start_container().as_ref().is_some_and(|h| !h.is_empty()) {
         let state = hook_state(cfg, "running");
@@ -212,12 +214,14 @@ fn setup(ch: &Channel, cfg: &InitConfig<'_>) -> Result<Infallible, Cause> {
 }
 
 /// Block until `start` opens the fifo for reading, then tell it we are going on.
-fn wait_for_start(fifo: &OwnedFd) -> Result<(), Cause> {
+/// Returns the write end, which the caller keeps open until execve closes it.
+fn wait_for_start(fifo: &OwnedFd) -> Result<File, Cause> {
     let path = format!("/proc/self/fd/{}", fifo.as_raw_fd());
     let fd = nix::fcntl::open(path.as_str(), OFlag::O_WRONLY | OFlag::O_CLOEXEC, Mode::empty())
         .map_err(|e| sys::Error::with_path("open exec fifo", &path, e))?;
     let mut f = File::from(sys::fd::own(fd));
-    f.write_all(b"0").map_err(|source| Cause::Io { what: "write exec fifo", path: path.into(), source })
+    f.write_all(b"0").map_err(|source| Cause::Io { what: "write exec fifo", path: path.into(), source })?;
+    Ok(f)
 }
 
 /// The program to exec, resolved while we could still see it, with its argv/envp.

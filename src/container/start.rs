@@ -29,25 +29,34 @@ pub fn start(root: &Path, id: &str) -> Result<(), ContainerError> {
     let fd = nix::fcntl::open(&fifo, OFlag::O_RDONLY | OFlag::O_NONBLOCK | OFlag::O_CLOEXEC, Mode::empty())
         .map_err(|e| err(sys::Error::with_path("open exec fifo", &fifo, e).into()))?;
     let mut f = File::from(sys::fd::own(fd));
-    // Wait for init's byte; check that init is still alive while we wait, since a
-    // dead init never opens the write side.
+    // Init writes one byte, then holds the write end open (close-on-exec) until its
+    // execve: the byte says it is going on, EOF says the user process runs (or init
+    // died). Waiting for EOF orders poststart hooks after the exec, as the spec asks.
+    let mut got = 0usize;
     loop {
         let mut fds = [PollFd::new(f.as_fd(), PollFlags::POLLIN)];
         match poll(&mut fds, PollTimeout::from(100u16)) {
             Ok(0) => {
                 if !state::is_alive(st.pid, st.init_start_time) {
-                    return Err(err(Cause::Other("container init exited before start".into())));
+                    break;
                 }
+                continue;
             }
-            Ok(_) => break,
-            Err(nix::errno::Errno::EINTR) => {}
+            Ok(_) => {}
+            Err(nix::errno::Errno::EINTR) => continue,
             Err(e) => return Err(err(sys::Error::with_path("poll exec fifo", &fifo, e).into())),
         }
+        let mut buf = [0u8; 16];
+        match f.read(&mut buf) {
+            Ok(0) => break,
+            Ok(n) => got += n,
+            Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => {}
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+            Err(source) => return Err(err(Cause::Io { what: "read exec fifo", path: fifo.clone(), source })),
+        }
     }
-    let mut buf = [0u8; 1];
-    let n = f.read(&mut buf).map_err(|source| err(Cause::Io { what: "read exec fifo", path: fifo.clone(), source }))?;
     let _ = std::fs::remove_file(&fifo);
-    if n == 0 {
+    if got == 0 {
         return Err(err(Cause::Other("container init exited before start".into())));
     }
     // Poststart failures are logged, not fatal (runtime spec "Lifecycle" step 11).
