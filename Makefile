@@ -2,6 +2,8 @@
 #   make run     build, prepare a busybox bundle, run a container
 #   make test    install test dependencies, then run every test
 #   make bench   side-by-side benchmarks against runc and crun
+#   make integration / conformance   real clients (containerd, podman, docker)
+#                with berth and with runc, a summary per client and runtime
 
 SHELL := /bin/bash
 CARGO ?= cargo
@@ -13,6 +15,7 @@ BUSYBOX ?= /bin/busybox
 APT_RUN_DEPS := busybox-static
 APT_TEST_DEPS := busybox-static runc crun iproute2 util-linux uidmap strace procps \
 	containerd podman docker.io skopeo umoci hyperfine time psmisc libcap2-bin \
+	conmon jq bsdutils \
 	qemu-system-x86 qemu-utils mmdebstrap cpio e2fsprogs dbus
 
 .PHONY: all build run bundle test test-deps unit lint integration conformance bench clean
@@ -64,11 +67,17 @@ test: test-deps lint build
 	$(CARGO) test --release -- --include-ignored
 	$(MAKE) integration
 
+# Each client harness runs with berth and with runc, so that a failure of
+# berth can be told from one of the machine or the harness. Logs go to
+# build/integration/<client>-<runtime>.log.
+INTEGRATION_RUNTIMES ?= $(BERTH) runc
+INTEGRATION_CLIENTS ?= containerd podman docker
+
 integration: build
-	@true
+	IT_LOGS=$(BUILD)/integration integration/run-all.sh -c "$(INTEGRATION_CLIENTS)" $(INTEGRATION_RUNTIMES)
 
 conformance: build
-	@true
+	IT_LOGS=$(BUILD)/integration integration/run-all.sh -c "$(INTEGRATION_CLIENTS)" $(INTEGRATION_RUNTIMES)
 
 bench: build
 	@true
