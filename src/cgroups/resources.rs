@@ -114,14 +114,16 @@ fn memory(m: &FsManager, mem: &LinuxMemory) -> Result<(), CgroupError> {
             });
         }
     }
+    // 0 means "not set" for the limit, reservation and swap, as in runc: docker
+    // sends 0 for every one it was not asked to change.
     if d.v2 {
-        if let Some(l) = mem.limit() {
+        if let Some(l) = mem.limit().filter(|v| *v != 0) {
             write(&p("memory.max"), &num(l), "linux.resources.memory.limit")?;
         }
-        if let Some(r) = mem.reservation() {
+        if let Some(r) = mem.reservation().filter(|v| *v != 0) {
             write(&p("memory.low"), &num(r), "linux.resources.memory.reservation")?;
         }
-        if let Some(s) = mem.swap() {
+        if let Some(s) = mem.swap().filter(|v| *v != 0) {
             let v = v2::swap_max(s, mem.limit())
                 .map_err(|reason| CgroupError::Invalid { field: "linux.resources.memory.swap".into(), reason })?;
             write(&p("memory.swap.max"), &v, "linux.resources.memory.swap")?;
@@ -142,8 +144,8 @@ fn memory(m: &FsManager, mem: &LinuxMemory) -> Result<(), CgroupError> {
     }
     // v1: memory+swap must never be below memory, so order the two writes by
     // whether the limit grows or shrinks.
-    let limit = mem.limit();
-    let swap = mem.swap();
+    let limit = mem.limit().filter(|v| *v != 0);
+    let swap = mem.swap().filter(|v| *v != 0);
     let write_limit = || -> Result<(), CgroupError> {
         if let Some(l) = limit {
             write(&p("memory.limit_in_bytes"), &l.to_string(), "linux.resources.memory.limit")?;
@@ -170,7 +172,7 @@ fn memory(m: &FsManager, mem: &LinuxMemory) -> Result<(), CgroupError> {
         write_limit()?;
         write_swap()?;
     }
-    if let Some(r) = mem.reservation() {
+    if let Some(r) = mem.reservation().filter(|v| *v != 0) {
         write(&p("memory.soft_limit_in_bytes"), &r.to_string(), "linux.resources.memory.reservation")?;
     }
     if let Some(s) = mem.swappiness() {
