@@ -103,7 +103,7 @@ it_step "run -e IT_VAR=x y" expect_out "x y" "${RUN[@]}" --rm -e 'IT_VAR=x y' "$
 it_step "run --tmpfs /scratch" expect_out "tmpfs ok" "${RUN[@]}" --rm --read-only --tmpfs /scratch "$DIMG" \
   /bin/sh -c 'echo $(awk "\$2==\"/scratch\"{print \$3}" /proc/mounts) $(touch /scratch/f && echo ok)'
 
-# 4. a detached container through its life; pid 1 is sh with traps (a pid 1
+# 4. a detached container through its life (update too); pid 1 is sh with traps (a pid 1
 #    without a handler ignores SIGTERM)
 it_step "run -d" "${RUN[@]}" -d --name "$C" "$DIMG" /bin/sh -c \
   'trap "echo got-term; exit 0" TERM; trap "echo got-usr1" USR1; echo started; while :; do sleep 300 & wait $!; done'
@@ -123,6 +123,12 @@ it_step "inspect paused" expect_out "paused true" docker inspect --format '{{.St
 it_step "unpause" docker unpause "$C"
 it_step "inspect running again" expect_out running docker inspect --format '{{.State.Status}}' "$C"
 it_step "exec after unpause" docker exec "$C" /bin/true
+it_step "update --memory --pids-limit" docker update --memory 48m --memory-swap 96m --pids-limit 77 "$C"
+it_step "update seen inside" expect_out "50331648 77" docker exec "$C" /bin/sh -c "echo \$($IT_MEMF) \$($IT_PIDSF)"
+# docker sends every field, 0 for those not asked for: they must stay as they are
+it_step "update --cpus keeps the rest" docker update --cpus 0.5 "$C"
+it_step "update seen inside again" expect_out "50331648 77 50000 100000" docker exec "$C" /bin/sh -c \
+  "echo \$($IT_MEMF) \$($IT_PIDSF) \$($IT_CPUF)"
 it_step "kill -s USR1 (trapped)" bash -c 'docker kill -s USR1 "$1" >/dev/null &&
   for i in $(seq 50); do docker logs "$1" 2>&1 | grep -qx got-usr1 && exit 0; sleep 0.1; done
   docker logs "$1"; exit 1' _ "$C"
