@@ -73,7 +73,6 @@ if start devices; then
   has "devices: default /dev/null allowed" "$out" "null=0"
   has "devices: allowed c 99:1 reaches the driver" "$out" "/tmp/d1: No such device or address"
   has "devices: denied c 99:2 cannot be opened (eBPF)" "$out" "/tmp/d2: Operation not permitted"
-  n1=$(bpftool cgroup list $CG/$PARENT/devices 2>/dev/null | grep -c cgroup_device || true)
   printf '%s' '{"devices": [{"allow": false, "access": "rwm"}, {"allow": true, "type": "c", "major": 99, "minor": 2, "access": "rw"}]}' > /tmp/dev.json
   if berth update -r /tmp/dev.json devices; then
     out=$(berth exec devices sh -c 'cat /tmp/d1 2>&1; cat /tmp/d2 2>&1' 2>&1 | tr '\n' ' ')
@@ -101,7 +100,7 @@ fi
 
 if start update; then
   d=$CG/$PARENT/update
-  if berth update --memory 128m --pids-limit 30 --cpu-quota 20000 --cpu-period 50000 --cpu-shares 2048 update; then
+  if berth update --memory 128m --pids-limit 30 --cpu-quota 20000 --cpu-period 50000 --cpu-share 2048 update; then
     eq "update: memory.max" "$(rd $d/memory.max)" 134217728
     eq "update: pids.max" "$(rd $d/pids.max)" 30
     eq "update: cpu.max" "$(rd $d/cpu.max)" "20000 50000"

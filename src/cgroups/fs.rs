@@ -81,11 +81,6 @@ impl FsManager {
         }
     }
 
-    /// Pure cgroup v2: every controller lives in the cgroup2 mount.
-    pub(super) fn layout_is_unified(&self) -> bool {
-        self.layout.is_unified()
-    }
-
     fn unified(&self) -> Option<&Dir> {
         self.dirs.iter().find(|d| d.v2)
     }

@@ -317,15 +317,16 @@ fn block_io(m: &FsManager, b: &LinuxBlockIo) -> Result<(), CgroupError> {
 
 fn devices(m: &FsManager, devs: &[LinuxDeviceCgroup]) -> Result<(), CgroupError> {
     let rules = devices::effective_rules(devs);
-    let Some(d) = m.dir_for("devices") else {
-        // cgroup v2 has no devices files: an eBPF program attached to the
-        // container's directory decides every access.
-        if let Some(u) = m.dirs.iter().find(|d| d.v2)
-            && m.layout_is_unified()
-        {
-            return devices::attach(&u.path, &rules);
-        }
-        return Err(missing("linux.resources.devices", "devices"));
+    // cgroup v2 has no devices files: an eBPF program attached to the container's
+    // directory decides every access. That is also the way on a hybrid host
+    // whose v1 hierarchies lack the devices controller.
+    let d = match m.dir_for("devices") {
+        Some(d) if !d.v2 => d,
+        Some(d) => return devices::attach(&d.path, &rules),
+        None => match m.dirs.iter().find(|d| d.v2) {
+            Some(u) => return devices::attach(&u.path, &rules),
+            None => return Err(missing("linux.resources.devices", "devices")),
+        },
     };
     // The rules start from "deny everything", as runc's do.
     write(&d.path.join("devices.deny"), "a", "linux.resources.devices")?;
