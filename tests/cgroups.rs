@@ -392,7 +392,7 @@ fn systemd_driver_without_systemd_is_a_clear_error() {
     assert!(!out.status.success());
     let err = text(&out.stderr);
     assert!(err.contains("--systemd-cgroup") && err.contains("berth-cg-systemd.scope"), "{err}");
-    assert!(err.contains("systemd running"), "{err}");
+    assert!(err.contains("systemd is not running"), "{err}");
     assert_eq!(err.lines().count(), 1, "one error line: {err}");
     b.assert_clean();
 }

@@ -54,8 +54,8 @@ if start limits; then
   eq "cpuset.cpus" "$(rd $d/cpuset.cpus)" 0
   eq "cpuset.mems" "$(rd $d/cpuset.mems)" 0
   has "io.max rbps and wiops" "$(rd $d/io.max)" "$VDA_MAJOR:$VDA_MINOR rbps=1048576 wbps=max riops=max wiops=300"
-  if [ -e $d/io.weight ]; then has "io.weight (blkio 500)" "$(rd $d/io.weight)" "default 5046"
-  else has "io.bfq.weight (blkio 500)" "$(rd $d/io.bfq.weight)" "500"; fi
+  if [ -e $d/io.bfq.weight ]; then has "io.bfq.weight (blkio 500)" "$(rd $d/io.bfq.weight)" "default 500"
+  else has "io.weight (blkio 500)" "$(rd $d/io.weight)" "default 4950"; fi
   eq "hugetlb.2MB.max" "$(rd $d/hugetlb.2MB.max)" 4194304
   eq "unified memory.oom.group" "$(rd $d/memory.oom.group)" 1
   eq "unified memory.high" "$(rd $d/memory.high)" 100663296

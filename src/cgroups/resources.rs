@@ -260,7 +260,12 @@ fn block_io(m: &FsManager, b: &LinuxBlockIo) -> Result<(), CgroupError> {
     let p = |f: &str| d.path.join(f);
     if d.v2 {
         if let Some(w) = b.weight() {
-            write(&p("io.weight"), &v2::blkio_weight_to_io(w).to_string(), "linux.resources.blockIO.weight")?;
+            // runc prefers BFQ's file, which takes blkio's own 10..1000 scale.
+            if p("io.bfq.weight").exists() {
+                write(&p("io.bfq.weight"), &w.to_string(), "linux.resources.blockIO.weight")?;
+            } else {
+                write(&p("io.weight"), &v2::blkio_weight_to_io(w).to_string(), "linux.resources.blockIO.weight")?;
+            }
         }
         for (i, wd) in b.weight_device().as_deref().unwrap_or_default().iter().enumerate() {
             if let Some(w) = wd.weight() {

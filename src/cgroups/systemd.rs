@@ -6,12 +6,13 @@
 //! written straight into the scope's cgroup by the cgroupfs driver, which also
 //! serves the reading side (pids, stats, freezer). `delete` stops the unit.
 //!
-//! zbus's blocking API talks to the system bus; when there is none (no systemd
-//! on the host) every command fails with an error saying so.
+//! zbus's blocking API talks to the system bus, first after init is cloned (a
+//! connection starts threads, and cloning a threaded process is not safe); a host
+//! without systemd is refused before that, in `create`.
 
 use std::cell::RefCell;
 use std::collections::BTreeMap;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use nix::unistd::Pid;
@@ -255,10 +256,18 @@ impl SystemdManager {
 
 impl CgroupManager for SystemdManager {
     fn create(&self) -> Result<(), CgroupError> {
-        // Fail before init exists when systemd cannot be reached.
-        let manager = self.manager()?;
-        let _: String =
-            manager.get_property("Version").map_err(dbus("ask systemd its version for", &self.unit.name))?;
+        // Fail before init exists when systemd is not running (runc's
+        // IsRunningSystemd, sd_booted(3)). The bus itself is not contacted yet: a
+        // zbus connection starts threads, and init is cloned after this.
+        if !Path::new("/run/systemd/system").is_dir() {
+            return Err(CgroupError::Unsupported {
+                field: "--systemd-cgroup".into(),
+                reason: format!(
+                    "cannot create {}: systemd is not running on this host (no /run/systemd/system)",
+                    self.unit.name
+                ),
+            });
+        }
         Ok(())
     }
 
