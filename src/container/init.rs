@@ -87,13 +87,16 @@ fn rootfs_err(e: rootfs::RootfsError) -> Cause {
 }
 
 fn setup(ch: &Channel, cfg: &InitConfig<'_>) -> Result<Infallible, Cause> {
-    // CVE-2019-5736: nothing in the container may open /proc/<init>/exe (the host
-    // binary) while we run; a non-dumpable process's /proc files are root-owned.
-    nix::sys::prctl::set_dumpable(false).map_err(sys_err("prctl PR_SET_DUMPABLE"))?;
     match ch.recv()? {
         Some(Msg::Go) => {}
         _ => return Err(Cause::Init("parent went away before setup".into())),
     }
+    // CVE-2019-5736: nothing in the container may open /proc/<init>/exe (the host
+    // binary) while we run; a non-dumpable process's /proc files are root-owned.
+    // Only after Go: an unprivileged parent writes our uid_map/gid_map before it,
+    // which root-owned /proc files would forbid (runc's nsexec does the same), and
+    // until Go no namespace has been joined, so nothing from a container sees us.
+    nix::sys::prctl::set_dumpable(false).map_err(sys_err("prctl PR_SET_DUMPABLE"))?;
     let spec = cfg.spec;
     let linux = spec.linux().clone().unwrap_or_default();
     let namespaces = linux.namespaces().clone().unwrap_or_default();
