@@ -7,6 +7,7 @@
 pub mod fd;
 pub mod mount;
 pub mod process;
+pub mod sched;
 pub mod seccomp;
 pub mod tty;
 
