@@ -258,8 +258,10 @@ fn cpu_limits(m: &FsManager, cpu: &LinuxCpu) -> Result<(), CgroupError> {
 fn block_io(m: &FsManager, b: &LinuxBlockIo) -> Result<(), CgroupError> {
     let d = owner(m, if m.dir_for("blkio").is_some() { "blkio" } else { "io" }, "linux.resources.blockIO")?;
     let p = |f: &str| d.path.join(f);
+    // A weight of 0 means "not set", as in runc: docker sends `"weight": 0`
+    // for every container, and the kernel rejects 0 (ERANGE).
     if d.v2 {
-        if let Some(w) = b.weight() {
+        if let Some(w) = b.weight().filter(|w| *w != 0) {
             // runc prefers BFQ's file, which takes blkio's own 10..1000 scale.
             if p("io.bfq.weight").exists() {
                 write(&p("io.bfq.weight"), &w.to_string(), "linux.resources.blockIO.weight")?;
@@ -268,7 +270,7 @@ fn block_io(m: &FsManager, b: &LinuxBlockIo) -> Result<(), CgroupError> {
             }
         }
         for (i, wd) in b.weight_device().as_deref().unwrap_or_default().iter().enumerate() {
-            if let Some(w) = wd.weight() {
+            if let Some(w) = wd.weight().filter(|w| *w != 0) {
                 let v = format!("{}:{} {}", wd.major(), wd.minor(), v2::blkio_weight_to_io(w));
                 write(&p("io.weight"), &v, &format!("linux.resources.blockIO.weightDevice[{i}]"))?;
             }
@@ -288,18 +290,18 @@ fn block_io(m: &FsManager, b: &LinuxBlockIo) -> Result<(), CgroupError> {
     }
     // v1: with the BFQ scheduler the weight files are blkio.bfq.*.
     let weight_file = if p("blkio.weight").exists() { "blkio.weight" } else { "blkio.bfq.weight" };
-    if let Some(w) = b.weight() {
+    if let Some(w) = b.weight().filter(|w| *w != 0) {
         write(&p(weight_file), &w.to_string(), "linux.resources.blockIO.weight")?;
     }
-    if let Some(w) = b.leaf_weight() {
+    if let Some(w) = b.leaf_weight().filter(|w| *w != 0) {
         write(&p("blkio.leaf_weight"), &w.to_string(), "linux.resources.blockIO.leafWeight")?;
     }
     for (i, wd) in b.weight_device().as_deref().unwrap_or_default().iter().enumerate() {
         let field = format!("linux.resources.blockIO.weightDevice[{i}]");
-        if let Some(w) = wd.weight() {
+        if let Some(w) = wd.weight().filter(|w| *w != 0) {
             write(&p(&format!("{weight_file}_device")), &format!("{}:{} {w}", wd.major(), wd.minor()), &field)?;
         }
-        if let Some(w) = wd.leaf_weight() {
+        if let Some(w) = wd.leaf_weight().filter(|w| *w != 0) {
             write(&p("blkio.leaf_weight_device"), &format!("{}:{} {w}", wd.major(), wd.minor()), &field)?;
         }
     }
@@ -342,4 +344,31 @@ fn devices(m: &FsManager, devs: &[LinuxDeviceCgroup]) -> Result<(), CgroupError>
         write(&d.path.join(file), &rule.to_v1(), &field)?;
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// docker sends `blockIO: {"weight": 0}` for every container; runc reads 0 as
+    /// "not set", and writing it fails with ERANGE.
+    #[test]
+    fn blkio_weight_zero_writes_nothing() {
+        let tmp = tempfile::tempdir().unwrap();
+        let mount = tmp.path().join("blkio");
+        let layout = super::super::layout::Layout {
+            v1: [("blkio".to_string(), mount.clone())].into_iter().collect(),
+            ..Default::default()
+        };
+        let config =
+            super::super::CgroupConfig { path: "/c1".into(), systemd: false, id: "c1".into(), rootless: false };
+        let m = FsManager::new(&layout, &Default::default(), &config).unwrap();
+        std::fs::create_dir_all(mount.join("c1")).unwrap();
+        let b: LinuxBlockIo = serde_json::from_value(serde_json::json!({"weight": 0, "leafWeight": 0})).unwrap();
+        block_io(&m, &b).unwrap();
+        assert_eq!(std::fs::read_dir(mount.join("c1")).unwrap().count(), 0);
+        let b: LinuxBlockIo = serde_json::from_value(serde_json::json!({"weight": 500})).unwrap();
+        block_io(&m, &b).unwrap();
+        assert_eq!(std::fs::read_to_string(mount.join("c1/blkio.bfq.weight")).unwrap(), "500");
+    }
 }
