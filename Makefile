@@ -15,7 +15,7 @@ APT_TEST_DEPS := busybox-static runc crun iproute2 util-linux uidmap strace proc
 	containerd podman docker.io skopeo umoci hyperfine time psmisc libcap2-bin \
 	qemu-system-x86 qemu-utils mmdebstrap cpio e2fsprogs dbus
 
-.PHONY: all build run bundle test test-deps unit lint integration conformance bench clean
+.PHONY: all build run bundle test test-deps unit lint integration conformance bench bench-deps clean
 
 all: build
 
@@ -70,8 +70,15 @@ integration: build
 conformance: build
 	@true
 
-bench: build
-	@true
+APT_BENCH_DEPS := busybox-static hyperfine time runc crun python3 util-linux
+
+bench-deps:
+	$(call apt_install,$(APT_BENCH_DEPS))
+
+# Side by side in one private mount namespace; report in build/bench/report.md.
+# BENCH_ROUNDS, BENCH_RUNS, BENCH_ONLY: see bench/run.sh.
+bench: build bench-deps
+	bench/run.sh
 
 clean:
 	$(CARGO) clean
