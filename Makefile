@@ -18,7 +18,7 @@ APT_TEST_DEPS := busybox-static runc crun iproute2 util-linux uidmap strace proc
 	containerd podman docker.io skopeo umoci hyperfine time psmisc libcap2-bin \
 	conmon jq bsdutils dbus python3
 
-.PHONY: all build run bundle test test-deps unit lint integration conformance bench clean vm vm-deps
+.PHONY: all build run bundle test test-deps unit lint integration conformance bench bench-deps clean vm vm-deps
 
 all: build
 
@@ -89,8 +89,15 @@ vm: build run-deps vm-deps
 conformance: build
 	IT_LOGS=$(BUILD)/integration integration/run-all.sh -c "$(INTEGRATION_CLIENTS)" $(INTEGRATION_RUNTIMES)
 
-bench: build
-	@true
+APT_BENCH_DEPS := busybox-static hyperfine time runc crun python3 util-linux
+
+bench-deps:
+	$(call apt_install,$(APT_BENCH_DEPS))
+
+# Side by side in one private mount namespace; report in build/bench/report.md.
+# BENCH_ROUNDS, BENCH_RUNS, BENCH_ONLY: see bench/run.sh.
+bench: build bench-deps
+	bench/run.sh
 
 clean:
 	$(CARGO) clean
