@@ -3,10 +3,10 @@
 //! (with runc's conversions) on cgroup2. A field whose controller the host lacks,
 //! or that the owning version cannot express, is an error naming the field.
 
-use oci_spec::runtime::{LinuxBlockIo, LinuxCpu, LinuxDeviceCgroup, LinuxDeviceType, LinuxMemory, LinuxResources};
+use oci_spec::runtime::{LinuxBlockIo, LinuxCpu, LinuxDeviceCgroup, LinuxMemory, LinuxResources};
 
 use super::fs::{Dir, FsManager, read, write};
-use super::{CgroupError, v2};
+use super::{CgroupError, devices, v2};
 
 fn missing(field: &str, controller: &str) -> CgroupError {
     CgroupError::Unsupported {
@@ -264,7 +264,12 @@ fn block_io(m: &FsManager, b: &LinuxBlockIo) -> Result<(), CgroupError> {
     // for every container, and the kernel rejects 0 (ERANGE).
     if d.v2 {
         if let Some(w) = b.weight().filter(|w| *w != 0) {
-            write(&p("io.weight"), &v2::blkio_weight_to_io(w).to_string(), "linux.resources.blockIO.weight")?;
+            // runc prefers BFQ's file, which takes blkio's own 10..1000 scale.
+            if p("io.bfq.weight").exists() {
+                write(&p("io.bfq.weight"), &w.to_string(), "linux.resources.blockIO.weight")?;
+            } else {
+                write(&p("io.weight"), &v2::blkio_weight_to_io(w).to_string(), "linux.resources.blockIO.weight")?;
+            }
         }
         for (i, wd) in b.weight_device().as_deref().unwrap_or_default().iter().enumerate() {
             if let Some(w) = wd.weight().filter(|w| *w != 0) {
@@ -319,52 +324,26 @@ fn block_io(m: &FsManager, b: &LinuxBlockIo) -> Result<(), CgroupError> {
     Ok(())
 }
 
-/// One device-cgroup rule as v1's devices.allow/deny take it: `c 1:3 rwm`.
-pub(super) fn device_rule(d: &LinuxDeviceCgroup) -> String {
-    let typ = match d.typ() {
-        Some(LinuxDeviceType::C) | Some(LinuxDeviceType::U) => "c",
-        Some(LinuxDeviceType::B) => "b",
-        Some(LinuxDeviceType::P) => "p",
-        Some(LinuxDeviceType::A) | None => "a",
-    };
-    let num = |n: Option<i64>| n.filter(|n| *n >= 0).map(|n| n.to_string()).unwrap_or_else(|| "*".into());
-    let access = d.access().clone().filter(|a| !a.is_empty()).unwrap_or_else(|| "rwm".into());
-    format!("{typ} {}:{} {access}", num(d.major()), num(d.minor()))
-}
-
 fn devices(m: &FsManager, devs: &[LinuxDeviceCgroup]) -> Result<(), CgroupError> {
-    let Some(d) = m.dir_for("devices") else {
-        if m.dirs.iter().any(|d| d.v2) {
-            // cgroup v2 needs an eBPF device program, which berth does not load yet.
-            tracing::warn!("linux.resources.devices: not enforced on cgroup v2 (no eBPF device program yet)");
-            return Ok(());
-        }
-        return Err(missing("linux.resources.devices", "devices"));
+    let rules = devices::effective_rules(devs);
+    // cgroup v2 has no devices files: an eBPF program attached to the container's
+    // directory decides every access. That is also the way on a hybrid host
+    // whose v1 hierarchies lack the devices controller.
+    let d = match m.dir_for("devices") {
+        Some(d) if !d.v2 => d,
+        Some(d) => return devices::attach(&d.path, &rules),
+        None => match m.dirs.iter().find(|d| d.v2) {
+            Some(u) => return devices::attach(&u.path, &rules),
+            None => return Err(missing("linux.resources.devices", "devices")),
+        },
     };
     // The rules start from "deny everything", as runc's do.
     write(&d.path.join("devices.deny"), "a", "linux.resources.devices")?;
-    for (i, dev) in devs.iter().enumerate() {
-        let file = if dev.allow() { "devices.allow" } else { "devices.deny" };
-        write(&d.path.join(file), &device_rule(dev), &format!("linux.resources.devices[{i}]"))?;
-    }
-    // Devices every container needs (runc's AllowedDevices), unless denied above.
-    for rule in [
-        "c 1:3 rwm",
-        "c 1:5 rwm",
-        "c 1:7 rwm",
-        "c 1:8 rwm",
-        "c 1:9 rwm",
-        "c 5:0 rwm",
-        "c 5:1 rwm",
-        "c 5:2 rwm",
-        "c 136:* rwm",
-        "c 10:200 rwm",
-        "c *:* m",
-        "b *:* m",
-    ] {
-        if !devs.iter().any(|d| !d.allow() && device_rule(d) == rule) {
-            write(&d.path.join("devices.allow"), rule, "linux.resources.devices")?;
-        }
+    for (i, rule) in rules.iter().enumerate() {
+        let file = if rule.allow { "devices.allow" } else { "devices.deny" };
+        let field =
+            if i < devs.len() { format!("linux.resources.devices[{i}]") } else { "linux.resources.devices".into() };
+        write(&d.path.join(file), &rule.to_v1(), &field)?;
     }
     Ok(())
 }
@@ -372,18 +351,6 @@ fn devices(m: &FsManager, devs: &[LinuxDeviceCgroup]) -> Result<(), CgroupError>
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn device_rules_use_wildcards() {
-        let d: LinuxDeviceCgroup =
-            serde_json::from_value(serde_json::json!({"allow": false, "access": "rwm"})).unwrap();
-        assert_eq!(device_rule(&d), "a *:* rwm");
-        let d: LinuxDeviceCgroup = serde_json::from_value(
-            serde_json::json!({"allow": true, "type": "c", "major": 1, "minor": 3, "access": "rw"}),
-        )
-        .unwrap();
-        assert_eq!(device_rule(&d), "c 1:3 rw");
-    }
 
     /// docker sends `blockIO: {"weight": 0}` for every container; runc reads 0 as
     /// "not set", and writing it fails with ERANGE.
