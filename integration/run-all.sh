@@ -39,7 +39,7 @@ for rt in "$@"; do
     fi
     [ "$rc" -eq 0 ] || bad=1
     printf '%-10s %-8s %s  [%s]\n' "$client" "$name" "${RESULT[$client,$name]}" "$log"
-    grep '^FAIL' "$log" | sed 's/^/    /'
+    grep -E '^(FAIL|note:)' "$log" | sed 's/^/    /'
   done
 done
 
