@@ -57,6 +57,9 @@ stop_daemon() {
   fi
   it_stop_pid "$DRUN/dockerd.started" dockerd
   rm -f "$PIDF"
+  # dockerd makes its data root a private bind mount of itself and undoes it
+  # only on a clean shutdown
+  if mountpoint -q "$DD/data"; then umount "$DD/data" || it_log "warning: cannot unmount $DD/data"; fi
   # empty dirs the shims of dockerd's containerd leave under the compiled-in
   # /run/containerd
   rmdir /run/containerd/s /run/containerd 2>/dev/null || true
