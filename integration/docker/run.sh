@@ -90,6 +90,9 @@ it_step "run exit code 7" expect_rc 7 "${RUN[@]}" --rm "$DIMG" /bin/sh -c 'exit 
 it_step "run false: exit code 1" expect_rc 1 "${RUN[@]}" --rm "$DIMG" /bin/false
 it_step "run missing command: exit 127" expect_rc 127 "${RUN[@]}" --rm "$DIMG" /no/such/command
 it_step "run -it (script pty)" expect_tty 5 "$(printf '%q ' "${RUN[@]}" -it --rm "$DIMG" /bin/sh)"
+it_step "run -t (pty, no stdin)" bash -c '
+  out=$(script -qec "$1" /dev/null < /dev/null | tr -d "\r"); echo "$out"; printf "%s\n" "$out" | grep -qx "/dev/pts/[0-9]*"' _ \
+  "$(printf '%q ' "${RUN[@]}" -t --rm "$DIMG" /bin/tty)"
 
 # 3. options, each seen from inside
 it_step "run --memory 64m" expect_out 67108864 "${RUN[@]}" --rm --memory 64m "$DIMG" /bin/sh -c "$IT_MEMF"

@@ -114,6 +114,8 @@ it_step "inspect running + runtime" expect_out "running true $RUNTIME" \
 it_step "exec echo" expect_out exec-ok "${P[@]}" exec "$C" /bin/echo exec-ok
 it_step "exec joins pid ns" expect_out sh "${P[@]}" exec "$C" /bin/cat /proc/1/comm
 it_step "exec exit code 3" expect_rc 3 "${P[@]}" exec "$C" /bin/sh -c 'exit 3'
+it_step "exec --user --workdir --env" expect_out "65534 /tmp x" \
+  "${P[@]}" exec --user 65534 --workdir /tmp --env IT_VAR=x "$C" /bin/sh -c 'echo $(id -u) $(pwd) $IT_VAR'
 it_step "exec -it (script pty)" expect_tty 4 "$(printf '%q ' "${P[@]}" exec -it "$C" /bin/sh)"
 it_step "logs" expect_out started "${P[@]}" logs "$C"
 it_step "top" expect_grep 'sleep 300' "${P[@]}" top "$C"
