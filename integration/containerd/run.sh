@@ -100,7 +100,7 @@ stop_daemon() {
 it_need_root
 RUNTIME=$(it_runtime_arg "$1")
 it_need_pkgs containerd:containerd ctr:containerd script:bsdutils jq:jq
-trap stop_daemon EXIT
+it_on_exit stop_daemon
 start_daemon "$RUNTIME"
 it_log "containerd $(containerd --version | awk '{print $3}') up (pid $(cat "$PIDF")), runtime $RUNTIME"
 RTO=(--runc-binary "$RUNTIME" --runc-root "$RT_ROOT")

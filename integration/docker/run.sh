@@ -74,7 +74,7 @@ it_need_pkgs dockerd:docker.io docker:docker.io script:bsdutils
 NAME=$(basename "$RUNTIME")
 [ "$NAME" = berth ] || NAME=it-$NAME
 export DOCKER_HOST=unix://$SOCK DOCKER_CONFIG=$DD/client
-trap stop_daemon EXIT
+it_on_exit stop_daemon
 start_daemon "$RUNTIME" "$NAME"
 it_log "dockerd $(docker version --format '{{.Server.Version}}') up (pid $(cat "$DRUN/dockerd.started")), runtime $NAME=$RUNTIME"
 RUN=(docker run --network none)

@@ -195,6 +195,16 @@ it_wait_for() {
   done
 }
 
+# it_on_exit FUNC -- run FUNC when the harness exits, also when it is stopped
+# by INT, TERM or HUP (bash runs an EXIT trap on a signal only if the signal
+# itself is trapped).
+it_on_exit() {
+  trap "$1" EXIT
+  trap 'exit 130' INT
+  trap 'exit 143' TERM
+  trap 'exit 129' HUP
+}
+
 # it_start_daemon PIDFILE LOG CMD... -- start CMD in its own session, record its
 # pid. The daemon is ours only through this pid file.
 it_start_daemon() {

@@ -84,7 +84,7 @@ it_need_root
 RUNTIME=$(it_runtime_arg "$1")
 it_need_pkgs podman:podman conmon:conmon script:bsdutils jq:jq
 podman_setup "$RUNTIME"
-trap podman_cleanup EXIT
+it_on_exit podman_cleanup
 podman_image
 podman_cleanup
 P=("${PODMAN[@]}")
