@@ -64,9 +64,6 @@ TOML
 }
 
 start_daemon() {   # start_daemon RUNTIME
-  if [ -f "$PIDF" ] && [ -d "/proc/$(cat "$PIDF")" ]; then
-    it_die "a berth-it containerd is already running (pid $(cat "$PIDF"))"
-  fi
   write_config "$1"
   : > "$CD_DIR/containerd.log"
   it_start_daemon "$PIDF" "$CD_DIR/containerd.log" containerd --config "$CD_DIR/config.toml"
@@ -100,6 +97,8 @@ stop_daemon() {
 it_need_root
 RUNTIME=$(it_runtime_arg "$1")
 it_need_pkgs containerd:containerd ctr:containerd script:bsdutils jq:jq
+# checked before the exit trap is set, which would stop that daemon
+it_pid_ours "$PIDF" containerd && it_die "a berth-it containerd is already running (pid $(cat "$PIDF"))"
 it_on_exit stop_daemon
 start_daemon "$RUNTIME"
 it_log "containerd $(containerd --version | awk '{print $3}') up (pid $(cat "$PIDF")), runtime $RUNTIME"
@@ -112,12 +111,12 @@ state_is() {  # state_is CONTAINER STATE
 
 # 1. one-shot containers, --rm
 it_step "run --rm true" "${CTR[@]}" run --rm "${RTO[@]}" "$IMG" it-t1 /bin/true
-it_step "run --rm echo (stdout)" expect_out hello-ctr \
+it_step "run --rm echo (stdout)" it_retry expect_out hello-ctr \
   "${CTR[@]}" run --rm "${RTO[@]}" "$IMG" it-t2 /bin/echo hello-ctr
 it_step "run --rm exit code 7" expect_rc 7 \
   "${CTR[@]}" run --rm "${RTO[@]}" "$IMG" it-t3 /bin/sh -c 'exit 7'
 # ctr's default spec has no /sys/fs/cgroup mount (CRI adds one); ask for it
-it_step "run --memory-limit 64m (cgroup)" expect_out 67108864 \
+it_step "run --memory-limit 64m (cgroup)" it_retry expect_out 67108864 \
   "${CTR[@]}" run --rm "${RTO[@]}" --memory-limit 67108864 \
   --mount type=cgroup,src=cgroup,dst=/sys/fs/cgroup,options=ro:nosuid:noexec:nodev \
   "$IMG" it-t4 /bin/sh -c "$IT_MEMF"
@@ -133,8 +132,8 @@ it_step "options.json BinaryName" bash -c '
   f=$1/state/io.containerd.runtime.v2.task/$2/$3/options.json
   cat "$f"; jq -e --arg b "$4" ".binary_name == \$b" "$f" >/dev/null' _ \
   "$CD_DIR" "$NS" "$C" "$RUNTIME"
-it_step "task exec" expect_out exec-ok "${CTR[@]}" task exec --exec-id e1 "$C" /bin/echo exec-ok
-it_step "task exec joins pid ns" expect_out sh "${CTR[@]}" task exec --exec-id e2 "$C" /bin/cat /proc/1/comm
+it_step "task exec" it_retry expect_out exec-ok "${CTR[@]}" task exec --exec-id e1 "$C" /bin/echo exec-ok
+it_step "task exec joins pid ns" it_retry expect_out sh "${CTR[@]}" task exec --exec-id e2 "$C" /bin/cat /proc/1/comm
 it_step "task exec exit code 3" expect_rc 3 "${CTR[@]}" task exec --exec-id e3 "$C" /bin/sh -c 'exit 3'
 it_step "task exec -t (script pty)" expect_tty 4 \
   "$(printf '%q ' "${CTR[@]}" task exec -t --exec-id e4 "$C" /bin/sh)"

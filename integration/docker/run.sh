@@ -25,9 +25,6 @@ PIDF=$DRUN/docker.pid
 DIMG=berth-it/busybox:latest
 
 start_daemon() {   # start_daemon RUNTIME NAME
-  if [ -f "$PIDF" ] && [ -d "/proc/$(cat "$PIDF")" ]; then
-    it_die "a berth-it dockerd is already running (pid $(cat "$PIDF"))"
-  fi
   mkdir -p "$DD/data" "$DD/client" "$DRUN/exec"
   echo '{}' > "$DD/daemon.json"
   : > "$DD/dockerd.log"
@@ -74,6 +71,8 @@ it_need_pkgs dockerd:docker.io docker:docker.io script:bsdutils
 NAME=$(basename "$RUNTIME")
 [ "$NAME" = berth ] || NAME=it-$NAME
 export DOCKER_HOST=unix://$SOCK DOCKER_CONFIG=$DD/client
+# checked before the exit trap is set, which would stop that daemon
+it_pid_ours "$DRUN/dockerd.started" dockerd && it_die "a berth-it dockerd is already running (pid $(cat "$DRUN/dockerd.started"))"
 it_on_exit stop_daemon
 start_daemon "$RUNTIME" "$NAME"
 it_log "dockerd $(docker version --format '{{.Server.Version}}') up (pid $(cat "$DRUN/dockerd.started")), runtime $NAME=$RUNTIME"
