@@ -43,6 +43,9 @@ pub struct InitConfig<'a> {
     /// Namespaces already created by clone.
     pub clone_flags: CloneFlags,
     pub allow_setgroups: bool,
+    /// v1 `tasks` files to write "0" to, joining the container's cgroup without
+    /// the kernel's threadgroup lock (see `CgroupManager::self_join_files`).
+    pub cgroup_tasks: Vec<(std::path::PathBuf, File)>,
 }
 
 /// Run init; never returns. On failure the error chain goes to the parent.
@@ -94,6 +97,8 @@ fn setup(ch: &Channel, cfg: &InitConfig<'_>) -> Result<Infallible, Cause> {
         Some(Msg::Go) => {}
         _ => return Err(Cause::Init("parent went away before setup".into())),
     }
+    // Before anything that depends on the cgroup: forks, the cgroup namespace.
+    join_cgroups(&cfg.cgroup_tasks)?;
     let spec = cfg.spec;
     let linux = spec.linux().clone().unwrap_or_default();
     let namespaces = linux.namespaces().clone().unwrap_or_default();
@@ -211,6 +216,15 @@ fn setup(ch: &Channel, cfg: &InitConfig<'_>) -> Result<Infallible, Cause> {
         hooks::run_all("startContainer", hooks.start_container().as_ref(), &state)?;
     }
     exec(&prepared, cfg.preserve_fds)
+}
+
+/// Move this (single-threaded) process into the cgroups behind `tasks` files.
+pub(super) fn join_cgroups(tasks: &[(std::path::PathBuf, File)]) -> Result<(), Cause> {
+    for (path, f) in tasks {
+        let mut f: &File = f;
+        f.write_all(b"0").map_err(|source| Cause::Io { what: "join cgroup", path: path.clone(), source })?;
+    }
+    Ok(())
 }
 
 /// Block until `start` opens the fifo for reading, then tell it we are going on.
