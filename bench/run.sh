@@ -201,7 +201,7 @@ fi
 	echo "- machine: $(nproc) cores, $(sed -n 's/^model name\s*: //p' /proc/cpuinfo | head -n1), kernel $(uname -r), load average $(cut -d' ' -f1-3 /proc/loadavg)"
 	echo "- cgroups: v1 (hybrid layout with its cgroup2 mount unmounted in the bench's mount namespace)"
 	echo "- versions: $("${BIN[berth]:-$BERTH}" --version | head -n1); $(crun --version | head -n1); $(runc --version | head -n1); $(hyperfine --version)"
-	echo "- samples: $ROUNDS rounds × $RUNS runs per runtime ($CONC_RUNS for concurrent), order rotated per round; mean ± stddev (min…max)"
+	echo "- samples: $ROUNDS rounds × $RUNS runs per runtime ($CONC_RUNS for concurrent), order rotated per round; mean ± stddev (min…max; median); ratios of means (of medians)"
 	echo
 	$PY report "$RES" "${RUNTIMES[@]}"
 } | tee "$OUT/report.md"
