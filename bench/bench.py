@@ -119,7 +119,7 @@ def report(results, *runtimes):
     head = "| measure | " + " | ".join(runtimes) + " | " + " | ".join(f"{rt}/{ref}" for rt in runtimes if rt != ref) + " |"
     print(head)
     print("|" + "---|" * (1 + len(runtimes) + len(runtimes) - 1))
-    means = {}
+    means, medians = {}, {}
     for key, title in measures:
         cells, mean = [], {}
         for rt in runtimes:
@@ -131,7 +131,11 @@ def report(results, *runtimes):
             mean[rt] = m
             if len(samples) > 1:
                 sd = statistics.stdev(samples)
-                cells.append(f"{fmt(m, unit)} ± {fmt(sd, unit)} ({fmt(min(samples), unit)}…{fmt(max(samples), unit)})")
+                med = statistics.median(samples)
+                cells.append(
+                    f"{fmt(m, unit)} ± {fmt(sd, unit)} ({fmt(min(samples), unit)}…{fmt(max(samples), unit)}; median {fmt(med, unit)})"
+                )
+                medians.setdefault(key, {})[rt] = med
             else:
                 cells.append(fmt(m, unit))
         ratios = []
@@ -139,7 +143,11 @@ def report(results, *runtimes):
             if rt == ref:
                 continue
             if rt in mean and ref in mean and mean[ref] > 0:
-                ratios.append(f"{mean[rt] / mean[ref]:.2f}×")
+                r = f"{mean[rt] / mean[ref]:.2f}×"
+                med = medians.get(key, {})
+                if rt in med and ref in med and med[ref] > 0:
+                    r += f" (median {med[rt] / med[ref]:.2f}×)"
+                ratios.append(r)
             else:
                 ratios.append("–")
         means[key] = mean

@@ -15,7 +15,7 @@
 #   BENCH_ONLY="a b"    only these measure keys (run create start delete exec rss
 #                       run_seccomp run_memory conc10 conc100 conc100_seccomp
 #                       conc100_memory size)
-#   BENCH_RUNTIMES="berth crun runc"
+#   BENCH_RUNTIMES="berth crun runc"   (NAME=PATH entries add other builds)
 #   BENCH_OUT=dir       where the report and raw hyperfine JSON go (default: build/bench)
 set -euo pipefail
 
@@ -40,12 +40,18 @@ ROUNDS=${BENCH_ROUNDS:-3}
 RUNS=${BENCH_RUNS:-10}
 CONC_RUNS=${BENCH_CONC_RUNS:-1}
 ONLY=${BENCH_ONLY:-}
-read -r -a RUNTIMES <<<"${BENCH_RUNTIMES:-berth crun runc}"
+read -r -a RTSPEC <<<"${BENCH_RUNTIMES:-berth crun runc}"
 OUT=${BENCH_OUT:-$repo/build/bench}
 BUSYBOX=${BUSYBOX:-/bin/busybox}
 PY="python3 $here/bench.py"
 
 declare -A BIN=([berth]=$BERTH [crun]=$(command -v crun || true) [runc]=$(command -v runc || true))
+# NAME=PATH adds a runtime binary under a name, e.g. to compare two berth builds.
+RUNTIMES=()
+for r in "${RTSPEC[@]}"; do
+	if [[ $r == *=* ]]; then BIN[${r%%=*}]=${r#*=}; r=${r%%=*}; fi
+	RUNTIMES+=("$r")
+done
 for rt in "${RUNTIMES[@]}"; do
 	[ -x "${BIN[$rt]}" ] || { echo "bench/run.sh: $rt not found (${BIN[$rt]:-not on PATH})" >&2; exit 1; }
 done
@@ -54,6 +60,10 @@ for tool in hyperfine python3 /usr/bin/time; do
 done
 
 W=$(mktemp -d /tmp/berth-bench.XXXXXX)
+# State roots on tmpfs, as /run is: on a disk mounted with `discard`, freeing a
+# state file's blocks waits for the device, for every runtime alike.
+mkdir "$W/state"
+mount -t tmpfs -o mode=0711 berth-bench "$W/state"
 CG=berth-bench-$$
 RES=$OUT/raw
 rm -rf "$RES" && mkdir -p "$RES"
@@ -70,6 +80,7 @@ cleanup() {
 	for h in /sys/fs/cgroup/*/"$CG" /sys/fs/cgroup/"$CG"; do
 		[ -d "$h" ] && find "$h" -depth -type d -exec rmdir {} + 2>/dev/null
 	done
+	umount "$W/state"
 	rm -rf "$W"
 }
 trap cleanup EXIT
@@ -189,8 +200,8 @@ fi
 	echo "- date: $(date -u '+%Y-%m-%d %H:%M UTC')"
 	echo "- machine: $(nproc) cores, $(sed -n 's/^model name\s*: //p' /proc/cpuinfo | head -n1), kernel $(uname -r), load average $(cut -d' ' -f1-3 /proc/loadavg)"
 	echo "- cgroups: v1 (hybrid layout with its cgroup2 mount unmounted in the bench's mount namespace)"
-	echo "- versions: $("$BERTH" --version | head -n1); $(crun --version | head -n1); $(runc --version | head -n1); $(hyperfine --version)"
-	echo "- samples: $ROUNDS rounds × $RUNS runs per runtime ($CONC_RUNS for concurrent), order rotated per round; mean ± stddev (min…max)"
+	echo "- versions: $("${BIN[berth]:-$BERTH}" --version | head -n1); $(crun --version | head -n1); $(runc --version | head -n1); $(hyperfine --version)"
+	echo "- samples: $ROUNDS rounds × $RUNS runs per runtime ($CONC_RUNS for concurrent), order rotated per round; mean ± stddev (min…max; median); ratios of means (of medians)"
 	echo
 	$PY report "$RES" "${RUNTIMES[@]}"
 } | tee "$OUT/report.md"

@@ -172,6 +172,13 @@ fn create_in(
     if let Some(resources) = linux.resources() {
         cgroup.set(resources)?;
     }
+    let new_user = namespaces.iter().any(|n| n.typ() == LinuxNamespaceType::User && n.path().is_none());
+    let join_user = namespaces.iter().any(|n| n.typ() == LinuxNamespaceType::User && n.path().is_some());
+    // Init joins the v1 hierarchies itself (see `CgroupManager::self_join_files`),
+    // through files opened here where the host's paths resolve. Not from a user
+    // namespace, whose root may not write the host's cgroupfs.
+    let cgroup_tasks = if new_user || join_user { Vec::new() } else { open_self_join(cgroup.as_ref())? };
+    let self_join = !cgroup_tasks.is_empty();
     testhook::pause_at("after-cgroup");
 
     let fifo = dir.join(FIFO);
@@ -192,8 +199,6 @@ fn create_in(
         None => None,
     };
 
-    let new_user = namespaces.iter().any(|n| n.typ() == LinuxNamespaceType::User && n.path().is_none());
-    let join_user = namespaces.iter().any(|n| n.typ() == LinuxNamespaceType::User && n.path().is_some());
     // Namespaces created at clone time, so that they are owned by a new user
     // namespace created in the same call. When joining an existing user namespace,
     // init unshares them after setns instead. The cgroup namespace is always
@@ -221,6 +226,7 @@ fn create_in(
         id: id.as_str(),
         clone_flags,
         allow_setgroups: !(new_user && opts.rootless),
+        cgroup_tasks,
     };
 
     let child = match clone_fork(clone_flags)? {
@@ -238,7 +244,11 @@ fn create_in(
     if new_user {
         userns::write_mappings(child, &linux, opts.rootless)?;
     }
-    cgroup.add_task(child)?;
+    if self_join {
+        cgroup.add_task_except_self_join(child)?;
+    } else {
+        cgroup.add_task(child)?;
+    }
     state.pid = child.as_raw();
     state.init_start_time = super::state::start_time(child.as_raw()).unwrap_or(0);
     store.save(&state)?;
@@ -293,6 +303,18 @@ fn create_in(
         write_pid_file(pid_file, pid)?;
     }
     Ok(Created { pid, state })
+}
+
+/// Open the `tasks` files through which the container's first process joins its
+/// v1 cgroups itself, each with its path for error messages.
+pub(super) fn open_self_join(cg: &dyn CgroupManager) -> Result<Vec<(PathBuf, fs::File)>, Cause> {
+    cg.self_join_files()
+        .into_iter()
+        .map(|path| match fs::OpenOptions::new().write(true).open(&path) {
+            Ok(f) => Ok((path, f)),
+            Err(source) => Err(Cause::Io { what: "open cgroup tasks", path, source }),
+        })
+        .collect()
 }
 
 /// Write the pid atomically (temp file + rename), as containerd reads it at once.

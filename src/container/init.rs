@@ -43,6 +43,9 @@ pub struct InitConfig<'a> {
     /// Namespaces already created by clone.
     pub clone_flags: CloneFlags,
     pub allow_setgroups: bool,
+    /// v1 `tasks` files to write "0" to, joining the container's cgroup without
+    /// the kernel's threadgroup lock (see `CgroupManager::self_join_files`).
+    pub cgroup_tasks: Vec<(std::path::PathBuf, File)>,
 }
 
 /// Run init; never returns. On failure the error chain goes to the parent.
@@ -97,6 +100,9 @@ fn setup(ch: &Channel, cfg: &InitConfig<'_>) -> Result<Infallible, Cause> {
     // which root-owned /proc files would forbid (runc's nsexec does the same), and
     // until Go no namespace has been joined, so nothing from a container sees us.
     nix::sys::prctl::set_dumpable(false).map_err(sys_err("prctl PR_SET_DUMPABLE"))?;
+    // Before anything that depends on the cgroup: the initial CPU affinity (a
+    // cpuset join resets it), forks, the cgroup namespace.
+    join_cgroups(&cfg.cgroup_tasks)?;
     if let Some(p) = cfg.spec.process() {
         process::set_cpu_affinity(p, true).map_err(proc_err)?;
     }
@@ -224,6 +230,15 @@ fn setup(ch: &Channel, cfg: &InitConfig<'_>) -> Result<Infallible, Cause> {
     }
     started.write_all(b"0").map_err(|source| Cause::Io { what: "write exec fifo", path: "".into(), source })?;
     exec(&prepared, cfg.preserve_fds)
+}
+
+/// Move this (single-threaded) process into the cgroups behind `tasks` files.
+pub(super) fn join_cgroups(tasks: &[(std::path::PathBuf, File)]) -> Result<(), Cause> {
+    for (path, f) in tasks {
+        let mut f: &File = f;
+        f.write_all(b"0").map_err(|source| Cause::Io { what: "join cgroup", path: path.clone(), source })?;
+    }
+    Ok(())
 }
 
 /// Block until `start` opens the fifo for reading. Returns the write end: the
