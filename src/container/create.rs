@@ -18,7 +18,7 @@ use super::channel::{self, Msg};
 use super::error::{Cause, ContainerError};
 use super::init::{self, InitConfig};
 use super::state::{FIFO, State, Status, Store};
-use super::{ContainerId, userns};
+use super::{ContainerId, testhook, userns};
 use crate::cgroups::{self, CgroupConfig, CgroupManager};
 use crate::sys::process::{Forked, clone_fork};
 use crate::{console, hooks, security, spec, sys};
@@ -102,6 +102,7 @@ fn create_in(
     cleanup: &mut Cleanup,
 ) -> Result<Created, Cause> {
     let _lock = store.lock(id)?;
+    testhook::pause_at("after-state-dir");
     let bundle = fs::canonicalize(&opts.bundle).map_err(|source| Cause::Io {
         what: "bundle",
         path: opts.bundle.clone(),
@@ -138,18 +139,40 @@ fn create_in(
         None => None,
     };
 
+    if linux.intel_rdt().is_some() {
+        // config-linux.md: "If the resctrl pseudo-filesystem is not mounted, the
+        // runtime MUST generate an error". berth has no resctrl support at all.
+        return Err(spec::SpecError::invalid("linux.intelRdt", "not supported by berth (no resctrl support)").into());
+    }
+
     let cgroup_config = CgroupConfig {
         path: linux.cgroups_path().clone().unwrap_or_default(),
         systemd: opts.systemd_cgroup,
         id: id.as_str().to_string(),
         rootless: opts.rootless,
     };
-    let cgroup = cgroups::open(&cgroup_config)?;
+    // Saved before anything else exists on the host, and again as each thing is
+    // made, so that `delete --force` can undo a create killed at any point.
+    let mut state = State {
+        id: id.as_str().to_string(),
+        pid: 0,
+        init_start_time: 0,
+        bundle: bundle.clone(),
+        rootfs: rootfs.clone(),
+        created: chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Nanos, true),
+        cgroup: cgroup_config,
+        rootless: opts.rootless,
+        creating: true,
+        config: spec.clone(),
+    };
+    store.save(&state)?;
+    let cgroup = cgroups::open(&state.cgroup)?;
     cgroup.create()?;
     let cgroup = cleanup.cgroup.insert(cgroup);
     if let Some(resources) = linux.resources() {
         cgroup.set(resources)?;
     }
+    testhook::pause_at("after-cgroup");
 
     let fifo = dir.join(FIFO);
     nix::unistd::mkfifo(&fifo, Mode::from_bits_truncate(0o622))
@@ -216,6 +239,10 @@ fn create_in(
         userns::write_mappings(child, &linux, opts.rootless)?;
     }
     cgroup.add_task(child)?;
+    state.pid = child.as_raw();
+    state.init_start_time = super::state::start_time(child.as_raw()).unwrap_or(0);
+    store.save(&state)?;
+    testhook::pause_at("after-clone");
     if let Some(adj) = process.oom_score_adj() {
         let path = format!("/proc/{child}/oom_score_adj");
         fs::write(&path, adj.to_string()).map_err(|source| Cause::Io {
@@ -226,17 +253,6 @@ fn create_in(
     }
     parent_ch.send(&Msg::Go)?;
 
-    let mut state = State {
-        id: id.as_str().to_string(),
-        pid: 0,
-        init_start_time: 0,
-        bundle: bundle.clone(),
-        rootfs: rootfs.clone(),
-        created: chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Nanos, true),
-        cgroup: cgroup_config,
-        rootless: opts.rootless,
-        config: spec.clone(),
-    };
     let hooks = spec.hooks().clone().unwrap_or_default();
     loop {
         match parent_ch.recv()? {
@@ -246,8 +262,12 @@ fn create_in(
                 let _ = waitpid(child, None);
                 pid = Pid::from_raw(p);
                 cleanup.pid = Some(pid);
+                state.pid = p;
+                state.init_start_time = super::state::start_time(p).unwrap_or(0);
+                store.save(&state)?;
             }
             Some(Msg::MountsReady) => {
+                testhook::pause_at("after-mounts");
                 state.pid = pid.as_raw();
                 let oci = serde_json::to_vec(&state.to_oci(Status::Creating)).map_err(Cause::Json)?;
                 #[allow(deprecated)]
@@ -255,7 +275,10 @@ fn create_in(
                 hooks::run_all("createRuntime", hooks.create_runtime().as_ref(), &oci)?;
                 parent_ch.send(&Msg::HooksDone)?;
             }
-            Some(Msg::Ready) => break,
+            Some(Msg::Ready) => {
+                testhook::pause_at("ready");
+                break;
+            }
             Some(Msg::Error(e)) => return Err(Cause::Init(e)),
             Some(other) => return Err(Cause::Other(format!("unexpected message from init: {other:?}"))),
             None => return Err(Cause::Init("init exited before it was ready".into())),
@@ -264,6 +287,7 @@ fn create_in(
     state.pid = pid.as_raw();
     state.init_start_time =
         super::state::start_time(pid.as_raw()).ok_or_else(|| Cause::Init("init exited before it was ready".into()))?;
+    state.creating = false;
     store.save(&state)?;
     if let Some(pid_file) = &opts.pid_file {
         write_pid_file(pid_file, pid)?;
