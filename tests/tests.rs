@@ -11,3 +11,4 @@ mod exec;
 mod hostile;
 mod lifecycle;
 mod process;
+mod security;

@@ -272,7 +272,13 @@ pub fn create_cwd(process: &Process) -> Result<(), ProcessError> {
 /// chdir to `process.cwd`, as the container's user.
 pub fn enter_cwd(process: &Process) -> Result<(), ProcessError> {
     let cwd = process.cwd();
-    std::env::set_current_dir(cwd).map_err(|source| ProcessError::Cwd { path: cwd.clone(), source })
+    std::env::set_current_dir(cwd).map_err(|source| ProcessError::Cwd { path: cwd.clone(), source })?;
+    // CVE-2024-21626: a cwd reached through an fd of ours (/proc/self/fd/N) may lie
+    // outside the root; getcwd(3) then fails ("(unreachable)"), and runc refuses it.
+    std::env::current_dir().map(drop).map_err(|_| ProcessError::Cwd {
+        path: cwd.clone(),
+        source: std::io::Error::other("is outside the container's root"),
+    })
 }
 
 /// The environment as C strings.
