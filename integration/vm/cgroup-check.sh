@@ -28,10 +28,13 @@ bundle() { echo "/payload/bundles/$1"; }
 wait_for() { local n=$1; shift; while ! "$@" 2>/dev/null; do n=$((n - 1)); [ $n -gt 0 ] || return 1; sleep 0.2; done; }
 start() { # start NAME [berth global flags...]
   local name=$1; shift
-  if out=$(berth "$@" create --bundle "$(bundle "$name")" "$name" 2>&1) && berth "$@" start "$name"; then
+  # Output to a file, not $(...): the container inherits create's stdout and
+  # would hold a pipe open for as long as it runs.
+  if berth "$@" create --bundle "$(bundle "$name")" "$name" > "/tmp/$name.out" 2>&1 &&
+     berth "$@" start "$name"; then
     return 0
   fi
-  bad "$name: create and start" "$out"; return 1
+  bad "$name: create and start" "$(cat "/tmp/$name.out")"; return 1
 }
 
 echo "guest: $(uname -r), $(stat -fc %T $CG), systemd $(systemctl --version | head -1 | cut -d' ' -f2)"
@@ -125,7 +128,8 @@ if start oom; then
   berth delete --force oom
 fi
 
-out=$(berth create --bundle "$(bundle swappiness)" swappiness 2>&1)
+berth create --bundle "$(bundle swappiness)" swappiness > /tmp/swappiness.out 2>&1
+out=$(cat /tmp/swappiness.out)
 has "a value v2 cannot apply is an error naming the field" "$out" "linux.resources.memory.swappiness"
 [ ! -e $CG/$PARENT/swappiness ] && ok "failed create leaves no cgroup" || bad "failed create leaves no cgroup"
 

@@ -361,14 +361,17 @@ mod tests {
 
     #[test]
     fn a_rule_matching_everything_ends_the_program() {
-        // Allow-all last: nothing before it can decide, and no default follows.
+        // Allow-all after the deny: the deny can never decide, and the program ends
+        // with the allow-all block (runc's defaults come before it, emitted first).
         let p = program(&rules(serde_json::json!([
             {"allow": false, "type": "c", "major": 1, "access": "rwm"},
             {"allow": true, "access": "rwm"}
         ])));
         assert_verifiable(&p);
-        assert_eq!(p.len(), 8, "prologue + mov + exit: {p:?}");
+        let tail = [Insn::new(ALU32_MOV_K, 0, 0, 0, 1), Insn::new(JMP_EXIT, 0, 0, 0, 0)];
+        assert_eq!(p[p.len() - 2..], tail, "allow-all is the last block, with no default after it");
         assert_eq!(run(&p, DEV_CHAR, RW, 1, 3), 1);
+        assert_eq!(run(&p, DEV_BLOCK, RW, 8, 0), 1);
     }
 
     /// The kernel's own verifier accepts what we generate (needs CAP_BPF; attaches
