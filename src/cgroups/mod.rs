@@ -87,6 +87,19 @@ pub trait CgroupManager {
     fn set(&self, resources: &LinuxResources) -> Result<(), CgroupError>;
     /// Move `pid` into the cgroup (every hierarchy on v1/hybrid).
     fn add_task(&self, pid: Pid) -> Result<(), CgroupError>;
+    /// The v1 `tasks` files through which a single-threaded process moves itself
+    /// by writing "0". A write to cgroup.procs takes the kernel's global
+    /// threadgroup lock for writing, which waits for an RCU grace period (10-30
+    /// ms on a loaded host, the largest single cost of `create`); a thread
+    /// moving itself skips that lock (kernel/cgroup/cgroup.c,
+    /// cgroup_procs_write_start). Empty when rootless or on cgroup v2.
+    fn self_join_files(&self) -> Vec<PathBuf> {
+        Vec::new()
+    }
+    /// `add_task` on the hierarchies that `self_join_files` does not cover.
+    fn add_task_except_self_join(&self, pid: Pid) -> Result<(), CgroupError> {
+        self.add_task(pid)
+    }
     /// Every pid currently in the cgroup.
     fn pids(&self) -> Result<Vec<Pid>, CgroupError>;
     /// Freeze or thaw every process in the cgroup.

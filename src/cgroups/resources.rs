@@ -114,14 +114,16 @@ fn memory(m: &FsManager, mem: &LinuxMemory) -> Result<(), CgroupError> {
             });
         }
     }
+    // 0 means "not set" for the limit, reservation and swap, as in runc: docker
+    // sends 0 for every one it was not asked to change.
     if d.v2 {
-        if let Some(l) = mem.limit() {
+        if let Some(l) = mem.limit().filter(|v| *v != 0) {
             write(&p("memory.max"), &num(l), "linux.resources.memory.limit")?;
         }
-        if let Some(r) = mem.reservation() {
+        if let Some(r) = mem.reservation().filter(|v| *v != 0) {
             write(&p("memory.low"), &num(r), "linux.resources.memory.reservation")?;
         }
-        if let Some(s) = mem.swap() {
+        if let Some(s) = mem.swap().filter(|v| *v != 0) {
             let v = v2::swap_max(s, mem.limit())
                 .map_err(|reason| CgroupError::Invalid { field: "linux.resources.memory.swap".into(), reason })?;
             write(&p("memory.swap.max"), &v, "linux.resources.memory.swap")?;
@@ -142,8 +144,8 @@ fn memory(m: &FsManager, mem: &LinuxMemory) -> Result<(), CgroupError> {
     }
     // v1: memory+swap must never be below memory, so order the two writes by
     // whether the limit grows or shrinks.
-    let limit = mem.limit();
-    let swap = mem.swap();
+    let limit = mem.limit().filter(|v| *v != 0);
+    let swap = mem.swap().filter(|v| *v != 0);
     let write_limit = || -> Result<(), CgroupError> {
         if let Some(l) = limit {
             write(&p("memory.limit_in_bytes"), &l.to_string(), "linux.resources.memory.limit")?;
@@ -170,7 +172,7 @@ fn memory(m: &FsManager, mem: &LinuxMemory) -> Result<(), CgroupError> {
         write_limit()?;
         write_swap()?;
     }
-    if let Some(r) = mem.reservation() {
+    if let Some(r) = mem.reservation().filter(|v| *v != 0) {
         write(&p("memory.soft_limit_in_bytes"), &r.to_string(), "linux.resources.memory.reservation")?;
     }
     if let Some(s) = mem.swappiness() {
@@ -258,8 +260,10 @@ fn cpu_limits(m: &FsManager, cpu: &LinuxCpu) -> Result<(), CgroupError> {
 fn block_io(m: &FsManager, b: &LinuxBlockIo) -> Result<(), CgroupError> {
     let d = owner(m, if m.dir_for("blkio").is_some() { "blkio" } else { "io" }, "linux.resources.blockIO")?;
     let p = |f: &str| d.path.join(f);
+    // A weight of 0 means "not set", as in runc: docker sends `"weight": 0`
+    // for every container, and the kernel rejects 0 (ERANGE).
     if d.v2 {
-        if let Some(w) = b.weight() {
+        if let Some(w) = b.weight().filter(|w| *w != 0) {
             // runc prefers BFQ's file, which takes blkio's own 10..1000 scale.
             if p("io.bfq.weight").exists() {
                 write(&p("io.bfq.weight"), &w.to_string(), "linux.resources.blockIO.weight")?;
@@ -268,7 +272,7 @@ fn block_io(m: &FsManager, b: &LinuxBlockIo) -> Result<(), CgroupError> {
             }
         }
         for (i, wd) in b.weight_device().as_deref().unwrap_or_default().iter().enumerate() {
-            if let Some(w) = wd.weight() {
+            if let Some(w) = wd.weight().filter(|w| *w != 0) {
                 let v = format!("{}:{} {}", wd.major(), wd.minor(), v2::blkio_weight_to_io(w));
                 write(&p("io.weight"), &v, &format!("linux.resources.blockIO.weightDevice[{i}]"))?;
             }
@@ -288,18 +292,18 @@ fn block_io(m: &FsManager, b: &LinuxBlockIo) -> Result<(), CgroupError> {
     }
     // v1: with the BFQ scheduler the weight files are blkio.bfq.*.
     let weight_file = if p("blkio.weight").exists() { "blkio.weight" } else { "blkio.bfq.weight" };
-    if let Some(w) = b.weight() {
+    if let Some(w) = b.weight().filter(|w| *w != 0) {
         write(&p(weight_file), &w.to_string(), "linux.resources.blockIO.weight")?;
     }
-    if let Some(w) = b.leaf_weight() {
+    if let Some(w) = b.leaf_weight().filter(|w| *w != 0) {
         write(&p("blkio.leaf_weight"), &w.to_string(), "linux.resources.blockIO.leafWeight")?;
     }
     for (i, wd) in b.weight_device().as_deref().unwrap_or_default().iter().enumerate() {
         let field = format!("linux.resources.blockIO.weightDevice[{i}]");
-        if let Some(w) = wd.weight() {
+        if let Some(w) = wd.weight().filter(|w| *w != 0) {
             write(&p(&format!("{weight_file}_device")), &format!("{}:{} {w}", wd.major(), wd.minor()), &field)?;
         }
-        if let Some(w) = wd.leaf_weight() {
+        if let Some(w) = wd.leaf_weight().filter(|w| *w != 0) {
             write(&p("blkio.leaf_weight_device"), &format!("{}:{} {w}", wd.major(), wd.minor()), &field)?;
         }
     }
@@ -342,4 +346,31 @@ fn devices(m: &FsManager, devs: &[LinuxDeviceCgroup]) -> Result<(), CgroupError>
         write(&d.path.join(file), &rule.to_v1(), &field)?;
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// docker sends `blockIO: {"weight": 0}` for every container; runc reads 0 as
+    /// "not set", and writing it fails with ERANGE.
+    #[test]
+    fn blkio_weight_zero_writes_nothing() {
+        let tmp = tempfile::tempdir().unwrap();
+        let mount = tmp.path().join("blkio");
+        let layout = super::super::layout::Layout {
+            v1: [("blkio".to_string(), mount.clone())].into_iter().collect(),
+            ..Default::default()
+        };
+        let config =
+            super::super::CgroupConfig { path: "/c1".into(), systemd: false, id: "c1".into(), rootless: false };
+        let m = FsManager::new(&layout, &Default::default(), &config).unwrap();
+        std::fs::create_dir_all(mount.join("c1")).unwrap();
+        let b: LinuxBlockIo = serde_json::from_value(serde_json::json!({"weight": 0, "leafWeight": 0})).unwrap();
+        block_io(&m, &b).unwrap();
+        assert_eq!(std::fs::read_dir(mount.join("c1")).unwrap().count(), 0);
+        let b: LinuxBlockIo = serde_json::from_value(serde_json::json!({"weight": 500})).unwrap();
+        block_io(&m, &b).unwrap();
+        assert_eq!(std::fs::read_to_string(mount.join("c1/blkio.bfq.weight")).unwrap(), "500");
+    }
 }

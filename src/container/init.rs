@@ -43,6 +43,9 @@ pub struct InitConfig<'a> {
     /// Namespaces already created by clone.
     pub clone_flags: CloneFlags,
     pub allow_setgroups: bool,
+    /// v1 `tasks` files to write "0" to, joining the container's cgroup without
+    /// the kernel's threadgroup lock (see `CgroupManager::self_join_files`).
+    pub cgroup_tasks: Vec<(std::path::PathBuf, File)>,
 }
 
 /// Run init; never returns. On failure the error chain goes to the parent.
@@ -87,12 +90,21 @@ fn rootfs_err(e: rootfs::RootfsError) -> Cause {
 }
 
 fn setup(ch: &Channel, cfg: &InitConfig<'_>) -> Result<Infallible, Cause> {
-    // CVE-2019-5736: nothing in the container may open /proc/<init>/exe (the host
-    // binary) while we run; a non-dumpable process's /proc files are root-owned.
-    nix::sys::prctl::set_dumpable(false).map_err(sys_err("prctl PR_SET_DUMPABLE"))?;
     match ch.recv()? {
         Some(Msg::Go) => {}
         _ => return Err(Cause::Init("parent went away before setup".into())),
+    }
+    // CVE-2019-5736: nothing in the container may open /proc/<init>/exe (the host
+    // binary) while we run; a non-dumpable process's /proc files are root-owned.
+    // Only after Go: an unprivileged parent writes our uid_map/gid_map before it,
+    // which root-owned /proc files would forbid (runc's nsexec does the same), and
+    // until Go no namespace has been joined, so nothing from a container sees us.
+    nix::sys::prctl::set_dumpable(false).map_err(sys_err("prctl PR_SET_DUMPABLE"))?;
+    // Before anything that depends on the cgroup: the initial CPU affinity (a
+    // cpuset join resets it), forks, the cgroup namespace.
+    join_cgroups(&cfg.cgroup_tasks)?;
+    if let Some(p) = cfg.spec.process() {
+        process::set_cpu_affinity(p, true).map_err(proc_err)?;
     }
     let spec = cfg.spec;
     let linux = spec.linux().clone().unwrap_or_default();
@@ -198,30 +210,45 @@ fn setup(ch: &Channel, cfg: &InitConfig<'_>) -> Result<Infallible, Cause> {
         console::setup(sock)?;
     }
     rootfs::finalize(spec).map_err(rootfs_err)?;
+    process::set_personality(&linux).map_err(proc_err)?;
 
     let prepared = apply_process(process, cfg.seccomp, cfg.allow_setgroups)?;
 
     ch.send(&Msg::Ready)?;
     // The write end stays open (close-on-exec) until execve, so `start` sees EOF
     // only once the user process runs: poststart then follows startContainer.
-    let _started = wait_for_start(&fifo)?;
+    let mut started = wait_for_start(&fifo)?;
     drop(fifo);
     if hooks.start_container().as_ref().is_some_and(|h| !h.is_empty()) {
         let state = hook_state(cfg, "running");
-        hooks::run_all("startContainer", hooks.start_container().as_ref(), &state)?;
+        if let Err(e) = hooks::run_all("startContainer", hooks.start_container().as_ref(), &state) {
+            // runtime.md lifecycle step 7: a failed startContainer hook is an error
+            // of `start`, and the container stops (this process exits).
+            let _ = started.write_all(format!("1{}", error_chain(&e)).as_bytes());
+            return Err(e.into());
+        }
     }
+    started.write_all(b"0").map_err(|source| Cause::Io { what: "write exec fifo", path: "".into(), source })?;
     exec(&prepared, cfg.preserve_fds)
 }
 
-/// Block until `start` opens the fifo for reading, then tell it we are going on.
-/// Returns the write end, which the caller keeps open until execve closes it.
+/// Move this (single-threaded) process into the cgroups behind `tasks` files.
+pub(super) fn join_cgroups(tasks: &[(std::path::PathBuf, File)]) -> Result<(), Cause> {
+    for (path, f) in tasks {
+        let mut f: &File = f;
+        f.write_all(b"0").map_err(|source| Cause::Io { what: "join cgroup", path: path.clone(), source })?;
+    }
+    Ok(())
+}
+
+/// Block until `start` opens the fifo for reading. Returns the write end: the
+/// caller writes `0` when it goes on to execve (or `1<error>` when it cannot) and
+/// keeps it open until execve closes it.
 fn wait_for_start(fifo: &OwnedFd) -> Result<File, Cause> {
     let path = format!("/proc/self/fd/{}", fifo.as_raw_fd());
     let fd = nix::fcntl::open(path.as_str(), OFlag::O_WRONLY | OFlag::O_CLOEXEC, Mode::empty())
         .map_err(|e| sys::Error::with_path("open exec fifo", &path, e))?;
-    let mut f = File::from(sys::fd::own(fd));
-    f.write_all(b"0").map_err(|source| Cause::Io { what: "write exec fifo", path: path.into(), source })?;
-    Ok(f)
+    Ok(File::from(sys::fd::own(fd)))
 }
 
 /// The program to exec, resolved while we could still see it, with its argv/envp.
@@ -246,6 +273,10 @@ pub(super) fn apply_process(
         security::selinux::set_exec_label(label)?;
     }
     process::set_rlimits(process).map_err(proc_err)?;
+    // Before the capability drop: a real-time policy or class needs CAP_SYS_NICE.
+    process::set_scheduler(process).map_err(proc_err)?;
+    process::set_io_priority(process).map_err(proc_err)?;
+    process::set_cpu_affinity(process, false).map_err(proc_err)?;
     let args = process::args(process).map_err(proc_err)?;
     let env = process::env(process).map_err(proc_err)?;
     let argv0 = process.args().as_deref().and_then(|a| a.first()).cloned().unwrap_or_default();

@@ -9,6 +9,7 @@ pub mod bpf;
 pub mod fd;
 pub mod mount;
 pub mod process;
+pub mod sched;
 pub mod seccomp;
 pub mod tty;
 
