@@ -28,10 +28,13 @@ bundle() { echo "/payload/bundles/$1"; }
 wait_for() { local n=$1; shift; while ! "$@" 2>/dev/null; do n=$((n - 1)); [ $n -gt 0 ] || return 1; sleep 0.2; done; }
 start() { # start NAME [berth global flags...]
   local name=$1; shift
-  if out=$(berth "$@" create --bundle "$(bundle "$name")" "$name" 2>&1) && berth "$@" start "$name"; then
+  # Output to a file, not $(...): the container inherits create's stdout and
+  # would hold a pipe open for as long as it runs.
+  if berth "$@" create --bundle "$(bundle "$name")" "$name" > "/tmp/$name.out" 2>&1 &&
+     berth "$@" start "$name"; then
     return 0
   fi
-  bad "$name: create and start" "$out"; return 1
+  bad "$name: create and start" "$(cat "/tmp/$name.out")"; return 1
 }
 
 echo "guest: $(uname -r), $(stat -fc %T $CG), systemd $(systemctl --version | head -1 | cut -d' ' -f2)"
@@ -61,7 +64,7 @@ if start limits; then
   eq "unified memory.high" "$(rd $d/memory.high)" 100663296
   pid=$(berth state limits | sed -n 's/.*"pid": *\([0-9]*\).*/\1/p')
   eq "init is in the container's cgroup" "$(cut -d: -f3 /proc/$pid/cgroup)" "/$PARENT/limits"
-  inside=$(berth exec limits sh -c 'cat /proc/self/cgroup; cat /sys/fs/cgroup/memory.max /sys/fs/cgroup/pids.max /sys/fs/cgroup/cpu.max' 2>&1 | tr '\n' ' ')
+  inside=$(berth exec limits sh -c 'cat /proc/self/cgroup; cat /sys/fs/cgroup/memory.max /sys/fs/cgroup/pids.max /sys/fs/cgroup/cpu.max' 2>/dev/null | tr '\n' ' ')
   eq "inside: cgroup namespace root, limits visible" "$inside" "0::/ 67108864 20 50000 100000 "
   berth delete --force limits
   [ ! -e $d ] && ok "delete --force leaves no cgroup" || bad "delete --force leaves no cgroup" "$d exists"
@@ -69,15 +72,15 @@ fi
 
 if start devices; then
   out=$(berth exec devices sh -c 'mknod /tmp/d1 c 99 1; mknod /tmp/d2 c 99 2; head -c1 /dev/null; echo null=$?;
-        cat /tmp/d1 2>&1; cat /tmp/d2 2>&1' 2>&1 | tr '\n' ' ')
+        cat /tmp/d1 2>&1; cat /tmp/d2 2>&1' 2>/dev/null | tr '\n' ' ')
   has "devices: default /dev/null allowed" "$out" "null=0"
-  has "devices: allowed c 99:1 reaches the driver" "$out" "/tmp/d1: No such device or address"
-  has "devices: denied c 99:2 cannot be opened (eBPF)" "$out" "/tmp/d2: Operation not permitted"
+  has "devices: allowed c 99:1 reaches the driver" "$out" "'/tmp/d1': No such device or address"
+  has "devices: denied c 99:2 cannot be opened (eBPF)" "$out" "'/tmp/d2': Operation not permitted"
   printf '%s' '{"devices": [{"allow": false, "access": "rwm"}, {"allow": true, "type": "c", "major": 99, "minor": 2, "access": "rw"}]}' > /tmp/dev.json
   if berth update -r /tmp/dev.json devices; then
-    out=$(berth exec devices sh -c 'cat /tmp/d1 2>&1; cat /tmp/d2 2>&1' 2>&1 | tr '\n' ' ')
-    has "update devices: c 99:1 now denied" "$out" "/tmp/d1: Operation not permitted"
-    has "update devices: c 99:2 now allowed" "$out" "/tmp/d2: No such device or address"
+    out=$(berth exec devices sh -c 'cat /tmp/d1 2>&1; cat /tmp/d2 2>&1' 2>/dev/null | tr '\n' ' ')
+    has "update devices: c 99:1 now denied" "$out" "'/tmp/d1': Operation not permitted"
+    has "update devices: c 99:2 now allowed" "$out" "'/tmp/d2': No such device or address"
   else bad "update -r devices"; fi
   berth delete --force devices
 fi
@@ -125,7 +128,8 @@ if start oom; then
   berth delete --force oom
 fi
 
-out=$(berth create --bundle "$(bundle swappiness)" swappiness 2>&1)
+berth create --bundle "$(bundle swappiness)" swappiness > /tmp/swappiness.out 2>&1
+out=$(cat /tmp/swappiness.out)
 has "a value v2 cannot apply is an error naming the field" "$out" "linux.resources.memory.swappiness"
 [ ! -e $CG/$PARENT/swappiness ] && ok "failed create leaves no cgroup" || bad "failed create leaves no cgroup"
 
@@ -149,10 +153,10 @@ if start sd --systemd-cgroup; then
   eq "systemd: cpuset.cpus" "$(rd $d/cpuset.cpus)" 0
   pid=$(berth state sd | sed -n 's/.*"pid": *\([0-9]*\).*/\1/p')
   eq "systemd: init in the scope" "$(cut -d: -f3 /proc/$pid/cgroup)" "/system.slice/$unit"
-  eq "systemd: inside sees memory.max" "$(berth exec sd cat /sys/fs/cgroup/memory.max 2>&1)" 67108864
-  out=$(berth exec sd sh -c 'mknod /tmp/s1 c 99 1; mknod /tmp/s2 c 99 2; cat /tmp/s1 2>&1; cat /tmp/s2 2>&1' 2>&1 | tr '\n' ' ')
-  has "systemd: devices allowed" "$out" "/tmp/s1: No such device or address"
-  has "systemd: devices denied" "$out" "/tmp/s2: Operation not permitted"
+  eq "systemd: inside sees memory.max" "$(berth exec sd cat /sys/fs/cgroup/memory.max 2>/dev/null)" 67108864
+  out=$(berth exec sd sh -c 'mknod /tmp/s1 c 99 1; mknod /tmp/s2 c 99 2; cat /tmp/s1 2>&1; cat /tmp/s2 2>&1' 2>/dev/null | tr '\n' ' ')
+  has "systemd: devices allowed" "$out" "'/tmp/s1': No such device or address"
+  has "systemd: devices denied" "$out" "'/tmp/s2': Operation not permitted"
   if berth --systemd-cgroup update --memory 128m --pids-limit 30 sd; then
     eq "systemd update: MemoryMax" "$(systemctl show -P MemoryMax $unit)" 134217728
     eq "systemd update: memory.max" "$(rd $d/memory.max)" 134217728

@@ -163,11 +163,17 @@ pub(super) fn program(rules: &[Rule]) -> Vec<Insn> {
         block.push(Insn::new(ALU32_MOV_K, 0, 0, 0, i32::from(rule.allow)));
         block.push(Insn::new(JMP_EXIT, 0, 0, 0, 0));
         let len = block.len();
+        let matches_all = jumps.is_empty();
         for j in jumps {
             // Offsets count from the instruction after the jump.
             block[j].off = (len - j - 1) as i16;
         }
         p.extend(block);
+        if matches_all {
+            // Every access ends here: the verifier rejects unreachable
+            // instructions, so nothing (not even the default) may follow.
+            return p;
+        }
     }
     // Nothing matched: deny.
     p.push(Insn::new(ALU32_MOV_K, 0, 0, 0, 0));
@@ -250,6 +256,25 @@ mod tests {
         panic!("program did not exit");
     }
 
+    /// The kernel's verifier refuses a program with an instruction no path reaches
+    /// (EINVAL from BPF_PROG_LOAD), and one whose jumps leave it.
+    fn assert_verifiable(prog: &[Insn]) {
+        let mut seen = vec![false; prog.len()];
+        let mut todo = vec![0usize];
+        while let Some(pc) = todo.pop() {
+            assert!(pc < prog.len(), "jump out of the program");
+            if std::mem::replace(&mut seen[pc], true) {
+                continue;
+            }
+            match prog[pc].code {
+                JMP_EXIT => {}
+                JMP_JNE_K | JMP_JNE_X => todo.extend([pc + 1, pc + 1 + prog[pc].off as usize]),
+                _ => todo.push(pc + 1),
+            }
+        }
+        assert!(seen.iter().all(|s| *s), "unreachable instructions: {seen:?}");
+    }
+
     fn rules(json: serde_json::Value) -> Vec<Rule> {
         let devs: Vec<LinuxDeviceCgroup> = serde_json::from_value(json).unwrap();
         effective_rules(&devs)
@@ -260,6 +285,7 @@ mod tests {
     #[test]
     fn deny_all_allows_only_runc_defaults() {
         let p = program(&rules(serde_json::json!([{"allow": false, "access": "rwm"}])));
+        assert_verifiable(&p);
         assert_eq!(run(&p, DEV_CHAR, RW, 1, 3), 1, "/dev/null");
         assert_eq!(run(&p, DEV_CHAR, RW, 136, 7), 1, "/dev/pts/7");
         assert_eq!(run(&p, DEV_CHAR, RW, 10, 229), 0, "/dev/fuse");
@@ -274,6 +300,7 @@ mod tests {
             {"allow": false, "access": "rwm"},
             {"allow": true, "type": "b", "major": 8, "minor": 0, "access": "r"}
         ])));
+        assert_verifiable(&p);
         assert_eq!(run(&p, DEV_BLOCK, ACC_READ, 8, 0), 1);
         assert_eq!(run(&p, DEV_BLOCK, RW, 8, 0), 0);
         assert_eq!(run(&p, DEV_BLOCK, ACC_READ, 8, 1), 0);
@@ -287,6 +314,7 @@ mod tests {
             {"allow": false, "type": "c", "major": 10, "access": "rwm"},
             {"allow": true, "type": "c", "major": 10, "minor": 229, "access": "rw"}
         ])));
+        assert_verifiable(&p);
         assert_eq!(run(&p, DEV_CHAR, RW, 10, 229), 1, "allowed again by the last rule");
         assert_eq!(run(&p, DEV_CHAR, RW, 10, 228), 0, "denied by major");
         assert_eq!(run(&p, DEV_BLOCK, RW, 8, 0), 1, "allowed by the first rule");
@@ -300,6 +328,7 @@ mod tests {
         ]));
         assert!(!r.iter().any(|r| r.allow && r.to_v1() == "c 1:3 rwm"));
         let p = program(&r);
+        assert_verifiable(&p);
         assert_eq!(run(&p, DEV_CHAR, RW, 1, 3), 0);
         assert_eq!(run(&p, DEV_CHAR, RW, 1, 5), 1);
     }
@@ -308,6 +337,7 @@ mod tests {
     fn program_for_one_rule_is_runc_shaped() {
         let rule = Rule::parse(true, "c 1:3 rw").unwrap();
         let p = program(&[rule]);
+        assert_verifiable(&p);
         let golden = [
             Insn::new(LDX_MEM_W, 2, 1, 0, 0),
             Insn::new(ALU32_AND_K, 2, 0, 0, 0xffff),
@@ -327,6 +357,41 @@ mod tests {
             Insn::new(JMP_EXIT, 0, 0, 0, 0),
         ];
         assert_eq!(p, golden);
+    }
+
+    #[test]
+    fn a_rule_matching_everything_ends_the_program() {
+        // Allow-all after the deny: the deny can never decide, and the program ends
+        // with the allow-all block (runc's defaults come before it, emitted first).
+        let p = program(&rules(serde_json::json!([
+            {"allow": false, "type": "c", "major": 1, "access": "rwm"},
+            {"allow": true, "access": "rwm"}
+        ])));
+        assert_verifiable(&p);
+        let tail = [Insn::new(ALU32_MOV_K, 0, 0, 0, 1), Insn::new(JMP_EXIT, 0, 0, 0, 0)];
+        assert_eq!(p[p.len() - 2..], tail, "allow-all is the last block, with no default after it");
+        assert_eq!(run(&p, DEV_CHAR, RW, 1, 3), 1);
+        assert_eq!(run(&p, DEV_BLOCK, RW, 8, 0), 1);
+    }
+
+    /// The kernel's own verifier accepts what we generate (needs CAP_BPF; attaches
+    /// nothing).
+    #[test]
+    #[ignore = "needs root"]
+    fn the_kernel_loads_the_programs() {
+        for json in [
+            serde_json::json!([{"allow": false, "access": "rwm"}]),
+            serde_json::json!([{"allow": true, "access": "rwm"}, {"allow": false, "type": "b", "access": "w"}]),
+            serde_json::json!([
+                {"allow": false, "access": "rwm"},
+                {"allow": true, "type": "c", "major": 99, "minor": 1, "access": "rw"}
+            ]),
+        ] {
+            let p = program(&rules(json.clone()));
+            if let Err(e) = bpf::load_cgroup_device(&p, c"Apache") {
+                panic!("{json}: {e}: {:?}", e.errno);
+            }
+        }
     }
 
     #[test]
