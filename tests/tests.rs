@@ -11,3 +11,5 @@ mod exec;
 mod hostile;
 mod lifecycle;
 mod process;
+mod rootfs;
+mod rootless;

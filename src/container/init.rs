@@ -43,6 +43,8 @@ pub struct InitConfig<'a> {
     /// Namespaces already created by clone.
     pub clone_flags: CloneFlags,
     pub allow_setgroups: bool,
+    /// Idmapped copies of bind sources, made by the parent (see `userns`).
+    pub idmapped: rootfs::IdmappedTrees,
 }
 
 /// Run init; never returns. On failure the error chain goes to the parent.
@@ -175,7 +177,7 @@ fn setup(ch: &Channel, cfg: &InitConfig<'_>) -> Result<Infallible, Cause> {
     let terminal = process.terminal().unwrap_or(false);
     // Relative bind-mount sources are relative to the bundle, as in runc.
     nix::unistd::chdir(cfg.bundle).map_err(|e| sys::Error::with_path("chdir", cfg.bundle, e))?;
-    rootfs::prepare(spec, cfg.rootfs, terminal).map_err(rootfs_err)?;
+    rootfs::prepare(spec, cfg.rootfs, terminal, &cfg.idmapped).map_err(rootfs_err)?;
     ch.send(&Msg::MountsReady)?;
     match ch.recv()? {
         Some(Msg::HooksDone) => {}
