@@ -12,3 +12,5 @@ mod hostile;
 mod lifecycle;
 mod process;
 mod security;
+mod rootfs;
+mod rootless;

@@ -64,10 +64,43 @@ pub fn setup_exec(socket: OwnedFd) -> Result<(), ConsoleError> {
     setup_with(socket, false)
 }
 
+/// /dev/console, opened without following any symlink, to mount onto through its
+/// /proc/self/fd path; None if it is missing. Anything but the placeholder file (or a
+/// device) fails closed: a symlink swapped in would redirect the bind
+/// (CVE-2025-52565).
+fn console_target() -> Result<Option<OwnedFd>, ConsoleError> {
+    let root = nix::fcntl::open("/", OFlag::O_PATH | OFlag::O_CLOEXEC, Mode::empty())
+        .map_err(|e| ConsoleError::Sys(sys::Error::with_path("open", "/", e)))?;
+    let root = sys::fd::own(root);
+    let fd = match sys::mount::openat2(
+        root.as_fd(),
+        Path::new("dev/console"),
+        libc::O_PATH | libc::O_NOFOLLOW,
+        0,
+        sys::mount::RESOLVE_IN_ROOT | sys::mount::RESOLVE_NO_SYMLINKS,
+    ) {
+        Ok(fd) => fd,
+        Err(e) if e.errno == nix::errno::Errno::ENOENT => return Ok(None),
+        Err(e) => return Err(ConsoleError::Sys(e)),
+    };
+    let st = nix::sys::stat::fstat(fd.as_raw_fd())
+        .map_err(|e| ConsoleError::Sys(sys::Error::with_path("fstat", "/dev/console", e)))?;
+    let kind = st.st_mode & libc::S_IFMT;
+    if kind != libc::S_IFREG && kind != libc::S_IFCHR {
+        return Err(ConsoleError::Sys(sys::Error::with_path(
+            "mount bind (not a file or device)",
+            "/dev/console",
+            nix::errno::Errno::EINVAL,
+        )));
+    }
+    Ok(Some(fd))
+}
+
 fn setup_with(socket: OwnedFd, bind_console: bool) -> Result<(), ConsoleError> {
     let (master, slave, name) = open_pty()?;
-    if bind_console && Path::new("/dev/console").exists() {
-        nix::mount::mount(Some(name.as_str()), "/dev/console", None::<&str>, MsFlags::MS_BIND, None::<&str>)
+    if bind_console && let Some(target) = console_target()? {
+        let target = PathBuf::from(format!("/proc/self/fd/{}", target.as_raw_fd()));
+        nix::mount::mount(Some(name.as_str()), &target, None::<&str>, MsFlags::MS_BIND, None::<&str>)
             .map_err(|e| ConsoleError::Sys(sys::Error::with_path("mount bind", "/dev/console", e)))?;
     }
     sys::fd::send_fd(socket.as_fd(), name.as_bytes(), master.as_fd())?;

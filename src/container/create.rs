@@ -212,6 +212,9 @@ fn create_in(
         }
     }
 
+    // Idmapped mounts need a privilege over the source filesystem that init in a
+    // user namespace lacks: detach and idmap them here, init only attaches them.
+    let idmapped = userns::idmapped_mounts(&spec, &bundle)?;
     let (parent_ch, child_ch) = channel::pair()?;
     let init_config = InitConfig {
         spec: &spec,
@@ -227,6 +230,7 @@ fn create_in(
         clone_flags,
         allow_setgroups: !(new_user && opts.rootless),
         cgroup_tasks,
+        idmapped,
     };
 
     let child = match clone_fork(clone_flags)? {

@@ -46,6 +46,8 @@ pub struct InitConfig<'a> {
     /// v1 `tasks` files to write "0" to, joining the container's cgroup without
     /// the kernel's threadgroup lock (see `CgroupManager::self_join_files`).
     pub cgroup_tasks: Vec<(std::path::PathBuf, File)>,
+    /// Idmapped copies of bind sources, made by the parent (see `userns`).
+    pub idmapped: rootfs::IdmappedTrees,
 }
 
 /// Run init; never returns. On failure the error chain goes to the parent.
@@ -184,7 +186,7 @@ fn setup(ch: &Channel, cfg: &InitConfig<'_>) -> Result<Infallible, Cause> {
     let terminal = process.terminal().unwrap_or(false);
     // Relative bind-mount sources are relative to the bundle, as in runc.
     nix::unistd::chdir(cfg.bundle).map_err(|e| sys::Error::with_path("chdir", cfg.bundle, e))?;
-    rootfs::prepare(spec, cfg.rootfs, terminal).map_err(rootfs_err)?;
+    rootfs::prepare(spec, cfg.rootfs, terminal, &cfg.idmapped).map_err(rootfs_err)?;
     ch.send(&Msg::MountsReady)?;
     match ch.recv()? {
         Some(Msg::HooksDone) => {}

@@ -2,12 +2,21 @@
 //! writes /proc/<pid>/{uid,gid}_map directly; an unprivileged caller can map only
 //! its own ids that way, and needs newuidmap/newgidmap (setuid helpers from
 //! Debian's `uidmap`, granted ranges by /etc/subuid) for anything more.
+//!
+//! Also the user namespaces behind idmapped mounts: a short-lived child holds a
+//! new user namespace with the mount's mappings just long enough for us to open
+//! it, and the namespace fd is all `rootfs` needs.
 
 use std::fs;
+use std::os::fd::OwnedFd;
 use std::process::Command;
 
+use nix::sched::CloneFlags;
 use nix::unistd::{Gid, Pid, Uid};
-use oci_spec::runtime::{Linux, LinuxIdMapping};
+use oci_spec::runtime::{Linux, LinuxIdMapping, Spec};
+
+use crate::rootfs::{self, IdmappedTrees};
+use crate::sys::process::{Forked, clone_fork, exit_now};
 
 use super::error::Cause;
 
@@ -62,4 +71,59 @@ fn helper(program: &str, pid: Pid, maps: &[LinuxIdMapping]) -> Result<(), Cause>
         return Err(Cause::Other(format!("{program}: {}", String::from_utf8_lossy(&out.stderr).trim())));
     }
     Ok(())
+}
+
+/// For every bind mount with `uidMappings`/`gidMappings`: a detached, idmapped
+/// copy of its source, keyed by its index in `mounts[]`.
+pub fn idmapped_mounts(spec: &Spec, bundle: &std::path::Path) -> Result<IdmappedTrees, Cause> {
+    let mut out = IdmappedTrees::new();
+    for (i, m) in spec.mounts().as_deref().unwrap_or_default().iter().enumerate() {
+        let (uids, gids) = (m.uid_mappings().as_deref(), m.gid_mappings().as_deref());
+        if uids.is_none() && gids.is_none() {
+            continue;
+        }
+        let (Some(uids), Some(gids)) = (uids.filter(|u| !u.is_empty()), gids.filter(|g| !g.is_empty())) else {
+            return Err(Cause::Other(format!(
+                "mounts[{i}]: uidMappings and gidMappings must both be set for an idmapped mount"
+            )));
+        };
+        if !Uid::effective().is_root() {
+            return Err(Cause::Other(format!("mounts[{i}].uidMappings: idmapped mounts need root")));
+        }
+        let ns = mapped_userns(uids, gids).map_err(|e| Cause::Other(format!("mounts[{i}].uidMappings: {e}")))?;
+        let tree = rootfs::idmapped_tree(i, m, bundle, &ns).map_err(|e| Cause::Other(super::init::error_chain(&e)))?;
+        out.push((i, tree));
+    }
+    Ok(out)
+}
+
+/// A user namespace with `uids`/`gids` as its maps, as an fd. Its only process
+/// is a child that waits for the pipe to close, then exits.
+fn mapped_userns(uids: &[LinuxIdMapping], gids: &[LinuxIdMapping]) -> Result<OwnedFd, Cause> {
+    let (r, w) = nix::unistd::pipe().map_err(|e| crate::sys::Error::new("pipe", e))?;
+    let pid = match clone_fork(CloneFlags::CLONE_NEWUSER)? {
+        Forked::Child => {
+            drop(w);
+            let mut b = [0u8; 1];
+            let _ = nix::unistd::read(std::os::fd::AsRawFd::as_raw_fd(&r), &mut b);
+            exit_now(0)
+        }
+        Forked::Parent(pid) => pid,
+    };
+    drop(r);
+    let result = (|| {
+        write(pid, "uid_map", &map_text(uids))?;
+        write(pid, "gid_map", &map_text(gids))?;
+        let path = format!("/proc/{pid}/ns/user");
+        let fd = nix::fcntl::open(
+            path.as_str(),
+            nix::fcntl::OFlag::O_RDONLY | nix::fcntl::OFlag::O_CLOEXEC,
+            nix::sys::stat::Mode::empty(),
+        )
+        .map_err(|e| crate::sys::Error::with_path("open", &path, e))?;
+        Ok(crate::sys::fd::own(fd))
+    })();
+    drop(w);
+    let _ = nix::sys::wait::waitpid(pid, None);
+    result
 }

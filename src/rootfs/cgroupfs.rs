@@ -7,6 +7,7 @@
 use std::fs;
 use std::path::{Path, PathBuf};
 
+use nix::errno::Errno;
 use nix::mount::{MsFlags, mount};
 
 use super::RootfsError;
@@ -79,7 +80,7 @@ pub(super) fn mount_cgroup(
         source: e,
     };
     let hierarchies = host_hierarchies();
-    let flags = opts.flags & !(MsFlags::MS_REMOUNT | MsFlags::MS_BIND | MsFlags::MS_REC);
+    let flags = opts.flags.difference(MsFlags::MS_REMOUNT | MsFlags::MS_BIND | MsFlags::MS_REC);
     let unified_only = hierarchies.iter().all(|h| h.fstype == "cgroup2");
     if unified_only {
         let Some(h) = hierarchies.first() else {
@@ -129,8 +130,16 @@ fn mount_one(root: &Root, h: &Hierarchy, dst: &Path, flags: MsFlags, cgroupns: b
     let target = root.create(dst, Kind::Dir)?;
     if cgroupns {
         let data = (!h.options.is_empty()).then_some(h.options.as_str());
-        return mount(Some("cgroup"), &proc_fd(&target), Some(h.fstype.as_str()), flags, data)
-            .map_err(|e| sys::Error::with_path("mount cgroup", dst, e));
+        match mount(Some("cgroup"), &proc_fd(&target), Some(h.fstype.as_str()), flags, data) {
+            Ok(()) => return Ok(()),
+            // In a user namespace the kernel refuses a fresh v1 hierarchy (EPERM,
+            // or EBUSY when it is already mounted elsewhere): bind our own
+            // cgroup directory instead, as without a cgroup namespace.
+            Err(Errno::EPERM | Errno::EBUSY) => {
+                tracing::debug!(dst = ?dst, "fresh cgroup mount refused, binding our cgroup");
+            }
+            Err(e) => return Err(sys::Error::with_path("mount cgroup", dst, e)),
+        }
     }
     let src = h.mountpoint.join(own_path(h).unwrap_or_default());
     mount(Some(&src), &proc_fd(&target), None::<&str>, MsFlags::MS_BIND | MsFlags::MS_REC, None::<&str>)

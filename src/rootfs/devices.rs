@@ -1,6 +1,7 @@
 //! /dev: the default devices every container gets, `linux.devices`, the standard
 //! symlinks, /dev/ptmx and the /dev/console placeholder.
 
+use std::os::unix::fs::OpenOptionsExt;
 use std::path::Path;
 
 use nix::errno::Errno;
@@ -139,11 +140,28 @@ pub(super) fn links(root: &Root, console: bool) -> Result<(), RootfsError> {
         source,
     })?;
     if console {
+        // The placeholder the pty is bound onto later. A symlink here would send
+        // that bind anywhere (CVE-2025-52565): never follow one, fail closed.
         let old = nix::sys::stat::umask(Mode::empty());
-        let r = std::fs::OpenOptions::new().create(true).truncate(false).write(true).open(dev.join("console"));
+        let r = std::fs::OpenOptions::new()
+            .create(true)
+            .truncate(false)
+            .write(true)
+            .mode(0o666)
+            .custom_flags(libc::O_NOFOLLOW)
+            .open(dev.join("console"));
         nix::sys::stat::umask(old);
-        r.map_err(|source| RootfsError::Io { what: "create", path: "/dev/console".into(), source })?;
-        let _ = std::fs::set_permissions(dev.join("console"), std::os::unix::fs::PermissionsExt::from_mode(0o666));
+        let f =
+            r.map_err(|source| RootfsError::Io { what: "create (no symlinks)", path: "/dev/console".into(), source })?;
+        let meta =
+            f.metadata().map_err(|source| RootfsError::Io { what: "stat", path: "/dev/console".into(), source })?;
+        if !meta.is_file() {
+            return Err(RootfsError::Invalid {
+                field: "/dev/console".into(),
+                reason: "exists and is not a regular file".into(),
+            });
+        }
+        let _ = f.set_permissions(std::os::unix::fs::PermissionsExt::from_mode(0o666));
     }
     Ok(())
 }

@@ -4,6 +4,7 @@
 //! `pivot`, then `finalize` (after hostname and sysctl).
 
 mod cgroupfs;
+mod copyup;
 mod devices;
 mod mount;
 mod options;
@@ -11,10 +12,11 @@ mod paths;
 mod pivot;
 mod resolve;
 
+use std::os::fd::{AsFd, OwnedFd};
 use std::path::{Path, PathBuf};
 
 use nix::mount::MsFlags;
-use oci_spec::runtime::{LinuxNamespaceType, Spec};
+use oci_spec::runtime::{LinuxNamespaceType, Mount, Spec};
 
 pub use options::{MountOptions, parse as parse_options};
 
@@ -88,19 +90,62 @@ fn propagation_flag(name: &str) -> Option<MsFlags> {
     })
 }
 
-/// Before the hooks and pivot_root: detach our mount tree from the host's
-/// (`rootfsPropagation`, default rslave), bind the rootfs onto itself, mount every
-/// `mounts[]` entry with targets resolved inside the rootfs, create the devices,
-/// the /dev links and, with a terminal, the /dev/console placeholder.
-pub fn prepare(spec: &Spec, rootfs: &Path, console: bool) -> Result<(), RootfsError> {
-    let linux = spec.linux().clone().unwrap_or_default();
-    let prop = match linux.rootfs_propagation().as_deref() {
-        None | Some("") => MsFlags::MS_SLAVE | MsFlags::MS_REC,
-        Some(p) => propagation_flag(p).ok_or_else(|| RootfsError::Invalid {
+/// `linux.rootfsPropagation` as mount flags; None when unset (runc then uses
+/// rslave for the setup and leaves "/" alone afterwards).
+fn root_propagation(spec: &Spec) -> Result<Option<MsFlags>, RootfsError> {
+    let linux = spec.linux().as_ref();
+    match linux.and_then(|l| l.rootfs_propagation().as_deref()) {
+        None | Some("") => Ok(None),
+        Some(p) => propagation_flag(p).map(Some).ok_or_else(|| RootfsError::Invalid {
             field: "linux.rootfsPropagation".into(),
             reason: format!("unknown propagation {p:?}"),
-        })?,
+        }),
+    }
+}
+
+/// Detached copies of bind sources to be idmapped, keyed by their `mounts[]`
+/// index. The parent makes them before clone: only a process privileged over the
+/// source's filesystem may idmap it, which init in a user namespace is not.
+pub type IdmappedTrees = Vec<(usize, OwnedFd)>;
+
+/// A detached copy of `mounts[index]`'s source, its ids shown through the user
+/// namespace `userns` (MOUNT_ATTR_IDMAP). Relative sources are relative to
+/// `bundle`.
+pub fn idmapped_tree(index: usize, m: &Mount, bundle: &Path, userns: &OwnedFd) -> Result<OwnedFd, RootfsError> {
+    let field = format!("mounts[{index}]");
+    let opts = parse_options(m.options().as_deref().unwrap_or_default());
+    let is_bind = opts.is_bind() || m.typ().as_deref() == Some("bind");
+    if !is_bind {
+        return Err(RootfsError::Invalid {
+            field: format!("{field}.uidMappings"),
+            reason: "idmapped mounts are supported for bind mounts only".into(),
+        });
+    }
+    let src = bundle.join(m.source().clone().unwrap_or_default());
+    let recursive = opts.idmap.unwrap_or(opts.flags.contains(MsFlags::MS_REC));
+    let err = |call: &'static str, source: sys::Error| RootfsError::Mount {
+        field: field.clone(),
+        src: src.clone(),
+        dst: m.destination().clone(),
+        fstype: "bind".into(),
+        call,
+        source,
     };
+    let tree =
+        sys::mount::open_tree_clone(&src, opts.flags.contains(MsFlags::MS_REC)).map_err(|e| err("open_tree", e))?;
+    sys::mount::mount_setattr_idmap(tree.as_fd(), userns.as_fd(), recursive).map_err(|e| err("idmap", e))?;
+    Ok(tree)
+}
+
+/// Before the hooks and pivot_root, as runc's prepareRoot: detach our mount tree
+/// from the host's (`rootfsPropagation`, default rslave), make the rootfs's parent
+/// mount private (so nothing below propagates out, and pivot_root accepts it),
+/// bind the rootfs onto itself, mount every `mounts[]` entry with targets resolved
+/// inside the rootfs, create the devices, the /dev links and, with a terminal, the
+/// /dev/console placeholder.
+pub fn prepare(spec: &Spec, rootfs: &Path, console: bool, idmapped: &IdmappedTrees) -> Result<(), RootfsError> {
+    let linux = spec.linux().clone().unwrap_or_default();
+    let prop = root_propagation(spec)?.unwrap_or(MsFlags::MS_SLAVE | MsFlags::MS_REC);
     let sys_err = |field: &str, call: &'static str, p: &Path| {
         let field = field.to_string();
         let p = p.to_path_buf();
@@ -111,6 +156,7 @@ pub fn prepare(spec: &Spec, rootfs: &Path, console: bool) -> Result<(), RootfsEr
         "mount",
         Path::new("/"),
     ))?;
+    make_parent_private(rootfs)?;
     // pivot_root needs the new root to be a mount point.
     nix::mount::mount(Some(rootfs), rootfs, None::<&str>, MsFlags::MS_BIND | MsFlags::MS_REC, None::<&str>)
         .map_err(sys_err("root.path", "mount bind", rootfs))?;
@@ -119,7 +165,8 @@ pub fn prepare(spec: &Spec, rootfs: &Path, console: bool) -> Result<(), RootfsEr
         linux.namespaces().as_deref().unwrap_or_default().iter().any(|n| n.typ() == LinuxNamespaceType::Cgroup);
     let mounts = spec.mounts().clone().unwrap_or_default();
     for (i, m) in mounts.iter().enumerate() {
-        mount::mount_entry(&root, i, m, cgroupns)?;
+        let tree = idmapped.iter().find(|(j, _)| *j == i).map(|(_, fd)| fd);
+        mount::mount_entry(&root, i, m, cgroupns, tree)?;
     }
     // Without a /dev of its own (a bind of the host's /dev), the container keeps
     // the host's nodes: runc skips device creation then.
@@ -133,14 +180,42 @@ pub fn prepare(spec: &Spec, rootfs: &Path, console: bool) -> Result<(), RootfsEr
     Ok(())
 }
 
+/// runc's rootfsParentMountPrivate: find the mount holding `rootfs` (EINVAL means
+/// "not a mount point", so walk up) and make it private.
+fn make_parent_private(rootfs: &Path) -> Result<(), RootfsError> {
+    let mut path = rootfs;
+    loop {
+        match nix::mount::mount(None::<&str>, path, None::<&str>, MsFlags::MS_PRIVATE, None::<&str>) {
+            Ok(()) => return Ok(()),
+            Err(nix::errno::Errno::EINVAL) if path != Path::new("/") => {
+                path = path.parent().unwrap_or(Path::new("/"));
+            }
+            Err(e) => {
+                return Err(RootfsError::Sys {
+                    field: "root.path".into(),
+                    source: sys::Error::with_path("mount private (parent of the rootfs)", path, e),
+                });
+            }
+        }
+    }
+}
+
 /// Make `rootfs` the root (pivot_root, or MS_MOVE + chroot with `no_pivot`).
 pub fn pivot(rootfs: &Path, no_pivot: bool) -> Result<(), RootfsError> {
     pivot::pivot(rootfs, no_pivot)
 }
 
-/// After pivot: `readonlyPaths`, `maskedPaths`, then `root.readonly`.
+/// After pivot: `rootfsPropagation` on the new "/" (runc applies it only now, so
+/// that a shared root cannot reach the host's mounts), `readonlyPaths`,
+/// `maskedPaths`, then `root.readonly`.
 pub fn finalize(spec: &Spec) -> Result<(), RootfsError> {
     let linux = spec.linux().clone().unwrap_or_default();
+    if let Some(prop) = root_propagation(spec)? {
+        nix::mount::mount(None::<&str>, "/", None::<&str>, prop, None::<&str>).map_err(|e| RootfsError::Sys {
+            field: "linux.rootfsPropagation".into(),
+            source: sys::Error::with_path("mount", "/", e),
+        })?;
+    }
     let root =
         resolve::Root::open(Path::new("/")).map_err(|source| RootfsError::Sys { field: "root".into(), source })?;
     paths::readonly(&root, linux.readonly_paths().as_deref().unwrap_or_default())?;

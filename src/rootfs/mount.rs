@@ -1,17 +1,49 @@
-//! One `mounts[]` entry onto its target inside the rootfs.
+//! One `mounts[]` entry onto its target inside the rootfs, with runc's checks on
+//! the destination (never the rootfs root; proc and sysfs only on a real
+//! directory; nothing foreign inside /proc) and its fallbacks in a user namespace
+//! (sysfs and mqueue bound from the host when a fresh mount is refused).
 
-use std::path::{Path, PathBuf};
+use std::os::fd::{AsFd, OwnedFd};
+use std::os::unix::fs::MetadataExt;
+use std::path::{Component, Path, PathBuf};
 
+use nix::errno::Errno;
 use nix::mount::{MsFlags, mount};
 use nix::sys::statvfs::{FsFlags, statvfs};
 use oci_spec::runtime::Mount;
 
 use super::RootfsError;
+use super::copyup::copy_up;
 use super::options::{MountOptions, parse};
-use super::resolve::{Kind, Root, proc_fd};
+use super::resolve::{Kind, Root, file_type, proc_fd};
 use crate::sys;
 
-pub(super) fn mount_entry(root: &Root, index: usize, m: &Mount, cgroupns: bool) -> Result<(), RootfsError> {
+/// Entries under /proc that lxcfs emulates: the only non-proc mounts runc allows
+/// inside /proc (libcontainer/rootfs_linux.go checkProcMount).
+const PROC_ALLOWED: [&str; 14] = [
+    "/proc/cpuinfo",
+    "/proc/diskstats",
+    "/proc/meminfo",
+    "/proc/stat",
+    "/proc/swaps",
+    "/proc/uptime",
+    "/proc/loadavg",
+    "/proc/slabinfo",
+    "/proc/pressure/cpu",
+    "/proc/pressure/io",
+    "/proc/pressure/memory",
+    "/proc/net/dev",
+    "/proc/sys/kernel/ns_last_pid",
+    "/proc/sys/crypto/fips_enabled",
+];
+
+pub(super) fn mount_entry(
+    root: &Root,
+    index: usize,
+    m: &Mount,
+    cgroupns: bool,
+    tree: Option<&OwnedFd>,
+) -> Result<(), RootfsError> {
     let field = format!("mounts[{index}]");
     let dst = m.destination().clone();
     let opts = parse(m.options().as_deref().unwrap_or_default());
@@ -26,6 +58,22 @@ pub(super) fn mount_entry(root: &Root, index: usize, m: &Mount, cgroupns: bool) 
         call,
         source: e,
     };
+    let invalid = |reason: String| RootfsError::Invalid { field: format!("{field}.destination"), reason };
+    if is_root(&dst) {
+        return Err(invalid("mounting onto the rootfs root is not allowed".into()));
+    }
+    if (fstype == "proc" || fstype == "sysfs") && !is_bind {
+        // A symlink or a file here has been a way to redirect the mount (runc
+        // refuses them the same way); a missing one is created as a directory.
+        match root.open_nofollow(&dst) {
+            Ok(fd) if file_type(&fd).map_or(true, |t| t != nix::sys::stat::SFlag::S_IFDIR) => {
+                return Err(invalid(format!("filesystem {fstype:?} must be mounted on ordinary directory")));
+            }
+            Ok(_) => {}
+            Err(e) if e.errno == Errno::ENOENT => {}
+            Err(e) => return Err(err("open target", e)),
+        }
+    }
     if fstype == "cgroup" && !is_bind {
         return super::cgroupfs::mount_cgroup(root, &field, &dst, &opts, cgroupns);
     }
@@ -37,42 +85,133 @@ pub(super) fn mount_entry(root: &Root, index: usize, m: &Mount, cgroupns: bool) 
         })?;
         let kind = if meta.is_dir() { Kind::Dir } else { Kind::File };
         let target = root.create(&dst, kind).map_err(|e| err("create target", e))?;
-        let flags = MsFlags::MS_BIND | (opts.flags & MsFlags::MS_REC);
-        mount(Some(&src), &proc_fd(&target), None::<&str>, flags, None::<&str>)
-            .map_err(|e| err("mount", sys::Error::with_path("mount", &src, e)))?;
+        check_target(root, &target, &dst, &fstype, Some(&src)).map_err(invalid)?;
+        match tree {
+            // An idmapped copy of the source, prepared by the parent.
+            Some(tree) => sys::mount::move_mount_to(tree.as_fd(), target.as_fd()).map_err(|e| err("mount", e))?,
+            None => {
+                let flags = MsFlags::MS_BIND | (opts.flags & MsFlags::MS_REC);
+                mount(Some(&src), &proc_fd(&target), None::<&str>, flags, None::<&str>)
+                    .map_err(|e| err("mount", sys::Error::with_path("mount", &src, e)))?;
+            }
+        }
         // Other flags only take effect on a remount of the new bind mount, which we
         // reach by opening the target again (now the root of that mount).
-        let rest = opts.flags & !(MsFlags::MS_BIND | MsFlags::MS_REC | MsFlags::MS_REMOUNT);
         let target = root.open_path(&dst).map_err(|e| err("open target", e))?;
-        if !rest.is_empty() {
+        let rest = opts.flags.difference(MsFlags::MS_BIND | MsFlags::MS_REC | MsFlags::MS_REMOUNT);
+        if !rest.is_empty() || opts.has_atime() {
             remount_bind(&proc_fd(&target), rest, &opts).map_err(|e| err("remount", e))?;
         }
         return finish(&proc_fd(&target), &opts).map_err(|e| err("mount", e));
     }
     let target = root.create(&dst, Kind::Dir).map_err(|e| err("create target", e))?;
+    check_target(root, &target, &dst, &fstype, None).map_err(invalid)?;
+    // tmpcopyup: keep a handle on the directory the tmpfs is about to hide.
+    let below = match opts.tmpcopyup && fstype == "tmpfs" {
+        true => Some(root.open_path(&dst).map_err(|e| err("open target", e))?),
+        false => None,
+    };
     let source = if src.as_os_str().is_empty() { PathBuf::from(&fstype) } else { src.clone() };
-    let flags = opts.flags & !MsFlags::MS_REMOUNT;
+    // `difference`, not `& !`: bitflags' complement drops the bits nix does not
+    // name, MS_NOSYMFOLLOW among them.
+    let flags = opts.flags.difference(MsFlags::MS_REMOUNT);
     let data = opts.data();
-    mount(Some(&source), &proc_fd(&target), Some(fstype.as_str()), flags, data.as_deref())
-        .map_err(|e| err("mount", sys::Error::with_path("mount", &dst, e)))?;
+    match mount(Some(&source), &proc_fd(&target), Some(fstype.as_str()), flags, data.as_deref()) {
+        Ok(()) => {}
+        // In a user namespace that does not own the network (sysfs) or ipc
+        // (mqueue) namespace the kernel refuses a fresh mount: bind the host's, as
+        // runc does for rootless containers.
+        Err(Errno::EPERM) if fstype == "sysfs" || fstype == "mqueue" => {
+            let host = if fstype == "sysfs" { "/sys" } else { "/dev/mqueue" };
+            tracing::debug!(field = %field, host, "fresh mount refused, binding the host's");
+            mount(Some(host), &proc_fd(&target), None::<&str>, MsFlags::MS_BIND | MsFlags::MS_REC, None::<&str>)
+                .map_err(|e| err("mount", sys::Error::with_path("mount bind", host, e)))?;
+            let target = root.open_path(&dst).map_err(|e| err("open target", e))?;
+            let rest = flags.difference(MsFlags::MS_BIND | MsFlags::MS_REC);
+            if !rest.is_empty() {
+                remount_bind(&proc_fd(&target), rest, &opts).map_err(|e| err("remount", e))?;
+            }
+        }
+        Err(e) => return Err(err("mount", sys::Error::with_path("mount", &dst, e))),
+    }
     let target = root.open_path(&dst).map_err(|e| err("open target", e))?;
+    if let Some(below) = below {
+        copy_up(&below, &target).map_err(|source| RootfsError::Io {
+            what: "tmpcopyup into",
+            path: dst.clone(),
+            source,
+        })?;
+    }
     finish(&proc_fd(&target), &opts).map_err(|e| err("mount", e))
 }
 
+/// `/`, `/.`, `/a/..`: a destination that names the rootfs root itself.
+fn is_root(dst: &Path) -> bool {
+    let mut depth: i32 = 0;
+    for c in dst.components() {
+        match c {
+            Component::Normal(_) => depth += 1,
+            Component::ParentDir => depth = (depth - 1).max(0),
+            _ => {}
+        }
+    }
+    depth == 0
+}
+
+/// Checks on the resolved target: not the root itself (a symlink can lead there
+/// too), and inside /proc only procfs or what lxcfs emulates.
+fn check_target(
+    root: &Root,
+    target: &OwnedFd,
+    dst: &Path,
+    fstype: &str,
+    bind_src: Option<&Path>,
+) -> Result<(), String> {
+    let here = std::fs::metadata(proc_fd(target)).map_err(|e| format!("{dst:?}: {e}"))?;
+    if root.is_same(&here) {
+        return Err(format!("{dst:?} resolves to the rootfs root, which cannot be mounted onto"));
+    }
+    let inside = root.inside(target).unwrap_or_else(|| dst.to_path_buf());
+    let Ok(rel) = inside.strip_prefix("/proc") else { return Ok(()) };
+    if rel.as_os_str().is_empty() {
+        // On /proc itself: a fresh procfs, or a bind of the root of one.
+        let ok = match bind_src {
+            None => fstype == "proc",
+            Some(src) => {
+                let is_proc = nix::sys::statfs::statfs(src)
+                    .map(|s| s.filesystem_type() == nix::sys::statfs::PROC_SUPER_MAGIC)
+                    .unwrap_or(false);
+                is_proc && std::fs::metadata(src).map(|m| m.ino() == 1).unwrap_or(false)
+            }
+        };
+        return if ok { Ok(()) } else { Err(format!("{inside:?} cannot be mounted because it is not of type proc")) };
+    }
+    if PROC_ALLOWED.iter().any(|p| Path::new(p) == inside) {
+        return Ok(());
+    }
+    Err(format!("{inside:?} cannot be mounted because it is inside /proc"))
+}
+
 /// Remount a bind mount with `flags`, keeping the flags the kernel locks on it
-/// (nosuid, nodev, noexec from the source mount) unless explicitly cleared.
+/// (nosuid, nodev, noexec and the atime mode from the source mount) unless the
+/// options clear them or pick another atime mode.
 pub(super) fn remount_bind(target: &Path, flags: MsFlags, opts: &MountOptions) -> Result<(), sys::Error> {
     let mut flags = flags | MsFlags::MS_BIND | MsFlags::MS_REMOUNT;
     if let Ok(st) = statvfs(target) {
         let have = st.flags();
-        for (f, m) in [
+        let mut keep = vec![
             (FsFlags::ST_NOSUID, MsFlags::MS_NOSUID),
             (FsFlags::ST_NODEV, MsFlags::MS_NODEV),
             (FsFlags::ST_NOEXEC, MsFlags::MS_NOEXEC),
-            (FsFlags::ST_NOATIME, MsFlags::MS_NOATIME),
-            (FsFlags::ST_NODIRATIME, MsFlags::MS_NODIRATIME),
-            (FsFlags::ST_RELATIME, MsFlags::MS_RELATIME),
-        ] {
+        ];
+        if !opts.has_atime() {
+            keep.extend([
+                (FsFlags::ST_NOATIME, MsFlags::MS_NOATIME),
+                (FsFlags::ST_NODIRATIME, MsFlags::MS_NODIRATIME),
+                (FsFlags::ST_RELATIME, MsFlags::MS_RELATIME),
+            ]);
+        }
+        for (f, m) in keep {
             if have.contains(f) && !opts.clear.contains(m) {
                 flags |= m;
             }
@@ -92,4 +231,19 @@ fn finish(target: &Path, opts: &MountOptions) -> Result<(), sys::Error> {
         sys::mount::mount_setattr_recursive(target, opts.rec_set, opts.rec_clear)?;
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn destinations_naming_the_root() {
+        for d in ["/", "/.", "/a/..", "/../..", "//"] {
+            assert!(is_root(Path::new(d)), "{d}");
+        }
+        for d in ["/a", "/a/../b", "/.."] {
+            assert_eq!(is_root(Path::new(d)), d == "/..", "{d}");
+        }
+    }
 }

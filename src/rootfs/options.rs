@@ -14,6 +14,10 @@ pub struct MountOptions {
     /// MOUNT_ATTR_* set and cleared recursively (`rro`, `rnosuid`, ...).
     pub rec_set: u64,
     pub rec_clear: u64,
+    /// `tmpcopyup`: fill a fresh tmpfs with what the rootfs had at its destination.
+    pub tmpcopyup: bool,
+    /// `idmap`/`ridmap` (runc 1.2): an idmapped bind mount, `ridmap` for the whole tree.
+    pub idmap: Option<bool>,
     /// Options passed to the filesystem (`mode=755`, `size=65536k`).
     pub data: Vec<String>,
 }
@@ -26,6 +30,8 @@ impl Default for MountOptions {
             propagation: Vec::new(),
             rec_set: 0,
             rec_clear: 0,
+            tmpcopyup: false,
+            idmap: None,
             data: Vec::new(),
         }
     }
@@ -36,13 +42,23 @@ impl MountOptions {
         self.flags.contains(MsFlags::MS_BIND)
     }
 
+    /// Whether any atime option was given; a bind remount then takes the given
+    /// mode instead of the source mount's.
+    pub fn has_atime(&self) -> bool {
+        (self.flags | self.clear)
+            .intersects(MsFlags::MS_NOATIME | MsFlags::MS_RELATIME | MsFlags::MS_STRICTATIME | MsFlags::MS_NODIRATIME)
+    }
+
     pub fn data(&self) -> Option<String> {
         (!self.data.is_empty()).then(|| self.data.join(","))
     }
 }
 
-/// Parse options; `tmpcopyup` and unknown `x-` options are accepted and ignored
-/// by the kernel call (runc does the same for `x-*`).
+/// MS_NOSYMFOLLOW (Linux 5.10), which nix 0.29 does not name.
+pub const MS_NOSYMFOLLOW: MsFlags = MsFlags::from_bits_retain(256);
+
+/// Parse options; unknown `x-` options are accepted and left out of the kernel
+/// call (runc does the same for `x-*`).
 pub fn parse(options: &[String]) -> MountOptions {
     let mut o = MountOptions::default();
     for opt in options {
@@ -74,6 +90,16 @@ pub fn parse(options: &[String]) -> MountOptions {
             "noiversion" => (MsFlags::empty(), MsFlags::MS_I_VERSION),
             "lazytime" => (MsFlags::MS_LAZYTIME, MsFlags::empty()),
             "nolazytime" => (MsFlags::empty(), MsFlags::MS_LAZYTIME),
+            "nosymfollow" => (MS_NOSYMFOLLOW, MsFlags::empty()),
+            "symfollow" => (MsFlags::empty(), MS_NOSYMFOLLOW),
+            "tmpcopyup" => {
+                o.tmpcopyup = true;
+                continue;
+            }
+            "idmap" | "ridmap" => {
+                o.idmap = Some(opt == "ridmap");
+                continue;
+            }
             "silent" | "loud" => (MsFlags::empty(), MsFlags::empty()),
             "bind" => (MsFlags::MS_BIND, MsFlags::empty()),
             "rbind" => (MsFlags::MS_BIND | MsFlags::MS_REC, MsFlags::empty()),
@@ -83,9 +109,13 @@ pub fn parse(options: &[String]) -> MountOptions {
             }
             other => {
                 if let Some((set, clear)) = recursive(other) {
-                    o.rec_set |= set;
-                    o.rec_clear |= clear;
-                } else if other != "tmpcopyup" && !other.starts_with("x-") {
+                    if clear == sm::MOUNT_ATTR_ATIME_MASK {
+                        // The atime mode is one field: the last option sets all of it.
+                        o.rec_set &= !sm::MOUNT_ATTR_ATIME_MASK;
+                    }
+                    o.rec_set = (o.rec_set & !clear) | set;
+                    o.rec_clear = (o.rec_clear & !set) | clear;
+                } else if !other.starts_with("x-") {
                     o.data.push(other.to_string());
                 }
                 continue;
@@ -112,8 +142,12 @@ fn propagation(opt: &str) -> MsFlags {
     }
 }
 
-/// Recursive mount attributes (mount_setattr with AT_RECURSIVE), runc 1.1+.
+/// Recursive mount attributes (mount_setattr with AT_RECURSIVE), runc 1.1+: the
+/// attributes to set and to clear. The atime options each pick the whole atime
+/// mode, so they clear MOUNT_ATTR__ATIME as the kernel requires; `ratime`,
+/// `rnorelatime` and `rnostrictatime` fall back to relatime, the kernel default.
 fn recursive(opt: &str) -> Option<(u64, u64)> {
+    const ATIME: u64 = sm::MOUNT_ATTR_ATIME_MASK;
     Some(match opt {
         "rro" => (sm::MOUNT_ATTR_RDONLY, 0),
         "rrw" => (0, sm::MOUNT_ATTR_RDONLY),
@@ -123,10 +157,13 @@ fn recursive(opt: &str) -> Option<(u64, u64)> {
         "rdev" => (0, sm::MOUNT_ATTR_NODEV),
         "rnoexec" => (sm::MOUNT_ATTR_NOEXEC, 0),
         "rexec" => (0, sm::MOUNT_ATTR_NOEXEC),
-        "rnoatime" => (sm::MOUNT_ATTR_NOATIME, 0),
-        "rstrictatime" => (sm::MOUNT_ATTR_STRICTATIME, 0),
         "rnodiratime" => (sm::MOUNT_ATTR_NODIRATIME, 0),
+        "rdiratime" => (0, sm::MOUNT_ATTR_NODIRATIME),
+        "rnoatime" => (sm::MOUNT_ATTR_NOATIME, ATIME),
+        "rstrictatime" => (sm::MOUNT_ATTR_STRICTATIME, ATIME),
+        "rrelatime" | "ratime" | "rnorelatime" | "rnostrictatime" => (sm::MOUNT_ATTR_RELATIME, ATIME),
         "rnosymfollow" => (sm::MOUNT_ATTR_NOSYMFOLLOW, 0),
+        "rsymfollow" => (0, sm::MOUNT_ATTR_NOSYMFOLLOW),
         _ => return None,
     })
 }
@@ -175,5 +212,28 @@ mod tests {
         let o = p(&["rro", "rnosuid"]);
         assert_eq!(o.rec_set, sm::MOUNT_ATTR_RDONLY | sm::MOUNT_ATTR_NOSUID);
         assert!(o.data.is_empty());
+        let o = p(&["rro", "rrw"]);
+        assert_eq!((o.rec_set, o.rec_clear), (0, sm::MOUNT_ATTR_RDONLY));
+    }
+
+    #[test]
+    fn recursive_atime_clears_the_whole_atime_field() {
+        let o = p(&["rnoatime"]);
+        assert_eq!((o.rec_set, o.rec_clear), (sm::MOUNT_ATTR_NOATIME, sm::MOUNT_ATTR_ATIME_MASK));
+        let o = p(&["rnoatime", "rstrictatime"]);
+        assert_eq!((o.rec_set, o.rec_clear), (sm::MOUNT_ATTR_STRICTATIME, sm::MOUNT_ATTR_ATIME_MASK));
+        let o = p(&["rstrictatime", "ratime"]);
+        assert_eq!((o.rec_set, o.rec_clear), (sm::MOUNT_ATTR_RELATIME, sm::MOUNT_ATTR_ATIME_MASK));
+    }
+
+    #[test]
+    fn nosymfollow_tmpcopyup_and_idmap_are_not_fs_data() {
+        let o = p(&["nosymfollow", "tmpcopyup", "ridmap", "x-foo", "size=1m"]);
+        assert!(o.flags.contains(MS_NOSYMFOLLOW));
+        assert!(o.tmpcopyup);
+        assert_eq!(o.idmap, Some(true));
+        assert_eq!(o.data().as_deref(), Some("size=1m"));
+        assert!(p(&["strictatime"]).has_atime());
+        assert!(!p(&["ro"]).has_atime());
     }
 }

@@ -10,7 +10,7 @@ use nix::mount::{MsFlags, mount};
 use super::RootfsError;
 use super::mount::remount_bind;
 use super::options::MountOptions;
-use super::resolve::{Root, proc_fd};
+use super::resolve::{Root, file_type, proc_fd};
 use crate::sys;
 
 /// Bind each path onto itself read-only. Missing paths are skipped, as runc does.
@@ -49,11 +49,19 @@ pub(super) fn masked(root: &Root, paths: &[String]) -> Result<(), RootfsError> {
     let null = null_device()?;
     for (i, p) in paths.iter().enumerate() {
         let field = format!("linux.maskedPaths[{i}]");
-        let fd = match root.open_path(Path::new(p)) {
+        // The last component is not followed: a symlink swapped in here must not
+        // redirect the mask onto another file (runc's 2025 advisories). Fail closed.
+        let fd = match root.open_nofollow(Path::new(p)) {
             Ok(fd) => fd,
             Err(e) if e.errno == Errno::ENOENT => continue,
             Err(e) => return Err(RootfsError::Path { field, path: p.into(), source: e }),
         };
+        if file_type(&fd).is_ok_and(|t| t == nix::sys::stat::SFlag::S_IFLNK) {
+            return Err(RootfsError::Invalid {
+                field,
+                reason: format!("{p:?} is a symlink, refusing to mask through it"),
+            });
+        }
         let is_dir = std::fs::metadata(proc_fd(&fd)).map(|m| m.is_dir()).unwrap_or(false);
         let r = if is_dir {
             mount(Some("tmpfs"), &proc_fd(&fd), Some("tmpfs"), MsFlags::MS_RDONLY, None::<&str>)

@@ -35,6 +35,26 @@ impl Root {
         Ok(Root { fd: sys::fd::own(fd), path: path.to_path_buf() })
     }
 
+    /// Open `inside` as an O_PATH handle without following its last component:
+    /// a symlink there is returned as itself.
+    pub fn open_nofollow(&self, inside: &Path) -> Result<OwnedFd, sys::Error> {
+        sm::openat2(self.fd.as_fd(), &relative(inside), libc::O_PATH | libc::O_NOFOLLOW, 0, RESOLVE)
+    }
+
+    /// Whether `meta` (of an opened target) is the rootfs root itself.
+    pub fn is_same(&self, meta: &std::fs::Metadata) -> bool {
+        use std::os::unix::fs::MetadataExt;
+        std::fs::metadata(proc_fd(&self.fd)).is_ok_and(|r| r.dev() == meta.dev() && r.ino() == meta.ino())
+    }
+
+    /// Where an opened object sits, as a path inside the rootfs (from its
+    /// /proc/self/fd link); None if it is not under the rootfs.
+    pub fn inside(&self, fd: &OwnedFd) -> Option<PathBuf> {
+        let real = std::fs::read_link(proc_fd(fd)).ok()?;
+        let rel = real.strip_prefix(&self.path).ok()?;
+        Some(Path::new("/").join(rel))
+    }
+
     /// Open `inside` (absolute, relative to the rootfs) as an O_PATH handle.
     pub fn open_path(&self, inside: &Path) -> Result<OwnedFd, sys::Error> {
         sm::openat2(self.fd.as_fd(), &relative(inside), libc::O_PATH, 0, RESOLVE)
@@ -117,6 +137,13 @@ impl Root {
 enum Created {
     Done(OwnedFd),
     Retry(PathBuf),
+}
+
+/// The file type of an opened object (fstat, which on an O_NOFOLLOW handle of a
+/// symlink describes the symlink itself).
+pub fn file_type(fd: &OwnedFd) -> Result<nix::sys::stat::SFlag, sys::Error> {
+    let st = nix::sys::stat::fstat(fd.as_raw_fd()).map_err(|e| sys::Error::new("fstat", e))?;
+    Ok(nix::sys::stat::SFlag::from_bits_truncate(st.st_mode & libc::S_IFMT))
 }
 
 /// `/proc/self/fd/N` for an fd: the way to name an opened object in mount(2).

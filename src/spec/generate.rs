@@ -60,9 +60,11 @@ pub fn default_spec() -> Value {
 }
 
 /// runc's `spec --rootless`: the default plus a user namespace mapping the caller's
-/// ids to root, /sys bind-mounted, no devpts gid, no resources. Unlike runc, and as
-/// crun does, the network namespace is kept: the container gets only its own
-/// loopback, never the host's network.
+/// ids to root, no devpts gid, no resources. Unlike runc, and as crun does, the
+/// network namespace is kept: the container gets only its own loopback, never the
+/// host's network, and so may mount a sysfs of its own (runc binds the host's /sys
+/// because it has no network namespace; berth falls back to that bind whenever a
+/// fresh sysfs is refused).
 pub fn rootless_spec(uid: u32, gid: u32) -> Value {
     let mut spec = default_spec();
     let linux = &mut spec["linux"];
@@ -78,10 +80,6 @@ pub fn rootless_spec(uid: u32, gid: u32) -> Value {
     if let Some(mounts) = spec["mounts"].as_array_mut() {
         mounts.retain(|m| m["type"] != "cgroup" || m["destination"] != "/sys/fs/cgroup");
         for m in mounts.iter_mut() {
-            if m["destination"] == "/sys" {
-                *m = json!({"destination": "/sys", "type": "none", "source": "/sys",
-                            "options": ["rbind", "nosuid", "noexec", "nodev", "ro"]});
-            }
             if m["destination"] == "/dev/pts"
                 && let Some(opts) = m["options"].as_array_mut()
             {

@@ -1,5 +1,6 @@
 //! Mount-related syscalls nix 0.29 lacks: openat2 (to resolve paths inside a root
-//! without leaving it) and mount_setattr (recursive attributes, idmaps).
+//! without leaving it), mount_setattr (recursive attributes, idmaps), and
+//! open_tree/move_mount (detached copies of a tree, attached elsewhere later).
 
 use std::ffi::CString;
 use std::os::fd::{AsRawFd, BorrowedFd, OwnedFd};
@@ -65,6 +66,14 @@ pub const MOUNT_ATTR_NOATIME: u64 = 0x10;
 pub const MOUNT_ATTR_STRICTATIME: u64 = 0x20;
 pub const MOUNT_ATTR_NODIRATIME: u64 = 0x80;
 pub const MOUNT_ATTR_NOSYMFOLLOW: u64 = 0x0020_0000;
+pub const MOUNT_ATTR_IDMAP: u64 = 0x0010_0000;
+/// The atime mode is a 3-valued field, not a flag: RELATIME is its zero value.
+pub const MOUNT_ATTR_ATIME_MASK: u64 = 0x70;
+pub const MOUNT_ATTR_RELATIME: u64 = 0x00;
+
+/// open_tree(2) flags.
+pub const OPEN_TREE_CLONE: u32 = 1;
+pub const AT_RECURSIVE: u32 = 0x8000;
 
 #[repr(C)]
 struct MountAttr {
@@ -96,6 +105,82 @@ pub fn mount_setattr_recursive(path: &Path, set: u64, clear: u64) -> Result<()> 
     };
     if ret == -1 {
         return Err(Error::with_path("mount_setattr", path, Errno::last()));
+    }
+    Ok(())
+}
+
+/// mount_setattr(2) with MOUNT_ATTR_IDMAP on the detached tree `tree` (from
+/// [`open_tree_clone`]): its files' ids are shown through the mappings of the user
+/// namespace `userns`. `recursive` applies it to every mount of the tree. The
+/// kernel allows this only on a mount not yet attached anywhere.
+pub fn mount_setattr_idmap(tree: BorrowedFd<'_>, userns: BorrowedFd<'_>, recursive: bool) -> Result<()> {
+    let attr =
+        MountAttr { attr_set: MOUNT_ATTR_IDMAP, attr_clr: 0, propagation: 0, userns_fd: userns.as_raw_fd() as u64 };
+    let mut flags = libc::AT_EMPTY_PATH as libc::c_uint;
+    if recursive {
+        flags |= AT_RECURSIVE;
+    }
+    // SAFETY: the path is a static empty NUL-terminated string (AT_EMPTY_PATH makes
+    // the call act on `tree` itself), `attr` is a fully initialised mount_attr alive
+    // for the call and its size is passed; both fds are live borrowed fds.
+    // JUSTIFICATION: nix 0.29 has no mount_setattr.
+    let ret = unsafe {
+        libc::syscall(
+            libc::SYS_mount_setattr,
+            tree.as_raw_fd(),
+            c"".as_ptr(),
+            flags,
+            &attr as *const MountAttr,
+            std::mem::size_of::<MountAttr>(),
+        )
+    };
+    if ret == -1 {
+        return Err(Error::new("mount_setattr MOUNT_ATTR_IDMAP", Errno::last()));
+    }
+    Ok(())
+}
+
+/// open_tree(2) with OPEN_TREE_CLONE: a detached copy of the mount at `path`
+/// (with every mount under it when `recursive`), as an fd that keeps it alive
+/// until it is attached with [`move_mount_to`] or closed.
+pub fn open_tree_clone(path: &Path, recursive: bool) -> Result<OwnedFd> {
+    let cpath =
+        CString::new(path.as_os_str().as_bytes()).map_err(|_| Error::with_path("open_tree", path, Errno::EINVAL))?;
+    let mut flags = OPEN_TREE_CLONE | libc::O_CLOEXEC as u32;
+    if recursive {
+        flags |= AT_RECURSIVE;
+    }
+    // SAFETY: `cpath` is NUL-terminated and alive for the call; open_tree reads
+    // nothing else from us. The returned fd is new and owned by nobody else.
+    // JUSTIFICATION: nix 0.29 has no open_tree.
+    let ret = unsafe { libc::syscall(libc::SYS_open_tree, libc::AT_FDCWD, cpath.as_ptr(), flags) };
+    if ret < 0 {
+        return Err(Error::with_path("open_tree", path, Errno::last()));
+    }
+    Ok(super::fd::own(ret as i32))
+}
+
+/// move_mount(2): attach the detached tree `tree` on the opened mount point
+/// `target` (both given as fds, so no path is looked up again).
+pub fn move_mount_to(tree: BorrowedFd<'_>, target: BorrowedFd<'_>) -> Result<()> {
+    const MOVE_MOUNT_F_EMPTY_PATH: libc::c_uint = 0x04;
+    const MOVE_MOUNT_T_EMPTY_PATH: libc::c_uint = 0x40;
+    // SAFETY: both paths are the same static empty NUL-terminated string (the
+    // EMPTY_PATH flags make the fds themselves source and target); both fds are
+    // live borrowed fds.
+    // JUSTIFICATION: nix 0.29 has no move_mount.
+    let ret = unsafe {
+        libc::syscall(
+            libc::SYS_move_mount,
+            tree.as_raw_fd(),
+            c"".as_ptr(),
+            target.as_raw_fd(),
+            c"".as_ptr(),
+            MOVE_MOUNT_F_EMPTY_PATH | MOVE_MOUNT_T_EMPTY_PATH,
+        )
+    };
+    if ret == -1 {
+        return Err(Error::new("move_mount", Errno::last()));
     }
     Ok(())
 }
