@@ -8,6 +8,9 @@
 mod cgroups;
 mod common;
 mod exec;
+mod faults;
 mod hostile;
 mod lifecycle;
 mod process;
+mod spec;
+mod spec_config;

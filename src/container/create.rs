@@ -4,7 +4,7 @@
 //! removes everything it made (state dir, cgroup, init process).
 
 use std::fs;
-use std::os::fd::OwnedFd;
+use std::os::fd::{AsRawFd, OwnedFd};
 use std::path::{Path, PathBuf};
 
 use nix::sched::CloneFlags;
@@ -101,7 +101,7 @@ fn create_in(
     dir: &Path,
     cleanup: &mut Cleanup,
 ) -> Result<Created, Cause> {
-    let _lock = store.lock(id)?;
+    let lock = store.lock(id)?;
     testhook::pause_at("after-state-dir");
     let bundle = fs::canonicalize(&opts.bundle).map_err(|source| Cause::Io {
         what: "bundle",
@@ -203,7 +203,7 @@ fn create_in(
     if !join_user {
         let late = [LinuxNamespaceType::Time, LinuxNamespaceType::Cgroup];
         for ns in namespaces.iter().filter(|n| n.path().is_none() && !late.contains(&n.typ())) {
-            clone_flags |= CloneFlags::from_bits_truncate(ns.typ() as i32);
+            clone_flags |= CloneFlags::from_bits_retain(ns.typ() as i32);
         }
     }
 
@@ -221,6 +221,7 @@ fn create_in(
         id: id.as_str(),
         clone_flags,
         allow_setgroups: !(new_user && opts.rootless),
+        lock_fd: lock.as_raw_fd(),
     };
 
     let child = match clone_fork(clone_flags)? {

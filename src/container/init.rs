@@ -43,6 +43,11 @@ pub struct InitConfig<'a> {
     /// Namespaces already created by clone.
     pub clone_flags: CloneFlags,
     pub allow_setgroups: bool,
+    /// `create`'s copy of the container lock, inherited through clone. Closed
+    /// first thing: the flock belongs to the open file, so if `create` were
+    /// killed, our copy would keep the container locked (and `delete --force`
+    /// waiting) for as long as we live.
+    pub lock_fd: std::os::fd::RawFd,
 }
 
 /// Run init; never returns. On failure the error chain goes to the parent.
@@ -90,6 +95,7 @@ fn setup(ch: &Channel, cfg: &InitConfig<'_>) -> Result<Infallible, Cause> {
     // CVE-2019-5736: nothing in the container may open /proc/<init>/exe (the host
     // binary) while we run; a non-dumpable process's /proc files are root-owned.
     nix::sys::prctl::set_dumpable(false).map_err(sys_err("prctl PR_SET_DUMPABLE"))?;
+    let _ = nix::unistd::close(cfg.lock_fd);
     if let Some(p) = cfg.spec.process() {
         process::set_cpu_affinity(p, true).map_err(proc_err)?;
     }
@@ -109,7 +115,7 @@ fn setup(ch: &Channel, cfg: &InitConfig<'_>) -> Result<Infallible, Cause> {
         if let Some(p) = ns.path() {
             let fd = nix::fcntl::open(p.as_path(), OFlag::O_RDONLY | OFlag::O_CLOEXEC, Mode::empty())
                 .map_err(|e| sys::Error::with_path("open namespace", p, e))?;
-            to_join.push((sys::fd::own(fd), CloneFlags::from_bits_truncate(ns.typ() as i32), p.as_path()));
+            to_join.push((sys::fd::own(fd), CloneFlags::from_bits_retain(ns.typ() as i32), p.as_path()));
         }
     }
     to_join.sort_by_key(|(_, f, _)| *f != CloneFlags::CLONE_NEWUSER);
@@ -123,7 +129,7 @@ fn setup(ch: &Channel, cfg: &InitConfig<'_>) -> Result<Infallible, Cause> {
     drop(to_join);
     let mut unshare = CloneFlags::empty();
     for ns in namespaces.iter().filter(|n| n.path().is_none()) {
-        let flag = CloneFlags::from_bits_truncate(ns.typ() as i32);
+        let flag = CloneFlags::from_bits_retain(ns.typ() as i32);
         if !cfg.clone_flags.contains(flag) {
             unshare |= flag;
         }
@@ -187,6 +193,7 @@ fn setup(ch: &Channel, cfg: &InitConfig<'_>) -> Result<Infallible, Cause> {
         hooks::run_all("createContainer", hooks.create_container().as_ref(), &state)?;
     }
     rootfs::pivot(cfg.rootfs, cfg.no_pivot).map_err(rootfs_err)?;
+    rootfs::apply_root_propagation(spec).map_err(rootfs_err)?;
 
     if let Some(h) = spec.hostname().as_deref().filter(|h| !h.is_empty()) {
         nix::unistd::sethostname(h).map_err(sys_err("sethostname"))?;

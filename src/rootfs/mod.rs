@@ -111,6 +111,18 @@ pub fn prepare(spec: &Spec, rootfs: &Path, console: bool) -> Result<(), RootfsEr
         "mount",
         Path::new("/"),
     ))?;
+    // pivot_root fails (EINVAL) when the new root's parent mount is shared, which
+    // `rootfsPropagation: shared` just made it: make that one mount private, as
+    // runc's rootfsParentMountPrivate does. The configured propagation is applied
+    // to the new "/" after pivot_root (`apply_root_propagation`).
+    if prop.contains(MsFlags::MS_SHARED) {
+        let parent = parent_mount(rootfs);
+        nix::mount::mount(None::<&str>, &parent, None::<&str>, MsFlags::MS_PRIVATE, None::<&str>).map_err(sys_err(
+            "linux.rootfsPropagation",
+            "mount private",
+            &parent,
+        ))?;
+    }
     // pivot_root needs the new root to be a mount point.
     nix::mount::mount(Some(rootfs), rootfs, None::<&str>, MsFlags::MS_BIND | MsFlags::MS_REC, None::<&str>)
         .map_err(sys_err("root.path", "mount bind", rootfs))?;
@@ -131,6 +143,31 @@ pub fn prepare(spec: &Spec, rootfs: &Path, console: bool) -> Result<(), RootfsEr
         devices::links(&root, console)?;
     }
     Ok(())
+}
+
+/// The mount point `path` lives on: the longest mount point in our mountinfo
+/// that is `path` or one of its ancestors.
+fn parent_mount(path: &Path) -> PathBuf {
+    let info = std::fs::read_to_string("/proc/self/mountinfo").unwrap_or_default();
+    info.lines()
+        .filter_map(|l| l.split(' ').nth(4))
+        .map(|p| PathBuf::from(p.replace("\\040", " ")))
+        .filter(|p| path.starts_with(p))
+        .max_by_key(|p| p.as_os_str().len())
+        .unwrap_or_else(|| PathBuf::from("/"))
+}
+
+/// After pivot_root: `rootfsPropagation` on the new "/" (runc applies it there
+/// too, so that a shared root never touches the host's mounts).
+pub fn apply_root_propagation(spec: &Spec) -> Result<(), RootfsError> {
+    let linux = spec.linux().clone().unwrap_or_default();
+    let Some(flag) = linux.rootfs_propagation().as_deref().filter(|p| !p.is_empty()).and_then(propagation_flag) else {
+        return Ok(());
+    };
+    nix::mount::mount(None::<&str>, "/", None::<&str>, flag, None::<&str>).map_err(|e| RootfsError::Sys {
+        field: "linux.rootfsPropagation".into(),
+        source: sys::Error::with_path("mount", "/", e),
+    })
 }
 
 /// Make `rootfs` the root (pivot_root, or MS_MOVE + chroot with `no_pivot`).
