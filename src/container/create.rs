@@ -207,6 +207,16 @@ fn create_in(
         }
     }
 
+    // A new time namespace: made here, not in init. Its offsets can only be written
+    // before any process is in it, so the namespace must be unshared, written and
+    // then entered by a fork; init is usually pid 1 of a new pid namespace, which
+    // may not fork with CLONE_PARENT. We restore our own namespace for children
+    // (the hooks run in the runtime's) once init is cloned.
+    let new_time = !join_user && namespaces.iter().any(|n| n.typ() == LinuxNamespaceType::Time && n.path().is_none());
+    let host_time = if new_time { Some(init::new_time_namespace(&linux)?) } else { None };
+    let init_flags =
+        if new_time { clone_flags | CloneFlags::from_bits_retain(libc::CLONE_NEWTIME) } else { clone_flags };
+
     let (parent_ch, child_ch) = channel::pair()?;
     let init_config = InitConfig {
         spec: &spec,
@@ -219,7 +229,7 @@ fn create_in(
         preserve_fds: opts.preserve_fds,
         seccomp: seccomp.as_ref(),
         id: id.as_str(),
-        clone_flags,
+        clone_flags: init_flags,
         allow_setgroups: !(new_user && opts.rootless),
         lock_fd: lock.as_raw_fd(),
     };
@@ -231,6 +241,10 @@ fn create_in(
         }
         Forked::Parent(pid) => pid,
     };
+    if let Some(fd) = host_time {
+        nix::sched::setns(fd, CloneFlags::from_bits_retain(libc::CLONE_NEWTIME))
+            .map_err(|e| sys::Error::with_path("setns", "/proc/self/ns/time", e))?;
+    }
     drop(child_ch);
     drop(init_config);
     cleanup.pid = Some(child);

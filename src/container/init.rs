@@ -141,7 +141,7 @@ fn setup(ch: &Channel, cfg: &InitConfig<'_>) -> Result<Infallible, Cause> {
             needs_fork = true;
         }
     }
-    if namespaces.iter().any(|n| n.typ() == LinuxNamespaceType::Time && n.path().is_none()) {
+    if unshare.contains(CloneFlags::from_bits_retain(libc::CLONE_NEWTIME)) {
         write_time_offsets(&linux)?;
     }
     if needs_fork {
@@ -321,6 +321,17 @@ fn hook_state(cfg: &InitConfig<'_>, status: &str) -> Vec<u8> {
         "annotations": cfg.spec.annotations().clone().unwrap_or_default(),
     }))
     .unwrap_or_default()
+}
+
+/// In `create`, before clone: unshare a time namespace for our children and write
+/// its offsets. Returns our own (the runtime's) time namespace, to go back to.
+pub(super) fn new_time_namespace(linux: &oci_spec::runtime::Linux) -> Result<OwnedFd, Cause> {
+    let own = nix::fcntl::open("/proc/self/ns/time", OFlag::O_RDONLY | OFlag::O_CLOEXEC, Mode::empty())
+        .map_err(|e| sys::Error::with_path("open namespace", "/proc/self/ns/time", e))?;
+    let own = sys::fd::own(own);
+    nix::sched::unshare(CloneFlags::from_bits_retain(libc::CLONE_NEWTIME)).map_err(sys_err("unshare CLONE_NEWTIME"))?;
+    write_time_offsets(linux)?;
+    Ok(own)
 }
 
 fn write_time_offsets(linux: &oci_spec::runtime::Linux) -> Result<(), Cause> {

@@ -115,7 +115,8 @@ pub fn prepare(spec: &Spec, rootfs: &Path, console: bool) -> Result<(), RootfsEr
     // `rootfsPropagation: shared` just made it: make that one mount private, as
     // runc's rootfsParentMountPrivate does. The configured propagation is applied
     // to the new "/" after pivot_root (`apply_root_propagation`).
-    if prop.contains(MsFlags::MS_SHARED) {
+    // An unbindable parent refuses the bind below (EINVAL) in the same way.
+    if prop.intersects(MsFlags::MS_SHARED | MsFlags::MS_UNBINDABLE) {
         let parent = parent_mount(rootfs);
         nix::mount::mount(None::<&str>, &parent, None::<&str>, MsFlags::MS_PRIVATE, None::<&str>).map_err(sys_err(
             "linux.rootfsPropagation",
