@@ -28,9 +28,10 @@ pub use log::{LogFormat, LogSink};
 #[derive(Parser, Debug)]
 #[command(name = "berth", version, about = "berth: an OCI container runtime, a drop-in replacement for runc")]
 pub struct Cli {
-    /// Root directory for container state
-    #[arg(long, global = true, default_value = "/run/berth")]
-    pub root: PathBuf,
+    /// Root directory for container state (default /run/berth; $XDG_RUNTIME_DIR/berth
+    /// for an unprivileged caller, as runc does)
+    #[arg(long, global = true)]
+    pub root: Option<PathBuf>,
     /// Write log lines to this file instead of stderr
     #[arg(long, global = true)]
     pub log: Option<PathBuf>,
@@ -103,7 +104,18 @@ impl Cli {
             // auto: rootless when not running as real root.
             _ => !nix::unistd::Uid::effective().is_root(),
         };
-        Global { root: self.root.clone(), systemd_cgroup: self.systemd_cgroup, rootless }
+        let root = self.root.clone().unwrap_or_else(|| default_root(std::env::var_os("XDG_RUNTIME_DIR")));
+        Global { root, systemd_cgroup: self.systemd_cgroup, rootless }
+    }
+}
+
+/// runc's default state root: `$XDG_RUNTIME_DIR/berth` when an unprivileged caller
+/// has one (root's is ignored, as runc's shouldHonorXDGRuntimeDir does), else
+/// /run/berth.
+fn default_root(xdg: Option<std::ffi::OsString>) -> PathBuf {
+    match xdg.filter(|x| !x.is_empty()) {
+        Some(x) if !nix::unistd::Uid::effective().is_root() => PathBuf::from(x).join("berth"),
+        _ => PathBuf::from("/run/berth"),
     }
 }
 

@@ -92,16 +92,19 @@ fn rootfs_err(e: rootfs::RootfsError) -> Cause {
 }
 
 fn setup(ch: &Channel, cfg: &InitConfig<'_>) -> Result<Infallible, Cause> {
-    // CVE-2019-5736: nothing in the container may open /proc/<init>/exe (the host
-    // binary) while we run; a non-dumpable process's /proc files are root-owned.
-    nix::sys::prctl::set_dumpable(false).map_err(sys_err("prctl PR_SET_DUMPABLE"))?;
     let _ = nix::unistd::close(cfg.lock_fd);
-    if let Some(p) = cfg.spec.process() {
-        process::set_cpu_affinity(p, true).map_err(proc_err)?;
-    }
     match ch.recv()? {
         Some(Msg::Go) => {}
         _ => return Err(Cause::Init("parent went away before setup".into())),
+    }
+    // CVE-2019-5736: nothing in the container may open /proc/<init>/exe (the host
+    // binary) while we run; a non-dumpable process's /proc files are root-owned.
+    // Only after Go: an unprivileged parent writes our uid_map/gid_map before it,
+    // which root-owned /proc files would forbid (runc's nsexec does the same), and
+    // until Go no namespace has been joined, so nothing from a container sees us.
+    nix::sys::prctl::set_dumpable(false).map_err(sys_err("prctl PR_SET_DUMPABLE"))?;
+    if let Some(p) = cfg.spec.process() {
+        process::set_cpu_affinity(p, true).map_err(proc_err)?;
     }
     let spec = cfg.spec;
     let linux = spec.linux().clone().unwrap_or_default();

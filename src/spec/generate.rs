@@ -60,12 +60,14 @@ pub fn default_spec() -> Value {
 }
 
 /// runc's `spec --rootless`: the default plus a user namespace mapping the caller's
-/// ids to root, no network namespace, /sys bind-mounted, no devpts gid, no resources.
+/// ids to root, /sys bind-mounted, no devpts gid, no resources. Unlike runc, and as
+/// crun does, the network namespace is kept: the container gets only its own
+/// loopback, never the host's network.
 pub fn rootless_spec(uid: u32, gid: u32) -> Value {
     let mut spec = default_spec();
     let linux = &mut spec["linux"];
     linux["namespaces"] = json!([
-        {"type": "pid"}, {"type": "ipc"}, {"type": "uts"},
+        {"type": "pid"}, {"type": "network"}, {"type": "ipc"}, {"type": "uts"},
         {"type": "mount"}, {"type": "cgroup"}, {"type": "user"}
     ]);
     linux["uidMappings"] = json!([{"containerID": 0, "hostID": uid, "size": 1}]);
