@@ -63,8 +63,10 @@ unit:
 
 # Root tests drive the real binary; they are #[ignore = "needs root"] so that a
 # plain `cargo test` stays unprivileged.
+# `test-hooks` adds the fault-injection points tests/faults.rs kills berth at;
+# the installed binary (`make build`) never has them.
 test: test-deps lint build
-	$(CARGO) test --release -- --include-ignored
+	$(CARGO) test --release --features test-hooks -- --include-ignored
 	$(MAKE) integration
 	$(MAKE) vm
 

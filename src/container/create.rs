@@ -4,7 +4,7 @@
 //! removes everything it made (state dir, cgroup, init process).
 
 use std::fs;
-use std::os::fd::OwnedFd;
+use std::os::fd::{AsRawFd, OwnedFd};
 use std::path::{Path, PathBuf};
 
 use nix::sched::CloneFlags;
@@ -101,7 +101,7 @@ fn create_in(
     dir: &Path,
     cleanup: &mut Cleanup,
 ) -> Result<Created, Cause> {
-    let _lock = store.lock(id)?;
+    let lock = store.lock(id)?;
     testhook::pause_at("after-state-dir");
     let bundle = fs::canonicalize(&opts.bundle).map_err(|source| Cause::Io {
         what: "bundle",
@@ -208,13 +208,23 @@ fn create_in(
     if !join_user {
         let late = [LinuxNamespaceType::Time, LinuxNamespaceType::Cgroup];
         for ns in namespaces.iter().filter(|n| n.path().is_none() && !late.contains(&n.typ())) {
-            clone_flags |= CloneFlags::from_bits_truncate(ns.typ() as i32);
+            clone_flags |= CloneFlags::from_bits_retain(ns.typ() as i32);
         }
     }
 
     // Idmapped mounts need a privilege over the source filesystem that init in a
     // user namespace lacks: detach and idmap them here, init only attaches them.
     let idmapped = userns::idmapped_mounts(&spec, &bundle)?;
+    // A new time namespace: made here, not in init. Its offsets can only be written
+    // before any process is in it, so the namespace must be unshared, written and
+    // then entered by a fork; init is usually pid 1 of a new pid namespace, which
+    // may not fork with CLONE_PARENT. We restore our own namespace for children
+    // (the hooks run in the runtime's) once init is cloned.
+    let new_time = !join_user && namespaces.iter().any(|n| n.typ() == LinuxNamespaceType::Time && n.path().is_none());
+    let host_time = if new_time { Some(init::new_time_namespace(&linux)?) } else { None };
+    let init_flags =
+        if new_time { clone_flags | CloneFlags::from_bits_retain(libc::CLONE_NEWTIME) } else { clone_flags };
+
     let (parent_ch, child_ch) = channel::pair()?;
     let init_config = InitConfig {
         spec: &spec,
@@ -227,10 +237,11 @@ fn create_in(
         preserve_fds: opts.preserve_fds,
         seccomp: seccomp.as_ref(),
         id: id.as_str(),
-        clone_flags,
+        clone_flags: init_flags,
         allow_setgroups: !(new_user && opts.rootless),
         cgroup_tasks,
         idmapped,
+        lock_fd: lock.as_raw_fd(),
     };
 
     let child = match clone_fork(clone_flags)? {
@@ -240,6 +251,10 @@ fn create_in(
         }
         Forked::Parent(pid) => pid,
     };
+    if let Some(fd) = host_time {
+        nix::sched::setns(fd, CloneFlags::from_bits_retain(libc::CLONE_NEWTIME))
+            .map_err(|e| sys::Error::with_path("setns", "/proc/self/ns/time", e))?;
+    }
     drop(child_ch);
     drop(init_config);
     cleanup.pid = Some(child);

@@ -48,6 +48,11 @@ pub struct InitConfig<'a> {
     pub cgroup_tasks: Vec<(std::path::PathBuf, File)>,
     /// Idmapped copies of bind sources, made by the parent (see `userns`).
     pub idmapped: rootfs::IdmappedTrees,
+    /// `create`'s copy of the container lock, inherited through clone. Closed
+    /// first thing: the flock belongs to the open file, so if `create` were
+    /// killed, our copy would keep the container locked (and `delete --force`
+    /// waiting) for as long as we live.
+    pub lock_fd: std::os::fd::RawFd,
 }
 
 /// Run init; never returns. On failure the error chain goes to the parent.
@@ -92,6 +97,7 @@ fn rootfs_err(e: rootfs::RootfsError) -> Cause {
 }
 
 fn setup(ch: &Channel, cfg: &InitConfig<'_>) -> Result<Infallible, Cause> {
+    let _ = nix::unistd::close(cfg.lock_fd);
     match ch.recv()? {
         Some(Msg::Go) => {}
         _ => return Err(Cause::Init("parent went away before setup".into())),
@@ -120,7 +126,7 @@ fn setup(ch: &Channel, cfg: &InitConfig<'_>) -> Result<Infallible, Cause> {
         if let Some(p) = ns.path() {
             let fd = nix::fcntl::open(p.as_path(), OFlag::O_RDONLY | OFlag::O_CLOEXEC, Mode::empty())
                 .map_err(|e| sys::Error::with_path("open namespace", p, e))?;
-            to_join.push((sys::fd::own(fd), CloneFlags::from_bits_truncate(ns.typ() as i32), p.as_path()));
+            to_join.push((sys::fd::own(fd), CloneFlags::from_bits_retain(ns.typ() as i32), p.as_path()));
         }
     }
     to_join.sort_by_key(|(_, f, _)| *f != CloneFlags::CLONE_NEWUSER);
@@ -134,7 +140,7 @@ fn setup(ch: &Channel, cfg: &InitConfig<'_>) -> Result<Infallible, Cause> {
     drop(to_join);
     let mut unshare = CloneFlags::empty();
     for ns in namespaces.iter().filter(|n| n.path().is_none()) {
-        let flag = CloneFlags::from_bits_truncate(ns.typ() as i32);
+        let flag = CloneFlags::from_bits_retain(ns.typ() as i32);
         if !cfg.clone_flags.contains(flag) {
             unshare |= flag;
         }
@@ -146,7 +152,7 @@ fn setup(ch: &Channel, cfg: &InitConfig<'_>) -> Result<Infallible, Cause> {
             needs_fork = true;
         }
     }
-    if namespaces.iter().any(|n| n.typ() == LinuxNamespaceType::Time && n.path().is_none()) {
+    if unshare.contains(CloneFlags::from_bits_retain(libc::CLONE_NEWTIME)) {
         write_time_offsets(&linux)?;
     }
     if needs_fork {
@@ -334,6 +340,17 @@ fn hook_state(cfg: &InitConfig<'_>, status: &str) -> Vec<u8> {
         "annotations": cfg.spec.annotations().clone().unwrap_or_default(),
     }))
     .unwrap_or_default()
+}
+
+/// In `create`, before clone: unshare a time namespace for our children and write
+/// its offsets. Returns our own (the runtime's) time namespace, to go back to.
+pub(super) fn new_time_namespace(linux: &oci_spec::runtime::Linux) -> Result<OwnedFd, Cause> {
+    let own = nix::fcntl::open("/proc/self/ns/time", OFlag::O_RDONLY | OFlag::O_CLOEXEC, Mode::empty())
+        .map_err(|e| sys::Error::with_path("open namespace", "/proc/self/ns/time", e))?;
+    let own = sys::fd::own(own);
+    nix::sched::unshare(CloneFlags::from_bits_retain(libc::CLONE_NEWTIME)).map_err(sys_err("unshare CLONE_NEWTIME"))?;
+    write_time_offsets(linux)?;
+    Ok(own)
 }
 
 fn write_time_offsets(linux: &oci_spec::runtime::Linux) -> Result<(), Cause> {
