@@ -66,7 +66,7 @@ unit:
 # `test-hooks` adds the fault-injection points tests/faults.rs kills berth at;
 # the installed binary (`make build`) never has them.
 test: test-deps lint build
-	$(CARGO) test --release --features test-hooks -- --include-ignored
+	$(CARGO) test --profile ci --features test-hooks -- --include-ignored
 	$(MAKE) integration
 	$(MAKE) vm
 
