@@ -17,6 +17,19 @@ fn host_file(b: &Bundle, hierarchy: &str, file: &str) -> String {
     fs::read_to_string(&p).unwrap_or_else(|e| panic!("{p:?}: {e}")).trim().to_string()
 }
 
+/// A block device of this host as "major:minor" (throttle rules need a real one).
+fn block_device() -> String {
+    let mut devs: Vec<_> = fs::read_dir("/sys/block").unwrap().flatten().map(|e| e.path()).collect();
+    devs.sort();
+    let dev = devs.iter().find_map(|d| fs::read_to_string(d.join("dev")).ok()).expect("a block device");
+    dev.trim().to_string()
+}
+
+fn major_minor(dev: &str) -> (u64, u64) {
+    let (a, b) = dev.split_once(':').unwrap();
+    (a.parse().unwrap(), b.parse().unwrap())
+}
+
 fn started(b: &Bundle) {
     let out = b.create(&[]);
     assert!(out.status.success(), "{}", text(&out.stderr));
@@ -38,18 +51,19 @@ fn limits_are_written_and_visible_inside() {
                 "memory": {"limit": 67108864, "reservation": 33554432, "swappiness": 10},
                 "pids": {"limit": 20},
                 "cpu": {"shares": 512, "quota": 50000, "period": 100000, "cpus": "0", "mems": "0"},
-                "blockIO": {"throttleReadBpsDevice": [{"major": 254, "minor": 0, "rate": 1048576}]},
                 "devices": [{"allow": false, "access": "rwm"}]
             });
         },
     );
     assert_eq!(b.run_ok(), "67108864\n20\n50000\n");
+    let dev = block_device();
+    let (major, minor) = major_minor(&dev);
     let b = Bundle::with("cg-limits2", LOOP, |c| {
         c["linux"]["resources"] = json!({
             "memory": {"limit": 67108864, "reservation": 33554432, "swappiness": 10},
             "pids": {"limit": 20},
             "cpu": {"shares": 512, "quota": 50000, "period": 100000, "cpus": "0", "mems": "0"},
-            "blockIO": {"throttleReadBpsDevice": [{"major": 254, "minor": 0, "rate": 1048576}]},
+            "blockIO": {"throttleReadBpsDevice": [{"major": major, "minor": minor, "rate": 1048576}]},
             "hugepageLimits": [{"pageSize": "2MB", "limit": 0}]
         });
     });
@@ -62,7 +76,7 @@ fn limits_are_written_and_visible_inside() {
     assert_eq!(host_file(&b, "cpu", "cpu.cfs_quota_us"), "50000");
     assert_eq!(host_file(&b, "cpu", "cpu.cfs_period_us"), "100000");
     assert_eq!(host_file(&b, "cpuset", "cpuset.cpus"), "0");
-    assert_eq!(host_file(&b, "blkio", "blkio.throttle.read_bps_device"), "254:0 1048576");
+    assert_eq!(host_file(&b, "blkio", "blkio.throttle.read_bps_device"), format!("{dev} 1048576"));
     // hugetlb lives in the cgroup2 mount on this hybrid host.
     assert_eq!(host_file(&b, "unified", "hugetlb.2MB.max"), "0");
     let pid = b.state()["pid"].as_i64().unwrap();
@@ -216,4 +230,169 @@ fn oom_kill_produces_an_oom_event() {
     let lines = reader.join().unwrap();
     let last: serde_json::Value = serde_json::from_str(lines.last().unwrap()).unwrap();
     assert_eq!(last, json!({"type": "oom", "id": "cg-oom"}));
+}
+
+/// The fields the first test leaves out, each read back from the host's files and
+/// (for a few) from inside.
+#[test]
+#[ignore = "needs root"]
+fn every_other_resource_field_is_written() {
+    let dev = block_device();
+    let (major, minor) = major_minor(&dev);
+    let t = |rate: u64| json!([{"major": major, "minor": minor, "rate": rate}]);
+    let b = Bundle::with("cg-fields", LOOP, |c| {
+        c["linux"]["resources"] = json!({
+            "memory": {"limit": 67108864, "swap": 134217728, "disableOOMKiller": true, "useHierarchy": true,
+                       "checkBeforeUpdate": true},
+            "cpu": {"burst": 10000, "realtimePeriod": 500000, "idle": 1, "mems": "0"},
+            "blockIO": {"weight": 300, "throttleWriteBpsDevice": t(2097152),
+                        "throttleReadIOPSDevice": t(300), "throttleWriteIOPSDevice": t(400)},
+            "hugepageLimits": [{"pageSize": "2MB", "limit": 4194304}],
+            // On this hybrid host "unified" writes into the cgroup2 mount (hugetlb only).
+            "unified": {"hugetlb.2MB.rsvd.max": "2097152"}
+        });
+    });
+    started(&b);
+    assert_eq!(host_file(&b, "memory", "memory.memsw.limit_in_bytes"), "134217728");
+    assert!(host_file(&b, "memory", "memory.oom_control").contains("oom_kill_disable 1"));
+    assert_eq!(host_file(&b, "memory", "memory.use_hierarchy"), "1");
+    assert_eq!(host_file(&b, "cpu", "cpu.cfs_burst_us"), "10000");
+    assert_eq!(host_file(&b, "cpu", "cpu.rt_period_us"), "500000");
+    assert_eq!(host_file(&b, "cpu", "cpu.idle"), "1");
+    assert_eq!(host_file(&b, "cpuset", "cpuset.mems"), "0");
+    // The BFQ weight file (this kernel has no CFQ blkio.weight).
+    let weight = PathBuf::from("/sys/fs/cgroup/blkio").join(cgroup_parent()).join(&b.id).join("blkio.weight");
+    let file = if weight.exists() { "blkio.weight" } else { "blkio.bfq.weight" };
+    assert!(host_file(&b, "blkio", file).ends_with("300"), "{}", host_file(&b, "blkio", file));
+    assert_eq!(host_file(&b, "blkio", "blkio.throttle.write_bps_device"), format!("{dev} 2097152"));
+    assert_eq!(host_file(&b, "blkio", "blkio.throttle.read_iops_device"), format!("{dev} 300"));
+    assert_eq!(host_file(&b, "blkio", "blkio.throttle.write_iops_device"), format!("{dev} 400"));
+    assert_eq!(host_file(&b, "unified", "hugetlb.2MB.max"), "4194304");
+    assert_eq!(host_file(&b, "unified", "hugetlb.2MB.rsvd.max"), "2097152");
+    // From inside, through the container's cgroup mounts.
+    let out = b.berth(&[
+        "exec",
+        &b.id,
+        "sh",
+        "-c",
+        "cat /sys/fs/cgroup/memory/memory.memsw.limit_in_bytes /sys/fs/cgroup/cpu/cpu.cfs_burst_us \
+         /sys/fs/cgroup/blkio/blkio.throttle.write_iops_device",
+    ]);
+    assert_eq!(text(&out.stdout), format!("134217728\n10000\n{dev} 400\n"), "{}", text(&out.stderr));
+    // checkBeforeUpdate: a limit below the current usage is refused, naming the field.
+    let res = b.path().join("low.json");
+    fs::write(&res, r#"{"memory": {"limit": 4096, "checkBeforeUpdate": true}}"#).unwrap();
+    let out = b.berth(&["update", "-r", res.to_str().unwrap(), &b.id]);
+    assert!(!out.status.success());
+    assert!(text(&out.stderr).contains("linux.resources.memory.limit"), "{}", text(&out.stderr));
+    assert_eq!(host_file(&b, "memory", "memory.limit_in_bytes"), "67108864");
+    assert!(b.berth(&["delete", "--force", &b.id]).status.success());
+    b.assert_clean();
+}
+
+/// Values this host cannot apply fail `create` with the field's name, and leave
+/// nothing behind.
+#[test]
+#[ignore = "needs root"]
+fn values_the_host_cannot_apply_name_the_field() {
+    let cases = [
+        (
+            json!({"network": {"priorities": [{"name": "eth0", "priority": 1}]}}),
+            "linux.resources.network.priorities[0]",
+        ),
+        (json!({"rdma": {"mlx5_1": {"hcaHandles": 3}}}), "linux.resources.rdma"),
+        (json!({"blockIO": {"leafWeight": 300}}), "linux.resources.blockIO.leafWeight"),
+        (json!({"cpu": {"realtimeRuntime": 1000}}), "linux.resources.cpu.realtimeRuntime"),
+        (json!({"memory": {"swappiness": 200}}), "linux.resources.memory.swappiness"),
+        (json!({"unified": {"../escape": "1"}}), "linux.resources.unified.../escape"),
+        (json!({"unified": {"memory.max": "1"}}), "linux.resources.unified.memory.max"),
+        (json!({"cpu": {"cpus": "4096"}}), "linux.resources.cpu.cpus"),
+        (json!({"hugepageLimits": [{"pageSize": "3MB", "limit": 0}]}), "linux.resources.hugepageLimits[0]"),
+    ];
+    for (i, (resources, field)) in cases.into_iter().enumerate() {
+        let b = Bundle::with(&format!("cg-bad{i}"), &["true"], |c| c["linux"]["resources"] = resources.clone());
+        let out = b.create(&[]);
+        assert!(!out.status.success(), "{resources} was accepted");
+        assert!(text(&out.stderr).contains(field), "{resources}: {}", text(&out.stderr));
+        b.assert_clean();
+    }
+}
+
+#[test]
+#[ignore = "needs root"]
+fn update_flags_change_every_limit_they_name() {
+    let b = Bundle::with("cg-update2", LOOP, |c| {
+        c["linux"]["resources"] = json!({"memory": {"limit": 67108864}});
+    });
+    started(&b);
+    let out = b.berth(&[
+        "update",
+        "--memory",
+        "96m",
+        "--memory-swap",
+        "192m",
+        "--memory-reservation",
+        "32m",
+        "--cpu-share",
+        "256",
+        "--cpu-period",
+        "200000",
+        "--cpu-quota",
+        "100000",
+        "--cpu-rt-period",
+        "400000",
+        "--cpuset-cpus",
+        "0",
+        "--cpuset-mems",
+        "0",
+        "--blkio-weight",
+        "200",
+        "--pids-limit",
+        "50",
+        &b.id,
+    ]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert_eq!(host_file(&b, "memory", "memory.limit_in_bytes"), "100663296");
+    assert_eq!(host_file(&b, "memory", "memory.memsw.limit_in_bytes"), "201326592");
+    assert_eq!(host_file(&b, "memory", "memory.soft_limit_in_bytes"), "33554432");
+    assert_eq!(host_file(&b, "cpu", "cpu.shares"), "256");
+    assert_eq!(host_file(&b, "cpu", "cpu.cfs_period_us"), "200000");
+    assert_eq!(host_file(&b, "cpu", "cpu.cfs_quota_us"), "100000");
+    assert_eq!(host_file(&b, "cpu", "cpu.rt_period_us"), "400000");
+    assert_eq!(host_file(&b, "cpuset", "cpuset.cpus"), "0");
+    assert!(host_file(&b, "blkio", "blkio.bfq.weight").ends_with("200"));
+    assert_eq!(host_file(&b, "pids", "pids.max"), "50");
+    // Shrinking memory below memory+swap works in either order (limit first, then swap).
+    let out = b.berth(&["update", "--memory", "48m", "--memory-swap", "64m", &b.id]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert_eq!(host_file(&b, "memory", "memory.limit_in_bytes"), "50331648");
+    assert_eq!(host_file(&b, "memory", "memory.memsw.limit_in_bytes"), "67108864");
+    // Devices through -r: /dev/null denied from now on.
+    let res = b.path().join("dev.json");
+    fs::write(&res, r#"{"devices": [{"allow": false, "access": "rwm"}, {"allow": false, "type": "c", "major": 1, "minor": 3, "access": "rwm"}]}"#).unwrap();
+    assert!(b.berth(&["update", "-r", res.to_str().unwrap(), &b.id]).status.success());
+    let out = b.berth(&["exec", &b.id, "sh", "-c", "echo x > /dev/null && echo written"]);
+    assert!(text(&out.stderr).contains("Operation not permitted"), "{} {}", text(&out.stdout), text(&out.stderr));
+    assert!(b.berth(&["delete", "--force", &b.id]).status.success());
+    b.assert_clean();
+}
+
+/// This host has no systemd: `--systemd-cgroup` must say so, before anything is made.
+#[test]
+#[ignore = "needs root"]
+fn systemd_driver_without_systemd_is_a_clear_error() {
+    if std::path::Path::new("/run/systemd/system").exists() {
+        return; // systemd runs here; integration/vm covers the driver.
+    }
+    let b = Bundle::with("cg-systemd", &["true"], |c| {
+        c["linux"]["cgroupsPath"] = json!("system.slice:berth:cg-systemd");
+        c["linux"]["resources"] = json!({"memory": {"limit": 67108864}});
+    });
+    let out = b.create(&["--systemd-cgroup"]);
+    assert!(!out.status.success());
+    let err = text(&out.stderr);
+    assert!(err.contains("--systemd-cgroup") && err.contains("berth-cg-systemd.scope"), "{err}");
+    assert!(err.contains("systemd is not running"), "{err}");
+    assert_eq!(err.lines().count(), 1, "one error line: {err}");
+    b.assert_clean();
 }

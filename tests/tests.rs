@@ -8,8 +8,12 @@
 mod cgroups;
 mod common;
 mod exec;
+mod faults;
 mod hostile;
 mod lifecycle;
 mod process;
+mod security;
 mod rootfs;
 mod rootless;
+mod spec;
+mod spec_config;

@@ -136,6 +136,30 @@ pub(super) fn read(path: &Path) -> Option<String> {
     fs::read_to_string(path).ok().map(|s| s.trim().to_string())
 }
 
+impl FsManager {
+    /// v1 hierarchies, when not rootless (a rootless process may lack the
+    /// permission, and its failures are skipped, not fatal).
+    fn self_joins(&self, d: &Dir) -> bool {
+        !d.v2 && !self.rootless
+    }
+
+    fn add_task_where(&self, pid: Pid, wanted: impl Fn(&Dir) -> bool) -> Result<(), CgroupError> {
+        for d in self.dirs.iter().filter(|d| wanted(d)) {
+            if self.rootless && !d.path.exists() {
+                continue;
+            }
+            if let Err(e) = write(&d.path.join("cgroup.procs"), &pid.to_string(), "cgroup.procs") {
+                if self.rootless {
+                    tracing::debug!(error = %e, "rootless: cannot join cgroup, skipped");
+                    continue;
+                }
+                return Err(e);
+            }
+        }
+        Ok(())
+    }
+}
+
 impl CgroupManager for FsManager {
     fn create(&self) -> Result<(), CgroupError> {
         for d in &self.dirs {
@@ -175,19 +199,15 @@ impl CgroupManager for FsManager {
     }
 
     fn add_task(&self, pid: Pid) -> Result<(), CgroupError> {
-        for d in &self.dirs {
-            if self.rootless && !d.path.exists() {
-                continue;
-            }
-            if let Err(e) = write(&d.path.join("cgroup.procs"), &pid.to_string(), "cgroup.procs") {
-                if self.rootless {
-                    tracing::debug!(error = %e, "rootless: cannot join cgroup, skipped");
-                    continue;
-                }
-                return Err(e);
-            }
-        }
-        Ok(())
+        self.add_task_where(pid, |_| true)
+    }
+
+    fn self_join_files(&self) -> Vec<PathBuf> {
+        self.dirs.iter().filter(|d| self.self_joins(d)).map(|d| d.path.join("tasks")).collect()
+    }
+
+    fn add_task_except_self_join(&self, pid: Pid) -> Result<(), CgroupError> {
+        self.add_task_where(pid, |d| !self.self_joins(d))
     }
 
     fn pids(&self) -> Result<Vec<Pid>, CgroupError> {
@@ -335,6 +355,17 @@ mod tests {
     fn dotdot_is_rejected() {
         let e = FsManager::new(&layout(), &BTreeMap::new(), &config("/a/../../b")).err().unwrap();
         assert!(e.to_string().starts_with("linux.cgroupsPath"));
+    }
+
+    #[test]
+    fn v1_hierarchies_are_joined_through_tasks_and_v2_by_the_parent() {
+        let m = FsManager::new(&layout(), &BTreeMap::new(), &config("/x")).unwrap();
+        let mut files = m.self_join_files();
+        files.sort();
+        assert_eq!(files, vec![PathBuf::from("/cg/cpu,cpuacct/x/tasks"), PathBuf::from("/cg/memory/x/tasks")]);
+        let rootless = CgroupConfig { rootless: true, ..config("/x") };
+        let m = FsManager::new(&layout(), &BTreeMap::new(), &rootless).unwrap();
+        assert!(m.self_join_files().is_empty(), "rootless joins through cgroup.procs, skipping failures");
     }
 
     #[test]

@@ -4,11 +4,15 @@
 //! host's layout — v1, unified v2, or hybrid (v1 controllers plus a cgroup2 mount
 //! that owns some controllers: this development machine's layout, which crun
 //! refuses) — and drives each controller through whichever hierarchy owns it.
+//! With `--systemd-cgroup` the container gets a transient systemd scope instead
+//! (`systemd`), and the cgroupfs driver writes what systemd has no property for.
 
+mod devices;
 mod fs;
 mod layout;
 mod resources;
 mod stats;
+mod systemd;
 mod v1;
 mod v2;
 
@@ -20,6 +24,7 @@ use oci_spec::runtime::LinuxResources;
 pub use fs::FsManager;
 pub use layout::{Layout, Owner};
 pub use stats::Stats;
+pub use systemd::SystemdManager;
 
 /// How the container's cgroup is named and driven; stored in the container's state
 /// so later commands (kill --all, delete, pause, ps, events) reopen the same cgroup.
@@ -63,6 +68,13 @@ pub enum CgroupError {
     Unsupported { field: String, reason: String },
     #[error("{field}: {reason}")]
     Invalid { field: String, reason: String },
+    #[error("--systemd-cgroup: {what} {unit} (is systemd running and its D-Bus API reachable?)")]
+    Systemd {
+        what: &'static str,
+        unit: String,
+        #[source]
+        source: zbus::Error,
+    },
     #[error("freeze {path:?}: did not reach {state} in time")]
     FreezeTimeout { path: PathBuf, state: &'static str },
 }
@@ -75,6 +87,19 @@ pub trait CgroupManager {
     fn set(&self, resources: &LinuxResources) -> Result<(), CgroupError>;
     /// Move `pid` into the cgroup (every hierarchy on v1/hybrid).
     fn add_task(&self, pid: Pid) -> Result<(), CgroupError>;
+    /// The v1 `tasks` files through which a single-threaded process moves itself
+    /// by writing "0". A write to cgroup.procs takes the kernel's global
+    /// threadgroup lock for writing, which waits for an RCU grace period (10-30
+    /// ms on a loaded host, the largest single cost of `create`); a thread
+    /// moving itself skips that lock (kernel/cgroup/cgroup.c,
+    /// cgroup_procs_write_start). Empty when rootless or on cgroup v2.
+    fn self_join_files(&self) -> Vec<PathBuf> {
+        Vec::new()
+    }
+    /// `add_task` on the hierarchies that `self_join_files` does not cover.
+    fn add_task_except_self_join(&self, pid: Pid) -> Result<(), CgroupError> {
+        self.add_task(pid)
+    }
     /// Every pid currently in the cgroup.
     fn pids(&self) -> Result<Vec<Pid>, CgroupError>;
     /// Freeze or thaw every process in the cgroup.
@@ -94,13 +119,10 @@ pub trait CgroupManager {
 
 /// Open the manager for `config` on the host's cgroup layout.
 pub fn open(config: &CgroupConfig) -> Result<Box<dyn CgroupManager>, CgroupError> {
-    if config.systemd {
-        return Err(CgroupError::Unsupported {
-            field: "--systemd-cgroup".into(),
-            reason: "the systemd cgroup driver is not implemented yet; use the cgroupfs driver".into(),
-        });
-    }
     let layout = Layout::detect();
+    if config.systemd {
+        return Ok(Box::new(SystemdManager::new(&layout, config)?));
+    }
     let own = layout::own_cgroups(&std::fs::read_to_string("/proc/self/cgroup").unwrap_or_default());
     Ok(Box::new(FsManager::new(&layout, &own, config)?))
 }

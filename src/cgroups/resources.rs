@@ -3,10 +3,10 @@
 //! (with runc's conversions) on cgroup2. A field whose controller the host lacks,
 //! or that the owning version cannot express, is an error naming the field.
 
-use oci_spec::runtime::{LinuxBlockIo, LinuxCpu, LinuxDeviceCgroup, LinuxDeviceType, LinuxMemory, LinuxResources};
+use oci_spec::runtime::{LinuxBlockIo, LinuxCpu, LinuxDeviceCgroup, LinuxMemory, LinuxResources};
 
 use super::fs::{Dir, FsManager, read, write};
-use super::{CgroupError, v2};
+use super::{CgroupError, devices, v2};
 
 fn missing(field: &str, controller: &str) -> CgroupError {
     CgroupError::Unsupported {
@@ -114,14 +114,16 @@ fn memory(m: &FsManager, mem: &LinuxMemory) -> Result<(), CgroupError> {
             });
         }
     }
+    // 0 means "not set" for the limit, reservation and swap, as in runc: docker
+    // sends 0 for every one it was not asked to change.
     if d.v2 {
-        if let Some(l) = mem.limit() {
+        if let Some(l) = mem.limit().filter(|v| *v != 0) {
             write(&p("memory.max"), &num(l), "linux.resources.memory.limit")?;
         }
-        if let Some(r) = mem.reservation() {
+        if let Some(r) = mem.reservation().filter(|v| *v != 0) {
             write(&p("memory.low"), &num(r), "linux.resources.memory.reservation")?;
         }
-        if let Some(s) = mem.swap() {
+        if let Some(s) = mem.swap().filter(|v| *v != 0) {
             let v = v2::swap_max(s, mem.limit())
                 .map_err(|reason| CgroupError::Invalid { field: "linux.resources.memory.swap".into(), reason })?;
             write(&p("memory.swap.max"), &v, "linux.resources.memory.swap")?;
@@ -142,8 +144,8 @@ fn memory(m: &FsManager, mem: &LinuxMemory) -> Result<(), CgroupError> {
     }
     // v1: memory+swap must never be below memory, so order the two writes by
     // whether the limit grows or shrinks.
-    let limit = mem.limit();
-    let swap = mem.swap();
+    let limit = mem.limit().filter(|v| *v != 0);
+    let swap = mem.swap().filter(|v| *v != 0);
     let write_limit = || -> Result<(), CgroupError> {
         if let Some(l) = limit {
             write(&p("memory.limit_in_bytes"), &l.to_string(), "linux.resources.memory.limit")?;
@@ -170,7 +172,7 @@ fn memory(m: &FsManager, mem: &LinuxMemory) -> Result<(), CgroupError> {
         write_limit()?;
         write_swap()?;
     }
-    if let Some(r) = mem.reservation() {
+    if let Some(r) = mem.reservation().filter(|v| *v != 0) {
         write(&p("memory.soft_limit_in_bytes"), &r.to_string(), "linux.resources.memory.reservation")?;
     }
     if let Some(s) = mem.swappiness() {
@@ -258,12 +260,19 @@ fn cpu_limits(m: &FsManager, cpu: &LinuxCpu) -> Result<(), CgroupError> {
 fn block_io(m: &FsManager, b: &LinuxBlockIo) -> Result<(), CgroupError> {
     let d = owner(m, if m.dir_for("blkio").is_some() { "blkio" } else { "io" }, "linux.resources.blockIO")?;
     let p = |f: &str| d.path.join(f);
+    // A weight of 0 means "not set", as in runc: docker sends `"weight": 0`
+    // for every container, and the kernel rejects 0 (ERANGE).
     if d.v2 {
-        if let Some(w) = b.weight() {
-            write(&p("io.weight"), &v2::blkio_weight_to_io(w).to_string(), "linux.resources.blockIO.weight")?;
+        if let Some(w) = b.weight().filter(|w| *w != 0) {
+            // runc prefers BFQ's file, which takes blkio's own 10..1000 scale.
+            if p("io.bfq.weight").exists() {
+                write(&p("io.bfq.weight"), &w.to_string(), "linux.resources.blockIO.weight")?;
+            } else {
+                write(&p("io.weight"), &v2::blkio_weight_to_io(w).to_string(), "linux.resources.blockIO.weight")?;
+            }
         }
         for (i, wd) in b.weight_device().as_deref().unwrap_or_default().iter().enumerate() {
-            if let Some(w) = wd.weight() {
+            if let Some(w) = wd.weight().filter(|w| *w != 0) {
                 let v = format!("{}:{} {}", wd.major(), wd.minor(), v2::blkio_weight_to_io(w));
                 write(&p("io.weight"), &v, &format!("linux.resources.blockIO.weightDevice[{i}]"))?;
             }
@@ -283,18 +292,18 @@ fn block_io(m: &FsManager, b: &LinuxBlockIo) -> Result<(), CgroupError> {
     }
     // v1: with the BFQ scheduler the weight files are blkio.bfq.*.
     let weight_file = if p("blkio.weight").exists() { "blkio.weight" } else { "blkio.bfq.weight" };
-    if let Some(w) = b.weight() {
+    if let Some(w) = b.weight().filter(|w| *w != 0) {
         write(&p(weight_file), &w.to_string(), "linux.resources.blockIO.weight")?;
     }
-    if let Some(w) = b.leaf_weight() {
+    if let Some(w) = b.leaf_weight().filter(|w| *w != 0) {
         write(&p("blkio.leaf_weight"), &w.to_string(), "linux.resources.blockIO.leafWeight")?;
     }
     for (i, wd) in b.weight_device().as_deref().unwrap_or_default().iter().enumerate() {
         let field = format!("linux.resources.blockIO.weightDevice[{i}]");
-        if let Some(w) = wd.weight() {
+        if let Some(w) = wd.weight().filter(|w| *w != 0) {
             write(&p(&format!("{weight_file}_device")), &format!("{}:{} {w}", wd.major(), wd.minor()), &field)?;
         }
-        if let Some(w) = wd.leaf_weight() {
+        if let Some(w) = wd.leaf_weight().filter(|w| *w != 0) {
             write(&p("blkio.leaf_weight_device"), &format!("{}:{} {w}", wd.major(), wd.minor()), &field)?;
         }
     }
@@ -315,52 +324,26 @@ fn block_io(m: &FsManager, b: &LinuxBlockIo) -> Result<(), CgroupError> {
     Ok(())
 }
 
-/// One device-cgroup rule as v1's devices.allow/deny take it: `c 1:3 rwm`.
-pub(super) fn device_rule(d: &LinuxDeviceCgroup) -> String {
-    let typ = match d.typ() {
-        Some(LinuxDeviceType::C) | Some(LinuxDeviceType::U) => "c",
-        Some(LinuxDeviceType::B) => "b",
-        Some(LinuxDeviceType::P) => "p",
-        Some(LinuxDeviceType::A) | None => "a",
-    };
-    let num = |n: Option<i64>| n.filter(|n| *n >= 0).map(|n| n.to_string()).unwrap_or_else(|| "*".into());
-    let access = d.access().clone().filter(|a| !a.is_empty()).unwrap_or_else(|| "rwm".into());
-    format!("{typ} {}:{} {access}", num(d.major()), num(d.minor()))
-}
-
 fn devices(m: &FsManager, devs: &[LinuxDeviceCgroup]) -> Result<(), CgroupError> {
-    let Some(d) = m.dir_for("devices") else {
-        if m.dirs.iter().any(|d| d.v2) {
-            // cgroup v2 needs an eBPF device program, which berth does not load yet.
-            tracing::warn!("linux.resources.devices: not enforced on cgroup v2 (no eBPF device program yet)");
-            return Ok(());
-        }
-        return Err(missing("linux.resources.devices", "devices"));
+    let rules = devices::effective_rules(devs);
+    // cgroup v2 has no devices files: an eBPF program attached to the container's
+    // directory decides every access. That is also the way on a hybrid host
+    // whose v1 hierarchies lack the devices controller.
+    let d = match m.dir_for("devices") {
+        Some(d) if !d.v2 => d,
+        Some(d) => return devices::attach(&d.path, &rules),
+        None => match m.dirs.iter().find(|d| d.v2) {
+            Some(u) => return devices::attach(&u.path, &rules),
+            None => return Err(missing("linux.resources.devices", "devices")),
+        },
     };
     // The rules start from "deny everything", as runc's do.
     write(&d.path.join("devices.deny"), "a", "linux.resources.devices")?;
-    for (i, dev) in devs.iter().enumerate() {
-        let file = if dev.allow() { "devices.allow" } else { "devices.deny" };
-        write(&d.path.join(file), &device_rule(dev), &format!("linux.resources.devices[{i}]"))?;
-    }
-    // Devices every container needs (runc's AllowedDevices), unless denied above.
-    for rule in [
-        "c 1:3 rwm",
-        "c 1:5 rwm",
-        "c 1:7 rwm",
-        "c 1:8 rwm",
-        "c 1:9 rwm",
-        "c 5:0 rwm",
-        "c 5:1 rwm",
-        "c 5:2 rwm",
-        "c 136:* rwm",
-        "c 10:200 rwm",
-        "c *:* m",
-        "b *:* m",
-    ] {
-        if !devs.iter().any(|d| !d.allow() && device_rule(d) == rule) {
-            write(&d.path.join("devices.allow"), rule, "linux.resources.devices")?;
-        }
+    for (i, rule) in rules.iter().enumerate() {
+        let file = if rule.allow { "devices.allow" } else { "devices.deny" };
+        let field =
+            if i < devs.len() { format!("linux.resources.devices[{i}]") } else { "linux.resources.devices".into() };
+        write(&d.path.join(file), &rule.to_v1(), &field)?;
     }
     Ok(())
 }
@@ -369,15 +352,25 @@ fn devices(m: &FsManager, devs: &[LinuxDeviceCgroup]) -> Result<(), CgroupError>
 mod tests {
     use super::*;
 
+    /// docker sends `blockIO: {"weight": 0}` for every container; runc reads 0 as
+    /// "not set", and writing it fails with ERANGE.
     #[test]
-    fn device_rules_use_wildcards() {
-        let d: LinuxDeviceCgroup =
-            serde_json::from_value(serde_json::json!({"allow": false, "access": "rwm"})).unwrap();
-        assert_eq!(device_rule(&d), "a *:* rwm");
-        let d: LinuxDeviceCgroup = serde_json::from_value(
-            serde_json::json!({"allow": true, "type": "c", "major": 1, "minor": 3, "access": "rw"}),
-        )
-        .unwrap();
-        assert_eq!(device_rule(&d), "c 1:3 rw");
+    fn blkio_weight_zero_writes_nothing() {
+        let tmp = tempfile::tempdir().unwrap();
+        let mount = tmp.path().join("blkio");
+        let layout = super::super::layout::Layout {
+            v1: [("blkio".to_string(), mount.clone())].into_iter().collect(),
+            ..Default::default()
+        };
+        let config =
+            super::super::CgroupConfig { path: "/c1".into(), systemd: false, id: "c1".into(), rootless: false };
+        let m = FsManager::new(&layout, &Default::default(), &config).unwrap();
+        std::fs::create_dir_all(mount.join("c1")).unwrap();
+        let b: LinuxBlockIo = serde_json::from_value(serde_json::json!({"weight": 0, "leafWeight": 0})).unwrap();
+        block_io(&m, &b).unwrap();
+        assert_eq!(std::fs::read_dir(mount.join("c1")).unwrap().count(), 0);
+        let b: LinuxBlockIo = serde_json::from_value(serde_json::json!({"weight": 500})).unwrap();
+        block_io(&m, &b).unwrap();
+        assert_eq!(std::fs::read_to_string(mount.join("c1/blkio.bfq.weight")).unwrap(), "500");
     }
 }

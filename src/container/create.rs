@@ -4,7 +4,7 @@
 //! removes everything it made (state dir, cgroup, init process).
 
 use std::fs;
-use std::os::fd::OwnedFd;
+use std::os::fd::{AsRawFd, OwnedFd};
 use std::path::{Path, PathBuf};
 
 use nix::sched::CloneFlags;
@@ -18,7 +18,7 @@ use super::channel::{self, Msg};
 use super::error::{Cause, ContainerError};
 use super::init::{self, InitConfig};
 use super::state::{FIFO, State, Status, Store};
-use super::{ContainerId, userns};
+use super::{ContainerId, testhook, userns};
 use crate::cgroups::{self, CgroupConfig, CgroupManager};
 use crate::sys::process::{Forked, clone_fork};
 use crate::{console, hooks, security, spec, sys};
@@ -101,7 +101,8 @@ fn create_in(
     dir: &Path,
     cleanup: &mut Cleanup,
 ) -> Result<Created, Cause> {
-    let _lock = store.lock(id)?;
+    let lock = store.lock(id)?;
+    testhook::pause_at("after-state-dir");
     let bundle = fs::canonicalize(&opts.bundle).map_err(|source| Cause::Io {
         what: "bundle",
         path: opts.bundle.clone(),
@@ -138,18 +139,47 @@ fn create_in(
         None => None,
     };
 
+    if linux.intel_rdt().is_some() {
+        // config-linux.md: "If the resctrl pseudo-filesystem is not mounted, the
+        // runtime MUST generate an error". berth has no resctrl support at all.
+        return Err(spec::SpecError::invalid("linux.intelRdt", "not supported by berth (no resctrl support)").into());
+    }
+
     let cgroup_config = CgroupConfig {
         path: linux.cgroups_path().clone().unwrap_or_default(),
         systemd: opts.systemd_cgroup,
         id: id.as_str().to_string(),
         rootless: opts.rootless,
     };
-    let cgroup = cgroups::open(&cgroup_config)?;
+    // Saved before anything else exists on the host, and again as each thing is
+    // made, so that `delete --force` can undo a create killed at any point.
+    let mut state = State {
+        id: id.as_str().to_string(),
+        pid: 0,
+        init_start_time: 0,
+        bundle: bundle.clone(),
+        rootfs: rootfs.clone(),
+        created: chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Nanos, true),
+        cgroup: cgroup_config,
+        rootless: opts.rootless,
+        creating: true,
+        config: spec.clone(),
+    };
+    store.save(&state)?;
+    let cgroup = cgroups::open(&state.cgroup)?;
     cgroup.create()?;
     let cgroup = cleanup.cgroup.insert(cgroup);
     if let Some(resources) = linux.resources() {
         cgroup.set(resources)?;
     }
+    let new_user = namespaces.iter().any(|n| n.typ() == LinuxNamespaceType::User && n.path().is_none());
+    let join_user = namespaces.iter().any(|n| n.typ() == LinuxNamespaceType::User && n.path().is_some());
+    // Init joins the v1 hierarchies itself (see `CgroupManager::self_join_files`),
+    // through files opened here where the host's paths resolve. Not from a user
+    // namespace, whose root may not write the host's cgroupfs.
+    let cgroup_tasks = if new_user || join_user { Vec::new() } else { open_self_join(cgroup.as_ref())? };
+    let self_join = !cgroup_tasks.is_empty();
+    testhook::pause_at("after-cgroup");
 
     let fifo = dir.join(FIFO);
     nix::unistd::mkfifo(&fifo, Mode::from_bits_truncate(0o622))
@@ -169,8 +199,6 @@ fn create_in(
         None => None,
     };
 
-    let new_user = namespaces.iter().any(|n| n.typ() == LinuxNamespaceType::User && n.path().is_none());
-    let join_user = namespaces.iter().any(|n| n.typ() == LinuxNamespaceType::User && n.path().is_some());
     // Namespaces created at clone time, so that they are owned by a new user
     // namespace created in the same call. When joining an existing user namespace,
     // init unshares them after setns instead. The cgroup namespace is always
@@ -180,13 +208,23 @@ fn create_in(
     if !join_user {
         let late = [LinuxNamespaceType::Time, LinuxNamespaceType::Cgroup];
         for ns in namespaces.iter().filter(|n| n.path().is_none() && !late.contains(&n.typ())) {
-            clone_flags |= CloneFlags::from_bits_truncate(ns.typ() as i32);
+            clone_flags |= CloneFlags::from_bits_retain(ns.typ() as i32);
         }
     }
 
     // Idmapped mounts need a privilege over the source filesystem that init in a
     // user namespace lacks: detach and idmap them here, init only attaches them.
     let idmapped = userns::idmapped_mounts(&spec, &bundle)?;
+    // A new time namespace: made here, not in init. Its offsets can only be written
+    // before any process is in it, so the namespace must be unshared, written and
+    // then entered by a fork; init is usually pid 1 of a new pid namespace, which
+    // may not fork with CLONE_PARENT. We restore our own namespace for children
+    // (the hooks run in the runtime's) once init is cloned.
+    let new_time = !join_user && namespaces.iter().any(|n| n.typ() == LinuxNamespaceType::Time && n.path().is_none());
+    let host_time = if new_time { Some(init::new_time_namespace(&linux)?) } else { None };
+    let init_flags =
+        if new_time { clone_flags | CloneFlags::from_bits_retain(libc::CLONE_NEWTIME) } else { clone_flags };
+
     let (parent_ch, child_ch) = channel::pair()?;
     let init_config = InitConfig {
         spec: &spec,
@@ -199,9 +237,11 @@ fn create_in(
         preserve_fds: opts.preserve_fds,
         seccomp: seccomp.as_ref(),
         id: id.as_str(),
-        clone_flags,
+        clone_flags: init_flags,
         allow_setgroups: !(new_user && opts.rootless),
+        cgroup_tasks,
         idmapped,
+        lock_fd: lock.as_raw_fd(),
     };
 
     let child = match clone_fork(clone_flags)? {
@@ -211,6 +251,10 @@ fn create_in(
         }
         Forked::Parent(pid) => pid,
     };
+    if let Some(fd) = host_time {
+        nix::sched::setns(fd, CloneFlags::from_bits_retain(libc::CLONE_NEWTIME))
+            .map_err(|e| sys::Error::with_path("setns", "/proc/self/ns/time", e))?;
+    }
     drop(child_ch);
     drop(init_config);
     cleanup.pid = Some(child);
@@ -219,7 +263,15 @@ fn create_in(
     if new_user {
         userns::write_mappings(child, &linux, opts.rootless)?;
     }
-    cgroup.add_task(child)?;
+    if self_join {
+        cgroup.add_task_except_self_join(child)?;
+    } else {
+        cgroup.add_task(child)?;
+    }
+    state.pid = child.as_raw();
+    state.init_start_time = super::state::start_time(child.as_raw()).unwrap_or(0);
+    store.save(&state)?;
+    testhook::pause_at("after-clone");
     if let Some(adj) = process.oom_score_adj() {
         let path = format!("/proc/{child}/oom_score_adj");
         fs::write(&path, adj.to_string()).map_err(|source| Cause::Io {
@@ -230,17 +282,6 @@ fn create_in(
     }
     parent_ch.send(&Msg::Go)?;
 
-    let mut state = State {
-        id: id.as_str().to_string(),
-        pid: 0,
-        init_start_time: 0,
-        bundle: bundle.clone(),
-        rootfs: rootfs.clone(),
-        created: chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Nanos, true),
-        cgroup: cgroup_config,
-        rootless: opts.rootless,
-        config: spec.clone(),
-    };
     let hooks = spec.hooks().clone().unwrap_or_default();
     loop {
         match parent_ch.recv()? {
@@ -250,8 +291,12 @@ fn create_in(
                 let _ = waitpid(child, None);
                 pid = Pid::from_raw(p);
                 cleanup.pid = Some(pid);
+                state.pid = p;
+                state.init_start_time = super::state::start_time(p).unwrap_or(0);
+                store.save(&state)?;
             }
             Some(Msg::MountsReady) => {
+                testhook::pause_at("after-mounts");
                 state.pid = pid.as_raw();
                 let oci = serde_json::to_vec(&state.to_oci(Status::Creating)).map_err(Cause::Json)?;
                 #[allow(deprecated)]
@@ -259,7 +304,10 @@ fn create_in(
                 hooks::run_all("createRuntime", hooks.create_runtime().as_ref(), &oci)?;
                 parent_ch.send(&Msg::HooksDone)?;
             }
-            Some(Msg::Ready) => break,
+            Some(Msg::Ready) => {
+                testhook::pause_at("ready");
+                break;
+            }
             Some(Msg::Error(e)) => return Err(Cause::Init(e)),
             Some(other) => return Err(Cause::Other(format!("unexpected message from init: {other:?}"))),
             None => return Err(Cause::Init("init exited before it was ready".into())),
@@ -268,11 +316,24 @@ fn create_in(
     state.pid = pid.as_raw();
     state.init_start_time =
         super::state::start_time(pid.as_raw()).ok_or_else(|| Cause::Init("init exited before it was ready".into()))?;
+    state.creating = false;
     store.save(&state)?;
     if let Some(pid_file) = &opts.pid_file {
         write_pid_file(pid_file, pid)?;
     }
     Ok(Created { pid, state })
+}
+
+/// Open the `tasks` files through which the container's first process joins its
+/// v1 cgroups itself, each with its path for error messages.
+pub(super) fn open_self_join(cg: &dyn CgroupManager) -> Result<Vec<(PathBuf, fs::File)>, Cause> {
+    cg.self_join_files()
+        .into_iter()
+        .map(|path| match fs::OpenOptions::new().write(true).open(&path) {
+            Ok(f) => Ok((path, f)),
+            Err(source) => Err(Cause::Io { what: "open cgroup tasks", path, source }),
+        })
+        .collect()
 }
 
 /// Write the pid atomically (temp file + rename), as containerd reads it at once.

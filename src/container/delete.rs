@@ -17,15 +17,25 @@ pub fn delete(root: &Path, id: &str, force: bool) -> Result<(), ContainerError> 
     let err = |c: Cause| c.into_error(id, "delete");
     let cid = ContainerId::new(id).map_err(err)?;
     let store = Store::new(root);
+    let missing = |e: ContainerError| match e {
+        // runc: --force on a missing container succeeds, removing any half-made dir
+        // (a create killed before it saved any state).
+        ContainerError { source: Cause::NotExist, .. } if force => store.remove(&cid).map_err(err),
+        e => Err(e),
+    };
+    if let Err(e) = load(root, id, "delete") {
+        return missing(e);
+    }
+    let _lock = match store.lock(&cid) {
+        Ok(l) => l,
+        Err(c) => return missing(err(c)),
+    };
+    // Loaded again under the lock: a `create` still running held it until now, and
+    // another `delete` may have removed the container meanwhile.
     let (st, status) = match load(root, id, "delete") {
         Ok(s) => s,
-        Err(ContainerError { source: Cause::NotExist, .. }) if force => {
-            // runc: --force on a missing container succeeds, removing any half-made dir.
-            return store.remove(&cid).map_err(err);
-        }
-        Err(e) => return Err(e),
+        Err(e) => return missing(e),
     };
-    let _lock = store.lock(&cid).map_err(err)?;
     match status {
         Status::Stopped => {}
         Status::Created | Status::Creating => kill_init(st.pid, st.init_start_time),
@@ -41,12 +51,11 @@ pub fn delete(root: &Path, id: &str, force: bool) -> Result<(), ContainerError> 
         return Err(err(e.into()));
     }
     store.remove(&cid).map_err(err)?;
-    // Poststop failures are logged, not fatal (runtime spec "Lifecycle" step 13).
+    // Poststop failures are logged, not fatal, and the remaining hooks still run
+    // (runtime spec "Lifecycle" step 13).
     if let Some(h) = st.config.hooks().as_ref().and_then(|h| h.poststop().as_ref()) {
         let oci = serde_json::to_vec(&st.to_oci(Status::Stopped)).unwrap_or_default();
-        if let Err(e) = hooks::run_all("poststop", Some(h), &oci) {
-            tracing::warn!(id, error = %super::error_chain(&e), "poststop hook failed");
-        }
+        hooks::run_all_warn(id, "poststop", h, &oci);
     }
     Ok(())
 }

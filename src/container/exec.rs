@@ -88,7 +88,7 @@ fn exec_in(opts: &ExecOptions, st: &super::State) -> Result<Execed, Cause> {
         let path = format!("/proc/{}/ns/{name}", st.pid);
         let fd = nix::fcntl::open(path.as_str(), OFlag::O_RDONLY | OFlag::O_CLOEXEC, Mode::empty())
             .map_err(|e| sys::Error::with_path("open namespace", &path, e))?;
-        ns_fds.push((sys::fd::own(fd), CloneFlags::from_bits_truncate(typ as i32), path));
+        ns_fds.push((sys::fd::own(fd), CloneFlags::from_bits_retain(typ as i32), path));
     }
     if !super::state::is_alive(st.pid, st.init_start_time) {
         return Err(Cause::NotRunning);
@@ -99,6 +99,9 @@ fn exec_in(opts: &ExecOptions, st: &super::State) -> Result<Execed, Cause> {
     };
     let user_ns = namespaces.iter().any(|n| n.typ() == LinuxNamespaceType::User);
     let cg = cgroups::open(&st.cgroup)?;
+    // The process joins the v1 hierarchies itself, as init does (create.rs).
+    let cgroup_tasks = if user_ns { Vec::new() } else { super::create::open_self_join(cg.as_ref())? };
+    let self_join = !cgroup_tasks.is_empty();
     let (parent_ch, child_ch) = channel::pair()?;
 
     let child = match clone_fork(CloneFlags::empty())? {
@@ -112,6 +115,7 @@ fn exec_in(opts: &ExecOptions, st: &super::State) -> Result<Execed, Cause> {
                 console_socket,
                 opts.preserve_fds,
                 !st.rootless || !user_ns,
+                &cgroup_tasks,
             ) {
                 Ok(never) => match never {},
                 Err(e) => e,
@@ -123,7 +127,8 @@ fn exec_in(opts: &ExecOptions, st: &super::State) -> Result<Execed, Cause> {
     };
     drop(child_ch);
     drop(ns_fds);
-    let result = parent_side(&parent_ch, child, cg.as_ref());
+    drop(cgroup_tasks);
+    let result = parent_side(&parent_ch, child, cg.as_ref(), self_join);
     match result {
         Ok(pid) => {
             if let Some(f) = &opts.pid_file
@@ -145,7 +150,7 @@ fn exec_in(opts: &ExecOptions, st: &super::State) -> Result<Execed, Cause> {
 
 /// Receive the process's pid, put it in the cgroup, let it go, and wait until it
 /// has exec'd (the channel is CLOEXEC: EOF means execve succeeded).
-fn parent_side(ch: &Channel, child: Pid, cg: &dyn cgroups::CgroupManager) -> Result<Pid, Cause> {
+fn parent_side(ch: &Channel, child: Pid, cg: &dyn cgroups::CgroupManager, self_join: bool) -> Result<Pid, Cause> {
     let pid = match ch.recv()? {
         Some(Msg::Pid(p)) => Pid::from_raw(p),
         Some(Msg::Error(e)) => return Err(Cause::Init(e)),
@@ -158,7 +163,11 @@ fn parent_side(ch: &Channel, child: Pid, cg: &dyn cgroups::CgroupManager) -> Res
         let _ = waitpid(pid, None);
         e
     };
-    cg.add_task(pid).map_err(|e| fail(e.into()))?;
+    if self_join {
+        cg.add_task_except_self_join(pid).map_err(|e| fail(e.into()))?;
+    } else {
+        cg.add_task(pid).map_err(|e| fail(e.into()))?;
+    }
     ch.send(&Msg::Go).map_err(|e| fail(e.into()))?;
     match ch.recv().map_err(|e| fail(e.into()))? {
         None => Ok(pid),
@@ -170,6 +179,8 @@ fn parent_side(ch: &Channel, child: Pid, cg: &dyn cgroups::CgroupManager) -> Res
     }
 }
 
+// Everything it needs must be in hand before the fork; a struct would only rename them.
+#[allow(clippy::too_many_arguments)]
 fn child_setup(
     ch: &Channel,
     ns_fds: &[(OwnedFd, CloneFlags, String)],
@@ -178,6 +189,7 @@ fn child_setup(
     console_socket: Option<OwnedFd>,
     preserve_fds: i32,
     allow_setgroups: bool,
+    cgroup_tasks: &[(std::path::PathBuf, fs::File)],
 ) -> Result<std::convert::Infallible, Cause> {
     nix::sys::prctl::set_dumpable(false).map_err(|e| sys::Error::new("prctl PR_SET_DUMPABLE", e))?;
     for (fd, flag, path) in ns_fds {
@@ -195,6 +207,7 @@ fn child_setup(
         Some(Msg::Go) => {}
         _ => return Err(Cause::Init("parent went away".into())),
     }
+    super::init::join_cgroups(cgroup_tasks)?;
     if let Some(sock) = console_socket {
         console::setup_exec(sock)?;
     }

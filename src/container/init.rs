@@ -43,8 +43,16 @@ pub struct InitConfig<'a> {
     /// Namespaces already created by clone.
     pub clone_flags: CloneFlags,
     pub allow_setgroups: bool,
+    /// v1 `tasks` files to write "0" to, joining the container's cgroup without
+    /// the kernel's threadgroup lock (see `CgroupManager::self_join_files`).
+    pub cgroup_tasks: Vec<(std::path::PathBuf, File)>,
     /// Idmapped copies of bind sources, made by the parent (see `userns`).
     pub idmapped: rootfs::IdmappedTrees,
+    /// `create`'s copy of the container lock, inherited through clone. Closed
+    /// first thing: the flock belongs to the open file, so if `create` were
+    /// killed, our copy would keep the container locked (and `delete --force`
+    /// waiting) for as long as we live.
+    pub lock_fd: std::os::fd::RawFd,
 }
 
 /// Run init; never returns. On failure the error chain goes to the parent.
@@ -89,6 +97,7 @@ fn rootfs_err(e: rootfs::RootfsError) -> Cause {
 }
 
 fn setup(ch: &Channel, cfg: &InitConfig<'_>) -> Result<Infallible, Cause> {
+    let _ = nix::unistd::close(cfg.lock_fd);
     match ch.recv()? {
         Some(Msg::Go) => {}
         _ => return Err(Cause::Init("parent went away before setup".into())),
@@ -99,6 +108,12 @@ fn setup(ch: &Channel, cfg: &InitConfig<'_>) -> Result<Infallible, Cause> {
     // which root-owned /proc files would forbid (runc's nsexec does the same), and
     // until Go no namespace has been joined, so nothing from a container sees us.
     nix::sys::prctl::set_dumpable(false).map_err(sys_err("prctl PR_SET_DUMPABLE"))?;
+    // Before anything that depends on the cgroup: the initial CPU affinity (a
+    // cpuset join resets it), forks, the cgroup namespace.
+    join_cgroups(&cfg.cgroup_tasks)?;
+    if let Some(p) = cfg.spec.process() {
+        process::set_cpu_affinity(p, true).map_err(proc_err)?;
+    }
     let spec = cfg.spec;
     let linux = spec.linux().clone().unwrap_or_default();
     let namespaces = linux.namespaces().clone().unwrap_or_default();
@@ -111,7 +126,7 @@ fn setup(ch: &Channel, cfg: &InitConfig<'_>) -> Result<Infallible, Cause> {
         if let Some(p) = ns.path() {
             let fd = nix::fcntl::open(p.as_path(), OFlag::O_RDONLY | OFlag::O_CLOEXEC, Mode::empty())
                 .map_err(|e| sys::Error::with_path("open namespace", p, e))?;
-            to_join.push((sys::fd::own(fd), CloneFlags::from_bits_truncate(ns.typ() as i32), p.as_path()));
+            to_join.push((sys::fd::own(fd), CloneFlags::from_bits_retain(ns.typ() as i32), p.as_path()));
         }
     }
     to_join.sort_by_key(|(_, f, _)| *f != CloneFlags::CLONE_NEWUSER);
@@ -125,7 +140,7 @@ fn setup(ch: &Channel, cfg: &InitConfig<'_>) -> Result<Infallible, Cause> {
     drop(to_join);
     let mut unshare = CloneFlags::empty();
     for ns in namespaces.iter().filter(|n| n.path().is_none()) {
-        let flag = CloneFlags::from_bits_truncate(ns.typ() as i32);
+        let flag = CloneFlags::from_bits_retain(ns.typ() as i32);
         if !cfg.clone_flags.contains(flag) {
             unshare |= flag;
         }
@@ -137,7 +152,7 @@ fn setup(ch: &Channel, cfg: &InitConfig<'_>) -> Result<Infallible, Cause> {
             needs_fork = true;
         }
     }
-    if namespaces.iter().any(|n| n.typ() == LinuxNamespaceType::Time && n.path().is_none()) {
+    if unshare.contains(CloneFlags::from_bits_retain(libc::CLONE_NEWTIME)) {
         write_time_offsets(&linux)?;
     }
     if needs_fork {
@@ -203,30 +218,45 @@ fn setup(ch: &Channel, cfg: &InitConfig<'_>) -> Result<Infallible, Cause> {
         console::setup(sock)?;
     }
     rootfs::finalize(spec).map_err(rootfs_err)?;
+    process::set_personality(&linux).map_err(proc_err)?;
 
     let prepared = apply_process(process, cfg.seccomp, cfg.allow_setgroups)?;
 
     ch.send(&Msg::Ready)?;
     // The write end stays open (close-on-exec) until execve, so `start` sees EOF
     // only once the user process runs: poststart then follows startContainer.
-    let _started = wait_for_start(&fifo)?;
+    let mut started = wait_for_start(&fifo)?;
     drop(fifo);
     if hooks.start_container().as_ref().is_some_and(|h| !h.is_empty()) {
         let state = hook_state(cfg, "running");
-        hooks::run_all("startContainer", hooks.start_container().as_ref(), &state)?;
+        if let Err(e) = hooks::run_all("startContainer", hooks.start_container().as_ref(), &state) {
+            // runtime.md lifecycle step 7: a failed startContainer hook is an error
+            // of `start`, and the container stops (this process exits).
+            let _ = started.write_all(format!("1{}", error_chain(&e)).as_bytes());
+            return Err(e.into());
+        }
     }
+    started.write_all(b"0").map_err(|source| Cause::Io { what: "write exec fifo", path: "".into(), source })?;
     exec(&prepared, cfg.preserve_fds)
 }
 
-/// Block until `start` opens the fifo for reading, then tell it we are going on.
-/// Returns the write end, which the caller keeps open until execve closes it.
+/// Move this (single-threaded) process into the cgroups behind `tasks` files.
+pub(super) fn join_cgroups(tasks: &[(std::path::PathBuf, File)]) -> Result<(), Cause> {
+    for (path, f) in tasks {
+        let mut f: &File = f;
+        f.write_all(b"0").map_err(|source| Cause::Io { what: "join cgroup", path: path.clone(), source })?;
+    }
+    Ok(())
+}
+
+/// Block until `start` opens the fifo for reading. Returns the write end: the
+/// caller writes `0` when it goes on to execve (or `1<error>` when it cannot) and
+/// keeps it open until execve closes it.
 fn wait_for_start(fifo: &OwnedFd) -> Result<File, Cause> {
     let path = format!("/proc/self/fd/{}", fifo.as_raw_fd());
     let fd = nix::fcntl::open(path.as_str(), OFlag::O_WRONLY | OFlag::O_CLOEXEC, Mode::empty())
         .map_err(|e| sys::Error::with_path("open exec fifo", &path, e))?;
-    let mut f = File::from(sys::fd::own(fd));
-    f.write_all(b"0").map_err(|source| Cause::Io { what: "write exec fifo", path: path.into(), source })?;
-    Ok(f)
+    Ok(File::from(sys::fd::own(fd)))
 }
 
 /// The program to exec, resolved while we could still see it, with its argv/envp.
@@ -251,6 +281,10 @@ pub(super) fn apply_process(
         security::selinux::set_exec_label(label)?;
     }
     process::set_rlimits(process).map_err(proc_err)?;
+    // Before the capability drop: a real-time policy or class needs CAP_SYS_NICE.
+    process::set_scheduler(process).map_err(proc_err)?;
+    process::set_io_priority(process).map_err(proc_err)?;
+    process::set_cpu_affinity(process, false).map_err(proc_err)?;
     let args = process::args(process).map_err(proc_err)?;
     let env = process::env(process).map_err(proc_err)?;
     let argv0 = process.args().as_deref().and_then(|a| a.first()).cloned().unwrap_or_default();
@@ -306,6 +340,17 @@ fn hook_state(cfg: &InitConfig<'_>, status: &str) -> Vec<u8> {
         "annotations": cfg.spec.annotations().clone().unwrap_or_default(),
     }))
     .unwrap_or_default()
+}
+
+/// In `create`, before clone: unshare a time namespace for our children and write
+/// its offsets. Returns our own (the runtime's) time namespace, to go back to.
+pub(super) fn new_time_namespace(linux: &oci_spec::runtime::Linux) -> Result<OwnedFd, Cause> {
+    let own = nix::fcntl::open("/proc/self/ns/time", OFlag::O_RDONLY | OFlag::O_CLOEXEC, Mode::empty())
+        .map_err(|e| sys::Error::with_path("open namespace", "/proc/self/ns/time", e))?;
+    let own = sys::fd::own(own);
+    nix::sched::unshare(CloneFlags::from_bits_retain(libc::CLONE_NEWTIME)).map_err(sys_err("unshare CLONE_NEWTIME"))?;
+    write_time_offsets(linux)?;
+    Ok(own)
 }
 
 fn write_time_offsets(linux: &oci_spec::runtime::Linux) -> Result<(), Cause> {

@@ -47,7 +47,10 @@ pub fn kill(root: &Path, id: &str, signal: Option<Signal>, all: bool) -> Result<
         }
         return Ok(());
     }
-    if status == Status::Stopped {
+    // runtime.md "Kill": a container that is neither created nor running (still
+    // being created, or stopped) must not be signalled. A pid of 0 would signal
+    // our own process group.
+    if matches!(status, Status::Stopped | Status::Creating) || st.pid <= 0 {
         return Err(err(Cause::NotRunning));
     }
     send(Pid::from_raw(st.pid), signal).map_err(|e| err(sys::Error::new("kill", e).into()))

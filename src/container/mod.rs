@@ -13,6 +13,7 @@ mod kill;
 mod pause;
 mod start;
 pub mod state;
+mod testhook;
 mod update;
 mod userns;
 

@@ -32,7 +32,7 @@ pub fn start(root: &Path, id: &str) -> Result<(), ContainerError> {
     // Init writes one byte, then holds the write end open (close-on-exec) until its
     // execve: the byte says it is going on, EOF says the user process runs (or init
     // died). Waiting for EOF orders poststart hooks after the exec, as the spec asks.
-    let mut got = 0usize;
+    let mut got = Vec::new();
     loop {
         let mut fds = [PollFd::new(f.as_fd(), PollFlags::POLLIN)];
         match poll(&mut fds, PollTimeout::from(100u16)) {
@@ -49,22 +49,25 @@ pub fn start(root: &Path, id: &str) -> Result<(), ContainerError> {
         let mut buf = [0u8; 16];
         match f.read(&mut buf) {
             Ok(0) => break,
-            Ok(n) => got += n,
+            Ok(n) => got.extend_from_slice(&buf[..n]),
             Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => {}
             Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
             Err(source) => return Err(err(Cause::Io { what: "read exec fifo", path: fifo.clone(), source })),
         }
     }
     let _ = std::fs::remove_file(&fifo);
-    if got == 0 {
-        return Err(err(Cause::Other("container init exited before start".into())));
+    // Init writes `0` on its way to execve, or `1` and the error that stopped it
+    // (a failed startContainer hook); nothing at all if it died.
+    match got.split_first() {
+        Some((b'0', _)) => {}
+        Some((_, msg)) => return Err(err(Cause::Init(String::from_utf8_lossy(msg).into_owned()))),
+        None => return Err(err(Cause::Other("container init exited before start".into()))),
     }
-    // Poststart failures are logged, not fatal (runtime spec "Lifecycle" step 11).
+    // Poststart failures are logged, not fatal, and the remaining hooks still run
+    // (runtime spec "Lifecycle" step 9).
     if let Some(h) = st.config.hooks().as_ref().and_then(|h| h.poststart().as_ref()) {
         let oci = serde_json::to_vec(&st.to_oci(Status::Running)).unwrap_or_default();
-        if let Err(e) = hooks::run_all("poststart", Some(h), &oci) {
-            tracing::warn!(id, error = %super::error_chain(&e), "poststart hook failed");
-        }
+        hooks::run_all_warn(id, "poststart", h, &oci);
     }
     Ok(())
 }

@@ -53,6 +53,11 @@ pub struct State {
     pub created: String,
     pub cgroup: CgroupConfig,
     pub rootless: bool,
+    /// Set while `create` runs: the state is saved early (before the cgroup and
+    /// the init process exist) so that `delete --force` can undo a create that
+    /// was killed half-way.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub creating: bool,
     /// The config the container was created from (hooks for delete, process
     /// defaults and namespaces for exec).
     pub config: Spec,
@@ -193,10 +198,14 @@ impl Store {
     }
 
     /// The live status: stopped unless init is alive (same pid, same start time, not
-    /// a zombie); created while the exec fifo exists; paused when frozen.
+    /// a zombie); creating until `create` has finished (a create that died half-way
+    /// reads as stopped); created while the exec fifo exists; paused when frozen.
     pub fn status(&self, state: &State) -> Status {
         if !is_alive(state.pid, state.init_start_time) {
             return Status::Stopped;
+        }
+        if state.creating {
+            return Status::Creating;
         }
         if self.dir_of(&state.id).join(FIFO).exists() {
             return Status::Created;

@@ -33,6 +33,17 @@ pub fn run_all(kind: &'static str, hooks: Option<&Vec<Hook>>, state_json: &[u8])
     Ok(())
 }
 
+/// Run every hook of `kind`, logging a warning for each that fails: for poststart
+/// and poststop, whose failures "MUST log a warning, but the remaining hooks and
+/// lifecycle continue as if the hook had succeeded" (runtime.md, Lifecycle).
+pub fn run_all_warn(id: &str, kind: &'static str, hooks: &[Hook], state_json: &[u8]) {
+    for (index, hook) in hooks.iter().enumerate() {
+        if let Err(e) = run_one(kind, index, hook, state_json) {
+            tracing::warn!(id, error = %e, "hook failed");
+        }
+    }
+}
+
 fn run_one(kind: &'static str, index: usize, hook: &Hook, state_json: &[u8]) -> Result<(), HookError> {
     let path = hook.path().clone();
     tracing::debug!(kind, index, path = ?path, "hook");
@@ -114,6 +125,18 @@ mod tests {
         let h = hook(serde_json::json!({"path": "/bin/sleep", "args": ["sleep", "30"], "timeout": 1}));
         let e = run_all("prestart", Some(&vec![h]), b"{}").unwrap_err();
         assert!(matches!(e, HookError::Timeout { secs: 1, .. }), "{e}");
+    }
+
+    #[test]
+    fn run_all_warn_runs_the_hooks_after_a_failure() {
+        let dir = tempfile::tempdir().unwrap();
+        let out = dir.path().join("out");
+        let hooks = vec![
+            hook(serde_json::json!({"path": "/bin/false"})),
+            hook(serde_json::json!({"path": "/bin/sh", "args": ["sh", "-c", format!("echo ran > {}", out.display())]})),
+        ];
+        run_all_warn("c1", "poststop", &hooks, b"{}");
+        assert_eq!(std::fs::read_to_string(&out).unwrap(), "ran\n");
     }
 
     #[test]

@@ -43,6 +43,15 @@ pub enum ProcessError {
     NotExecutable { path: PathBuf },
     #[error("process.{field}: contains a NUL byte")]
     Nul { field: &'static str },
+    #[error("{field}: {value:?} is not valid")]
+    Invalid { field: &'static str, value: String },
+    #[error("{field}: {value}")]
+    Apply {
+        field: &'static str,
+        value: String,
+        #[source]
+        source: sys::Error,
+    },
 }
 
 fn resource(t: PosixRlimitType) -> Option<Resource> {
@@ -110,6 +119,144 @@ pub fn switch_user(process: &Process, allow_setgroups: bool) -> Result<(), Proce
     Ok(())
 }
 
+/// `process.ioPriority`: ioprio_set for the process (inherited across execve).
+pub fn set_io_priority(process: &Process) -> Result<(), ProcessError> {
+    use oci_spec::runtime::IOPriorityClass as C;
+    let Some(p) = process.io_priority() else { return Ok(()) };
+    let class = match p.class() {
+        C::IoprioClassRt => 1,
+        C::IoprioClassBe => 2,
+        C::IoprioClassIdle => 3,
+    };
+    let level = u32::try_from(p.priority()).ok().filter(|l| *l <= 7).ok_or_else(|| ProcessError::Invalid {
+        field: "process.ioPriority.priority",
+        value: p.priority().to_string(),
+    })?;
+    sys::sched::set_io_priority(class, level).map_err(|source| ProcessError::Apply {
+        field: "process.ioPriority",
+        value: format!("{} {level}", p.class()),
+        source,
+    })
+}
+
+/// `process.scheduler`: sched_setattr for the process (inherited across execve).
+pub fn set_scheduler(process: &Process) -> Result<(), ProcessError> {
+    use oci_spec::runtime::{LinuxSchedulerFlag as F, LinuxSchedulerPolicy as P};
+    let Some(s) = process.scheduler() else { return Ok(()) };
+    let policy = match s.policy() {
+        P::SchedOther => 0,
+        P::SchedFifo => 1,
+        P::SchedRr => 2,
+        P::SchedBatch => 3,
+        P::SchedIso => 4,
+        P::SchedIdle => 5,
+        P::SchedDeadline => 6,
+    };
+    let mut flags = 0u64;
+    for f in s.flags().as_deref().unwrap_or_default() {
+        flags |= match f {
+            F::SchedResetOnFork => 0x01,
+            F::SchedFlagReclaim => 0x02,
+            F::SchedFlagDLOverrun => 0x04,
+            F::SchedFlagKeepPolicy => 0x08,
+            F::SchedFlagKeepParams => 0x10,
+            F::SchedFlagUtilClampMin => 0x20,
+            F::SchedFlagUtilClampMax => 0x40,
+        };
+    }
+    let attr = sys::sched::SchedAttr {
+        policy,
+        flags,
+        nice: s.nice().unwrap_or(0),
+        priority: u32::try_from(s.priority().unwrap_or(0)).map_err(|_| ProcessError::Invalid {
+            field: "process.scheduler.priority",
+            value: format!("{:?}", s.priority()),
+        })?,
+        runtime: s.runtime().unwrap_or(0),
+        deadline: s.deadline().unwrap_or(0),
+        period: s.period().unwrap_or(0),
+        ..Default::default()
+    };
+    sys::sched::set_sched_attr(&attr).map_err(|source| ProcessError::Apply {
+        field: "process.scheduler",
+        value: s.policy().to_string(),
+        source,
+    })
+}
+
+/// `linux.personality`: the execution domain (LINUX or LINUX32) and flags.
+pub fn set_personality(linux: &oci_spec::runtime::Linux) -> Result<(), ProcessError> {
+    use nix::sys::personality::{self, Persona};
+    use oci_spec::runtime::LinuxPersonalityDomain as D;
+    let Some(p) = linux.personality() else { return Ok(()) };
+    // PER_LINUX is 0 and PER_LINUX32 is 8 (include/uapi/linux/personality.h).
+    let mut persona = match p.domain() {
+        D::PerLinux => Persona::empty(),
+        D::PerLinux32 => Persona::from_bits_retain(0x0008),
+    };
+    for f in p.flags().as_deref().unwrap_or_default() {
+        persona |= match f.as_str() {
+            "ADDR_NO_RANDOMIZE" => Persona::ADDR_NO_RANDOMIZE,
+            "ADDR_COMPAT_LAYOUT" => Persona::ADDR_COMPAT_LAYOUT,
+            "ADDR_LIMIT_32BIT" => Persona::ADDR_LIMIT_32BIT,
+            "ADDR_LIMIT_3GB" => Persona::ADDR_LIMIT_3GB,
+            "MMAP_PAGE_ZERO" => Persona::MMAP_PAGE_ZERO,
+            "READ_IMPLIES_EXEC" => Persona::READ_IMPLIES_EXEC,
+            "SHORT_INODE" => Persona::SHORT_INODE,
+            "STICKY_TIMEOUTS" => Persona::STICKY_TIMEOUTS,
+            "UNAME26" => Persona::UNAME26,
+            "WHOLE_SECONDS" => Persona::WHOLE_SECONDS,
+            _ => return Err(ProcessError::Invalid { field: "linux.personality.flags", value: f.clone() }),
+        };
+    }
+    personality::set(persona).map(|_| ()).map_err(|e| ProcessError::Apply {
+        field: "linux.personality",
+        value: format!("{:?}", p.domain()),
+        source: sys::Error::new("personality", e),
+    })
+}
+
+/// Parse a cpu list as the kernel prints it ("0-3,7").
+fn parse_cpu_list(list: &str) -> Option<Vec<usize>> {
+    let mut cpus = Vec::new();
+    for part in list.split(',').map(str::trim).filter(|p| !p.is_empty()) {
+        match part.split_once('-') {
+            Some((a, b)) => {
+                let (a, b): (usize, usize) = (a.trim().parse().ok()?, b.trim().parse().ok()?);
+                if a > b {
+                    return None;
+                }
+                cpus.extend(a..=b);
+            }
+            None => cpus.push(part.parse().ok()?),
+        }
+    }
+    Some(cpus)
+}
+
+/// `process.execCPUAffinity.initial` (before the process is in the container's
+/// cgroup) or `.final` (after): sched_setaffinity for the calling process. An
+/// absent or empty list leaves the affinity alone, as the spec asks.
+pub fn set_cpu_affinity(process: &Process, initial: bool) -> Result<(), ProcessError> {
+    let Some(a) = process.exec_cpu_affinity() else { return Ok(()) };
+    let (field, list) = if initial {
+        ("process.execCPUAffinity.initial", a.initial())
+    } else {
+        ("process.execCPUAffinity.final", a.cpu_affinity_final())
+    };
+    let Some(list) = list.as_deref().filter(|l| !l.trim().is_empty()) else { return Ok(()) };
+    let invalid = || ProcessError::Invalid { field, value: list.to_string() };
+    let mut set = nix::sched::CpuSet::new();
+    for cpu in parse_cpu_list(list).ok_or_else(invalid)? {
+        set.set(cpu).map_err(|_| invalid())?;
+    }
+    nix::sched::sched_setaffinity(nix::unistd::Pid::from_raw(0), &set).map_err(|e| ProcessError::Apply {
+        field,
+        value: list.to_string(),
+        source: sys::Error::new("sched_setaffinity", e),
+    })
+}
+
 /// Create `process.cwd` when it does not exist (as runc does, as root, before the
 /// user switch; docker and podman rely on it). A cwd that exists but is not a
 /// directory fails.
@@ -125,7 +272,13 @@ pub fn create_cwd(process: &Process) -> Result<(), ProcessError> {
 /// chdir to `process.cwd`, as the container's user.
 pub fn enter_cwd(process: &Process) -> Result<(), ProcessError> {
     let cwd = process.cwd();
-    std::env::set_current_dir(cwd).map_err(|source| ProcessError::Cwd { path: cwd.clone(), source })
+    std::env::set_current_dir(cwd).map_err(|source| ProcessError::Cwd { path: cwd.clone(), source })?;
+    // CVE-2024-21626: a cwd reached through an fd of ours (/proc/self/fd/N) may lie
+    // outside the root; getcwd(3) then fails ("(unreachable)"), and runc refuses it.
+    std::env::current_dir().map(drop).map_err(|_| ProcessError::Cwd {
+        path: cwd.clone(),
+        source: std::io::Error::other("is outside the container's root"),
+    })
 }
 
 /// The environment as C strings.
@@ -186,6 +339,14 @@ pub fn path_cstring(p: &Path) -> Result<CString, ProcessError> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn cpu_lists_parse_like_the_kernel_prints_them() {
+        assert_eq!(parse_cpu_list("0-2,5"), Some(vec![0, 1, 2, 5]));
+        assert_eq!(parse_cpu_list("1"), Some(vec![1]));
+        assert_eq!(parse_cpu_list("3-1"), None);
+        assert_eq!(parse_cpu_list("x"), None);
+    }
 
     #[test]
     fn find_executable_uses_container_path() {

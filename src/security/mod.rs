@@ -5,7 +5,7 @@ pub mod apparmor;
 pub mod caps;
 pub mod seccomp;
 pub mod selinux;
-mod syscalls_x86_64;
+mod syscalls;
 
 use std::path::PathBuf;
 

@@ -5,16 +5,36 @@
 //! rule. Semantics follow libseccomp as runc uses it: a syscall's rules are tried
 //! in profile order and the first whose argument conditions all hold gives the
 //! action; otherwise `defaultAction`. Arguments compare as unsigned 64-bit values.
+//! As in runc, a rule whose action is the default action is dropped, and a name
+//! an architecture does not have is skipped on that architecture (docker's and
+//! podman's profiles list 32-bit-only calls).
 //!
-//! Architectures: the filter is for x86_64. 32-bit x86 and x32 calls, when their
-//! architectures are listed, get the default action (their numbering differs and
-//! we do not translate rules to it); unlisted architectures are killed, as
-//! libseccomp's bad-arch action does.
+//! The program (asm.rs resolves its jumps, with long jumps where needed):
+//!
+//! ```text
+//!   arch == x86_64 ? ── nr >= X32 bit ? ── x32 listed ? tree(x32) : kill
+//!                  │                  └─ tree(x86_64)
+//!   arch == i386 (listed) ? tree(i386)
+//!   kill (the bad-arch action of libseccomp)
+//! ```
+//!
+//! Each tree is a binary search over the ranges of syscall numbers that share a
+//! body (the code that checks a syscall's rules): a profile that allows 370
+//! calls has a few dozen ranges, so a call costs about six comparisons, and the
+//! bodies are shared between calls and architectures when their rules are equal.
+//! When the default action denies, numbers above every syscall the profile names
+//! return ENOSYS, as runc's filter patch does, so that a libc probing a newer call
+//! (clone3, …) falls back instead of failing.
+
+mod asm;
+
+use std::collections::HashMap;
 
 use oci_spec::runtime::{Arch, LinuxSeccomp, LinuxSeccompAction, LinuxSeccompFilterFlag, LinuxSeccompOperator};
 
+use self::asm::{Asm, Label};
 use super::SecurityError;
-use super::syscalls_x86_64::SYSCALLS;
+use super::syscalls::{Numbers, SYSCALLS};
 use crate::sys::seccomp::{self as sc, SockFilter};
 
 /// A compiled filter, ready to load.
@@ -39,10 +59,16 @@ pub const ACTIONS: &[&str] = &[
 /// Argument operators `compile` accepts.
 pub const OPERATORS: &[&str] =
     &["SCMP_CMP_EQ", "SCMP_CMP_GE", "SCMP_CMP_GT", "SCMP_CMP_LE", "SCMP_CMP_LT", "SCMP_CMP_MASKED_EQ", "SCMP_CMP_NE"];
-/// Architectures a profile may name (others are rejected).
+/// Architectures a profile may name that this filter serves; others never reach
+/// an x86_64 kernel and are ignored.
 pub const ARCHS: &[&str] = &["SCMP_ARCH_X86", "SCMP_ARCH_X86_64", "SCMP_ARCH_X32"];
 /// Filter flags `load` supports.
-pub const FLAGS: &[&str] = &["SECCOMP_FILTER_FLAG_LOG", "SECCOMP_FILTER_FLAG_SPEC_ALLOW", "SECCOMP_FILTER_FLAG_TSYNC"];
+pub const FLAGS: &[&str] = &[
+    "SECCOMP_FILTER_FLAG_LOG",
+    "SECCOMP_FILTER_FLAG_SPEC_ALLOW",
+    "SECCOMP_FILTER_FLAG_TSYNC",
+    "SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV",
+];
 
 const AUDIT_ARCH_X86_64: u32 = 0xc000_003e;
 const AUDIT_ARCH_I386: u32 = 0x4000_0003;
@@ -60,12 +86,42 @@ fn bad(field: impl Into<String>, reason: impl Into<String>) -> SecurityError {
     SecurityError::Seccomp { field: field.into(), reason: reason.into() }
 }
 
-/// The syscall number of `name` on x86_64.
-pub fn syscall_number(name: &str) -> Option<i64> {
-    SYSCALLS.binary_search_by(|(n, _)| n.cmp(&name)).ok().map(|i| SYSCALLS[i].1)
+/// The x86 ABIs one x86_64 kernel runs, each with its own syscall numbers.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Abi {
+    X86_64 = 0,
+    I386 = 1,
+    X32 = 2,
 }
 
-fn action(a: LinuxSeccompAction, errno: Option<u32>, field: &str) -> Result<u32, SecurityError> {
+impl Abi {
+    /// Index into [`syscalls::Numbers`].
+    fn column(self) -> usize {
+        self as usize
+    }
+
+    fn number(self, name: &str) -> Option<u32> {
+        numbers(name).and_then(|n| self.of(n))
+    }
+
+    /// This ABI's number (as the filter sees it) out of a table row.
+    fn of(self, n: &Numbers) -> Option<u32> {
+        let nr = u32::try_from(n[self.column()]).ok()?;
+        Some(if self == Abi::X32 { nr | X32_SYSCALL_BIT } else { nr })
+    }
+}
+
+/// A name's numbers on every ABI, with one binary search.
+fn numbers(name: &str) -> Option<&'static Numbers> {
+    SYSCALLS.binary_search_by(|(n, _)| n.cmp(&name)).ok().map(|i| &SYSCALLS[i].1)
+}
+
+/// The syscall number of `name` on x86_64.
+pub fn syscall_number(name: &str) -> Option<i64> {
+    Abi::X86_64.number(name).map(i64::from)
+}
+
+fn action(a: LinuxSeccompAction, errno: Option<u32>, field: impl FnOnce() -> String) -> Result<u32, SecurityError> {
     // runc's default return for ERRNO and TRACE is EPERM.
     let data = errno.unwrap_or(libc::EPERM as u32) & 0xffff;
     Ok(match a {
@@ -77,122 +133,268 @@ fn action(a: LinuxSeccompAction, errno: Option<u32>, field: &str) -> Result<u32,
         LinuxSeccompAction::ScmpActLog => RET_LOG,
         LinuxSeccompAction::ScmpActAllow => RET_ALLOW,
         LinuxSeccompAction::ScmpActNotify => {
-            return Err(bad(field, "SCMP_ACT_NOTIFY is not supported (no seccomp agent support)"));
+            return Err(bad(field(), "SCMP_ACT_NOTIFY is not supported (no seccomp agent support)"));
         }
     })
 }
 
+/// An argument comparison, as libseccomp's `scmp_compare`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+enum Cmp {
+    Eq,
+    Ne,
+    Gt,
+    Ge,
+    Lt,
+    Le,
+    MaskedEq,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+struct Cond {
+    index: u32,
+    op: Cmp,
+    value: u64,
+    value_two: u64,
+}
+
+/// One profile entry's action and conditions (shared by all its names).
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+struct Rule {
+    ret: u32,
+    conds: Vec<Cond>,
+}
+
 /// Compile the profile. A profile we cannot express is an error naming the field.
 pub fn compile(profile: &LinuxSeccomp) -> Result<Filter, SecurityError> {
-    let default = action(profile.default_action(), profile.default_errno_ret(), "linux.seccomp.defaultAction")?;
+    let default =
+        action(profile.default_action(), profile.default_errno_ret(), || "linux.seccomp.defaultAction".into())?;
     let mut flags = 0;
     for f in profile.flags().as_deref().unwrap_or_default() {
         flags |= match f {
             LinuxSeccompFilterFlag::SeccompFilterFlagLog => sc::FLAG_LOG,
             LinuxSeccompFilterFlag::SeccompFilterFlagTsync => sc::FLAG_TSYNC,
             LinuxSeccompFilterFlag::SeccompFilterFlagSpecAllow => sc::FLAG_SPEC_ALLOW,
-            other => return Err(bad("linux.seccomp.flags", format!("{other:?} is not supported"))),
+            LinuxSeccompFilterFlag::SeccompFilterFlagWaitKillableRecv => sc::FLAG_WAIT_KILLABLE_RECV,
         };
     }
-    let archs = profile.architectures().clone().unwrap_or_default();
-    let mut allow_i386 = false;
-    let mut allow_x32 = false;
-    for (i, a) in archs.iter().enumerate() {
-        match a {
-            Arch::ScmpArchX86 => allow_i386 = true,
-            Arch::ScmpArchX32 => allow_x32 = true,
-            Arch::ScmpArchX86_64 | Arch::ScmpArchNative => {}
+    // libseccomp always filters the native architecture; the list adds others.
+    let mut abis = vec![Abi::X86_64];
+    for (i, a) in profile.architectures().as_deref().unwrap_or_default().iter().enumerate() {
+        let abi = match a {
+            Arch::ScmpArchX86 => Abi::I386,
+            Arch::ScmpArchX32 => Abi::X32,
+            Arch::ScmpArchX86_64 | Arch::ScmpArchNative => Abi::X86_64,
             // Other architectures never reach an x86_64 kernel's filter.
-            _ => tracing::debug!(index = i, arch = ?a, "seccomp architecture not native, ignored"),
+            _ => {
+                tracing::debug!(index = i, arch = ?a, "seccomp architecture not x86, ignored");
+                continue;
+            }
+        };
+        if !abis.contains(&abi) {
+            abis.push(abi);
         }
     }
 
-    // Rules per syscall number, in the order they first appear.
-    let mut order: Vec<i64> = Vec::new();
-    let mut rules: std::collections::HashMap<i64, Vec<Rule>> = std::collections::HashMap::new();
-    for (si, sys) in profile.syscalls().as_deref().unwrap_or_default().iter().enumerate() {
-        let field = format!("linux.seccomp.syscalls[{si}]");
-        let ret = action(sys.action(), sys.errno_ret(), &format!("{field}.action"))?;
+    let entries = profile.syscalls().as_deref().unwrap_or_default();
+    // Distinct rules, and per ABI the (number, rule) pairs in profile order.
+    let mut rules: Vec<Rule> = Vec::new();
+    let mut rule_ids: HashMap<Rule, usize> = HashMap::new();
+    let mut calls: Vec<Vec<(u32, usize)>> = vec![Vec::new(); abis.len()];
+    // The highest number each ABI's profile names, for the ENOSYS range.
+    let mut highest: Vec<Option<u32>> = vec![None; abis.len()];
+    for (si, sys) in entries.iter().enumerate() {
+        let field = || format!("linux.seccomp.syscalls[{si}]");
+        let ret = action(sys.action(), sys.errno_ret(), || format!("{}.action", field()))?;
         let mut conds = Vec::new();
         for (ai, arg) in sys.args().as_deref().unwrap_or_default().iter().enumerate() {
             if arg.index() > 5 {
                 return Err(bad(
-                    format!("{field}.args[{ai}].index"),
+                    format!("{}.args[{ai}].index", field()),
                     format!("{} is not an argument index (0-5)", arg.index()),
                 ));
             }
+            let op = match arg.op() {
+                LinuxSeccompOperator::ScmpCmpEq => Cmp::Eq,
+                LinuxSeccompOperator::ScmpCmpNe => Cmp::Ne,
+                LinuxSeccompOperator::ScmpCmpGt => Cmp::Gt,
+                LinuxSeccompOperator::ScmpCmpGe => Cmp::Ge,
+                LinuxSeccompOperator::ScmpCmpLt => Cmp::Lt,
+                LinuxSeccompOperator::ScmpCmpLe => Cmp::Le,
+                LinuxSeccompOperator::ScmpCmpMaskedEq => Cmp::MaskedEq,
+            };
             conds.push(Cond {
                 index: arg.index() as u32,
-                op: arg.op(),
+                op,
                 value: arg.value(),
                 value_two: arg.value_two().unwrap_or(0),
             });
         }
-        for name in sys.names() {
-            let Some(nr) = syscall_number(name) else {
-                // libseccomp (and so runc) skips names this architecture lacks;
-                // docker's default profile lists some.
-                tracing::debug!(syscall = %name, "seccomp: unknown syscall, skipped");
-                continue;
-            };
-            if !rules.contains_key(&nr) {
-                order.push(nr);
+        let rule = Rule { ret, conds };
+        let rows: Vec<&Numbers> = sys.names().iter().filter_map(|n| numbers(n)).collect();
+        for (ai, abi) in abis.iter().enumerate() {
+            let known: Vec<u32> = rows.iter().filter_map(|n| abi.of(n)).collect();
+            if let Some(max) = known.iter().max() {
+                highest[ai] = highest[ai].max(Some(*max));
             }
-            rules.entry(nr).or_default().push(Rule { ret, conds: conds.clone() });
+            // runc drops a rule whose action is the default (libseccomp refuses it).
+            if rule.ret == default || known.is_empty() {
+                continue;
+            }
+            let id = match rule_ids.get(&rule) {
+                Some(id) => *id,
+                None => {
+                    rules.push(rule.clone());
+                    rule_ids.insert(rule.clone(), rules.len() - 1);
+                    rules.len() - 1
+                }
+            };
+            calls[ai].extend(known.into_iter().map(|nr| (nr, id)));
+        }
+        if rows.len() < sys.names().len() && tracing::enabled!(tracing::Level::DEBUG) {
+            for n in sys.names().iter().filter(|n| numbers(n).is_none()) {
+                // libseccomp (and so runc) skips names it does not know.
+                tracing::debug!(syscall = %n, "seccomp: unknown syscall, skipped");
+            }
         }
     }
 
+    // Bodies: distinct lists of rule ids. Body 0 is the default action and body 1
+    // ENOSYS for calls newer than the profile.
+    let mut bodies: Vec<Vec<usize>> = vec![Vec::new(), Vec::new()];
+    let mut body_ids: HashMap<Vec<usize>, usize> = HashMap::new();
+    let enosys_stub = !matches!(default, RET_ALLOW | RET_LOG) && (default & 0xffff_0000) != RET_TRACE;
+    let mut trees: Vec<Vec<(u32, usize)>> = Vec::with_capacity(abis.len());
+    for (ai, mut list) in calls.into_iter().enumerate() {
+        // Stable: a syscall's rules stay in profile order.
+        list.sort_by_key(|(nr, _)| *nr);
+        let base = if abis[ai] == Abi::X32 { X32_SYSCALL_BIT } else { 0 };
+        let mut ranges: Vec<(u32, usize)> = vec![(base, 0)];
+        // Ranges cover [base, u32::MAX]: a new start replaces a range that would
+        // be empty, and a body equal to the previous range's extends it.
+        let mut push = |start: u32, body: usize| {
+            if ranges.last().is_some_and(|last| last.0 == start) {
+                ranges.pop();
+            }
+            if ranges.last().is_none_or(|last| last.1 != body) {
+                ranges.push((start, body));
+            }
+        };
+        let mut i = 0;
+        let mut ids = Vec::new();
+        while i < list.len() {
+            let nr = list[i].0;
+            ids.clear();
+            while i < list.len() && list[i].0 == nr {
+                if !ids.contains(&list[i].1) {
+                    ids.push(list[i].1);
+                }
+                i += 1;
+            }
+            // Rules after an unconditional one can never match.
+            if let Some(p) = ids.iter().position(|id| rules[*id].conds.is_empty()) {
+                ids.truncate(p + 1);
+            }
+            let body = match body_ids.get(ids.as_slice()) {
+                Some(b) => *b,
+                None => {
+                    bodies.push(ids.clone());
+                    body_ids.insert(ids.clone(), bodies.len() - 1);
+                    bodies.len() - 1
+                }
+            };
+            push(nr, body);
+            if let Some(after) = nr.checked_add(1) {
+                push(after, 0);
+            }
+        }
+        if enosys_stub && let Some(h) = highest[ai].and_then(|h| h.checked_add(1)) {
+            push(h.max(base), 1);
+        }
+        trees.push(ranges);
+    }
+
     let mut a = Asm::default();
-    let (native, other, x32, dflt) = (a.label(), a.label(), a.label(), a.label());
+    let body_labels: Vec<Label> = bodies.iter().map(|_| a.label()).collect();
+    let tree_labels: Vec<Label> = abis.iter().map(|_| a.label()).collect();
+    // Jumps only go forward: the x32 check in the x86_64 tree needs its own kill.
+    let bad_x32 = a.label();
+    let tree_of = |abi: Abi| abis.iter().position(|x| *x == abi).map(|i| tree_labels[i]);
+
     a.ld(4);
-    a.jeq(AUDIT_ARCH_X86_64, native, other);
-    a.bind(other);
-    if allow_i386 {
+    let not_x86_64 = a.label();
+    a.jeq(AUDIT_ARCH_X86_64, tree_labels[0], not_x86_64);
+    a.bind(not_x86_64);
+    if let Some(l) = tree_of(Abi::I386) {
         let next = a.label();
-        a.jeq(AUDIT_ARCH_I386, dflt, next);
+        a.jeq(AUDIT_ARCH_I386, l, next);
         a.bind(next);
     }
     a.ret(RET_KILL_THREAD);
-    a.bind(native);
-    a.ld(0);
-    let x64 = a.label();
-    a.jge(X32_SYSCALL_BIT, x32, x64);
-    a.bind(x32);
-    if allow_x32 {
-        a.ja(dflt);
-    } else {
-        a.ret(RET_KILL_THREAD);
-    }
-    a.bind(x64);
-    let bodies: Vec<(i64, usize)> = order.iter().map(|nr| (*nr, a.label())).collect();
-    for (nr, body) in &bodies {
-        let next = a.label();
-        let skip = a.label();
-        a.jeq(*nr as u32, next, skip);
-        a.bind(next);
-        a.ja(*body);
-        a.bind(skip);
-    }
-    a.bind(dflt);
-    a.ret(default);
-    for (nr, body) in &bodies {
-        a.bind(*body);
-        for rule in &rules[nr] {
-            if rule.conds.is_empty() {
-                a.ret(rule.ret);
-                break;
-            }
-            let fail = a.label();
-            for c in &rule.conds {
-                c.emit(&mut a, fail);
-            }
-            a.ret(rule.ret);
-            a.bind(fail);
+    for (ai, abi) in abis.iter().enumerate() {
+        a.bind(tree_labels[ai]);
+        a.ld(0);
+        if *abi == Abi::X86_64 {
+            // x32 calls come in through the x86_64 entry with the X32 bit set.
+            let native = a.label();
+            a.jge(X32_SYSCALL_BIT, tree_of(Abi::X32).unwrap_or(bad_x32), native);
+            a.bind(native);
         }
-        a.ret(default);
+        emit_tree(&mut a, &trees[ai], &body_labels);
     }
+    for (bi, ids) in bodies.iter().enumerate() {
+        a.bind(body_labels[bi]);
+        match bi {
+            0 => a.ret(default),
+            1 => a.ret(RET_ERRNO | libc::ENOSYS as u32),
+            _ => emit_body(&mut a, ids.iter().map(|id| &rules[*id]), default),
+        }
+    }
+    a.bind(bad_x32);
+    a.ret(RET_KILL_THREAD);
     let program = a.assemble().map_err(|reason| bad("linux.seccomp", reason))?;
     Ok(Filter { program, flags })
+}
+
+/// A binary search over `ranges` (sorted starts, each with its body), with the
+/// syscall number in the accumulator. A leaf is the body itself, so the jumps of
+/// the last level go straight to it.
+fn emit_tree(a: &mut Asm, ranges: &[(u32, usize)], bodies: &[Label]) {
+    if ranges.len() == 1 {
+        a.ja(bodies[ranges[0].1]);
+        return;
+    }
+    let mid = ranges.len() / 2;
+    let (left, right) = ranges.split_at(mid);
+    let mut target = |r: &[(u32, usize)]| if r.len() == 1 { bodies[r[0].1] } else { a.label() };
+    let (lt, rt) = (target(left), target(right));
+    a.jge(right[0].0, rt, lt);
+    if left.len() > 1 {
+        a.bind(lt);
+        emit_tree(a, left, bodies);
+    }
+    if right.len() > 1 {
+        a.bind(rt);
+        emit_tree(a, right, bodies);
+    }
+}
+
+/// A syscall's rules in order: the first whose conditions all hold returns its
+/// action; if none does, the default action.
+fn emit_body<'r>(a: &mut Asm, rules: impl Iterator<Item = &'r Rule>, default: u32) {
+    for rule in rules {
+        if rule.conds.is_empty() {
+            a.ret(rule.ret);
+            return;
+        }
+        let fail = a.label();
+        for c in &rule.conds {
+            c.emit(a, fail);
+        }
+        a.ret(rule.ret);
+        a.bind(fail);
+    }
+    a.ret(default);
 }
 
 /// Load `filter` into the calling thread (the last step before execve). The
@@ -201,46 +403,31 @@ pub fn load(filter: &Filter) -> Result<(), SecurityError> {
     sc::set_mode_filter(&filter.program, filter.flags).map_err(|source| SecurityError::Sys { call: "seccomp", source })
 }
 
-#[derive(Debug, Clone)]
-struct Rule {
-    ret: u32,
-    conds: Vec<Cond>,
-}
-
-#[derive(Debug, Clone)]
-struct Cond {
-    index: u32,
-    op: LinuxSeccompOperator,
-    value: u64,
-    value_two: u64,
-}
-
 impl Cond {
     /// Code that falls through when the condition holds and jumps to `fail`
     /// otherwise. seccomp_data.args[i] is at 16 + 8i, low word first.
-    fn emit(&self, a: &mut Asm, fail: usize) {
+    fn emit(&self, a: &mut Asm, fail: Label) {
         let lo_off = 16 + 8 * self.index;
         let hi_off = lo_off + 4;
         let (vhi, vlo) = ((self.value >> 32) as u32, self.value as u32);
         let ok = a.label();
         let lo = a.label();
-        use LinuxSeccompOperator as Op;
         match self.op {
-            Op::ScmpCmpEq => {
+            Cmp::Eq => {
                 a.ld(hi_off);
                 a.jeq(vhi, lo, fail);
                 a.bind(lo);
                 a.ld(lo_off);
                 a.jeq(vlo, ok, fail);
             }
-            Op::ScmpCmpNe => {
+            Cmp::Ne => {
                 a.ld(hi_off);
                 a.jeq(vhi, lo, ok);
                 a.bind(lo);
                 a.ld(lo_off);
                 a.jeq(vlo, fail, ok);
             }
-            Op::ScmpCmpGt | Op::ScmpCmpGe => {
+            Cmp::Gt | Cmp::Ge => {
                 let hi_eq = a.label();
                 a.ld(hi_off);
                 a.jgt(vhi, ok, hi_eq);
@@ -248,9 +435,9 @@ impl Cond {
                 a.jeq(vhi, lo, fail);
                 a.bind(lo);
                 a.ld(lo_off);
-                if self.op == Op::ScmpCmpGt { a.jgt(vlo, ok, fail) } else { a.jge(vlo, ok, fail) }
+                if self.op == Cmp::Gt { a.jgt(vlo, ok, fail) } else { a.jge(vlo, ok, fail) }
             }
-            Op::ScmpCmpLt | Op::ScmpCmpLe => {
+            Cmp::Lt | Cmp::Le => {
                 let hi_eq = a.label();
                 a.ld(hi_off);
                 a.jgt(vhi, fail, hi_eq);
@@ -259,9 +446,9 @@ impl Cond {
                 a.bind(lo);
                 a.ld(lo_off);
                 // LT fails when lo >= v; LE fails when lo > v.
-                if self.op == Op::ScmpCmpLt { a.jge(vlo, fail, ok) } else { a.jgt(vlo, fail, ok) }
+                if self.op == Cmp::Lt { a.jge(vlo, fail, ok) } else { a.jgt(vlo, fail, ok) }
             }
-            Op::ScmpCmpMaskedEq => {
+            Cmp::MaskedEq => {
                 // runc: value is the mask, valueTwo the value compared with.
                 let (mhi, mlo) = ((self.value >> 32) as u32, self.value as u32);
                 let (whi, wlo) = ((self.value_two >> 32) as u32, self.value_two as u32);
@@ -275,85 +462,6 @@ impl Cond {
             }
         }
         a.bind(ok);
-    }
-}
-
-/// A tiny assembler: instructions with symbolic jump targets, resolved at the end.
-#[derive(Default)]
-struct Asm {
-    code: Vec<Ins>,
-    labels: Vec<Option<usize>>,
-}
-
-enum Ins {
-    Ld(u32),
-    And(u32),
-    Jmp { op: u16, k: u32, t: usize, f: usize },
-    Ja(usize),
-    Ret(u32),
-}
-
-const BPF_LD_W_ABS: u16 = 0x20;
-const BPF_ALU_AND_K: u16 = 0x54;
-const BPF_JEQ_K: u16 = 0x15;
-const BPF_JGT_K: u16 = 0x25;
-const BPF_JGE_K: u16 = 0x35;
-const BPF_JA: u16 = 0x05;
-const BPF_RET_K: u16 = 0x06;
-
-impl Asm {
-    fn label(&mut self) -> usize {
-        self.labels.push(None);
-        self.labels.len() - 1
-    }
-    fn bind(&mut self, l: usize) {
-        self.labels[l] = Some(self.code.len());
-    }
-    fn ld(&mut self, off: u32) {
-        self.code.push(Ins::Ld(off));
-    }
-    fn and(&mut self, k: u32) {
-        self.code.push(Ins::And(k));
-    }
-    fn jeq(&mut self, k: u32, t: usize, f: usize) {
-        self.code.push(Ins::Jmp { op: BPF_JEQ_K, k, t, f });
-    }
-    fn jgt(&mut self, k: u32, t: usize, f: usize) {
-        self.code.push(Ins::Jmp { op: BPF_JGT_K, k, t, f });
-    }
-    fn jge(&mut self, k: u32, t: usize, f: usize) {
-        self.code.push(Ins::Jmp { op: BPF_JGE_K, k, t, f });
-    }
-    fn ja(&mut self, l: usize) {
-        self.code.push(Ins::Ja(l));
-    }
-    fn ret(&mut self, k: u32) {
-        self.code.push(Ins::Ret(k));
-    }
-
-    fn assemble(&self) -> Result<Vec<SockFilter>, String> {
-        let target = |l: usize, pc: usize| -> Result<usize, String> {
-            let to = self.labels[l].ok_or("internal: unbound label")?;
-            to.checked_sub(pc + 1).ok_or_else(|| "internal: backward jump".to_string())
-        };
-        let short =
-            |off: usize| u8::try_from(off).map_err(|_| "profile too large: a conditional jump is over 255".to_string());
-        let mut out = Vec::with_capacity(self.code.len());
-        for (pc, ins) in self.code.iter().enumerate() {
-            out.push(match *ins {
-                Ins::Ld(off) => SockFilter { code: BPF_LD_W_ABS, jt: 0, jf: 0, k: off },
-                Ins::And(k) => SockFilter { code: BPF_ALU_AND_K, jt: 0, jf: 0, k },
-                Ins::Jmp { op, k, t, f } => {
-                    SockFilter { code: op, jt: short(target(t, pc)?)?, jf: short(target(f, pc)?)?, k }
-                }
-                Ins::Ja(l) => SockFilter { code: BPF_JA, jt: 0, jf: 0, k: target(l, pc)? as u32 },
-                Ins::Ret(k) => SockFilter { code: BPF_RET_K, jt: 0, jf: 0, k },
-            });
-        }
-        if out.len() > 4096 {
-            return Err(format!("profile too large: {} BPF instructions (the kernel takes 4096)", out.len()));
-        }
-        Ok(out)
     }
 }
 

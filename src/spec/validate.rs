@@ -58,7 +58,39 @@ pub fn validate(spec: &Spec) -> Result<(), SpecError> {
             ));
         }
     }
+    validate_hooks(spec)?;
     validate_linux(spec)
+}
+
+/// config.md "POSIX-platform Hooks": `path` MUST be absolute; `timeout`, if set,
+/// MUST be greater than zero.
+fn validate_hooks(spec: &Spec) -> Result<(), SpecError> {
+    let Some(hooks) = spec.hooks() else { return Ok(()) };
+    #[allow(deprecated)]
+    let kinds = [
+        ("prestart", hooks.prestart()),
+        ("createRuntime", hooks.create_runtime()),
+        ("createContainer", hooks.create_container()),
+        ("startContainer", hooks.start_container()),
+        ("poststart", hooks.poststart()),
+        ("poststop", hooks.poststop()),
+    ];
+    for (kind, list) in kinds {
+        for (i, h) in list.as_deref().unwrap_or_default().iter().enumerate() {
+            if !h.path().is_absolute() {
+                return Err(SpecError::invalid(
+                    format!("hooks.{kind}[{i}].path"),
+                    format!("{:?} is not an absolute path", h.path()),
+                ));
+            }
+            if let Some(t) = h.timeout()
+                && t <= 0
+            {
+                return Err(SpecError::invalid(format!("hooks.{kind}[{i}].timeout"), format!("{t} is not above 0")));
+            }
+        }
+    }
+    Ok(())
 }
 
 fn validate_linux(spec: &Spec) -> Result<(), SpecError> {
@@ -164,6 +196,15 @@ mod tests {
 
     fn err_text(r: Result<(), SpecError>) -> String {
         r.expect_err("expected an error").to_string()
+    }
+
+    #[test]
+    fn relative_hook_path_and_zero_timeout_are_rejected() {
+        let v = default_spec();
+        let e = err_text(check(v.clone(), |v| v["hooks"] = serde_json::json!({"poststop": [{"path": "x"}]})));
+        assert!(e.contains("hooks.poststop[0].path"), "{e}");
+        let e = err_text(check(v, |v| v["hooks"] = serde_json::json!({"prestart": [{"path": "/x", "timeout": 0}]})));
+        assert!(e.contains("hooks.prestart[0].timeout"), "{e}");
     }
 
     #[test]

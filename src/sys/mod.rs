@@ -2,11 +2,14 @@
 //! not cover, each returning [`Error`] that names the call and the path it acted on.
 //!
 //! Files are owned by concern: `mount.rs` (mount API, openat2, pivot_root),
-//! `process.rs` (clone, prctl, close_range, exec), `fd.rs` (SCM_RIGHTS, sockets).
+//! `process.rs` (clone, prctl, close_range, exec), `fd.rs` (SCM_RIGHTS, sockets),
+//! `bpf.rs` (bpf(2) for cgroup device programs).
 
+pub mod bpf;
 pub mod fd;
 pub mod mount;
 pub mod process;
+pub mod sched;
 pub mod seccomp;
 pub mod tty;
 

@@ -3,6 +3,7 @@
 
 use serde_json::json;
 
+use super::asm::*;
 use super::*;
 
 struct Data {
@@ -56,6 +57,7 @@ fn call(f: &Filter, name: &str, args: [u64; 6]) -> u32 {
 #[test]
 fn syscall_table_is_sorted_and_knows_common_calls() {
     assert!(SYSCALLS.windows(2).all(|w| w[0].0 < w[1].0));
+    assert!(SYSCALLS.iter().all(|(_, n)| n.iter().any(|nr| *nr >= 0)));
     assert_eq!(syscall_number("read"), Some(0));
     assert_eq!(syscall_number("mkdirat"), Some(258));
     assert_eq!(syscall_number("no_such_call"), None);
@@ -210,4 +212,160 @@ fn large_allowlist_compiles_within_jump_limits() {
     })))
     .unwrap();
     assert_eq!(call(&f, "write", [0; 6]), RET_ALLOW);
+}
+
+/// Podman's default profile as podman 4.3 (Debian bookworm) hands it to the
+/// runtime, and docker 20.10's; see tests/testdata/seccomp/README.md.
+const PODMAN: &str = include_str!("../../../tests/testdata/seccomp/podman-default.json");
+const DOCKER: &str = include_str!("../../../tests/testdata/seccomp/docker-default.json");
+
+fn arch_call(f: &Filter, arch: u32, nr: u32, args: [u64; 6]) -> u32 {
+    run(&f.program, &Data { nr, arch, args })
+}
+
+fn i386(name: &str) -> u32 {
+    Abi::I386.number(name).unwrap()
+}
+
+fn x32(name: &str) -> u32 {
+    Abi::X32.number(name).unwrap()
+}
+
+#[test]
+fn i386_and_x32_tables_are_sorted_and_right() {
+    assert_eq!(i386("write"), 4);
+    assert_eq!(i386("socketcall"), 102);
+    assert_eq!(i386("clone3"), 435);
+    assert_eq!(x32("write"), X32_SYSCALL_BIT | 1);
+    assert_eq!(x32("rt_sigaction"), X32_SYSCALL_BIT | 512);
+    assert_eq!(Abi::X32.number("uselib"), None);
+}
+
+#[test]
+fn podman_default_profile_compiles_and_decides_per_rule() {
+    let f = compile(&serde_json::from_str(PODMAN).unwrap()).unwrap();
+    assert!(f.program.len() < 400, "{} instructions", f.program.len());
+    let x = AUDIT_ARCH_X86_64;
+    assert_eq!(call(&f, "write", [0; 6]), RET_ALLOW);
+    assert_eq!(call(&f, "personality", [8, 0, 0, 0, 0, 0]), RET_ALLOW);
+    assert_eq!(call(&f, "personality", [0xffff_ffff, 0, 0, 0, 0, 0]), RET_ALLOW);
+    assert_eq!(call(&f, "personality", [9, 0, 0, 0, 0, 0]), RET_ERRNO | 38);
+    assert_eq!(call(&f, "kexec_load", [0; 6]), RET_ERRNO | 1);
+    assert_eq!(call(&f, "swapon", [0; 6]), RET_ERRNO | 1);
+    // socket(AF_NETLINK, *, NETLINK_AUDIT) is EINVAL, any other socket allowed.
+    assert_eq!(call(&f, "socket", [16, 3, 9, 0, 0, 0]), RET_ERRNO | 22);
+    assert_eq!(call(&f, "socket", [16, 3, 0, 0, 0, 0]), RET_ALLOW);
+    assert_eq!(call(&f, "socket", [2, 1, 0, 0, 0, 0]), RET_ALLOW);
+    assert_eq!(call(&f, "add_key", [0; 6]), RET_ERRNO | 38);
+    assert_eq!(arch_call(&f, x, 1000, [0; 6]), RET_ERRNO | 38);
+    // The 32-bit ABIs are served with their own numbers.
+    assert_eq!(arch_call(&f, AUDIT_ARCH_I386, i386("write"), [0; 6]), RET_ALLOW);
+    assert_eq!(arch_call(&f, AUDIT_ARCH_I386, i386("socketcall"), [0; 6]), RET_ALLOW);
+    assert_eq!(arch_call(&f, AUDIT_ARCH_I386, i386("nice"), [0; 6]), RET_ERRNO | 1);
+    assert_eq!(arch_call(&f, AUDIT_ARCH_I386, i386("add_key"), [0; 6]), RET_ERRNO | 38);
+    assert_eq!(arch_call(&f, x, x32("write"), [0; 6]), RET_ALLOW);
+    assert_eq!(arch_call(&f, x, x32("rt_sigaction"), [0; 6]), RET_ALLOW);
+    assert_eq!(arch_call(&f, x, x32("kexec_load"), [0; 6]), RET_ERRNO | 1);
+    assert_eq!(arch_call(&f, 0xc000_00b7, 1, [0; 6]), RET_KILL_THREAD);
+}
+
+#[test]
+fn docker_default_profile_compiles_and_decides_per_rule() {
+    let f = compile(&serde_json::from_str(DOCKER).unwrap()).unwrap();
+    assert!(f.program.len() < 400, "{} instructions", f.program.len());
+    assert_eq!(call(&f, "read", [0; 6]), RET_ALLOW);
+    assert_eq!(call(&f, "ptrace", [0; 6]), RET_ALLOW);
+    // clone without namespace flags only (the mask is 0x7e020000).
+    assert_eq!(call(&f, "clone", [0x0120_0011, 0, 0, 0, 0, 0]), RET_ALLOW);
+    assert_eq!(call(&f, "clone", [0x1000_0011, 0, 0, 0, 0, 0]), RET_ERRNO | 1);
+    assert_eq!(call(&f, "clone3", [0; 6]), RET_ERRNO | 38);
+    assert_eq!(call(&f, "unshare", [0; 6]), RET_ERRNO | 1);
+    assert_eq!(call(&f, "keyctl", [0; 6]), RET_ERRNO | 1);
+    assert_eq!(call(&f, "mount", [0; 6]), RET_ERRNO | 1);
+    // Numbers past every call the profile names get ENOSYS (runc's stub).
+    assert_eq!(run(&f.program, &Data { nr: 1000, arch: AUDIT_ARCH_X86_64, args: [0; 6] }), RET_ERRNO | 38);
+    assert_eq!(arch_call(&f, AUDIT_ARCH_I386, i386("unshare"), [0; 6]), RET_ERRNO | 1);
+    assert_eq!(arch_call(&f, AUDIT_ARCH_I386, i386("clone"), [0x0120_0011, 0, 0, 0, 0, 0]), RET_ALLOW);
+}
+
+#[test]
+fn rules_with_the_default_action_are_dropped_as_runc_does() {
+    let f = compile(&profile(json!({
+        "defaultAction": "SCMP_ACT_ERRNO",
+        "syscalls": [
+            {"names": ["personality"], "action": "SCMP_ACT_ERRNO", "args": [{"index": 0, "value": 8, "op": "SCMP_CMP_EQ"}]},
+            {"names": ["personality", "getpid"], "action": "SCMP_ACT_ALLOW"}
+        ]
+    })))
+    .unwrap();
+    assert_eq!(call(&f, "personality", [8, 0, 0, 0, 0, 0]), RET_ALLOW);
+    assert_eq!(call(&f, "getpid", [0; 6]), RET_ALLOW);
+}
+
+#[test]
+fn every_call_with_its_own_errno_needs_long_jumps_and_still_decides_right() {
+    // Hundreds of distinct bodies, each with argument checks: the tree's jumps to
+    // them are far beyond 255 instructions.
+    let x86_64: Vec<(&str, i64)> =
+        SYSCALLS.iter().filter(|(_, n)| n[0] >= 0).map(|(name, n)| (*name, i64::from(n[0]))).collect();
+    let entries: Vec<serde_json::Value> = x86_64
+        .iter()
+        .map(|(name, nr)| {
+            json!({"names": [name], "action": "SCMP_ACT_ERRNO", "errnoRet": nr + 1,
+                   "args": [{"index": 1, "value": 7, "op": "SCMP_CMP_NE"}]})
+        })
+        .collect();
+    let f = compile(&profile(json!({
+        "defaultAction": "SCMP_ACT_ALLOW",
+        "architectures": ["SCMP_ARCH_X86_64", "SCMP_ARCH_X86"],
+        "syscalls": entries
+    })))
+    .unwrap();
+    assert!(f.program.len() > 2000, "{} instructions", f.program.len());
+    assert!(f.program.iter().any(|i| i.code == BPF_JA && i.k > 255));
+    for (name, nr) in &x86_64 {
+        assert_eq!(call(&f, name, [0; 6]), RET_ERRNO | (*nr as u32 + 1), "{name}");
+        assert_eq!(call(&f, name, [0, 7, 0, 0, 0, 0]), RET_ALLOW, "{name}");
+        if let Some(n) = Abi::I386.number(name) {
+            assert_eq!(arch_call(&f, AUDIT_ARCH_I386, n, [0; 6]), RET_ERRNO | (*nr as u32 + 1), "i386 {name}");
+        }
+    }
+}
+
+#[test]
+fn a_profile_over_the_kernel_limit_names_the_size() {
+    let entries: Vec<serde_json::Value> = (0..1000)
+        .map(|v| {
+            json!({"names": ["ioctl"], "action": "SCMP_ACT_ALLOW",
+                         "args": [{"index": 1, "value": v, "op": "SCMP_CMP_EQ"}]})
+        })
+        .collect();
+    let e = compile(&profile(json!({"defaultAction": "SCMP_ACT_ERRNO", "syscalls": entries}))).unwrap_err();
+    assert!(e.to_string().contains("BPF instructions (the kernel takes 4096)"), "{e}");
+}
+
+#[test]
+fn empty_profile_is_the_default_action() {
+    let f = compile(&profile(json!({"defaultAction": "SCMP_ACT_LOG"}))).unwrap();
+    assert_eq!(call(&f, "read", [0; 6]), RET_LOG);
+    assert_eq!(arch_call(&f, AUDIT_ARCH_I386, 4, [0; 6]), RET_KILL_THREAD);
+}
+
+/// Not a check: prints how long compiling podman's profile takes
+/// (`cargo test --release --lib compile_speed -- --ignored --nocapture`).
+#[test]
+#[ignore = "benchmark"]
+fn compile_speed_podman_profile() {
+    let p: LinuxSeccomp = serde_json::from_str(PODMAN).unwrap();
+    let n = 2000;
+    let start = std::time::Instant::now();
+    for _ in 0..n {
+        std::hint::black_box(compile(std::hint::black_box(&p)).unwrap());
+    }
+    let per = start.elapsed() / n;
+    let parse = std::time::Instant::now();
+    for _ in 0..n {
+        std::hint::black_box(serde_json::from_str::<LinuxSeccomp>(PODMAN).unwrap());
+    }
+    println!("podman profile: compile {per:?}, parse JSON {:?} per run", parse.elapsed() / n);
 }

@@ -1,0 +1,28 @@
+//! Fault injection for tests: with the `test-hooks` cargo feature, `create` stops
+//! at a named stage when `BERTH_TEST_PAUSE_AT=<stage>` is set, so a test can
+//! `kill -9` it there and check that `delete --force` undoes everything. It
+//! writes the stage name to `BERTH_TEST_PAUSE_FILE` (when set) once it is
+//! paused. Without the feature (release builds) this compiles to nothing.
+//!
+//! Stages, in order: `after-state-dir` (state dir and lock made, no state.json
+//! yet), `after-cgroup` (state saved, cgroup made and limits written),
+//! `after-clone` (init cloned and in the cgroup, waiting for its go),
+//! `after-mounts` (init has mounted the rootfs; hooks not run yet), `ready`
+//! (init waits on the exec fifo; state not yet final).
+
+#[cfg(feature = "test-hooks")]
+pub(super) fn pause_at(stage: &str) {
+    if std::env::var("BERTH_TEST_PAUSE_AT").ok().as_deref() != Some(stage) {
+        return;
+    }
+    if let Ok(file) = std::env::var("BERTH_TEST_PAUSE_FILE") {
+        let _ = std::fs::write(file, stage);
+    }
+    loop {
+        std::thread::sleep(std::time::Duration::from_secs(3600));
+    }
+}
+
+#[cfg(not(feature = "test-hooks"))]
+#[inline(always)]
+pub(super) fn pause_at(_stage: &str) {}
