@@ -18,7 +18,7 @@ use std::path::Path;
 use nix::fcntl::OFlag;
 use nix::sched::CloneFlags;
 use nix::sys::stat::Mode;
-use oci_spec::runtime::{LinuxNamespaceType, Spec};
+use oci_spec::runtime::Spec;
 
 use super::channel::{Channel, Msg};
 use super::error::Cause;
