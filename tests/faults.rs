@@ -31,8 +31,15 @@ fn wait_for(secs: u64, mut f: impl FnMut() -> bool) -> bool {
     f()
 }
 
-fn mount_count() -> usize {
-    fs::read_to_string("/proc/self/mountinfo").unwrap().lines().count()
+/// Host mounts that mention this bundle or its state root (a container's own
+/// mounts live in its mount namespace and never show here).
+fn mounts_of(b: &Bundle) -> usize {
+    let (dir, root) = (b.path().to_str().unwrap().to_string(), b.root.path().to_str().unwrap().to_string());
+    fs::read_to_string("/proc/self/mountinfo")
+        .unwrap()
+        .lines()
+        .filter(|l| l.contains(&dir) || l.contains(&root))
+        .count()
 }
 
 #[test]
@@ -45,7 +52,7 @@ fn sigkill_at_each_create_stage_then_delete_force_removes_everything() {
             // A hook makes "after-mounts" a real point: init waits for it.
             c["hooks"] = json!({"createRuntime": [{"path": "/bin/true"}]});
         });
-        let mounts = mount_count();
+        let mounts = mounts_of(&b);
         let marker = b.path().join("paused");
         let mut child = b
             .cmd(&["create", "--bundle", b.path().to_str().unwrap(), &id])
@@ -76,7 +83,7 @@ fn sigkill_at_each_create_stage_then_delete_force_removes_everything() {
         assert!(del.status.success(), "{stage}: delete --force: {}", text(&del.stderr));
         b.assert_clean();
         assert!(wait_for(10, || berth_processes(&b).is_empty()), "{stage}: left {:?}", berth_processes(&b));
-        assert_eq!(mount_count(), mounts, "{stage}: host mounts changed");
+        assert_eq!(mounts_of(&b), mounts, "{stage}: host mounts changed");
         // And the id is free again.
         let again = b.create(&[]);
         assert!(again.status.success(), "{stage}: create after cleanup: {}", text(&again.stderr));
@@ -133,8 +140,10 @@ fn cycle(root: &Path, bundle: &Path, id: &str) {
     run(&["delete", "--force", id]);
 }
 
-/// What a leak would show: host mounts, our own fds, zombies we own, the run's
-/// cgroups and state dirs.
+/// What a leak would show, counted only for this test's own paths and ids so
+/// that tests running beside it do not change the numbers: host mounts under its
+/// state root or bundles, its fds into them, zombies we own, its cgroups (ids
+/// `ft-`), its state dirs.
 #[derive(Debug, PartialEq)]
 struct Footprint {
     mounts: usize,
@@ -144,7 +153,8 @@ struct Footprint {
     state_dirs: usize,
 }
 
-fn footprint(root: &Path) -> Footprint {
+fn footprint(root: &Path, bundles: &Path) -> Footprint {
+    let ours = |s: &str| s.contains(root.to_str().unwrap()) || s.contains(bundles.to_str().unwrap());
     let me = std::process::id().to_string();
     let zombies = fs::read_dir("/proc")
         .unwrap()
@@ -156,18 +166,25 @@ fn footprint(root: &Path) -> Footprint {
             f.first() == Some(&"Z") && f.get(1) == Some(&me.as_str())
         })
         .count();
+    let ft = |d: fs::ReadDir| {
+        d.flatten().filter(|e| e.path().is_dir() && e.file_name().to_string_lossy().starts_with("ft-")).count()
+    };
     let mut cgroups = 0;
     for h in fs::read_dir("/sys/fs/cgroup").unwrap().flatten() {
         if let Ok(d) = fs::read_dir(h.path().join(cgroup_parent())) {
-            cgroups += d.flatten().filter(|e| e.path().is_dir()).count();
+            cgroups += ft(d);
         }
     }
     if let Ok(d) = fs::read_dir(Path::new("/sys/fs/cgroup").join(cgroup_parent())) {
-        cgroups += d.flatten().filter(|e| e.path().is_dir()).count();
+        cgroups += ft(d);
     }
     Footprint {
-        mounts: mount_count(),
-        fds: fs::read_dir("/proc/self/fd").unwrap().count(),
+        mounts: fs::read_to_string("/proc/self/mountinfo").unwrap().lines().filter(|l| ours(l)).count(),
+        fds: fs::read_dir("/proc/self/fd")
+            .unwrap()
+            .flatten()
+            .filter(|e| fs::read_link(e.path()).is_ok_and(|t| ours(&t.to_string_lossy())))
+            .count(),
         zombies,
         cgroups,
         state_dirs: fs::read_dir(root).map(|d| d.count()).unwrap_or(0),
@@ -183,7 +200,7 @@ fn parallel_and_sequential_lifecycles_leak_nothing() {
     // A first container so that the run's cgroup parent exists in the baseline.
     let warm = light_bundle(&base, dir.path(), "ft-warm", &["true"]);
     cycle(&root, &warm, "ft-warm");
-    let before = footprint(&root);
+    let before = footprint(&root, dir.path());
 
     // 200 parallel lifecycles of distinct ids, 16 at a time on this small machine.
     let parallel = 200;
@@ -209,7 +226,11 @@ fn parallel_and_sequential_lifecycles_leak_nothing() {
         w.join().expect("a parallel lifecycle failed");
     }
     eprintln!("{parallel} parallel lifecycles: {:?}", t0.elapsed());
-    assert!(wait_until(|| footprint(&root) == before), "after parallel: {:?} != {before:?}", footprint(&root));
+    assert!(
+        wait_until(|| footprint(&root, dir.path()) == before),
+        "after parallel: {:?} != {before:?}",
+        footprint(&root, dir.path())
+    );
 
     // Sequential cycles: BERTH_LOAD_CYCLES (default 2000).
     let cycles: usize = std::env::var("BERTH_LOAD_CYCLES").ok().and_then(|v| v.parse().ok()).unwrap_or(2000);
@@ -222,7 +243,11 @@ fn parallel_and_sequential_lifecycles_leak_nothing() {
         }
     }
     eprintln!("{cycles} sequential lifecycles: {:?}", t0.elapsed());
-    assert!(wait_until(|| footprint(&root) == before), "after sequential: {:?} != {before:?}", footprint(&root));
+    assert!(
+        wait_until(|| footprint(&root, dir.path()) == before),
+        "after sequential: {:?} != {before:?}",
+        footprint(&root, dir.path())
+    );
 
     // A container after all that still gets only its three stdio fds.
     let last = light_bundle(&base, dir.path(), "ft-last", &["sleep", "1000"]);
@@ -242,7 +267,7 @@ fn parallel_and_sequential_lifecycles_leak_nothing() {
     let mut c = Command::new(BERTH);
     c.arg("--root").arg(&root).args(["delete", "--force", "ft-last"]);
     assert!(output_of(c).status.success());
-    assert!(wait_until(|| footprint(&root) == before));
+    assert!(wait_until(|| footprint(&root, dir.path()) == before));
 }
 
 #[test]
