@@ -6,7 +6,7 @@ use std::fs;
 use std::os::unix::fs::symlink;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
-use std::sync::OnceLock;
+use std::sync::{Mutex, OnceLock};
 
 use serde_json::{Value, json};
 
@@ -44,12 +44,18 @@ pub struct Bundle {
     pub id: String,
 }
 
+/// How many `Bundle`s are alive. The run's cgroup parent is removed only when
+/// the last one goes: removing it whenever it is empty races with a `create` in
+/// another test that is about to make its cgroup below it.
+static LIVE_BUNDLES: Mutex<usize> = Mutex::new(0);
+
 impl Bundle {
     pub fn new(id: &str, args: &[&str]) -> Bundle {
         Self::with(id, args, |_| {})
     }
 
     pub fn with(id: &str, args: &[&str], edit: impl FnOnce(&mut Value)) -> Bundle {
+        *LIVE_BUNDLES.lock().unwrap_or_else(|e| e.into_inner()) += 1;
         let dir = tempfile::Builder::new().prefix("berth-bundle-").tempdir().expect("tempdir");
         let root = tempfile::Builder::new().prefix("berth-root-").tempdir().expect("tempdir");
         let rootfs = dir.path().join("rootfs");
@@ -165,14 +171,17 @@ impl Bundle {
 impl Drop for Bundle {
     fn drop(&mut self) {
         let _ = self.cmd(&["delete", "--force", &self.id]).output();
-        // Remove the run's cgroup parent once no test uses it any more (rmdir of a
-        // non-empty cgroup fails, which is what we want while others still run).
-        if let Ok(entries) = fs::read_dir("/sys/fs/cgroup") {
-            for e in entries.flatten() {
-                let _ = fs::remove_dir(e.path().join(cgroup_parent()));
+        // Remove the run's cgroup parent once no test uses it any more.
+        let mut live = LIVE_BUNDLES.lock().unwrap_or_else(|e| e.into_inner());
+        *live -= 1;
+        if *live == 0 {
+            if let Ok(entries) = fs::read_dir("/sys/fs/cgroup") {
+                for e in entries.flatten() {
+                    let _ = fs::remove_dir(e.path().join(cgroup_parent()));
+                }
             }
+            let _ = fs::remove_dir(Path::new("/sys/fs/cgroup").join(cgroup_parent()));
         }
-        let _ = fs::remove_dir(Path::new("/sys/fs/cgroup").join(cgroup_parent()));
     }
 }
 
