@@ -132,3 +132,109 @@ fn fifty_concurrent_execs_all_succeed() {
     let procs: Vec<String> = text(&out.stdout).lines().skip(1).map(str::to_string).collect();
     assert!(procs.iter().all(|p| p == "sh" || p == "sleep" || p == "ps"), "{procs:?}");
 }
+
+#[test]
+#[ignore = "needs root"]
+fn exec_tty_through_a_console_socket() {
+    use std::io::{Read, Write};
+    use std::os::fd::AsFd;
+    use std::os::unix::net::UnixListener;
+    let b = running("ex-tty");
+    let sock = b.path().join("exec-console.sock");
+    let listener = UnixListener::bind(&sock).unwrap();
+    let cmd = b.cmd(&[
+        "exec",
+        "--tty",
+        "--console-socket",
+        sock.to_str().unwrap(),
+        "ex-tty",
+        "sh",
+        "-c",
+        "tty; test -t 0 && echo isatty; read x; echo got $x",
+    ]);
+    let waiter = std::thread::spawn(move || crate::common::output_of(cmd));
+    let (stream, _) = listener.accept().unwrap();
+    let (master, _) = berth::sys::fd::recv_fd(stream.as_fd()).unwrap();
+    let mut m = fs::File::from(master);
+    m.write_all(b"hello\n").unwrap();
+    let mut got = String::new();
+    let mut buf = [0u8; 1024];
+    while !got.contains("got hello") {
+        match m.read(&mut buf) {
+            Ok(0) | Err(_) => break,
+            Ok(n) => got.push_str(&String::from_utf8_lossy(&buf[..n])),
+        }
+    }
+    assert!(got.contains("/dev/pts/"), "{got:?}");
+    assert!(got.contains("isatty"), "{got:?}");
+    assert!(got.contains("got hello"), "{got:?}");
+    let out = waiter.join().unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+}
+
+/// `berth exec -t` without a console socket relays its own terminal: a shell
+/// under `script` (a real pty on berth's side) reads a line and exits.
+#[test]
+#[ignore = "needs root"]
+fn exec_tty_under_script_reads_a_line() {
+    use std::io::Write;
+    use std::process::{Command, Stdio};
+    let b = running("ex-script");
+    let inner = format!(
+        "{} --root {} exec -t ex-script sh -c 'read x; echo got $x; exit 3'",
+        crate::common::BERTH,
+        b.root.path().display()
+    );
+    let mut child = Command::new("script")
+        .args(["-q", "-e", "-c", &inner, "/dev/null"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("script (bsdutils)");
+    child.stdin.take().unwrap().write_all(b"hello\n").unwrap();
+    let out = child.wait_with_output().unwrap();
+    assert!(text(&out.stdout).contains("got hello"), "{} {}", text(&out.stdout), text(&out.stderr));
+    assert_eq!(out.status.code(), Some(3), "{}", text(&out.stderr));
+}
+
+/// Signals sent to `berth exec` reach the process; its exit status is berth's.
+#[test]
+#[ignore = "needs root"]
+fn exec_forwards_signals() {
+    use nix::sys::signal::{Signal, kill};
+    use nix::unistd::Pid;
+    let b = running("ex-sig");
+    let mut child = b
+        .cmd(&[
+            "exec",
+            "ex-sig",
+            "sh",
+            "-c",
+            "trap 'exit 7' TERM; echo ready > /tmp/ready; while true; do sleep 0.05; done",
+        ])
+        .spawn()
+        .unwrap();
+    assert!(crate::common::wait_until(|| b.rootfs().join("tmp/ready").exists()), "exec'd process never started");
+    kill(Pid::from_raw(child.id() as i32), Signal::SIGTERM).unwrap();
+    let status = child.wait().unwrap();
+    assert_eq!(status.code(), Some(7));
+}
+
+#[test]
+#[ignore = "needs root"]
+fn exec_into_a_paused_container_is_refused_until_resumed() {
+    let b = running("ex-paused");
+    assert!(b.berth(&["pause", "ex-paused"]).status.success());
+    let out = b.berth(&["exec", "ex-paused", "true"]);
+    assert_ne!(out.status.code(), Some(0));
+    let err = text(&out.stderr);
+    assert!(err.contains("ex-paused") && err.contains("paused"), "{err}");
+    assert!(b.berth(&["resume", "ex-paused"]).status.success());
+    let out = b.berth(&["exec", "ex-paused", "echo", "ok"]);
+    assert_eq!(text(&out.stdout), "ok\n", "{}", text(&out.stderr));
+    // Nothing of the refused exec is left: only init and its sleep.
+    let out = b.berth(&["exec", "ex-paused", "ps", "-o", "comm"]);
+    let procs: Vec<String> = text(&out.stdout).lines().skip(1).map(str::to_string).collect();
+    assert!(procs.iter().all(|p| p == "sh" || p == "sleep" || p == "ps"), "{procs:?}");
+}
