@@ -136,8 +136,7 @@ fn fifty_concurrent_execs_all_succeed() {
 #[test]
 #[ignore = "needs root"]
 fn exec_tty_through_a_console_socket() {
-    use std::io::{Read, Write};
-    use std::os::fd::AsFd;
+    use std::io::Write;
     use std::os::unix::net::UnixListener;
     let b = running("ex-tty");
     let sock = b.path().join("exec-console.sock");
@@ -153,18 +152,9 @@ fn exec_tty_through_a_console_socket() {
         "tty; test -t 0 && echo isatty; read x; echo got $x",
     ]);
     let waiter = std::thread::spawn(move || crate::common::output_of(cmd));
-    let (stream, _) = listener.accept().unwrap();
-    let (master, _) = berth::sys::fd::recv_fd(stream.as_fd()).unwrap();
-    let mut m = fs::File::from(master);
+    let mut m = crate::common::accept_pty(&listener);
     m.write_all(b"hello\n").unwrap();
-    let mut got = String::new();
-    let mut buf = [0u8; 1024];
-    while !got.contains("got hello") {
-        match m.read(&mut buf) {
-            Ok(0) | Err(_) => break,
-            Ok(n) => got.push_str(&String::from_utf8_lossy(&buf[..n])),
-        }
-    }
+    let got = crate::common::read_until(&mut m, "got hello");
     assert!(got.contains("/dev/pts/"), "{got:?}");
     assert!(got.contains("isatty"), "{got:?}");
     assert!(got.contains("got hello"), "{got:?}");

@@ -2,8 +2,7 @@
 //! rlimits, namespaces, mounts, devices, sysctl, seccomp, console, fds.
 
 use std::fs;
-use std::io::{Read, Write};
-use std::os::fd::AsFd;
+use std::io::Write;
 use std::os::unix::net::UnixListener;
 use std::process::Command;
 
@@ -164,19 +163,10 @@ fn console_socket_receives_a_working_pty() {
     let listener = UnixListener::bind(&sock).unwrap();
     let out = b.create(&["--console-socket", sock.to_str().unwrap()]);
     assert!(out.status.success(), "{}", text(&out.stderr));
-    let (stream, _) = listener.accept().unwrap();
-    let (master, _) = berth::sys::fd::recv_fd(stream.as_fd()).unwrap();
+    let mut m = crate::common::accept_pty(&listener);
     assert!(b.berth(&["start", "pr-tty"]).status.success());
-    let mut m = fs::File::from(master);
     m.write_all(b"hello\n").unwrap();
-    let mut got = String::new();
-    let mut buf = [0u8; 1024];
-    while !got.contains("got hello") {
-        match m.read(&mut buf) {
-            Ok(0) | Err(_) => break,
-            Ok(n) => got.push_str(&String::from_utf8_lossy(&buf[..n])),
-        }
-    }
+    let got = crate::common::read_until(&mut m, "got hello");
     assert!(got.contains("/dev/pts/0"), "{got:?}");
     assert!(got.contains("isatty"), "{got:?}");
     assert!(got.contains("got hello"), "{got:?}");

@@ -375,8 +375,6 @@ fn rlimits_match_exactly_what_getrlimit_reports() {
 #[test]
 #[ignore = "needs root"]
 fn console_is_the_pty_when_terminal_is_set() {
-    use std::io::Read;
-    use std::os::fd::AsFd;
     let b = Bundle::with("sc-console", &["sh", "-c", "stat -c '%F %t' /dev/console; readlink /proc/self/fd/0"], |c| {
         c["process"]["terminal"] = json!(true);
     });
@@ -384,18 +382,9 @@ fn console_is_the_pty_when_terminal_is_set() {
     let listener = std::os::unix::net::UnixListener::bind(&sock).unwrap();
     let out = b.create(&["--console-socket", sock.to_str().unwrap()]);
     assert!(out.status.success(), "{}", text(&out.stderr));
-    let (stream, _) = listener.accept().unwrap();
-    let (master, _) = berth::sys::fd::recv_fd(stream.as_fd()).unwrap();
+    let mut m = crate::common::accept_pty(&listener);
     assert!(b.berth(&["start", "sc-console"]).status.success());
-    let mut m = fs::File::from(master);
-    let mut got = String::new();
-    let mut buf = [0u8; 512];
-    while !got.contains("/dev/pts/") {
-        match m.read(&mut buf) {
-            Ok(0) | Err(_) => break,
-            Ok(n) => got.push_str(&String::from_utf8_lossy(&buf[..n])),
-        }
-    }
+    let got = crate::common::read_until(&mut m, "/dev/pts/");
     // /dev/console is a bind mount of the pty (major 136 = 0x88).
     assert!(got.contains("character special file 88"), "{got:?}");
     assert!(got.contains("/dev/pts/0"), "{got:?}");

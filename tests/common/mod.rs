@@ -223,3 +223,25 @@ pub fn wait_until(mut f: impl FnMut() -> bool) -> bool {
     }
     false
 }
+
+/// Accept the console socket's connection and take the pty master it carries.
+pub fn accept_pty(listener: &std::os::unix::net::UnixListener) -> fs::File {
+    use std::os::fd::AsFd;
+    let (stream, _) = listener.accept().expect("console socket connection");
+    let (master, _) = berth::sys::fd::recv_fd(stream.as_fd()).expect("pty master over SCM_RIGHTS");
+    fs::File::from(master)
+}
+
+/// Read a terminal until `want` shows up or it closes; everything read.
+pub fn read_until(m: &mut fs::File, want: &str) -> String {
+    use std::io::Read;
+    let mut got = String::new();
+    let mut buf = [0u8; 1024];
+    while !got.contains(want) {
+        match m.read(&mut buf) {
+            Ok(0) | Err(_) => break,
+            Ok(n) => got.push_str(&String::from_utf8_lossy(&buf[..n])),
+        }
+    }
+    got
+}
