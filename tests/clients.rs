@@ -9,14 +9,18 @@ use std::process::{Command, Stdio};
 
 use serde_json::{Value, json};
 
-use crate::common::{BERTH, Bundle, output_of, text, wait_until};
+use crate::common::{Bundle, output_of, text, wait_until};
 
-/// One client call: `berth --root R --log L --log-format json <args>`.
+/// A client's command line: `berth --root R --log L --log-format json <args>`.
+fn client_cmd(b: &Bundle, log: &std::path::Path, args: &[&str]) -> Command {
+    let mut all = vec!["--log", log.to_str().unwrap(), "--log-format", "json"];
+    all.extend_from_slice(args);
+    b.cmd(&all)
+}
+
+/// One client call, run to completion.
 fn call(b: &Bundle, log: &std::path::Path, args: &[&str]) -> std::process::Output {
-    let mut c = Command::new(BERTH);
-    c.arg("--root").arg(b.root.path()).arg("--log").arg(log).args(["--log-format", "json"]).args(args);
-    c.stdin(Stdio::null());
-    output_of(c)
+    output_of(client_cmd(b, log, args))
 }
 
 fn ok(out: &std::process::Output, what: &str) -> String {
@@ -75,12 +79,8 @@ fn go_runc_call_sequence() {
     assert!(fs::read_to_string(&exec_pid).unwrap().trim().parse::<i64>().is_ok());
     assert!(wait_until(|| b.rootfs().join("tmp/exec-ran").exists()));
     // go-runc Update: update --resources - ID, the resources JSON on stdin.
-    let mut c = Command::new(BERTH);
-    c.arg("--root").arg(b.root.path()).arg("--log").arg(&log).args(["--log-format", "json"]);
-    c.args(["update", "--resources", "-", "cl-gorunc"])
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped());
+    let mut c = client_cmd(&b, &log, &["update", "--resources", "-", "cl-gorunc"]);
+    c.stdin(Stdio::piped()).stdout(Stdio::piped()).stderr(Stdio::piped());
     let mut child = c.spawn().unwrap();
     child.stdin.take().unwrap().write_all(br#"{"pids": {"limit": 321}}"#).unwrap();
     let out = child.wait_with_output().unwrap();

@@ -263,11 +263,7 @@ fn create_in(
     if new_user {
         userns::write_mappings(child, &linux, opts.rootless)?;
     }
-    if self_join {
-        cgroup.add_task_except_self_join(child)?;
-    } else {
-        cgroup.add_task(child)?;
-    }
+    add_task(cgroup.as_ref(), child, self_join)?;
     state.pid = child.as_raw();
     state.init_start_time = super::state::start_time(child.as_raw()).unwrap_or(0);
     store.save(&state)?;
@@ -334,6 +330,12 @@ pub(super) fn open_self_join(cg: &dyn CgroupManager) -> Result<Vec<(PathBuf, fs:
             Err(source) => Err(Cause::Io { what: "open cgroup tasks", path, source }),
         })
         .collect()
+}
+
+/// The parent's part of moving `pid` into the cgroup: every hierarchy, or, when
+/// the process joins the v1 ones itself (`open_self_join`), only the others.
+pub(super) fn add_task(cg: &dyn CgroupManager, pid: Pid, self_join: bool) -> Result<(), cgroups::CgroupError> {
+    if self_join { cg.add_task_except_self_join(pid) } else { cg.add_task(pid) }
 }
 
 /// Write the pid atomically (temp file + rename), as containerd reads it at once.

@@ -163,11 +163,7 @@ fn parent_side(ch: &Channel, child: Pid, cg: &dyn cgroups::CgroupManager, self_j
         let _ = waitpid(pid, None);
         e
     };
-    if self_join {
-        cg.add_task_except_self_join(pid).map_err(|e| fail(e.into()))?;
-    } else {
-        cg.add_task(pid).map_err(|e| fail(e.into()))?;
-    }
+    super::create::add_task(cg, pid, self_join).map_err(|e| fail(e.into()))?;
     ch.send(&Msg::Go).map_err(|e| fail(e.into()))?;
     match ch.recv().map_err(|e| fail(e.into()))? {
         None => Ok(pid),
