@@ -235,26 +235,33 @@ fn seccomp_profile_errno_in_init_and_exec() {
     assert!(out.contains("Function not implemented") && out.contains("rc=1"), "exec: {out}");
 }
 
+/// `probe` run under `profile` (with CAP_SYS_ADMIN, so only the filter can deny)
+/// as init of one container and by exec into another: (init's output, exec's exit
+/// code, exec's output).
+fn under_profile(name: &str, profile: &Value, probe: &str) -> (String, i32, String) {
+    let init = Bundle::with(&format!("{name}-init"), &["sh", "-c", probe], |c| {
+        with_sys_admin(c);
+        c["linux"]["seccomp"] = profile.clone();
+    });
+    let init_out = init.run_ok();
+    let b = running(&format!("{name}-exec"), |c| {
+        with_sys_admin(c);
+        c["linux"]["seccomp"] = profile.clone();
+    });
+    let (code, out) = exec(&b, &[], &["sh", "-c", probe]);
+    (init_out, code, out)
+}
+
 #[test]
 #[ignore = "needs root"]
 fn seccomp_podman_default_profile_runs_and_denies_with_its_errno() {
     // swapon is in the profile's EPERM list; with CAP_SYS_ADMIN and no filter it
     // would fail with EINVAL (busybox is no swap file).
     let probe = "echo up; swapon /bin/busybox 2>&1; echo rc=$?";
-    let profile: Value = serde_json::from_str(PODMAN).unwrap();
-    let init = Bundle::with("sec-podman-init", &["sh", "-c", probe], |c| {
-        with_sys_admin(c);
-        c["linux"]["seccomp"] = profile.clone();
-    });
-    let out = init.run_ok();
+    let (out, code, exec_out) = under_profile("sec-podman", &serde_json::from_str(PODMAN).unwrap(), probe);
     assert!(out.starts_with("up\n") && out.contains("Operation not permitted"), "init: {out}");
-    let b = running("sec-podman-exec", |c| {
-        with_sys_admin(c);
-        c["linux"]["seccomp"] = profile.clone();
-    });
-    let (code, out) = exec(&b, &[], &["sh", "-c", probe]);
-    assert_eq!(code, 0, "{out}");
-    assert!(out.starts_with("up\n") && out.contains("Operation not permitted"), "exec: {out}");
+    assert_eq!(code, 0, "{exec_out}");
+    assert!(exec_out.starts_with("up\n") && exec_out.contains("Operation not permitted"), "exec: {exec_out}");
 }
 
 #[test]
@@ -263,20 +270,10 @@ fn seccomp_docker_default_profile_runs_and_denies_with_its_errno() {
     // unshare is not in the profile made for docker's default capabilities: with
     // CAP_SYS_ADMIN granted, only the filter makes `unshare -m` fail.
     let probe = "echo up; unshare -m true 2>&1; echo rc=$?";
-    let profile: Value = serde_json::from_str(DOCKER).unwrap();
-    let init = Bundle::with("sec-docker-init", &["sh", "-c", probe], |c| {
-        with_sys_admin(c);
-        c["linux"]["seccomp"] = profile.clone();
-    });
-    let out = init.run_ok();
+    let (out, code, exec_out) = under_profile("sec-docker", &serde_json::from_str(DOCKER).unwrap(), probe);
     assert!(out.starts_with("up\n") && out.contains("Operation not permitted") && out.contains("rc=1"), "init: {out}");
-    let b = running("sec-docker-exec", |c| {
-        with_sys_admin(c);
-        c["linux"]["seccomp"] = profile.clone();
-    });
-    let (code, out) = exec(&b, &[], &["sh", "-c", probe]);
-    assert_eq!(code, 0, "{out}");
-    assert!(out.starts_with("up\n") && out.contains("Operation not permitted"), "exec: {out}");
+    assert_eq!(code, 0, "{exec_out}");
+    assert!(exec_out.starts_with("up\n") && exec_out.contains("Operation not permitted"), "exec: {exec_out}");
     // And without the filter the same container setup can unshare.
     let free = Bundle::with("sec-docker-free", &["sh", "-c", probe], with_sys_admin);
     let out = free.run_ok();
