@@ -22,8 +22,12 @@ APT_TEST_DEPS := busybox-static runc crun iproute2 util-linux uidmap strace proc
 
 all: build
 
+# Two invocations, not one `--workspace` build: cargo unifies features across
+# the packages of one build, and berthctl's (tokio, rustls, SQLite) must never
+# change the runtime binary.
 build:
 	$(CARGO) build --release
+	$(CARGO) build --release -p berthctl
 
 # Install Debian packages only when one is missing, so repeated runs are quick.
 define apt_install
@@ -57,9 +61,11 @@ test-deps:
 lint:
 	$(CARGO) fmt --all -- --check
 	$(CARGO) clippy --all-targets -- -D warnings
+	$(CARGO) clippy -p berthctl --all-targets -- -D warnings
 
 unit:
 	$(CARGO) test --lib
+	$(CARGO) test -p berthctl
 
 # Root tests drive the real binary; they are #[ignore = "needs root"] so that a
 # plain `cargo test` stays unprivileged.
@@ -67,6 +73,7 @@ unit:
 # the installed binary (`make build`) never has them.
 test: test-deps lint build
 	$(CARGO) test --profile ci --features test-hooks -- --include-ignored
+	$(CARGO) test --profile ci -p berthctl -- --include-ignored
 	$(MAKE) integration
 	$(MAKE) vm
 

@@ -1,7 +1,7 @@
-//! berth: an OCI runtime (`berth`) and a daemonless docker-style front end (`berthctl`).
+//! berth: an OCI runtime, a drop-in for runc. (berthctl, the front end, is its own crate in `ctl/`.)
 //!
 //! The layers, top to bottom (each imports only those below it; see DESIGN.md):
-//! `cli` → `ctl` (berthctl only) → `container` → the per-concern modules
+//! `cli` → `container` → the per-concern modules
 //! (`spec`, `process`, `rootfs`, `cgroups`, `security`, `hooks`, `console`) → `sys`.
 #![deny(unsafe_code)]
 
@@ -9,7 +9,6 @@ pub mod cgroups;
 pub mod cli;
 pub mod console;
 pub mod container;
-pub mod ctl;
 pub mod hooks;
 pub mod process;
 pub mod rootfs;

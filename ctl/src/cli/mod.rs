@@ -1,0 +1,146 @@
+//! The command line, as docker's: global flags, one file per command group,
+//! docker's flag-error style and exit codes. Each handler turns flags into
+//! calls on the modules below and returns the process's exit status.
+
+mod version;
+
+use std::path::PathBuf;
+
+use clap::{Parser, Subcommand};
+
+use crate::config::{Config, DEFAULT_DATA_ROOT, DEFAULT_RUNROOT};
+
+/// docker's status for an error of the CLI itself (bad flag, missing image…).
+pub(crate) const EXIT_ERROR: i32 = 125;
+
+/// An exit status a command wants returned as is (a container's status, or
+/// docker's 1 for "no such object"), carried through anyhow.
+#[derive(Debug, thiserror::Error)]
+#[error("exit status {0}")]
+pub(crate) struct ExitStatus(pub i32);
+
+#[derive(Debug, Parser)]
+#[command(name = "berthctl", about = "A daemonless docker-style front end for OCI runtimes", version)]
+pub(crate) struct Cli {
+    #[command(flatten)]
+    pub global: GlobalOpts,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, clap::Args)]
+pub(crate) struct GlobalOpts {
+    /// Root of the image, container and volume store
+    #[arg(long = "data-root", alias = "root", env = "BERTH_ROOT", default_value = DEFAULT_DATA_ROOT, global = true)]
+    pub data_root: PathBuf,
+    /// Root of the run state (runtime state, netns files, sockets)
+    #[arg(long, env = "BERTH_RUNROOT", default_value = DEFAULT_RUNROOT, global = true)]
+    pub runroot: PathBuf,
+    /// OCI runtime to drive: berth, runc, crun or a path
+    #[arg(long, env = "BERTH_RUNTIME", default_value = "berth", global = true)]
+    pub runtime: String,
+    /// Set the logging level ("debug"|"info"|"warn"|"error"|"fatal")
+    #[arg(short = 'l', long = "log-level", default_value = "warn", global = true)]
+    pub log_level: LogLevel,
+    /// Enable debug mode
+    #[arg(short = 'D', long, global = true)]
+    pub debug: bool,
+}
+
+#[derive(Debug, Clone, Copy, clap::ValueEnum)]
+pub(crate) enum LogLevel {
+    Debug,
+    Info,
+    Warn,
+    Error,
+    Fatal,
+}
+
+#[derive(Debug, Subcommand)]
+pub(crate) enum Command {
+    /// Show the berthctl and runtime version information
+    Version(version::VersionArgs),
+}
+
+impl Cli {
+    /// Parse as docker does: a flag error prints the message and
+    /// "See 'berthctl <cmd> --help'." and exits 125; help and version exit 0.
+    pub(crate) fn parse_docker_style() -> Result<Cli, i32> {
+        match Cli::try_parse() {
+            Ok(cli) => Ok(cli),
+            Err(e) => Err(report_parse_error(&e)),
+        }
+    }
+
+    fn config(&self) -> anyhow::Result<Config> {
+        Ok(Config::new(&self.global.data_root, &self.global.runroot, &self.global.runtime)?)
+    }
+}
+
+fn report_parse_error(e: &clap::Error) -> i32 {
+    use clap::error::ErrorKind;
+    match e.kind() {
+        ErrorKind::DisplayHelp | ErrorKind::DisplayVersion | ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand => {
+            let _ = e.print();
+            0
+        }
+        _ => {
+            let cmd = std::env::args().skip(1).find(|a| !a.starts_with('-'));
+            match (e.kind(), e.get(clap::error::ContextKind::InvalidArg)) {
+                (ErrorKind::UnknownArgument, Some(arg)) if arg.to_string().starts_with('-') => {
+                    eprintln!("unknown flag: {arg}")
+                }
+                _ => {
+                    let rendered = e.render().to_string();
+                    let first = rendered.lines().next().unwrap_or("").trim_start_matches("error: ");
+                    eprintln!("berthctl: {first}");
+                }
+            }
+            match cmd {
+                Some(c) => eprintln!("See 'berthctl {c} --help'."),
+                None => eprintln!("See 'berthctl --help'."),
+            }
+            EXIT_ERROR
+        }
+    }
+}
+
+pub(crate) fn init_logging(g: &GlobalOpts) {
+    let level = if g.debug {
+        "debug"
+    } else {
+        match g.log_level {
+            LogLevel::Debug => "debug",
+            LogLevel::Info => "info",
+            LogLevel::Warn => "warn",
+            LogLevel::Error | LogLevel::Fatal => "error",
+        }
+    };
+    let filter = tracing_subscriber::EnvFilter::new(format!("berthctl={level}"));
+    tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).with_target(false).init();
+}
+
+/// Run one command and return the exit status it asks for.
+pub(crate) fn run(cli: Cli) -> anyhow::Result<i32> {
+    let config = cli.config()?;
+    match cli.command {
+        Command::Version(args) => version::run(&config, &args),
+    }
+}
+
+/// The error and its causes joined by ": ", skipping a cause whose text the
+/// message already ends with (so a wrapped message is not repeated).
+pub(crate) fn error_chain(err: &anyhow::Error) -> String {
+    let mut out = String::new();
+    for cause in err.chain() {
+        let text = cause.to_string();
+        if out.ends_with(&text) {
+            continue;
+        }
+        if !out.is_empty() {
+            out.push_str(": ");
+        }
+        out.push_str(&text);
+    }
+    out
+}

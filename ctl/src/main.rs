@@ -1,0 +1,38 @@
+//! `berthctl`: a daemonless docker-style front end. Parse the command line as
+//! docker's CLI does, set up logging, run one command, and map the result to
+//! docker's exit codes (125 for an error of berthctl itself, the container's
+//! status where a command returns one).
+#![deny(unsafe_code)]
+
+mod cli;
+mod config;
+#[allow(unsafe_code)]
+mod sys;
+
+fn main() {
+    let cli = match cli::Cli::parse_docker_style() {
+        Ok(cli) => cli,
+        Err(code) => std::process::exit(code),
+    };
+    cli::init_logging(&cli.global);
+    let code = match cli::run(cli) {
+        Ok(code) => code,
+        Err(err) => {
+            eprintln!("Error: {}", cli::error_chain(&err));
+            err.downcast_ref::<cli::ExitStatus>().map_or(cli::EXIT_ERROR, |s| s.0)
+        }
+    };
+    std::process::exit(code);
+}
+
+/// The host's architecture in OCI's spelling (GOARCH), for platform choice and
+/// `version`/`info`.
+pub(crate) fn platform_arch() -> &'static str {
+    match std::env::consts::ARCH {
+        "x86_64" => "amd64",
+        "aarch64" => "arm64",
+        "x86" => "386",
+        "powerpc64" => "ppc64le",
+        other => other,
+    }
+}

@@ -1,0 +1,2 @@
+//! The only place in berthctl with `unsafe`: thin safe wrappers over calls that
+//! nix does not cover. Each block says why it is sound (`// SAFETY:`).
