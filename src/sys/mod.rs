@@ -3,9 +3,10 @@
 //!
 //! Files are owned by concern: `mount.rs` (mount API, openat2, pivot_root),
 //! `process.rs` (clone, prctl, close_range, exec), `fd.rs` (SCM_RIGHTS, sockets),
-//! `bpf.rs` (bpf(2) for cgroup device programs).
+//! `bpf.rs` (bpf(2) for cgroup device programs), `capset.rs` (one capset(2)).
 
 pub mod bpf;
+pub mod capset;
 pub mod fd;
 pub mod mount;
 pub mod process;
