@@ -163,3 +163,34 @@ fn fault_after_the_exec_fifo_reaches_start_and_run() {
         b.assert_clean();
     }
 }
+
+/// The same bundle under runc 1.1.5 (state in a temp root): (exit code, stdout + stderr).
+fn runc_run(b: &Bundle) -> (i32, String) {
+    let root = tempfile::tempdir().unwrap();
+    let id = format!("{}-runc", b.id);
+    let mut cmd = std::process::Command::new("runc");
+    cmd.arg("--root").arg(root.path()).args(["run", "--bundle"]).arg(b.path()).arg(&id);
+    cmd.stdin(std::process::Stdio::null());
+    let out = crate::common::output_of(cmd);
+    let _ = std::process::Command::new("runc").arg("--root").arg(root.path()).args(["delete", "--force", &id]).output();
+    (out.status.code().unwrap_or(-1), text(&out.stdout) + &text(&out.stderr))
+}
+
+#[test]
+#[ignore = "needs root"]
+fn hook_killed_by_a_signal_is_reported_as_runc_does() {
+    for kind in ["createRuntime", "startContainer"] {
+        let b = Bundle::with(&format!("sf-hooksig-{kind}"), &["true"], |c| {
+            c["hooks"] = json!({kind: [{"path": "/bin/sh", "args": ["sh", "-c", "echo out; kill -SYS $$"]}]});
+        });
+        let (code, _, err, log) = run_logged(&b, &[]);
+        let (runc_code, runc_out) = runc_run(&b);
+        let want = "hook #0: error running hook: signal: bad system call, stdout: out";
+        assert_ne!(runc_code, 0, "{kind}: runc");
+        assert!(runc_out.contains(want), "{kind}: runc said {runc_out}");
+        assert_ne!(code, 0, "{kind}: berth");
+        assert!(log.contains(want) && err.contains(want), "{kind}: berth said {err} / {log}");
+        assert!(err.contains(&format!("error running {kind} hook #0")), "{kind}: {err}");
+        b.assert_clean();
+    }
+}
