@@ -194,3 +194,48 @@ fn hook_killed_by_a_signal_is_reported_as_runc_does() {
         b.assert_clean();
     }
 }
+
+/// Run `cmd` for at most 10 s (killing it after): (finished in time, output).
+fn bounded(mut cmd: std::process::Command) -> (bool, std::process::Output) {
+    let out = tempfile::tempfile().unwrap();
+    let err = tempfile::tempfile().unwrap();
+    cmd.stdout(out.try_clone().unwrap()).stderr(err.try_clone().unwrap());
+    let mut child = cmd.spawn().unwrap();
+    let done = crate::common::wait_until(|| child.try_wait().unwrap().is_some())
+        || crate::common::wait_until(|| child.try_wait().unwrap().is_some());
+    if !done {
+        child.kill().unwrap();
+    }
+    let status = child.wait().unwrap();
+    let read = |mut f: fs::File| {
+        use std::io::{Read, Seek};
+        let mut v = Vec::new();
+        f.seek(std::io::SeekFrom::Start(0)).unwrap();
+        f.read_to_end(&mut v).unwrap();
+        v
+    };
+    (done, std::process::Output { status, stdout: read(out), stderr: read(err) })
+}
+
+#[test]
+#[ignore = "needs root"]
+fn config_or_process_file_that_is_not_regular_fails_fast() {
+    let b = Bundle::new("sf-devzero", &["true"]);
+    let config = b.path().join("config.json");
+    fs::remove_file(&config).unwrap();
+    std::os::unix::fs::symlink("/dev/zero", &config).unwrap();
+    for verb in ["create", "run"] {
+        let (done, out) = bounded(b.cmd(&[verb, "--bundle", b.path().to_str().unwrap(), &b.id]));
+        assert!(done, "{verb} kept reading /dev/zero");
+        let err = text(&out.stderr);
+        assert!(!out.status.success() && err.contains("config.json") && err.contains("not a regular file"), "{err}");
+        b.assert_clean();
+    }
+
+    let r = Bundle::new("sf-devzero-exec", &["sleep", "100"]);
+    assert!(r.create(&[]).status.success());
+    let (done, out) = bounded(r.cmd(&["exec", "--process", "/dev/zero", &r.id]));
+    assert!(done, "exec kept reading /dev/zero");
+    let err = text(&out.stderr);
+    assert!(!out.status.success() && err.contains("/dev/zero") && err.contains("not a regular file"), "{err}");
+}

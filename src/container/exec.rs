@@ -222,7 +222,7 @@ fn child_setup(
 
 /// Read a process.json (`exec --process`).
 pub fn load_process(path: &Path) -> Result<Process, Cause> {
-    let text = fs::read_to_string(path).map_err(|source| Cause::Io {
+    let text = crate::spec::read_document(path).map_err(|source| Cause::Io {
         what: "read process",
         path: path.to_path_buf(),
         source,
