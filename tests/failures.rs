@@ -10,16 +10,45 @@ use crate::common::{Bundle, text};
 
 /// The calls busybox-static makes for `true`, measured with strace.
 const TRUE_CALLS: &[&str] = &[
-    "arch_prctl", "brk", "execve", "exit_group", "getrandom", "getuid", "mprotect", "prctl", "prlimit64",
-    "readlink", "rseq", "set_robust_list", "set_tid_address",
+    "arch_prctl",
+    "brk",
+    "execve",
+    "exit_group",
+    "getrandom",
+    "getuid",
+    "mprotect",
+    "prctl",
+    "prlimit64",
+    "readlink",
+    "rseq",
+    "set_robust_list",
+    "set_tid_address",
 ];
 
 /// What busybox `sh` needs on top of that to run a loop, `sleep`, `echo` and `mkdir`
 /// (the probe's `mkdir` itself is left out: it is the call the profile denies).
 const SH_CALLS: &[&str] = &[
-    "clock_nanosleep", "clone", "close", "dup2", "fcntl", "getdents64", "getpid", "getppid", "ioctl", "mmap",
-    "munmap", "newfstatat", "openat", "read", "rt_sigaction", "rt_sigprocmask", "rt_sigreturn", "sendfile",
-    "uname", "wait4", "write",
+    "clock_nanosleep",
+    "clone",
+    "close",
+    "dup2",
+    "fcntl",
+    "getdents64",
+    "getpid",
+    "getppid",
+    "ioctl",
+    "mmap",
+    "munmap",
+    "newfstatat",
+    "openat",
+    "read",
+    "rt_sigaction",
+    "rt_sigprocmask",
+    "rt_sigreturn",
+    "sendfile",
+    "uname",
+    "wait4",
+    "write",
 ];
 
 /// An allowlist: `names` allowed, everything else fails with `errno`.
@@ -49,7 +78,8 @@ fn run_logged(b: &Bundle, env: &[(&str, &str)]) -> (i32, String, String, String)
 #[test]
 #[ignore = "needs root"]
 fn seccomp_strict_allowlists_run_under_eperm_enosys_and_enxio_defaults() {
-    for (errno, words) in [(1, "Operation not permitted"), (38, "Function not implemented"), (6, "No such device or address")]
+    for (errno, words) in
+        [(1, "Operation not permitted"), (38, "Function not implemented"), (6, "No such device or address")]
     {
         for nnp in [true, false] {
             // Without no_new_privs the filter is loaded while CAP_SYS_ADMIN is still
@@ -113,7 +143,10 @@ fn init_killed_or_denied_at_execve_fails_start_and_run() {
     // its death before execve is still seen.
     let b = Bundle::with("sf-deny", &["true"], |c| {
         let mut p = allowlist(1, &TRUE_CALLS.iter().filter(|n| **n != "execve").copied().collect::<Vec<_>>());
-        p["syscalls"].as_array_mut().unwrap().push(json!({"names": ["execve"], "action": "SCMP_ACT_ERRNO", "errnoRet": 13}));
+        p["syscalls"]
+            .as_array_mut()
+            .unwrap()
+            .push(json!({"names": ["execve"], "action": "SCMP_ACT_ERRNO", "errnoRet": 13}));
         c["linux"]["seccomp"] = p;
     });
     let (code, _, _, log) = run_logged(&b, &[]);
@@ -125,7 +158,10 @@ fn init_killed_or_denied_at_execve_fails_start_and_run() {
         let mut names: Vec<&str> = TRUE_CALLS.iter().filter(|n| **n != "execve").copied().collect();
         names.push("write");
         let mut p = allowlist(1, &names);
-        p["syscalls"].as_array_mut().unwrap().push(json!({"names": ["execve"], "action": "SCMP_ACT_ERRNO", "errnoRet": 13}));
+        p["syscalls"]
+            .as_array_mut()
+            .unwrap()
+            .push(json!({"names": ["execve"], "action": "SCMP_ACT_ERRNO", "errnoRet": 13}));
         c["linux"]["seccomp"] = p;
     });
     let (code, _, _, log) = run_logged(&b, &[]);
@@ -238,4 +274,104 @@ fn config_or_process_file_that_is_not_regular_fails_fast() {
     assert!(done, "exec kept reading /dev/zero");
     let err = text(&out.stderr);
     assert!(!out.status.success() && err.contains("/dev/zero") && err.contains("not a regular file"), "{err}");
+}
+
+/// A cgroup made before the container, at `rel` on every hierarchy (cpuset
+/// copied from the root so a task may join), removed when dropped.
+struct ForeignCgroup {
+    dirs: Vec<std::path::PathBuf>,
+}
+
+impl ForeignCgroup {
+    fn new(rel: &str) -> ForeignCgroup {
+        let mut dirs = Vec::new();
+        for e in fs::read_dir("/sys/fs/cgroup").unwrap().flatten() {
+            let h = e.path();
+            if h.is_symlink() || !h.join("cgroup.procs").exists() {
+                continue;
+            }
+            let mut cur = h.clone();
+            for part in rel.split('/').filter(|p| !p.is_empty()) {
+                cur = cur.join(part);
+                if fs::create_dir(&cur).is_ok() {
+                    dirs.push(cur.clone());
+                }
+                for f in ["cpuset.cpus", "cpuset.mems"] {
+                    if let Ok(v) = fs::read_to_string(h.join(f)) {
+                        let _ = fs::write(cur.join(f), v.trim());
+                    }
+                }
+            }
+        }
+        ForeignCgroup { dirs }
+    }
+
+    fn add(&self, pid: u32) {
+        for d in self.dirs.iter().filter(|d| !self.dirs.iter().any(|o| o.starts_with(d) && o != *d)) {
+            fs::write(d.join("cgroup.procs"), pid.to_string()).unwrap();
+        }
+    }
+
+    fn write_all(&self, file: &str, value: &str) {
+        for d in
+            self.dirs.iter().filter(|d| d.join(file).exists() && !self.dirs.iter().any(|o| o.starts_with(d) && o != *d))
+        {
+            fs::write(d.join(file), value).unwrap();
+        }
+    }
+}
+
+impl Drop for ForeignCgroup {
+    fn drop(&mut self) {
+        self.write_all("freezer.state", "THAWED");
+        self.write_all("cgroup.freeze", "0");
+        for d in self.dirs.iter().rev() {
+            let _ = fs::remove_dir(d);
+        }
+    }
+}
+
+#[test]
+#[ignore = "needs root"]
+fn frozen_cgroup_is_refused_and_a_busy_one_warned_as_runc_does() {
+    let rel = format!("berth-foreign-{}/c", std::process::id());
+    let edit = |c: &mut Value| c["linux"]["cgroupsPath"] = json!(format!("/{rel}"));
+
+    // Frozen (the v1 freezer, which runc 1.1.5 checks too): refused by both.
+    let cg = ForeignCgroup::new(&rel);
+    cg.write_all("freezer.state", "FROZEN");
+    let b = Bundle::with("sf-frozen", &["true"], edit);
+    let (done, out) = bounded(b.cmd(&["run", "--bundle", b.path().to_str().unwrap(), &b.id]));
+    assert!(done, "run hung in a frozen cgroup");
+    let err = text(&out.stderr);
+    assert!(!out.status.success() && err.contains("container's cgroup unexpectedly frozen"), "{err}");
+    assert!(!b.state_dir().exists());
+    let (runc_code, runc_out) = runc_run(&b);
+    assert!(runc_code != 0 && runc_out.contains("container's cgroup unexpectedly frozen"), "runc: {runc_out}");
+    // The cgroup is not ours: still there, still frozen.
+    assert!(cg.dirs.iter().all(|d| d.exists()));
+    drop(cg);
+
+    // Frozen through cgroup2 on this hybrid host (runc 1.1.5 does not look there).
+    let cg = ForeignCgroup::new(&rel);
+    if cg.dirs.iter().any(|d| d.join("cgroup.freeze").exists()) {
+        cg.write_all("cgroup.freeze", "1");
+        let (done, out) = bounded(b.cmd(&["run", "--bundle", b.path().to_str().unwrap(), &b.id]));
+        assert!(done && text(&out.stderr).contains("unexpectedly frozen"), "{}", text(&out.stderr));
+    }
+    drop(cg);
+
+    // Not empty: a warning, as runc's, and the container runs.
+    let cg = ForeignCgroup::new(&rel);
+    let mut sleeper = std::process::Command::new("sleep").arg("100").spawn().unwrap();
+    cg.add(sleeper.id());
+    let (runc_code, runc_out) = runc_run(&b);
+    let want = "container's cgroup is not empty: 1 process(es) found";
+    assert!(runc_code == 0 && runc_out.contains(want), "runc: {runc_out}");
+    let out = b.create(&[]);
+    assert!(out.status.success() && text(&out.stderr).contains(want), "{}", text(&out.stderr));
+    let _ = b.berth(&["delete", "--force", &b.id]);
+    let _ = sleeper.kill();
+    let _ = sleeper.wait();
+    drop(cg);
 }

@@ -238,7 +238,11 @@ const CORPUS: &[(&str, Edit, &str)] = &[
         "linux.resources.pids.limit",
     ),
     ("hook-missing-binary", |c| c["hooks"] = json!({"prestart": [{"path": "/no/such/hook"}]}), "/no/such/hook"),
-    ("hook-fails", |c| c["hooks"] = json!({"createRuntime": [{"path": "/bin/false"}]}), "error running createRuntime hook #0"),
+    (
+        "hook-fails",
+        |c| c["hooks"] = json!({"createRuntime": [{"path": "/bin/false"}]}),
+        "error running createRuntime hook #0",
+    ),
     (
         "hook-hangs",
         |c| c["hooks"] = json!({"createRuntime": [{"path": "/bin/sleep", "args": ["sleep", "60"], "timeout": 1}]}),

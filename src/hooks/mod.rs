@@ -156,12 +156,37 @@ fn go_status(status: std::process::ExitStatus) -> String {
     }
     let Some(sig) = status.signal() else { return "failed".into() };
     const NAMES: [&str; 31] = [
-        "hangup", "interrupt", "quit", "illegal instruction", "trace/breakpoint trap", "aborted", "bus error",
-        "floating point exception", "killed", "user defined signal 1", "segmentation fault", "user defined signal 2",
-        "broken pipe", "alarm clock", "terminated", "stack fault", "child exited", "continued", "stopped (signal)",
-        "stopped", "stopped (tty input)", "stopped (tty output)", "urgent I/O condition", "CPU time limit exceeded",
-        "file size limit exceeded", "virtual timer expired", "profiling timer expired", "window changed",
-        "I/O possible", "power failure", "bad system call",
+        "hangup",
+        "interrupt",
+        "quit",
+        "illegal instruction",
+        "trace/breakpoint trap",
+        "aborted",
+        "bus error",
+        "floating point exception",
+        "killed",
+        "user defined signal 1",
+        "segmentation fault",
+        "user defined signal 2",
+        "broken pipe",
+        "alarm clock",
+        "terminated",
+        "stack fault",
+        "child exited",
+        "continued",
+        "stopped (signal)",
+        "stopped",
+        "stopped (tty input)",
+        "stopped (tty output)",
+        "urgent I/O condition",
+        "CPU time limit exceeded",
+        "file size limit exceeded",
+        "virtual timer expired",
+        "profiling timer expired",
+        "window changed",
+        "I/O possible",
+        "power failure",
+        "bad system call",
     ];
     let name = usize::try_from(sig - 1).ok().and_then(|i| NAMES.get(i)).map(|n| n.to_string());
     let name = name.unwrap_or_else(|| format!("signal {sig}"));
@@ -199,7 +224,8 @@ mod tests {
 
     #[test]
     fn hook_killed_by_a_signal_reads_as_runc_with_its_output() {
-        let h = hook(serde_json::json!({"path": "/bin/sh", "args": ["sh", "-c", "echo out; echo err >&2; kill -SYS $$"]}));
+        let h =
+            hook(serde_json::json!({"path": "/bin/sh", "args": ["sh", "-c", "echo out; echo err >&2; kill -SYS $$"]}));
         let e = run_all("startContainer", Some(&vec![h]), b"{}").unwrap_err().to_string();
         assert_eq!(
             e,
@@ -209,7 +235,9 @@ mod tests {
 
     #[test]
     fn hook_output_is_kept_up_to_the_limit() {
-        let h = hook(serde_json::json!({"path": "/bin/sh", "args": ["sh", "-c", "head -c 1000000 /dev/zero | tr '\\0' x; exit 1"]}));
+        let h = hook(
+            serde_json::json!({"path": "/bin/sh", "args": ["sh", "-c", "head -c 1000000 /dev/zero | tr '\\0' x; exit 1"]}),
+        );
         let e = run_all("prestart", Some(&vec![h]), b"{}").unwrap_err();
         let HookError::Failed { stdout, .. } = e else { panic!("{e}") };
         assert_eq!(stdout.len(), OUTPUT_LIMIT);

@@ -5,9 +5,9 @@
 
 #[cfg(test)]
 mod fuzz;
+mod generate;
 #[cfg(test)]
 mod tests;
-mod generate;
 mod validate;
 
 use std::path::{Path, PathBuf};
