@@ -40,8 +40,12 @@ fn test_images_have_their_promised_shape() {
     assert_eq!(media("busybox-zstd"), "application/vnd.oci.image.layer.v1.tar+zstd");
     assert_eq!(media("busybox-uncompressed"), "application/vnd.oci.image.layer.v1.tar");
     let index = images.manifest("busybox-multi");
-    let archs: Vec<&str> =
-        index["manifests"].as_array().into_iter().flatten().filter_map(|m| m["platform"]["architecture"].as_str()).collect();
+    let archs: Vec<&str> = index["manifests"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(|m| m["platform"]["architecture"].as_str())
+        .collect();
     assert_eq!(archs, ["amd64", "arm64"]);
     // The nginx layer deletes a base file and a base directory: real whiteouts.
     let upper = images.manifest("nginx")["layers"][1]["digest"].as_str().expect("nginx layer digest").to_string();

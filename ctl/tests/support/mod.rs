@@ -184,11 +184,7 @@ fn describe(cmd: &Command) -> String {
 }
 
 fn both(out: &Output) -> String {
-    format!(
-        "--- stdout\n{}--- stderr\n{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    )
+    format!("--- stdout\n{}--- stderr\n{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr))
 }
 
 // ------------------------------------------------------------------ images
@@ -216,11 +212,7 @@ pub fn images() -> &'static Images {
             .unwrap_or_else(|e| panic!("run {}: {e}", script.display()));
         assert!(status.success(), "{} {} failed ({status})", script.display(), dir.display());
         let text = fs::read_to_string(dir.join("images.env")).expect("read images.env");
-        let env = text
-            .lines()
-            .filter_map(|l| l.split_once('='))
-            .map(|(k, v)| (k.to_string(), v.to_string()))
-            .collect();
+        let env = text.lines().filter_map(|l| l.split_once('=')).map(|(k, v)| (k.to_string(), v.to_string())).collect();
         Images { dir, env }
     })
 }
@@ -304,11 +296,8 @@ impl Registry {
         let images = images();
         let mut last_log = String::new();
         for _ in 0..5 {
-            let dir = tempfile::Builder::new()
-                .prefix("berthctl-registry-")
-                .tempdir()
-                .expect("create a registry dir")
-                .keep();
+            let dir =
+                tempfile::Builder::new().prefix("berthctl-registry-").tempdir().expect("create a registry dir").keep();
             let port = free_port();
             let addr = format!("127.0.0.1:{port}");
             let mut cmd = Command::new(repo_root().join("integration/registry/registry.sh"));
