@@ -2,6 +2,7 @@
 //! docker's flag-error style and exit codes. Each handler turns flags into
 //! calls on the modules below and returns the process's exit status.
 
+mod login;
 mod version;
 
 use std::path::PathBuf;
@@ -45,6 +46,9 @@ pub(crate) struct GlobalOpts {
     /// Enable debug mode
     #[arg(short = 'D', long, global = true)]
     pub debug: bool,
+    /// Location of client config files (registry credentials: DIR/config.json)
+    #[arg(long = "config", env = "DOCKER_CONFIG", value_name = "DIR", global = true)]
+    pub config: Option<PathBuf>,
 }
 
 #[derive(Debug, Clone, Copy, clap::ValueEnum)]
@@ -60,6 +64,10 @@ pub(crate) enum LogLevel {
 pub(crate) enum Command {
     /// Show the berthctl and runtime version information
     Version(version::VersionArgs),
+    /// Log in to a registry
+    Login(login::LoginArgs),
+    /// Log out from a registry
+    Logout(login::LogoutArgs),
 }
 
 impl Cli {
@@ -73,7 +81,9 @@ impl Cli {
     }
 
     fn config(&self) -> anyhow::Result<Config> {
-        Ok(Config::new(&self.global.data_root, &self.global.runroot, &self.global.runtime)?)
+        let mut config = Config::new(&self.global.data_root, &self.global.runroot, &self.global.runtime)?;
+        config.client_config = self.global.config.clone();
+        Ok(config)
     }
 }
 
@@ -125,6 +135,8 @@ pub(crate) fn run(cli: Cli) -> anyhow::Result<i32> {
     let config = cli.config()?;
     match cli.command {
         Command::Version(args) => version::run(&config, &args),
+        Command::Login(args) => login::login(&config, &args),
+        Command::Logout(args) => login::logout(&config, &args),
     }
 }
 

@@ -1,2 +1,4 @@
 //! The only place in berthctl with `unsafe`: thin safe wrappers over calls that
 //! nix does not cover. Each block says why it is sound (`// SAFETY:`).
+
+pub(crate) mod term;
