@@ -6,8 +6,14 @@
 
 mod cli;
 mod config;
+mod content;
+mod db;
+mod image;
+mod reference;
+mod snapshot;
 #[allow(unsafe_code)]
 mod sys;
+mod unpack;
 
 fn main() {
     let cli = match cli::Cli::parse_docker_style() {
