@@ -5,7 +5,7 @@ use clap::Subcommand;
 
 use crate::config::Config;
 
-use super::{history, images, import, inspect, rmi, tag};
+use super::{history, images, import, inspect, prune, rmi, tag};
 
 #[derive(Debug, Subcommand)]
 pub(crate) enum ImageCommand {
@@ -23,6 +23,8 @@ pub(crate) enum ImageCommand {
     Rm(rmi::RmiArgs),
     /// Create a tag TARGET_IMAGE that refers to SOURCE_IMAGE
     Tag(tag::TagArgs),
+    /// Remove unused images
+    Prune(prune::PruneArgs),
 }
 
 pub(crate) fn run(config: &Config, cmd: ImageCommand) -> anyhow::Result<i32> {
@@ -33,5 +35,6 @@ pub(crate) fn run(config: &Config, cmd: ImageCommand) -> anyhow::Result<i32> {
         ImageCommand::Inspect(args) => inspect::run(config, &args, false),
         ImageCommand::Rm(args) => rmi::run(config, &args),
         ImageCommand::Tag(args) => tag::run(config, &args),
+        ImageCommand::Prune(args) => prune::run(config, &args),
     }
 }

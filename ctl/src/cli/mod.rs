@@ -3,11 +3,11 @@
 //! calls on the modules below and returns the process's exit status.
 
 mod history;
-mod human;
 mod image;
 mod images;
 mod import;
 mod inspect;
+mod prune;
 mod rmi;
 mod tag;
 mod version;
