@@ -7,4 +7,5 @@
 //! after `make test-images`.
 
 mod harness;
+mod images;
 mod support;
