@@ -7,5 +7,7 @@
 //! after `make test-images`.
 
 mod harness;
+mod images;
 mod login;
+mod output;
 mod support;

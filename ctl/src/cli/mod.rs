@@ -2,7 +2,16 @@
 //! docker's flag-error style and exit codes. Each handler turns flags into
 //! calls on the modules below and returns the process's exit status.
 
+mod history;
+mod image;
+mod images;
+mod import;
+mod info;
+mod inspect;
 mod login;
+mod prune;
+mod rmi;
+mod tag;
 mod version;
 
 use std::path::PathBuf;
@@ -62,8 +71,25 @@ pub(crate) enum LogLevel {
 
 #[derive(Debug, Subcommand)]
 pub(crate) enum Command {
+    /// Display system-wide information
+    Info(info::InfoArgs),
     /// Show the berthctl and runtime version information
     Version(version::VersionArgs),
+    /// Manage images
+    #[command(subcommand)]
+    Image(image::ImageCommand),
+    /// List images
+    Images(images::ImagesArgs),
+    /// Import the contents from a tarball to create a filesystem image
+    Import(import::ImportArgs),
+    /// Show the history of an image
+    History(history::HistoryArgs),
+    /// Return low-level information on objects
+    Inspect(inspect::InspectArgs),
+    /// Remove one or more images
+    Rmi(rmi::RmiArgs),
+    /// Create a tag TARGET_IMAGE that refers to SOURCE_IMAGE
+    Tag(tag::TagArgs),
     /// Log in to a registry
     Login(login::LoginArgs),
     /// Log out from a registry
@@ -134,7 +160,15 @@ pub(crate) fn init_logging(g: &GlobalOpts) {
 pub(crate) fn run(cli: Cli) -> anyhow::Result<i32> {
     let config = cli.config()?;
     match cli.command {
+        Command::Info(args) => info::run(&config, &args),
         Command::Version(args) => version::run(&config, &args),
+        Command::Image(cmd) => image::run(&config, cmd),
+        Command::Images(args) => images::run(&config, &args),
+        Command::Import(args) => import::run(&config, &args),
+        Command::History(args) => history::run(&config, &args),
+        Command::Inspect(args) => inspect::run(&config, &args, true),
+        Command::Rmi(args) => rmi::run(&config, &args),
+        Command::Tag(args) => tag::run(&config, &args),
         Command::Login(args) => login::login(&config, &args),
         Command::Logout(args) => login::logout(&config, &args),
     }
