@@ -10,7 +10,9 @@ mod content;
 mod db;
 mod format;
 mod image;
+mod progress;
 mod reference;
+mod registry;
 mod snapshot;
 #[allow(unsafe_code)]
 mod sys;

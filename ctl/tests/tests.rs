@@ -8,4 +8,5 @@
 
 mod harness;
 mod images;
+mod pull;
 mod support;

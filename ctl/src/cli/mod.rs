@@ -8,6 +8,7 @@ mod images;
 mod import;
 mod inspect;
 mod prune;
+mod pull;
 mod rmi;
 mod tag;
 mod version;
@@ -75,6 +76,8 @@ pub(crate) enum Command {
     Images(images::ImagesArgs),
     /// Import the contents from a tarball to create a filesystem image
     Import(import::ImportArgs),
+    /// Download an image from a registry
+    Pull(pull::PullArgs),
     /// Show the history of an image
     History(history::HistoryArgs),
     /// Return low-level information on objects
@@ -152,6 +155,7 @@ pub(crate) fn run(cli: Cli) -> anyhow::Result<i32> {
         Command::Images(args) => images::run(&config, &args),
         Command::Import(args) => import::run(&config, &args),
         Command::History(args) => history::run(&config, &args),
+        Command::Pull(args) => pull::run(&config, &args),
         Command::Inspect(args) => inspect::run(&config, &args, true),
         Command::Rmi(args) => rmi::run(&config, &args),
         Command::Tag(args) => tag::run(&config, &args),
