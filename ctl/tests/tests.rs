@@ -8,5 +8,6 @@
 
 mod harness;
 mod images;
+mod output;
 mod pull;
 mod support;
