@@ -7,6 +7,7 @@
 mod cli;
 mod config;
 mod format;
+mod network;
 #[allow(unsafe_code)]
 mod sys;
 

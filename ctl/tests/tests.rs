@@ -8,3 +8,5 @@
 
 mod harness;
 mod support;
+mod network;
+mod sandbox;

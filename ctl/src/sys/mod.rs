@@ -4,3 +4,5 @@
 mod time;
 
 pub(crate) use time::zone_abbreviation;
+
+pub(crate) mod netif;
