@@ -306,22 +306,23 @@ fn prune(db: &mut Db, a: &PruneArgs) -> anyhow::Result<i32> {
     let filters = parse_filters(&a.filter)?;
     let now = Utc::now();
     let mut until = None;
-    let mut labels = Vec::new();
+    let (mut labels, mut not_labels) = (Vec::new(), Vec::new());
     for (k, v) in &filters {
         match k.as_str() {
             "until" => until = Some(format::time::parse_timestamp(v, now).with_context(|| format!("filter until={v}"))?),
             "label" => labels.push(v.clone()),
+            "label!" => not_labels.push(v.clone()),
             other => bail!("invalid filter '{other}'"),
         }
     }
     let keep = |n: &store::Network| {
         let created = DateTime::parse_from_rfc3339(&n.created).map(|t| t.with_timezone(&Utc)).ok();
         let too_new = matches!((until, created), (Some(u), Some(c)) if c >= u);
-        let unlabelled = labels.iter().any(|l| match l.split_once('=') {
-            Some((k, v)) => n.labels.get(k).is_none_or(|x| x != v),
-            None => !n.labels.contains_key(l),
-        });
-        too_new || unlabelled
+        let has = |l: &String| match l.split_once('=') {
+            Some((k, v)) => n.labels.get(k).is_some_and(|x| x == v),
+            None => n.labels.contains_key(l),
+        };
+        too_new || !labels.iter().all(has) || not_labels.iter().any(has)
     };
     let removed = db.write(|tx| network::prune(tx, keep))?;
     if !removed.is_empty() {

@@ -313,7 +313,7 @@ mod tests {
         let c = store::test_db();
         ensure_defaults(&c).unwrap();
         assert_eq!(remove(&c, "bridge").unwrap_err().to_string(), "bridge is a pre-defined network and cannot be removed");
-        let n = create(&c, &opts("a")).unwrap();
+        let n = create(&c, &opts("web")).unwrap();
         let e = store::Endpoint {
             container_id: "c".into(),
             network_id: n.id.clone(),
@@ -324,10 +324,10 @@ mod tests {
             endpoint_id: "e".into(),
         };
         store::insert_endpoint(&c, &e).unwrap();
-        assert!(matches!(remove(&c, "a"), Err(NetworkError::InUse { .. })));
+        assert!(matches!(remove(&c, "web"), Err(NetworkError::InUse { .. })));
         assert!(prune(&c, |_| false).unwrap().is_empty());
         store::delete_container(&c, "c").unwrap();
-        assert_eq!(prune(&c, |_| false).unwrap(), vec!["a".to_string()]);
-        assert!(matches!(remove(&c, "a"), Err(NetworkError::NotFound(_))));
+        assert_eq!(prune(&c, |_| false).unwrap(), vec!["web".to_string()]);
+        assert!(matches!(remove(&c, "web"), Err(NetworkError::NotFound(_))));
     }
 }

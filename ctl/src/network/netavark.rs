@@ -90,6 +90,17 @@ fn error_message(stderr: &[u8], stdout: &[u8], status: std::process::ExitStatus)
     if lines.is_empty() { format!("exited with {status}") } else { lines.join("; ") }
 }
 
+/// Whether every error of a teardown is about something already removed:
+/// the container's veth (its netns was never set up, or died with the
+/// container) or aardvark-dns's entry (an earlier teardown got that far).
+/// netavark lists several as "multiple errors:\n\t- a\n\t- b".
+fn is_already_gone(message: &str) -> bool {
+    let errors: Vec<&str> =
+        message.split("\n\t- ").map(str::trim).filter(|e| !e.is_empty() && !e.ends_with("multiple errors:")).collect();
+    !errors.is_empty()
+        && errors.iter().all(|e| e.contains("No such device (os error 19)") || e.contains("No such file or directory (os error 2)"))
+}
+
 fn network_info(n: &Network) -> Value {
     let mut subnet = json!({"subnet": n.subnet.map(|s| s.to_string())});
     if let Some(g) = n.gateway {
@@ -160,7 +171,10 @@ impl NetworkDriver for Netavark {
     }
 
     fn teardown(&self, netns: &Path, input: &str) -> Result<(), DriverError> {
-        self.run("teardown", netns, input).map(drop)
+        match self.run("teardown", netns, input) {
+            Err(DriverError::Failed { message, .. }) if is_already_gone(&message) => Ok(()),
+            other => other.map(drop),
+        }
     }
 }
 
@@ -210,6 +224,15 @@ mod tests {
         assert_eq!(v["network_info"]["mynet"]["network_interface"], "berth1");
         assert_eq!(v["network_info"]["mynet"]["subnets"][0], json!({"subnet": "10.78.0.0/24", "gateway": "10.78.0.1"}));
         assert_eq!(v["port_mappings"][0], json!({"host_ip": "127.0.0.1", "host_port": 8080, "container_port": 53, "protocol": "udp", "range": 1}));
+    }
+
+    #[test]
+    fn teardown_of_what_is_gone_is_not_an_error() {
+        let both = "netavark encountered multiple errors:\n\t- IO error: No such file or directory (os error 2)\n\t- failed to delete container veth eth0: Netlink error: No such device (os error 19)";
+        assert!(is_already_gone(both));
+        assert!(is_already_gone("failed to delete container veth eth0: Netlink error: No such device (os error 19)"));
+        assert!(!is_already_gone("netavark encountered multiple errors:\n\t- IO error: No such device (os error 19)\n\t- iptables: permission denied"));
+        assert!(!is_already_gone(""));
     }
 
     #[test]
