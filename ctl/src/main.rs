@@ -6,10 +6,16 @@
 
 mod cli;
 mod config;
+mod content;
+mod db;
 mod format;
+mod image;
 mod network;
+mod reference;
+mod snapshot;
 #[allow(unsafe_code)]
 mod sys;
+mod unpack;
 
 fn main() {
     let cli = match cli::Cli::parse_docker_style() {

@@ -85,7 +85,10 @@ fn dockers_refusals() {
     store.berthctl(["network", "create", "a"]).success();
     let err = |args: &[&str]| String::from_utf8_lossy(&store.berthctl(args).failure().stderr).into_owned();
     assert!(err(&["network", "create", "a"]).contains("network with name a already exists"));
-    assert!(err(&["network", "create", "--subnet", "10.78.0.0/16", "c"]).contains("Pool overlaps with other one on this address space"));
+    assert!(
+        err(&["network", "create", "--subnet", "10.78.0.0/16", "c"])
+            .contains("Pool overlaps with other one on this address space")
+    );
     assert!(err(&["network", "create", "-d", "overlay", "c"]).contains("plugin \"overlay\" not found"));
     assert!(err(&["network", "create", "-d", "macvlan", "c"]).contains("-o parent="));
     assert!(err(&["network", "rm", "bridge"]).contains("bridge is a pre-defined network and cannot be removed"));

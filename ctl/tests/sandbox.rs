@@ -85,7 +85,10 @@ impl Sandbox {
 
 impl Drop for Sandbox {
     fn drop(&mut self) {
-        let _ = nix::sys::signal::kill(nix::unistd::Pid::from_raw(self.holder.id() as i32), nix::sys::signal::Signal::SIGKILL);
+        let _ = nix::sys::signal::kill(
+            nix::unistd::Pid::from_raw(self.holder.id() as i32),
+            nix::sys::signal::Signal::SIGKILL,
+        );
         let _ = self.holder.wait();
     }
 }

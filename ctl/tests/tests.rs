@@ -7,6 +7,7 @@
 //! after `make test-images`.
 
 mod harness;
-mod support;
+mod images;
 mod network;
 mod sandbox;
+mod support;

@@ -34,10 +34,6 @@ pub(crate) enum NetworkCommand {
     Rm(RmArgs),
     /// Remove all unused networks
     Prune(PruneArgs),
-    /// Connect a container to a network
-    Connect(ConnectArgs),
-    /// Disconnect a container from a network
-    Disconnect(DisconnectArgs),
 }
 
 #[derive(Debug, clap::Args)]
@@ -119,27 +115,6 @@ pub(crate) struct PruneArgs {
     filter: Vec<String>,
 }
 
-#[derive(Debug, clap::Args)]
-pub(crate) struct ConnectArgs {
-    /// IPv4 address (e.g., "172.30.100.104")
-    #[arg(long)]
-    ip: Option<String>,
-    /// Add network-scoped alias for the container
-    #[arg(long)]
-    alias: Vec<String>,
-    network: String,
-    container: String,
-}
-
-#[derive(Debug, clap::Args)]
-pub(crate) struct DisconnectArgs {
-    /// Force the container to disconnect from a network
-    #[arg(short, long)]
-    force: bool,
-    network: String,
-    container: String,
-}
-
 pub(crate) fn run(config: &Config, args: NetworkArgs) -> anyhow::Result<i32> {
     let mut db = open_db(config)?;
     match args.command {
@@ -148,8 +123,6 @@ pub(crate) fn run(config: &Config, args: NetworkArgs) -> anyhow::Result<i32> {
         NetworkCommand::Inspect(a) => inspect(&mut db, &a),
         NetworkCommand::Rm(a) => rm(&mut db, &a),
         NetworkCommand::Prune(a) => prune(&mut db, &a),
-        NetworkCommand::Connect(a) => super::network_container::connect(config, &mut db, &a.network, &a.container, a.ip.as_deref(), &a.alias),
-        NetworkCommand::Disconnect(a) => super::network_container::disconnect(config, &mut db, &a.network, &a.container, a.force),
     }
 }
 
@@ -210,7 +183,7 @@ fn matches_filter(db: &Db, n: &store::Network, filters: &[(String, String)]) -> 
             "driver" => values.iter().any(|v| *v == n.driver),
             "id" => values.iter().any(|v| n.id.starts_with(v)),
             "name" => values.iter().any(|v| n.name.contains(v)),
-            "scope" => values.iter().any(|v| *v == "local"),
+            "scope" => values.contains(&"local"),
             "type" => values.iter().any(|v| (*v == "builtin") == network::is_predefined(n)),
             "label" => values.iter().all(|v| match v.split_once('=') {
                 Some((k, val)) => n.labels.get(k).is_some_and(|x| x == val),
@@ -270,7 +243,7 @@ fn inspect(db: &mut Db, a: &InspectArgs) -> anyhow::Result<i32> {
     let _ = a.verbose;
     all_networks(db)?;
     let conn = db.conn();
-    let names = |id: &str| super::network_container::container_name(conn, id);
+    let names = |id: &str| container_name(conn, id);
     let mut out = std::io::stdout().lock();
     let result = format::inspect(&mut out, a.format.as_deref(), &a.networks, |key| {
         let n = store::find_network(conn, key)?.ok_or_else(|| NetworkError::NotFound(key.clone()))?;
@@ -284,6 +257,11 @@ fn inspect(db: &mut Db, a: &InspectArgs) -> anyhow::Result<i32> {
             Ok(code)
         }
     }
+}
+
+/// A container's name for `network inspect` (its id if the record is gone).
+fn container_name(conn: &rusqlite::Connection, id: &str) -> String {
+    conn.query_row("SELECT name FROM containers WHERE id = ?1", [id], |r| r.get(0)).unwrap_or_else(|_| id.to_string())
 }
 
 fn rm(db: &mut Db, a: &RmArgs) -> anyhow::Result<i32> {
@@ -309,7 +287,9 @@ fn prune(db: &mut Db, a: &PruneArgs) -> anyhow::Result<i32> {
     let (mut labels, mut not_labels) = (Vec::new(), Vec::new());
     for (k, v) in &filters {
         match k.as_str() {
-            "until" => until = Some(format::time::parse_timestamp(v, now).with_context(|| format!("filter until={v}"))?),
+            "until" => {
+                until = Some(format::time::parse_timestamp(v, now).with_context(|| format!("filter until={v}"))?)
+            }
             "label" => labels.push(v.clone()),
             "label!" => not_labels.push(v.clone()),
             other => bail!("invalid filter '{other}'"),

@@ -17,13 +17,29 @@ pub(crate) enum DriverError {
     #[error("network driver {program:?} not found (looked in {looked})")]
     NotFound { program: &'static str, looked: String },
     #[error("run {program:?} {verb} for netns {netns:?}")]
-    Spawn { program: PathBuf, verb: &'static str, netns: PathBuf, #[source] source: std::io::Error },
+    Spawn {
+        program: PathBuf,
+        verb: &'static str,
+        netns: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
     #[error("{program:?} {verb} for netns {netns:?} failed: {message}")]
     Failed { program: PathBuf, verb: &'static str, netns: PathBuf, message: String },
     #[error("{program:?} {verb}: unreadable result {output:?}")]
-    Result { program: PathBuf, verb: &'static str, output: String, #[source] source: serde_json::Error },
+    Result {
+        program: PathBuf,
+        verb: &'static str,
+        output: String,
+        #[source]
+        source: serde_json::Error,
+    },
     #[error("lock {path:?}")]
-    Lock { path: PathBuf, #[source] source: std::io::Error },
+    Lock {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
 }
 
 /// One container's networking, as the driver is asked to set it up.
@@ -85,8 +101,9 @@ pub(crate) fn find_helper(program: &'static str, env: &str) -> Result<PathBuf, D
     let path = std::env::var_os("PATH").unwrap_or_default();
     let candidates: Vec<PathBuf> =
         dirs.iter().map(PathBuf::from).chain(std::env::split_paths(&path)).map(|d| d.join(program)).collect();
-    candidates.iter().find(|p| p.is_file()).cloned().ok_or_else(|| DriverError::NotFound {
-        program,
-        looked: format!("${env}, {} and PATH", dirs.join(", ")),
-    })
+    candidates
+        .iter()
+        .find(|p| p.is_file())
+        .cloned()
+        .ok_or_else(|| DriverError::NotFound { program, looked: format!("${env}, {} and PATH", dirs.join(", ")) })
 }

@@ -7,8 +7,8 @@ use std::collections::BTreeMap;
 use rusqlite::Connection;
 use serde_json::{Value, json};
 
-use super::store::{self, HostPort, Network};
 use super::NetworkError;
+use super::store::{self, HostPort, Network};
 
 /// docker's scope for every network here.
 const SCOPE: &str = "local";

@@ -46,7 +46,8 @@ impl Netavark {
         let file = File::options().create(true).truncate(false).write(true).open(&lock_path).map_err(lock_err)?;
         let _lock = nix::fcntl::Flock::lock(file, nix::fcntl::FlockArg::LockExclusive)
             .map_err(|(_, e)| lock_err(std::io::Error::from(e)))?;
-        let spawn_err = |source| DriverError::Spawn { program: self.program.clone(), verb, netns: netns.into(), source };
+        let spawn_err =
+            |source| DriverError::Spawn { program: self.program.clone(), verb, netns: netns.into(), source };
         let mut child = Command::new(&self.program)
             .arg("--config")
             .arg(&self.config_dir)
@@ -86,7 +87,8 @@ fn error_message(stderr: &[u8], stdout: &[u8], status: std::process::ExitStatus)
         return e.to_string();
     }
     let text = String::from_utf8_lossy(stderr);
-    let lines: Vec<&str> = text.lines().filter(|l| !l.contains("failed to connect to syslog") && !l.trim().is_empty()).collect();
+    let lines: Vec<&str> =
+        text.lines().filter(|l| !l.contains("failed to connect to syslog") && !l.trim().is_empty()).collect();
     if lines.is_empty() { format!("exited with {status}") } else { lines.join("; ") }
 }
 
@@ -98,7 +100,9 @@ fn is_already_gone(message: &str) -> bool {
     let errors: Vec<&str> =
         message.split("\n\t- ").map(str::trim).filter(|e| !e.is_empty() && !e.ends_with("multiple errors:")).collect();
     !errors.is_empty()
-        && errors.iter().all(|e| e.contains("No such device (os error 19)") || e.contains("No such file or directory (os error 2)"))
+        && errors
+            .iter()
+            .all(|e| e.contains("No such device (os error 19)") || e.contains("No such file or directory (os error 2)"))
 }
 
 fn network_info(n: &Network) -> Value {
@@ -216,14 +220,23 @@ mod tests {
             container_port: 53,
         };
         let id = e.container_id.clone();
-        let a = Attachment { container_id: &id, container_name: "web", hostname: "h", networks: vec![(&n, &e)], ports: std::slice::from_ref(&p) };
+        let a = Attachment {
+            container_id: &id,
+            container_name: "web",
+            hostname: "h",
+            networks: vec![(&n, &e)],
+            ports: std::slice::from_ref(&p),
+        };
         let nv = Netavark { program: "nv".into(), aardvark: "a".into(), config_dir: "/x".into() };
         let v: Value = serde_json::from_str(&nv.input(&a)).unwrap();
         assert_eq!(v["networks"]["mynet"]["static_ips"], json!(["10.78.0.2"]));
         assert_eq!(v["networks"]["mynet"]["aliases"], json!(["web", "db", "cccccccccccc"]));
         assert_eq!(v["network_info"]["mynet"]["network_interface"], "berth1");
         assert_eq!(v["network_info"]["mynet"]["subnets"][0], json!({"subnet": "10.78.0.0/24", "gateway": "10.78.0.1"}));
-        assert_eq!(v["port_mappings"][0], json!({"host_ip": "127.0.0.1", "host_port": 8080, "container_port": 53, "protocol": "udp", "range": 1}));
+        assert_eq!(
+            v["port_mappings"][0],
+            json!({"host_ip": "127.0.0.1", "host_port": 8080, "container_port": 53, "protocol": "udp", "range": 1})
+        );
     }
 
     #[test]
@@ -231,7 +244,9 @@ mod tests {
         let both = "netavark encountered multiple errors:\n\t- IO error: No such file or directory (os error 2)\n\t- failed to delete container veth eth0: Netlink error: No such device (os error 19)";
         assert!(is_already_gone(both));
         assert!(is_already_gone("failed to delete container veth eth0: Netlink error: No such device (os error 19)"));
-        assert!(!is_already_gone("netavark encountered multiple errors:\n\t- IO error: No such device (os error 19)\n\t- iptables: permission denied"));
+        assert!(!is_already_gone(
+            "netavark encountered multiple errors:\n\t- IO error: No such device (os error 19)\n\t- iptables: permission denied"
+        ));
         assert!(!is_already_gone(""));
     }
 

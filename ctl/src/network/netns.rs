@@ -12,7 +12,12 @@ use nix::sched::{CloneFlags, unshare};
 #[derive(Debug, thiserror::Error)]
 pub(crate) enum NetnsError {
     #[error("netns {path:?}: {what}")]
-    Io { path: PathBuf, what: &'static str, #[source] source: std::io::Error },
+    Io {
+        path: PathBuf,
+        what: &'static str,
+        #[source]
+        source: std::io::Error,
+    },
 }
 
 fn io(path: &Path, what: &'static str) -> impl FnOnce(std::io::Error) -> NetnsError {
@@ -46,7 +51,9 @@ pub(crate) fn create(path: &Path) -> Result<(), NetnsError> {
     let made = std::thread::scope(|s| s.spawn(|| bind_new_netns(&target)).join());
     let result = match made {
         Ok(r) => r,
-        Err(_) => Err(NetnsError::Io { path: target.clone(), what: "thread", source: std::io::Error::other("panicked") }),
+        Err(_) => {
+            Err(NetnsError::Io { path: target.clone(), what: "thread", source: std::io::Error::other("panicked") })
+        }
     };
     if result.is_err() {
         let _ = umount2(path, MntFlags::MNT_DETACH);
@@ -56,7 +63,8 @@ pub(crate) fn create(path: &Path) -> Result<(), NetnsError> {
 }
 
 fn bind_new_netns(target: &Path) -> Result<(), NetnsError> {
-    let errno = |what| move |e: nix::errno::Errno| NetnsError::Io { path: target.to_path_buf(), what, source: e.into() };
+    let errno =
+        |what| move |e: nix::errno::Errno| NetnsError::Io { path: target.to_path_buf(), what, source: e.into() };
     unshare(CloneFlags::CLONE_NEWNET).map_err(errno("unshare(CLONE_NEWNET)"))?;
     crate::sys::netif::set_loopback_up().map_err(errno("set lo up"))?;
     mount(Some("/proc/thread-self/ns/net"), target, None::<&str>, MsFlags::MS_BIND, None::<&str>)

@@ -62,7 +62,12 @@ pub(crate) fn parse(spec: &str) -> Result<PortSpec, PortError> {
         i => i.parse().map_err(|_| PortError::HostIp(i.to_string()))?,
     };
     let host_port = if host.is_empty() { None } else { Some(port(host, PortError::HostPort)?) };
-    Ok(PortSpec { host_ip, host_port, container_port: port(container, PortError::ContainerPort)?, protocol: proto.into() })
+    Ok(PortSpec {
+        host_ip,
+        host_port,
+        container_port: port(container, PortError::ContainerPort)?,
+        protocol: proto.into(),
+    })
 }
 
 /// `-P`: every ExposedPort (`80/tcp`, `53/udp`, `8080`) to a free host port.
@@ -104,11 +109,7 @@ fn ephemeral_range() -> (u16, u16) {
 /// Turn the requests into owned ports: check each fixed one against `taken`
 /// (the rows) and the host, and give the others the first free port of the
 /// ephemeral range, starting at a point that moves with the container.
-pub(crate) fn assign(
-    container_id: &str,
-    specs: &[PortSpec],
-    taken: &[HostPort],
-) -> Result<Vec<HostPort>, PortError> {
+pub(crate) fn assign(container_id: &str, specs: &[PortSpec], taken: &[HostPort]) -> Result<Vec<HostPort>, PortError> {
     let mut out: Vec<HostPort> = Vec::new();
     let (first, last) = ephemeral_range();
     let held = |ip: Ipv4Addr, port: u16, proto: &str, out: &[HostPort]| {
@@ -155,7 +156,12 @@ mod tests {
     #[test]
     fn publish_specs_parse_as_docker() {
         let any = Ipv4Addr::UNSPECIFIED;
-        let spec = |ip, host, c, proto: &str| PortSpec { host_ip: ip, host_port: host, container_port: c, protocol: proto.into() };
+        let spec = |ip, host, c, proto: &str| PortSpec {
+            host_ip: ip,
+            host_port: host,
+            container_port: c,
+            protocol: proto.into(),
+        };
         assert_eq!(parse("80").unwrap(), spec(any, None, 80, "tcp"));
         assert_eq!(parse("8080:80").unwrap(), spec(any, Some(8080), 80, "tcp"));
         assert_eq!(parse("127.0.0.1:8080:80/udp").unwrap(), spec(Ipv4Addr::LOCALHOST, Some(8080), 80, "udp"));
@@ -194,6 +200,9 @@ mod tests {
     fn expose_list_becomes_random_ports() {
         let exposed = ["80/tcp".to_string(), "53/udp".to_string()];
         let got = publish_all(&exposed).unwrap();
-        assert_eq!(got[1], PortSpec { host_ip: Ipv4Addr::UNSPECIFIED, host_port: None, container_port: 53, protocol: "udp".into() });
+        assert_eq!(
+            got[1],
+            PortSpec { host_ip: Ipv4Addr::UNSPECIFIED, host_port: None, container_port: 53, protocol: "udp".into() }
+        );
     }
 }

@@ -70,56 +70,6 @@ pub(crate) struct Setup {
     pub driver_input: Option<String>,
 }
 
-/// The migration that creates these tables (appended to the store's list).
-pub(crate) const MIGRATION: &str = r#"
-    -- A network: bridge and macvlan ones have a subnet; host and none do not.
-    CREATE TABLE networks (
-        id TEXT PRIMARY KEY,
-        name TEXT NOT NULL UNIQUE,
-        driver TEXT NOT NULL,
-        interface TEXT,
-        subnet TEXT,
-        gateway TEXT,
-        ip_range TEXT,
-        internal INTEGER NOT NULL DEFAULT 0,
-        dns INTEGER NOT NULL DEFAULT 0,
-        labels TEXT NOT NULL DEFAULT '{}',
-        options TEXT NOT NULL DEFAULT '{}',
-        created TEXT NOT NULL
-    );
-    -- A container on a network: its address lease. A network with endpoints
-    -- cannot be removed.
-    CREATE TABLE endpoints (
-        container_id TEXT NOT NULL,
-        network_id TEXT NOT NULL REFERENCES networks(id),
-        ip TEXT NOT NULL,
-        mac TEXT NOT NULL,
-        interface TEXT NOT NULL,
-        aliases TEXT NOT NULL DEFAULT '[]',
-        endpoint_id TEXT NOT NULL,
-        PRIMARY KEY (container_id, network_id),
-        UNIQUE (network_id, ip)
-    );
-    -- A published host port, owned by its container's row.
-    CREATE TABLE host_ports (
-        host_ip TEXT NOT NULL,
-        host_port INTEGER NOT NULL,
-        protocol TEXT NOT NULL,
-        container_id TEXT NOT NULL,
-        container_port INTEGER NOT NULL,
-        PRIMARY KEY (host_ip, host_port, protocol)
-    );
-    CREATE INDEX host_ports_container ON host_ports(container_id);
-    -- A container's network request (mode, dns, hosts: JSON) and, while set
-    -- up, its netns file and the driver input to replay teardown with.
-    CREATE TABLE container_networks (
-        container_id TEXT PRIMARY KEY,
-        request TEXT NOT NULL,
-        netns TEXT,
-        driver_input TEXT
-    );
-"#;
-
 fn json_map(text: String) -> BTreeMap<String, String> {
     serde_json::from_str(&text).unwrap_or_default()
 }
@@ -295,11 +245,9 @@ pub(crate) fn put_setup(c: &Connection, container_id: &str, setup: Option<&Setup
 
 pub(crate) fn setup(c: &Connection, container_id: &str) -> rusqlite::Result<Option<Setup>> {
     let row: Option<(Option<String>, Option<String>)> = c
-        .query_row(
-            "SELECT netns, driver_input FROM container_networks WHERE container_id = ?1",
-            [container_id],
-            |r| Ok((r.get(0)?, r.get(1)?)),
-        )
+        .query_row("SELECT netns, driver_input FROM container_networks WHERE container_id = ?1", [container_id], |r| {
+            Ok((r.get(0)?, r.get(1)?))
+        })
         .optional()?;
     Ok(row.and_then(|(netns, driver_input)| netns.map(|n| Setup { netns: PathBuf::from(n), driver_input })))
 }
@@ -321,12 +269,26 @@ pub(crate) fn delete_container(c: &Connection, container_id: &str) -> rusqlite::
     Ok(())
 }
 
+/// A store in a temp dir with every migration applied, for unit tests.
 #[cfg(test)]
-pub(crate) fn test_db() -> Connection {
-    let c = Connection::open_in_memory().unwrap();
-    c.pragma_update(None, "foreign_keys", "ON").unwrap();
-    c.execute_batch(MIGRATION).unwrap();
-    c
+pub(crate) struct TestDb {
+    _dir: tempfile::TempDir,
+    db: crate::db::Db,
+}
+
+#[cfg(test)]
+impl std::ops::Deref for TestDb {
+    type Target = Connection;
+    fn deref(&self) -> &Connection {
+        self.db.conn()
+    }
+}
+
+#[cfg(test)]
+pub(crate) fn test_db() -> TestDb {
+    let dir = tempfile::tempdir().unwrap();
+    let db = crate::db::Db::open(&dir.path().join("berth.db")).unwrap();
+    TestDb { _dir: dir, db }
 }
 
 #[cfg(test)]
