@@ -9,8 +9,13 @@ mod config;
 mod content;
 mod db;
 mod format;
+mod host;
 mod image;
+<<<<<<< HEAD
 mod network;
+=======
+mod names;
+>>>>>>> main
 mod reference;
 mod snapshot;
 #[allow(unsafe_code)]

@@ -9,5 +9,6 @@
 mod harness;
 mod images;
 mod network;
+mod output;
 mod sandbox;
 mod support;
