@@ -11,11 +11,8 @@ mod db;
 mod format;
 mod host;
 mod image;
-<<<<<<< HEAD
-mod network;
-=======
 mod names;
->>>>>>> main
+mod network;
 mod reference;
 mod snapshot;
 #[allow(unsafe_code)]
