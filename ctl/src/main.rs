@@ -9,6 +9,7 @@ mod config;
 mod format;
 #[allow(unsafe_code)]
 mod sys;
+mod volume;
 
 fn main() {
     let cli = match cli::Cli::parse_docker_style() {

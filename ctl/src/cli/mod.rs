@@ -3,6 +3,7 @@
 //! calls on the modules below and returns the process's exit status.
 
 mod version;
+mod volume;
 
 use std::path::PathBuf;
 
@@ -60,6 +61,8 @@ pub(crate) enum LogLevel {
 pub(crate) enum Command {
     /// Show the berthctl and runtime version information
     Version(version::VersionArgs),
+    /// Manage volumes
+    Volume(volume::VolumeArgs),
 }
 
 impl Cli {
@@ -125,6 +128,7 @@ pub(crate) fn run(cli: Cli) -> anyhow::Result<i32> {
     let config = cli.config()?;
     match cli.command {
         Command::Version(args) => version::run(&config, &args),
+        Command::Volume(args) => volume::run(&config, &args),
     }
 }
 
