@@ -6,9 +6,15 @@
 
 mod cli;
 mod config;
+mod content;
+mod db;
 mod format;
+mod image;
+mod reference;
+mod snapshot;
 #[allow(unsafe_code)]
 mod sys;
+mod unpack;
 mod volume;
 
 fn main() {

@@ -7,5 +7,6 @@
 //! after `make test-images`.
 
 mod harness;
+mod images;
 mod support;
 mod volume;

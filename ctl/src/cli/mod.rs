@@ -2,6 +2,14 @@
 //! docker's flag-error style and exit codes. Each handler turns flags into
 //! calls on the modules below and returns the process's exit status.
 
+mod history;
+mod image;
+mod images;
+mod import;
+mod inspect;
+mod prune;
+mod rmi;
+mod tag;
 mod version;
 mod volume;
 
@@ -61,6 +69,21 @@ pub(crate) enum LogLevel {
 pub(crate) enum Command {
     /// Show the berthctl and runtime version information
     Version(version::VersionArgs),
+    /// Manage images
+    #[command(subcommand)]
+    Image(image::ImageCommand),
+    /// List images
+    Images(images::ImagesArgs),
+    /// Import the contents from a tarball to create a filesystem image
+    Import(import::ImportArgs),
+    /// Show the history of an image
+    History(history::HistoryArgs),
+    /// Return low-level information on objects
+    Inspect(inspect::InspectArgs),
+    /// Remove one or more images
+    Rmi(rmi::RmiArgs),
+    /// Create a tag TARGET_IMAGE that refers to SOURCE_IMAGE
+    Tag(tag::TagArgs),
     /// Manage volumes
     Volume(volume::VolumeArgs),
 }
@@ -128,6 +151,13 @@ pub(crate) fn run(cli: Cli) -> anyhow::Result<i32> {
     let config = cli.config()?;
     match cli.command {
         Command::Version(args) => version::run(&config, &args),
+        Command::Image(cmd) => image::run(&config, cmd),
+        Command::Images(args) => images::run(&config, &args),
+        Command::Import(args) => import::run(&config, &args),
+        Command::History(args) => history::run(&config, &args),
+        Command::Inspect(args) => inspect::run(&config, &args, true),
+        Command::Rmi(args) => rmi::run(&config, &args),
+        Command::Tag(args) => tag::run(&config, &args),
         Command::Volume(args) => volume::run(&config, &args),
     }
 }

@@ -10,7 +10,7 @@ use clap::{Args, Subcommand};
 use super::ExitStatus;
 use crate::config::Config;
 use crate::format::{self, rows::volumes};
-use crate::volume::{self, CreateRequest, Store, Volume, VolumeError};
+use crate::volume::{CreateRequest, Store, Volume};
 
 #[derive(Debug, Args)]
 pub(crate) struct VolumeArgs {
@@ -196,12 +196,7 @@ fn ls(config: &Config, a: &LsArgs) -> anyhow::Result<i32> {
         .map(|(v, _)| volumes::row(&summary(&store, &v, None)))
         .collect();
     let fmt = if a.quiet { Some(volumes::QUIET) } else { a.format.as_deref() };
-    let mut out = std::io::stdout().lock();
-    if let Err(e) = format::print_list(&mut out, fmt, volumes::DEFAULT_TABLE, volumes::HEADERS, &rows) {
-        let code = e.exit_code();
-        eprintln!("{}", super::error_chain(&anyhow::Error::new(e)));
-        return Ok(code);
-    }
+    format::print_list(&mut std::io::stdout().lock(), fmt, volumes::DEFAULT_TABLE, volumes::HEADERS, &rows)?;
     Ok(0)
 }
 
@@ -219,18 +214,12 @@ pub(crate) fn summary(store: &Store, v: &Volume, usage: Option<(u64, u64)>) -> v
 
 fn inspect(config: &Config, a: &InspectArgs) -> anyhow::Result<i32> {
     let store = Store::open(&config.data_root)?;
-    let mut out = std::io::stdout().lock();
-    let result = format::inspect(&mut out, a.format.as_deref(), &a.names, |name| {
-        store.get(name).map(|v| v.inspect(&store.layout))
-    });
-    match result {
-        Ok(()) => Ok(0),
-        Err(e) => {
-            let code = e.exit_code();
-            eprintln!("Error: {}", super::error_chain(&anyhow::Error::new(e)));
-            Ok(code)
-        }
-    }
+    let lookup = |name: &String| match store.get(name) {
+        Ok(v) => Ok(v.inspect(&store.layout)),
+        Err(e) => Err(format!("Error: {}", super::error_chain(&e.into()))),
+    };
+    format::inspect(&mut std::io::stdout().lock(), a.format.as_deref(), &a.names, lookup)?;
+    Ok(0)
 }
 
 fn rm(config: &Config, a: &RmArgs) -> anyhow::Result<i32> {
@@ -266,7 +255,7 @@ fn prune(config: &Config, a: &PruneArgs) -> anyhow::Result<i32> {
         }
     }
     let mut store = Store::open(&config.data_root)?;
-    let removed = prune_matching(&mut store, a.all, &filters)?;
+    let removed = store.prune(a.all, &|v| filters.matches(v, &[]))?;
     let mut text = String::new();
     if !removed.is_empty() {
         text.push_str("Deleted Volumes:\n");
@@ -280,24 +269,4 @@ fn prune(config: &Config, a: &PruneArgs) -> anyhow::Result<i32> {
     text.push_str(&format!("Total reclaimed space: {}\n", format::units::human_size4(total)));
     print!("{text}");
     Ok(0)
-}
-
-/// Prune, keeping volumes the label/driver filters do not select.
-fn prune_matching(store: &mut Store, all: bool, filters: &Filters) -> Result<Vec<(String, u64)>, VolumeError> {
-    if filters.labels.is_empty() && filters.drivers.is_empty() {
-        return store.prune(all);
-    }
-    let mut removed = Vec::new();
-    for (v, users) in store.list()? {
-        if !users.is_empty() || !(all || v.is_anonymous()) || !filters.matches(&v, &users) {
-            continue;
-        }
-        let size = volume::size::dir_size(&store.layout.data(&v.name)).unwrap_or(0);
-        match store.remove(&v.name, true) {
-            Ok(()) => removed.push((v.name, size)),
-            Err(VolumeError::InUse { .. }) => {}
-            Err(e) => return Err(e),
-        }
-    }
-    Ok(removed)
 }

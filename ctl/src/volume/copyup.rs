@@ -16,7 +16,7 @@ use std::os::unix::fs::OpenOptionsExt;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use nix::fcntl::OFlag;
+use crate::sys::{Errno, SysError, fs};
 
 #[derive(Debug, thiserror::Error)]
 pub(crate) enum CopyError {
@@ -31,7 +31,7 @@ pub(crate) enum CopyError {
         rootfs: PathBuf,
         destination: String,
         #[source]
-        source: std::io::Error,
+        source: SysError,
     },
     #[error("run cp")]
     Spawn(#[source] std::io::Error),
@@ -50,10 +50,11 @@ pub(crate) fn copy_up(rootfs: &Path, destination: &str, data: &Path) -> Result<b
     }
     let root = open_dir_nofollow(rootfs)?;
     let rel = Path::new(destination.trim_start_matches('/'));
-    let src = match crate::sys::open_in_root(root.as_fd(), rel, OFlag::O_DIRECTORY | OFlag::O_RDONLY) {
+    let resolve = fs::RESOLVE_IN_ROOT | fs::RESOLVE_NO_MAGICLINKS;
+    let src = match fs::openat2(root.as_fd(), rel, libc::O_DIRECTORY | libc::O_RDONLY, 0, resolve) {
         Ok(fd) => fd,
         // Nothing (or not a directory) at that path in the image: nothing to copy.
-        Err(e) if matches!(e.raw_os_error(), Some(libc::ENOENT) | Some(libc::ENOTDIR)) => return Ok(false),
+        Err(e) if matches!(e.errno, Errno::ENOENT | Errno::ENOTDIR) => return Ok(false),
         Err(source) => {
             return Err(CopyError::OpenInRoot { rootfs: rootfs.into(), destination: destination.into(), source });
         }

@@ -1,15 +1,16 @@
 //! The `volumes`, `volume_refs` and `volume_active` tables and the volume
 //! directories they describe, changed together: each change runs in one
-//! `BEGIN IMMEDIATE` transaction and does its filesystem step before the
-//! commit, undoing it when the commit fails. A removed volume's directory is
+//! `BEGIN IMMEDIATE` transaction (`Db::write`) and does its filesystem step
+//! before the commit, undone when the transaction does not commit. A removed volume's directory is
 //! renamed aside inside the transaction and deleted after it, so a `run -v`
 //! that creates the same name right after never loses its new directory.
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
-use std::time::Duration;
 
-use rusqlite::{Connection, OptionalExtension, Transaction, TransactionBehavior, params};
+use rusqlite::{Connection, OptionalExtension, Transaction, params};
+
+use crate::db::Db;
 
 use super::local::{self, LocalOptions};
 use super::{
@@ -19,12 +20,6 @@ use super::{
 
 #[derive(Debug, thiserror::Error)]
 pub(crate) enum StoreError {
-    #[error("open database {path:?}")]
-    Open {
-        path: PathBuf,
-        #[source]
-        source: rusqlite::Error,
-    },
     #[error("volume database {path:?}: {op}")]
     Sql {
         path: PathBuf,
@@ -41,37 +36,34 @@ pub(crate) enum StoreError {
     },
 }
 
-/// Schema of the volume tables (one migration of the store's database).
-/// `volume_refs` holds one row per (volume, container using it);
-/// `volume_active` one per (volume, running container) for the driver's
-/// mount count.
+/// Schema of the volume tables, one entry of the store's migrations
+/// (`db/migrations.rs`). `volume_refs` holds one row per (volume, container
+/// using it); `volume_active` one per (volume, running container): the
+/// driver's mount count.
 pub(crate) const MIGRATION: &str = "
-CREATE TABLE IF NOT EXISTS volumes (
+CREATE TABLE volumes (
     name TEXT PRIMARY KEY,
     driver TEXT NOT NULL,
     labels TEXT,
     options TEXT,
     created_at TEXT NOT NULL
 );
-CREATE TABLE IF NOT EXISTS volume_refs (
+CREATE TABLE volume_refs (
     volume TEXT NOT NULL REFERENCES volumes(name),
     container TEXT NOT NULL,
     PRIMARY KEY (volume, container)
 );
-CREATE INDEX IF NOT EXISTS volume_refs_container ON volume_refs(container);
-CREATE TABLE IF NOT EXISTS volume_active (
+CREATE INDEX volume_refs_container ON volume_refs(container);
+CREATE TABLE volume_active (
     volume TEXT NOT NULL REFERENCES volumes(name),
     container TEXT NOT NULL,
     PRIMARY KEY (volume, container)
 );
 ";
 
-/// How long a command waits for another one's write transaction.
-const BUSY_TIMEOUT: Duration = Duration::from_secs(30);
-
 /// The volume store of one data root.
 pub(crate) struct Store {
-    conn: Connection,
+    db: Db,
     path: PathBuf,
     pub layout: Layout,
 }
@@ -85,39 +77,77 @@ pub(crate) struct Take {
     pub options: Option<BTreeMap<String, String>>,
 }
 
+/// Filesystem steps a transaction took, undone when it does not commit.
+#[derive(Default)]
+struct Undo {
+    /// Volume directories created.
+    made: Vec<PathBuf>,
+    /// (renamed-aside directory, its original path).
+    aside: Vec<(PathBuf, PathBuf)>,
+    /// Driver mounts made.
+    mounted: Vec<PathBuf>,
+}
+
+impl Undo {
+    fn undo(self) {
+        self.made.iter().for_each(|d| remove_dir_quietly(d));
+        for (aside, original) in &self.aside {
+            if let Err(e) = std::fs::rename(aside, original) {
+                tracing::warn!(path = %aside.display(), error = %e, "put a volume directory back after a failed transaction");
+            }
+        }
+        for m in &self.mounted {
+            if let Err(e) = local::unmount(m) {
+                tracing::warn!(error = %e, "unmount after a failed transaction");
+            }
+        }
+    }
+
+    /// After commit: delete what was renamed aside.
+    fn finish(self) -> Result<(), VolumeError> {
+        for (aside, _) in &self.aside {
+            remove_aside(aside)?;
+        }
+        Ok(())
+    }
+}
+
 impl Store {
     pub(crate) fn open(data_root: &Path) -> Result<Store, VolumeError> {
-        let path = data_root.join("berth.db");
-        let open_err = |source| StoreError::Open { path: path.clone(), source };
         std::fs::create_dir_all(data_root).map_err(|source| VolumeError::Io {
             name: String::new(),
             op: "create data root",
             path: data_root.to_path_buf(),
             source,
         })?;
-        let conn = Connection::open(&path).map_err(open_err)?;
-        conn.busy_timeout(BUSY_TIMEOUT).map_err(open_err)?;
-        conn.pragma_update(None, "journal_mode", "WAL").map_err(open_err)?;
-        conn.pragma_update(None, "synchronous", "NORMAL").map_err(open_err)?;
-        conn.execute_batch(MIGRATION).map_err(open_err)?;
-        Ok(Store { conn, path, layout: Layout::new(data_root) })
+        let db = Db::open(&data_root.join("berth.db"))?;
+        let path = db.path().to_path_buf();
+        Ok(Store { db, path, layout: Layout::new(data_root) })
     }
 
-    fn sql(&self, op: &'static str) -> impl FnOnce(rusqlite::Error) -> StoreError + '_ {
-        move |source| StoreError::Sql { path: self.path.clone(), op, source }
-    }
-
-    fn begin(&mut self) -> Result<Transaction<'_>, StoreError> {
-        let path = self.path.clone();
-        self.conn.transaction_with_behavior(TransactionBehavior::Immediate).map_err(|source| StoreError::Sql {
-            path,
-            op: "begin",
-            source,
-        })
+    /// Run `f` in one write transaction; its filesystem steps are undone
+    /// unless the transaction commits.
+    fn write<T>(
+        &mut self,
+        f: impl FnOnce(&Transaction<'_>, &Path, &Layout, &mut Undo) -> Result<T, VolumeError>,
+    ) -> Result<T, VolumeError> {
+        let mut undo = Undo::default();
+        let (path, layout) = (self.path.clone(), self.layout.clone());
+        match self.db.write(|tx| f(tx, &path, &layout, &mut undo)) {
+            Ok(v) => {
+                undo.finish()?;
+                Ok(v)
+            }
+            Err(e) => {
+                undo.undo();
+                Err(e)
+            }
+        }
     }
 
     /// `volume create`: a new volume, or the existing one of that name when
-    /// its driver matches (docker's create is idempotent).
+    /// its driver matches (docker's create is idempotent). Without a name,
+    /// docker makes a random one and labels the volume anonymous.
     pub(crate) fn create(&mut self, req: &CreateRequest) -> Result<Volume, VolumeError> {
         let driver = if req.driver.is_empty() { LOCAL_DRIVER } else { req.driver.as_str() };
         let name = if req.name.is_empty() { random_name() } else { req.name.clone() };
@@ -125,8 +155,8 @@ impl Store {
         if driver != LOCAL_DRIVER {
             return Err(VolumeError::Driver { name, driver: driver.to_string() });
         }
-        let opts = LocalOptions::parse(req.options.as_ref())
-            .map_err(|source| VolumeError::Local { name: name.clone(), source })?;
+        let opts = LocalOptions::parse(req.options.as_ref()).map_err(|source| local_err(&name, source))?;
+        opts.check(&name).map_err(|source| local_err(&name, source))?;
         let mut labels = req.labels.clone();
         if req.name.is_empty() {
             labels.get_or_insert_with(BTreeMap::new).insert(ANONYMOUS_LABEL.to_string(), String::new());
@@ -138,26 +168,21 @@ impl Store {
             options: req.options.clone(),
             created_at: now_created_at(),
         };
-        opts.check(&want.name).map_err(|source| VolumeError::Local { name: want.name.clone(), source })?;
-        let layout = self.layout.clone();
-        let path = self.path.clone();
-        let tx = self.begin()?;
-        let (volume, made) = ensure(&tx, &path, &layout, &want)?;
-        commit(tx, &path, &layout, made.as_deref())?;
-        Ok(volume)
+        self.write(|tx, path, layout, undo| ensure(tx, path, layout, &want, undo))
     }
 
     pub(crate) fn get(&self, name: &str) -> Result<Volume, VolumeError> {
-        read(&self.conn, &self.path, name)?.ok_or_else(|| VolumeError::NotFound(name.to_string()))
+        read(self.db.conn(), &self.path, name)?.ok_or_else(|| VolumeError::NotFound(name.to_string()))
     }
 
     /// Every volume with the containers that use it, sorted by name.
     pub(crate) fn list(&self) -> Result<Vec<(Volume, Vec<String>)>, VolumeError> {
-        let mut stmt = self
-            .conn
+        let conn = self.db.conn();
+        let mut stmt = conn
             .prepare("SELECT name, driver, labels, options, created_at FROM volumes ORDER BY name")
-            .map_err(self.sql("list volumes"))?;
-        let rows: Vec<Row> = stmt.query_map([], row).and_then(Iterator::collect).map_err(self.sql("list volumes"))?;
+            .map_err(sql(&self.path, "list volumes"))?;
+        let rows: Vec<Row> =
+            stmt.query_map([], row).and_then(Iterator::collect).map_err(sql(&self.path, "list volumes"))?;
         let mut out = Vec::with_capacity(rows.len());
         for r in rows {
             let v = decode(r)?;
@@ -169,32 +194,35 @@ impl Store {
 
     /// The containers that use a volume.
     pub(crate) fn users(&self, name: &str) -> Result<Vec<String>, VolumeError> {
-        users(&self.conn, &self.path, name)
+        users(self.db.conn(), &self.path, name)
     }
 
     /// `volume rm`: refused while a container uses it; a missing volume is
     /// an error unless `force`.
     pub(crate) fn remove(&mut self, name: &str, force: bool) -> Result<(), VolumeError> {
-        let layout = self.layout.clone();
-        let path = self.path.clone();
-        let tx = self.begin()?;
-        if read(&tx, &path, name)?.is_none() {
-            return if force { Ok(()) } else { Err(VolumeError::NotFound(name.to_string())) };
-        }
-        let users = users(&tx, &path, name)?;
-        if !users.is_empty() {
-            return Err(VolumeError::InUse { name: name.to_string(), containers: users });
-        }
-        let aside = delete_row(&tx, &path, &layout, name)?;
-        finish_removal(tx, &path, &layout, name, aside)
+        self.write(|tx, path, layout, undo| {
+            if read(tx, path, name)?.is_none() {
+                return if force { Ok(()) } else { Err(VolumeError::NotFound(name.to_string())) };
+            }
+            let users = users(tx, path, name)?;
+            if !users.is_empty() {
+                return Err(VolumeError::InUse { name: name.to_string(), containers: users });
+            }
+            delete_row(tx, path, layout, name, undo)
+        })
     }
 
     /// `volume prune`: remove volumes no container uses (only anonymous ones
-    /// unless `all`); returns each removed name and the bytes it held.
-    pub(crate) fn prune(&mut self, all: bool) -> Result<Vec<(String, u64)>, VolumeError> {
+    /// unless `all`) and that `select` picks; returns each removed name and
+    /// the bytes it held.
+    pub(crate) fn prune(
+        &mut self,
+        all: bool,
+        select: &dyn Fn(&Volume) -> bool,
+    ) -> Result<Vec<(String, u64)>, VolumeError> {
         let mut removed = Vec::new();
         for (v, users) in self.list()? {
-            if !users.is_empty() || !(all || v.is_anonymous()) {
+            if !users.is_empty() || !(all || v.is_anonymous()) || !select(&v) {
                 continue;
             }
             let size = super::size::dir_size(&self.layout.data(&v.name)).unwrap_or(0);
@@ -212,123 +240,101 @@ impl Store {
     /// in one transaction, so no `volume rm` slips between the check and the
     /// reference. Returns the volumes in order.
     pub(crate) fn take(&mut self, container: &str, wants: &[Take]) -> Result<Vec<Volume>, VolumeError> {
-        let layout = self.layout.clone();
-        let path = self.path.clone();
         let mut wanted = Vec::with_capacity(wants.len());
         for w in wants {
             let anonymous = w.name.is_empty();
             let name = if anonymous { random_name() } else { w.name.clone() };
             validate_name(&name)?;
-            let opts = LocalOptions::parse(w.options.as_ref())
-                .map_err(|source| VolumeError::Local { name: name.clone(), source })?;
-            opts.check(&name).map_err(|source| VolumeError::Local { name: name.clone(), source })?;
+            let opts = LocalOptions::parse(w.options.as_ref()).map_err(|source| local_err(&name, source))?;
+            opts.check(&name).map_err(|source| local_err(&name, source))?;
             let labels = anonymous.then(|| BTreeMap::from([(ANONYMOUS_LABEL.to_string(), String::new())]));
             let (driver, options, created_at) = (LOCAL_DRIVER.to_string(), w.options.clone(), now_created_at());
             wanted.push(Volume { name, driver, labels, options, created_at });
         }
-        let tx = self.begin()?;
-        let mut made = Vec::new();
-        let result = take_all(&tx, &path, &layout, container, &wanted, &mut made);
-        match result {
-            Ok(volumes) => match tx.commit() {
-                Ok(()) => Ok(volumes),
-                Err(source) => {
-                    made.iter().for_each(|d| remove_dir_quietly(d));
-                    Err(StoreError::Sql { path, op: "commit", source }.into())
-                }
-            },
-            Err(e) => {
-                drop(tx);
-                made.iter().for_each(|d| remove_dir_quietly(d));
-                Err(e)
+        self.write(|tx, path, layout, undo| {
+            let mut out = Vec::with_capacity(wanted.len());
+            for want in &wanted {
+                let v = ensure(tx, path, layout, want, undo)?;
+                tx.execute(
+                    "INSERT OR IGNORE INTO volume_refs (volume, container) VALUES (?1, ?2)",
+                    params![v.name, container],
+                )
+                .map_err(sql(path, "add reference"))?;
+                out.push(v);
             }
-        }
+            Ok(out)
+        })
     }
 
     /// Drop every reference `container` holds; with `remove_anonymous`
     /// (`rm -v`, `run --rm`) also remove the anonymous volumes it was the
     /// last user of. Returns the names removed.
     pub(crate) fn release(&mut self, container: &str, remove_anonymous: bool) -> Result<Vec<String>, VolumeError> {
-        let layout = self.layout.clone();
-        let path = self.path.clone();
-        let tx = self.begin()?;
-        let mine = volumes_of(&tx, &path, container)?;
-        tx.execute("DELETE FROM volume_refs WHERE container = ?1", params![container])
-            .map_err(sql(&path, "release references"))?;
-        tx.execute("DELETE FROM volume_active WHERE container = ?1", params![container])
-            .map_err(sql(&path, "release active mounts"))?;
-        let mut doomed = Vec::new();
-        if remove_anonymous {
+        self.write(|tx, path, layout, undo| {
+            let mine = volumes_of(tx, path, container)?;
+            tx.execute("DELETE FROM volume_refs WHERE container = ?1", params![container])
+                .map_err(sql(path, "release references"))?;
+            tx.execute("DELETE FROM volume_active WHERE container = ?1", params![container])
+                .map_err(sql(path, "release active mounts"))?;
+            let mut removed = Vec::new();
+            if !remove_anonymous {
+                return Ok(removed);
+            }
             for name in mine {
-                let v = read(&tx, &path, &name)?;
-                if v.is_some_and(|v| v.is_anonymous())
-                    && users(&tx, &path, &name)?.is_empty()
-                    && let Some(aside) = delete_row(&tx, &path, &layout, &name)?
-                {
-                    doomed.push((name, aside));
+                let v = read(tx, path, &name)?;
+                if v.is_some_and(|v| v.is_anonymous()) && users(tx, path, &name)?.is_empty() {
+                    delete_row(tx, path, layout, &name, undo)?;
+                    removed.push(name);
                 }
             }
-        }
-        tx.commit().map_err(|source| {
-            for (name, aside) in &doomed {
-                let _ = std::fs::rename(aside, layout.dir(name));
-            }
-            StoreError::Sql { path: path.clone(), op: "commit", source }
-        })?;
-        for (_, aside) in &doomed {
-            remove_aside(aside)?;
-        }
-        Ok(doomed.into_iter().map(|(n, _)| n).collect())
+            Ok(removed)
+        })
     }
 
     /// The container starts using `name`: the first active user mounts the
     /// driver's filesystem (`-o type=…`) on `_data`.
     pub(crate) fn activate(&mut self, container: &str, name: &str) -> Result<(), VolumeError> {
-        let layout = self.layout.clone();
-        let path = self.path.clone();
-        let tx = self.begin()?;
-        let v = read(&tx, &path, name)?.ok_or_else(|| VolumeError::NotFound(name.to_string()))?;
-        tx.execute("INSERT OR IGNORE INTO volume_active (volume, container) VALUES (?1, ?2)", params![name, container])
-            .map_err(sql(&path, "record active mount"))?;
-        let opts = LocalOptions::parse(v.options.as_ref()).map_err(|source| local_err(name, source))?;
-        if opts.needs_mount() && !local::is_mounted(&layout.data(name)) {
-            opts.mount(&layout.data(name)).map_err(|source| local_err(name, source))?;
-            if let Err(source) = tx.commit() {
-                let _ = local::unmount(&layout.data(name));
-                return Err(StoreError::Sql { path, op: "commit", source }.into());
+        self.write(|tx, path, layout, undo| {
+            let v = read(tx, path, name)?.ok_or_else(|| VolumeError::NotFound(name.to_string()))?;
+            tx.execute(
+                "INSERT OR IGNORE INTO volume_active (volume, container) VALUES (?1, ?2)",
+                params![name, container],
+            )
+            .map_err(sql(path, "record active mount"))?;
+            let opts = LocalOptions::parse(v.options.as_ref()).map_err(|source| local_err(name, source))?;
+            let data = layout.data(name);
+            if opts.needs_mount() && !local::is_mounted(&data) {
+                opts.mount(&data).map_err(|source| local_err(name, source))?;
+                undo.mounted.push(data);
             }
-            return Ok(());
-        }
-        tx.commit().map_err(|source| StoreError::Sql { path, op: "commit", source })?;
-        Ok(())
+            Ok(())
+        })
     }
 
     /// The container stopped using its volumes: the last active user of a
     /// driver-mounted volume unmounts it.
     pub(crate) fn deactivate(&mut self, container: &str) -> Result<(), VolumeError> {
-        let layout = self.layout.clone();
-        let path = self.path.clone();
-        let tx = self.begin()?;
-        let names: Vec<String> = {
-            let mut stmt = tx
-                .prepare("SELECT volume FROM volume_active WHERE container = ?1")
-                .map_err(sql(&path, "list active mounts"))?;
-            stmt.query_map(params![container], |r| r.get(0))
-                .and_then(Iterator::collect)
-                .map_err(sql(&path, "list active mounts"))?
-        };
-        tx.execute("DELETE FROM volume_active WHERE container = ?1", params![container])
-            .map_err(sql(&path, "drop active mounts"))?;
-        for name in &names {
-            let left: i64 = tx
-                .query_row("SELECT count(*) FROM volume_active WHERE volume = ?1", params![name], |r| r.get(0))
-                .map_err(sql(&path, "count active mounts"))?;
-            if left == 0 && local::is_mounted(&layout.data(name)) {
-                local::unmount(&layout.data(name)).map_err(|source| local_err(name, source))?;
+        self.write(|tx, path, layout, _undo| {
+            let names: Vec<String> = {
+                let mut stmt = tx
+                    .prepare("SELECT volume FROM volume_active WHERE container = ?1")
+                    .map_err(sql(path, "list active mounts"))?;
+                stmt.query_map(params![container], |r| r.get(0))
+                    .and_then(Iterator::collect)
+                    .map_err(sql(path, "list active mounts"))?
+            };
+            tx.execute("DELETE FROM volume_active WHERE container = ?1", params![container])
+                .map_err(sql(path, "drop active mounts"))?;
+            for name in &names {
+                let left: i64 = tx
+                    .query_row("SELECT count(*) FROM volume_active WHERE volume = ?1", params![name], |r| r.get(0))
+                    .map_err(sql(path, "count active mounts"))?;
+                if left == 0 && local::is_mounted(&layout.data(name)) {
+                    local::unmount(&layout.data(name)).map_err(|source| local_err(name, source))?;
+                }
             }
-        }
-        tx.commit().map_err(|source| StoreError::Sql { path, op: "commit", source })?;
-        Ok(())
+            Ok(())
+        })
     }
 }
 
@@ -340,33 +346,14 @@ fn sql<'a>(path: &'a Path, op: &'static str) -> impl FnOnce(rusqlite::Error) -> 
     move |source| StoreError::Sql { path: path.to_path_buf(), op, source }
 }
 
-fn take_all(
-    tx: &Transaction<'_>,
-    path: &Path,
-    layout: &Layout,
-    container: &str,
-    wanted: &[Volume],
-    made: &mut Vec<PathBuf>,
-) -> Result<Vec<Volume>, VolumeError> {
-    let mut out = Vec::with_capacity(wanted.len());
-    for want in wanted {
-        let (v, dir) = ensure(tx, path, layout, want)?;
-        made.extend(dir);
-        tx.execute("INSERT OR IGNORE INTO volume_refs (volume, container) VALUES (?1, ?2)", params![v.name, container])
-            .map_err(sql(path, "add reference"))?;
-        out.push(v);
-    }
-    Ok(out)
-}
-
 /// The volume `want.name`, created (row and directory) when missing.
-/// Returns it and the directory made, if any, for undoing.
 fn ensure(
     tx: &Transaction<'_>,
     path: &Path,
     layout: &Layout,
     want: &Volume,
-) -> Result<(Volume, Option<PathBuf>), VolumeError> {
+    undo: &mut Undo,
+) -> Result<Volume, VolumeError> {
     if let Some(existing) = read(tx, path, &want.name)? {
         if existing.driver != want.driver {
             return Err(VolumeError::DriverConflict {
@@ -375,7 +362,7 @@ fn ensure(
                 requested: want.driver.clone(),
             });
         }
-        return Ok((existing, None));
+        return Ok(existing);
     }
     let to_json = |m: &Option<BTreeMap<String, String>>| m.as_ref().map(|m| serde_json::json!(m).to_string());
     tx.execute(
@@ -383,9 +370,9 @@ fn ensure(
         params![want.name, want.driver, to_json(&want.labels), to_json(&want.options), want.created_at],
     )
     .map_err(sql(path, "insert volume"))?;
-    let dir = layout.dir(&want.name);
     make_dirs(layout, &want.name)?;
-    Ok((want.clone(), Some(dir)))
+    undo.made.push(layout.dir(&want.name));
+    Ok(want.clone())
 }
 
 /// `volumes/` (0701 as docker's, so other users cannot list volume names),
@@ -416,23 +403,20 @@ fn make_dirs(layout: &Layout, name: &str) -> Result<(), VolumeError> {
     std::fs::DirBuilder::new().mode(0o755).create(&data).map_err(io("create", &data))
 }
 
-fn commit(tx: Transaction<'_>, path: &Path, _layout: &Layout, made: Option<&Path>) -> Result<(), VolumeError> {
-    tx.commit().map_err(|source| {
-        if let Some(d) = made {
-            remove_dir_quietly(d);
-        }
-        VolumeError::from(StoreError::Sql { path: path.to_path_buf(), op: "commit", source })
-    })
-}
-
 /// Delete a volume's row and rename its directory aside (`.removing-…`),
-/// inside the caller's transaction.
-fn delete_row(tx: &Transaction<'_>, path: &Path, layout: &Layout, name: &str) -> Result<Option<PathBuf>, VolumeError> {
+/// inside the caller's transaction; deleted once it commits.
+fn delete_row(
+    tx: &Transaction<'_>,
+    path: &Path,
+    layout: &Layout,
+    name: &str,
+    undo: &mut Undo,
+) -> Result<(), VolumeError> {
     tx.execute("DELETE FROM volume_active WHERE volume = ?1", params![name]).map_err(sql(path, "delete volume"))?;
     tx.execute("DELETE FROM volumes WHERE name = ?1", params![name]).map_err(sql(path, "delete volume"))?;
     let dir = layout.dir(name);
     if std::fs::symlink_metadata(&dir).is_err() {
-        return Ok(None);
+        return Ok(());
     }
     // A driver mount left by a crash must go before the data is deleted.
     if local::is_mounted(&layout.data(name)) {
@@ -445,26 +429,8 @@ fn delete_row(tx: &Transaction<'_>, path: &Path, layout: &Layout, name: &str) ->
         path: dir.clone(),
         source,
     })?;
-    Ok(Some(aside))
-}
-
-fn finish_removal(
-    tx: Transaction<'_>,
-    path: &Path,
-    layout: &Layout,
-    name: &str,
-    aside: Option<PathBuf>,
-) -> Result<(), VolumeError> {
-    if let Err(source) = tx.commit() {
-        if let Some(a) = &aside {
-            let _ = std::fs::rename(a, layout.dir(name));
-        }
-        return Err(StoreError::Sql { path: path.to_path_buf(), op: "commit", source }.into());
-    }
-    match aside {
-        Some(a) => remove_aside(&a),
-        None => Ok(()),
-    }
+    undo.aside.push((aside, dir));
+    Ok(())
 }
 
 /// Delete a renamed-aside volume directory. `remove_dir_all` never follows
@@ -587,10 +553,10 @@ mod tests {
         let anon = s.create(&CreateRequest::default()).unwrap();
         let used = s.take("c1", &[Take::default()]).unwrap().remove(0);
         std::fs::write(s.layout.data(&anon.name).join("f"), b"12345").unwrap();
-        let pruned = s.prune(false).unwrap();
+        let pruned = s.prune(false, &|_| true).unwrap();
         assert_eq!(pruned, [(anon.name.clone(), 5)]);
         assert!(s.get("keep").is_ok() && s.get(&used.name).is_ok());
-        let pruned = s.prune(true).unwrap();
+        let pruned = s.prune(true, &|_| true).unwrap();
         assert_eq!(pruned, [("keep".to_string(), 0)]);
         assert!(s.get(&used.name).is_ok());
     }
