@@ -9,7 +9,9 @@ mod config;
 mod content;
 mod db;
 mod format;
+mod host;
 mod image;
+mod names;
 mod reference;
 mod snapshot;
 #[allow(unsafe_code)]

@@ -8,5 +8,6 @@
 
 mod harness;
 mod images;
+mod output;
 mod support;
 mod volume;

@@ -6,6 +6,7 @@ mod history;
 mod image;
 mod images;
 mod import;
+mod info;
 mod inspect;
 mod prune;
 mod rmi;
@@ -67,6 +68,8 @@ pub(crate) enum LogLevel {
 
 #[derive(Debug, Subcommand)]
 pub(crate) enum Command {
+    /// Display system-wide information
+    Info(info::InfoArgs),
     /// Show the berthctl and runtime version information
     Version(version::VersionArgs),
     /// Manage images
@@ -150,6 +153,7 @@ pub(crate) fn init_logging(g: &GlobalOpts) {
 pub(crate) fn run(cli: Cli) -> anyhow::Result<i32> {
     let config = cli.config()?;
     match cli.command {
+        Command::Info(args) => info::run(&config, &args),
         Command::Version(args) => version::run(&config, &args),
         Command::Image(cmd) => image::run(&config, cmd),
         Command::Images(args) => images::run(&config, &args),

@@ -28,16 +28,16 @@ pub(crate) enum TemplateError {
     Go(#[from] gotmpl::TemplateError),
     /// Go's words for a template that does not parse (gotmpl adds a column
     /// Go does not print).
-    #[error("template: :{line}: {message}")]
-    Syntax { line: usize, message: String },
-    #[error("template: :{line}: function {name:?} not defined")]
-    UndefinedFunction { line: usize, name: String },
+    #[error("template: {template}:{line}: {message}")]
+    Syntax { template: String, line: usize, message: String },
+    #[error("template: {template}:{line}: function {name:?} not defined")]
+    UndefinedFunction { template: String, line: usize, name: String },
 }
 
-fn syntax(e: gotmpl::TemplateError) -> TemplateError {
+fn syntax(template: &str, e: gotmpl::TemplateError) -> TemplateError {
     match e {
         gotmpl::TemplateError::Parse { line, message, .. } | gotmpl::TemplateError::Lex { line, message, .. } => {
-            TemplateError::Syntax { line, message }
+            TemplateError::Syntax { template: template.to_string(), line, message }
         }
         other => TemplateError::Go(other),
     }
@@ -50,10 +50,14 @@ pub(crate) enum Mode {
     /// error ("can't evaluate field"), and `{{json .}}` of the row is
     /// HTML-escaped because the context marshals itself with `json.Marshal`.
     List,
-    /// An inspected object: fields docker omits when empty still exist on
-    /// its typed structs, so a missing key prints `<no value>` instead of
-    /// failing; `json` never escapes HTML.
+    /// An inspected object: an unknown key is an error, as in docker's
+    /// fallback over the raw JSON (`missingkey=error`), so inspect items must
+    /// carry every field docker's struct has (null where Go's is nil);
+    /// `json` never escapes HTML.
     Inspect,
+    /// A command's own object (`version`, `info`): complete typed data as
+    /// docker's, so an unknown field is an error, and `json` does not escape.
+    Object,
     /// A table's header row, rendered over the column names with docker's
     /// header functions.
     Header,
@@ -64,22 +68,48 @@ pub(crate) struct Parsed {
     body: Template,
     /// Set when the body lives under `MAIN` (after the `.Label` rewrite).
     named: bool,
+    /// For a template that is just `{{json .Some.Path}}` outside list rows:
+    /// the path, so the JSON keeps the object's own key order (docker
+    /// marshals its typed structs in field order; template maps are sorted).
+    json_path: Option<Vec<String>>,
+}
+
+/// `{{json .}}` → `[]`, `{{json .A.B}}` → `["A", "B"]`, else `None`.
+fn json_only_path(source: &str) -> Option<Vec<String>> {
+    let inner = source.trim().strip_prefix("{{")?.strip_suffix("}}")?.trim();
+    let path = inner.strip_prefix("json")?.trim_start();
+    if path == "." {
+        return Some(Vec::new());
+    }
+    let fields: Vec<String> = path.strip_prefix('.')?.split('.').map(str::to_string).collect();
+    let is_ident = |f: &String| !f.is_empty() && f.chars().all(|c| c.is_alphanumeric() || c == '_');
+    fields.iter().all(is_ident).then_some(fields)
 }
 
 impl Parsed {
     /// Parse `source` with docker's functions, failing as Go does on a
     /// syntax error or an undefined function.
     pub(crate) fn new(source: &str, mode: Mode) -> Result<Parsed, TemplateError> {
+        Parsed::named("", source, mode)
+    }
+
+    /// `new`, with the template's name as Go's errors show it
+    /// ("template: version:1: …").
+    pub(crate) fn named(name: &str, source: &str, mode: Mode) -> Result<Parsed, TemplateError> {
         let base = |name: &str| {
             let t = Template::new(name);
-            with_functions(if mode == Mode::List { t.missing_key(MissingKey::Error) } else { t }, mode)
+            // Headers run over a map of column names, where Go's missing
+            // key prints "<no value>"; everything else fails on one.
+            let strict = mode != Mode::Header;
+            with_functions(if strict { t.missing_key(MissingKey::Error) } else { t }, mode)
         };
         // Parsed unnamed first so that syntax errors read as Go's
         // ("template: :1: unclosed action").
-        let unnamed = base("").parse(source).map_err(syntax)?;
-        let named = base(MAIN).parse(source).map_err(syntax)?;
+        let unnamed = base("").parse(source).map_err(|e| syntax(name, e))?;
+        let named = base(MAIN).parse(source).map_err(|e| syntax(name, e))?;
+        let json_path = if matches!(mode, Mode::Inspect | Mode::Object) { json_only_path(source) } else { None };
         let Some(main) = named.lookup(MAIN).cloned() else {
-            return Ok(Parsed { body: unnamed, named: false });
+            return Ok(Parsed { body: unnamed, named: false, json_path });
         };
         let mut trees = vec![(MAIN.to_string(), main)];
         for name in named.templates().into_iter().filter(|n| *n != MAIN) {
@@ -88,8 +118,8 @@ impl Parsed {
             }
         }
         for (_, t) in &trees {
-            if let Some((line, name)) = tree::undefined_function(t, DOCKER_FUNCS) {
-                return Err(TemplateError::UndefinedFunction { line, name });
+            if let Some((line, func)) = tree::undefined_function(t, DOCKER_FUNCS) {
+                return Err(TemplateError::UndefinedFunction { template: name.to_string(), line, name: func });
             }
         }
         let mut body = named;
@@ -97,11 +127,16 @@ impl Parsed {
             tree::rewrite_label_calls(&mut t);
             body = body.add_parse_tree(&name, t);
         }
-        Ok(Parsed { body, named: true })
+        Ok(Parsed { body, named: true, json_path })
     }
 
     /// Render one item (a JSON value turned into template data).
     pub(crate) fn render(&self, item: &serde_json::Value) -> Result<String, TemplateError> {
+        if let Some(path) = &self.json_path
+            && let Some(v) = path.iter().try_fold(item, |v, field| v.get(field))
+        {
+            return Ok(json::encode(v, json::TEMPLATE));
+        }
         let data = to_template_value(item)?;
         let out = if self.named {
             self.body.execute_template_to_string(MAIN, &data)?
@@ -298,7 +333,7 @@ mod tests {
     #[test]
     fn json_of_a_map_sorts_its_keys_and_keeps_html() {
         let data = json!({"L": {"z": "1", "a": "<b>"}});
-        assert_eq!(render("{{json .L}}", data), r#"{"a":"<b>","z":"1"}"#);
+        assert_eq!(render("{{json .L}}.", data), r#"{"a":"<b>","z":"1"}."#);
     }
 
     #[test]
@@ -336,9 +371,10 @@ mod tests {
     }
 
     #[test]
-    fn list_rows_refuse_unknown_fields_inspect_prints_no_value() {
+    fn unknown_fields_are_errors_except_in_headers() {
         assert!(Parsed::new("{{.Nope}}", Mode::List).unwrap().render(&json!({"A": 1})).is_err());
-        assert_eq!(Parsed::new("{{.Nope}}", Mode::Inspect).unwrap().render(&json!({"A": 1})).unwrap(), "<no value>");
+        assert!(Parsed::new("{{.Nope}}", Mode::Inspect).unwrap().render(&json!({"A": 1})).is_err());
+        assert_eq!(render_header("{{.Nope}}", &[]).unwrap(), "<no value>");
     }
 
     #[test]
@@ -346,6 +382,18 @@ mod tests {
         let row = json!({"Digest": "<none>"});
         let t = Parsed::new("{{json .}} {{json .Digest}}", Mode::List).unwrap();
         assert_eq!(t.render(&row).unwrap(), r#"{"Digest":"\u003cnone\u003e"} "<none>""#);
+    }
+
+    #[test]
+    fn json_of_inspect_data_keeps_the_objects_key_order() {
+        let data = json!({"Id": "x", "Config": {"Image": "busybox", "Cmd": ["sh"], "Env": null}});
+        let t = |src| Parsed::new(src, Mode::Inspect).unwrap().render(&data).unwrap();
+        assert_eq!(t("{{json .Config}}"), r#"{"Image":"busybox","Cmd":["sh"],"Env":null}"#);
+        assert_eq!(t(" {{ json . }} "), r#"{"Id":"x","Config":{"Image":"busybox","Cmd":["sh"],"Env":null}}"#);
+        // Anything more than a path goes through the template engine.
+        assert_eq!(t("{{json .Config.Cmd}}!"), r#"["sh"]!"#);
+        assert_eq!(json_only_path("{{json .A.B}}"), Some(vec!["A".to_string(), "B".to_string()]));
+        assert_eq!(json_only_path("{{json (index .A 0)}}"), None);
     }
 
     #[test]

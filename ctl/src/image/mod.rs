@@ -26,7 +26,7 @@ use std::path::PathBuf;
 pub(crate) use add::{NewImage, NewLayer, add, tag};
 pub(crate) use gc::{Removal, collect, prune_one, remove};
 pub(crate) use import::{ImportOptions, import};
-pub(crate) use lookup::{Summary, find_id, list};
+pub(crate) use lookup::{Summary, count, find_id, list};
 pub(crate) use store::GcLock;
 pub(crate) use store::Store;
 
