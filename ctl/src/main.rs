@@ -18,6 +18,7 @@ mod snapshot;
 #[allow(unsafe_code)]
 mod sys;
 mod unpack;
+mod volume;
 
 fn main() {
     let cli = match cli::Cli::parse_docker_style() {

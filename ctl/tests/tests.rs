@@ -12,3 +12,4 @@ mod network;
 mod output;
 mod sandbox;
 mod support;
+mod volume;

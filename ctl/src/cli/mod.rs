@@ -13,6 +13,7 @@ mod prune;
 mod rmi;
 mod tag;
 mod version;
+mod volume;
 
 use std::path::PathBuf;
 
@@ -89,6 +90,8 @@ pub(crate) enum Command {
     Rmi(rmi::RmiArgs),
     /// Create a tag TARGET_IMAGE that refers to SOURCE_IMAGE
     Tag(tag::TagArgs),
+    /// Manage volumes
+    Volume(volume::VolumeArgs),
 }
 
 impl Cli {
@@ -163,6 +166,7 @@ pub(crate) fn run(cli: Cli) -> anyhow::Result<i32> {
         Command::Inspect(args) => inspect::run(&config, &args, true),
         Command::Rmi(args) => rmi::run(&config, &args),
         Command::Tag(args) => tag::run(&config, &args),
+        Command::Volume(args) => volume::run(&config, &args),
     }
 }
 

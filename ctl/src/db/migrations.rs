@@ -61,7 +61,9 @@ pub(super) const MIGRATIONS: &[&str] = &[
     );
     CREATE INDEX image_holds_image ON image_holds(image_id);
     "#,
-    // 2: networks, container endpoints (address leases), published host ports
+    // 2: volumes, the containers that use them, and those running now.
+    crate::volume::MIGRATION,
+    // 3: networks, container endpoints (address leases), published host ports
     // and each container's network request and setup record (network/store.rs).
     r#"
     -- A network: bridge and macvlan ones have a subnet; host and none do not.
