@@ -369,6 +369,45 @@ pub(crate) fn disconnect(
     Ok(())
 }
 
+/// `system check`: replay the teardown of every container whose networking
+/// is still recorded as set up but that no longer runs (`running`), forget
+/// the rows of containers that no longer exist (`exists`), and remove netns
+/// files under `<runroot>/netns` that no record names. Returns one line per
+/// thing repaired.
+pub(crate) fn check(
+    c: &Connection,
+    driver: &dyn NetworkDriver,
+    runroot: &Path,
+    exists: &dyn Fn(&str) -> bool,
+    running: &dyn Fn(&str) -> bool,
+) -> Result<Vec<String>, NetworkError> {
+    let mut fixed = Vec::new();
+    for id in store::containers(c)? {
+        if store::setup(c, &id)?.is_some() && !running(&id) {
+            teardown(c, driver, runroot, &id).map_err(wrap(&id))?;
+            fixed.push(format!("container {id}: network torn down"));
+        }
+        if !exists(&id) {
+            release(c, &id)?;
+            fixed.push(format!("container {id}: leases and ports released"));
+        }
+    }
+    let dir = runroot.join("netns");
+    let entries = match std::fs::read_dir(&dir) {
+        Ok(entries) => entries,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(fixed),
+        Err(source) => return Err(NetworkError::Write { path: dir, source }),
+    };
+    for entry in entries.flatten() {
+        let name = entry.file_name().to_string_lossy().into_owned();
+        if store::setup(c, &name)?.is_none() {
+            netns::remove(&entry.path())?;
+            fixed.push(format!("netns {:?}: removed (no container)", entry.path()));
+        }
+    }
+    Ok(fixed)
+}
+
 #[cfg(test)]
 mod tests {
     use std::cell::RefCell;
@@ -469,6 +508,24 @@ mod tests {
         let all = Request { publish_all: true, ..req("bridge") };
         alloc(&c, "c3", &all, &["80/tcp".into(), "53/udp".into()]).unwrap();
         assert_eq!(store::ports(&c, Some("c3")).unwrap().len(), 2);
+    }
+
+    #[test]
+    fn check_releases_rows_of_gone_containers_and_stray_netns_files() {
+        let c = store::test_db();
+        let run = tempfile::tempdir().unwrap();
+        alloc(&c, "gone", &Request { publish: vec!["80".into()], ..req("bridge") }, &[]).unwrap();
+        alloc(&c, "kept", &req("bridge"), &[]).unwrap();
+        std::fs::create_dir_all(run.path().join("netns")).unwrap();
+        std::fs::write(run.path().join("netns/stray"), "").unwrap();
+        let d = Recorder::default();
+        let fixed = check(&c, &d, run.path(), &|id| id == "kept", &|_| false).unwrap();
+        assert_eq!(fixed.len(), 2, "{fixed:?}");
+        assert!(store::container_endpoints(&c, "gone").unwrap().is_empty());
+        assert!(store::ports(&c, None).unwrap().is_empty());
+        assert_eq!(store::container_endpoints(&c, "kept").unwrap().len(), 1);
+        assert!(!run.path().join("netns/stray").exists());
+        assert!(d.calls.borrow().is_empty());
     }
 
     #[test]

@@ -282,6 +282,12 @@ pub(crate) fn prune(c: &Connection, keep: impl Fn(&Network) -> bool) -> Result<V
     Ok(removed)
 }
 
+/// The driver for containers of the store whose run state is `runroot`:
+/// netavark, with its state (and aardvark-dns's) in `<runroot>/netavark`.
+pub(crate) fn driver(runroot: &Path) -> Result<Box<dyn driver::NetworkDriver>, NetworkError> {
+    Ok(Box::new(netavark::Netavark::new(&runroot.join("netavark"))?))
+}
+
 /// The address of the host's side on a network (where aardvark-dns answers).
 pub(crate) fn dns_address(n: &Network) -> Option<Ipv4Addr> {
     if n.dns && !n.internal { n.gateway } else { None }
