@@ -8,11 +8,13 @@ mod images;
 mod import;
 mod info;
 mod inspect;
+mod network;
 mod prune;
 mod pull;
 mod rmi;
 mod tag;
 mod version;
+mod volume;
 
 use std::path::PathBuf;
 
@@ -83,12 +85,16 @@ pub(crate) enum Command {
     Pull(pull::PullArgs),
     /// Show the history of an image
     History(history::HistoryArgs),
+    /// Manage networks
+    Network(network::NetworkArgs),
     /// Return low-level information on objects
     Inspect(inspect::InspectArgs),
     /// Remove one or more images
     Rmi(rmi::RmiArgs),
     /// Create a tag TARGET_IMAGE that refers to SOURCE_IMAGE
     Tag(tag::TagArgs),
+    /// Manage volumes
+    Volume(volume::VolumeArgs),
 }
 
 impl Cli {
@@ -160,9 +166,11 @@ pub(crate) fn run(cli: Cli) -> anyhow::Result<i32> {
         Command::Import(args) => import::run(&config, &args),
         Command::History(args) => history::run(&config, &args),
         Command::Pull(args) => pull::run(&config, &args),
+        Command::Network(args) => network::run(&config, args),
         Command::Inspect(args) => inspect::run(&config, &args, true),
         Command::Rmi(args) => rmi::run(&config, &args),
         Command::Tag(args) => tag::run(&config, &args),
+        Command::Volume(args) => volume::run(&config, &args),
     }
 }
 
