@@ -13,11 +13,15 @@ mod format;
 mod host;
 mod image;
 mod names;
+mod network;
+mod progress;
 mod reference;
+mod registry;
 mod snapshot;
 #[allow(unsafe_code)]
 mod sys;
 mod unpack;
+mod volume;
 
 fn main() {
     let cli = match cli::Cli::parse_docker_style() {

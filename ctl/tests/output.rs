@@ -76,6 +76,21 @@ fn info_counts_the_images_in_the_store() {
 }
 
 #[test]
+fn images_quiet_repeats_an_id_per_tag_as_docker() {
+    let store = Store::new();
+    import(&store, "one:1");
+    store.berthctl(["tag", "one:1", "one:2"]).success();
+    let ids = store.berthctl(["images", "-q"]).success();
+    let lines: Vec<&str> = ids.lines().collect();
+    assert_eq!(lines.len(), 2, "{ids}");
+    assert_eq!(lines[0], lines[1]);
+    let table = store.berthctl(["images", "--format", "table {{.Repository}}:{{.Tag}}"]).success();
+    let mut rows: Vec<&str> = table.lines().skip(1).collect();
+    rows.sort_unstable();
+    assert_eq!(rows, ["one:1", "one:2"], "{table}");
+}
+
+#[test]
 fn template_that_does_not_parse_exits_64_with_dockers_words() {
     let store = Store::new();
     let out = store.berthctl(["info", "--format", "{{.Driver"]).failure();

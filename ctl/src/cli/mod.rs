@@ -9,10 +9,13 @@ mod import;
 mod info;
 mod inspect;
 mod login;
+mod network;
 mod prune;
+mod pull;
 mod rmi;
 mod tag;
 mod version;
+mod volume;
 
 use std::path::PathBuf;
 
@@ -82,8 +85,12 @@ pub(crate) enum Command {
     Images(images::ImagesArgs),
     /// Import the contents from a tarball to create a filesystem image
     Import(import::ImportArgs),
+    /// Download an image from a registry
+    Pull(pull::PullArgs),
     /// Show the history of an image
     History(history::HistoryArgs),
+    /// Manage networks
+    Network(network::NetworkArgs),
     /// Return low-level information on objects
     Inspect(inspect::InspectArgs),
     /// Remove one or more images
@@ -94,6 +101,8 @@ pub(crate) enum Command {
     Login(login::LoginArgs),
     /// Log out from a registry
     Logout(login::LogoutArgs),
+    /// Manage volumes
+    Volume(volume::VolumeArgs),
 }
 
 impl Cli {
@@ -166,11 +175,14 @@ pub(crate) fn run(cli: Cli) -> anyhow::Result<i32> {
         Command::Images(args) => images::run(&config, &args),
         Command::Import(args) => import::run(&config, &args),
         Command::History(args) => history::run(&config, &args),
+        Command::Pull(args) => pull::run(&config, &args),
+        Command::Network(args) => network::run(&config, args),
         Command::Inspect(args) => inspect::run(&config, &args, true),
         Command::Rmi(args) => rmi::run(&config, &args),
         Command::Tag(args) => tag::run(&config, &args),
         Command::Login(args) => login::login(&config, &args),
         Command::Logout(args) => login::logout(&config, &args),
+        Command::Volume(args) => volume::run(&config, &args),
     }
 }
 

@@ -24,7 +24,7 @@ const DOCKER_FUNCS: &[&str] =
 
 #[derive(Debug, thiserror::Error)]
 pub(crate) enum TemplateError {
-    #[error(transparent)]
+    #[error("{}", go_words(.0))]
     Go(#[from] gotmpl::TemplateError),
     /// Go's words for a template that does not parse (gotmpl adds a column
     /// Go does not print).
@@ -32,6 +32,15 @@ pub(crate) enum TemplateError {
     Syntax { template: String, line: usize, message: String },
     #[error("template: {template}:{line}: function {name:?} not defined")]
     UndefinedFunction { template: String, line: usize, name: String },
+}
+
+/// An execution error in Go's words where gotmpl's differ.
+fn go_words(e: &gotmpl::TemplateError) -> String {
+    match e {
+        gotmpl::TemplateError::MissingKey { key } => format!("map has no entry for key {key:?}"),
+        gotmpl::TemplateError::Exec(msg) => msg.clone(),
+        other => other.to_string(),
+    }
 }
 
 fn syntax(template: &str, e: gotmpl::TemplateError) -> TemplateError {
@@ -162,25 +171,32 @@ pub(crate) fn to_template_value(item: &serde_json::Value) -> Result<Value, gotmp
 /// docker's functions for `mode` (its header functions for headers).
 fn with_functions(t: Template, mode: Mode) -> Template {
     let t = t
-        .func("pad", |args| {
-            let (s, prefix, suffix) = (arg_str("pad", args, 0)?, arg_int("pad", args, 1)?, arg_int("pad", args, 2)?);
-            if s.is_empty() {
-                return Ok(Value::String(Arc::from("")));
-            }
-            let out = format!("{}{s}{}", " ".repeat(prefix), " ".repeat(suffix));
-            Ok(Value::String(out.into()))
-        })
-        .func(tree::LABEL_FUNC, move |args| {
-            let key = arg_str(tree::LABEL_FUNC, args, 1)?;
-            if mode == Mode::Header {
-                return Ok(Value::String(header_label(&key).into()));
-            }
-            let label = match args.first() {
-                Some(Value::Map(row)) => row.get(LABELS_KEY).and_then(|labels| labels.field(&key)).cloned(),
-                _ => None,
-            };
-            Ok(label.unwrap_or_else(|| Value::String(Arc::from(""))))
-        });
+        .func(
+            "pad",
+            arity("pad", 3, |args| {
+                let (s, prefix, suffix) =
+                    (arg_str("pad", args, 0)?, arg_int("pad", args, 1)?, arg_int("pad", args, 2)?);
+                if s.is_empty() {
+                    return Ok(Value::String(Arc::from("")));
+                }
+                let out = format!("{}{s}{}", " ".repeat(prefix), " ".repeat(suffix));
+                Ok(Value::String(out.into()))
+            }),
+        )
+        .func(
+            tree::LABEL_FUNC,
+            arity(tree::LABEL_FUNC, 2, move |args| {
+                let key = arg_str(tree::LABEL_FUNC, args, 1)?;
+                if mode == Mode::Header {
+                    return Ok(Value::String(header_label(&key).into()));
+                }
+                let label = match args.first() {
+                    Some(Value::Map(row)) => row.get(LABELS_KEY).and_then(|labels| labels.field(&key)).cloned(),
+                    _ => None,
+                };
+                Ok(label.unwrap_or_else(|| Value::String(Arc::from(""))))
+            }),
+        );
     if mode == Mode::Header {
         // Headers stay as they are: docker's HeaderFunctions return their
         // first argument (a string) untouched.
@@ -188,42 +204,71 @@ fn with_functions(t: Template, mode: Mode) -> Template {
             .into_iter()
             .fold(t, |t, name| t.func(name, move |args| Ok(args.first().cloned().unwrap_or(Value::Nil))));
     }
-    t.func("json", move |args| {
-        let v = args.first().cloned().unwrap_or(Value::Nil);
-        let style =
-            if mode == Mode::List && matches!(v, Value::Map(_)) { json::INSPECT_COMPACT } else { json::TEMPLATE };
-        Ok(Value::String(json::encode(&to_json(&v), style).into()))
-    })
-    .func("split", |args| {
-        let (s, sep) = (arg_str("split", args, 0)?, arg_str("split", args, 1)?);
-        let parts: Vec<Value> = if sep.is_empty() {
-            s.chars().map(|c| Value::String(c.to_string().into())).collect()
-        } else {
-            s.split(sep.as_ref()).map(|p| Value::String(p.into())).collect()
-        };
-        Ok(Value::List(parts.into()))
-    })
-    .func("join", |args| {
-        let sep = arg_str("join", args, 1)?;
-        match args.first() {
-            Some(Value::List(items)) => {
-                let parts: Vec<String> = items.iter().map(ToString::to_string).collect();
-                Ok(Value::String(parts.join(&sep).into()))
+    t.func(
+        "json",
+        arity("json", 1, move |args| {
+            let v = args.first().cloned().unwrap_or(Value::Nil);
+            let style =
+                if mode == Mode::List && matches!(v, Value::Map(_)) { json::INSPECT_COMPACT } else { json::TEMPLATE };
+            Ok(Value::String(json::encode(&to_json(&v), style).into()))
+        }),
+    )
+    .func(
+        "split",
+        arity("split", 2, |args| {
+            let (s, sep) = (arg_str("split", args, 0)?, arg_str("split", args, 1)?);
+            let parts: Vec<Value> = if sep.is_empty() {
+                s.chars().map(|c| Value::String(c.to_string().into())).collect()
+            } else {
+                s.split(sep.as_ref()).map(|p| Value::String(p.into())).collect()
+            };
+            Ok(Value::List(parts.into()))
+        }),
+    )
+    .func(
+        "join",
+        arity("join", 2, |args| {
+            let sep = arg_str("join", args, 1)?;
+            match args.first() {
+                Some(Value::List(items)) => {
+                    let parts: Vec<String> = items.iter().map(ToString::to_string).collect();
+                    Ok(Value::String(parts.join(&sep).into()))
+                }
+                Some(Value::Nil) | None => Ok(Value::String(Arc::from(""))),
+                Some(other) => Err(wrong_type("join", "[]string", other)),
             }
-            Some(Value::Nil) | None => Ok(Value::String(Arc::from(""))),
-            Some(other) => Err(wrong_type("join", "[]string", other)),
+        }),
+    )
+    .func("title", arity("title", 1, |args| Ok(Value::String(go_title(&arg_str("title", args, 0)?).into()))))
+    .func("lower", arity("lower", 1, |args| Ok(Value::String(arg_str("lower", args, 0)?.to_lowercase().into()))))
+    .func("upper", arity("upper", 1, |args| Ok(Value::String(arg_str("upper", args, 0)?.to_uppercase().into()))))
+    .func(
+        "truncate",
+        arity("truncate", 2, |args| {
+            let (s, n) = (arg_str("truncate", args, 0)?, arg_int("truncate", args, 1)?);
+            // docker slices bytes; cut at a character boundary instead so that
+            // the result stays valid text.
+            let cut = s.char_indices().nth(n).map_or(s.len(), |(i, _)| i);
+            Ok(Value::String(s[..cut].into()))
+        }),
+    )
+}
+
+/// `f`, refusing a call with other than `want` arguments as Go does.
+fn arity(
+    name: &'static str,
+    want: usize,
+    f: impl Fn(&[Value]) -> gotmpl::Result<Value> + Send + Sync + 'static,
+) -> impl Fn(&[Value]) -> gotmpl::Result<Value> + Send + Sync + 'static {
+    move |args| {
+        if args.len() != want {
+            return Err(gotmpl::TemplateError::Exec(format!(
+                "wrong number of args for {name}: want {want} got {}",
+                args.len()
+            )));
         }
-    })
-    .func("title", |args| Ok(Value::String(go_title(&arg_str("title", args, 0)?).into())))
-    .func("lower", |args| Ok(Value::String(arg_str("lower", args, 0)?.to_lowercase().into())))
-    .func("upper", |args| Ok(Value::String(arg_str("upper", args, 0)?.to_uppercase().into())))
-    .func("truncate", |args| {
-        let (s, n) = (arg_str("truncate", args, 0)?, arg_int("truncate", args, 1)?);
-        // docker slices bytes; cut at a character boundary instead so that
-        // the result stays valid text.
-        let cut = s.char_indices().nth(n).map_or(s.len(), |(i, _)| i);
-        Ok(Value::String(s[..cut].into()))
-    })
+        f(args)
+    }
 }
 
 fn arg_str(func: &str, args: &[Value], i: usize) -> Result<Arc<str>, gotmpl::TemplateError> {
@@ -394,6 +439,14 @@ mod tests {
         assert_eq!(t("{{json .Config.Cmd}}!"), r#"["sh"]!"#);
         assert_eq!(json_only_path("{{json .A.B}}"), Some(vec!["A".to_string(), "B".to_string()]));
         assert_eq!(json_only_path("{{json (index .A 0)}}"), None);
+    }
+
+    #[test]
+    fn wrong_argument_counts_and_missing_keys_read_as_go() {
+        let err = Parsed::new("{{upper .A 1}}", Mode::List).unwrap().render(&json!({"A": "x"})).unwrap_err();
+        assert_eq!(err.to_string(), "wrong number of args for upper: want 1 got 2");
+        let err = Parsed::new("{{.B}}", Mode::List).unwrap().render(&json!({"A": "x"})).unwrap_err();
+        assert_eq!(err.to_string(), r#"map has no entry for key "B""#);
     }
 
     #[test]

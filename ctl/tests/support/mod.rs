@@ -15,6 +15,10 @@
 
 #![allow(dead_code)] // each test module uses its own part of this
 
+mod outside;
+
+pub use outside::Outside;
+
 use std::collections::HashMap;
 use std::ffi::OsStr;
 use std::fs;
