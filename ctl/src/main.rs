@@ -4,10 +4,24 @@
 //! status where a command returns one).
 #![deny(unsafe_code)]
 
+mod auth;
 mod cli;
 mod config;
+mod content;
+mod db;
+mod format;
+mod host;
+mod image;
+mod names;
+mod network;
+mod progress;
+mod reference;
+mod registry;
+mod snapshot;
 #[allow(unsafe_code)]
 mod sys;
+mod unpack;
+mod volume;
 
 fn main() {
     let cli = match cli::Cli::parse_docker_style() {
@@ -17,10 +31,18 @@ fn main() {
     cli::init_logging(&cli.global);
     let code = match cli::run(cli) {
         Ok(code) => code,
-        Err(err) => {
-            eprintln!("Error: {}", cli::error_chain(&err));
-            err.downcast_ref::<cli::ExitStatus>().map_or(cli::EXIT_ERROR, |s| s.0)
-        }
+        // docker prints template and inspect failures bare, with their own
+        // status (1, or 64 for an inspect template that does not parse).
+        Err(err) => match err.downcast_ref::<format::FormatError>() {
+            Some(f) => {
+                eprintln!("{}", cli::error_chain(&err));
+                f.exit_code()
+            }
+            None => {
+                eprintln!("Error: {}", cli::error_chain(&err));
+                err.downcast_ref::<cli::ExitStatus>().map_or(cli::EXIT_ERROR, |s| s.0)
+            }
+        },
     };
     std::process::exit(code);
 }

@@ -2,7 +2,20 @@
 //! docker's flag-error style and exit codes. Each handler turns flags into
 //! calls on the modules below and returns the process's exit status.
 
+mod history;
+mod image;
+mod images;
+mod import;
+mod info;
+mod inspect;
+mod login;
+mod network;
+mod prune;
+mod pull;
+mod rmi;
+mod tag;
 mod version;
+mod volume;
 
 use std::path::PathBuf;
 
@@ -45,6 +58,9 @@ pub(crate) struct GlobalOpts {
     /// Enable debug mode
     #[arg(short = 'D', long, global = true)]
     pub debug: bool,
+    /// Location of client config files (registry credentials: DIR/config.json)
+    #[arg(long = "config", env = "DOCKER_CONFIG", value_name = "DIR", global = true)]
+    pub config: Option<PathBuf>,
 }
 
 #[derive(Debug, Clone, Copy, clap::ValueEnum)]
@@ -58,8 +74,35 @@ pub(crate) enum LogLevel {
 
 #[derive(Debug, Subcommand)]
 pub(crate) enum Command {
+    /// Display system-wide information
+    Info(info::InfoArgs),
     /// Show the berthctl and runtime version information
     Version(version::VersionArgs),
+    /// Manage images
+    #[command(subcommand)]
+    Image(image::ImageCommand),
+    /// List images
+    Images(images::ImagesArgs),
+    /// Import the contents from a tarball to create a filesystem image
+    Import(import::ImportArgs),
+    /// Download an image from a registry
+    Pull(pull::PullArgs),
+    /// Show the history of an image
+    History(history::HistoryArgs),
+    /// Manage networks
+    Network(network::NetworkArgs),
+    /// Return low-level information on objects
+    Inspect(inspect::InspectArgs),
+    /// Remove one or more images
+    Rmi(rmi::RmiArgs),
+    /// Create a tag TARGET_IMAGE that refers to SOURCE_IMAGE
+    Tag(tag::TagArgs),
+    /// Log in to a registry
+    Login(login::LoginArgs),
+    /// Log out from a registry
+    Logout(login::LogoutArgs),
+    /// Manage volumes
+    Volume(volume::VolumeArgs),
 }
 
 impl Cli {
@@ -73,7 +116,9 @@ impl Cli {
     }
 
     fn config(&self) -> anyhow::Result<Config> {
-        Ok(Config::new(&self.global.data_root, &self.global.runroot, &self.global.runtime)?)
+        let mut config = Config::new(&self.global.data_root, &self.global.runroot, &self.global.runtime)?;
+        config.client_config = self.global.config.clone();
+        Ok(config)
     }
 }
 
@@ -124,7 +169,20 @@ pub(crate) fn init_logging(g: &GlobalOpts) {
 pub(crate) fn run(cli: Cli) -> anyhow::Result<i32> {
     let config = cli.config()?;
     match cli.command {
+        Command::Info(args) => info::run(&config, &args),
         Command::Version(args) => version::run(&config, &args),
+        Command::Image(cmd) => image::run(&config, cmd),
+        Command::Images(args) => images::run(&config, &args),
+        Command::Import(args) => import::run(&config, &args),
+        Command::History(args) => history::run(&config, &args),
+        Command::Pull(args) => pull::run(&config, &args),
+        Command::Network(args) => network::run(&config, args),
+        Command::Inspect(args) => inspect::run(&config, &args, true),
+        Command::Rmi(args) => rmi::run(&config, &args),
+        Command::Tag(args) => tag::run(&config, &args),
+        Command::Login(args) => login::login(&config, &args),
+        Command::Logout(args) => login::logout(&config, &args),
+        Command::Volume(args) => volume::run(&config, &args),
     }
 }
 
