@@ -56,7 +56,17 @@ pub fn start(root: &Path, id: &str) -> Result<(), ContainerError> {
         }
     }
     let _ = std::fs::remove_file(&fifo);
-    outcome(&got, st.pid, st.init_start_time).map_err(|e| err(Cause::Init(e)))?;
+    if let Err(e) = outcome(&got, st.pid, st.init_start_time) {
+        // Init closes the fifo as it exits: wait until it is gone, so that the
+        // container reads `stopped` once `start` has failed.
+        for _ in 0..1000 {
+            if !state::is_alive(st.pid, st.init_start_time) {
+                break;
+            }
+            std::thread::sleep(std::time::Duration::from_millis(1));
+        }
+        return Err(err(Cause::Init(e)));
+    }
     // Poststart failures are logged, not fatal, and the remaining hooks still run
     // (runtime spec "Lifecycle" step 9).
     if let Some(h) = st.config.hooks().as_ref().and_then(|h| h.poststart().as_ref()) {
