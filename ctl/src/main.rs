@@ -4,6 +4,7 @@
 //! status where a command returns one).
 #![deny(unsafe_code)]
 
+mod auth;
 mod cli;
 mod config;
 mod content;
@@ -12,11 +13,15 @@ mod format;
 mod host;
 mod image;
 mod names;
+mod network;
+mod progress;
 mod reference;
+mod registry;
 mod snapshot;
 #[allow(unsafe_code)]
 mod sys;
 mod unpack;
+mod volume;
 
 fn main() {
     let cli = match cli::Cli::parse_docker_style() {

@@ -8,5 +8,10 @@
 
 mod harness;
 mod images;
+mod login;
+mod network;
 mod output;
+mod pull;
+mod sandbox;
 mod support;
+mod volume;

@@ -8,10 +8,14 @@ mod images;
 mod import;
 mod info;
 mod inspect;
+mod login;
+mod network;
 mod prune;
+mod pull;
 mod rmi;
 mod tag;
 mod version;
+mod volume;
 
 use std::path::PathBuf;
 
@@ -54,6 +58,9 @@ pub(crate) struct GlobalOpts {
     /// Enable debug mode
     #[arg(short = 'D', long, global = true)]
     pub debug: bool,
+    /// Location of client config files (registry credentials: DIR/config.json)
+    #[arg(long = "config", env = "DOCKER_CONFIG", value_name = "DIR", global = true)]
+    pub config: Option<PathBuf>,
 }
 
 #[derive(Debug, Clone, Copy, clap::ValueEnum)]
@@ -78,14 +85,24 @@ pub(crate) enum Command {
     Images(images::ImagesArgs),
     /// Import the contents from a tarball to create a filesystem image
     Import(import::ImportArgs),
+    /// Download an image from a registry
+    Pull(pull::PullArgs),
     /// Show the history of an image
     History(history::HistoryArgs),
+    /// Manage networks
+    Network(network::NetworkArgs),
     /// Return low-level information on objects
     Inspect(inspect::InspectArgs),
     /// Remove one or more images
     Rmi(rmi::RmiArgs),
     /// Create a tag TARGET_IMAGE that refers to SOURCE_IMAGE
     Tag(tag::TagArgs),
+    /// Log in to a registry
+    Login(login::LoginArgs),
+    /// Log out from a registry
+    Logout(login::LogoutArgs),
+    /// Manage volumes
+    Volume(volume::VolumeArgs),
 }
 
 impl Cli {
@@ -99,7 +116,9 @@ impl Cli {
     }
 
     fn config(&self) -> anyhow::Result<Config> {
-        Ok(Config::new(&self.global.data_root, &self.global.runroot, &self.global.runtime)?)
+        let mut config = Config::new(&self.global.data_root, &self.global.runroot, &self.global.runtime)?;
+        config.client_config = self.global.config.clone();
+        Ok(config)
     }
 }
 
@@ -156,9 +175,14 @@ pub(crate) fn run(cli: Cli) -> anyhow::Result<i32> {
         Command::Images(args) => images::run(&config, &args),
         Command::Import(args) => import::run(&config, &args),
         Command::History(args) => history::run(&config, &args),
+        Command::Pull(args) => pull::run(&config, &args),
+        Command::Network(args) => network::run(&config, args),
         Command::Inspect(args) => inspect::run(&config, &args, true),
         Command::Rmi(args) => rmi::run(&config, &args),
         Command::Tag(args) => tag::run(&config, &args),
+        Command::Login(args) => login::login(&config, &args),
+        Command::Logout(args) => login::logout(&config, &args),
+        Command::Volume(args) => volume::run(&config, &args),
     }
 }
 
