@@ -110,3 +110,18 @@ fn template_that_fails_on_the_data_exits_1() {
     assert_eq!(out.status.code(), Some(1), "{}", String::from_utf8_lossy(&out.stderr));
     assert!(String::from_utf8_lossy(&out.stderr).contains("NoSuchField"));
 }
+
+#[test]
+fn inspect_template_errors_keep_dockers_words_and_status() {
+    let store = Store::new();
+    let out = store.berthctl(["network", "inspect", "-f", "{{.Name", "bridge"]).failure();
+    assert_eq!(out.status.code(), Some(64));
+    assert_eq!(String::from_utf8_lossy(&out.stderr), "template parsing error: template: :1: unclosed action\n");
+    assert!(out.stdout.is_empty());
+    import(&store, "img:1");
+    let out = store.berthctl(["image", "inspect", "-f", "{{.Nope}}", "img:1"]).failure();
+    assert_eq!(out.status.code(), Some(1));
+    assert_eq!(String::from_utf8_lossy(&out.stdout), "\n");
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(err, "template parsing error: map has no entry for key \"Nope\"\n");
+}

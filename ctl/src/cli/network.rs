@@ -251,11 +251,14 @@ fn inspect(db: &mut Db, a: &InspectArgs) -> anyhow::Result<i32> {
     });
     match result {
         Ok(()) => Ok(0),
-        Err(e) => {
+        Err(e @ format::FormatError::Inspect(_)) => {
             let code = e.exit_code();
             eprintln!("Error: {e}");
             Ok(code)
         }
+        // A template error, printed bare by main with its cause and status
+        // (64 when it does not parse), as docker prints it.
+        Err(e) => Err(e.into()),
     }
 }
 
