@@ -31,7 +31,7 @@ use std::path::{Path, PathBuf};
 use serde_json::{Value, json};
 
 pub(crate) use local::LocalError;
-pub(crate) use store::{MIGRATION, Store, StoreError, Take};
+pub(crate) use store::{MIGRATION, Store, StoreError};
 
 /// The label docker (≥ 23) puts on anonymous volumes; `volume prune` without
 /// `-a` removes only volumes carrying it.
