@@ -14,7 +14,7 @@ BERTH := target/release/berth
 BUSYBOX ?= /bin/busybox
 
 APT_RUN_DEPS := busybox-static
-APT_TEST_DEPS := busybox-static runc crun iproute2 util-linux uidmap strace procps \
+APT_TEST_DEPS := busybox-static runc crun iproute2 util-linux uidmap strace procps attr \
 	containerd podman docker.io skopeo umoci hyperfine time psmisc libcap2-bin \
 	conmon jq bsdutils dbus python3 debootstrap docker-registry apache2-utils zstd curl \
 	libseccomp-dev linux-libc-dev

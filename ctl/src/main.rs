@@ -12,7 +12,10 @@ mod format;
 mod host;
 mod image;
 mod names;
+mod network;
+mod progress;
 mod reference;
+mod registry;
 mod snapshot;
 #[allow(unsafe_code)]
 mod sys;

@@ -8,6 +8,9 @@
 
 mod harness;
 mod images;
+mod network;
 mod output;
+mod pull;
+mod sandbox;
 mod support;
 mod volume;

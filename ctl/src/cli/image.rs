@@ -5,7 +5,7 @@ use clap::Subcommand;
 
 use crate::config::Config;
 
-use super::{history, images, import, inspect, prune, rmi, tag};
+use super::{history, images, import, inspect, prune, pull, rmi, tag};
 
 #[derive(Debug, Subcommand)]
 pub(crate) enum ImageCommand {
@@ -25,6 +25,8 @@ pub(crate) enum ImageCommand {
     Tag(tag::TagArgs),
     /// Remove unused images
     Prune(prune::PruneArgs),
+    /// Download an image from a registry
+    Pull(pull::PullArgs),
 }
 
 pub(crate) fn run(config: &Config, cmd: ImageCommand) -> anyhow::Result<i32> {
@@ -36,5 +38,6 @@ pub(crate) fn run(config: &Config, cmd: ImageCommand) -> anyhow::Result<i32> {
         ImageCommand::Rm(args) => rmi::run(config, &args),
         ImageCommand::Tag(args) => tag::run(config, &args),
         ImageCommand::Prune(args) => prune::run(config, &args),
+        ImageCommand::Pull(args) => pull::run(config, &args),
     }
 }

@@ -8,7 +8,9 @@ mod images;
 mod import;
 mod info;
 mod inspect;
+mod network;
 mod prune;
+mod pull;
 mod rmi;
 mod tag;
 mod version;
@@ -79,8 +81,12 @@ pub(crate) enum Command {
     Images(images::ImagesArgs),
     /// Import the contents from a tarball to create a filesystem image
     Import(import::ImportArgs),
+    /// Download an image from a registry
+    Pull(pull::PullArgs),
     /// Show the history of an image
     History(history::HistoryArgs),
+    /// Manage networks
+    Network(network::NetworkArgs),
     /// Return low-level information on objects
     Inspect(inspect::InspectArgs),
     /// Remove one or more images
@@ -159,6 +165,8 @@ pub(crate) fn run(cli: Cli) -> anyhow::Result<i32> {
         Command::Images(args) => images::run(&config, &args),
         Command::Import(args) => import::run(&config, &args),
         Command::History(args) => history::run(&config, &args),
+        Command::Pull(args) => pull::run(&config, &args),
+        Command::Network(args) => network::run(&config, args),
         Command::Inspect(args) => inspect::run(&config, &args, true),
         Command::Rmi(args) => rmi::run(&config, &args),
         Command::Tag(args) => tag::run(&config, &args),

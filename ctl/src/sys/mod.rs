@@ -1,9 +1,11 @@
 //! The only place in berthctl with `unsafe`: thin safe wrappers over calls that
 //! nix does not cover. Each block says why it is sound (`// SAFETY:`).
 //! `fs.rs` holds the confined-open and xattr calls the layer unpacker needs,
-//! `proc.rs` who owns half-written state, `time.rs` the local zone's name.
+//! `proc.rs` who owns half-written state, `netif.rs` a fresh
+//! network namespace's loopback, `time.rs` the local zone's name.
 
 pub(crate) mod fs;
+pub(crate) mod netif;
 pub(crate) mod proc;
 mod time;
 
