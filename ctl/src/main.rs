@@ -4,6 +4,7 @@
 //! status where a command returns one).
 #![deny(unsafe_code)]
 
+mod auth;
 mod cli;
 mod config;
 mod content;

@@ -8,6 +8,7 @@
 
 mod harness;
 mod images;
+mod login;
 mod network;
 mod output;
 mod pull;

@@ -8,6 +8,7 @@ mod images;
 mod import;
 mod info;
 mod inspect;
+mod login;
 mod network;
 mod prune;
 mod pull;
@@ -57,6 +58,9 @@ pub(crate) struct GlobalOpts {
     /// Enable debug mode
     #[arg(short = 'D', long, global = true)]
     pub debug: bool,
+    /// Location of client config files (registry credentials: DIR/config.json)
+    #[arg(long = "config", env = "DOCKER_CONFIG", value_name = "DIR", global = true)]
+    pub config: Option<PathBuf>,
 }
 
 #[derive(Debug, Clone, Copy, clap::ValueEnum)]
@@ -93,6 +97,10 @@ pub(crate) enum Command {
     Rmi(rmi::RmiArgs),
     /// Create a tag TARGET_IMAGE that refers to SOURCE_IMAGE
     Tag(tag::TagArgs),
+    /// Log in to a registry
+    Login(login::LoginArgs),
+    /// Log out from a registry
+    Logout(login::LogoutArgs),
     /// Manage volumes
     Volume(volume::VolumeArgs),
 }
@@ -108,7 +116,9 @@ impl Cli {
     }
 
     fn config(&self) -> anyhow::Result<Config> {
-        Ok(Config::new(&self.global.data_root, &self.global.runroot, &self.global.runtime)?)
+        let mut config = Config::new(&self.global.data_root, &self.global.runroot, &self.global.runtime)?;
+        config.client_config = self.global.config.clone();
+        Ok(config)
     }
 }
 
@@ -170,6 +180,8 @@ pub(crate) fn run(cli: Cli) -> anyhow::Result<i32> {
         Command::Inspect(args) => inspect::run(&config, &args, true),
         Command::Rmi(args) => rmi::run(&config, &args),
         Command::Tag(args) => tag::run(&config, &args),
+        Command::Login(args) => login::login(&config, &args),
+        Command::Logout(args) => login::logout(&config, &args),
         Command::Volume(args) => volume::run(&config, &args),
     }
 }
