@@ -13,6 +13,7 @@ mod network;
 mod prune;
 mod pull;
 mod rmi;
+mod system;
 mod tag;
 mod version;
 mod volume;
@@ -103,6 +104,8 @@ pub(crate) enum Command {
     Logout(login::LogoutArgs),
     /// Manage volumes
     Volume(volume::VolumeArgs),
+    /// Manage berthctl (disk usage)
+    System(system::SystemArgs),
 }
 
 impl Cli {
@@ -183,6 +186,7 @@ pub(crate) fn run(cli: Cli) -> anyhow::Result<i32> {
         Command::Login(args) => login::login(&config, &args),
         Command::Logout(args) => login::logout(&config, &args),
         Command::Volume(args) => volume::run(&config, &args),
+        Command::System(args) => system::run(&config, &args),
     }
 }
 
