@@ -13,6 +13,7 @@ mod network;
 mod prune;
 mod pull;
 mod rmi;
+mod save;
 mod tag;
 mod version;
 mod volume;
@@ -97,6 +98,10 @@ pub(crate) enum Command {
     Rmi(rmi::RmiArgs),
     /// Create a tag TARGET_IMAGE that refers to SOURCE_IMAGE
     Tag(tag::TagArgs),
+    /// Save one or more images to a tar archive (streamed to STDOUT by default)
+    Save(save::SaveArgs),
+    /// Load an image from a tar archive or STDIN
+    Load(save::LoadArgs),
     /// Log in to a registry
     Login(login::LoginArgs),
     /// Log out from a registry
@@ -180,6 +185,8 @@ pub(crate) fn run(cli: Cli) -> anyhow::Result<i32> {
         Command::Inspect(args) => inspect::run(&config, &args, true),
         Command::Rmi(args) => rmi::run(&config, &args),
         Command::Tag(args) => tag::run(&config, &args),
+        Command::Save(args) => save::save(&config, &args),
+        Command::Load(args) => save::load(&config, &args),
         Command::Login(args) => login::login(&config, &args),
         Command::Logout(args) => login::logout(&config, &args),
         Command::Volume(args) => volume::run(&config, &args),
