@@ -93,7 +93,7 @@ pub(crate) enum Command {
     /// Manage networks
     Network(network::NetworkArgs),
     /// Return low-level information on objects
-    Inspect(inspect::InspectArgs),
+    Inspect(inspect::ObjectInspectArgs),
     /// Remove one or more images
     Rmi(rmi::RmiArgs),
     /// Create a tag TARGET_IMAGE that refers to SOURCE_IMAGE
@@ -182,7 +182,7 @@ pub(crate) fn run(cli: Cli) -> anyhow::Result<i32> {
         Command::History(args) => history::run(&config, &args),
         Command::Pull(args) => pull::run(&config, &args),
         Command::Network(args) => network::run(&config, args),
-        Command::Inspect(args) => inspect::run(&config, &args, true),
+        Command::Inspect(args) => inspect::run_any(&config, &args),
         Command::Rmi(args) => rmi::run(&config, &args),
         Command::Tag(args) => tag::run(&config, &args),
         Command::Save(args) => save::save(&config, &args),
