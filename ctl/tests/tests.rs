@@ -6,6 +6,7 @@
 //! `#[ignore = "needs root"]`; `make test` runs them with `--include-ignored`
 //! after `make test-images`.
 
+mod archive;
 mod harness;
 mod images;
 mod login;
