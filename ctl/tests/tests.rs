@@ -6,6 +6,7 @@
 //! `#[ignore = "needs root"]`; `make test` runs them with `--include-ignored`
 //! after `make test-images`.
 
+mod archive;
 mod harness;
 mod images;
 mod login;
@@ -14,4 +15,5 @@ mod output;
 mod pull;
 mod sandbox;
 mod support;
+mod system_df;
 mod volume;

@@ -13,6 +13,8 @@ mod network;
 mod prune;
 mod pull;
 mod rmi;
+mod save;
+mod system;
 mod tag;
 mod version;
 mod volume;
@@ -97,12 +99,18 @@ pub(crate) enum Command {
     Rmi(rmi::RmiArgs),
     /// Create a tag TARGET_IMAGE that refers to SOURCE_IMAGE
     Tag(tag::TagArgs),
+    /// Save one or more images to a tar archive (streamed to STDOUT by default)
+    Save(save::SaveArgs),
+    /// Load an image from a tar archive or STDIN
+    Load(save::LoadArgs),
     /// Log in to a registry
     Login(login::LoginArgs),
     /// Log out from a registry
     Logout(login::LogoutArgs),
     /// Manage volumes
     Volume(volume::VolumeArgs),
+    /// Manage berthctl (disk usage)
+    System(system::SystemArgs),
 }
 
 impl Cli {
@@ -180,9 +188,12 @@ pub(crate) fn run(cli: Cli) -> anyhow::Result<i32> {
         Command::Inspect(args) => inspect::run_any(&config, &args),
         Command::Rmi(args) => rmi::run(&config, &args),
         Command::Tag(args) => tag::run(&config, &args),
+        Command::Save(args) => save::save(&config, &args),
+        Command::Load(args) => save::load(&config, &args),
         Command::Login(args) => login::login(&config, &args),
         Command::Logout(args) => login::logout(&config, &args),
         Command::Volume(args) => volume::run(&config, &args),
+        Command::System(args) => system::run(&config, &args),
     }
 }
 
