@@ -16,4 +16,5 @@ mod pull;
 mod push;
 mod sandbox;
 mod support;
+mod system_df;
 mod volume;

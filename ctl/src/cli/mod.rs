@@ -15,6 +15,7 @@ mod pull;
 mod push;
 mod rmi;
 mod save;
+mod system;
 mod tag;
 mod version;
 mod volume;
@@ -111,6 +112,8 @@ pub(crate) enum Command {
     Logout(login::LogoutArgs),
     /// Manage volumes
     Volume(volume::VolumeArgs),
+    /// Manage berthctl (disk usage)
+    System(system::SystemArgs),
 }
 
 impl Cli {
@@ -194,6 +197,7 @@ pub(crate) fn run(cli: Cli) -> anyhow::Result<i32> {
         Command::Login(args) => login::login(&config, &args),
         Command::Logout(args) => login::logout(&config, &args),
         Command::Volume(args) => volume::run(&config, &args),
+        Command::System(args) => system::run(&config, &args),
     }
 }
 
