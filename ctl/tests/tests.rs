@@ -13,6 +13,7 @@ mod login;
 mod network;
 mod output;
 mod pull;
+mod push;
 mod sandbox;
 mod support;
 mod system_df;
