@@ -6,12 +6,15 @@
 //! `#[ignore = "needs root"]`; `make test` runs them with `--include-ignored`
 //! after `make test-images`.
 
+mod archive;
 mod harness;
 mod images;
 mod login;
 mod network;
 mod output;
 mod pull;
+mod push;
 mod sandbox;
 mod support;
+mod system_df;
 mod volume;
