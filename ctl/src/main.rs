@@ -19,6 +19,7 @@ mod registry;
 mod snapshot;
 #[allow(unsafe_code)]
 mod sys;
+mod testhook;
 mod unpack;
 mod volume;
 

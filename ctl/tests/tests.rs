@@ -6,6 +6,8 @@
 //! `#[ignore = "needs root"]`; `make test` runs them with `--include-ignored`
 //! after `make test-images`.
 
+#[cfg(feature = "test-hooks")]
+mod crash;
 mod harness;
 mod images;
 mod network;

@@ -12,6 +12,7 @@ mod network;
 mod prune;
 mod pull;
 mod rmi;
+mod system;
 mod tag;
 mod version;
 mod volume;
@@ -83,6 +84,9 @@ pub(crate) enum Command {
     Import(import::ImportArgs),
     /// Download an image from a registry
     Pull(pull::PullArgs),
+    /// Manage berthctl's store
+    #[command(subcommand)]
+    System(system::SystemCommand),
     /// Show the history of an image
     History(history::HistoryArgs),
     /// Manage networks
@@ -166,6 +170,7 @@ pub(crate) fn run(cli: Cli) -> anyhow::Result<i32> {
         Command::Import(args) => import::run(&config, &args),
         Command::History(args) => history::run(&config, &args),
         Command::Pull(args) => pull::run(&config, &args),
+        Command::System(cmd) => system::run(&config, cmd),
         Command::Network(args) => network::run(&config, args),
         Command::Inspect(args) => inspect::run(&config, &args, true),
         Command::Rmi(args) => rmi::run(&config, &args),
