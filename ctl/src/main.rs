@@ -4,6 +4,8 @@
 //! status where a command returns one).
 #![deny(unsafe_code)]
 
+mod archive;
+mod auth;
 mod cli;
 mod config;
 mod content;

@@ -6,10 +6,12 @@
 //! `#[ignore = "needs root"]`; `make test` runs them with `--include-ignored`
 //! after `make test-images`.
 
+mod archive;
 #[cfg(feature = "test-hooks")]
 mod crash;
 mod harness;
 mod images;
+mod login;
 mod network;
 mod output;
 mod pull;

@@ -34,7 +34,7 @@ pub(crate) fn run(config: &Config, cmd: ImageCommand) -> anyhow::Result<i32> {
         ImageCommand::Ls(args) => images::run(config, &args),
         ImageCommand::Import(args) => import::run(config, &args),
         ImageCommand::History(args) => history::run(config, &args),
-        ImageCommand::Inspect(args) => inspect::run(config, &args, false),
+        ImageCommand::Inspect(args) => inspect::run(config, &args),
         ImageCommand::Rm(args) => rmi::run(config, &args),
         ImageCommand::Tag(args) => tag::run(config, &args),
         ImageCommand::Prune(args) => prune::run(config, &args),

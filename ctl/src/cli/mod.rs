@@ -8,10 +8,12 @@ mod images;
 mod import;
 mod info;
 mod inspect;
+mod login;
 mod network;
 mod prune;
 mod pull;
 mod rmi;
+mod save;
 mod system;
 mod tag;
 mod version;
@@ -58,6 +60,9 @@ pub(crate) struct GlobalOpts {
     /// Enable debug mode
     #[arg(short = 'D', long, global = true)]
     pub debug: bool,
+    /// Location of client config files (registry credentials: DIR/config.json)
+    #[arg(long = "config", env = "DOCKER_CONFIG", value_name = "DIR", global = true)]
+    pub config: Option<PathBuf>,
 }
 
 #[derive(Debug, Clone, Copy, clap::ValueEnum)]
@@ -92,11 +97,19 @@ pub(crate) enum Command {
     /// Manage networks
     Network(network::NetworkArgs),
     /// Return low-level information on objects
-    Inspect(inspect::InspectArgs),
+    Inspect(inspect::ObjectInspectArgs),
     /// Remove one or more images
     Rmi(rmi::RmiArgs),
     /// Create a tag TARGET_IMAGE that refers to SOURCE_IMAGE
     Tag(tag::TagArgs),
+    /// Save one or more images to a tar archive (streamed to STDOUT by default)
+    Save(save::SaveArgs),
+    /// Load an image from a tar archive or STDIN
+    Load(save::LoadArgs),
+    /// Log in to a registry
+    Login(login::LoginArgs),
+    /// Log out from a registry
+    Logout(login::LogoutArgs),
     /// Manage volumes
     Volume(volume::VolumeArgs),
 }
@@ -112,7 +125,9 @@ impl Cli {
     }
 
     fn config(&self) -> anyhow::Result<Config> {
-        Ok(Config::new(&self.global.data_root, &self.global.runroot, &self.global.runtime)?)
+        let mut config = Config::new(&self.global.data_root, &self.global.runroot, &self.global.runtime)?;
+        config.client_config = self.global.config.clone();
+        Ok(config)
     }
 }
 
@@ -172,9 +187,13 @@ pub(crate) fn run(cli: Cli) -> anyhow::Result<i32> {
         Command::Pull(args) => pull::run(&config, &args),
         Command::System(cmd) => system::run(&config, cmd),
         Command::Network(args) => network::run(&config, args),
-        Command::Inspect(args) => inspect::run(&config, &args, true),
+        Command::Inspect(args) => inspect::run_any(&config, &args),
         Command::Rmi(args) => rmi::run(&config, &args),
         Command::Tag(args) => tag::run(&config, &args),
+        Command::Save(args) => save::save(&config, &args),
+        Command::Load(args) => save::load(&config, &args),
+        Command::Login(args) => login::login(&config, &args),
+        Command::Logout(args) => login::logout(&config, &args),
         Command::Volume(args) => volume::run(&config, &args),
     }
 }

@@ -27,6 +27,8 @@ const MAX_DOCUMENT: u64 = 8 << 20;
 pub(crate) struct PullOptions {
     /// `--platform os/arch[/variant]`
     pub platform: Option<String>,
+    /// docker's `config.json` with the credentials (`Config::auth_file`).
+    pub auth_file: std::path::PathBuf,
 }
 
 /// What a pull did.
@@ -51,7 +53,7 @@ pub(super) struct Remote {
 }
 
 impl Remote {
-    fn new(r: &Reference) -> Remote {
+    fn new(r: &Reference, auth_file: &std::path::Path) -> Result<Remote, RegistryError> {
         // reqwest is built without a default crypto provider: install ring's
         // (an Err means one is installed already).
         let _ = rustls::crypto::ring::default_provider().install_default();
@@ -70,13 +72,13 @@ impl Remote {
             Some(d) => oci_client::Reference::with_digest(r.domain.clone(), r.path.clone(), d.to_string()),
             None => oci_client::Reference::with_tag(r.domain.clone(), r.path.clone(), r.tag_or_digest()),
         };
-        Remote {
+        Ok(Remote {
             client: oci_client::Client::new(config),
             reference,
-            auth: auth::credentials(&r.domain),
+            auth: auth::credentials(auth_file, &r.domain, &r.to_string())?,
             registry: r.domain.clone(),
             image: r.to_string(),
-        }
+        })
     }
 
     pub(super) fn fail(&self, what: &str, e: impl Into<super::BoxError>) -> RegistryError {
@@ -195,7 +197,7 @@ async fn run(
     opts: &PullOptions,
     progress: &Progress,
 ) -> Result<Pulled, RegistryError> {
-    let remote = Arc::new(Remote::new(&r));
+    let remote = Arc::new(Remote::new(&r, &opts.auth_file)?);
     // docker names the repository by its path: "latest: Pulling from library/busybox".
     progress.message(&format!("{}: Pulling from {}", r.tag_or_digest(), r.path));
     let m = resolve(&remote, &r, opts, store).await?;

@@ -2,11 +2,13 @@
 //! nix does not cover. Each block says why it is sound (`// SAFETY:`).
 //! `fs.rs` holds the confined-open and xattr calls the layer unpacker needs,
 //! `proc.rs` who owns half-written state, `netif.rs` a fresh
-//! network namespace's loopback, `time.rs` the local zone's name.
+//! network namespace's loopback, `time.rs` the local zone's name, `term.rs`
+//! reading a password without echo.
 
 pub(crate) mod fs;
 pub(crate) mod netif;
 pub(crate) mod proc;
+pub(crate) mod term;
 mod time;
 
 pub(crate) use time::zone_abbreviation;
