@@ -17,4 +17,5 @@ mod output;
 mod pull;
 mod sandbox;
 mod support;
+mod system_df;
 mod volume;

@@ -2,6 +2,7 @@
 //! docker's flag-error style and exit codes. Each handler turns flags into
 //! calls on the modules below and returns the process's exit status.
 
+mod check;
 mod history;
 mod image;
 mod images;
@@ -89,9 +90,6 @@ pub(crate) enum Command {
     Import(import::ImportArgs),
     /// Download an image from a registry
     Pull(pull::PullArgs),
-    /// Manage berthctl's store
-    #[command(subcommand)]
-    System(system::SystemCommand),
     /// Show the history of an image
     History(history::HistoryArgs),
     /// Manage networks
@@ -112,6 +110,8 @@ pub(crate) enum Command {
     Logout(login::LogoutArgs),
     /// Manage volumes
     Volume(volume::VolumeArgs),
+    /// Manage berthctl (disk usage, store checks)
+    System(system::SystemArgs),
 }
 
 impl Cli {
@@ -185,7 +185,6 @@ pub(crate) fn run(cli: Cli) -> anyhow::Result<i32> {
         Command::Import(args) => import::run(&config, &args),
         Command::History(args) => history::run(&config, &args),
         Command::Pull(args) => pull::run(&config, &args),
-        Command::System(cmd) => system::run(&config, cmd),
         Command::Network(args) => network::run(&config, args),
         Command::Inspect(args) => inspect::run_any(&config, &args),
         Command::Rmi(args) => rmi::run(&config, &args),
@@ -195,6 +194,7 @@ pub(crate) fn run(cli: Cli) -> anyhow::Result<i32> {
         Command::Login(args) => login::login(&config, &args),
         Command::Logout(args) => login::logout(&config, &args),
         Command::Volume(args) => volume::run(&config, &args),
+        Command::System(args) => system::run(&config, &args),
     }
 }
 
