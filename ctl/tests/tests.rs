@@ -15,6 +15,7 @@ mod login;
 mod network;
 mod output;
 mod pull;
+mod push;
 mod sandbox;
 mod support;
 mod system_df;

@@ -13,6 +13,7 @@ mod login;
 mod network;
 mod prune;
 mod pull;
+mod push;
 mod rmi;
 mod save;
 mod system;
@@ -90,6 +91,8 @@ pub(crate) enum Command {
     Import(import::ImportArgs),
     /// Download an image from a registry
     Pull(pull::PullArgs),
+    /// Upload an image to a registry
+    Push(push::PushArgs),
     /// Show the history of an image
     History(history::HistoryArgs),
     /// Manage networks
@@ -185,6 +188,7 @@ pub(crate) fn run(cli: Cli) -> anyhow::Result<i32> {
         Command::Import(args) => import::run(&config, &args),
         Command::History(args) => history::run(&config, &args),
         Command::Pull(args) => pull::run(&config, &args),
+        Command::Push(args) => push::run(&config, &args),
         Command::Network(args) => network::run(&config, args),
         Command::Inspect(args) => inspect::run_any(&config, &args),
         Command::Rmi(args) => rmi::run(&config, &args),

@@ -1,31 +1,29 @@
-//! Credentials for a registry: what `login` stored in docker's
-//! `config.json` (or its credential helpers), read through `crate::auth`.
-//! No entry means anonymous access (a registry that wants a token still gets
-//! one: oci-client answers its Bearer challenge).
+//! Credentials for a registry: what `login` stored, read through
+//! `crate::auth::lookup` (docker's `config.json`, its `auths` entries or
+//! credential helpers, in the file `Config::auth_file` names). No entry means
+//! anonymous access (a registry that wants a token still gets one:
+//! oci-client answers its Bearer challenge).
 
 use std::path::Path;
 
 use oci_client::secrets::RegistryAuth;
 
-use super::RegistryError;
 use crate::auth::{self, Credentials};
 
-pub(super) fn credentials(file: &Path, registry: &str, image: &str) -> Result<RegistryAuth, RegistryError> {
-    match auth::lookup(file, registry) {
-        Ok(Some(Credentials::Basic { username, password })) => Ok(RegistryAuth::Basic(username, password)),
+pub(super) fn credentials(auth_file: &Path, registry: &str) -> RegistryAuth {
+    match auth::lookup(auth_file, registry) {
+        Ok(Some(Credentials::Basic { username, password })) => RegistryAuth::Basic(username, password),
         Ok(Some(Credentials::IdentityToken(_))) => {
             tracing::warn!(
                 registry,
-                "the stored credentials are an identity token, which berthctl cannot use: pulling anonymously"
+                "docker config holds an identity token, which berthctl cannot use: going anonymously"
             );
-            Ok(RegistryAuth::Anonymous)
+            RegistryAuth::Anonymous
         }
-        Ok(None) => Ok(RegistryAuth::Anonymous),
-        Err(e) => Err(RegistryError::Remote {
-            registry: registry.to_string(),
-            image: image.to_string(),
-            what: "credentials".to_string(),
-            source: Box::new(e),
-        }),
+        Ok(None) => RegistryAuth::Anonymous,
+        Err(e) => {
+            tracing::warn!(registry, error = %e, "read registry credentials: going anonymously");
+            RegistryAuth::Anonymous
+        }
     }
 }

@@ -27,7 +27,7 @@ const MAX_DOCUMENT: u64 = 8 << 20;
 pub(crate) struct PullOptions {
     /// `--platform os/arch[/variant]`
     pub platform: Option<String>,
-    /// docker's `config.json` with the credentials (`Config::auth_file`).
+    /// Where registry credentials are (`Config::auth_file`).
     pub auth_file: std::path::PathBuf,
 }
 
@@ -53,7 +53,7 @@ pub(super) struct Remote {
 }
 
 impl Remote {
-    fn new(r: &Reference, auth_file: &std::path::Path) -> Result<Remote, RegistryError> {
+    fn new(r: &Reference, auth_file: &std::path::Path) -> Remote {
         // reqwest is built without a default crypto provider: install ring's
         // (an Err means one is installed already).
         let _ = rustls::crypto::ring::default_provider().install_default();
@@ -72,13 +72,13 @@ impl Remote {
             Some(d) => oci_client::Reference::with_digest(r.domain.clone(), r.path.clone(), d.to_string()),
             None => oci_client::Reference::with_tag(r.domain.clone(), r.path.clone(), r.tag_or_digest()),
         };
-        Ok(Remote {
+        Remote {
             client: oci_client::Client::new(config),
             reference,
-            auth: auth::credentials(auth_file, &r.domain, &r.to_string())?,
+            auth: auth::credentials(auth_file, &r.domain),
             registry: r.domain.clone(),
             image: r.to_string(),
-        })
+        }
     }
 
     pub(super) fn fail(&self, what: &str, e: impl Into<super::BoxError>) -> RegistryError {
@@ -131,7 +131,7 @@ impl Remote {
 }
 
 /// docker talks plain HTTP to registries on loopback.
-fn is_loopback(domain: &str) -> bool {
+pub(super) fn is_loopback(domain: &str) -> bool {
     let host = match domain.rsplit_once(':') {
         Some((h, p)) if p.bytes().all(|b| b.is_ascii_digit()) => h,
         _ => domain,
@@ -197,7 +197,7 @@ async fn run(
     opts: &PullOptions,
     progress: &Progress,
 ) -> Result<Pulled, RegistryError> {
-    let remote = Arc::new(Remote::new(&r, &opts.auth_file)?);
+    let remote = Arc::new(Remote::new(&r, &opts.auth_file));
     // docker names the repository by its path: "latest: Pulling from library/busybox".
     progress.message(&format!("{}: Pulling from {}", r.tag_or_digest(), r.path));
     let m = resolve(&remote, &r, opts, store).await?;
@@ -233,7 +233,6 @@ async fn run(
         )));
     }
     store.content.put(&m.manifest).map_err(|e| remote.fail("store manifest", e))?;
-    crate::testhook::fault("pull:manifest");
     let (downloaded, layers) = fetch_layers(store, &remote, &m.layers, &diff_ids, progress).await?;
     crate::image::add(
         store,
@@ -320,7 +319,6 @@ async fn fetch_layers(
         fetch::run(remote.clone(), store.content.clone(), downloads.clone(), job)
     });
     let done = try_join_all(jobs).await?;
-    crate::testhook::fault("pull:blobs");
     let sizes: Vec<u64> = done.iter().map(|(_, a)| a.size).collect();
     let finished = todo
         .iter()
@@ -330,7 +328,6 @@ async fn fetch_layers(
         })
         .collect();
     let ids = store.snapshots.commit(&mut store.db, finished).map_err(|e| remote.fail("commit snapshots", e))?;
-    crate::testhook::fault("pull:snapshots");
     let mut fresh = ids.into_iter().zip(sizes);
     let mut layers = Vec::with_capacity(plan.len());
     for p in &plan {
