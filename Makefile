@@ -16,9 +16,9 @@ BUSYBOX ?= /bin/busybox
 APT_RUN_DEPS := busybox-static
 APT_TEST_DEPS := busybox-static runc crun iproute2 util-linux uidmap strace procps \
 	containerd podman docker.io skopeo umoci hyperfine time psmisc libcap2-bin \
-	conmon jq bsdutils dbus python3
+	conmon jq bsdutils dbus python3 debootstrap docker-registry apache2-utils zstd curl
 
-.PHONY: all build run bundle test test-deps unit lint integration conformance bench bench-deps clean vm vm-deps
+.PHONY: all build run bundle test test-deps test-images unit lint integration conformance bench bench-deps clean vm vm-deps
 
 all: build
 
@@ -73,7 +73,16 @@ unit:
 # the installed binary (`make build`) never has them.
 test: test-deps lint build
 	$(CARGO) test --profile ci --features test-hooks -- --include-ignored
+	$(MAKE) test-images
 	$(CARGO) test --profile ci -p berthctl -- --include-ignored
+
+# The images berthctl's tests and the bench pull, push, load and unpack
+# (busybox, Debian minbase + nginx, 60 layers, zstd, uncompressed, a
+# two-platform index, archives, a registry storage), built without internet
+# but for this machine's Debian mirror and cached in $(BUILD)/images;
+# integration/registry/README.md lists them.
+test-images: test-deps
+	integration/registry/images.sh $(CURDIR)/$(BUILD)/images >/dev/null
 	$(MAKE) integration
 	$(MAKE) vm
 

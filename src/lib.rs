@@ -1,6 +1,6 @@
 //! berth: an OCI runtime, a drop-in for runc. (berthctl, the front end, is its own crate in `ctl/`.)
 //!
-//! The layers, top to bottom (each imports only those below it; see DESIGN.md):
+//! The layers, top to bottom (each imports only those below it; see docs/ARCHITECTURE.md):
 //! `cli` → `container` → the per-concern modules
 //! (`spec`, `process`, `rootfs`, `cgroups`, `security`, `hooks`, `console`) → `sys`.
 #![deny(unsafe_code)]

@@ -177,6 +177,55 @@ fn update_changes_live_limits() {
     assert_eq!(host_file(&b, "memory", "memory.limit_in_bytes"), "134217728");
 }
 
+/// Concurrent updates of different fields all stay in the saved state: each one
+/// loads, merges and saves under the container's lock (before the fix, the state
+/// was loaded before the lock was taken, and one update could save over another).
+#[test]
+#[ignore = "needs root"]
+fn concurrent_updates_of_different_fields_are_all_kept() {
+    let b = Bundle::with("cg-upd-race", LOOP, |c| {
+        c["linux"]["resources"] = json!({"memory": {"limit": 67108864}, "pids": {"limit": 20}});
+    });
+    started(&b);
+    for round in 1..=8u64 {
+        let flags: [(&str, String); 4] = [
+            ("--pids-limit", (100 + round).to_string()),
+            ("--cpu-share", (1000 + round).to_string()),
+            ("--cpu-quota", (20000 + round).to_string()),
+            ("--memory", ((64 + round) << 20).to_string()),
+        ];
+        let outs: Vec<_> = std::thread::scope(|s| {
+            let handles: Vec<_> =
+                flags.iter().map(|(flag, value)| s.spawn(|| b.berth(&["update", flag, value, &b.id]))).collect();
+            handles.into_iter().map(|h| h.join().unwrap()).collect()
+        });
+        for out in outs {
+            assert!(out.status.success(), "{}", text(&out.stderr));
+        }
+        let state: serde_json::Value =
+            serde_json::from_slice(&fs::read(b.state_dir().join("state.json")).unwrap()).unwrap();
+        let r = &state["config"]["linux"]["resources"];
+        assert_eq!(r["pids"]["limit"], json!(100 + round), "round {round}: {r}");
+        assert_eq!(r["cpu"]["shares"], json!(1000 + round), "round {round}: {r}");
+        assert_eq!(r["cpu"]["quota"], json!(20000 + round), "round {round}: {r}");
+        assert_eq!(r["memory"]["limit"], json!((64 + round) << 20), "round {round}: {r}");
+    }
+}
+
+/// runc's flags over a `-r` document whose section is not an object: an error
+/// naming the flag, not a crash.
+#[test]
+#[ignore = "needs root"]
+fn update_flags_over_a_non_object_section_fail_clearly() {
+    let b = Bundle::with("cg-upd-bad", LOOP, |_| {});
+    started(&b);
+    let res = b.path().join("res.json");
+    fs::write(&res, r#"{"memory": 5}"#).unwrap();
+    let out = b.berth(&["update", "-r", res.to_str().unwrap(), "--memory", "64m", &b.id]);
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out.stderr));
+    assert!(text(&out.stderr).contains("--memory: memory in the resources document"), "{}", text(&out.stderr));
+}
+
 #[test]
 #[ignore = "needs root"]
 fn events_stats_reports_runc_fields() {

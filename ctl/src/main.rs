@@ -6,8 +6,12 @@
 
 mod cli;
 mod config;
+<<<<<<< HEAD
 mod container;
 mod supervisor;
+=======
+mod format;
+>>>>>>> main
 #[allow(unsafe_code)]
 mod sys;
 
@@ -19,10 +23,18 @@ fn main() {
     cli::init_logging(&cli.global);
     let code = match cli::run(cli) {
         Ok(code) => code,
-        Err(err) => {
-            eprintln!("Error: {}", cli::error_chain(&err));
-            err.downcast_ref::<cli::ExitStatus>().map_or(cli::EXIT_ERROR, |s| s.0)
-        }
+        // docker prints template and inspect failures bare, with their own
+        // status (1, or 64 for an inspect template that does not parse).
+        Err(err) => match err.downcast_ref::<format::FormatError>() {
+            Some(f) => {
+                eprintln!("{}", cli::error_chain(&err));
+                f.exit_code()
+            }
+            None => {
+                eprintln!("Error: {}", cli::error_chain(&err));
+                err.downcast_ref::<cli::ExitStatus>().map_or(cli::EXIT_ERROR, |s| s.0)
+            }
+        },
     };
     std::process::exit(code);
 }

@@ -45,8 +45,8 @@ pub struct Cli {
     #[arg(long = "systemd-cgroup", global = true)]
     pub systemd_cgroup: bool,
     /// Rootless mode: auto, true or false
-    #[arg(long, default_value = "auto")]
-    pub rootless: String,
+    #[arg(long, value_enum, default_value_t = Rootless::Auto)]
+    pub rootless: Rootless,
     /// Accepted for runc compatibility (checkpoint/restore is not supported)
     #[arg(long, global = true, hide = true)]
     pub criu: Option<String>,
@@ -89,6 +89,14 @@ pub enum Command {
     Features(features::Args),
 }
 
+/// `--rootless`, as runc takes it.
+#[derive(clap::ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Rootless {
+    Auto,
+    True,
+    False,
+}
+
 /// Global settings every command gets.
 pub struct Global {
     pub root: PathBuf,
@@ -98,11 +106,11 @@ pub struct Global {
 
 impl Cli {
     pub fn global(&self) -> Global {
-        let rootless = match self.rootless.as_str() {
-            "true" => true,
-            "false" => false,
+        let rootless = match self.rootless {
+            Rootless::True => true,
+            Rootless::False => false,
             // auto: rootless when not running as real root.
-            _ => !nix::unistd::Uid::effective().is_root(),
+            Rootless::Auto => !nix::unistd::Uid::effective().is_root(),
         };
         let root = self.root.clone().unwrap_or_else(|| default_root(std::env::var_os("XDG_RUNTIME_DIR")));
         Global { root, systemd_cgroup: self.systemd_cgroup, rootless }
@@ -138,5 +146,26 @@ pub fn run(cli: Cli) -> anyhow::Result<i32> {
         Command::List(a) => list::run(&g, a),
         Command::Spec(a) => spec::run(&g, a),
         Command::Features(a) => features::run(&g, a),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use clap::Parser;
+
+    use super::*;
+
+    #[test]
+    fn rootless_takes_only_auto_true_or_false() {
+        let cli = Cli::try_parse_from(["berth", "--rootless", "true", "list"]).unwrap();
+        assert_eq!(cli.rootless, Rootless::True);
+        assert!(cli.global().rootless);
+        let cli = Cli::try_parse_from(["berth", "--rootless", "false", "list"]).unwrap();
+        assert!(!cli.global().rootless);
+        assert_eq!(Cli::try_parse_from(["berth", "list"]).unwrap().rootless, Rootless::Auto);
+        let err = Cli::try_parse_from(["berth", "--rootless", "yes", "list"]).unwrap_err();
+        assert_eq!(err.kind(), clap::error::ErrorKind::InvalidValue);
+        // `spec --rootless` stays the subcommand's own flag.
+        assert!(Cli::try_parse_from(["berth", "spec", "--rootless"]).is_ok());
     }
 }

@@ -69,8 +69,22 @@ pub fn parse_bytes(s: &str) -> anyhow::Result<i64> {
     Ok((n * mult as f64) as i64)
 }
 
-fn set(v: &mut Value, section: &str, key: &str, value: Value) {
-    v[section][key] = value;
+/// Set `section.key` in the resources document, as the flag `flag` asks. A
+/// document (or section) that is not an object cannot take it: an error naming
+/// both, not a panic.
+fn set(v: &mut Value, flag: &str, section: &str, key: &str, value: Value) -> anyhow::Result<()> {
+    let Some(doc) = v.as_object_mut() else {
+        bail!("{flag}: the resources document is not a JSON object");
+    };
+    let sect = doc.entry(section).or_insert_with(|| json!({}));
+    if sect.is_null() {
+        *sect = json!({});
+    }
+    let Some(sect) = sect.as_object_mut() else {
+        bail!("{flag}: {section} in the resources document is not a JSON object");
+    };
+    sect.insert(key.to_string(), value);
+    Ok(())
 }
 
 pub fn run(g: &Global, args: Args) -> anyhow::Result<i32> {
@@ -82,45 +96,49 @@ pub fn run(g: &Global, args: Args) -> anyhow::Result<i32> {
             } else {
                 text = std::fs::read_to_string(p).with_context(|| format!("read {}", p.display()))?;
             }
-            serde_json::from_str(&text).with_context(|| format!("parse resources {}", p.display()))?
+            let doc: Value = serde_json::from_str(&text).with_context(|| format!("parse resources {}", p.display()))?;
+            if !doc.is_object() {
+                bail!("resources {}: not a JSON object", p.display());
+            }
+            doc
         }
         None => json!({}),
     };
     if let Some(w) = args.blkio_weight {
-        set(&mut patch, "blockIO", "weight", json!(w));
+        set(&mut patch, "--blkio-weight", "blockIO", "weight", json!(w))?;
     }
     if let Some(v) = args.cpu_period {
-        set(&mut patch, "cpu", "period", json!(v));
+        set(&mut patch, "--cpu-period", "cpu", "period", json!(v))?;
     }
     if let Some(v) = args.cpu_quota {
-        set(&mut patch, "cpu", "quota", json!(v));
+        set(&mut patch, "--cpu-quota", "cpu", "quota", json!(v))?;
     }
     if let Some(v) = args.cpu_share {
-        set(&mut patch, "cpu", "shares", json!(v));
+        set(&mut patch, "--cpu-share", "cpu", "shares", json!(v))?;
     }
     if let Some(v) = args.cpu_rt_period {
-        set(&mut patch, "cpu", "realtimePeriod", json!(v));
+        set(&mut patch, "--cpu-rt-period", "cpu", "realtimePeriod", json!(v))?;
     }
     if let Some(v) = args.cpu_rt_runtime {
-        set(&mut patch, "cpu", "realtimeRuntime", json!(v));
+        set(&mut patch, "--cpu-rt-runtime", "cpu", "realtimeRuntime", json!(v))?;
     }
     if let Some(v) = &args.cpuset_cpus {
-        set(&mut patch, "cpu", "cpus", json!(v));
+        set(&mut patch, "--cpuset-cpus", "cpu", "cpus", json!(v))?;
     }
     if let Some(v) = &args.cpuset_mems {
-        set(&mut patch, "cpu", "mems", json!(v));
+        set(&mut patch, "--cpuset-mems", "cpu", "mems", json!(v))?;
     }
     if let Some(v) = &args.memory {
-        set(&mut patch, "memory", "limit", json!(parse_bytes(v)?));
+        set(&mut patch, "--memory", "memory", "limit", json!(parse_bytes(v)?))?;
     }
     if let Some(v) = &args.memory_reservation {
-        set(&mut patch, "memory", "reservation", json!(parse_bytes(v)?));
+        set(&mut patch, "--memory-reservation", "memory", "reservation", json!(parse_bytes(v)?))?;
     }
     if let Some(v) = &args.memory_swap {
-        set(&mut patch, "memory", "swap", json!(parse_bytes(v)?));
+        set(&mut patch, "--memory-swap", "memory", "swap", json!(parse_bytes(v)?))?;
     }
     if let Some(v) = args.pids_limit {
-        set(&mut patch, "pids", "limit", json!(v));
+        set(&mut patch, "--pids-limit", "pids", "limit", json!(v))?;
     }
     crate::container::update(&g.root, &args.id, &patch)?;
     Ok(0)
@@ -138,5 +156,24 @@ mod tests {
         assert_eq!(parse_bytes("512kb").unwrap(), 512 << 10);
         assert_eq!(parse_bytes("-1").unwrap(), -1);
         assert!(parse_bytes("lots").is_err());
+    }
+
+    #[test]
+    fn flags_over_a_non_object_section_are_an_error_naming_the_flag() {
+        let mut doc = json!({"memory": 5});
+        let e = set(&mut doc, "--memory", "memory", "limit", json!(1)).unwrap_err().to_string();
+        assert!(e.contains("--memory") && e.contains("memory"), "{e}");
+        let mut doc = json!([1, 2]);
+        let e = set(&mut doc, "--pids-limit", "pids", "limit", json!(1)).unwrap_err().to_string();
+        assert!(e.contains("--pids-limit") && e.contains("not a JSON object"), "{e}");
+    }
+
+    #[test]
+    fn flags_fill_missing_and_null_sections_and_keep_the_rest() {
+        let mut doc = json!({"cpu": null, "memory": {"swap": 7}});
+        set(&mut doc, "--cpu-share", "cpu", "shares", json!(512)).unwrap();
+        set(&mut doc, "--memory", "memory", "limit", json!(9)).unwrap();
+        set(&mut doc, "--pids-limit", "pids", "limit", json!(3)).unwrap();
+        assert_eq!(doc, json!({"cpu": {"shares": 512}, "memory": {"swap": 7, "limit": 9}, "pids": {"limit": 3}}));
     }
 }

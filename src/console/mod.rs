@@ -43,14 +43,9 @@ pub fn open_pty() -> Result<(OwnedFd, OwnedFd, String), ConsoleError> {
     grantpt(&master).map_err(sys_err("grantpt"))?;
     unlockpt(&master).map_err(sys_err("unlockpt"))?;
     let name = ptsname_r(&master).map_err(sys_err("ptsname"))?;
-    let slave = nix::fcntl::open(name.as_str(), OFlag::O_RDWR | OFlag::O_NOCTTY | OFlag::O_CLOEXEC, Mode::empty())
+    let slave = sys::fd::open(name.as_str(), OFlag::O_RDWR | OFlag::O_NOCTTY | OFlag::O_CLOEXEC, Mode::empty())
         .map_err(|e| ConsoleError::Sys(sys::Error::with_path("open", &name, e)))?;
-    let slave = owned(slave);
-    Ok((sys::fd::own(std::os::fd::IntoRawFd::into_raw_fd(master)), slave, name))
-}
-
-fn owned(fd: std::os::fd::RawFd) -> OwnedFd {
-    sys::fd::own(fd)
+    Ok((sys::fd::from_pty_master(master), slave, name))
 }
 
 /// In init, after pivot_root: create the pty, make it stdio and the controlling
@@ -69,9 +64,8 @@ pub fn setup_exec(socket: OwnedFd) -> Result<(), ConsoleError> {
 /// device) fails closed: a symlink swapped in would redirect the bind
 /// (CVE-2025-52565).
 fn console_target() -> Result<Option<OwnedFd>, ConsoleError> {
-    let root = nix::fcntl::open("/", OFlag::O_PATH | OFlag::O_CLOEXEC, Mode::empty())
+    let root = sys::fd::open("/", OFlag::O_PATH | OFlag::O_CLOEXEC, Mode::empty())
         .map_err(|e| ConsoleError::Sys(sys::Error::with_path("open", "/", e)))?;
-    let root = sys::fd::own(root);
     let fd = match sys::mount::openat2(
         root.as_fd(),
         Path::new("dev/console"),

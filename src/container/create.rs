@@ -4,7 +4,7 @@
 //! removes everything it made (state dir, cgroup, init process).
 
 use std::fs;
-use std::os::fd::{AsRawFd, OwnedFd};
+use std::os::fd::OwnedFd;
 use std::path::{Path, PathBuf};
 
 use nix::sched::CloneFlags;
@@ -241,13 +241,12 @@ fn create_in(
         allow_setgroups: !(new_user && opts.rootless),
         cgroup_tasks,
         idmapped,
-        lock_fd: lock.as_raw_fd(),
     };
 
     let child = match clone_fork(clone_flags)? {
         Forked::Child => {
             drop(parent_ch);
-            init::run(&child_ch, &init_config)
+            init::run(&child_ch, &init_config, lock)
         }
         Forked::Parent(pid) => pid,
     };

@@ -86,9 +86,9 @@ fn exec_in(opts: &ExecOptions, st: &super::State) -> Result<Execed, Cause> {
             continue;
         }
         let path = format!("/proc/{}/ns/{name}", st.pid);
-        let fd = nix::fcntl::open(path.as_str(), OFlag::O_RDONLY | OFlag::O_CLOEXEC, Mode::empty())
+        let fd = sys::fd::open(path.as_str(), OFlag::O_RDONLY | OFlag::O_CLOEXEC, Mode::empty())
             .map_err(|e| sys::Error::with_path("open namespace", &path, e))?;
-        ns_fds.push((sys::fd::own(fd), CloneFlags::from_bits_retain(typ as i32), path));
+        ns_fds.push((fd, CloneFlags::from_bits_retain(typ as i32), path));
     }
     if !super::state::is_alive(st.pid, st.init_start_time) {
         return Err(Cause::NotRunning);

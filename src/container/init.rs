@@ -13,6 +13,8 @@ use std::ffi::CString;
 use std::fs::File;
 use std::io::Write;
 use std::os::fd::{AsRawFd, OwnedFd};
+
+use super::state::ContainerLock;
 use std::path::Path;
 
 use nix::fcntl::OFlag;
@@ -48,15 +50,16 @@ pub struct InitConfig<'a> {
     pub cgroup_tasks: Vec<(std::path::PathBuf, File)>,
     /// Idmapped copies of bind sources, made by the parent (see `userns`).
     pub idmapped: rootfs::IdmappedTrees,
-    /// `create`'s copy of the container lock, inherited through clone. Closed
-    /// first thing: the flock belongs to the open file, so if `create` were
-    /// killed, our copy would keep the container locked (and `delete --force`
-    /// waiting) for as long as we live.
-    pub lock_fd: std::os::fd::RawFd,
 }
 
 /// Run init; never returns. On failure the error chain goes to the parent.
-pub fn run(ch: &Channel, cfg: &InitConfig<'_>) -> ! {
+///
+/// `lock` is our copy (through clone) of `create`'s container lock, dropped first
+/// thing: the flock belongs to the open file, so if `create` were killed, our copy
+/// would keep the container locked (and `delete --force` waiting) for as long as
+/// we live. Dropping it closes our fd only; `create` keeps the lock.
+pub fn run(ch: &Channel, cfg: &InitConfig<'_>, lock: ContainerLock) -> ! {
+    drop(lock);
     let err = match setup(ch, cfg) {
         Ok(never) => match never {},
         Err(e) => e,
@@ -97,7 +100,6 @@ fn rootfs_err(e: rootfs::RootfsError) -> Cause {
 }
 
 fn setup(ch: &Channel, cfg: &InitConfig<'_>) -> Result<Infallible, Cause> {
-    let _ = nix::unistd::close(cfg.lock_fd);
     match ch.recv()? {
         Some(Msg::Go) => {}
         _ => return Err(Cause::Init("parent went away before setup".into())),
@@ -124,9 +126,9 @@ fn setup(ch: &Channel, cfg: &InitConfig<'_>) -> Result<Infallible, Cause> {
     let mut to_join: Vec<(OwnedFd, CloneFlags, &Path)> = Vec::new();
     for ns in &namespaces {
         if let Some(p) = ns.path() {
-            let fd = nix::fcntl::open(p.as_path(), OFlag::O_RDONLY | OFlag::O_CLOEXEC, Mode::empty())
+            let fd = sys::fd::open(p.as_path(), OFlag::O_RDONLY | OFlag::O_CLOEXEC, Mode::empty())
                 .map_err(|e| sys::Error::with_path("open namespace", p, e))?;
-            to_join.push((sys::fd::own(fd), CloneFlags::from_bits_retain(ns.typ() as i32), p.as_path()));
+            to_join.push((fd, CloneFlags::from_bits_retain(ns.typ() as i32), p.as_path()));
         }
     }
     to_join.sort_by_key(|(_, f, _)| *f != CloneFlags::CLONE_NEWUSER);
@@ -184,9 +186,8 @@ fn setup(ch: &Channel, cfg: &InitConfig<'_>) -> Result<Infallible, Cause> {
 
     // The exec fifo lives in the host's state dir, out of reach after pivot_root:
     // keep an O_PATH handle and reopen it through /proc/self/fd at the end.
-    let fifo = nix::fcntl::open(cfg.fifo, OFlag::O_PATH | OFlag::O_CLOEXEC, Mode::empty())
+    let fifo = sys::fd::open(cfg.fifo, OFlag::O_PATH | OFlag::O_CLOEXEC, Mode::empty())
         .map_err(|e| sys::Error::with_path("open exec fifo", cfg.fifo, e))?;
-    let fifo = sys::fd::own(fifo);
 
     let process = spec.process().as_ref().ok_or_else(|| Cause::Other("process: must be set".into()))?;
     let terminal = process.terminal().unwrap_or(false);
@@ -254,9 +255,9 @@ pub(super) fn join_cgroups(tasks: &[(std::path::PathBuf, File)]) -> Result<(), C
 /// keeps it open until execve closes it.
 fn wait_for_start(fifo: &OwnedFd) -> Result<File, Cause> {
     let path = format!("/proc/self/fd/{}", fifo.as_raw_fd());
-    let fd = nix::fcntl::open(path.as_str(), OFlag::O_WRONLY | OFlag::O_CLOEXEC, Mode::empty())
+    let fd = sys::fd::open(path.as_str(), OFlag::O_WRONLY | OFlag::O_CLOEXEC, Mode::empty())
         .map_err(|e| sys::Error::with_path("open exec fifo", &path, e))?;
-    Ok(File::from(sys::fd::own(fd)))
+    Ok(File::from(fd))
 }
 
 /// The program to exec, resolved while we could still see it, with its argv/envp.
@@ -345,9 +346,8 @@ fn hook_state(cfg: &InitConfig<'_>, status: &str) -> Vec<u8> {
 /// In `create`, before clone: unshare a time namespace for our children and write
 /// its offsets. Returns our own (the runtime's) time namespace, to go back to.
 pub(super) fn new_time_namespace(linux: &oci_spec::runtime::Linux) -> Result<OwnedFd, Cause> {
-    let own = nix::fcntl::open("/proc/self/ns/time", OFlag::O_RDONLY | OFlag::O_CLOEXEC, Mode::empty())
+    let own = sys::fd::open("/proc/self/ns/time", OFlag::O_RDONLY | OFlag::O_CLOEXEC, Mode::empty())
         .map_err(|e| sys::Error::with_path("open namespace", "/proc/self/ns/time", e))?;
-    let own = sys::fd::own(own);
     nix::sched::unshare(CloneFlags::from_bits_retain(libc::CLONE_NEWTIME)).map_err(sys_err("unshare CLONE_NEWTIME"))?;
     write_time_offsets(linux)?;
     Ok(own)

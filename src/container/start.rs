@@ -26,9 +26,9 @@ pub fn start(root: &Path, id: &str) -> Result<(), ContainerError> {
     let store = Store::new(root);
     let cid = ContainerId::new(id).map_err(err)?;
     let fifo = store.dir(&cid).join(FIFO);
-    let fd = nix::fcntl::open(&fifo, OFlag::O_RDONLY | OFlag::O_NONBLOCK | OFlag::O_CLOEXEC, Mode::empty())
+    let fd = sys::fd::open(&fifo, OFlag::O_RDONLY | OFlag::O_NONBLOCK | OFlag::O_CLOEXEC, Mode::empty())
         .map_err(|e| err(sys::Error::with_path("open exec fifo", &fifo, e).into()))?;
-    let mut f = File::from(sys::fd::own(fd));
+    let mut f = File::from(fd);
     // Init writes one byte, then holds the write end open (close-on-exec) until its
     // execve: the byte says it is going on, EOF says the user process runs (or init
     // died). Waiting for EOF orders poststart hooks after the exec, as the spec asks.

@@ -8,13 +8,20 @@ use std::io::Write;
 use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt};
 use std::path::{Path, PathBuf};
 
-use nix::fcntl::{Flock, FlockArg};
 use serde::{Deserialize, Serialize};
 
 use super::ContainerId;
 use super::error::Cause;
 use crate::cgroups::CgroupConfig;
 use crate::spec::Spec;
+
+/// An exclusive flock on `<root>/<id>/lock`. Dropping it only closes the file: the
+/// lock belongs to the open file description and goes when its last fd is closed.
+/// So a process cloned while the lock is held (init) drops its copy to close its
+/// fd, leaving the lock with `create`, where an explicit unlock (as nix's `Flock`
+/// does on drop) would release it for both.
+#[derive(Debug)]
+pub struct ContainerLock(#[allow(dead_code, reason = "held for its fd")] File);
 
 /// The OCI status of a container, as `state` reports it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -128,7 +135,7 @@ impl Store {
     }
 
     /// Take the container's lock; held until the returned guard is dropped.
-    pub fn lock(&self, id: &ContainerId) -> Result<Flock<File>, Cause> {
+    pub fn lock(&self, id: &ContainerId) -> Result<ContainerLock, Cause> {
         let path = self.dir(id).join("lock");
         let file = OpenOptions::new()
             .create(true)
@@ -141,8 +148,8 @@ impl Store {
                 std::io::ErrorKind::NotFound => Cause::NotExist,
                 _ => Cause::Io { what: "open lock", path: path.clone(), source },
             })?;
-        Flock::lock(file, FlockArg::LockExclusive)
-            .map_err(|(_, errno)| Cause::Sys(crate::sys::Error::with_path("flock", &path, errno)))
+        file.lock().map_err(|source| Cause::Io { what: "flock", path: path.clone(), source })?;
+        Ok(ContainerLock(file))
     }
 
     pub fn save(&self, state: &State) -> Result<(), Cause> {

@@ -18,13 +18,15 @@ use crate::cgroups;
 /// and apply the result.
 pub fn update(root: &Path, id: &str, patch: &Value) -> Result<LinuxResources, ContainerError> {
     let err = |c: Cause| c.into_error(id, "update");
+    let store = Store::new(root);
+    let cid = ContainerId::new(id).map_err(err)?;
+    // Locked from load to save: two updates at once would each merge over the
+    // state as it was before the other, and the second save would lose the first.
+    let _lock = store.lock(&cid).map_err(err)?;
     let (mut st, status) = load(root, id, "update")?;
     if status == Status::Stopped {
         return Err(err(Cause::NotRunning));
     }
-    let store = Store::new(root);
-    let cid = ContainerId::new(id).map_err(err)?;
-    let _lock = store.lock(&cid).map_err(err)?;
     let mut linux = st.config.linux().clone().unwrap_or_default();
     let current = linux.resources().clone().unwrap_or_default();
     let mut merged = serde_json::to_value(&current).map_err(|e| err(Cause::Json(e)))?;

@@ -115,13 +115,12 @@ fn mapped_userns(uids: &[LinuxIdMapping], gids: &[LinuxIdMapping]) -> Result<Own
         write(pid, "uid_map", &map_text(uids))?;
         write(pid, "gid_map", &map_text(gids))?;
         let path = format!("/proc/{pid}/ns/user");
-        let fd = nix::fcntl::open(
+        crate::sys::fd::open(
             path.as_str(),
             nix::fcntl::OFlag::O_RDONLY | nix::fcntl::OFlag::O_CLOEXEC,
             nix::sys::stat::Mode::empty(),
         )
-        .map_err(|e| crate::sys::Error::with_path("open", &path, e))?;
-        Ok(crate::sys::fd::own(fd))
+        .map_err(|e| crate::sys::Error::with_path("open", &path, e).into())
     })();
     drop(w);
     let _ = nix::sys::wait::waitpid(pid, None);

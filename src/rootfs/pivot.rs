@@ -22,12 +22,10 @@ pub(super) fn pivot(rootfs: &Path, no_pivot: bool) -> Result<(), RootfsError> {
         nix::unistd::chroot(".").map_err(sys_err("chroot", rootfs))?;
         return nix::unistd::chdir("/").map_err(sys_err("chdir", Path::new("/")));
     }
-    let old = nix::fcntl::open("/", OFlag::O_DIRECTORY | OFlag::O_RDONLY | OFlag::O_CLOEXEC, Mode::empty())
+    let old = sys::fd::open("/", OFlag::O_DIRECTORY | OFlag::O_RDONLY | OFlag::O_CLOEXEC, Mode::empty())
         .map_err(sys_err("open", Path::new("/")))?;
-    let old = sys::fd::own(old);
-    let new = nix::fcntl::open(rootfs, OFlag::O_DIRECTORY | OFlag::O_RDONLY | OFlag::O_CLOEXEC, Mode::empty())
+    let new = sys::fd::open(rootfs, OFlag::O_DIRECTORY | OFlag::O_RDONLY | OFlag::O_CLOEXEC, Mode::empty())
         .map_err(sys_err("open", rootfs))?;
-    let new = sys::fd::own(new);
     nix::unistd::fchdir(std::os::fd::AsRawFd::as_raw_fd(&new)).map_err(sys_err("fchdir", rootfs))?;
     // pivot_root(".", ".") stacks the old root on top of the new one; unmounting
     // "." afterwards removes it without needing a directory for it in the image.

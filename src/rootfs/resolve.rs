@@ -30,9 +30,9 @@ pub enum Kind {
 
 impl Root {
     pub fn open(path: &Path) -> Result<Root, sys::Error> {
-        let fd = nix::fcntl::open(path, OFlag::O_PATH | OFlag::O_DIRECTORY | OFlag::O_CLOEXEC, Mode::empty())
+        let fd = sys::fd::open(path, OFlag::O_PATH | OFlag::O_DIRECTORY | OFlag::O_CLOEXEC, Mode::empty())
             .map_err(|e| sys::Error::with_path("open rootfs", path, e))?;
-        Ok(Root { fd: sys::fd::own(fd), path: path.to_path_buf() })
+        Ok(Root { fd, path: path.to_path_buf() })
     }
 
     /// Open `inside` as an O_PATH handle without following its last component:
@@ -113,12 +113,12 @@ impl Root {
                 return Ok(Created::Retry(base.join(link).join(rest)));
             }
             if last && kind == Kind::File {
-                match nix::fcntl::open(
+                match sys::fd::open(
                     &target,
                     OFlag::O_CREAT | OFlag::O_WRONLY | OFlag::O_CLOEXEC | OFlag::O_NOFOLLOW,
                     Mode::from_bits_truncate(0o644),
                 ) {
-                    Ok(fd) => drop(sys::fd::own(fd)),
+                    Ok(fd) => drop(fd),
                     Err(Errno::EEXIST) => {}
                     Err(e) => return Err(sys::Error::with_path("create", inside, e)),
                 }

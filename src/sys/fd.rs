@@ -1,7 +1,13 @@
 //! Passing fds over unix sockets (SCM_RIGHTS), as runc does for the console.
 
 use std::io::{IoSlice, IoSliceMut};
-use std::os::fd::{AsRawFd, BorrowedFd, FromRawFd, OwnedFd};
+use std::os::fd::{AsRawFd, BorrowedFd, FromRawFd, IntoRawFd, OwnedFd};
+
+use nix::NixPath;
+use nix::errno::Errno;
+use nix::fcntl::OFlag;
+use nix::pty::PtyMaster;
+use nix::sys::stat::Mode;
 
 use nix::sys::socket::{ControlMessage, ControlMessageOwned, MsgFlags, recvmsg, sendmsg};
 
@@ -33,7 +39,7 @@ pub fn recv_fd(sock: BorrowedFd<'_>) -> Result<(OwnedFd, Vec<u8>)> {
         }
         (fd, msg.bytes)
     };
-    let raw = fd.ok_or(Error::new("recvmsg (no SCM_RIGHTS)", nix::errno::Errno::EBADMSG))?;
+    let raw = fd.ok_or(Error::new("recvmsg (no SCM_RIGHTS)", Errno::EBADMSG))?;
     buf.truncate(len);
     // SAFETY: the kernel just installed `raw` in our fd table for this message; nothing
     // else in the process knows it, so the OwnedFd becomes its only owner.
@@ -41,11 +47,21 @@ pub fn recv_fd(sock: BorrowedFd<'_>) -> Result<(OwnedFd, Vec<u8>)> {
     Ok((unsafe { OwnedFd::from_raw_fd(raw) }, buf))
 }
 
-/// Take ownership of an fd that nix returned as a RawFd from a call that just
-/// created it (open, openat, dup).
-pub fn own(fd: std::os::fd::RawFd) -> OwnedFd {
-    // SAFETY: callers pass an fd freshly returned by a successful syscall, which no
-    // other owner in the process holds.
-    // JUSTIFICATION: nix 0.29 returns RawFd from open/openat/dup.
+/// open(2), the fd returned owned. The errno is nix's, so callers add the path.
+pub fn open<P: ?Sized + NixPath>(path: &P, flags: OFlag, mode: Mode) -> std::result::Result<OwnedFd, Errno> {
+    let fd = nix::fcntl::open(path, flags, mode)?;
+    // SAFETY: `fd` was just returned by a successful open(2) in this call; no other
+    // owner in the process knows the number, so the OwnedFd becomes its only owner.
+    // JUSTIFICATION: nix 0.29 returns RawFd from open.
+    Ok(unsafe { OwnedFd::from_raw_fd(fd) })
+}
+
+/// The fd of a pty master, owned. `PtyMaster` owns its fd and `into_raw_fd` gives
+/// that ownership up, so nothing else closes it.
+pub fn from_pty_master(master: PtyMaster) -> OwnedFd {
+    let fd = master.into_raw_fd();
+    // SAFETY: `into_raw_fd` consumed the only owner of `fd` (the PtyMaster) without
+    // closing it; the OwnedFd takes that ownership over.
+    // JUSTIFICATION: nix 0.29's PtyMaster converts to RawFd, not OwnedFd.
     unsafe { OwnedFd::from_raw_fd(fd) }
 }

@@ -1,9 +1,20 @@
 //! The only module with `unsafe`: thin, safe wrappers over syscalls that nix does
 //! not cover, each returning [`Error`] that names the call and the path it acted on.
 //!
-//! Files are owned by concern: `mount.rs` (mount API, openat2, pivot_root),
-//! `process.rs` (clone, prctl, close_range, exec), `fd.rs` (SCM_RIGHTS, sockets),
-//! `bpf.rs` (bpf(2) for cgroup device programs).
+//! Files are owned by concern:
+//! - `fd.rs`: `open` returning an `OwnedFd`, a pty master as an `OwnedFd`, and fds
+//!   over unix sockets (`send_fd`/`recv_fd`, SCM_RIGHTS);
+//! - `mount.rs`: `openat2`, `mount_setattr` (recursive attributes, idmaps),
+//!   `open_tree` + `move_mount` (detached trees);
+//! - `process.rs`: `clone_fork` and `fork` (single-threaded callers only),
+//!   `close_range` (`cloexec_from`), `_exit`, `setdomainname`, the session keyring;
+//! - `sched.rs`: `ioprio_set`, `sched_setattr`;
+//! - `seccomp.rs`: seccomp(2) `SECCOMP_SET_MODE_FILTER` with flags;
+//! - `bpf.rs`: bpf(2) for cgroup v2 device programs (load, attach, query, detach);
+//! - `tty.rs`: `TIOCSCTTY`, `TIOCGWINSZ`/`TIOCSWINSZ`.
+//!
+//! pivot_root, mount, setns and the rest that nix wraps safely are called from
+//! nix where they are used.
 
 pub mod bpf;
 pub mod fd;

@@ -3,7 +3,7 @@
 //! open_tree/move_mount (detached copies of a tree, attached elsewhere later).
 
 use std::ffi::CString;
-use std::os::fd::{AsRawFd, BorrowedFd, OwnedFd};
+use std::os::fd::{AsRawFd, BorrowedFd, FromRawFd, OwnedFd};
 use std::os::unix::ffi::OsStrExt;
 use std::path::Path;
 
@@ -48,7 +48,9 @@ pub fn openat2(dir: BorrowedFd<'_>, path: &Path, flags: i32, mode: u32, resolve:
             )
         };
         if ret >= 0 {
-            return Ok(super::fd::own(ret as i32));
+            // SAFETY: openat2 succeeded, so `ret` is a new fd in our table that no
+            // other owner knows; the OwnedFd becomes its only owner.
+            return Ok(unsafe { OwnedFd::from_raw_fd(ret as i32) });
         }
         match Errno::last() {
             // openat2 asks callers to retry when a rename raced with RESOLVE_IN_ROOT.
@@ -157,7 +159,9 @@ pub fn open_tree_clone(path: &Path, recursive: bool) -> Result<OwnedFd> {
     if ret < 0 {
         return Err(Error::with_path("open_tree", path, Errno::last()));
     }
-    Ok(super::fd::own(ret as i32))
+    // SAFETY: open_tree succeeded, so `ret` is a new fd in our table that no other
+    // owner knows; the OwnedFd becomes its only owner.
+    Ok(unsafe { OwnedFd::from_raw_fd(ret as i32) })
 }
 
 /// move_mount(2): attach the detached tree `tree` on the opened mount point

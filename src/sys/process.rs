@@ -23,10 +23,13 @@ pub enum Forked {
 /// of a callback on a hand-made stack (as nix's `clone` requires). SIGCHLD is the
 /// exit signal so the caller can `waitpid` the child as usual.
 pub fn clone_fork(flags: CloneFlags) -> Result<Forked> {
+    assert_single_threaded("clone");
     let raw = flags.bits() as libc::c_ulong | libc::SIGCHLD as libc::c_ulong;
     // SAFETY: with a NULL child stack the kernel gives the child a copy-on-write copy
     // of this process's memory, like fork. berth is single-threaded when it calls
-    // this (no runtime threads; tracing writes synchronously), so no lock held by
+    // this (no runtime threads; tracing writes synchronously; D-Bus, whose zbus
+    // connection starts threads, is only used after init is cloned; checked above in
+    // debug and test builds), so no lock held by
     // another thread can be left locked in the child, and the child only runs the
     // init code path which never returns into the parent's state. The pointer
     // arguments are NULL, which clone accepts when CLONE_*SETTID/SETTLS are not set.
@@ -52,6 +55,7 @@ pub fn clone_fork(flags: CloneFlags) -> Result<Forked> {
 /// Plain fork(2), for the one place a second process is needed (joining an
 /// existing PID namespace only takes effect for children).
 pub fn fork() -> Result<Forked> {
+    assert_single_threaded("fork");
     // SAFETY: see `clone_fork`: berth is single-threaded here, so the child's copy of
     // the address space holds no lock owned by another thread.
     // JUSTIFICATION: nix::unistd::fork is itself unsafe for the same reason.
@@ -60,6 +64,27 @@ pub fn fork() -> Result<Forked> {
         Ok(nix::unistd::ForkResult::Child) => Ok(Forked::Child),
         Err(e) => Err(Error::new("fork", e)),
     }
+}
+
+/// The precondition of [`clone_fork`] and [`fork`], checked where it costs nothing
+/// that matters (debug builds, and the test builds `make test` drives): this
+/// process has one thread. A thread would leave its locks (the allocator's, stdio's)
+/// locked forever in the child. Once a container's mount namespace is joined (exec's
+/// second clone), /proc may belong to a pid namespace we are not in, where
+/// /proc/self does not resolve: then there is nothing to check against.
+fn assert_single_threaded(call: &str) {
+    if cfg!(any(debug_assertions, feature = "test-hooks")) {
+        let threads = std::fs::read_to_string("/proc/self/status").ok().and_then(|s| threads_in_status(&s));
+        assert!(
+            threads.is_none_or(|n| n == 1),
+            "{call} from a process with {threads:?} threads (must be single-threaded)"
+        );
+    }
+}
+
+/// The `Threads:` count of a /proc/<pid>/status text.
+fn threads_in_status(status: &str) -> Option<usize> {
+    status.lines().find_map(|l| l.strip_prefix("Threads:")).and_then(|n| n.trim().parse().ok())
 }
 
 /// Mark every fd >= `first` close-on-exec (CVE-2024-21626: no host fd may reach
@@ -121,4 +146,27 @@ pub fn join_session_keyring(name: &str) -> Result<()> {
         return Err(Error::new("keyctl JOIN_SESSION_KEYRING", errno));
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn threads_are_read_from_proc_status() {
+        let status = "Name:\tberth\nTgid:\t7\nThreads:\t3\nSigQ:\t0/1\n";
+        assert_eq!(threads_in_status(status), Some(3));
+        assert_eq!(threads_in_status("Name:\tberth\n"), None);
+    }
+
+    #[test]
+    #[cfg(any(debug_assertions, feature = "test-hooks"))]
+    fn a_threaded_process_may_not_clone() {
+        // The test harness runs this on a thread of its own, so the process has at
+        // least two: the check must refuse before any clone is made.
+        let own = std::fs::read_to_string("/proc/self/status").ok().and_then(|s| threads_in_status(&s));
+        assert!(own.is_some_and(|n| n > 1));
+        let result = std::panic::catch_unwind(|| clone_fork(CloneFlags::empty()).map(|_| ()));
+        assert!(result.is_err(), "clone_fork went ahead in a multi-threaded process");
+    }
 }

@@ -1,0 +1,10 @@
+//! berthctl's tests: each drives the real `berthctl` binary with its own
+//! data root and runroot (`support::Store`), against the test images and a
+//! private docker-registry (`support::images`, `support::registry`).
+//!
+//! Tests that need root (mounts, chroot-built images, a runtime) are
+//! `#[ignore = "needs root"]`; `make test` runs them with `--include-ignored`
+//! after `make test-images`.
+
+mod harness;
+mod support;
