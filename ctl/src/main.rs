@@ -6,12 +6,9 @@
 
 mod cli;
 mod config;
-<<<<<<< HEAD
 mod container;
-mod supervisor;
-=======
 mod format;
->>>>>>> main
+mod supervisor;
 #[allow(unsafe_code)]
 mod sys;
 
@@ -32,7 +29,7 @@ fn main() {
             }
             None => {
                 eprintln!("Error: {}", cli::error_chain(&err));
-                err.downcast_ref::<cli::ExitStatus>().map_or(cli::EXIT_ERROR, |s| s.0)
+                cli::exit_code_of(&err)
             }
         },
     };

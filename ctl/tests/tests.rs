@@ -6,5 +6,6 @@
 //! `#[ignore = "needs root"]`; `make test` runs them with `--include-ignored`
 //! after `make test-images`.
 
+mod containers;
 mod harness;
 mod support;

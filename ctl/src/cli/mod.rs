@@ -2,6 +2,7 @@
 //! docker's flag-error style and exit codes. Each handler turns flags into
 //! calls on the modules below and returns the process's exit status.
 
+pub(crate) mod container;
 mod version;
 
 use std::path::PathBuf;
@@ -40,10 +41,12 @@ pub(crate) struct GlobalOpts {
     #[arg(long, env = "BERTH_RUNTIME", default_value = "berth", global = true)]
     pub runtime: String,
     /// Set the logging level ("debug"|"info"|"warn"|"error"|"fatal")
-    #[arg(short = 'l', long = "log-level", default_value = "warn", global = true)]
+    // Not global: as in docker, `-l` after a command is that command's own
+    // flag (`run -l` is --label, `ps -l` is --latest).
+    #[arg(short = 'l', long = "log-level", default_value = "warn")]
     pub log_level: LogLevel,
     /// Enable debug mode
-    #[arg(short = 'D', long, global = true)]
+    #[arg(short = 'D', long)]
     pub debug: bool,
 }
 
@@ -60,6 +63,18 @@ pub(crate) enum LogLevel {
 pub(crate) enum Command {
     /// Show the berthctl and runtime version information
     Version(version::VersionArgs),
+    #[command(flatten)]
+    Containers(container::ContainerCommand),
+    /// Display detailed information on one or more containers
+    Inspect(container::inspect::InspectArgs),
+    /// Manage containers
+    Container {
+        #[command(subcommand)]
+        command: container::ContainerGroup,
+    },
+    /// The per-container supervisor (started by run/start; not for users)
+    #[command(name = "__supervise", hide = true)]
+    Supervise { id: String },
 }
 
 impl Cli {
@@ -125,7 +140,29 @@ pub(crate) fn run(cli: Cli) -> anyhow::Result<i32> {
     let config = cli.config()?;
     match cli.command {
         Command::Version(args) => version::run(&config, &args),
+        Command::Containers(cmd) => container::run(&config, &cmd),
+        Command::Inspect(args) => container::inspect::run(&config, &args),
+        Command::Container { command } => container::run_group(&config, &command),
+        Command::Supervise { id } => crate::supervisor::main(&config, &id),
     }
+}
+
+/// docker's exit status for a failed command: a status the command carries,
+/// 1 for a missing object or an output template, 125 for anything else.
+pub(crate) fn exit_code_of(err: &anyhow::Error) -> i32 {
+    if let Some(s) = err.downcast_ref::<ExitStatus>() {
+        return s.0;
+    }
+    if let Some(s) = err.downcast_ref::<crate::supervisor::spawn::StartError>() {
+        return s.code;
+    }
+    if let Some(f) = err.downcast_ref::<crate::format::FormatError>() {
+        return f.exit_code();
+    }
+    if let Some(crate::container::store::StoreError::NotFound(_)) = err.downcast_ref() {
+        return 1;
+    }
+    EXIT_ERROR
 }
 
 /// The error and its causes joined by ": ", skipping a cause whose text the

@@ -167,7 +167,7 @@ pub(crate) fn spec(c: &Container, paths: &BundlePaths<'_>) -> Result<Value, Bund
     });
     let mut linux = json!({
         "namespaces": namespaces(c, paths.cgroup_v2),
-        "cgroupsPath": format!("/berthctl/{}", c.id),
+        "cgroupsPath": cgroups_path(c),
         "resources": resources(c),
     });
     if !hc.privileged {
@@ -186,6 +186,14 @@ pub(crate) fn spec(c: &Container, paths: &BundlePaths<'_>) -> Result<Value, Bund
         "linux": linux,
         "annotations": {"org.berth.container.name": c.name},
     }))
+}
+
+/// `<cgroup parent>/<id>`, the parent `/berthctl` unless `--cgroup-parent` says.
+pub(crate) fn cgroups_path(c: &Container) -> String {
+    let parent = c.host_config.cgroup_parent.trim_end_matches('/');
+    let parent = if parent.is_empty() { "/berthctl" } else { parent };
+    let sep = if parent.starts_with('/') { "" } else { "/" };
+    format!("{sep}{parent}/{}", c.id)
 }
 
 /// `--security-opt`: (no-new-privileges, seccomp profile file, seccomp off).

@@ -63,6 +63,18 @@ pub(crate) fn refresh(config: &Config, store: &mut Store, c: Container) -> anyho
     }
 }
 
+/// Look a container up by what the user typed, and refresh it.
+pub(crate) fn lookup(config: &Config, store: &mut Store, reference: &str) -> anyhow::Result<Container> {
+    let c = store.lookup(reference)?;
+    refresh(config, store, c)
+}
+
+/// Read a container by id again, and refresh it.
+pub(crate) fn reload(config: &Config, store: &mut Store, id: &str) -> anyhow::Result<Container> {
+    let c = store.get(id)?;
+    refresh(config, store, c)
+}
+
 /// What the supervisor does after an exit, done by a command in its place.
 fn cleanup_after_exit(config: &Config, rt: &Runtime, c: &Container) {
     if let Err(e) = rt.delete(&c.id, true) {
@@ -87,7 +99,7 @@ fn wait_pid(pid: i32, timeout: Duration) -> bool {
 fn wait_recorded(config: &Config, store: &mut Store, id: &str, timeout: Duration) -> anyhow::Result<Container> {
     let deadline = Instant::now() + timeout;
     loop {
-        let c = refresh(config, store, store.get(id)?)?;
+        let c = reload(config, store, id)?;
         if !c.state.running && !c.state.paused {
             return Ok(c);
         }
@@ -130,7 +142,7 @@ pub(crate) fn stop(config: &Config, store: &mut Store, id: &str, timeout: Option
 
 /// Send a signal to a running container (docker's kill; SIGKILL by default).
 pub(crate) fn kill(config: &Config, store: &mut Store, id: &str, signal: &str) -> anyhow::Result<()> {
-    let c = refresh(config, store, store.get(id)?)?;
+    let c = reload(config, store, id)?;
     if !c.state.running && !c.state.paused {
         anyhow::bail!("Cannot kill container: {id}: Container {id} is not running");
     }
@@ -149,7 +161,7 @@ pub(crate) fn kill(config: &Config, store: &mut Store, id: &str, signal: &str) -
 
 /// Remove a container that is down (forced: killed first).
 pub(crate) fn remove(config: &Config, store: &mut Store, id: &str, force: bool) -> anyhow::Result<()> {
-    let c = refresh(config, store, store.get(id)?)?;
+    let c = reload(config, store, id)?;
     if is_active(&c) {
         if !force {
             anyhow::bail!(

@@ -8,6 +8,7 @@ pub(crate) mod record;
 pub(crate) mod rootfs;
 pub(crate) mod runtime;
 pub(crate) mod security;
+pub(crate) mod stats;
 pub(crate) mod store;
 pub(crate) mod user;
 

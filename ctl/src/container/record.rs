@@ -92,6 +92,10 @@ pub(crate) struct HostConfig {
     pub tmpfs: BTreeMap<String, String>,
     #[serde(default)]
     pub devices: Vec<serde_json::Value>,
+    /// The cgroup the container's cgroup is made under (`--cgroup-parent`);
+    /// empty means `/berthctl`.
+    #[serde(default)]
+    pub cgroup_parent: String,
 }
 
 /// docker's `State`.

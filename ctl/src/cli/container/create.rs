@@ -109,6 +109,9 @@ pub(crate) struct CreateArgs {
     /// Connect a container to a network (none or host)
     #[arg(long = "network", alias = "net", default_value = "none")]
     pub network: String,
+    /// Optional parent cgroup for the container
+    #[arg(long = "cgroup-parent")]
+    pub cgroup_parent: Option<String>,
     /// Logging driver for the container (json-file or none)
     #[arg(long = "log-driver", default_value = "json-file")]
     pub log_driver: String,
@@ -214,6 +217,7 @@ fn host_config(a: &CreateArgs, runtime: &str) -> anyhow::Result<HostConfig> {
         shm_size: a.shm_size.as_deref().map(|s| parse_bytes("--shm-size", s)).transpose()?.unwrap_or(64 << 20),
         tmpfs,
         devices: Vec::new(),
+        cgroup_parent: a.cgroup_parent.clone().unwrap_or_default(),
     })
 }
 
@@ -267,7 +271,7 @@ pub(crate) fn create(config: &Config, a: &CreateArgs) -> anyhow::Result<Containe
     cfg.attach_stderr = true;
     cfg.hostname = match (&a.hostname, a.network.as_str()) {
         (Some(h), _) => h.clone(),
-        (None, "host") => nix::unistd::gethostname().map(|h| h.to_string_lossy().into_owned()).unwrap_or_default(),
+        (None, "host") => std::fs::read_to_string("/proc/sys/kernel/hostname").map(|h| h.trim().to_string()).unwrap_or_default(),
         (None, _) => id[..12].to_string(),
     };
     let (path, args) = bundle::entrypoint_and_args(&cfg)?;
@@ -306,15 +310,17 @@ fn insert_named(config: &Config, c: &mut Container, name: Option<&str>) -> anyho
         c.name = n.to_string();
         return Ok(store.insert(c)?);
     }
-    for attempt in 0..10 {
-        c.name = crate::format::names::random_name(attempt);
+    // docker's candidates: random names, then the short id; the store's
+    // unique name column decides, so parallel runs never share one.
+    let mut candidates = crate::names::candidates(&c.id).context("pick a random container name")?.into_iter().peekable();
+    while let Some(name) = candidates.next() {
+        c.name = name;
         match store.insert(c) {
-            Err(crate::container::store::StoreError::NameInUse { .. }) => continue,
+            Err(crate::container::store::StoreError::NameInUse { .. }) if candidates.peek().is_some() => continue,
             other => return Ok(other?),
         }
     }
-    c.name = format!("{}_{}", crate::format::names::random_name(0), &c.id[..6]);
-    Ok(store.insert(c)?)
+    anyhow::bail!("no free container name")
 }
 
 /// docker's rule for names: `[a-zA-Z0-9][a-zA-Z0-9_.-]+`.

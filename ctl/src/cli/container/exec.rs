@@ -70,7 +70,7 @@ fn process_json(c: &Container, a: &ExecArgs, rootfs: &std::path::Path) -> anyhow
 
 pub(crate) fn run(config: &Config, a: &ExecArgs) -> anyhow::Result<i32> {
     let mut store = Store::open(&config.data_root)?;
-    let c = lifecycle::refresh(config, &mut store, store.lookup(&a.container)?)?;
+    let c = lifecycle::lookup(config, &mut store, &a.container)?;
     drop(store);
     if c.state.paused {
         anyhow::bail!("Container {} is paused, unpause the container before exec", c.id);

@@ -68,15 +68,7 @@ pub(crate) fn to_json(config: &Config, c: &Container, size: bool) -> Value {
         },
         "Mounts": [],
         "Config": config_json,
-        "NetworkSettings": {
-            "Bridge": "", "SandboxID": "", "HairpinMode": false, "Ports": {}, "SandboxKey": "",
-            "Gateway": "", "IPAddress": "", "IPPrefixLen": 0, "MacAddress": "",
-            "Networks": { net.as_str(): {
-                "IPAMConfig": null, "Links": null, "Aliases": null, "NetworkID": "", "EndpointID": "",
-                "Gateway": "", "IPAddress": "", "IPPrefixLen": 0, "IPv6Gateway": "", "GlobalIPv6Address": "",
-                "GlobalIPv6PrefixLen": 0, "MacAddress": "", "DriverOpts": null,
-            }},
-        },
+        "NetworkSettings": network_settings(net),
     });
     if size {
         let upper = super::ps::dir_size(&layout.upper());
@@ -84,6 +76,22 @@ pub(crate) fn to_json(config: &Config, c: &Container, size: bool) -> Value {
         v["SizeRootFs"] = json!(upper);
     }
     v
+}
+
+/// docker's NetworkSettings for a container without a bridge network.
+fn network_settings(net: &str) -> Value {
+    let endpoint = json!({
+        "IPAMConfig": null, "Links": null, "Aliases": null, "NetworkID": "", "EndpointID": "",
+        "Gateway": "", "IPAddress": "", "IPPrefixLen": 0, "IPv6Gateway": "", "GlobalIPv6Address": "",
+        "GlobalIPv6PrefixLen": 0, "MacAddress": "", "DriverOpts": null,
+    });
+    let mut networks = serde_json::Map::new();
+    networks.insert(net.to_string(), endpoint);
+    json!({
+        "Bridge": "", "SandboxID": "", "HairpinMode": false, "Ports": {}, "SandboxKey": "",
+        "Gateway": "", "IPAddress": "", "IPPrefixLen": 0, "MacAddress": "",
+        "Networks": networks,
+    })
 }
 
 pub(crate) fn run(config: &Config, a: &InspectArgs) -> anyhow::Result<i32> {

@@ -160,7 +160,7 @@ fn follow(config: &Config, store: &mut Store, id: &str, path: &Path, filter: &Fi
             if last_pass {
                 return Ok(0);
             }
-            let c = lifecycle::refresh(config, store, store.get(id)?)?;
+            let c = lifecycle::reload(config, store, id)?;
             // Down: read once more, for lines written just before the exit was recorded.
             last_pass = !lifecycle::is_active(&c) && c.supervisor.as_ref().is_none_or(|s| !is_alive(s));
             if !last_pass {

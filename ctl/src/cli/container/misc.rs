@@ -35,7 +35,7 @@ pub(crate) struct AttachArgs {
 /// container's processes (docker's ContainerTop does the same).
 pub(crate) fn top(config: &Config, a: &TopArgs) -> anyhow::Result<i32> {
     let mut store = Store::open(&config.data_root)?;
-    let c = lifecycle::refresh(config, &mut store, store.lookup(&a.container)?)?;
+    let c = lifecycle::lookup(config, &mut store, &a.container)?;
     if !c.state.running {
         anyhow::bail!("Container {} is not running", c.id);
     }
@@ -75,7 +75,7 @@ pub(crate) fn port(config: &Config, a: &PortArgs) -> anyhow::Result<i32> {
 /// `attach`: to the live stdio of a running container.
 pub(crate) fn attach(config: &Config, a: &AttachArgs) -> anyhow::Result<i32> {
     let mut store = Store::open(&config.data_root)?;
-    let c = lifecycle::refresh(config, &mut store, store.lookup(&a.container)?)?;
+    let c = lifecycle::lookup(config, &mut store, &a.container)?;
     if !c.state.running {
         anyhow::bail!("You cannot attach to a stopped container, start it first");
     }
@@ -95,6 +95,6 @@ pub(crate) fn attach(config: &Config, a: &AttachArgs) -> anyhow::Result<i32> {
     match client::pump(sock, &opts)? {
         AttachEnd::Exited(code) => Ok(code),
         AttachEnd::Detached => Ok(0),
-        AttachEnd::Lost => Ok(lifecycle::refresh(config, &mut store, store.get(&c.id)?)?.state.exit_code),
+        AttachEnd::Lost => Ok(lifecycle::reload(config, &mut store, &c.id)?.state.exit_code),
     }
 }

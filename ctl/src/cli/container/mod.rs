@@ -11,6 +11,7 @@ pub(crate) mod ps;
 pub(crate) mod rm;
 pub(crate) mod run;
 pub(crate) mod start;
+pub(crate) mod stats;
 pub(crate) mod stop;
 
 use clap::Subcommand;
@@ -56,6 +57,8 @@ pub(crate) enum ContainerCommand {
     Port(misc::PortArgs),
     /// Attach local standard input, output, and error streams to a running container
     Attach(misc::AttachArgs),
+    /// Display a live stream of container(s) resource usage statistics
+    Stats(stats::StatsArgs),
 }
 
 /// `berthctl container …` also has inspect and prune.
@@ -88,6 +91,7 @@ pub(crate) fn run(config: &Config, cmd: &ContainerCommand) -> anyhow::Result<i32
         ContainerCommand::Top(a) => misc::top(config, a),
         ContainerCommand::Port(a) => misc::port(config, a),
         ContainerCommand::Attach(a) => misc::attach(config, a),
+        ContainerCommand::Stats(a) => stats::run(config, a),
     }
 }
 

@@ -54,7 +54,7 @@ pub(crate) fn facts(c: &Container) -> StateFacts<'static> {
         restarting: c.state.restarting,
         removing: false,
         dead: c.state.dead,
-        exit_code: c.state.exit_code,
+        exit_code: i64::from(c.state.exit_code),
         started_at: parse_time(&c.state.started_at),
         finished_at: parse_time(&c.state.finished_at),
         health: None,

@@ -50,7 +50,7 @@ pub(crate) fn start_container(config: &Config, c: &Container, attach: Option<Att
         AttachEnd::Detached => Ok(None),
         AttachEnd::Lost => {
             let mut store = Store::open(&config.data_root)?;
-            let c = lifecycle::refresh(config, &mut store, store.get(&c.id)?)?;
+            let c = lifecycle::reload(config, &mut store, &c.id)?;
             Ok(Some(c.state.exit_code))
         }
     }

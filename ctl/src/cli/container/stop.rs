@@ -75,7 +75,7 @@ pub(crate) fn kill(config: &Config, a: &KillArgs) -> anyhow::Result<i32> {
 pub(crate) fn wait(config: &Config, a: &NamesArgs) -> anyhow::Result<i32> {
     Ok(for_each(config, &a.containers, false, |store, id| {
         loop {
-            let c = lifecycle::refresh(config, store, store.get(id)?)?;
+            let c = lifecycle::reload(config, store, id)?;
             if !lifecycle::is_active(&c) && c.supervisor.as_ref().is_none_or(|s| !crate::container::is_alive(s)) {
                 println!("{}", c.state.exit_code);
                 return Ok(());
@@ -87,7 +87,7 @@ pub(crate) fn wait(config: &Config, a: &NamesArgs) -> anyhow::Result<i32> {
 
 pub(crate) fn pause(config: &Config, a: &NamesArgs) -> anyhow::Result<i32> {
     Ok(for_each(config, &a.containers, true, |store, id| {
-        let c = lifecycle::refresh(config, store, store.get(id)?)?;
+        let c = lifecycle::reload(config, store, id)?;
         if !c.state.running {
             anyhow::bail!("Container {id} is not running");
         }
@@ -105,7 +105,7 @@ pub(crate) fn pause(config: &Config, a: &NamesArgs) -> anyhow::Result<i32> {
 
 pub(crate) fn unpause(config: &Config, a: &NamesArgs) -> anyhow::Result<i32> {
     Ok(for_each(config, &a.containers, true, |store, id| {
-        let c = lifecycle::refresh(config, store, store.get(id)?)?;
+        let c = lifecycle::reload(config, store, id)?;
         if !c.state.paused {
             anyhow::bail!("Container {id} is not paused");
         }
