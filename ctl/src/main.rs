@@ -9,8 +9,14 @@ mod config;
 mod container;
 mod format;
 mod supervisor;
+mod content;
+mod db;
+mod image;
+mod reference;
+mod snapshot;
 #[allow(unsafe_code)]
 mod sys;
+mod unpack;
 
 fn main() {
     let cli = match cli::Cli::parse_docker_style() {

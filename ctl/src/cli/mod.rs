@@ -3,6 +3,14 @@
 //! calls on the modules below and returns the process's exit status.
 
 pub(crate) mod container;
+mod history;
+mod human;
+mod image;
+mod images;
+mod import;
+pub(crate) mod inspect;
+mod rmi;
+mod tag;
 mod version;
 
 use std::path::PathBuf;
@@ -65,8 +73,6 @@ pub(crate) enum Command {
     Version(version::VersionArgs),
     #[command(flatten)]
     Containers(container::ContainerCommand),
-    /// Display detailed information on one or more containers
-    Inspect(container::inspect::InspectArgs),
     /// Manage containers
     Container {
         #[command(subcommand)]
@@ -75,6 +81,21 @@ pub(crate) enum Command {
     /// The per-container supervisor (started by run/start; not for users)
     #[command(name = "__supervise", hide = true)]
     Supervise { id: String },
+    /// Manage images
+    #[command(subcommand)]
+    Image(image::ImageCommand),
+    /// List images
+    Images(images::ImagesArgs),
+    /// Import the contents from a tarball to create a filesystem image
+    Import(import::ImportArgs),
+    /// Show the history of an image
+    History(history::HistoryArgs),
+    /// Return low-level information on objects (containers, then images)
+    Inspect(container::inspect::InspectArgs),
+    /// Remove one or more images
+    Rmi(rmi::RmiArgs),
+    /// Create a tag TARGET_IMAGE that refers to SOURCE_IMAGE
+    Tag(tag::TagArgs),
 }
 
 impl Cli {
@@ -141,9 +162,15 @@ pub(crate) fn run(cli: Cli) -> anyhow::Result<i32> {
     match cli.command {
         Command::Version(args) => version::run(&config, &args),
         Command::Containers(cmd) => container::run(&config, &cmd),
-        Command::Inspect(args) => container::inspect::run(&config, &args),
         Command::Container { command } => container::run_group(&config, &command),
         Command::Supervise { id } => crate::supervisor::main(&config, &id),
+        Command::Image(cmd) => image::run(&config, cmd),
+        Command::Images(args) => images::run(&config, &args),
+        Command::Import(args) => import::run(&config, &args),
+        Command::History(args) => history::run(&config, &args),
+        Command::Inspect(args) => container::inspect::run_any(&config, &args),
+        Command::Rmi(args) => rmi::run(&config, &args),
+        Command::Tag(args) => tag::run(&config, &args),
     }
 }
 

@@ -1,5 +1,6 @@
 //! The only place in berthctl with `unsafe`: thin safe wrappers over calls that
 //! nix does not cover. Each block says why it is sound (`// SAFETY:`).
+//! `fs.rs` holds the confined-open and xattr calls the layer unpacker needs.
 
 mod at;
 mod pidfd;
@@ -12,3 +13,36 @@ pub(crate) use pidfd::pidfd_open;
 pub(crate) use scm::recv_fd;
 pub(crate) use time::zone_abbreviation;
 pub(crate) use tty::{WinSize, set_window_size, window_size};
+
+pub(crate) mod fs;
+pub(crate) mod proc;
+
+use std::fmt;
+use std::path::PathBuf;
+
+pub(crate) use nix::errno::Errno;
+
+/// A failed syscall: which call, on which path (if any), and the errno.
+#[derive(Debug)]
+pub(crate) struct SysError {
+    pub call: &'static str,
+    pub path: Option<PathBuf>,
+    pub errno: Errno,
+}
+
+impl SysError {
+    pub(crate) fn new(call: &'static str, path: impl Into<PathBuf>, errno: Errno) -> Self {
+        SysError { call, path: Some(path.into()), errno }
+    }
+}
+
+impl fmt::Display for SysError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match &self.path {
+            Some(p) => write!(f, "{} {:?}: {}", self.call, p, self.errno.desc()),
+            None => write!(f, "{}: {}", self.call, self.errno.desc()),
+        }
+    }
+}
+
+impl std::error::Error for SysError {}

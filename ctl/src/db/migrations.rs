@@ -1,0 +1,64 @@
+//! The schema, as an ordered list: entry N (from 0) takes the database from
+//! `user_version` N to N+1. Append only: never edit a migration that has been
+//! released, add a new one (containers, volumes and networks add theirs here).
+
+pub(super) const MIGRATIONS: &[&str] = &[
+    // 1: images, their layers, tags and the snapshots they stand on.
+    r#"
+    -- One unpacked layer chain: snapshots/<id>/fs. chain_id is NULL and
+    -- complete 0 while a process (owner_pid, owner_start) unpacks it; such a
+    -- row is never used and is removed once its owner is gone.
+    CREATE TABLE snapshots (
+        id INTEGER PRIMARY KEY AUTOINCREMENT,
+        chain_id TEXT UNIQUE,
+        diff_id TEXT,
+        size INTEGER NOT NULL DEFAULT 0,
+        complete INTEGER NOT NULL DEFAULT 0,
+        owner_pid INTEGER,
+        owner_start INTEGER,
+        created INTEGER NOT NULL
+    );
+    -- An image: id is the sha256 of its config blob (docker's image id).
+    CREATE TABLE images (
+        id TEXT PRIMARY KEY,
+        manifest_digest TEXT,
+        manifest_media_type TEXT,
+        created TEXT,
+        size INTEGER NOT NULL,
+        added INTEGER NOT NULL
+    );
+    -- Its layers, bottom first: the blob as stored (compressed or not), the
+    -- uncompressed diff id from the config, and the snapshot of the chain.
+    CREATE TABLE image_layers (
+        image_id TEXT NOT NULL REFERENCES images(id) ON DELETE CASCADE,
+        position INTEGER NOT NULL,
+        diff_id TEXT NOT NULL,
+        blob_digest TEXT NOT NULL,
+        blob_media_type TEXT NOT NULL,
+        blob_size INTEGER NOT NULL,
+        snapshot_id INTEGER NOT NULL REFERENCES snapshots(id),
+        PRIMARY KEY (image_id, position)
+    );
+    CREATE INDEX image_layers_snapshot ON image_layers(snapshot_id);
+    CREATE INDEX image_layers_blob ON image_layers(blob_digest);
+    -- docker.io/library/busybox:latest -> image
+    CREATE TABLE tags (
+        name TEXT PRIMARY KEY,
+        image_id TEXT NOT NULL REFERENCES images(id) ON DELETE CASCADE
+    );
+    CREATE INDEX tags_image ON tags(image_id);
+    -- docker.io/library/busybox@sha256:<manifest> -> image (RepoDigests)
+    CREATE TABLE repo_digests (
+        name TEXT PRIMARY KEY,
+        image_id TEXT NOT NULL REFERENCES images(id) ON DELETE CASCADE
+    );
+    CREATE INDEX repo_digests_image ON repo_digests(image_id);
+    -- Whatever uses an image and must keep it (a container: holder is
+    -- 'container:<id>'). No cascade: an image with holds cannot be deleted.
+    CREATE TABLE image_holds (
+        holder TEXT PRIMARY KEY,
+        image_id TEXT NOT NULL REFERENCES images(id)
+    );
+    CREATE INDEX image_holds_image ON image_holds(image_id);
+    "#,
+];

@@ -1,0 +1,229 @@
+//! One layer through one pass: the stream as it arrives (compressed or not) is
+//! hashed and written to an ingest file, decompressed, hashed again (the diff
+//! id) and unpacked into a pending snapshot, all at once — no temp file of the
+//! whole layer, no second read. The caller commits blob and snapshot only when
+//! both digests are right.
+
+use std::io::{self, BufRead, BufReader, Read, Write};
+use std::path::Path;
+
+use sha2::Digest as _;
+
+use crate::content::{ContentError, Ingest};
+use crate::reference::Digest;
+use crate::unpack::{self, UnpackError};
+
+const GZIP_MAGIC: &[u8] = &[0x1f, 0x8b];
+const ZSTD_MAGIC: &[u8] = &[0x28, 0xb5, 0x2f, 0xfd];
+/// A buffer big enough that decompression is not called per tar block.
+const BUF: usize = 256 * 1024;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Compression {
+    None,
+    Gzip,
+    Zstd,
+}
+
+impl Compression {
+    /// From a layer media type (docker's and OCI's spellings).
+    pub(crate) fn from_media_type(mt: &str) -> Option<Compression> {
+        if mt.ends_with("+gzip")
+            || mt.ends_with(".tar.gzip")
+            || mt.ends_with("tar.gzip")
+            || mt.ends_with("rootfs.diff.tar.gzip")
+        {
+            Some(Compression::Gzip)
+        } else if mt.ends_with("+zstd") {
+            Some(Compression::Zstd)
+        } else if mt.ends_with(".tar") || mt.ends_with("layer.v1.tar") {
+            Some(Compression::None)
+        } else {
+            None
+        }
+    }
+
+    /// By magic bytes, as `docker import` does.
+    pub(crate) fn sniff(head: &[u8]) -> Compression {
+        if head.starts_with(GZIP_MAGIC) {
+            Compression::Gzip
+        } else if head.starts_with(ZSTD_MAGIC) {
+            Compression::Zstd
+        } else {
+            Compression::None
+        }
+    }
+
+    /// The OCI media type of a layer stored with this compression.
+    pub(crate) fn oci_media_type(self) -> &'static str {
+        match self {
+            Compression::None => "application/vnd.oci.image.layer.v1.tar",
+            Compression::Gzip => "application/vnd.oci.image.layer.v1.tar+gzip",
+            Compression::Zstd => "application/vnd.oci.image.layer.v1.tar+zstd",
+        }
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub(crate) enum LayerError {
+    #[error("decompress")]
+    Decompress(#[source] io::Error),
+    #[error("unpack")]
+    Unpack(#[source] UnpackError),
+    #[error("store blob")]
+    Content(#[source] ContentError),
+    #[error("diff id mismatch: config says {expected}, content is {actual}")]
+    DiffId { expected: Digest, actual: Digest },
+}
+
+/// What one pass produced.
+#[derive(Debug, Clone)]
+pub(crate) struct Applied {
+    pub blob: Digest,
+    pub blob_size: u64,
+    pub diff_id: Digest,
+    /// Sum of file sizes: the layer's size as docker reports it.
+    pub size: u64,
+}
+
+/// Read `src` to its end: store it through `ingest`, decompress it with
+/// `compression`, and unpack it into `fs`. `expected_diff_id` (from the image
+/// config) is checked when given. On any error nothing is committed: the
+/// ingest file is removed when dropped and the caller drops the snapshot.
+pub(crate) fn apply(
+    src: impl Read,
+    compression: Compression,
+    ingest: Ingest,
+    fs: &Path,
+    expected_diff_id: Option<&Digest>,
+) -> Result<Applied, LayerError> {
+    let mut tee = Tee { inner: src, ingest };
+    let (stats, diff_id) = {
+        let buffered = BufReader::with_capacity(BUF, &mut tee);
+        let decompressed: Box<dyn Read> = match compression {
+            Compression::None => Box::new(buffered),
+            Compression::Gzip => Box::new(flate2::bufread::MultiGzDecoder::new(buffered)),
+            Compression::Zstd => {
+                Box::new(zstd::stream::read::Decoder::with_buffer(buffered).map_err(LayerError::Decompress)?)
+            }
+        };
+        let mut hashing = Hashing { inner: BufReader::with_capacity(BUF, decompressed), hasher: sha2::Sha256::new() };
+        let stats = unpack::unpack(&mut hashing, fs).map_err(LayerError::Unpack)?;
+        // The tar ends at two zero blocks; what follows (padding) is part of the diff.
+        io::copy(&mut hashing, &mut io::sink()).map_err(LayerError::Decompress)?;
+        (stats, Digest::from_sha256(&hashing.hasher.finalize()))
+    };
+    // Anything after the compressed stream still belongs to the blob's digest.
+    io::copy(&mut tee.inner, &mut tee.ingest)
+        .map_err(|e| LayerError::Content(ContentError::Io { op: "read", path: fs.to_path_buf(), source: e }))?;
+    if let Some(expected) = expected_diff_id
+        && expected != &diff_id
+    {
+        return Err(LayerError::DiffId { expected: expected.clone(), actual: diff_id });
+    }
+    let (blob, blob_size) = tee.ingest.commit().map_err(LayerError::Content)?;
+    Ok(Applied { blob, blob_size, diff_id, size: stats.bytes })
+}
+
+/// Writes everything read through it into the ingest file.
+struct Tee<R> {
+    inner: R,
+    ingest: Ingest,
+}
+
+impl<R: Read> Read for Tee<R> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        let n = self.inner.read(buf)?;
+        self.ingest.write_all(&buf[..n])?;
+        Ok(n)
+    }
+}
+
+struct Hashing<R> {
+    inner: R,
+    hasher: sha2::Sha256,
+}
+
+impl<R: BufRead> Read for Hashing<R> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        let n = self.inner.read(buf)?;
+        self.hasher.update(&buf[..n]);
+        Ok(n)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::content::ContentStore;
+
+    fn tar_of(name: &str, data: &[u8]) -> Vec<u8> {
+        let mut b = tar::Builder::new(Vec::new());
+        let mut h = tar::Header::new_ustar();
+        h.set_path(name).unwrap();
+        h.set_size(data.len() as u64);
+        h.set_mode(0o644);
+        h.set_cksum();
+        b.append(&h, data).unwrap();
+        b.into_inner().unwrap()
+    }
+
+    fn run(blob: &[u8], c: Compression) -> (tempfile::TempDir, Result<Applied, LayerError>) {
+        let dir = tempfile::tempdir().unwrap();
+        let cs = ContentStore::open(&dir.path().join("content")).unwrap();
+        let fs = dir.path().join("fs");
+        std::fs::create_dir(&fs).unwrap();
+        let r = apply(blob, c, cs.ingest(Some(Digest::of(blob)), None).unwrap(), &fs, None);
+        (dir, r)
+    }
+
+    #[test]
+    fn gzip_and_zstd_layers_give_the_same_diff_id() {
+        let t = tar_of("hello", b"world");
+        let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+        gz.write_all(&t).unwrap();
+        let gz = gz.finish().unwrap();
+        let zs = zstd::encode_all(&t[..], 3).unwrap();
+        let (_a, plain) = run(&t, Compression::None);
+        let (_b, g) = run(&gz, Compression::sniff(&gz));
+        let (c, z) = run(&zs, Compression::sniff(&zs));
+        let (plain, g, z) = (plain.unwrap(), g.unwrap(), z.unwrap());
+        assert_eq!(plain.diff_id, Digest::of(&t));
+        assert_eq!((g.diff_id.clone(), z.diff_id.clone()), (plain.diff_id.clone(), plain.diff_id));
+        assert_eq!(z.blob, Digest::of(&zs));
+        assert_eq!(std::fs::read(c.path().join("fs/hello")).unwrap(), b"world");
+        assert!(c.path().join("content/blobs/sha256").join(z.blob.hex()).is_file());
+    }
+
+    #[test]
+    fn corrupt_gzip_is_an_error_and_stores_nothing() {
+        let t = tar_of("hello", b"world");
+        let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+        gz.write_all(&t).unwrap();
+        let mut gz = gz.finish().unwrap();
+        let mid = gz.len() / 2;
+        gz[mid] ^= 0xff;
+        let (dir, r) = run(&gz, Compression::Gzip);
+        assert!(r.is_err());
+        assert_eq!(std::fs::read_dir(dir.path().join("content/blobs/sha256")).unwrap().count(), 0);
+        assert_eq!(std::fs::read_dir(dir.path().join("content/ingest")).unwrap().count(), 0);
+    }
+
+    #[test]
+    fn media_types_map_to_compression() {
+        assert_eq!(
+            Compression::from_media_type("application/vnd.docker.image.rootfs.diff.tar.gzip"),
+            Some(Compression::Gzip)
+        );
+        assert_eq!(
+            Compression::from_media_type("application/vnd.oci.image.layer.v1.tar+zstd"),
+            Some(Compression::Zstd)
+        );
+        assert_eq!(Compression::from_media_type("application/vnd.oci.image.layer.v1.tar"), Some(Compression::None));
+        assert_eq!(
+            Compression::from_media_type("application/vnd.oci.image.layer.nondistributable.v1.tar+gzip"),
+            Some(Compression::Gzip)
+        );
+        assert_eq!(Compression::from_media_type("text/plain"), None);
+    }
+}
