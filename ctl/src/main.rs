@@ -7,6 +7,7 @@
 mod cli;
 mod config;
 mod format;
+mod names;
 #[allow(unsafe_code)]
 mod sys;
 
