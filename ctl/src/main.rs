@@ -7,13 +7,14 @@
 mod cli;
 mod config;
 mod container;
-mod format;
-mod supervisor;
 mod content;
 mod db;
+mod format;
 mod image;
+mod names;
 mod reference;
 mod snapshot;
+mod supervisor;
 #[allow(unsafe_code)]
 mod sys;
 mod unpack;
