@@ -24,9 +24,13 @@ impl RuntimeError {
     /// 125 for anything else.
     pub(crate) fn exit_code(&self) -> i32 {
         let RuntimeError::Failed { message, .. } = self else { return 125 };
-        if message.contains("executable file not found") || message.contains("no such file or directory") {
+        // runc/berth: `exec: "x": executable file not found in $PATH`;
+        // crun: "executable file `x` not found in $PATH: No such file or directory",
+        // "open executable: Permission denied".
+        let m = message.to_ascii_lowercase();
+        if (m.contains("executable file") && m.contains("not found")) || m.contains("no such file or directory") {
             127
-        } else if message.contains("permission denied") || message.contains("is a directory") {
+        } else if m.contains("permission denied") || m.contains("is a directory") {
             126
         } else {
             125
@@ -182,6 +186,14 @@ mod tests {
     fn permission_denied_is_126() {
         let e = RuntimeError::Failed { verb: "start", id: "x".into(), message: "exec: \"/etc\": permission denied".into() };
         assert_eq!(e.exit_code(), 126);
+        let crun = RuntimeError::Failed { verb: "create", id: "x".into(), message: "open executable: Permission denied".into() };
+        assert_eq!(crun.exit_code(), 126);
+        let crun = RuntimeError::Failed {
+            verb: "create",
+            id: "x".into(),
+            message: "executable file `nope` not found in $PATH: No such file or directory".into(),
+        };
+        assert_eq!(crun.exit_code(), 127);
         let e = RuntimeError::Failed { verb: "start", id: "x".into(), message: "cgroup: oops".into() };
         assert_eq!(e.exit_code(), 125);
     }

@@ -55,7 +55,9 @@ fn keyed(p: &Path, key: &str) -> Option<u64> {
 
 /// Host memory (MemTotal), the limit docker shows for an unlimited container.
 fn host_memory(proc_root: &Path) -> u64 {
-    keyed(&proc_root.join("meminfo"), "MemTotal:").map_or(0, |kb| kb * 1024)
+    let text = std::fs::read_to_string(proc_root.join("meminfo")).unwrap_or_default();
+    let kb = text.lines().find_map(|l| l.strip_prefix("MemTotal:")).and_then(|r| r.split_whitespace().next()).and_then(|v| v.parse::<u64>().ok());
+    kb.map_or(0, |kb| kb * 1024)
 }
 
 /// Read one sample for the container whose init is `pid`.

@@ -4,19 +4,16 @@
 //! a supervisor) never lose each other's update, and two `run --name x` never
 //! both get the name.
 
-use std::path::{Path, PathBuf};
-use std::time::Duration;
+use std::path::Path;
 
-use rusqlite::{Connection, OptionalExtension, TransactionBehavior, params};
+use crate::db::{Db, DbError, OptionalExtension, params};
 
 use super::record::Container;
 
 #[derive(Debug, thiserror::Error)]
 pub(crate) enum StoreError {
-    #[error("open database {path:?}")]
-    Open { path: PathBuf, #[source] source: rusqlite::Error },
-    #[error("container database {op}")]
-    Sql { op: &'static str, #[source] source: rusqlite::Error },
+    #[error(transparent)]
+    Db(#[from] DbError),
     #[error("container record {id}")]
     Decode { id: String, #[source] source: serde_json::Error },
     #[error("No such container: {0}")]
@@ -29,84 +26,68 @@ pub(crate) enum StoreError {
     NameInUse { name: String, id: String },
 }
 
-impl StoreError {
-    fn sql(op: &'static str) -> impl FnOnce(rusqlite::Error) -> StoreError {
-        move |source| StoreError::Sql { op, source }
-    }
+pub(crate) struct Store {
+    db: Db,
 }
 
-/// Schema of the containers table (appended to the store's migrations).
-pub(crate) const MIGRATION: &str = "CREATE TABLE IF NOT EXISTS containers (
-    id TEXT PRIMARY KEY,
-    name TEXT NOT NULL UNIQUE,
-    record TEXT NOT NULL
-);";
-
-pub(crate) struct Store {
-    conn: Connection,
+/// The image hold of a container (see image_holds).
+fn holder(id: &str) -> String {
+    format!("container:{id}")
 }
 
 impl Store {
     pub(crate) fn open(data_root: &Path) -> Result<Store, StoreError> {
-        let path = data_root.join("berth.db");
-        std::fs::create_dir_all(data_root)
-            .map_err(|e| StoreError::Open { path: path.clone(), source: rusqlite::Error::ToSqlConversionFailure(e.into()) })?;
-        let conn = Connection::open(&path).map_err(|source| StoreError::Open { path: path.clone(), source })?;
-        conn.busy_timeout(Duration::from_secs(30)).map_err(StoreError::sql("set busy timeout"))?;
-        conn.pragma_update(None, "journal_mode", "WAL").map_err(StoreError::sql("enable WAL"))?;
-        conn.pragma_update(None, "synchronous", "NORMAL").map_err(StoreError::sql("set synchronous"))?;
-        conn.execute_batch(MIGRATION).map_err(StoreError::sql("create table containers"))?;
-        Ok(Store { conn })
+        std::fs::create_dir_all(data_root).map_err(|source| {
+            DbError::Open { path: data_root.to_path_buf(), source: rusqlite::Error::ToSqlConversionFailure(source.into()) }
+        })?;
+        Ok(Store { db: Db::open(&data_root.join("berth.db"))? })
     }
 
-    /// Add a new container; fails with docker's conflict message when the name is taken.
+    fn sql(&self) -> impl Fn(rusqlite::Error) -> StoreError + '_ {
+        |e| StoreError::Db(self.db.err(e))
+    }
+
+    /// Add a new container and hold its image; fails with docker's conflict
+    /// message when the name is taken.
     pub(crate) fn insert(&mut self, c: &Container) -> Result<(), StoreError> {
-        let tx = self.conn.transaction_with_behavior(TransactionBehavior::Immediate).map_err(StoreError::sql("begin"))?;
-        let owner: Option<String> = tx
-            .query_row("SELECT id FROM containers WHERE name = ?1", params![c.name], |r| r.get(0))
-            .optional()
-            .map_err(StoreError::sql("look up name"))?;
-        if let Some(id) = owner {
-            return Err(StoreError::NameInUse { name: c.name.clone(), id });
-        }
-        let json = encode(c);
-        tx.execute("INSERT INTO containers (id, name, record) VALUES (?1, ?2, ?3)", params![c.id, c.name, json])
-            .map_err(StoreError::sql("insert container"))?;
-        tx.commit().map_err(StoreError::sql("commit"))
-    }
-
-    /// Whether a name is free (for picking a random one before insert).
-    pub(crate) fn name_taken(&self, name: &str) -> Result<bool, StoreError> {
-        self.conn
-            .query_row("SELECT 1 FROM containers WHERE name = ?1", params![name], |_| Ok(()))
-            .optional()
-            .map(|r| r.is_some())
-            .map_err(StoreError::sql("look up name"))
+        let path = self.db.path().to_path_buf();
+        let sql = move |source| StoreError::Db(DbError::Sql { path: path.clone(), source });
+        self.db.write(|tx| {
+            let owner: Option<String> =
+                tx.query_row("SELECT id FROM containers WHERE name = ?1", params![c.name], |r| r.get(0)).optional().map_err(&sql)?;
+            if let Some(id) = owner {
+                return Err(StoreError::NameInUse { name: c.name.clone(), id });
+            }
+            tx.execute("INSERT INTO containers (id, name, record) VALUES (?1, ?2, ?3)", params![c.id, c.name, encode(c)])
+                .map_err(&sql)?;
+            if !c.image.is_empty() {
+                tx.execute("INSERT OR REPLACE INTO image_holds (holder, image_id) VALUES (?1, ?2)", params![holder(&c.id), c.image])
+                    .map_err(&sql)?;
+            }
+            Ok(())
+        })
     }
 
     /// Resolve what a user typed: a full id, a name (with or without the
     /// leading slash) or a unique id prefix, in docker's order.
     pub(crate) fn resolve(&self, reference: &str) -> Result<String, StoreError> {
         let name = reference.strip_prefix('/').unwrap_or(reference);
-        let exact: Option<String> = self
-            .conn
+        let conn = self.db.conn();
+        let exact: Option<String> = conn
             .query_row("SELECT id FROM containers WHERE id = ?1 OR name = ?2", params![reference, name], |r| r.get(0))
             .optional()
-            .map_err(StoreError::sql("look up container"))?;
+            .map_err(self.sql())?;
         if let Some(id) = exact {
             return Ok(id);
         }
         if reference.is_empty() || !reference.bytes().all(|b| b.is_ascii_hexdigit()) {
             return Err(StoreError::NotFound(reference.to_string()));
         }
-        let mut stmt = self
-            .conn
-            .prepare("SELECT id FROM containers WHERE substr(id, 1, ?2) = ?1 LIMIT 2")
-            .map_err(StoreError::sql("look up id prefix"))?;
+        let mut stmt = conn.prepare("SELECT id FROM containers WHERE substr(id, 1, ?2) = ?1 LIMIT 2").map_err(self.sql())?;
         let ids: Vec<String> = stmt
             .query_map(params![reference, reference.len() as i64], |r| r.get(0))
             .and_then(|rows| rows.collect())
-            .map_err(StoreError::sql("look up id prefix"))?;
+            .map_err(self.sql())?;
         match ids.as_slice() {
             [id] => Ok(id.clone()),
             [] => Err(StoreError::NotFound(reference.to_string())),
@@ -116,10 +97,11 @@ impl Store {
 
     pub(crate) fn get(&self, id: &str) -> Result<Container, StoreError> {
         let json: Option<String> = self
-            .conn
+            .db
+            .conn()
             .query_row("SELECT record FROM containers WHERE id = ?1", params![id], |r| r.get(0))
             .optional()
-            .map_err(StoreError::sql("read container"))?;
+            .map_err(self.sql())?;
         let json = json.ok_or_else(|| StoreError::NotFound(id.to_string()))?;
         decode(id, &json)
     }
@@ -132,11 +114,9 @@ impl Store {
 
     /// Every container, oldest first.
     pub(crate) fn list(&self) -> Result<Vec<Container>, StoreError> {
-        let mut stmt = self.conn.prepare("SELECT id, record FROM containers").map_err(StoreError::sql("list"))?;
-        let rows: Vec<(String, String)> = stmt
-            .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))
-            .and_then(|rows| rows.collect())
-            .map_err(StoreError::sql("list"))?;
+        let mut stmt = self.db.conn().prepare("SELECT id, record FROM containers").map_err(self.sql())?;
+        let rows: Vec<(String, String)> =
+            stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?))).and_then(|rows| rows.collect()).map_err(self.sql())?;
         let mut out = rows.iter().map(|(id, json)| decode(id, json)).collect::<Result<Vec<_>, _>>()?;
         out.sort_by(|a, b| a.created.cmp(&b.created));
         Ok(out)
@@ -147,44 +127,50 @@ impl Store {
     where
         F: FnOnce(&mut Container),
     {
-        let tx = self.conn.transaction_with_behavior(TransactionBehavior::Immediate).map_err(StoreError::sql("begin"))?;
-        let json: Option<String> = tx
-            .query_row("SELECT record FROM containers WHERE id = ?1", params![id], |r| r.get(0))
-            .optional()
-            .map_err(StoreError::sql("read container"))?;
-        let mut c = decode(id, &json.ok_or_else(|| StoreError::NotFound(id.to_string()))?)?;
-        change(&mut c);
-        tx.execute("UPDATE containers SET record = ?2 WHERE id = ?1", params![id, encode(&c)])
-            .map_err(StoreError::sql("update container"))?;
-        tx.commit().map_err(StoreError::sql("commit"))?;
-        Ok(c)
+        let path = self.db.path().to_path_buf();
+        let sql = move |source| StoreError::Db(DbError::Sql { path: path.clone(), source });
+        self.db.write(|tx| {
+            let json: Option<String> =
+                tx.query_row("SELECT record FROM containers WHERE id = ?1", params![id], |r| r.get(0)).optional().map_err(&sql)?;
+            let mut c = decode(id, &json.ok_or_else(|| StoreError::NotFound(id.to_string()))?)?;
+            change(&mut c);
+            tx.execute("UPDATE containers SET record = ?2 WHERE id = ?1", params![id, encode(&c)]).map_err(&sql)?;
+            Ok(c)
+        })
     }
 
     /// Give a container another name (`rename`), refusing a taken one.
     pub(crate) fn rename(&mut self, id: &str, new_name: &str) -> Result<(), StoreError> {
-        let tx = self.conn.transaction_with_behavior(TransactionBehavior::Immediate).map_err(StoreError::sql("begin"))?;
-        let owner: Option<String> = tx
-            .query_row("SELECT id FROM containers WHERE name = ?1", params![new_name], |r| r.get(0))
-            .optional()
-            .map_err(StoreError::sql("look up name"))?;
-        if let Some(owner) = owner {
-            return Err(StoreError::NameInUse { name: new_name.to_string(), id: owner });
-        }
-        let json: String = tx
-            .query_row("SELECT record FROM containers WHERE id = ?1", params![id], |r| r.get(0))
-            .optional()
-            .map_err(StoreError::sql("read container"))?
-            .ok_or_else(|| StoreError::NotFound(id.to_string()))?;
-        let mut c = decode(id, &json)?;
-        c.name = new_name.to_string();
-        tx.execute("UPDATE containers SET name = ?2, record = ?3 WHERE id = ?1", params![id, new_name, encode(&c)])
-            .map_err(StoreError::sql("rename container"))?;
-        tx.commit().map_err(StoreError::sql("commit"))
+        let path = self.db.path().to_path_buf();
+        let sql = move |source| StoreError::Db(DbError::Sql { path: path.clone(), source });
+        self.db.write(|tx| {
+            let owner: Option<String> =
+                tx.query_row("SELECT id FROM containers WHERE name = ?1", params![new_name], |r| r.get(0)).optional().map_err(&sql)?;
+            if let Some(owner) = owner {
+                return Err(StoreError::NameInUse { name: new_name.to_string(), id: owner });
+            }
+            let json: String = tx
+                .query_row("SELECT record FROM containers WHERE id = ?1", params![id], |r| r.get(0))
+                .optional()
+                .map_err(&sql)?
+                .ok_or_else(|| StoreError::NotFound(id.to_string()))?;
+            let mut c = decode(id, &json)?;
+            c.name = new_name.to_string();
+            tx.execute("UPDATE containers SET name = ?2, record = ?3 WHERE id = ?1", params![id, new_name, encode(&c)])
+                .map_err(&sql)?;
+            Ok(())
+        })
     }
 
+    /// Delete the row and release the image hold.
     pub(crate) fn remove(&mut self, id: &str) -> Result<(), StoreError> {
-        self.conn.execute("DELETE FROM containers WHERE id = ?1", params![id]).map_err(StoreError::sql("delete container"))?;
-        Ok(())
+        let path = self.db.path().to_path_buf();
+        let sql = move |source| StoreError::Db(DbError::Sql { path: path.clone(), source });
+        self.db.write(|tx| {
+            tx.execute("DELETE FROM containers WHERE id = ?1", params![id]).map_err(&sql)?;
+            tx.execute("DELETE FROM image_holds WHERE holder = ?1", params![holder(id)]).map_err(&sql)?;
+            Ok(())
+        })
     }
 }
 
