@@ -14,9 +14,10 @@ BERTH := target/release/berth
 BUSYBOX ?= /bin/busybox
 
 APT_RUN_DEPS := busybox-static
-APT_TEST_DEPS := busybox-static runc crun iproute2 util-linux uidmap strace procps \
+APT_TEST_DEPS := busybox-static runc crun iproute2 util-linux uidmap strace procps attr \
 	containerd podman docker.io skopeo umoci hyperfine time psmisc libcap2-bin \
-	conmon jq bsdutils dbus python3 debootstrap docker-registry apache2-utils zstd curl
+	conmon jq bsdutils dbus python3 debootstrap docker-registry apache2-utils zstd curl \
+	libseccomp-dev linux-libc-dev
 
 .PHONY: all build run bundle test test-deps test-images unit lint integration conformance bench bench-deps clean vm vm-deps
 
@@ -63,6 +64,7 @@ lint:
 	$(CARGO) clippy --all-targets -- -D warnings
 	$(CARGO) clippy -p berthctl --all-targets -- -D warnings
 
+# The seccomp differential test links libseccomp (libseccomp-dev, in test-deps).
 unit:
 	$(CARGO) test --lib
 	$(CARGO) test -p berthctl

@@ -25,6 +25,8 @@ pub(crate) struct Config {
     pub runtime_name: String,
     /// The runtime program resolved to a path.
     pub runtime: PathBuf,
+    /// `--config DIR` / `DOCKER_CONFIG`: where registry credentials live.
+    pub client_config: Option<PathBuf>,
 }
 
 impl Config {
@@ -39,7 +41,13 @@ impl Config {
             runroot: runroot.to_path_buf(),
             runtime_name: runtime.to_string(),
             runtime: resolve_runtime(runtime)?,
+            client_config: None,
         })
+    }
+
+    /// The docker-format credentials file (`crate::auth::file_path`).
+    pub(crate) fn auth_file(&self) -> PathBuf {
+        crate::auth::file_path(self.client_config.as_deref(), &self.data_root)
     }
 }
 

@@ -4,20 +4,26 @@
 //! status where a command returns one).
 #![deny(unsafe_code)]
 
+mod auth;
 mod cli;
 mod config;
 mod container;
 mod content;
 mod db;
 mod format;
+mod host;
 mod image;
 mod names;
+mod network;
+mod progress;
 mod reference;
+mod registry;
 mod snapshot;
 mod supervisor;
 #[allow(unsafe_code)]
 mod sys;
 mod unpack;
+mod volume;
 
 fn main() {
     let cli = match cli::Cli::parse_docker_style() {

@@ -132,11 +132,7 @@ impl Reference {
         format!("{}/{}", self.domain, self.path)
     }
 
-    /// The repository as docker shows it: `busybox` for docker.io/library/busybox.
-    pub(crate) fn familiar_repository(&self) -> String {
-        familiar(&self.repository())
-    }
-
+    #[cfg_attr(not(test), allow(dead_code))] // pull asks the registry for it
     /// What the registry is asked for: the digest when given, else the tag.
     pub(crate) fn tag_or_digest(&self) -> String {
         match (&self.digest, &self.tag) {

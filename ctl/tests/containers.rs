@@ -123,9 +123,11 @@ impl Ctl {
             let children: Vec<_> = std::fs::read_dir(&d).unwrap().flatten().filter(|e| e.path().is_dir()).collect();
             assert!(children.is_empty(), "cgroups left in {}: {children:?}", d.display());
         }
-        let run_dirs: Vec<_> = std::fs::read_dir(self.store.runroot.join("c")).map(|r| r.flatten().collect()).unwrap_or_default();
+        let run_dirs: Vec<_> =
+            std::fs::read_dir(self.store.runroot.join("c")).map(|r| r.flatten().collect()).unwrap_or_default();
         assert!(run_dirs.is_empty(), "run state left: {run_dirs:?}");
-        let data_dirs: Vec<_> = std::fs::read_dir(self.store.root.join("containers")).map(|r| r.flatten().collect()).unwrap_or_default();
+        let data_dirs: Vec<_> =
+            std::fs::read_dir(self.store.root.join("containers")).map(|r| r.flatten().collect()).unwrap_or_default();
         assert!(data_dirs.is_empty(), "container dirs left: {data_dirs:?}");
     }
 }
@@ -159,7 +161,17 @@ fn basic_suite(ctl: &Ctl) {
     assert_eq!(status(&ctl.run(["--rm", "busybox", "/etc/passwd"]).output_of()), 126);
     assert_eq!(ctl.cmd(["ps", "-aq"]).success(), "", "--rm left containers");
 
-    let id = ctl.run(["-d", "--name", "web", "busybox", "sh", "-c", "trap 'exit 0' TERM; echo started; while true; do sleep 0.1; done"]).success();
+    let id = ctl
+        .run([
+            "-d",
+            "--name",
+            "web",
+            "busybox",
+            "sh",
+            "-c",
+            "trap 'exit 0' TERM; echo started; while true; do sleep 0.1; done",
+        ])
+        .success();
     assert_eq!(id.trim().len(), 64);
     ctl.wait_for("web", "{{.State.Status}}", "running");
     let ps = ctl.cmd(["ps", "--format", "{{.Names}} {{.State}}"]).success();
@@ -172,7 +184,10 @@ fn basic_suite(ctl: &Ctl) {
     let out = ctl.cmd(["exec", "web", "sh", "-c", "echo $FOO; pwd; exit 7"]).output_of();
     assert_eq!(status(&out), 7);
     assert_eq!(String::from_utf8_lossy(&out.stdout), "\n/\n");
-    assert_eq!(ctl.cmd(["exec", "-e", "FOO=bar", "-w", "/tmp", "web", "sh", "-c", "echo $FOO; pwd"]).success(), "bar\n/tmp\n");
+    assert_eq!(
+        ctl.cmd(["exec", "-e", "FOO=bar", "-w", "/tmp", "web", "sh", "-c", "echo $FOO; pwd"]).success(),
+        "bar\n/tmp\n"
+    );
     assert_eq!(ctl.cmd(["exec", "-u", "nobody", "web", "id", "-u"]).success(), "65534\n");
     assert_eq!(ctl.cmd(["stop", "-t", "5", "web"]).success(), "web\n");
     assert_eq!(ctl.inspect("web", "{{.State.Status}} {{.State.ExitCode}}"), "exited 0");
@@ -202,7 +217,12 @@ fn basic_commands_with_crun() {
 #[ignore = "needs root"]
 fn stdin_reaches_the_container_with_i() {
     let ctl = Ctl::new();
-    let mut child = ctl.run(["--rm", "-i", "busybox", "sh", "-c", "tr a-z A-Z"]).stdin(Stdio::piped()).stdout(Stdio::piped()).spawn().unwrap();
+    let mut child = ctl
+        .run(["--rm", "-i", "busybox", "sh", "-c", "tr a-z A-Z"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
     use std::io::Write;
     child.stdin.take().unwrap().write_all(b"hello\n").unwrap();
     let out = child.wait_with_output().unwrap();
@@ -228,10 +248,35 @@ fn tty_gives_a_terminal_and_logs_crlf() {
 #[ignore = "needs root"]
 fn inspect_and_ps_show_dockers_values() {
     let ctl = Ctl::new();
-    ctl.run(["--name", "c1", "-e", "A=1", "-w", "/work", "-h", "box", "-l", "k=v", "busybox", "sh", "-c", "hostname; pwd; exit 2"]).output_of();
+    ctl.run([
+        "--name",
+        "c1",
+        "-e",
+        "A=1",
+        "-w",
+        "/work",
+        "-h",
+        "box",
+        "-l",
+        "k=v",
+        "busybox",
+        "sh",
+        "-c",
+        "hostname; pwd; exit 2",
+    ])
+    .output_of();
     assert_eq!(ctl.cmd(["logs", "c1"]).success(), "box\n/work\n");
-    assert_eq!(ctl.inspect("c1", "{{.Name}} {{.State.Status}} {{.State.ExitCode}} {{.Config.Hostname}} {{.Config.WorkingDir}}"), "/c1 exited 2 box /work");
-    assert_eq!(ctl.inspect("c1", "{{.Path}} {{.Args}} {{.Config.Cmd}} {{.Config.Labels.k}}"), "sh [-c hostname; pwd; exit 2] [sh -c hostname; pwd; exit 2] v");
+    assert_eq!(
+        ctl.inspect(
+            "c1",
+            "{{.Name}} {{.State.Status}} {{.State.ExitCode}} {{.Config.Hostname}} {{.Config.WorkingDir}}"
+        ),
+        "/c1 exited 2 box /work"
+    );
+    assert_eq!(
+        ctl.inspect("c1", "{{.Path}} {{.Args}} {{.Config.Cmd}} {{.Config.Labels.k}}"),
+        "sh [-c hostname; pwd; exit 2] [sh -c hostname; pwd; exit 2] v"
+    );
     assert_eq!(ctl.inspect("c1", "{{index .Config.Env 0}} {{.HostConfig.RestartPolicy.Name}}"), "A=1 no");
     let ps = ctl.cmd(["ps", "-a", "--format", "{{.Names}}|{{.Command}}|{{.Status}}"]).success();
     assert!(ps.starts_with("c1|\"sh -c hostname; pwd…\"|Exited (2) "), "{ps}");
@@ -265,9 +310,14 @@ fn killed_supervisor_leaves_the_truth_and_no_leak() {
     let ctl = Ctl::new();
     ctl.run(["-d", "--name", "k1", "busybox", "sleep", "1000"]).success();
     ctl.wait_for("k1", "{{.State.Status}}", "running");
-    let sup: i32 = ctl.our_processes().into_iter().find(|p| {
-        std::fs::read(format!("/proc/{p}/cmdline")).is_ok_and(|c| String::from_utf8_lossy(&c).contains("__supervise"))
-    }).expect("a supervisor");
+    let sup: i32 = ctl
+        .our_processes()
+        .into_iter()
+        .find(|p| {
+            std::fs::read(format!("/proc/{p}/cmdline"))
+                .is_ok_and(|c| String::from_utf8_lossy(&c).contains("__supervise"))
+        })
+        .expect("a supervisor");
     nix::sys::signal::kill(nix::unistd::Pid::from_raw(sup), nix::sys::signal::Signal::SIGKILL).unwrap();
     std::thread::sleep(Duration::from_millis(200));
     assert_eq!(ctl.inspect("k1", "{{.State.Status}}"), "running");
@@ -281,7 +331,9 @@ fn killed_supervisor_leaves_the_truth_and_no_leak() {
 #[ignore = "needs root"]
 fn fifty_parallel_detached_runs_get_distinct_names() {
     let ctl = Ctl::new();
-    let children: Vec<_> = (0..50).map(|_| ctl.run(["-d", "busybox", "true"]).stdout(Stdio::piped()).stderr(Stdio::piped()).spawn().unwrap()).collect();
+    let children: Vec<_> = (0..50)
+        .map(|_| ctl.run(["-d", "busybox", "true"]).stdout(Stdio::piped()).stderr(Stdio::piped()).spawn().unwrap())
+        .collect();
     for c in children {
         let out = c.wait_with_output().unwrap();
         assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
@@ -324,10 +376,15 @@ fn user_read_only_and_caps_as_docker() {
     assert!(String::from_utf8_lossy(&out.stderr).contains("unable to find user ghost"), "{out:?}");
     let out = ctl.run(["--rm", "--read-only", "busybox", "touch", "/x"]).output_of();
     assert_eq!(status(&out), 1);
-    assert_eq!(ctl.run(["--rm", "--read-only", "--tmpfs", "/tmp", "busybox", "touch", "/tmp/x"]).output_of().status.code(), Some(0));
+    assert_eq!(
+        ctl.run(["--rm", "--read-only", "--tmpfs", "/tmp", "busybox", "touch", "/tmp/x"]).output_of().status.code(),
+        Some(0)
+    );
     let caps = ctl.run(["--rm", "busybox", "grep", "CapBnd", "/proc/self/status"]).success();
     assert_eq!(caps.trim(), "CapBnd:\t00000000a80425fb", "docker's default capability set");
-    let caps = ctl.run(["--rm", "--cap-drop", "ALL", "--cap-add", "NET_ADMIN", "busybox", "grep", "CapBnd", "/proc/self/status"]).success();
+    let caps = ctl
+        .run(["--rm", "--cap-drop", "ALL", "--cap-add", "NET_ADMIN", "busybox", "grep", "CapBnd", "/proc/self/status"])
+        .success();
     assert_eq!(caps.trim(), "CapBnd:\t0000000000001000");
     let seccomp = ctl.run(["--rm", "busybox", "grep", "Seccomp:", "/proc/self/status"]).success();
     assert_eq!(seccomp.trim(), "Seccomp:\t2");

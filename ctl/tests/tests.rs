@@ -8,4 +8,11 @@
 
 mod containers;
 mod harness;
+mod images;
+mod login;
+mod network;
+mod output;
+mod pull;
+mod sandbox;
 mod support;
+mod volume;

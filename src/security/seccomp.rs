@@ -28,6 +28,12 @@
 
 mod asm;
 
+// The syscall tables and the architecture dispatch below are x86's. On another
+// architecture every call would take the bad-architecture path and kill the
+// container, so refuse to build rather than fail at run time.
+#[cfg(not(target_arch = "x86_64"))]
+compile_error!("berth's seccomp compiler has x86 syscall tables only (x86_64, i386, x32); add this architecture's");
+
 use std::collections::HashMap;
 
 use oci_spec::runtime::{Arch, LinuxSeccomp, LinuxSeccompAction, LinuxSeccompFilterFlag, LinuxSeccompOperator};
@@ -169,6 +175,23 @@ struct Rule {
 pub fn compile(profile: &LinuxSeccomp) -> Result<Filter, SecurityError> {
     let default =
         action(profile.default_action(), profile.default_errno_ret(), || "linux.seccomp.defaultAction".into())?;
+    let flags = filter_flags(profile);
+    let abis = abis(profile)?;
+    let rules = collect_rules(profile, &abis, default)?;
+    let enosys_stub = !matches!(default, RET_ALLOW | RET_LOG) && (default & 0xffff_0000) != RET_TRACE;
+    let mut bodies = Bodies::default();
+    let trees: Vec<Vec<(u32, usize)>> = (rules.calls.iter().zip(&rules.highest).enumerate())
+        .map(|(ai, (calls, highest))| {
+            let stub_from = if enosys_stub { *highest } else { None };
+            ranges(abis[ai], calls.clone(), stub_from, &rules.rules, &mut bodies)
+        })
+        .collect();
+    let program = emit(&abis, &trees, &bodies.lists, &rules.rules, default)?;
+    Ok(Filter { program, flags })
+}
+
+/// SECCOMP_FILTER_FLAG_* bits of `linux.seccomp.flags`.
+fn filter_flags(profile: &LinuxSeccomp) -> u32 {
     let mut flags = 0;
     for f in profile.flags().as_deref().unwrap_or_default() {
         flags |= match f {
@@ -178,16 +201,24 @@ pub fn compile(profile: &LinuxSeccomp) -> Result<Filter, SecurityError> {
             LinuxSeccompFilterFlag::SeccompFilterFlagWaitKillableRecv => sc::FLAG_WAIT_KILLABLE_RECV,
         };
     }
-    // libseccomp always filters the native architecture; the list adds others.
+    flags
+}
+
+/// The ABIs the filter serves: the native one always (as libseccomp), and the x86
+/// ones the profile lists. Other architectures never reach an x86_64 kernel and
+/// are skipped, but a list naming *only* others is a profile for another machine:
+/// refused, rather than filtering an architecture it did not ask for.
+fn abis(profile: &LinuxSeccomp) -> Result<Vec<Abi>, SecurityError> {
+    let listed = profile.architectures().as_deref().unwrap_or_default();
     let mut abis = vec![Abi::X86_64];
-    for (i, a) in profile.architectures().as_deref().unwrap_or_default().iter().enumerate() {
+    let mut foreign = Vec::new();
+    for a in listed {
         let abi = match a {
             Arch::ScmpArchX86 => Abi::I386,
             Arch::ScmpArchX32 => Abi::X32,
             Arch::ScmpArchX86_64 | Arch::ScmpArchNative => Abi::X86_64,
-            // Other architectures never reach an x86_64 kernel's filter.
-            _ => {
-                tracing::debug!(index = i, arch = ?a, "seccomp architecture not x86, ignored");
+            other => {
+                foreign.push(format!("{other:?}"));
                 continue;
             }
         };
@@ -195,61 +226,82 @@ pub fn compile(profile: &LinuxSeccomp) -> Result<Filter, SecurityError> {
             abis.push(abi);
         }
     }
+    if !listed.is_empty() && foreign.len() == listed.len() {
+        return Err(bad(
+            "linux.seccomp.architectures",
+            format!("{} only: berth filters x86 (x86_64, i386, x32) only", foreign.join(", ")),
+        ));
+    }
+    if !foreign.is_empty() {
+        tracing::debug!(archs = ?foreign, "seccomp architectures not x86, ignored");
+    }
+    Ok(abis)
+}
 
-    let entries = profile.syscalls().as_deref().unwrap_or_default();
-    // Distinct rules, and per ABI the (number, rule) pairs in profile order.
-    let mut rules: Vec<Rule> = Vec::new();
+/// A profile entry's conditions as rules. As runc does (libcontainer/seccomp
+/// `matchCall`): when two conditions test the same argument, every condition
+/// becomes a rule of its own, so they are ORed; otherwise one rule ANDs them.
+fn split_rule(ret: u32, conds: Vec<Cond>) -> Vec<Rule> {
+    let repeated = conds.iter().enumerate().any(|(i, c)| conds[..i].iter().any(|d| d.index == c.index));
+    if repeated { conds.into_iter().map(|c| Rule { ret, conds: vec![c] }).collect() } else { vec![Rule { ret, conds }] }
+}
+
+/// One profile entry's argument conditions, checked.
+fn conditions(sys: &oci_spec::runtime::LinuxSyscall, field: &dyn Fn() -> String) -> Result<Vec<Cond>, SecurityError> {
+    let mut conds = Vec::new();
+    for (ai, arg) in sys.args().as_deref().unwrap_or_default().iter().enumerate() {
+        if arg.index() > 5 {
+            return Err(bad(
+                format!("{}.args[{ai}].index", field()),
+                format!("{} is not an argument index (0-5)", arg.index()),
+            ));
+        }
+        let op = match arg.op() {
+            LinuxSeccompOperator::ScmpCmpEq => Cmp::Eq,
+            LinuxSeccompOperator::ScmpCmpNe => Cmp::Ne,
+            LinuxSeccompOperator::ScmpCmpGt => Cmp::Gt,
+            LinuxSeccompOperator::ScmpCmpGe => Cmp::Ge,
+            LinuxSeccompOperator::ScmpCmpLt => Cmp::Lt,
+            LinuxSeccompOperator::ScmpCmpLe => Cmp::Le,
+            LinuxSeccompOperator::ScmpCmpMaskedEq => Cmp::MaskedEq,
+        };
+        conds.push(Cond { index: arg.index() as u32, op, value: arg.value(), value_two: arg.value_two().unwrap_or(0) });
+    }
+    Ok(conds)
+}
+
+/// The profile's rules, deduplicated, and per ABI its (number, rule id) pairs in
+/// profile order, with the highest number each ABI's profile names.
+struct Rules {
+    rules: Vec<Rule>,
+    calls: Vec<Vec<(u32, usize)>>,
+    highest: Vec<Option<u32>>,
+}
+
+fn collect_rules(profile: &LinuxSeccomp, abis: &[Abi], default: u32) -> Result<Rules, SecurityError> {
+    let mut out = Rules { rules: Vec::new(), calls: vec![Vec::new(); abis.len()], highest: vec![None; abis.len()] };
     let mut rule_ids: HashMap<Rule, usize> = HashMap::new();
-    let mut calls: Vec<Vec<(u32, usize)>> = vec![Vec::new(); abis.len()];
-    // The highest number each ABI's profile names, for the ENOSYS range.
-    let mut highest: Vec<Option<u32>> = vec![None; abis.len()];
-    for (si, sys) in entries.iter().enumerate() {
+    for (si, sys) in profile.syscalls().as_deref().unwrap_or_default().iter().enumerate() {
         let field = || format!("linux.seccomp.syscalls[{si}]");
         let ret = action(sys.action(), sys.errno_ret(), || format!("{}.action", field()))?;
-        let mut conds = Vec::new();
-        for (ai, arg) in sys.args().as_deref().unwrap_or_default().iter().enumerate() {
-            if arg.index() > 5 {
-                return Err(bad(
-                    format!("{}.args[{ai}].index", field()),
-                    format!("{} is not an argument index (0-5)", arg.index()),
-                ));
-            }
-            let op = match arg.op() {
-                LinuxSeccompOperator::ScmpCmpEq => Cmp::Eq,
-                LinuxSeccompOperator::ScmpCmpNe => Cmp::Ne,
-                LinuxSeccompOperator::ScmpCmpGt => Cmp::Gt,
-                LinuxSeccompOperator::ScmpCmpGe => Cmp::Ge,
-                LinuxSeccompOperator::ScmpCmpLt => Cmp::Lt,
-                LinuxSeccompOperator::ScmpCmpLe => Cmp::Le,
-                LinuxSeccompOperator::ScmpCmpMaskedEq => Cmp::MaskedEq,
-            };
-            conds.push(Cond {
-                index: arg.index() as u32,
-                op,
-                value: arg.value(),
-                value_two: arg.value_two().unwrap_or(0),
-            });
-        }
-        let rule = Rule { ret, conds };
+        let rules = split_rule(ret, conditions(sys, &field)?);
         let rows: Vec<&Numbers> = sys.names().iter().filter_map(|n| numbers(n)).collect();
         for (ai, abi) in abis.iter().enumerate() {
             let known: Vec<u32> = rows.iter().filter_map(|n| abi.of(n)).collect();
             if let Some(max) = known.iter().max() {
-                highest[ai] = highest[ai].max(Some(*max));
+                out.highest[ai] = out.highest[ai].max(Some(*max));
             }
             // runc drops a rule whose action is the default (libseccomp refuses it).
-            if rule.ret == default || known.is_empty() {
+            if ret == default || known.is_empty() {
                 continue;
             }
-            let id = match rule_ids.get(&rule) {
-                Some(id) => *id,
-                None => {
-                    rules.push(rule.clone());
-                    rule_ids.insert(rule.clone(), rules.len() - 1);
-                    rules.len() - 1
-                }
-            };
-            calls[ai].extend(known.into_iter().map(|nr| (nr, id)));
+            for rule in &rules {
+                let id = *rule_ids.entry(rule.clone()).or_insert_with(|| {
+                    out.rules.push(rule.clone());
+                    out.rules.len() - 1
+                });
+                out.calls[ai].extend(known.iter().map(|nr| (*nr, id)));
+            }
         }
         if rows.len() < sys.names().len() && tracing::enabled!(tracing::Level::DEBUG) {
             for n in sys.names().iter().filter(|n| numbers(n).is_none()) {
@@ -258,62 +310,90 @@ pub fn compile(profile: &LinuxSeccomp) -> Result<Filter, SecurityError> {
             }
         }
     }
+    Ok(out)
+}
 
-    // Bodies: distinct lists of rule ids. Body 0 is the default action and body 1
-    // ENOSYS for calls newer than the profile.
-    let mut bodies: Vec<Vec<usize>> = vec![Vec::new(), Vec::new()];
-    let mut body_ids: HashMap<Vec<usize>, usize> = HashMap::new();
-    let enosys_stub = !matches!(default, RET_ALLOW | RET_LOG) && (default & 0xffff_0000) != RET_TRACE;
-    let mut trees: Vec<Vec<(u32, usize)>> = Vec::with_capacity(abis.len());
-    for (ai, mut list) in calls.into_iter().enumerate() {
-        // Stable: a syscall's rules stay in profile order.
-        list.sort_by_key(|(nr, _)| *nr);
-        let base = if abis[ai] == Abi::X32 { X32_SYSCALL_BIT } else { 0 };
-        let mut ranges: Vec<(u32, usize)> = vec![(base, 0)];
-        // Ranges cover [base, u32::MAX]: a new start replaces a range that would
-        // be empty, and a body equal to the previous range's extends it.
-        let mut push = |start: u32, body: usize| {
-            if ranges.last().is_some_and(|last| last.0 == start) {
-                ranges.pop();
-            }
-            if ranges.last().is_none_or(|last| last.1 != body) {
-                ranges.push((start, body));
-            }
-        };
-        let mut i = 0;
-        let mut ids = Vec::new();
-        while i < list.len() {
-            let nr = list[i].0;
-            ids.clear();
-            while i < list.len() && list[i].0 == nr {
-                if !ids.contains(&list[i].1) {
-                    ids.push(list[i].1);
-                }
-                i += 1;
-            }
-            // Rules after an unconditional one can never match.
-            if let Some(p) = ids.iter().position(|id| rules[*id].conds.is_empty()) {
-                ids.truncate(p + 1);
-            }
-            let body = match body_ids.get(ids.as_slice()) {
-                Some(b) => *b,
-                None => {
-                    bodies.push(ids.clone());
-                    body_ids.insert(ids.clone(), bodies.len() - 1);
-                    bodies.len() - 1
-                }
-            };
-            push(nr, body);
-            if let Some(after) = nr.checked_add(1) {
-                push(after, 0);
-            }
-        }
-        if enosys_stub && let Some(h) = highest[ai].and_then(|h| h.checked_add(1)) {
-            push(h.max(base), 1);
-        }
-        trees.push(ranges);
+/// Bodies: distinct lists of rule ids. Body 0 is the default action and body 1
+/// ENOSYS for calls newer than the profile.
+struct Bodies {
+    lists: Vec<Vec<usize>>,
+    ids: HashMap<Vec<usize>, usize>,
+}
+
+impl Default for Bodies {
+    fn default() -> Self {
+        Bodies { lists: vec![Vec::new(), Vec::new()], ids: HashMap::new() }
     }
+}
 
+impl Bodies {
+    fn id(&mut self, rules: &[usize]) -> usize {
+        if let Some(b) = self.ids.get(rules) {
+            return *b;
+        }
+        self.lists.push(rules.to_vec());
+        self.ids.insert(rules.to_vec(), self.lists.len() - 1);
+        self.lists.len() - 1
+    }
+}
+
+/// One ABI's ranges of syscall numbers, each with its body, covering
+/// [base, u32::MAX]; from `stub_from + 1` on, ENOSYS (body 1).
+fn ranges(
+    abi: Abi,
+    mut list: Vec<(u32, usize)>,
+    stub_from: Option<u32>,
+    rules: &[Rule],
+    bodies: &mut Bodies,
+) -> Vec<(u32, usize)> {
+    // Stable: a syscall's rules stay in profile order.
+    list.sort_by_key(|(nr, _)| *nr);
+    let base = if abi == Abi::X32 { X32_SYSCALL_BIT } else { 0 };
+    let mut ranges: Vec<(u32, usize)> = vec![(base, 0)];
+    // A new start replaces a range that would be empty, and a body equal to the
+    // previous range's extends it.
+    let mut push = |start: u32, body: usize| {
+        if ranges.last().is_some_and(|last| last.0 == start) {
+            ranges.pop();
+        }
+        if ranges.last().is_none_or(|last| last.1 != body) {
+            ranges.push((start, body));
+        }
+    };
+    let mut i = 0;
+    let mut ids = Vec::new();
+    while i < list.len() {
+        let nr = list[i].0;
+        ids.clear();
+        while i < list.len() && list[i].0 == nr {
+            if !ids.contains(&list[i].1) {
+                ids.push(list[i].1);
+            }
+            i += 1;
+        }
+        // Rules after an unconditional one can never match.
+        if let Some(p) = ids.iter().position(|id| rules[*id].conds.is_empty()) {
+            ids.truncate(p + 1);
+        }
+        push(nr, bodies.id(&ids));
+        if let Some(after) = nr.checked_add(1) {
+            push(after, 0);
+        }
+    }
+    if let Some(h) = stub_from.and_then(|h| h.checked_add(1)) {
+        push(h.max(base), 1);
+    }
+    ranges
+}
+
+/// The program: the architecture dispatch, one tree per ABI, then the bodies.
+fn emit(
+    abis: &[Abi],
+    trees: &[Vec<(u32, usize)>],
+    bodies: &[Vec<usize>],
+    rules: &[Rule],
+    default: u32,
+) -> Result<Vec<SockFilter>, SecurityError> {
     let mut a = Asm::default();
     let body_labels: Vec<Label> = bodies.iter().map(|_| a.label()).collect();
     let tree_labels: Vec<Label> = abis.iter().map(|_| a.label()).collect();
@@ -352,8 +432,7 @@ pub fn compile(profile: &LinuxSeccomp) -> Result<Filter, SecurityError> {
     }
     a.bind(bad_x32);
     a.ret(RET_KILL_THREAD);
-    let program = a.assemble().map_err(|reason| bad("linux.seccomp", reason))?;
-    Ok(Filter { program, flags })
+    a.assemble().map_err(|reason| bad("linux.seccomp", reason))
 }
 
 /// A binary search over `ranges` (sorted starts, each with its body), with the
@@ -449,9 +528,12 @@ impl Cond {
                 if self.op == Cmp::Lt { a.jge(vlo, fail, ok) } else { a.jgt(vlo, fail, ok) }
             }
             Cmp::MaskedEq => {
-                // runc: value is the mask, valueTwo the value compared with.
+                // runc: value is the mask, valueTwo the value compared with. Bits of
+                // valueTwo outside the mask can never be set in (arg & mask);
+                // libseccomp masks them off too, so the rule still matches.
+                let want = self.value_two & self.value;
                 let (mhi, mlo) = ((self.value >> 32) as u32, self.value as u32);
-                let (whi, wlo) = ((self.value_two >> 32) as u32, self.value_two as u32);
+                let (whi, wlo) = ((want >> 32) as u32, want as u32);
                 a.ld(hi_off);
                 a.and(mhi);
                 a.jeq(whi, lo, fail);

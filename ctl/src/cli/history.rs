@@ -4,11 +4,11 @@
 //! pulled image.
 
 use oci_spec::image::History;
+use serde_json::{Value, json};
 
 use crate::config::Config;
+use crate::format::{self, rows::ellipsis, time, units};
 use crate::image::{self, Image, Store};
-
-use super::human::{human_size, print_columns, time_ago};
 
 #[derive(Debug, clap::Args)]
 pub(crate) struct HistoryArgs {
@@ -21,50 +21,58 @@ pub(crate) struct HistoryArgs {
     /// Only show image IDs
     #[arg(short = 'q', long)]
     pub quiet: bool,
+    /// Format output using a custom template
+    #[arg(long)]
+    pub format: Option<String>,
     pub image: String,
 }
 
 /// How wide CREATED BY is before docker cuts it.
 const CREATED_BY_WIDTH: usize = 45;
+const DEFAULT_TABLE: &str = "table {{.ID}}\t{{.CreatedSince}}\t{{.CreatedBy}}\t{{.Size}}\t{{.Comment}}";
+const HEADERS: &[(&str, &str)] = &[
+    ("ID", "IMAGE"),
+    ("CreatedSince", "CREATED"),
+    ("CreatedAt", "CREATED AT"),
+    ("CreatedBy", "CREATED BY"),
+    ("Size", "SIZE"),
+    ("Comment", "COMMENT"),
+];
 
 pub(crate) fn run(config: &Config, args: &HistoryArgs) -> anyhow::Result<i32> {
     let store = Store::open(&config.data_root)?;
     let img = match image::resolve(&store, &args.image) {
         Ok(i) => i,
         Err(e) => {
-            eprintln!("Error: {e}");
+            eprintln!("Error: {}", super::error_chain(&e.into()));
             return Ok(1);
         }
     };
-    let rows = rows(&img);
+    let now = chrono::Utc::now();
     let id = if args.no_trunc { img.id.to_string() } else { img.id.short().to_string() };
-    let ids: Vec<String> = (0..rows.len()).map(|i| if i == 0 { id.clone() } else { "<missing>".to_string() }).collect();
-    if args.quiet {
-        for i in &ids {
-            println!("{i}");
-        }
-        return Ok(0);
-    }
-    let cells: Vec<[String; 4]> = rows
-        .iter()
-        .map(|(h, size)| {
-            let created = h.created().clone().unwrap_or_default();
-            let created = match chrono::DateTime::parse_from_rfc3339(&created) {
-                Ok(t) if args.human => time_ago(t.timestamp()),
-                Ok(t) => t.to_rfc3339(),
-                Err(_) => "N/A".into(),
-            };
+    let rows: Vec<Value> = rows(&img)
+        .into_iter()
+        .enumerate()
+        .map(|(i, (h, size))| {
+            let created =
+                h.created().as_deref().and_then(|c| chrono::DateTime::parse_from_rfc3339(c).ok()).map(|t| t.to_utc());
             let by = h.created_by().clone().unwrap_or_default();
-            let by = if args.no_trunc { by } else { truncate(&by, CREATED_BY_WIDTH) };
-            let size = if args.human { human_size(*size) } else { size.to_string() };
-            [created, by, size, h.comment().clone().unwrap_or_default()]
+            json!({
+                "ID": if i == 0 { id.clone() } else { "<missing>".to_string() },
+                "CreatedSince": match created {
+                    Some(t) if args.human => time::since(t, now),
+                    Some(t) => time::rfc3339_nano(t),
+                    None => "N/A".into(),
+                },
+                "CreatedAt": created.map(time::rfc3339_nano).unwrap_or_default(),
+                "CreatedBy": if args.no_trunc { by } else { ellipsis(&by, CREATED_BY_WIDTH) },
+                "Size": if args.human { units::human_size(size) } else { size.to_string() },
+                "Comment": h.comment().clone().unwrap_or_default(),
+            })
         })
         .collect();
-    let mut table: Vec<Vec<&str>> = vec![vec!["IMAGE", "CREATED", "CREATED BY", "SIZE", "COMMENT"]];
-    for (i, c) in ids.iter().zip(&cells) {
-        table.push(vec![i, &c[0], &c[1], &c[2], &c[3]]);
-    }
-    print_columns(&table);
+    let fmt = if args.quiet { Some("{{.ID}}") } else { args.format.as_deref() };
+    format::print_list(&mut std::io::stdout().lock(), fmt, DEFAULT_TABLE, HEADERS, &rows)?;
     Ok(0)
 }
 
@@ -86,14 +94,4 @@ fn rows(img: &Image) -> Vec<(History, u64)> {
     };
     out.reverse();
     out
-}
-
-/// docker's stringutils.Ellipsis: cut to `max` characters ending in "…".
-fn truncate(s: &str, max: usize) -> String {
-    if s.chars().count() <= max {
-        return s.to_string();
-    }
-    let mut t: String = s.chars().take(max - 1).collect();
-    t.push('…');
-    t
 }

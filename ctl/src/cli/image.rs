@@ -5,7 +5,7 @@ use clap::Subcommand;
 
 use crate::config::Config;
 
-use super::{history, images, import, inspect, rmi, tag};
+use super::{history, images, import, inspect, prune, pull, rmi, tag};
 
 #[derive(Debug, Subcommand)]
 pub(crate) enum ImageCommand {
@@ -23,6 +23,10 @@ pub(crate) enum ImageCommand {
     Rm(rmi::RmiArgs),
     /// Create a tag TARGET_IMAGE that refers to SOURCE_IMAGE
     Tag(tag::TagArgs),
+    /// Remove unused images
+    Prune(prune::PruneArgs),
+    /// Download an image from a registry
+    Pull(pull::PullArgs),
 }
 
 pub(crate) fn run(config: &Config, cmd: ImageCommand) -> anyhow::Result<i32> {
@@ -33,5 +37,7 @@ pub(crate) fn run(config: &Config, cmd: ImageCommand) -> anyhow::Result<i32> {
         ImageCommand::Inspect(args) => inspect::run(config, &args, false),
         ImageCommand::Rm(args) => rmi::run(config, &args),
         ImageCommand::Tag(args) => tag::run(config, &args),
+        ImageCommand::Prune(args) => prune::run(config, &args),
+        ImageCommand::Pull(args) => pull::run(config, &args),
     }
 }

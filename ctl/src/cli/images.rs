@@ -4,10 +4,9 @@
 //! dangling=|reference=|label=|before=|since=.
 
 use crate::config::Config;
+use crate::format::{self, rows, rows::images::ImageSummary, rows::images::ListOptions};
 use crate::image::{self, Store, Summary};
 use crate::reference::Reference;
-
-use super::human::{human_size, time_ago};
 
 #[derive(Debug, clap::Args)]
 pub(crate) struct ImagesArgs {
@@ -33,93 +32,55 @@ pub(crate) struct ImagesArgs {
     pub repository: Option<String>,
 }
 
-/// One output row.
-#[derive(Debug, Clone)]
-pub(crate) struct Row {
-    pub repository: String,
-    pub tag: String,
-    pub digest: String,
-    pub id: String,
-    pub created: String,
-    pub size: String,
-}
-
 pub(crate) fn run(config: &Config, args: &ImagesArgs) -> anyhow::Result<i32> {
     let store = Store::open(&config.data_root)?;
     let filters = Filters::parse(&args.filter, args.repository.as_deref())?;
     let mut images = image::list(&store.db)?;
     images.retain(|i| filters.keep_image(&store, i));
-    let rows = rows(&images, &filters, args.no_trunc);
-    if let Some(f) = &args.format {
-        anyhow::bail!("--format {f:?}: templates are not supported yet");
-    }
-    if args.quiet {
-        let mut seen = std::collections::HashSet::new();
-        for r in rows.iter().filter(|r| seen.insert(r.id.clone())) {
-            println!("{}", r.id);
-        }
-        return Ok(0);
-    }
-    print_table(&rows, args.digests);
+    let summaries: Vec<ImageSummary> = images.iter().filter_map(|i| summary(i, &filters)).collect();
+    let opts = ListOptions {
+        no_trunc: args.no_trunc,
+        digests: args.digests,
+        quiet: args.quiet,
+        format: args.format.as_deref(),
+    };
+    // `-q` prints an id once per row, so once per tag: the docker client
+    // does the same (20.10 and 28, recorded in format/rows/testdata).
+    let rows = rows::images::rows(&summaries, &opts, chrono::Utc::now());
+    let fmt = rows::images::resolve_format(&opts);
+    format::print_list(
+        &mut std::io::stdout().lock(),
+        Some(&fmt),
+        rows::images::DEFAULT_TABLE,
+        rows::images::HEADERS,
+        &rows,
+    )?;
     Ok(0)
 }
 
-fn rows(images: &[Summary], f: &Filters, no_trunc: bool) -> Vec<Row> {
-    let mut out = Vec::new();
-    for i in images {
-        let id = if no_trunc { i.id.to_string() } else { i.id.short().to_string() };
-        let created = i
-            .created
-            .as_deref()
-            .and_then(|c| chrono::DateTime::parse_from_rfc3339(c).ok())
-            .map(|t| time_ago(t.timestamp()))
-            .unwrap_or_else(|| "N/A".into());
-        let digest_of =
-            |repo: &str| i.digests.iter().find(|(r, _)| r == repo).map_or("<none>".to_string(), |(_, d)| d.clone());
-        let base = Row {
-            repository: "<none>".into(),
-            tag: "<none>".into(),
-            digest: "<none>".into(),
-            id,
-            created,
-            size: human_size(i.size),
-        };
-        let tags: Vec<&(String, String)> = i.tags.iter().filter(|(r, t)| f.keep_tag(r, t)).collect();
-        if tags.is_empty() {
-            // An untagged image pulled by digest shows its repository.
-            match i.digests.first() {
-                Some((r, d)) if f.keep_tag(r, "<none>") => {
-                    out.push(Row { repository: r.clone(), digest: d.clone(), ..base })
-                }
-                _ if i.tags.is_empty() && f.reference.is_empty() => out.push(base),
-                _ => {}
-            }
-            continue;
-        }
-        for (r, t) in tags {
-            out.push(Row { repository: r.clone(), tag: t.clone(), digest: digest_of(r), ..base.clone() });
-        }
+/// The summary `format` renders, with the tags the filters keep; None when a
+/// reference filter keeps none of an image's names.
+fn summary(i: &Summary, f: &Filters) -> Option<ImageSummary> {
+    let repo_tags: Vec<String> =
+        i.tags.iter().filter(|(r, t)| f.keep_tag(r, t)).map(|(r, t)| format!("{r}:{t}")).collect();
+    let repo_digests: Vec<String> = i
+        .digests
+        .iter()
+        .filter(|(r, _)| f.reference.is_empty() || f.keep_tag(r, "<none>"))
+        .map(|(r, d)| format!("{r}@{d}"))
+        .collect();
+    if !f.reference.is_empty() && repo_tags.is_empty() && repo_digests.is_empty() {
+        return None;
     }
-    out
-}
-
-fn print_table(rows: &[Row], digests: bool) {
-    let mut table: Vec<Vec<&str>> = Vec::new();
-    let header: Vec<&str> = if digests {
-        vec!["REPOSITORY", "TAG", "DIGEST", "IMAGE ID", "CREATED", "SIZE"]
-    } else {
-        vec!["REPOSITORY", "TAG", "IMAGE ID", "CREATED", "SIZE"]
-    };
-    table.push(header);
-    for r in rows {
-        let mut line = vec![r.repository.as_str(), r.tag.as_str()];
-        if digests {
-            line.push(r.digest.as_str());
-        }
-        line.extend([r.id.as_str(), r.created.as_str(), r.size.as_str()]);
-        table.push(line);
-    }
-    super::human::print_columns(&table);
+    Some(ImageSummary {
+        id: i.id.to_string(),
+        repo_tags,
+        repo_digests,
+        created: i.created.as_deref().and_then(|c| chrono::DateTime::parse_from_rfc3339(c).ok()).map(|t| t.to_utc()),
+        size: i.size,
+        containers: Some(i.holders),
+        shared_size: None,
+    })
 }
 
 /// `--filter` as docker reads it for images.

@@ -5,6 +5,7 @@
 use serde_json::{Value, json};
 
 use crate::config::Config;
+use crate::format;
 use crate::image::{self, Image, Store};
 
 #[derive(Debug, clap::Args)]
@@ -18,27 +19,15 @@ pub(crate) struct InspectArgs {
 
 /// `image inspect` says "No such image", plain `inspect` "No such object".
 pub(crate) fn run(config: &Config, args: &InspectArgs, any_object: bool) -> anyhow::Result<i32> {
-    if let Some(f) = &args.format {
-        anyhow::bail!("--format {f:?}: templates are not supported yet");
-    }
     let store = Store::open(&config.data_root)?;
-    let mut out = Vec::new();
-    let mut status = 0;
-    for name in &args.images {
-        match image::resolve(&store, name) {
-            Ok(img) => out.push(to_json(&img)),
-            Err(image::ImageError::NotFound(_)) if any_object => {
-                eprintln!("Error: No such object: {name}");
-                status = 1;
-            }
-            Err(e) => {
-                eprintln!("Error: {e}");
-                status = 1;
-            }
-        }
-    }
-    println!("{}", serde_json::to_string_pretty(&Value::Array(out))?);
-    Ok(status)
+    let lookup = |name: &String| match image::resolve(&store, name) {
+        Ok(img) => Ok(to_json(&img)),
+        Err(image::ImageError::NotFound(_)) if any_object => Err(format!("Error: No such object: {name}")),
+        Err(image::ImageError::NotFound(_)) => Err(format!("Error: No such image: {name}")),
+        Err(e) => Err(format!("Error: {}", super::error_chain(&e.into()))),
+    };
+    format::inspect(&mut std::io::stdout().lock(), args.format.as_deref(), &args.images, lookup)?;
+    Ok(0)
 }
 
 /// docker's container-config keys, in its order, with its defaults.

@@ -4,14 +4,19 @@
 
 pub(crate) mod container;
 mod history;
-mod human;
 mod image;
 mod images;
 mod import;
+mod info;
 pub(crate) mod inspect;
+mod login;
+mod network;
+mod prune;
+pub(crate) mod pull;
 mod rmi;
 mod tag;
 mod version;
+mod volume;
 
 use std::path::PathBuf;
 
@@ -56,6 +61,9 @@ pub(crate) struct GlobalOpts {
     /// Enable debug mode
     #[arg(short = 'D', long)]
     pub debug: bool,
+    /// Location of client config files (registry credentials: DIR/config.json)
+    #[arg(long = "config", env = "DOCKER_CONFIG", value_name = "DIR", global = true)]
+    pub config: Option<PathBuf>,
 }
 
 #[derive(Debug, Clone, Copy, clap::ValueEnum)]
@@ -69,10 +77,12 @@ pub(crate) enum LogLevel {
 
 #[derive(Debug, Subcommand)]
 pub(crate) enum Command {
+    /// Display system-wide information
+    Info(info::InfoArgs),
     /// Show the berthctl and runtime version information
     Version(version::VersionArgs),
     #[command(flatten)]
-    Containers(container::ContainerCommand),
+    Containers(Box<container::ContainerCommand>),
     /// Manage containers
     Container {
         #[command(subcommand)]
@@ -88,14 +98,24 @@ pub(crate) enum Command {
     Images(images::ImagesArgs),
     /// Import the contents from a tarball to create a filesystem image
     Import(import::ImportArgs),
+    /// Download an image from a registry
+    Pull(pull::PullArgs),
     /// Show the history of an image
     History(history::HistoryArgs),
     /// Return low-level information on objects (containers, then images)
     Inspect(container::inspect::InspectArgs),
+    /// Manage networks
+    Network(network::NetworkArgs),
     /// Remove one or more images
     Rmi(rmi::RmiArgs),
     /// Create a tag TARGET_IMAGE that refers to SOURCE_IMAGE
     Tag(tag::TagArgs),
+    /// Log in to a registry
+    Login(login::LoginArgs),
+    /// Log out from a registry
+    Logout(login::LogoutArgs),
+    /// Manage volumes
+    Volume(volume::VolumeArgs),
 }
 
 impl Cli {
@@ -109,7 +129,9 @@ impl Cli {
     }
 
     fn config(&self) -> anyhow::Result<Config> {
-        Ok(Config::new(&self.global.data_root, &self.global.runroot, &self.global.runtime)?)
+        let mut config = Config::new(&self.global.data_root, &self.global.runroot, &self.global.runtime)?;
+        config.client_config = self.global.config.clone();
+        Ok(config)
     }
 }
 
@@ -160,6 +182,7 @@ pub(crate) fn init_logging(g: &GlobalOpts) {
 pub(crate) fn run(cli: Cli) -> anyhow::Result<i32> {
     let config = cli.config()?;
     match cli.command {
+        Command::Info(args) => info::run(&config, &args),
         Command::Version(args) => version::run(&config, &args),
         Command::Containers(cmd) => container::run(&config, &cmd),
         Command::Container { command } => container::run_group(&config, &command),
@@ -169,8 +192,13 @@ pub(crate) fn run(cli: Cli) -> anyhow::Result<i32> {
         Command::Import(args) => import::run(&config, &args),
         Command::History(args) => history::run(&config, &args),
         Command::Inspect(args) => container::inspect::run_any(&config, &args),
+        Command::Pull(args) => pull::run(&config, &args),
+        Command::Network(args) => network::run(&config, args),
         Command::Rmi(args) => rmi::run(&config, &args),
         Command::Tag(args) => tag::run(&config, &args),
+        Command::Login(args) => login::login(&config, &args),
+        Command::Logout(args) => login::logout(&config, &args),
+        Command::Volume(args) => volume::run(&config, &args),
     }
 }
 

@@ -24,9 +24,17 @@ pub(crate) enum BundleError {
     #[error("--security-opt {0:?}: unknown option")]
     SecurityOpt(String),
     #[error("working directory {path:?} in the rootfs")]
-    WorkDir { path: String, #[source] source: std::io::Error },
+    WorkDir {
+        path: String,
+        #[source]
+        source: std::io::Error,
+    },
     #[error("write {path:?}")]
-    Write { path: PathBuf, #[source] source: std::io::Error },
+    Write {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
 }
 
 /// What an image contributes to a new container (its config's defaults).
@@ -83,7 +91,8 @@ fn env_key(e: &str) -> &str {
 /// docker's Path and Args: the entrypoint's first word and the rest followed
 /// by Cmd, or Cmd alone (an entrypoint of `[""]` counts as none).
 pub(crate) fn entrypoint_and_args(config: &ContainerConfig) -> Result<(String, Vec<String>), BundleError> {
-    let entry: Vec<String> = config.entrypoint.clone().unwrap_or_default().into_iter().filter(|s| !s.is_empty()).collect();
+    let entry: Vec<String> =
+        config.entrypoint.clone().unwrap_or_default().into_iter().filter(|s| !s.is_empty()).collect();
     let cmd = config.cmd.clone().unwrap_or_default();
     let mut all = entry;
     all.extend(cmd);
@@ -145,7 +154,9 @@ pub(crate) fn spec(c: &Container, paths: &BundlePaths<'_>) -> Result<Value, Bund
     let mut mounts = default_mounts(c, paths);
     if hc.init == Some(true) {
         let init = find_init().ok_or(BundleError::NoInit)?;
-        mounts.push(json!({"destination": "/sbin/docker-init", "type": "bind", "source": init, "options": ["bind", "ro"]}));
+        mounts.push(
+            json!({"destination": "/sbin/docker-init", "type": "bind", "source": init, "options": ["bind", "ro"]}),
+        );
         args.insert(0, std::mem::replace(&mut path, "/sbin/docker-init".into()));
         args.insert(0, "--".into());
     }
@@ -368,7 +379,10 @@ mod tests {
     fn no_args_runs_entrypoint_with_image_cmd() {
         let mut c = ContainerConfig::default();
         merge_image(&mut c, &image(), false);
-        assert_eq!(entrypoint_and_args(&c).unwrap(), ("/entry.sh".into(), vec!["serve".into(), "--port".into(), "80".into()]));
+        assert_eq!(
+            entrypoint_and_args(&c).unwrap(),
+            ("/entry.sh".into(), vec!["serve".into(), "--port".into(), "80".into()])
+        );
     }
 
     #[test]
@@ -380,7 +394,11 @@ mod tests {
 
     #[test]
     fn empty_entrypoint_flag_resets_it() {
-        let mut c = ContainerConfig { entrypoint: Some(vec![String::new()]), cmd: Some(vec!["ls".into()]), ..Default::default() };
+        let mut c = ContainerConfig {
+            entrypoint: Some(vec![String::new()]),
+            cmd: Some(vec!["ls".into()]),
+            ..Default::default()
+        };
         merge_image(&mut c, &image(), true);
         assert_eq!(entrypoint_and_args(&c).unwrap(), ("ls".into(), vec![]));
         let mut c = ContainerConfig { entrypoint: Some(vec![String::new()]), ..Default::default() };
@@ -399,13 +417,21 @@ mod tests {
 
     #[test]
     fn process_env_puts_path_and_hostname_first() {
-        let c = ContainerConfig { hostname: "abc".into(), tty: true, env: vec!["X=1".into(), "PATH=/p".into()], ..Default::default() };
+        let c = ContainerConfig {
+            hostname: "abc".into(),
+            tty: true,
+            env: vec!["X=1".into(), "PATH=/p".into()],
+            ..Default::default()
+        };
         assert_eq!(process_env(&c, "/root"), ["PATH=/p", "HOSTNAME=abc", "TERM=xterm", "X=1", "HOME=/root"]);
     }
 
     #[test]
     fn resolv_conf_drops_loopback_servers() {
-        assert_eq!(container_resolv_conf("nameserver 127.0.0.53\nsearch x\n"), "search x\nnameserver 8.8.8.8\nnameserver 8.8.4.4\n");
+        assert_eq!(
+            container_resolv_conf("nameserver 127.0.0.53\nsearch x\n"),
+            "search x\nnameserver 8.8.8.8\nnameserver 8.8.4.4\n"
+        );
         assert_eq!(container_resolv_conf("nameserver 10.0.0.1\n"), "nameserver 10.0.0.1\n");
     }
 

@@ -115,10 +115,10 @@ fn wait_recorded(config: &Config, store: &mut Store, id: &str, timeout: Duration
 pub(crate) fn stop(config: &Config, store: &mut Store, id: &str, timeout: Option<i64>) -> anyhow::Result<()> {
     let c = store.update(id, |r| r.manually_stopped = true)?;
     let c = refresh(config, store, c)?;
-    if c.state.restarting {
-        if let Some(sup) = c.supervisor.filter(is_alive) {
-            let _ = nix::sys::signal::kill(nix::unistd::Pid::from_raw(sup.pid), nix::sys::signal::Signal::SIGTERM);
-        }
+    if c.state.restarting
+        && let Some(sup) = c.supervisor.filter(is_alive)
+    {
+        let _ = nix::sys::signal::kill(nix::unistd::Pid::from_raw(sup.pid), nix::sys::signal::Signal::SIGTERM);
     }
     if !c.state.running && !c.state.paused {
         return Ok(());

@@ -12,11 +12,24 @@ use nix::mount::{MntFlags, MsFlags, mount, umount2};
 #[derive(Debug, thiserror::Error)]
 pub(crate) enum RootfsError {
     #[error("mount overlay on {target:?} (lowerdir {lower} dirs)")]
-    Mount { target: PathBuf, lower: usize, #[source] source: nix::Error },
+    Mount {
+        target: PathBuf,
+        lower: usize,
+        #[source]
+        source: nix::Error,
+    },
     #[error("unmount {target:?}")]
-    Unmount { target: PathBuf, #[source] source: nix::Error },
+    Unmount {
+        target: PathBuf,
+        #[source]
+        source: nix::Error,
+    },
     #[error("create {path:?}")]
-    Create { path: PathBuf, #[source] source: io::Error },
+    Create {
+        path: PathBuf,
+        #[source]
+        source: io::Error,
+    },
     #[error("container has no image layers")]
     NoLayers,
 }
@@ -57,7 +70,8 @@ pub(crate) fn unmount(target: &Path) -> Result<(), RootfsError> {
     if !is_mounted(target) {
         return Ok(());
     }
-    umount2(target, MntFlags::MNT_DETACH).map_err(|source| RootfsError::Unmount { target: target.to_path_buf(), source })
+    umount2(target, MntFlags::MNT_DETACH)
+        .map_err(|source| RootfsError::Unmount { target: target.to_path_buf(), source })
 }
 
 /// `mkdir -p` of `path` inside `root`, each step resolved in the root so a
@@ -68,7 +82,11 @@ pub(crate) fn mkdir_in_root(root: &Path, path: &str) -> io::Result<()> {
     for comp in Path::new(path).components() {
         let Component::Normal(name) = comp else { continue };
         let parent = crate::sys::open_dir_in_root(root_dir.as_fd(), &done)?;
-        match nix::sys::stat::mkdirat(Some(std::os::fd::AsRawFd::as_raw_fd(&parent)), name, nix::sys::stat::Mode::from_bits_truncate(0o755)) {
+        match nix::sys::stat::mkdirat(
+            Some(std::os::fd::AsRawFd::as_raw_fd(&parent)),
+            name,
+            nix::sys::stat::Mode::from_bits_truncate(0o755),
+        ) {
             Ok(()) | Err(nix::Error::EEXIST) => {}
             Err(e) => return Err(e.into()),
         }

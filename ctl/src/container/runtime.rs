@@ -11,7 +11,12 @@ use serde::Deserialize;
 #[derive(Debug, thiserror::Error)]
 pub(crate) enum RuntimeError {
     #[error("run {runtime:?} {verb}")]
-    Spawn { runtime: PathBuf, verb: &'static str, #[source] source: std::io::Error },
+    Spawn {
+        runtime: PathBuf,
+        verb: &'static str,
+        #[source]
+        source: std::io::Error,
+    },
     #[error("runtime {verb} {id}: {message}")]
     Failed { verb: &'static str, id: String, message: String },
     #[error("runtime state {id}: unreadable output {output:?}")]
@@ -42,8 +47,6 @@ impl RuntimeError {
 #[derive(Debug, Clone, Deserialize)]
 pub(crate) struct RuntimeState {
     pub status: String,
-    #[serde(default)]
-    pub pid: i32,
 }
 
 #[derive(Debug, Clone)]
@@ -129,9 +132,10 @@ impl Runtime {
             }
             return Err(RuntimeError::Failed { verb: "state", id: id.to_string(), message });
         }
-        serde_json::from_slice(&out.stdout)
-            .map(Some)
-            .map_err(|_| RuntimeError::BadState { id: id.to_string(), output: String::from_utf8_lossy(&out.stdout).into() })
+        serde_json::from_slice(&out.stdout).map(Some).map_err(|_| RuntimeError::BadState {
+            id: id.to_string(),
+            output: String::from_utf8_lossy(&out.stdout).into(),
+        })
     }
 
     /// Pids of every process of the container (`ps --format json`).
@@ -145,8 +149,10 @@ impl Runtime {
         if !out.status.success() {
             return Err(RuntimeError::Failed { verb: "ps", id: id.to_string(), message: stderr_message(&out.stderr) });
         }
-        serde_json::from_slice(&out.stdout)
-            .map_err(|_| RuntimeError::BadState { id: id.to_string(), output: String::from_utf8_lossy(&out.stdout).into() })
+        serde_json::from_slice(&out.stdout).map_err(|_| RuntimeError::BadState {
+            id: id.to_string(),
+            output: String::from_utf8_lossy(&out.stdout).into(),
+        })
     }
 }
 
@@ -184,9 +190,14 @@ mod tests {
 
     #[test]
     fn permission_denied_is_126() {
-        let e = RuntimeError::Failed { verb: "start", id: "x".into(), message: "exec: \"/etc\": permission denied".into() };
+        let e =
+            RuntimeError::Failed { verb: "start", id: "x".into(), message: "exec: \"/etc\": permission denied".into() };
         assert_eq!(e.exit_code(), 126);
-        let crun = RuntimeError::Failed { verb: "create", id: "x".into(), message: "open executable: Permission denied".into() };
+        let crun = RuntimeError::Failed {
+            verb: "create",
+            id: "x".into(),
+            message: "open executable: Permission denied".into(),
+        };
         assert_eq!(crun.exit_code(), 126);
         let crun = RuntimeError::Failed {
             verb: "create",

@@ -92,9 +92,17 @@ pub(crate) enum SecurityError {
     #[error("--cap-add/--cap-drop {0:?}: unknown capability")]
     UnknownCap(String),
     #[error("seccomp profile {path}")]
-    Profile { path: String, #[source] source: serde_json::Error },
+    Profile {
+        path: String,
+        #[source]
+        source: serde_json::Error,
+    },
     #[error("seccomp profile {path}: read")]
-    ReadProfile { path: String, #[source] source: std::io::Error },
+    ReadProfile {
+        path: String,
+        #[source]
+        source: std::io::Error,
+    },
 }
 
 /// `CAP_X` from `x`, `X` or `cap_x`; `ALL` stays `ALL`.
@@ -185,7 +193,9 @@ fn resolve_profile(profile: &Value, caps: &[String], (goarch, scmp_arch): (&str,
     for rule in profile["syscalls"].as_array().into_iter().flatten() {
         let inc = &rule["includes"];
         let exc = &rule["excludes"];
-        if inc["caps"].is_array() && !inc["caps"].as_array().is_some_and(|l| l.iter().all(|c| caps.iter().any(|h| c == h.as_str()))) {
+        if inc["caps"].is_array()
+            && !inc["caps"].as_array().is_some_and(|l| l.iter().all(|c| caps.iter().any(|h| c == h.as_str())))
+        {
             continue;
         }
         if inc["arches"].is_array() && !in_arch(&inc["arches"]) {
@@ -249,7 +259,9 @@ mod tests {
         assert_eq!(out["architectures"][0], "SCMP_ARCH_X86_64");
         let allows = |name: &str| {
             out["syscalls"].as_array().unwrap().iter().any(|r| {
-                r["action"] == "SCMP_ACT_ALLOW" && r["names"].as_array().unwrap().iter().any(|n| n == name) && r.get("args").is_none()
+                r["action"] == "SCMP_ACT_ALLOW"
+                    && r["names"].as_array().unwrap().iter().any(|n| n == name)
+                    && r.get("args").is_none()
             })
         };
         assert!(allows("arch_prctl"), "amd64-only rule kept");
@@ -258,7 +270,13 @@ mod tests {
         assert!(allows("chroot"), "CAP_SYS_CHROOT is a default cap");
         let admin = capabilities(&["SYS_ADMIN".into()], &[], false).unwrap();
         let out = resolve_profile(&profile, &admin, ("amd64", "SCMP_ARCH_X86_64"));
-        assert!(out["syscalls"].as_array().unwrap().iter().any(|r| r["names"].as_array().unwrap().iter().any(|n| n == "bpf")
-            && r["action"] == "SCMP_ACT_ALLOW"));
+        assert!(
+            out["syscalls"].as_array().unwrap().iter().any(|r| r["names"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .any(|n| n == "bpf")
+                && r["action"] == "SCMP_ACT_ALLOW")
+        );
     }
 }

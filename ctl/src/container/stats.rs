@@ -27,7 +27,8 @@ pub(crate) struct Sample {
 pub(crate) fn cgroup_dirs(proc_root: &Path, sys_root: &Path, pid: i32) -> HashMap<String, PathBuf> {
     let text = std::fs::read_to_string(proc_root.join(format!("{pid}/cgroup"))).unwrap_or_default();
     let mut out = HashMap::new();
-    let unified = if sys_root.join("cgroup.controllers").exists() { sys_root.to_path_buf() } else { sys_root.join("unified") };
+    let unified =
+        if sys_root.join("cgroup.controllers").exists() { sys_root.to_path_buf() } else { sys_root.join("unified") };
     for line in text.lines() {
         let mut f = line.splitn(3, ':');
         let (Some(_), Some(ctrls), Some(path)) = (f.next(), f.next(), f.next()) else { continue };
@@ -56,7 +57,11 @@ fn keyed(p: &Path, key: &str) -> Option<u64> {
 /// Host memory (MemTotal), the limit docker shows for an unlimited container.
 fn host_memory(proc_root: &Path) -> u64 {
     let text = std::fs::read_to_string(proc_root.join("meminfo")).unwrap_or_default();
-    let kb = text.lines().find_map(|l| l.strip_prefix("MemTotal:")).and_then(|r| r.split_whitespace().next()).and_then(|v| v.parse::<u64>().ok());
+    let kb = text
+        .lines()
+        .find_map(|l| l.strip_prefix("MemTotal:"))
+        .and_then(|r| r.split_whitespace().next())
+        .and_then(|v| v.parse::<u64>().ok());
     kb.map_or(0, |kb| kb * 1024)
 }
 
@@ -174,18 +179,39 @@ mod tests {
     fn hybrid_layout_reads_v1_controllers() {
         let t = tempfile::tempdir().unwrap();
         let (proc_root, sys) = (t.path().join("proc"), t.path().join("sys"));
-        write(&proc_root.join("7/cgroup"), "12:memory:/berthctl/x\n4:cpu,cpuacct:/berthctl/x\n3:pids:/berthctl/x\n2:blkio:/berthctl/x\n0::/berthctl/x\n");
+        write(
+            &proc_root.join("7/cgroup"),
+            "12:memory:/berthctl/x\n4:cpu,cpuacct:/berthctl/x\n3:pids:/berthctl/x\n2:blkio:/berthctl/x\n0::/berthctl/x\n",
+        );
         write(&proc_root.join("meminfo"), "MemTotal:       1000 kB\n");
-        write(&proc_root.join("7/net/dev"), "h1\nh2\n    lo: 100 1 0 0 0 0 0 0 100 1 0 0 0 0 0 0\n  eth0: 10 1 0 0 0 0 0 0 20 1 0 0 0 0 0 0\n");
+        write(
+            &proc_root.join("7/net/dev"),
+            "h1\nh2\n    lo: 100 1 0 0 0 0 0 0 100 1 0 0 0 0 0 0\n  eth0: 10 1 0 0 0 0 0 0 20 1 0 0 0 0 0 0\n",
+        );
         write(&sys.join("memory/berthctl/x/memory.usage_in_bytes"), "600000\n");
         write(&sys.join("memory/berthctl/x/memory.stat"), "cache 1\ntotal_inactive_file 100000\n");
         write(&sys.join("memory/berthctl/x/memory.limit_in_bytes"), "9223372036854771712\n");
         write(&sys.join("cpu,cpuacct/berthctl/x/cpuacct.usage"), "5000\n");
         write(&sys.join("pids/berthctl/x/pids.current"), "3\n");
-        write(&sys.join("blkio/berthctl/x/blkio.throttle.io_service_bytes"), "8:0 Read 10\n8:0 Write 20\n8:0 Total 30\nTotal 30\n");
+        write(
+            &sys.join("blkio/berthctl/x/blkio.throttle.io_service_bytes"),
+            "8:0 Read 10\n8:0 Write 20\n8:0 Total 30\nTotal 30\n",
+        );
         write(&sys.join("unified/berthctl/x/cgroup.procs"), "7\n");
         let s = sample(&proc_root, &sys, 7);
-        assert_eq!(s, Sample { cpu_ns: 5000, mem_usage: 500000, mem_limit: 1024000, block_read: 10, block_write: 20, net_rx: 10, net_tx: 20, pids: 3 });
+        assert_eq!(
+            s,
+            Sample {
+                cpu_ns: 5000,
+                mem_usage: 500000,
+                mem_limit: 1024000,
+                block_read: 10,
+                block_write: 20,
+                net_rx: 10,
+                net_tx: 20,
+                pids: 3
+            }
+        );
     }
 
     #[test]
@@ -204,7 +230,10 @@ mod tests {
         write(&d.join("io.stat"), "8:0 rbytes=1 wbytes=2 rios=0\n8:16 rbytes=3 wbytes=4\n");
         write(&d.join("pids.current"), "2\n");
         let s = sample(&proc_root, &sys, 7);
-        assert_eq!((s.cpu_ns, s.mem_usage, s.mem_limit, s.block_read, s.block_write, s.pids), (7000, 4000, 8192, 4, 6, 2));
+        assert_eq!(
+            (s.cpu_ns, s.mem_usage, s.mem_limit, s.block_read, s.block_write, s.pids),
+            (7000, 4000, 8192, 4, 6, 2)
+        );
     }
 
     #[test]

@@ -15,7 +15,11 @@ pub(crate) enum StoreError {
     #[error(transparent)]
     Db(#[from] DbError),
     #[error("container record {id}")]
-    Decode { id: String, #[source] source: serde_json::Error },
+    Decode {
+        id: String,
+        #[source]
+        source: serde_json::Error,
+    },
     #[error("No such container: {0}")]
     NotFound(String),
     #[error("multiple containers match {0:?}: give more of the id")]
@@ -37,8 +41,9 @@ fn holder(id: &str) -> String {
 
 impl Store {
     pub(crate) fn open(data_root: &Path) -> Result<Store, StoreError> {
-        std::fs::create_dir_all(data_root).map_err(|source| {
-            DbError::Open { path: data_root.to_path_buf(), source: rusqlite::Error::ToSqlConversionFailure(source.into()) }
+        std::fs::create_dir_all(data_root).map_err(|source| DbError::Open {
+            path: data_root.to_path_buf(),
+            source: rusqlite::Error::ToSqlConversionFailure(source.into()),
         })?;
         Ok(Store { db: Db::open(&data_root.join("berth.db"))? })
     }
@@ -53,16 +58,24 @@ impl Store {
         let path = self.db.path().to_path_buf();
         let sql = move |source| StoreError::Db(DbError::Sql { path: path.clone(), source });
         self.db.write(|tx| {
-            let owner: Option<String> =
-                tx.query_row("SELECT id FROM containers WHERE name = ?1", params![c.name], |r| r.get(0)).optional().map_err(&sql)?;
+            let owner: Option<String> = tx
+                .query_row("SELECT id FROM containers WHERE name = ?1", params![c.name], |r| r.get(0))
+                .optional()
+                .map_err(&sql)?;
             if let Some(id) = owner {
                 return Err(StoreError::NameInUse { name: c.name.clone(), id });
             }
-            tx.execute("INSERT INTO containers (id, name, record) VALUES (?1, ?2, ?3)", params![c.id, c.name, encode(c)])
-                .map_err(&sql)?;
+            tx.execute(
+                "INSERT INTO containers (id, name, record) VALUES (?1, ?2, ?3)",
+                params![c.id, c.name, encode(c)],
+            )
+            .map_err(&sql)?;
             if !c.image.is_empty() {
-                tx.execute("INSERT OR REPLACE INTO image_holds (holder, image_id) VALUES (?1, ?2)", params![holder(&c.id), c.image])
-                    .map_err(&sql)?;
+                tx.execute(
+                    "INSERT OR REPLACE INTO image_holds (holder, image_id) VALUES (?1, ?2)",
+                    params![holder(&c.id), c.image],
+                )
+                .map_err(&sql)?;
             }
             Ok(())
         })
@@ -83,7 +96,8 @@ impl Store {
         if reference.is_empty() || !reference.bytes().all(|b| b.is_ascii_hexdigit()) {
             return Err(StoreError::NotFound(reference.to_string()));
         }
-        let mut stmt = conn.prepare("SELECT id FROM containers WHERE substr(id, 1, ?2) = ?1 LIMIT 2").map_err(self.sql())?;
+        let mut stmt =
+            conn.prepare("SELECT id FROM containers WHERE substr(id, 1, ?2) = ?1 LIMIT 2").map_err(self.sql())?;
         let ids: Vec<String> = stmt
             .query_map(params![reference, reference.len() as i64], |r| r.get(0))
             .and_then(|rows| rows.collect())
@@ -130,8 +144,10 @@ impl Store {
         let path = self.db.path().to_path_buf();
         let sql = move |source| StoreError::Db(DbError::Sql { path: path.clone(), source });
         self.db.write(|tx| {
-            let json: Option<String> =
-                tx.query_row("SELECT record FROM containers WHERE id = ?1", params![id], |r| r.get(0)).optional().map_err(&sql)?;
+            let json: Option<String> = tx
+                .query_row("SELECT record FROM containers WHERE id = ?1", params![id], |r| r.get(0))
+                .optional()
+                .map_err(&sql)?;
             let mut c = decode(id, &json.ok_or_else(|| StoreError::NotFound(id.to_string()))?)?;
             change(&mut c);
             tx.execute("UPDATE containers SET record = ?2 WHERE id = ?1", params![id, encode(&c)]).map_err(&sql)?;
@@ -144,8 +160,10 @@ impl Store {
         let path = self.db.path().to_path_buf();
         let sql = move |source| StoreError::Db(DbError::Sql { path: path.clone(), source });
         self.db.write(|tx| {
-            let owner: Option<String> =
-                tx.query_row("SELECT id FROM containers WHERE name = ?1", params![new_name], |r| r.get(0)).optional().map_err(&sql)?;
+            let owner: Option<String> = tx
+                .query_row("SELECT id FROM containers WHERE name = ?1", params![new_name], |r| r.get(0))
+                .optional()
+                .map_err(&sql)?;
             if let Some(owner) = owner {
                 return Err(StoreError::NameInUse { name: new_name.to_string(), id: owner });
             }

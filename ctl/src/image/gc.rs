@@ -43,7 +43,7 @@ pub(crate) fn remove(store: &mut Store, name: &str, force: bool) -> Result<Vec<R
         Some(r) => {
             if tags.len() + digests.len() == 1 && !held.is_empty() && !force {
                 return Err(ImageError::RefInUse {
-                    reference: familiar(&r),
+                    reference: familiar(r),
                     holder: describe_holder(&held[0]),
                     short: id.short().to_string(),
                 });
@@ -153,6 +153,19 @@ pub(crate) fn untag(store: &mut Store, id: &Digest, name: &str) -> Result<Vec<Re
         }
         Ok::<_, ImageError>(out)
     })
+}
+
+/// Remove an image and all its names without a sweep (`image prune` sweeps
+/// once at the end); the caller has checked that nothing holds it.
+pub(crate) fn prune_one(store: &mut Store, id: &Digest) -> Result<Vec<Removal>, ImageError> {
+    let (tags, digests) = references(store, id)?;
+    let mut out = Vec::new();
+    for n in tags.iter().chain(&digests) {
+        out.extend(untag(store, id, n)?);
+    }
+    delete_image(store, id)?;
+    out.push(Removal::Deleted(id.clone()));
+    Ok(out)
 }
 
 /// Delete an image's row (its layers, tags and digests go with it).

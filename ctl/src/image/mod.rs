@@ -8,6 +8,10 @@
 //! overlay lower directories of its layers; a container keeps its image with
 //! a row in `image_holds` (see [`hold`]).
 
+// Parts of this API serve pull (this module's registry side), save/push and
+// the containers module (hold/release), which land on top of it.
+#![allow(dead_code)]
+
 mod add;
 mod change;
 mod gc;
@@ -20,9 +24,9 @@ use std::io;
 use std::path::PathBuf;
 
 pub(crate) use add::{NewImage, NewLayer, add, tag};
-pub(crate) use gc::{Collected, Removal, collect, delete_image, remove, untag};
+pub(crate) use gc::{Removal, collect, prune_one, remove};
 pub(crate) use import::{ImportOptions, import};
-pub(crate) use lookup::{Summary, find_id, list};
+pub(crate) use lookup::{Summary, count, find_id, list};
 pub(crate) use store::GcLock;
 pub(crate) use store::Store;
 

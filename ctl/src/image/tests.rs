@@ -84,7 +84,7 @@ fn shared_layer_survives_removal_of_one_image() {
 fn held_image_is_refused_with_dockers_message() {
     let (_d, mut s) = store();
     let id = import_as(&mut s, "h", Some("held"));
-    s.db.write(|tx| hold(tx, "container:0123456789abcdef", &id).map_err(|e| s_err(e))).unwrap();
+    s.db.write(|tx| hold(tx, "container:0123456789abcdef", &id).map_err(s_err)).unwrap();
     let err = remove(&mut s, "held", false).unwrap_err();
     assert_eq!(
         err.to_string(),

@@ -58,16 +58,13 @@ impl Snapshots {
         Ok(Snapshots { dir: dir.to_path_buf() })
     }
 
-    pub(crate) fn dir(&self) -> &Path {
-        &self.dir
-    }
-
     /// The directory overlayfs stacks: `snapshots/<id>/fs`.
     pub(crate) fn fs_dir(&self, id: SnapshotId) -> PathBuf {
         self.dir.join(id.to_string()).join("fs")
     }
 
-    /// The complete snapshot of a chain, if there is one.
+    /// The complete snapshot of a chain, if there is one (pull's skip check).
+    #[cfg_attr(not(test), allow(dead_code))]
     pub(crate) fn lookup(&self, db: &Db, chain_id: &Digest) -> Result<Option<SnapshotId>, SnapshotError> {
         let r = db
             .conn()
@@ -77,6 +74,15 @@ impl Snapshots {
             .optional()
             .map_err(|e| db.err(e))?;
         Ok(r)
+    }
+
+    /// The recorded size of a snapshot.
+    pub(crate) fn size(&self, db: &Db, id: SnapshotId) -> Result<u64, SnapshotError> {
+        let n: i64 = db
+            .conn()
+            .query_row("SELECT size FROM snapshots WHERE id = ?1", [id], |r| r.get(0))
+            .map_err(|e| db.err(e))?;
+        Ok(n as u64)
     }
 
     /// Start `n` snapshots owned by this process (one transaction).
@@ -255,6 +261,7 @@ impl Drop for Pending {
     }
 }
 
+#[cfg_attr(not(test), allow(dead_code))] // pull computes chain ids
 /// The chain id of a layer on top of `parent` (OCI image-spec config.md):
 /// the bottom layer's is its diff id, then sha256 of "<parent> <diff_id>".
 pub(crate) fn chain_id(parent: Option<&Digest>, diff_id: &Digest) -> Digest {

@@ -129,7 +129,8 @@ pub(crate) fn pump(mut sock: UnixStream, opts: &AttachOpts) -> io::Result<Attach
     let stdin = io::stdin();
     loop {
         let (sock_ready, stdin_ready, sig_ready) = {
-            let mut fds = vec![PollFd::new(sock.as_fd(), PollFlags::POLLIN), PollFd::new(signals.as_fd(), PollFlags::POLLIN)];
+            let mut fds =
+                vec![PollFd::new(sock.as_fd(), PollFlags::POLLIN), PollFd::new(signals.as_fd(), PollFlags::POLLIN)];
             if stdin_open {
                 fds.push(PollFd::new(stdin.as_fd(), PollFlags::POLLIN));
             }
@@ -171,7 +172,9 @@ pub(crate) fn pump(mut sock: UnixStream, opts: &AttachOpts) -> io::Result<Attach
                 match kind {
                     protocol::STDOUT => write_all_flush(&mut io::stdout().lock(), &payload),
                     protocol::STDERR => write_all_flush(&mut io::stderr().lock(), &payload),
-                    protocol::EXIT => return Ok(AttachEnd::Exited(String::from_utf8_lossy(&payload).trim().parse().unwrap_or(-1))),
+                    protocol::EXIT => {
+                        return Ok(AttachEnd::Exited(String::from_utf8_lossy(&payload).trim().parse().unwrap_or(-1)));
+                    }
                     _ => {}
                 }
             }
@@ -195,7 +198,8 @@ fn handle_signal(signo: i32, sock: &mut UnixStream, opts: &AttachOpts) {
         return;
     }
     if let Some((rt, id)) = &opts.proxy {
-        let name = Signal::try_from(signo).map(|s| s.as_str().trim_start_matches("SIG").to_string()).unwrap_or_default();
+        let name =
+            Signal::try_from(signo).map(|s| s.as_str().trim_start_matches("SIG").to_string()).unwrap_or_default();
         if let Err(e) = rt.kill(id, &name) {
             tracing::warn!(error = %e, "forward signal");
         }

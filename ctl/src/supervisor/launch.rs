@@ -30,7 +30,12 @@ pub(crate) enum LaunchError {
     #[error(transparent)]
     Runtime(#[from] RuntimeError),
     #[error("{what} {path:?}")]
-    Io { what: &'static str, path: std::path::PathBuf, #[source] source: std::io::Error },
+    Io {
+        what: &'static str,
+        path: std::path::PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
     #[error("runtime create {id}: no pty master on the console socket within 10s")]
     NoConsole { id: String },
 }
@@ -83,10 +88,22 @@ pub(crate) fn create(c: &Container, layout: &Layout, rt: &Runtime) -> Result<(Co
     };
     let mut ours = None;
     if console.is_none() {
-        let (out_r, out_w) = nix::unistd::pipe().map_err(|e| LaunchError::Io { what: "pipe", path: layout.dir.clone(), source: e.into() })?;
-        let (err_r, err_w) = nix::unistd::pipe().map_err(|e| LaunchError::Io { what: "pipe", path: layout.dir.clone(), source: e.into() })?;
+        let (out_r, out_w) = nix::unistd::pipe().map_err(|e| LaunchError::Io {
+            what: "pipe",
+            path: layout.dir.clone(),
+            source: e.into(),
+        })?;
+        let (err_r, err_w) = nix::unistd::pipe().map_err(|e| LaunchError::Io {
+            what: "pipe",
+            path: layout.dir.clone(),
+            source: e.into(),
+        })?;
         let stdin = if c.config.open_stdin {
-            let (in_r, in_w) = nix::unistd::pipe().map_err(|e| LaunchError::Io { what: "pipe", path: layout.dir.clone(), source: e.into() })?;
+            let (in_r, in_w) = nix::unistd::pipe().map_err(|e| LaunchError::Io {
+                what: "pipe",
+                path: layout.dir.clone(),
+                source: e.into(),
+            })?;
             cmd.stdin(Stdio::from(in_r));
             Some(File::from(in_w))
         } else {
@@ -97,12 +114,14 @@ pub(crate) fn create(c: &Container, layout: &Layout, rt: &Runtime) -> Result<(Co
         ours = Some(ContainerIo::Pipes { stdin, stdout: File::from(out_r), stderr: File::from(err_r) });
     }
     cmd.arg(&c.id);
-    let status = cmd
-        .status()
-        .map_err(|source| RuntimeError::Spawn { runtime: rt.path.clone(), verb: "create", source })?;
+    let status =
+        cmd.status().map_err(|source| RuntimeError::Spawn { runtime: rt.path.clone(), verb: "create", source })?;
     drop(cmd); // closes the container's ends we passed
     if !status.success() {
-        let message = std::fs::read(&log).ok().and_then(|l| runtime::log_message(&l)).unwrap_or_else(|| format!("exited with {status}"));
+        let message = std::fs::read(&log)
+            .ok()
+            .and_then(|l| runtime::log_message(&l))
+            .unwrap_or_else(|| format!("exited with {status}"));
         return Err(RuntimeError::Failed { verb: "create", id: c.id.clone(), message }.into());
     }
     if let Some(listener) = console {
@@ -128,6 +147,10 @@ fn receive_master(listener: &UnixListener, id: &str) -> Result<OwnedFd, LaunchEr
     if ready == 0 {
         return Err(LaunchError::NoConsole { id: id.to_string() });
     }
-    let (conn, _) = listener.accept().map_err(|source| LaunchError::Io { what: "accept on console socket", path: id.into(), source })?;
+    let (conn, _) = listener.accept().map_err(|source| LaunchError::Io {
+        what: "accept on console socket",
+        path: id.into(),
+        source,
+    })?;
     crate::sys::recv_fd(&conn).map_err(|source| LaunchError::Io { what: "receive pty master", path: id.into(), source })
 }

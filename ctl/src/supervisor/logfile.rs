@@ -37,7 +37,11 @@ impl Rotation {
         for (k, v) in opts {
             match k.as_str() {
                 "max-size" => {
-                    r.max_size = parse_size(v).ok_or_else(|| LogOptError::Bad { key: k.clone(), value: v.clone(), why: "not a size" })?
+                    r.max_size = parse_size(v).ok_or_else(|| LogOptError::Bad {
+                        key: k.clone(),
+                        value: v.clone(),
+                        why: "not a size",
+                    })?
                 }
                 "max-file" => {
                     r.max_files = v.parse().ok().filter(|n| *n >= 1).ok_or_else(|| LogOptError::Bad {
@@ -71,7 +75,7 @@ pub(crate) fn parse_size(s: &str) -> Option<u64> {
         "t" | "tb" | "tib" => 1024.0_f64.powi(4),
         _ => return None,
     };
-    (n >= 0.0).then(|| (n * mult) as u64)
+    (n >= 0.0).then_some((n * mult) as u64)
 }
 
 #[derive(Serialize)]

@@ -98,7 +98,16 @@ pub(crate) fn main(config: &Config, id: &str) -> anyhow::Result<i32> {
     let _ = std::fs::remove_file(&sock);
     let listener = UnixListener::bind(&sock).with_context(|| format!("bind attach socket {sock:?}"))?;
     let runtime = Runtime::new(&config.runtime, &config.runroot);
-    let mut sup = Supervisor { config: config.clone(), id: id.to_string(), layout, runtime, store, listener, signals, clients: Vec::new() };
+    let mut sup = Supervisor {
+        config: config.clone(),
+        id: id.to_string(),
+        layout,
+        runtime,
+        store,
+        listener,
+        signals,
+        clients: Vec::new(),
+    };
     let me = std::process::id() as i32;
     let me = ProcessId { pid: me, start_time: crate::container::process_start_time(me).unwrap_or(0) };
     sup.store.update(id, |r| r.supervisor = Some(me))?;
@@ -190,7 +199,8 @@ impl Supervisor {
         let mut log = if c.host_config.log_config.kind == "none" {
             None
         } else {
-            let rotation = Rotation::from_opts(&c.host_config.log_config.config).unwrap_or(Rotation { max_size: 10 << 20, max_files: 3 });
+            let rotation = Rotation::from_opts(&c.host_config.log_config.config)
+                .unwrap_or(Rotation { max_size: 10 << 20, max_files: 3 });
             match LogWriter::open(&self.layout.log_file(), rotation) {
                 Ok(w) => Some(w),
                 Err(e) => {
@@ -199,7 +209,15 @@ impl Supervisor {
                 }
             }
         };
-        let outcome = Pump { io, log: log.as_mut(), clients: &mut self.clients, listener: &self.listener, signals: &self.signals, pid }.run();
+        let outcome = Pump {
+            io,
+            log: log.as_mut(),
+            clients: &mut self.clients,
+            listener: &self.listener,
+            signals: &self.signals,
+            pid,
+        }
+        .run();
         if let Some(l) = log.as_mut()
             && let Err(e) = l.flush_partial()
         {
@@ -244,7 +262,8 @@ impl Supervisor {
         let deadline = Instant::now() + delay;
         while Instant::now() < deadline {
             let left = deadline.saturating_duration_since(Instant::now());
-            let mut fds = [nix::poll::PollFd::new(std::os::fd::AsFd::as_fd(&self.signals), nix::poll::PollFlags::POLLIN)];
+            let mut fds =
+                [nix::poll::PollFd::new(std::os::fd::AsFd::as_fd(&self.signals), nix::poll::PollFlags::POLLIN)];
             let t = nix::poll::PollTimeout::try_from(left).unwrap_or(nix::poll::PollTimeout::MAX);
             if let Ok(n) = nix::poll::poll(&mut fds, t)
                 && n > 0

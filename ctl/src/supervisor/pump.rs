@@ -136,7 +136,10 @@ impl Pump<'_> {
     /// Poll everything; return the sources that are ready.
     fn wait(&self, open: &[u8], timeout: Option<Duration>) -> Vec<Source> {
         let mut sources = vec![Source::Signals, Source::Listener];
-        let mut fds = vec![PollFd::new(self.signals.as_fd(), PollFlags::POLLIN), PollFd::new(self.listener.as_fd(), PollFlags::POLLIN)];
+        let mut fds = vec![
+            PollFd::new(self.signals.as_fd(), PollFlags::POLLIN),
+            PollFd::new(self.listener.as_fd(), PollFlags::POLLIN),
+        ];
         for &s in open {
             sources.push(Source::Output(s));
             fds.push(PollFd::new(self.output_fd(s), PollFlags::POLLIN));

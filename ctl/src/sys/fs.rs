@@ -77,6 +77,7 @@ pub(crate) fn fsetxattr(fd: BorrowedFd<'_>, name: &str, value: &[u8], what: &Pat
     if ret < 0 { Err(SysError::new("fsetxattr", what, Errno::last())) } else { Ok(()) }
 }
 
+#[cfg_attr(not(test), allow(dead_code))] // tests and `system check` read xattrs back
 /// fgetxattr(2): the value of `name` on `fd`, or None when it is not set.
 pub(crate) fn fgetxattr(fd: BorrowedFd<'_>, name: &str, what: &Path) -> Result<Option<Vec<u8>>, SysError> {
     let cname = CString::new(name).map_err(|_| SysError::new("fgetxattr", what, Errno::EINVAL))?;

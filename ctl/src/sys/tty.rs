@@ -38,4 +38,3 @@ pub(crate) fn set_window_size(fd: BorrowedFd<'_>, size: WinSize) -> io::Result<(
     }
     Ok(())
 }
-

@@ -15,6 +15,10 @@
 
 #![allow(dead_code)] // each test module uses its own part of this
 
+mod outside;
+
+pub use outside::Outside;
+
 use std::collections::HashMap;
 use std::ffi::OsStr;
 use std::fs;
@@ -73,19 +77,34 @@ impl Store {
         self.dir.path()
     }
 
-    /// `berthctl --data-root R --runroot RR ARGS…` with the test runtime, and
-    /// none of the caller's BERTH_* or DOCKER_CONFIG settings.
+    /// `berthctl --data-root R --runroot RR ARGS…` with the test runtime, none
+    /// of the caller's BERTH_* settings, and `DOCKER_CONFIG` set to this
+    /// store's own dir (credentials never touch the real `~/.docker`).
     pub fn berthctl<I, S>(&self, args: I) -> Command
     where
         I: IntoIterator<Item = S>,
         S: AsRef<OsStr>,
     {
         let mut cmd = Command::new(berthctl_bin());
-        cmd.env_remove("BERTH_ROOT").env_remove("BERTH_RUNROOT").env_remove("DOCKER_CONFIG");
+        cmd.env_remove("BERTH_ROOT").env_remove("BERTH_RUNROOT");
+        cmd.env("DOCKER_CONFIG", self.docker_config_dir());
         cmd.env("BERTH_RUNTIME", runtime());
         cmd.arg("--data-root").arg(&self.root).arg("--runroot").arg(&self.runroot);
         cmd.args(args);
         cmd
+    }
+}
+
+impl Store {
+    /// The `DOCKER_CONFIG` dir `berthctl(...)` sets; `login` writes
+    /// `config.json` in it.
+    pub fn docker_config_dir(&self) -> PathBuf {
+        self.dir.path().join("docker-config")
+    }
+
+    /// The credentials file `login` writes.
+    pub fn auth_file(&self) -> PathBuf {
+        self.docker_config_dir().join("config.json")
     }
 }
 

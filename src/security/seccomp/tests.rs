@@ -6,12 +6,15 @@ use serde_json::json;
 use super::asm::*;
 use super::*;
 
+mod differential;
+
 struct Data {
     nr: u32,
     arch: u32,
     args: [u64; 6],
 }
 
+/// Run a classic-BPF seccomp program on one call, as the kernel does.
 fn run(prog: &[SockFilter], d: &Data) -> u32 {
     let word = |off: u32| -> u32 {
         match off {
@@ -38,6 +41,8 @@ fn run(prog: &[SockFilter], d: &Data) -> u32 {
                     BPF_JEQ_K => acc == i.k,
                     BPF_JGT_K => acc > i.k,
                     BPF_JGE_K => acc >= i.k,
+                    // BPF_JMP|BPF_JSET|BPF_K, which libseccomp's programs use.
+                    0x45 => acc & i.k != 0,
                     _ => panic!("bad opcode {op:#x}"),
                 };
                 pc += if taken { i.jt } else { i.jf } as usize;
@@ -149,6 +154,69 @@ fn several_args_must_all_hold() {
     .unwrap();
     assert_eq!(call(&f, "socket", [2, 3, 0, 0, 0, 0]), RET_ERRNO | 1);
     assert_eq!(call(&f, "socket", [2, 1, 0, 0, 0, 0]), RET_ALLOW);
+}
+
+#[test]
+fn conditions_on_one_argument_are_ored_as_runc_does() {
+    // runc turns every condition into its own rule once two test the same
+    // argument: socket(AF_UNIX|AF_INET, …) or any call whose type is 3.
+    let f = compile(&profile(json!({
+        "defaultAction": "SCMP_ACT_ERRNO",
+        "syscalls": [{"names": ["socket"], "action": "SCMP_ACT_ALLOW",
+                      "args": [{"index": 0, "value": 1, "op": "SCMP_CMP_EQ"},
+                               {"index": 0, "value": 2, "op": "SCMP_CMP_EQ"},
+                               {"index": 1, "value": 3, "op": "SCMP_CMP_EQ"}]}]
+    })))
+    .unwrap();
+    assert_eq!(call(&f, "socket", [1, 0, 0, 0, 0, 0]), RET_ALLOW);
+    assert_eq!(call(&f, "socket", [2, 0, 0, 0, 0, 0]), RET_ALLOW);
+    assert_eq!(call(&f, "socket", [10, 3, 0, 0, 0, 0]), RET_ALLOW);
+    assert_eq!(call(&f, "socket", [10, 1, 0, 0, 0, 0]), RET_ERRNO | 1);
+}
+
+#[test]
+fn a_profile_for_another_architecture_only_is_refused() {
+    let e = compile(&profile(json!({"defaultAction": "SCMP_ACT_ALLOW",
+        "architectures": ["SCMP_ARCH_AARCH64", "SCMP_ARCH_ARM"]})))
+    .unwrap_err()
+    .to_string();
+    assert!(e.contains("linux.seccomp.architectures") && e.contains("x86"), "{e}");
+    // Listed beside x86 ones, other architectures are skipped (they never reach
+    // an x86_64 kernel).
+    compile(&profile(json!({"defaultAction": "SCMP_ACT_ALLOW",
+        "architectures": ["SCMP_ARCH_X86_64", "SCMP_ARCH_AARCH64"]})))
+    .unwrap();
+}
+
+#[test]
+fn syscall_tables_match_the_kernel_headers() {
+    // linux-libc-dev's headers (Debian's multiarch path first). The table may know
+    // calls newer than the headers, numbered above everything they list.
+    for (col, file) in [(0, "unistd_64.h"), (1, "unistd_32.h"), (2, "unistd_x32.h")] {
+        let path = ["/usr/include/x86_64-linux-gnu/asm", "/usr/include/asm"]
+            .map(|d| std::path::Path::new(d).join(file))
+            .into_iter()
+            .find(|p| p.exists())
+            .unwrap_or_else(|| panic!("asm/{file} not found: install linux-libc-dev"));
+        let text = std::fs::read_to_string(&path).unwrap();
+        let mut seen = HashMap::new();
+        for line in text.lines() {
+            let Some((name, value)) = line.strip_prefix("#define __NR_").and_then(|r| r.split_once(' ')) else {
+                continue;
+            };
+            let value = value.trim().trim_start_matches("(__X32_SYSCALL_BIT + ").trim_end_matches(')');
+            let nr: i16 = value.parse().unwrap_or_else(|_| panic!("{path:?}: {line}"));
+            let row = numbers(name).unwrap_or_else(|| panic!("{name} ({path:?}) is missing from syscalls.rs"));
+            assert_eq!(row[col], nr, "{name}: syscalls.rs says {}, {path:?} says {nr}", row[col]);
+            seen.insert(name, nr);
+        }
+        assert!(seen.len() > 300, "{path:?}: only {} calls", seen.len());
+        // x32's own entry points (512 and up) sit above the common numbers.
+        let newest = *seen.values().filter(|n| col != 2 || **n < 512).max().unwrap();
+        for (name, row) in SYSCALLS.iter().filter(|(n, row)| row[col] >= 0 && !seen.contains_key(n)) {
+            assert!(row[col] > newest, "{name} ({}) is in syscalls.rs but not in {path:?}", row[col]);
+        }
+    }
 }
 
 #[test]

@@ -158,7 +158,11 @@ fn parse_ulimit(s: &str) -> anyhow::Result<Ulimit> {
     let bad = || anyhow::anyhow!("invalid argument {s:?} for \"--ulimit\" flag: expected name=soft[:hard]");
     let (name, vals) = s.split_once('=').ok_or_else(bad)?;
     let (soft, hard) = vals.split_once(':').unwrap_or((vals, vals));
-    Ok(Ulimit { name: name.to_string(), soft: soft.parse().map_err(|_| bad())?, hard: hard.parse().map_err(|_| bad())? })
+    Ok(Ulimit {
+        name: name.to_string(),
+        soft: soft.parse().map_err(|_| bad())?,
+        hard: hard.parse().map_err(|_| bad())?,
+    })
 }
 
 fn parse_bytes(flag: &str, s: &str) -> anyhow::Result<i64> {
@@ -168,7 +172,9 @@ fn parse_bytes(flag: &str, s: &str) -> anyhow::Result<i64> {
 }
 
 fn labels(list: &[String]) -> BTreeMap<String, String> {
-    list.iter().map(|l| l.split_once('=').map_or((l.clone(), String::new()), |(k, v)| (k.to_string(), v.to_string()))).collect()
+    list.iter()
+        .map(|l| l.split_once('=').map_or((l.clone(), String::new()), |(k, v)| (k.to_string(), v.to_string())))
+        .collect()
 }
 
 /// docker's HostConfig from the flags.
@@ -194,7 +200,11 @@ fn host_config(a: &CreateArgs, runtime: &str) -> anyhow::Result<HostConfig> {
         Some(s) => parse_bytes("--memory-swap", s)?,
         None => 0,
     };
-    let tmpfs = a.tmpfs.iter().map(|t| t.split_once(':').map_or((t.clone(), String::new()), |(d, o)| (d.to_string(), o.to_string()))).collect();
+    let tmpfs = a
+        .tmpfs
+        .iter()
+        .map(|t| t.split_once(':').map_or((t.clone(), String::new()), |(d, o)| (d.to_string(), o.to_string())))
+        .collect();
     Ok(HostConfig {
         runtime: runtime.to_string(),
         auto_remove: a.rm,
@@ -271,7 +281,9 @@ pub(crate) fn create(config: &Config, a: &CreateArgs) -> anyhow::Result<Containe
     cfg.attach_stderr = true;
     cfg.hostname = match (&a.hostname, a.network.as_str()) {
         (Some(h), _) => h.clone(),
-        (None, "host") => std::fs::read_to_string("/proc/sys/kernel/hostname").map(|h| h.trim().to_string()).unwrap_or_default(),
+        (None, "host") => {
+            std::fs::read_to_string("/proc/sys/kernel/hostname").map(|h| h.trim().to_string()).unwrap_or_default()
+        }
         (None, _) => id[..12].to_string(),
     };
     let (path, args) = bundle::entrypoint_and_args(&cfg)?;
@@ -312,7 +324,8 @@ fn insert_named(config: &Config, c: &mut Container, name: Option<&str>) -> anyho
     }
     // docker's candidates: random names, then the short id; the store's
     // unique name column decides, so parallel runs never share one.
-    let mut candidates = crate::names::candidates(&c.id).context("pick a random container name")?.into_iter().peekable();
+    let mut candidates =
+        crate::names::candidates(&c.id).context("pick a random container name")?.into_iter().peekable();
     while let Some(name) = candidates.next() {
         c.name = name;
         match store.insert(c) {

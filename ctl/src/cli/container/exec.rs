@@ -55,8 +55,16 @@ fn process_json(c: &Container, a: &ExecArgs, rootfs: &std::path::Path) -> anyhow
     let mut cfg = c.config.clone();
     cfg.tty = a.tty;
     cfg.env.extend(a.env.iter().cloned());
-    let caps = security::capabilities(&c.host_config.cap_add, &c.host_config.cap_drop, c.host_config.privileged || a.privileged)?;
-    let cwd = a.workdir.clone().filter(|w| !w.is_empty()).unwrap_or_else(|| if cfg.working_dir.is_empty() { "/".into() } else { cfg.working_dir.clone() });
+    let caps = security::capabilities(
+        &c.host_config.cap_add,
+        &c.host_config.cap_drop,
+        c.host_config.privileged || a.privileged,
+    )?;
+    let cwd = a
+        .workdir
+        .clone()
+        .filter(|w| !w.is_empty())
+        .unwrap_or_else(|| if cfg.working_dir.is_empty() { "/".into() } else { cfg.working_dir.clone() });
     Ok(json!({
         "terminal": a.tty,
         "user": {"uid": u.uid, "gid": u.gid, "additionalGids": u.additional_gids},
@@ -138,7 +146,11 @@ fn exec(
 
 /// Take the pty master from the runtime and copy between it and our
 /// terminal until the runtime (and so the process) exits.
-fn pump_tty(listener: &UnixListener, child: &mut std::process::Child, stdin_on: bool) -> anyhow::Result<std::process::ExitStatus> {
+fn pump_tty(
+    listener: &UnixListener,
+    child: &mut std::process::Child,
+    stdin_on: bool,
+) -> anyhow::Result<std::process::ExitStatus> {
     listener.set_nonblocking(true)?;
     let conn = loop {
         match listener.accept() {

@@ -107,7 +107,9 @@ pub(crate) fn run(config: &Config, a: &LogsArgs) -> anyhow::Result<i32> {
     let lines = all_lines(&path);
     let skip = match a.tail.as_str() {
         "all" => 0,
-        n => lines.len().saturating_sub(n.parse::<usize>().map_err(|_| anyhow::anyhow!("invalid value for \"tail\": {n:?}"))?),
+        n => lines
+            .len()
+            .saturating_sub(n.parse::<usize>().map_err(|_| anyhow::anyhow!("invalid value for \"tail\": {n:?}"))?),
     };
     for l in &lines[skip..] {
         filter.print(l);

@@ -65,7 +65,7 @@ pub(crate) enum ContainerCommand {
 #[derive(Debug, Subcommand)]
 pub(crate) enum ContainerGroup {
     #[command(flatten)]
-    Common(ContainerCommand),
+    Common(Box<ContainerCommand>),
     /// Display detailed information on one or more containers
     Inspect(inspect::InspectArgs),
     /// Remove all stopped containers

@@ -130,7 +130,11 @@ pub(crate) fn run(config: &Config, a: &PsArgs) -> anyhow::Result<i32> {
     let filters: Vec<(String, String)> = a
         .filter
         .iter()
-        .map(|f| f.split_once('=').map(|(k, v)| (k.to_string(), v.to_string())).ok_or_else(|| anyhow::anyhow!("bad format of filter (expected name=value)")))
+        .map(|f| {
+            f.split_once('=')
+                .map(|(k, v)| (k.to_string(), v.to_string()))
+                .ok_or_else(|| anyhow::anyhow!("bad format of filter (expected name=value)"))
+        })
         .collect::<Result<_, _>>()?;
     let mut store = Store::open(&config.data_root)?;
     let mut list = Vec::new();

@@ -8,10 +8,10 @@ use std::time::Duration;
 use serde_json::json;
 
 use crate::config::Config;
+use crate::container::lifecycle;
 use crate::container::record::Container;
 use crate::container::stats::{self, Sample};
 use crate::container::store::Store;
-use crate::container::lifecycle;
 use crate::format::units::{bytes_size, human_size};
 
 #[derive(Debug, clap::Args)]
@@ -31,7 +31,8 @@ pub(crate) struct StatsArgs {
     pub containers: Vec<String>,
 }
 
-const TABLE: &str = "table {{.ID}}\t{{.Name}}\t{{.CPUPerc}}\t{{.MemUsage}}\t{{.MemPerc}}\t{{.NetIO}}\t{{.BlockIO}}\t{{.PIDs}}";
+const TABLE: &str =
+    "table {{.ID}}\t{{.Name}}\t{{.CPUPerc}}\t{{.MemUsage}}\t{{.MemPerc}}\t{{.NetIO}}\t{{.BlockIO}}\t{{.PIDs}}";
 const HEADERS: &[(&str, &str)] = &[
     ("ID", "CONTAINER ID"),
     ("Container", "CONTAINER"),
@@ -85,7 +86,11 @@ pub(crate) fn run(config: &Config, a: &StatsArgs) -> anyhow::Result<i32> {
     loop {
         let list = targets(config, &mut store, a)?;
         let take = |c: &Container| {
-            if c.state.running { (stats::sample(proc_root, sys_root, c.state.pid), stats::system_cpu_ns(proc_root)) } else { (Sample::default(), 0) }
+            if c.state.running {
+                (stats::sample(proc_root, sys_root, c.state.pid), stats::system_cpu_ns(proc_root))
+            } else {
+                (Sample::default(), 0)
+            }
         };
         let before: Vec<_> = list.iter().map(|(c, _)| take(c)).collect();
         std::thread::sleep(Duration::from_secs(1));

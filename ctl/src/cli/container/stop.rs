@@ -61,7 +61,9 @@ pub(crate) fn restart(config: &Config, a: &StopArgs) -> anyhow::Result<i32> {
 fn wait_supervisor_gone(store: &Store, id: &str) {
     for _ in 0..2000 {
         match store.get(id) {
-            Ok(c) if c.supervisor.as_ref().is_some_and(crate::container::is_alive) => std::thread::sleep(Duration::from_millis(5)),
+            Ok(c) if c.supervisor.as_ref().is_some_and(crate::container::is_alive) => {
+                std::thread::sleep(Duration::from_millis(5))
+            }
             _ => return,
         }
     }

@@ -12,6 +12,8 @@
 pub(crate) mod containers;
 pub(crate) mod images;
 pub(crate) mod networks;
+#[cfg(test)]
+mod oracle;
 pub(crate) mod volumes;
 
 use std::collections::BTreeMap;
