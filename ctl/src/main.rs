@@ -4,6 +4,7 @@
 //! status where a command returns one).
 #![deny(unsafe_code)]
 
+mod archive;
 mod auth;
 mod cli;
 mod config;

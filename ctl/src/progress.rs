@@ -104,15 +104,20 @@ impl Line {
 
     /// Start showing a byte count out of `total`.
     pub(crate) fn downloading(&self, total: u64) {
+        self.transferring("Downloading", total);
+    }
+
+    /// Start showing a byte count out of `total` under `word` (`Pushing`).
+    pub(crate) fn transferring(&self, word: &str, total: u64) {
         match (&self.bar, self.mode) {
             (Some(b), _) => {
                 b.set_length(total);
                 b.set_position(0);
                 b.set_style(bar_style());
-                b.set_message("Downloading");
+                b.set_message(word.to_string());
                 b.reset_eta();
             }
-            (None, Mode::Plain) => self.print_changed("Downloading"),
+            (None, Mode::Plain) => self.print_changed(word),
             _ => {}
         }
     }

@@ -125,3 +125,22 @@ fn inspect_template_errors_keep_dockers_words_and_status() {
     let err = String::from_utf8_lossy(&out.stderr);
     assert_eq!(err, "template parsing error: map has no entry for key \"Nope\"\n");
 }
+
+#[test]
+fn inspect_finds_any_kind_of_object_in_dockers_order() {
+    let store = Store::new();
+    import(&store, "img:1");
+    store.berthctl(["volume", "create", "vol1"]).success();
+    let out = store.berthctl(["inspect", "-f", "{{.Name}}", "bridge", "vol1"]).success();
+    assert_eq!(out, "bridge\nvol1\n");
+    assert_eq!(store.berthctl(["inspect", "-f", "{{.Os}}", "img:1"]).success(), "linux\n");
+    let out = store.berthctl(["inspect", "-f", "{{.Name}}", "vol1", "nosuch"]).failure();
+    assert_eq!(out.status.code(), Some(1));
+    assert_eq!(String::from_utf8_lossy(&out.stdout), "vol1\n");
+    assert_eq!(String::from_utf8_lossy(&out.stderr), "Error: No such object: nosuch\n");
+    let out = store.berthctl(["inspect", "--type", "volume", "bridge"]).failure();
+    assert_eq!(String::from_utf8_lossy(&out.stdout), "[]\n");
+    let out = store.berthctl(["inspect", "--type", "bogus", "x"]).failure();
+    assert_eq!(out.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&out.stderr).starts_with("unknown type: \"bogus\": must be one of \"config\""));
+}

@@ -6,6 +6,7 @@
 //! `#[ignore = "needs root"]`; `make test` runs them with `--include-ignored`
 //! after `make test-images`.
 
+mod archive;
 mod containers;
 mod harness;
 mod images;
@@ -13,6 +14,8 @@ mod login;
 mod network;
 mod output;
 mod pull;
+mod push;
 mod sandbox;
 mod support;
+mod system_df;
 mod volume;

@@ -39,7 +39,6 @@ pub(crate) enum AuthError {
 }
 
 /// What a registry accepts from us.
-#[allow(dead_code)] // read by pull and push (registry/), which land separately
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) enum Credentials {
     Basic {
@@ -80,7 +79,6 @@ pub(crate) fn server_key(registry: &str) -> String {
 }
 
 /// The credentials stored for `registry`, if any.
-#[allow(dead_code)] // called by pull and push (registry/), which land separately
 pub(crate) fn lookup(path: &Path, registry: &str) -> Result<Option<Credentials>, AuthError> {
     use docker_credential::{CredentialRetrievalError as E, DockerCredential};
     let server = server_key(registry);

@@ -12,8 +12,11 @@ pub(crate) mod inspect;
 mod login;
 mod network;
 mod prune;
-pub(crate) mod pull;
+mod pull;
+mod push;
 mod rmi;
+mod save;
+mod system;
 mod tag;
 mod version;
 mod volume;
@@ -100,22 +103,30 @@ pub(crate) enum Command {
     Import(import::ImportArgs),
     /// Download an image from a registry
     Pull(pull::PullArgs),
+    /// Upload an image to a registry
+    Push(push::PushArgs),
     /// Show the history of an image
     History(history::HistoryArgs),
-    /// Return low-level information on objects (containers, then images)
-    Inspect(container::inspect::InspectArgs),
     /// Manage networks
     Network(network::NetworkArgs),
+    /// Return low-level information on objects
+    Inspect(inspect::ObjectInspectArgs),
     /// Remove one or more images
     Rmi(rmi::RmiArgs),
     /// Create a tag TARGET_IMAGE that refers to SOURCE_IMAGE
     Tag(tag::TagArgs),
+    /// Save one or more images to a tar archive (streamed to STDOUT by default)
+    Save(save::SaveArgs),
+    /// Load an image from a tar archive or STDIN
+    Load(save::LoadArgs),
     /// Log in to a registry
     Login(login::LoginArgs),
     /// Log out from a registry
     Logout(login::LogoutArgs),
     /// Manage volumes
     Volume(volume::VolumeArgs),
+    /// Manage berthctl (disk usage)
+    System(system::SystemArgs),
 }
 
 impl Cli {
@@ -191,14 +202,18 @@ pub(crate) fn run(cli: Cli) -> anyhow::Result<i32> {
         Command::Images(args) => images::run(&config, &args),
         Command::Import(args) => import::run(&config, &args),
         Command::History(args) => history::run(&config, &args),
-        Command::Inspect(args) => container::inspect::run_any(&config, &args),
         Command::Pull(args) => pull::run(&config, &args),
+        Command::Push(args) => push::run(&config, &args),
         Command::Network(args) => network::run(&config, args),
+        Command::Inspect(args) => inspect::run_any(&config, &args),
         Command::Rmi(args) => rmi::run(&config, &args),
         Command::Tag(args) => tag::run(&config, &args),
+        Command::Save(args) => save::save(&config, &args),
+        Command::Load(args) => save::load(&config, &args),
         Command::Login(args) => login::login(&config, &args),
         Command::Logout(args) => login::logout(&config, &args),
         Command::Volume(args) => volume::run(&config, &args),
+        Command::System(args) => system::run(&config, &args),
     }
 }
 

@@ -166,7 +166,7 @@ fn create(db: &mut Db, a: CreateArgs) -> anyhow::Result<i32> {
 }
 
 /// The networks with their defaults added (a write, done once per store).
-fn all_networks(db: &mut Db) -> anyhow::Result<Vec<store::Network>> {
+pub(super) fn all_networks(db: &mut Db) -> anyhow::Result<Vec<store::Network>> {
     db.write(|tx| {
         network::ensure_defaults(tx)?;
         Ok::<_, anyhow::Error>(store::networks(tx).map_err(NetworkError::from)?)
@@ -243,12 +243,8 @@ fn inspect(db: &mut Db, a: &InspectArgs) -> anyhow::Result<i32> {
     let _ = a.verbose;
     all_networks(db)?;
     let conn = db.conn();
-    let names = |id: &str| container_name(conn, id);
     let mut out = std::io::stdout().lock();
-    let result = format::inspect(&mut out, a.format.as_deref(), &a.networks, |key| {
-        let n = store::find_network(conn, key)?.ok_or_else(|| NetworkError::NotFound(key.clone()))?;
-        network::inspect::network(conn, &n, &names)
-    });
+    let result = format::inspect(&mut out, a.format.as_deref(), &a.networks, |key| inspect_json(conn, key));
     match result {
         Ok(()) => Ok(0),
         Err(e @ format::FormatError::Inspect(_)) => {
@@ -260,6 +256,14 @@ fn inspect(db: &mut Db, a: &InspectArgs) -> anyhow::Result<i32> {
         // (64 when it does not parse), as docker prints it.
         Err(e) => Err(e.into()),
     }
+}
+
+/// One network's inspect JSON (`network inspect`, and `inspect` of any
+/// object).
+pub(super) fn inspect_json(conn: &rusqlite::Connection, key: &str) -> Result<serde_json::Value, NetworkError> {
+    let names = |id: &str| container_name(conn, id);
+    let n = store::find_network(conn, key)?.ok_or_else(|| NetworkError::NotFound(key.to_string()))?;
+    network::inspect::network(conn, &n, &names)
 }
 
 /// A container's name for `network inspect` (its id if the record is gone).

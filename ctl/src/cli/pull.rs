@@ -37,7 +37,7 @@ pub(crate) fn run(config: &Config, args: &PullArgs) -> anyhow::Result<i32> {
         progress.message("Using default tag: latest");
     }
     let mut store = Store::open(&config.data_root)?;
-    let opts = PullOptions { platform: args.platform.clone() };
+    let opts = PullOptions { platform: args.platform.clone(), auth_file: config.auth_file() };
     let pulled = registry::pull(&mut store, &args.name, &opts, &progress)?;
     tracing::debug!(id = %pulled.id, digest = %pulled.digest, "pulled");
     let shown = familiar(&pulled.reference.to_string());

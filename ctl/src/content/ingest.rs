@@ -50,6 +50,12 @@ impl Ingest {
         })
     }
 
+    /// The digest of what was written so far (before `commit`: `load` needs
+    /// to know whether the blob is new to the store).
+    pub(crate) fn digest(&self) -> Digest {
+        Digest::from_sha256(&self.hasher.clone().finalize())
+    }
+
     /// Bytes written so far.
     pub(crate) fn written(&self) -> u64 {
         self.written

@@ -1,31 +1,28 @@
-//! Credentials for a registry, from docker's `config.json` (`$DOCKER_CONFIG`
-//! or `~/.docker`), its `auths` entries or credential helpers, through the
-//! `docker_credential` crate. No entry means anonymous access (a registry that
-//! wants a token still gets one: oci-client answers its Bearer challenge).
+//! Credentials for a registry: what `login` stored, read through
+//! `crate::auth::lookup` (docker's `config.json`, its `auths` entries or
+//! credential helpers, in the file `Config::auth_file` names). No entry means
+//! anonymous access (a registry that wants a token still gets one:
+//! oci-client answers its Bearer challenge).
 
-use docker_credential::{CredentialRetrievalError, DockerCredential};
+use std::path::Path;
+
 use oci_client::secrets::RegistryAuth;
 
-use crate::reference::DOCKER_HUB;
+use crate::auth::{self, Credentials};
 
-/// docker keeps Docker Hub's credentials under its v1 index URL.
-const DOCKER_HUB_AUTH_KEY: &str = "https://index.docker.io/v1/";
-
-pub(super) fn credentials(registry: &str) -> RegistryAuth {
-    let key = if registry == DOCKER_HUB { DOCKER_HUB_AUTH_KEY } else { registry };
-    match docker_credential::get_credential(key) {
-        Ok(DockerCredential::UsernamePassword(user, password)) => RegistryAuth::Basic(user, password),
-        Ok(DockerCredential::IdentityToken(_)) => {
+pub(super) fn credentials(auth_file: &Path, registry: &str) -> RegistryAuth {
+    match auth::lookup(auth_file, registry) {
+        Ok(Some(Credentials::Basic { username, password })) => RegistryAuth::Basic(username, password),
+        Ok(Some(Credentials::IdentityToken(_))) => {
             tracing::warn!(
                 registry,
-                "docker config holds an identity token, which berthctl cannot use: pulling anonymously"
+                "docker config holds an identity token, which berthctl cannot use: going anonymously"
             );
             RegistryAuth::Anonymous
         }
-        Err(CredentialRetrievalError::NoCredentialConfigured | CredentialRetrievalError::ConfigNotFound)
-        | Err(CredentialRetrievalError::ConfigReadError) => RegistryAuth::Anonymous,
+        Ok(None) => RegistryAuth::Anonymous,
         Err(e) => {
-            tracing::warn!(registry, error = %e, "read docker credentials: pulling anonymously");
+            tracing::warn!(registry, error = %e, "read registry credentials: going anonymously");
             RegistryAuth::Anonymous
         }
     }

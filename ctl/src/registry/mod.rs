@@ -12,10 +12,12 @@ mod auth;
 mod fetch;
 mod manifest;
 mod pull;
+mod push;
 
 use std::io;
 
 pub(crate) use pull::{PullOptions, pull};
+pub(crate) use push::{PushOptions, push};
 
 use crate::image::ImageError;
 use crate::reference::ReferenceError;

@@ -27,6 +27,8 @@ const MAX_DOCUMENT: u64 = 8 << 20;
 pub(crate) struct PullOptions {
     /// `--platform os/arch[/variant]`
     pub platform: Option<String>,
+    /// Where registry credentials are (`Config::auth_file`).
+    pub auth_file: std::path::PathBuf,
 }
 
 /// What a pull did.
@@ -51,7 +53,7 @@ pub(super) struct Remote {
 }
 
 impl Remote {
-    fn new(r: &Reference) -> Remote {
+    fn new(r: &Reference, auth_file: &std::path::Path) -> Remote {
         // reqwest is built without a default crypto provider: install ring's
         // (an Err means one is installed already).
         let _ = rustls::crypto::ring::default_provider().install_default();
@@ -73,7 +75,7 @@ impl Remote {
         Remote {
             client: oci_client::Client::new(config),
             reference,
-            auth: auth::credentials(&r.domain),
+            auth: auth::credentials(auth_file, &r.domain),
             registry: r.domain.clone(),
             image: r.to_string(),
         }
@@ -129,7 +131,7 @@ impl Remote {
 }
 
 /// docker talks plain HTTP to registries on loopback.
-fn is_loopback(domain: &str) -> bool {
+pub(super) fn is_loopback(domain: &str) -> bool {
     let host = match domain.rsplit_once(':') {
         Some((h, p)) if p.bytes().all(|b| b.is_ascii_digit()) => h,
         _ => domain,
@@ -195,7 +197,7 @@ async fn run(
     opts: &PullOptions,
     progress: &Progress,
 ) -> Result<Pulled, RegistryError> {
-    let remote = Arc::new(Remote::new(&r));
+    let remote = Arc::new(Remote::new(&r, &opts.auth_file));
     // docker names the repository by its path: "latest: Pulling from library/busybox".
     progress.message(&format!("{}: Pulling from {}", r.tag_or_digest(), r.path));
     let m = resolve(&remote, &r, opts, store).await?;

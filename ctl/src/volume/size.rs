@@ -7,6 +7,43 @@ use std::collections::HashSet;
 use std::os::unix::fs::MetadataExt;
 use std::path::Path;
 
+use super::{Store, Volume, VolumeError};
+
+/// One volume's disk usage as `system df -v` shows it.
+#[derive(Debug, Clone)]
+pub(crate) struct Usage {
+    pub volume: Volume,
+    /// Containers using it (docker's `LINKS`, `UsageData.RefCount`).
+    pub links: u64,
+    pub size: u64,
+}
+
+/// The `Local Volumes` part of `system df`: every volume, its users and
+/// size, sorted by name.
+pub(crate) fn usage(store: &Store) -> Result<Vec<Usage>, VolumeError> {
+    let mut out = Vec::new();
+    for (volume, users) in store.list()? {
+        let data = store.layout.data(&volume.name);
+        let size = dir_size(&data).map_err(|source| VolumeError::Io {
+            name: volume.name.clone(),
+            op: "measure",
+            path: data,
+            source,
+        })?;
+        out.push(Usage { volume, links: users.len() as u64, size });
+    }
+    Ok(out)
+}
+
+/// docker's summary row: (total, active, size, reclaimable): reclaimable
+/// is what no container uses.
+pub(crate) fn summary(usage: &[Usage]) -> (usize, usize, u64, u64) {
+    let active = usage.iter().filter(|u| u.links > 0).count();
+    let size = usage.iter().map(|u| u.size).sum();
+    let reclaimable = usage.iter().filter(|u| u.links == 0).map(|u| u.size).sum();
+    (usage.len(), active, size, reclaimable)
+}
+
 /// The size of everything under `dir`; a missing `dir` is 0.
 pub(crate) fn dir_size(dir: &Path) -> std::io::Result<u64> {
     let meta = match std::fs::symlink_metadata(dir) {
@@ -62,5 +99,20 @@ mod tests {
         let link_len = std::fs::symlink_metadata(d.path().join("out")).unwrap().len();
         assert_eq!(dir_size(d.path()).unwrap(), 5 + link_len);
         assert_eq!(dir_size(&d.path().join("missing")).unwrap(), 0);
+    }
+
+    #[test]
+    fn usage_counts_links_and_reclaimable() {
+        let d = tempfile::tempdir().unwrap();
+        let mut s = Store::open(d.path()).unwrap();
+        let used = super::super::store::Take { name: "used".into(), options: None };
+        s.take("c1", &[used]).unwrap();
+        s.create(&super::super::CreateRequest { name: "idle".into(), ..Default::default() }).unwrap();
+        std::fs::write(s.layout.data("used").join("f"), [0u8; 10]).unwrap();
+        std::fs::write(s.layout.data("idle").join("f"), [0u8; 3]).unwrap();
+        let u = usage(&s).unwrap();
+        let rows: Vec<(&str, u64, u64)> = u.iter().map(|u| (u.volume.name.as_str(), u.links, u.size)).collect();
+        assert_eq!(rows, [("idle", 0, 3), ("used", 1, 10)]);
+        assert_eq!(summary(&u), (2, 1, 13, 3));
     }
 }

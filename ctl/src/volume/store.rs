@@ -197,6 +197,11 @@ impl Store {
         users(self.db.conn(), &self.path, name)
     }
 
+    /// The volumes a container holds references on, by name.
+    pub(crate) fn volumes_of(&self, container: &str) -> Result<Vec<String>, VolumeError> {
+        volumes_of(self.db.conn(), &self.path, container)
+    }
+
     /// `volume rm`: refused while a container uses it; a missing volume is
     /// an error unless `force`.
     pub(crate) fn remove(&mut self, name: &str, force: bool) -> Result<(), VolumeError> {

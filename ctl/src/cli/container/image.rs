@@ -14,7 +14,8 @@ use crate::registry::{self, PullOptions};
 fn pull(config: &Config, name: &str) -> anyhow::Result<()> {
     let progress = Progress::new(!std::io::stdout().is_terminal());
     let mut store = image::Store::open(&config.data_root)?;
-    let pulled = registry::pull(&mut store, name, &PullOptions { platform: None }, &progress)?;
+    let pulled =
+        registry::pull(&mut store, name, &PullOptions { platform: None, auth_file: config.auth_file() }, &progress)?;
     eprintln!("Digest: {}", pulled.digest);
     let shown = familiar(&pulled.reference.to_string());
     if pulled.downloaded {

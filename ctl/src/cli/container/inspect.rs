@@ -104,23 +104,3 @@ pub(crate) fn run(config: &Config, a: &InspectArgs) -> anyhow::Result<i32> {
     })?;
     Ok(0)
 }
-
-/// Plain `inspect`: a container by that name, else an image, else docker's
-/// "No such object".
-pub(crate) fn run_any(config: &Config, a: &InspectArgs) -> anyhow::Result<i32> {
-    let mut store = Store::open(&config.data_root)?;
-    let images = crate::image::Store::open(&config.data_root)?;
-    let mut out = std::io::stdout().lock();
-    crate::format::inspect(&mut out, a.format.as_deref(), &a.containers, |name| {
-        if let Ok(c) = store.lookup(name) {
-            let c = lifecycle::refresh(config, &mut store, c).map_err(|e| e.to_string())?;
-            return Ok(to_json(config, &c, a.size));
-        }
-        match crate::image::resolve(&images, name) {
-            Ok(img) => Ok(crate::cli::inspect::to_json(&img)),
-            Err(crate::image::ImageError::NotFound(_)) => Err(format!("Error: No such object: {name}")),
-            Err(e) => Err(format!("Error: {e}")),
-        }
-    })?;
-    Ok(0)
-}
