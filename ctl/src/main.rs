@@ -23,6 +23,7 @@ mod snapshot;
 mod supervisor;
 #[allow(unsafe_code)]
 mod sys;
+mod testhook;
 mod unpack;
 mod volume;
 

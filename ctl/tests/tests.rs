@@ -8,6 +8,8 @@
 
 mod archive;
 mod containers;
+#[cfg(feature = "test-hooks")]
+mod crash;
 mod harness;
 mod images;
 mod login;

@@ -2,6 +2,7 @@
 //! docker's flag-error style and exit codes. Each handler turns flags into
 //! calls on the modules below and returns the process's exit status.
 
+mod check;
 pub(crate) mod container;
 mod history;
 mod image;
@@ -125,7 +126,7 @@ pub(crate) enum Command {
     Logout(login::LogoutArgs),
     /// Manage volumes
     Volume(volume::VolumeArgs),
-    /// Manage berthctl (disk usage)
+    /// Manage berthctl (disk usage, store checks)
     System(system::SystemArgs),
 }
 
