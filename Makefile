@@ -76,7 +76,7 @@ unit:
 test: test-deps lint build
 	$(CARGO) test --profile ci --features test-hooks -- --include-ignored
 	$(MAKE) test-images
-	$(CARGO) test --profile ci -p berthctl -- --include-ignored
+	$(CARGO) test --profile ci -p berthctl --features test-hooks -- --include-ignored
 
 # The images berthctl's tests and the bench pull, push, load and unpack
 # (busybox, Debian minbase + nginx, 60 layers, zstd, uncompressed, a

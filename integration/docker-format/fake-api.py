@@ -32,6 +32,10 @@ containers = [
 volumes = {"Volumes": [{"Name": "data", "Driver": "local", "Mountpoint": "/var/lib/docker/volumes/data/_data", "Labels": {"x": "y"}, "Scope": "local", "Options": None, "CreatedAt": "2024-05-01T12:00:00Z"}], "Warnings": None}
 networks = [{"Name": "bridge", "Id": "2b1c9e0d4f5a6b7c8d9e0f1a2b3c4d5e2b1c9e0d4f5a6b7c8d9e0f1a2b3c4d5e", "Created": "2024-05-01T12:00:00.123456789Z", "Scope": "local", "Driver": "bridge", "EnableIPv6": False, "Internal": False, "Labels": {}},
             {"Name": "host", "Id": "aa1c9e0d4f5a6b7c8d9e0f1a2b3c4d5e2b1c9e0d4f5a6b7c8d9e0f1a2b3c4d5e", "Created": "2024-05-01T12:00:00Z", "Scope": "local", "Driver": "host", "EnableIPv6": False, "Internal": False, "Labels": {"k": "v"}}]
+disk_images = [dict(images[0], Containers=1, SharedSize=0), dict(images[1], Containers=0, SharedSize=0), dict(images[2], Containers=0, SharedSize=0)]
+disk_containers = [dict(containers[0], SizeRw=1024, SizeRootFs=187655345), dict(containers[1], SizeRw=12, SizeRootFs=4263357)]
+disk_volumes = [dict(volumes["Volumes"][0], UsageData={"Size": 20480, "RefCount": 1}), {"Name": "old", "Driver": "local", "Mountpoint": "/var/lib/docker/volumes/old/_data", "Labels": None, "Scope": "local", "Options": None, "UsageData": {"Size": 5000000, "RefCount": 0}}]
+disk_usage = {"LayersSize": 4263345 + 187654321, "Images": disk_images, "Containers": disk_containers, "Volumes": disk_volumes, "BuildCache": []}
 class H(http.server.BaseHTTPRequestHandler):
     def send(self, obj):
         b = json.dumps(obj).encode()
@@ -44,6 +48,7 @@ class H(http.server.BaseHTTPRequestHandler):
             b=b"OK"; self.send_response(200); self.send_header("Api-Version","1.43"); self.send_header("Content-Length","2"); self.end_headers(); self.wfile.write(b); return
         if p.endswith("/images/json"): return self.send(images)
         if p.endswith("/containers/json"): return self.send(containers)
+        if p.endswith("/system/df"): return self.send(disk_usage)
         if p.endswith("/volumes"): return self.send(volumes)
         if p.endswith("/networks"): return self.send(networks)
         self.send_response(404); self.send_header("Content-Length","0"); self.end_headers()

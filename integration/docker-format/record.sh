@@ -39,5 +39,9 @@ run() {
     run network ls
     run network ls --format json
     run network ls --format '{{.CreatedAt}}|{{.IPv6}}|{{.Labels}}'
+    run system df
+    run system df -v
+    run system df --format json
+    run system df --format '{{.Type}}: {{.Reclaimable}}'
 } > "$out"
 echo "recorded $out"

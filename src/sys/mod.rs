@@ -11,12 +11,14 @@
 //! - `sched.rs`: `ioprio_set`, `sched_setattr`;
 //! - `seccomp.rs`: seccomp(2) `SECCOMP_SET_MODE_FILTER` with flags;
 //! - `bpf.rs`: bpf(2) for cgroup v2 device programs (load, attach, query, detach);
+//! - `capset.rs`: capset(2) in one call, for the step after the seccomp filter;
 //! - `tty.rs`: `TIOCSCTTY`, `TIOCGWINSZ`/`TIOCSWINSZ`.
 //!
 //! pivot_root, mount, setns and the rest that nix wraps safely are called from
 //! nix where they are used.
 
 pub mod bpf;
+pub mod capset;
 pub mod fd;
 pub mod mount;
 pub mod process;

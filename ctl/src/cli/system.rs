@@ -26,6 +26,8 @@ pub(crate) struct SystemArgs {
 pub(crate) enum SystemCommand {
     /// Show docker disk usage
     Df(DfArgs),
+    /// Check the store for inconsistencies, and repair them with --repair
+    Check(super::check::CheckArgs),
 }
 
 #[derive(Debug, Args)]
@@ -54,6 +56,7 @@ const VOLUMES_TABLE: &str = "table {{.Name}}\t{{.Links}}\t{{.Size}}";
 pub(crate) fn run(config: &Config, args: &SystemArgs) -> anyhow::Result<i32> {
     match &args.command {
         SystemCommand::Df(a) => df(config, a),
+        SystemCommand::Check(a) => super::check::run(config, a),
     }
 }
 

@@ -10,6 +10,7 @@
 //! ```
 
 pub(crate) mod containers;
+pub(crate) mod disk_usage;
 pub(crate) mod images;
 pub(crate) mod networks;
 #[cfg(test)]

@@ -282,3 +282,59 @@ fn volume_and_network_ls_match_the_docker_cli() {
         assert_eq!(got, rec.expected(cmd, &[]), "docker {cmd}");
     }
 }
+
+#[test]
+fn system_df_matches_the_docker_cli() {
+    use super::disk_usage::{self, DiskUsage, Usage};
+    let rec = recording();
+    // fake-api.py's /system/df: busybox used by `web`, the others unused;
+    // `web` running (1024 bytes written), the other exited (12 bytes);
+    // volume `data` used (20480 bytes), `old` not (5 MB).
+    let layers = 4_263_345 + 187_654_321;
+    let usage = DiskUsage {
+        images: Usage { total: 3, active: 1, size: layers, reclaimable: layers - 4_263_345 },
+        containers: Usage { total: 2, active: 1, size: 1036, reclaimable: 12 },
+        volumes: Usage { total: 2, active: 1, size: 20_480 + 5_000_000, reclaimable: 5_000_000 },
+        build_cache: Usage::default(),
+    };
+    let rows = disk_usage::summary_rows(&usage);
+    for (cmd, format) in [
+        ("system df", "table"),
+        ("system df --format json", "json"),
+        ("system df --format {{.Type}}: {{.Reclaimable}}", "{{.Type}}: {{.Reclaimable}}"),
+    ] {
+        let got = list(format, disk_usage::DEFAULT_TABLE, disk_usage::HEADERS, &rows);
+        assert_eq!(got, rec.expected(cmd, &[]), "docker {cmd}");
+    }
+
+    let mut images = image_data(rec.now);
+    images[0].containers = Some(1);
+    for i in &mut images[1..] {
+        i.containers = Some(0);
+    }
+    for i in &mut images {
+        i.shared_size = Some(0);
+    }
+    let mut containers = container_data(rec.now);
+    containers[0].size_rw = Some(1024);
+    containers[0].size_root_fs = Some(187_655_345);
+    let volumes = [
+        VolumeSummary {
+            name: "data".into(),
+            driver: "local".into(),
+            scope: "local".into(),
+            usage: Some((1, 20_480)),
+            ..Default::default()
+        },
+        VolumeSummary {
+            name: "old".into(),
+            driver: "local".into(),
+            scope: "local".into(),
+            usage: Some((0, 5_000_000)),
+            ..Default::default()
+        },
+    ];
+    let mut out = Vec::new();
+    disk_usage::print_verbose(&mut out, &images, &containers, &volumes, 0, rec.now()).unwrap();
+    assert_eq!(String::from_utf8(out).unwrap(), rec.expected("system df -v", &[]));
+}
