@@ -297,7 +297,7 @@ fn copy_up_keeps_owners_modes_and_xattrs_unless_nocopy() {
 
 #[test]
 #[ignore = "needs root"]
-fn tmpfs_volume_is_mounted_while_used() {
+fn tmpfs_volumes_and_tmpfs_mounts() {
     let outside = Outside::snapshot();
     let ctl = Ctl::new();
     ctl.cmd(["volume", "create", "-o", "type=tmpfs", "-o", "device=tmpfs", "-o", "o=size=1m", "scratch"]).success();
@@ -309,6 +309,26 @@ fn tmpfs_volume_is_mounted_while_used() {
     assert!(!info.contains(&*data.to_string_lossy()), "the tmpfs stays mounted after its last user");
     assert!(!data.join("f").exists(), "tmpfs content lands on disk");
     ctl.cmd(["volume", "rm", "scratch"]).success();
+    // --tmpfs and --mount type=tmpfs: sized, and only the latter in Mounts (as docker).
+    let df = "df -k /t /m | tail -2 | while read fs size rest; do echo $size; done";
+    let out = ctl
+        .run([
+            "--name",
+            "tm",
+            "--tmpfs",
+            "/t:size=1m",
+            "--mount",
+            "type=tmpfs,dst=/m,tmpfs-size=2m",
+            "busybox",
+            "sh",
+            "-c",
+            df,
+        ])
+        .success();
+    assert_eq!(out, "1024\n2048\n");
+    let want = serde_json::json!([{"Type": "tmpfs", "Source": "", "Destination": "/m", "Mode": "", "RW": true, "Propagation": ""}]);
+    assert_eq!(Value::Array(mounts(&ctl, "tm")), want);
+    ctl.cmd(["rm", "tm"]).success();
     ctl.assert_clean();
     outside.assert_unchanged(&ctl.store);
 }
