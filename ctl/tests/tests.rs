@@ -7,6 +7,9 @@
 //! after `make test-images`.
 
 mod archive;
+mod containers;
+#[cfg(feature = "test-hooks")]
+mod crash;
 mod harness;
 mod images;
 mod login;
@@ -18,3 +21,4 @@ mod sandbox;
 mod support;
 mod system_df;
 mod volume;
+mod volume_mounts;

@@ -6,6 +6,7 @@
 
 use std::io::{self, BufRead, BufReader, Read, Write};
 use std::path::Path;
+use std::time::{Duration, Instant};
 
 use sha2::Digest as _;
 
@@ -109,8 +110,9 @@ pub(crate) fn apply(
         BlobSink::Ingest(i) => (Some(i), None),
         BlobSink::Verify(d) => (None, Some(d)),
     };
-    let mut tee = Tee { inner: src, ingest, hasher: sha2::Sha256::new(), read: 0 };
-    let (stats, diff_id) = {
+    let started = Instant::now();
+    let mut tee = Tee { inner: src, ingest, hasher: sha2::Sha256::new(), read: 0, waited: Duration::ZERO };
+    let (stats, diff_id, read_time) = {
         let buffered = BufReader::with_capacity(BUF, &mut tee);
         let decompressed: Box<dyn Read> = match compression {
             Compression::None => Box::new(buffered),
@@ -119,11 +121,16 @@ pub(crate) fn apply(
                 Box::new(zstd::stream::read::Decoder::with_buffer(buffered).map_err(LayerError::Decompress)?)
             }
         };
-        let mut hashing = Hashing { inner: BufReader::with_capacity(BUF, decompressed), hasher: sha2::Sha256::new() };
+        let mut hashing = Hashing {
+            inner: BufReader::with_capacity(BUF, decompressed),
+            hasher: sha2::Sha256::new(),
+            spent: Duration::ZERO,
+        };
         let stats = unpack::unpack(&mut hashing, fs).map_err(LayerError::Unpack)?;
         // The tar ends at two zero blocks; what follows (padding) is part of the diff.
         io::copy(&mut hashing, &mut io::sink()).map_err(LayerError::Decompress)?;
-        (stats, Digest::from_sha256(&hashing.hasher.finalize()))
+        let decompress = hashing.spent;
+        (stats, Digest::from_sha256(&hashing.hasher.finalize()), decompress)
     };
     // Anything after the compressed stream still belongs to the blob's digest.
     io::copy(&mut tee, &mut io::sink()).map_err(LayerError::Decompress)?;
@@ -144,6 +151,17 @@ pub(crate) fn apply(
             }
         }
     };
+    // Where the time went: waiting for the source, decompressing and
+    // hashing, and creating files (the rest).
+    let total = started.elapsed();
+    tracing::debug!(
+        blob = %blob,
+        bytes = stats.bytes,
+        source_ms = tee.waited.as_millis() as u64,
+        decompress_ms = read_time.saturating_sub(tee.waited).as_millis() as u64,
+        write_ms = total.saturating_sub(read_time).as_millis() as u64,
+        "layer applied"
+    );
     Ok(Applied { blob, blob_size, diff_id, size: stats.bytes })
 }
 
@@ -154,11 +172,16 @@ struct Tee<R> {
     ingest: Option<Ingest>,
     hasher: sha2::Sha256,
     read: u64,
+    /// Time spent waiting on `inner` (the network, or the disk for a stored blob).
+    waited: Duration,
 }
 
 impl<R: Read> Read for Tee<R> {
     fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
-        let n = self.inner.read(buf)?;
+        let t = Instant::now();
+        let n = self.inner.read(buf);
+        self.waited += t.elapsed();
+        let n = n?;
         match &mut self.ingest {
             Some(i) => i.write_all(&buf[..n])?,
             None => self.hasher.update(&buf[..n]),
@@ -171,11 +194,16 @@ impl<R: Read> Read for Tee<R> {
 struct Hashing<R> {
     inner: R,
     hasher: sha2::Sha256,
+    /// Time spent producing decompressed bytes (source waits included).
+    spent: Duration,
 }
 
 impl<R: BufRead> Read for Hashing<R> {
     fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
-        let n = self.inner.read(buf)?;
+        let t = Instant::now();
+        let n = self.inner.read(buf);
+        self.spent += t.elapsed();
+        let n = n?;
         self.hasher.update(&buf[..n]);
         Ok(n)
     }

@@ -70,10 +70,15 @@ pub(super) async fn run(
         (pending, r)
     });
     let mut chunks = stream.stream;
+    let mut received = 0u64;
     while let Some(chunk) = chunks.next().await {
         let failed = chunk.is_err();
         if let Ok(c) = &chunk {
             line.advance(c.len() as u64);
+            received += c.len() as u64;
+            if received * 2 >= size {
+                crate::testhook::fault("pull:layer");
+            }
         }
         // A closed channel means the unpacker stopped; its error is the one reported.
         if tx.send(chunk).await.is_err() || failed {
