@@ -54,7 +54,7 @@ impl Config {
 /// A name with a slash is a path; `berth` prefers the binary beside berthctl
 /// (the two are built and installed together); anything else is looked up on
 /// PATH, as docker's `--add-runtime` and podman's `--runtime` do.
-fn resolve_runtime(name: &str) -> Result<PathBuf, ConfigError> {
+pub(crate) fn resolve_runtime(name: &str) -> Result<PathBuf, ConfigError> {
     if name.contains('/') {
         let p = PathBuf::from(name);
         return if p.is_file() { Ok(p) } else { Err(ConfigError::RuntimeNotFound(name.to_string())) };

@@ -8,6 +8,7 @@ mod archive;
 mod auth;
 mod cli;
 mod config;
+mod container;
 mod content;
 mod db;
 mod format;
@@ -19,6 +20,7 @@ mod progress;
 mod reference;
 mod registry;
 mod snapshot;
+mod supervisor;
 #[allow(unsafe_code)]
 mod sys;
 mod testhook;
@@ -42,7 +44,7 @@ fn main() {
             }
             None => {
                 eprintln!("Error: {}", cli::error_chain(&err));
-                err.downcast_ref::<cli::ExitStatus>().map_or(cli::EXIT_ERROR, |s| s.0)
+                cli::exit_code_of(&err)
             }
         },
     };

@@ -7,6 +7,7 @@
 //! after `make test-images`.
 
 mod archive;
+mod containers;
 #[cfg(feature = "test-hooks")]
 mod crash;
 mod harness;
@@ -20,3 +21,4 @@ mod sandbox;
 mod support;
 mod system_df;
 mod volume;
+mod volume_mounts;

@@ -54,6 +54,7 @@ const DOCKER_TYPES: &[&str] =
 /// The kinds berthctl looks a name up as, in docker's order.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Kind {
+    Container,
     Image,
     Network,
     Volume,
@@ -62,12 +63,12 @@ enum Kind {
 /// `berthctl inspect`: the first object of the allowed kinds with that name.
 pub(crate) fn run_any(config: &Config, args: &ObjectInspectArgs) -> anyhow::Result<i32> {
     let kinds: &[Kind] = match args.kind.as_deref() {
-        None => &[Kind::Image, Kind::Network, Kind::Volume],
+        None => &[Kind::Container, Kind::Image, Kind::Network, Kind::Volume],
+        Some("container") => &[Kind::Container],
         Some("image") => &[Kind::Image],
         Some("network") => &[Kind::Network],
         Some("volume") => &[Kind::Volume],
-        // docker's other kinds: berthctl holds none of them (containers are
-        // looked up here once the container commands record them).
+        // docker's other kinds: berthctl holds none of them.
         Some(t) if DOCKER_TYPES.contains(&t) => &[],
         // docker prints these bare and exits 1.
         Some(t) => {
@@ -83,9 +84,17 @@ pub(crate) fn run_any(config: &Config, args: &ObjectInspectArgs) -> anyhow::Resu
     let mut net_db = super::network::open_db(config)?;
     super::network::all_networks(&mut net_db)?;
     let volumes = crate::volume::Store::open(&config.data_root)?;
+    let mut containers = crate::container::store::Store::open(&config.data_root)?;
     let lookup = |name: &String| {
         for kind in kinds {
             let found = match kind {
+                Kind::Container => match crate::container::lifecycle::lookup(config, &mut containers, name) {
+                    Ok(c) => Some(super::container::inspect::to_json(config, &c, args.size)),
+                    Err(e) if matches!(e.downcast_ref(), Some(crate::container::store::StoreError::NotFound(_))) => {
+                        None
+                    }
+                    Err(e) => return Err(format!("Error: {}", super::error_chain(&e))),
+                },
                 Kind::Image => match image::resolve(&images, name) {
                     Ok(img) => Some(to_json(&img)),
                     Err(image::ImageError::NotFound(_)) => None,
@@ -104,7 +113,7 @@ pub(crate) fn run_any(config: &Config, args: &ObjectInspectArgs) -> anyhow::Resu
             };
             if let Some(v) = found {
                 // Only containers have sizes to show.
-                if args.size {
+                if args.size && *kind != Kind::Container {
                     eprintln!("WARNING: --size ignored for {}", kind_name(*kind));
                 }
                 return Ok(v);
@@ -118,6 +127,7 @@ pub(crate) fn run_any(config: &Config, args: &ObjectInspectArgs) -> anyhow::Resu
 
 fn kind_name(kind: Kind) -> &'static str {
     match kind {
+        Kind::Container => "container",
         Kind::Image => "image",
         Kind::Network => "network",
         Kind::Volume => "volume",

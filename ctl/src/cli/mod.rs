@@ -3,12 +3,13 @@
 //! calls on the modules below and returns the process's exit status.
 
 mod check;
+pub(crate) mod container;
 mod history;
 mod image;
 mod images;
 mod import;
 mod info;
-mod inspect;
+pub(crate) mod inspect;
 mod login;
 mod network;
 mod prune;
@@ -57,10 +58,12 @@ pub(crate) struct GlobalOpts {
     #[arg(long, env = "BERTH_RUNTIME", default_value = "berth", global = true)]
     pub runtime: String,
     /// Set the logging level ("debug"|"info"|"warn"|"error"|"fatal")
-    #[arg(short = 'l', long = "log-level", default_value = "warn", global = true)]
+    // Not global: as in docker, `-l` after a command is that command's own
+    // flag (`run -l` is --label, `ps -l` is --latest).
+    #[arg(short = 'l', long = "log-level", default_value = "warn")]
     pub log_level: LogLevel,
     /// Enable debug mode
-    #[arg(short = 'D', long, global = true)]
+    #[arg(short = 'D', long)]
     pub debug: bool,
     /// Location of client config files (registry credentials: DIR/config.json)
     #[arg(long = "config", env = "DOCKER_CONFIG", value_name = "DIR", global = true)]
@@ -82,6 +85,16 @@ pub(crate) enum Command {
     Info(info::InfoArgs),
     /// Show the berthctl and runtime version information
     Version(version::VersionArgs),
+    #[command(flatten)]
+    Containers(Box<container::ContainerCommand>),
+    /// Manage containers
+    Container {
+        #[command(subcommand)]
+        command: container::ContainerGroup,
+    },
+    /// The per-container supervisor (started by run/start; not for users)
+    #[command(name = "__supervise", hide = true)]
+    Supervise { id: String },
     /// Manage images
     #[command(subcommand)]
     Image(image::ImageCommand),
@@ -183,6 +196,9 @@ pub(crate) fn run(cli: Cli) -> anyhow::Result<i32> {
     match cli.command {
         Command::Info(args) => info::run(&config, &args),
         Command::Version(args) => version::run(&config, &args),
+        Command::Containers(cmd) => container::run(&config, &cmd),
+        Command::Container { command } => container::run_group(&config, &command),
+        Command::Supervise { id } => crate::supervisor::main(&config, &id),
         Command::Image(cmd) => image::run(&config, cmd),
         Command::Images(args) => images::run(&config, &args),
         Command::Import(args) => import::run(&config, &args),
@@ -200,6 +216,24 @@ pub(crate) fn run(cli: Cli) -> anyhow::Result<i32> {
         Command::Volume(args) => volume::run(&config, &args),
         Command::System(args) => system::run(&config, &args),
     }
+}
+
+/// docker's exit status for a failed command: a status the command carries,
+/// 1 for a missing object or an output template, 125 for anything else.
+pub(crate) fn exit_code_of(err: &anyhow::Error) -> i32 {
+    if let Some(s) = err.downcast_ref::<ExitStatus>() {
+        return s.0;
+    }
+    if let Some(s) = err.downcast_ref::<crate::supervisor::spawn::StartError>() {
+        return s.code;
+    }
+    if let Some(f) = err.downcast_ref::<crate::format::FormatError>() {
+        return f.exit_code();
+    }
+    if let Some(crate::container::store::StoreError::NotFound(_)) = err.downcast_ref() {
+        return 1;
+    }
+    EXIT_ERROR
 }
 
 /// The error and its causes joined by ": ", skipping a cause whose text the

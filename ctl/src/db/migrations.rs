@@ -113,4 +113,14 @@ pub(super) const MIGRATIONS: &[&str] = &[
         driver_input TEXT
     );
 "#,
+    // 4: containers: the record as JSON (docker's inspect fields) beside
+    // the columns that must be unique. The image hold is taken in the same
+    // transaction as the insert (image_holds, holder 'container:<id>').
+    r#"
+    CREATE TABLE containers (
+        id TEXT PRIMARY KEY,
+        name TEXT NOT NULL UNIQUE,
+        record TEXT NOT NULL
+    );
+    "#,
 ];

@@ -106,6 +106,21 @@ impl Store {
     pub fn auth_file(&self) -> PathBuf {
         self.docker_config_dir().join("config.json")
     }
+
+    /// `berthctl login -u USER --password-stdin SERVER` with the password
+    /// written to its stdin; the whole output, whatever the status.
+    pub fn login(&self, server: &str, user: &str, password: &str) -> Output {
+        use std::io::Write;
+        let mut child = self
+            .berthctl(["login", "-u", user, "--password-stdin", server])
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("spawn berthctl login");
+        writeln!(child.stdin.take().expect("piped stdin"), "{password}").expect("write the password");
+        child.wait_with_output().expect("wait for berthctl login")
+    }
 }
 
 impl Default for Store {
