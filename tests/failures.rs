@@ -472,3 +472,32 @@ fn prestart_and_create_runtime_hooks_get_status_created() {
         assert!(v["pid"].as_i64().unwrap() > 0);
     }
 }
+
+#[test]
+#[ignore = "needs root"]
+fn kill_takes_real_time_signals_and_thaws_a_paused_container_for_kill() {
+    for sig in ["RTMIN+3", "SIGRTMIN+3", "37"] {
+        let b = Bundle::new(
+            &format!("sf-kill-rt-{}", sig.replace('+', "")),
+            &["sh", "-c", "trap 'exit 0' 37; while true; do sleep 0.05; done"],
+        );
+        let out = b.create(&[]);
+        assert!(out.status.success(), "{}", text(&out.stderr));
+        assert!(b.berth(&["start", &b.id]).status.success());
+        let out = b.berth(&["kill", &b.id, sig]);
+        assert!(out.status.success(), "{sig}: {}", text(&out.stderr));
+        assert!(crate::common::wait_until(|| b.state()["status"] == "stopped"), "{sig}: init did not get it");
+        let _ = b.berth(&["delete", &b.id]);
+    }
+    for all in [false, true] {
+        let b = Bundle::new(&format!("sf-kill-paused-{all}"), &["sleep", "100"]);
+        let out = b.create(&[]);
+        assert!(out.status.success(), "{}", text(&out.stderr));
+        assert!(b.berth(&["start", &b.id]).status.success());
+        assert!(b.berth(&["pause", &b.id]).status.success());
+        let args: &[&str] = if all { &["kill", "--all", &b.id, "KILL"] } else { &["kill", &b.id, "KILL"] };
+        assert!(b.berth(args).status.success());
+        assert!(crate::common::wait_until(|| b.state()["status"] == "stopped"), "all={all}: still {}", b.state());
+        let _ = b.berth(&["delete", &b.id]);
+    }
+}

@@ -13,24 +13,46 @@ use super::state::Status;
 use crate::cgroups::{self, CgroupManager, FreezerState};
 use crate::sys;
 
-/// Parse a signal name (with or without `SIG`, any case) or number. `0` is the
-/// null signal (None): it only checks that the process exists, as with kill(2).
-pub fn parse_signal(s: &str) -> Result<Option<Signal>, Cause> {
+/// glibc's SIGRTMIN (the kernel's 32 and 33 are its own) and SIGRTMAX.
+const RTMIN: i32 = 34;
+const RTMAX: i32 = 64;
+
+/// Parse a signal name (with or without `SIG`, any case), `RTMIN+n`/`RTMAX-n`
+/// (systemd stops with `SIGRTMIN+3`), or a number up to 64 (containerd passes
+/// numbers). `0` is the null signal: it only checks that the process exists, as
+/// with kill(2).
+pub fn parse_signal(s: &str) -> Result<i32, Cause> {
     let bad = || Cause::Usage(format!("unknown signal {s:?}"));
     if let Ok(n) = s.parse::<i32>() {
-        if n == 0 {
-            return Ok(None);
-        }
-        return Signal::try_from(n).map(Some).map_err(|_| bad());
+        return if (0..=RTMAX).contains(&n) { Ok(n) } else { Err(bad()) };
     }
     let upper = s.to_ascii_uppercase();
     let name = if upper.starts_with("SIG") { upper } else { format!("SIG{upper}") };
-    Signal::from_str(&name).map(Some).map_err(|_| bad())
+    let rt = |rest: &str, base: i32, sign: i32| -> Result<i32, Cause> {
+        let n = if rest.is_empty() { 0 } else { rest.parse::<i32>().map_err(|_| bad())? };
+        Some(base + sign * n).filter(|v| (RTMIN..=RTMAX).contains(v)).ok_or_else(bad)
+    };
+    if let Some(rest) = name.strip_prefix("SIGRTMIN") {
+        return rt(rest.strip_prefix('+').unwrap_or(rest), RTMIN, 1);
+    }
+    if let Some(rest) = name.strip_prefix("SIGRTMAX") {
+        return rt(rest.strip_prefix('-').unwrap_or(rest), RTMAX, -1);
+    }
+    Signal::from_str(&name).map(|s| s as i32).map_err(|_| bad())
 }
 
-pub fn kill(root: &Path, id: &str, signal: Option<Signal>, all: bool) -> Result<(), ContainerError> {
+pub fn kill(root: &Path, id: &str, signal: i32, all: bool) -> Result<(), ContainerError> {
     let (st, status) = load(root, id, "kill")?;
     let err = |c: Cause| c.into_error(id, "kill");
+    // A frozen process cannot act on SIGKILL: thaw the cgroup after it so the
+    // container dies (runc does the same, with or without --all).
+    let thaw = || {
+        if status == Status::Paused && signal == Signal::SIGKILL as i32 {
+            if let Ok(cg) = cgroups::open(&st.cgroup) {
+                let _ = cg.freeze(FreezerState::Thawed);
+            }
+        }
+    };
     if all {
         // With --all a stopped init may still leave processes in the cgroup (no
         // pid namespace): signal whatever is there.
@@ -40,11 +62,9 @@ pub fn kill(root: &Path, id: &str, signal: Option<Signal>, all: bool) -> Result<
             return Err(err(Cause::NotRunning));
         }
         for pid in pids {
-            let _ = send(pid, signal);
+            let _ = sys::process::send_signal(pid, signal);
         }
-        if status == Status::Paused && signal == Some(Signal::SIGKILL) {
-            let _ = cg.freeze(FreezerState::Thawed);
-        }
+        thaw();
         return Ok(());
     }
     // runtime.md "Kill": a container that is neither created nor running (still
@@ -53,7 +73,9 @@ pub fn kill(root: &Path, id: &str, signal: Option<Signal>, all: bool) -> Result<
     if matches!(status, Status::Stopped | Status::Creating) || st.pid <= 0 {
         return Err(err(Cause::NotRunning));
     }
-    send(Pid::from_raw(st.pid), signal).map_err(|e| err(sys::Error::new("kill", e).into()))
+    sys::process::send_signal(Pid::from_raw(st.pid), signal).map_err(|e| err(e.into()))?;
+    thaw();
+    Ok(())
 }
 
 /// SIGKILL every process in `cg` (thawing it so the kill is delivered), and wait
@@ -82,13 +104,24 @@ mod tests {
 
     #[test]
     fn signals_parse_like_runc() {
-        assert_eq!(parse_signal("KILL").unwrap(), Some(Signal::SIGKILL));
-        assert_eq!(parse_signal("SIGKILL").unwrap(), Some(Signal::SIGKILL));
-        assert_eq!(parse_signal("sigterm").unwrap(), Some(Signal::SIGTERM));
-        assert_eq!(parse_signal("9").unwrap(), Some(Signal::SIGKILL));
-        assert_eq!(parse_signal("15").unwrap(), Some(Signal::SIGTERM));
-        assert_eq!(parse_signal("0").unwrap(), None);
+        assert_eq!(parse_signal("KILL").unwrap(), 9);
+        assert_eq!(parse_signal("SIGKILL").unwrap(), 9);
+        assert_eq!(parse_signal("sigterm").unwrap(), 15);
+        assert_eq!(parse_signal("9").unwrap(), 9);
+        assert_eq!(parse_signal("0").unwrap(), 0);
         assert!(parse_signal("NOPE").is_err());
         assert!(parse_signal("99").is_err());
+    }
+
+    #[test]
+    fn real_time_signals_by_number_and_name() {
+        assert_eq!(parse_signal("37").unwrap(), 37);
+        assert_eq!(parse_signal("64").unwrap(), 64);
+        assert_eq!(parse_signal("RTMIN+3").unwrap(), 37);
+        assert_eq!(parse_signal("SIGRTMIN+3").unwrap(), 37);
+        assert_eq!(parse_signal("SIGRTMIN").unwrap(), 34);
+        assert_eq!(parse_signal("RTMAX-2").unwrap(), 62);
+        assert!(parse_signal("RTMIN+31").is_err());
+        assert!(parse_signal("RTMIN+x").is_err());
     }
 }
