@@ -14,6 +14,7 @@ mod harness;
 mod images;
 mod login;
 mod network;
+mod network_run;
 mod output;
 mod pull;
 mod push;

@@ -10,10 +10,12 @@ use std::time::Duration;
 
 use nix::poll::{PollFd, PollFlags, PollTimeout, poll};
 
+use crate::config::Config;
 use crate::container::bundle::{self, BundlePaths};
 use crate::container::record::Container;
 use crate::container::runtime::{self, Runtime, RuntimeError};
 use crate::container::{Layout, rootfs};
+use crate::network;
 
 /// The container's end of stdio as the supervisor holds it.
 pub(crate) enum ContainerIo {
@@ -29,6 +31,8 @@ pub(crate) enum LaunchError {
     Rootfs(#[from] rootfs::RootfsError),
     #[error(transparent)]
     Runtime(#[from] RuntimeError),
+    #[error(transparent)]
+    Network(#[from] crate::network::NetworkError),
     #[error("{what} {path:?}")]
     Io {
         what: &'static str,
@@ -56,11 +60,22 @@ fn io_err(what: &'static str, path: &std::path::Path) -> impl FnOnce(std::io::Er
 }
 
 /// Mount the rootfs and write config.json and the /etc files.
-pub(crate) fn prepare(c: &Container, layout: &Layout) -> Result<(), LaunchError> {
+pub(crate) fn prepare(config: &Config, c: &Container, layout: &Layout) -> Result<(), LaunchError> {
     rootfs::mount_overlay(&c.lower_dirs, &layout.upper(), &layout.work(), &layout.rootfs())?;
     bundle::ensure_workdir(&layout.rootfs(), &c.config.working_dir)?;
     bundle::write_etc_files(&layout.dir, &c.config.hostname, c.host_config.network_mode == "host")?;
-    let paths = BundlePaths { rootfs: &layout.rootfs(), dir: &layout.dir, cgroup_v2: crate::container::is_cgroup_v2() };
+    // The network's hosts and resolv.conf replace the ones just written.
+    let who = network::container::Identity { id: &c.id, name: &c.name, hostname: &c.config.hostname };
+    let netns = match network::start(config, who, &layout.dir)? {
+        network::container::Namespace::Path(p) => Some(p),
+        network::container::Namespace::Host => None,
+    };
+    let paths = BundlePaths {
+        rootfs: &layout.rootfs(),
+        dir: &layout.dir,
+        cgroup_v2: crate::container::is_cgroup_v2(),
+        netns: netns.as_deref(),
+    };
     let spec = bundle::spec(c, &paths)?;
     let path = layout.dir.join("config.json");
     // A serde_json::Value always serializes.

@@ -158,7 +158,7 @@ impl Supervisor {
 
     /// One create/start/run/exit cycle; the exit status.
     fn run_once(&mut self, c: &Container, handshake: Option<&mut Handshake>) -> Result<i32, LaunchError> {
-        launch::prepare(c, &self.layout)?;
+        launch::prepare(&self.config, c, &self.layout)?;
         let (io, pid) = match launch::create(c, &self.layout, &self.runtime) {
             Ok(v) => v,
             Err(e) => {
@@ -314,10 +314,13 @@ impl Supervisor {
         });
     }
 
-    /// `<runtime> delete --force`, as after every run.
+    /// `<runtime> delete --force` and the network's teardown, as after every run.
     fn cleanup_runtime(&self) {
         if let Err(e) = self.runtime.delete(&self.id, true) {
             tracing::warn!(error = %e, "runtime delete");
+        }
+        if let Err(e) = crate::network::stop(&self.config, &self.id) {
+            tracing::warn!(error = %e, "network teardown");
         }
     }
 
