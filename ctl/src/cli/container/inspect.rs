@@ -67,7 +67,7 @@ pub(crate) fn to_json(config: &Config, c: &Container, size: bool) -> Value {
             },
             "Name": "overlay",
         },
-        "Mounts": [],
+        "Mounts": c.mount_points.iter().map(crate::volume::spec::MountPoint::inspect).collect::<Vec<_>>(),
         "Config": config_json,
         "NetworkSettings": crate::network::settings(config, &c.id, &exposed).unwrap_or_else(|e| {
             tracing::warn!(id = %c.id, error = %e, "read network settings");
