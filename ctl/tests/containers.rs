@@ -19,7 +19,7 @@ pub struct Ctl {
 }
 
 /// The busybox layer blob of the test images (a rootfs tar.gz).
-fn busybox_layer() -> PathBuf {
+pub fn busybox_layer() -> PathBuf {
     let images = support::images();
     let layer = images.manifest("busybox")["layers"][0]["digest"].as_str().expect("busybox layer digest").to_string();
     images.blob(&layer)

@@ -21,3 +21,4 @@ mod sandbox;
 mod support;
 mod system_df;
 mod volume;
+mod volume_mounts;
