@@ -22,3 +22,4 @@ mod sandbox;
 mod support;
 mod system_df;
 mod volume;
+mod volume_mounts;

@@ -85,6 +85,9 @@ fn cleanup_after_exit(config: &Config, rt: &Runtime, c: &Container) {
         tracing::warn!(error = %e, "unmount rootfs");
     }
     let _ = std::fs::remove_dir_all(&layout.run);
+    if let Err(e) = crate::volume::attach::deactivate(&config.data_root, &c.id) {
+        tracing::warn!(error = %e, "deactivate volumes");
+    }
 }
 
 /// Block until `pid` exits or `timeout` passes; true if it exited.
@@ -159,8 +162,9 @@ pub(crate) fn kill(config: &Config, store: &mut Store, id: &str, signal: &str) -
     Ok(())
 }
 
-/// Remove a container that is down (forced: killed first).
-pub(crate) fn remove(config: &Config, store: &mut Store, id: &str, force: bool) -> anyhow::Result<()> {
+/// Remove a container that is down (forced: killed first); with `volumes`
+/// (`rm -v`, `run --rm`) its anonymous volumes go too.
+pub(crate) fn remove(config: &Config, store: &mut Store, id: &str, force: bool, volumes: bool) -> anyhow::Result<()> {
     let c = reload(config, store, id)?;
     if is_active(&c) {
         if !force {
@@ -188,6 +192,9 @@ pub(crate) fn remove(config: &Config, store: &mut Store, id: &str, force: bool) 
     }
     let c = store.get(id)?;
     remove_files(config, &c)?;
+    // References go before the record: a failure leaves the container to
+    // remove again, never a volume held by a container that is gone.
+    crate::volume::attach::release(&config.data_root, id, volumes)?;
     store.remove(id)?;
     Ok(())
 }

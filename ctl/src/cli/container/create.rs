@@ -91,6 +91,8 @@ pub(crate) struct CreateArgs {
     /// Mount a tmpfs directory
     #[arg(long)]
     pub tmpfs: Vec<String>,
+    #[command(flatten)]
+    pub mounts: crate::volume::attach::MountArgs,
     /// Set meta data on a container
     #[arg(short = 'l', long = "label")]
     pub label: Vec<String>,
@@ -302,13 +304,32 @@ pub(crate) fn create(config: &Config, a: &CreateArgs) -> anyhow::Result<Containe
     c.state.status = "created".into();
     c.state.started_at = ZERO_TIME.into();
     c.state.finished_at = ZERO_TIME.into();
+    c.mount_points = mount_points(config, &id, a, &image.config)?;
     let layout = Layout::new(config, &id);
-    std::fs::create_dir_all(&layout.dir).with_context(|| format!("create {:?}", layout.dir))?;
-    if let Err(e) = insert_named(config, &mut c, a.name.as_deref()) {
+    let made = std::fs::create_dir_all(&layout.dir).with_context(|| format!("create {:?}", layout.dir));
+    if let Err(e) = made.and_then(|()| insert_named(config, &mut c, a.name.as_deref())) {
         let _ = std::fs::remove_dir_all(&layout.dir);
+        if let Err(v) = crate::volume::attach::release(&config.data_root, &id, true) {
+            tracing::warn!(error = %v, "release volumes of a container that was not created");
+        }
         return Err(e);
     }
     Ok(c)
+}
+
+/// The container's mounts with its volumes taken: `-v`, `--mount`,
+/// `--volumes-from` (that container's mount points) and the image's
+/// `Volumes` not covered by those or by `--tmpfs`.
+fn mount_points(
+    config: &Config,
+    id: &str,
+    a: &CreateArgs,
+    image: &oci_spec::image::ImageConfiguration,
+) -> anyhow::Result<Vec<crate::volume::spec::MountPoint>> {
+    let image_volumes: Vec<String> = image.config().as_ref().and_then(|c| c.volumes().clone()).unwrap_or_default();
+    let store = Store::open(&config.data_root)?;
+    let mut from = |name: &str| store.lookup(name).map(|c| c.mount_points).map_err(|e| e.to_string());
+    Ok(crate::volume::attach::prepare(&config.data_root, id, &a.mounts, &image_volumes, &a.tmpfs, &mut from)?)
 }
 
 /// Insert with the given name, or a random free `adjective_surname`.

@@ -66,7 +66,7 @@ pub(crate) fn to_json(config: &Config, c: &Container, size: bool) -> Value {
             },
             "Name": "overlay",
         },
-        "Mounts": [],
+        "Mounts": c.mount_points.iter().map(crate::volume::spec::MountPoint::inspect).collect::<Vec<_>>(),
         "Config": config_json,
         "NetworkSettings": network_settings(net),
     });
