@@ -10,6 +10,7 @@ mod archive;
 mod containers;
 #[cfg(feature = "test-hooks")]
 mod crash;
+mod docker_compare;
 mod harness;
 mod images;
 mod login;

@@ -169,7 +169,7 @@ pub(crate) fn spec(c: &Container, paths: &BundlePaths<'_>) -> Result<Value, Bund
     let cwd = if cfg.working_dir.is_empty() { "/".to_string() } else { cfg.working_dir.clone() };
     let process = json!({
         "terminal": cfg.tty,
-        "user": {"uid": user.uid, "gid": user.gid, "additionalGids": user.additional_gids},
+        "user": {"uid": user.uid, "gid": user.gid, "additionalGids": additional_gids(&user)},
         "args": argv,
         "env": process_env(cfg, &user.home),
         "cwd": cwd,
@@ -207,6 +207,14 @@ pub(crate) fn cgroups_path(c: &Container) -> String {
     let parent = if parent.is_empty() { "/berthctl" } else { parent };
     let sep = if parent.starts_with('/') { "" } else { "/" };
     format!("{sep}{parent}/{}", c.id)
+}
+
+/// docker's supplementary groups: the primary group first, then the
+/// user's groups from /etc/group (moby's getUser, since CVE-2023-25173).
+pub(crate) fn additional_gids(u: &user::ExecUser) -> Vec<u32> {
+    let mut gids = vec![u.gid];
+    gids.extend(u.additional_gids.iter().copied().filter(|g| *g != u.gid));
+    gids
 }
 
 /// `--security-opt`: (no-new-privileges, seccomp profile file, seccomp off).
