@@ -80,6 +80,9 @@ fn cleanup_after_exit(config: &Config, rt: &Runtime, c: &Container) {
     if let Err(e) = rt.delete(&c.id, true) {
         tracing::debug!(error = %e, "runtime delete");
     }
+    if let Err(e) = crate::network::stop(config, &c.id) {
+        tracing::warn!(error = %e, "network teardown");
+    }
     let layout = Layout::new(config, &c.id);
     if let Err(e) = rootfs::unmount(&layout.rootfs()) {
         tracing::warn!(error = %e, "unmount rootfs");
@@ -191,6 +194,8 @@ pub(crate) fn remove(config: &Config, store: &mut Store, id: &str, force: bool, 
         cleanup_after_exit(config, &rt, &c);
     }
     let c = store.get(id)?;
+    // Whatever a crash left set up goes before the leases and ports do.
+    crate::network::stop(config, id)?;
     remove_files(config, &c)?;
     // References go before the record: a failure leaves the container to
     // remove again, never a volume held by a container that is gone.

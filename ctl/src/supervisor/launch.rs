@@ -15,6 +15,7 @@ use crate::container::bundle::{self, BundlePaths};
 use crate::container::record::Container;
 use crate::container::runtime::{self, Runtime, RuntimeError};
 use crate::container::{Layout, rootfs};
+use crate::network;
 
 /// The container's end of stdio as the supervisor holds it.
 pub(crate) enum ContainerIo {
@@ -32,6 +33,8 @@ pub(crate) enum LaunchError {
     Volume(#[from] crate::volume::attach::AttachError),
     #[error(transparent)]
     Runtime(#[from] RuntimeError),
+    #[error(transparent)]
+    Network(#[from] crate::network::NetworkError),
     #[error("{what} {path:?}")]
     Io {
         what: &'static str,
@@ -65,9 +68,29 @@ pub(crate) fn prepare(config: &Config, c: &Container, layout: &Layout) -> Result
     rootfs::mount_overlay(&c.lower_dirs, &layout.upper(), &layout.work(), &layout.rootfs())?;
     bundle::ensure_workdir(&layout.rootfs(), &c.config.working_dir)?;
     bundle::write_etc_files(&layout.dir, &c.config.hostname, c.host_config.network_mode == "host")?;
-    let paths = BundlePaths { rootfs: &layout.rootfs(), dir: &layout.dir, cgroup_v2: crate::container::is_cgroup_v2() };
-    let mut spec = bundle::spec(c, &paths)?;
     let volumes = crate::volume::attach::mounts_for(&config.data_root, &c.id, &c.mount_points, &layout.rootfs())?;
+    // The network's hosts and resolv.conf replace the ones just written;
+    // it is set up last, and undone if the spec cannot be made.
+    let who = network::container::Identity { id: &c.id, name: &c.name, hostname: &c.config.hostname };
+    let netns = match network::start(config, who, &layout.dir)? {
+        network::container::Namespace::Path(p) => Some(p),
+        network::container::Namespace::Host => None,
+    };
+    let paths = BundlePaths {
+        rootfs: &layout.rootfs(),
+        dir: &layout.dir,
+        cgroup_v2: crate::container::is_cgroup_v2(),
+        netns: netns.as_deref(),
+    };
+    let mut spec = match bundle::spec(c, &paths) {
+        Ok(spec) => spec,
+        Err(e) => {
+            if let Err(undo) = network::stop(config, &c.id) {
+                tracing::warn!(error = %undo, "network teardown after a failed spec");
+            }
+            return Err(e.into());
+        }
+    };
     if let Some(mounts) = spec["mounts"].as_array_mut() {
         // A user mount replaces a default one at the same place (docker's
         // rule: `-v /x:/etc/hosts` wins over the generated hosts file).

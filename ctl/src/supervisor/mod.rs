@@ -314,10 +314,13 @@ impl Supervisor {
         });
     }
 
-    /// `<runtime> delete --force`, as after every run.
+    /// `<runtime> delete --force` and the network's teardown, as after every run.
     fn cleanup_runtime(&self) {
         if let Err(e) = self.runtime.delete(&self.id, true) {
             tracing::warn!(error = %e, "runtime delete");
+        }
+        if let Err(e) = crate::network::stop(&self.config, &self.id) {
+            tracing::warn!(error = %e, "network teardown");
         }
     }
 
