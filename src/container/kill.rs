@@ -47,10 +47,11 @@ pub fn kill(root: &Path, id: &str, signal: i32, all: bool) -> Result<(), Contain
     // A frozen process cannot act on SIGKILL: thaw the cgroup after it so the
     // container dies (runc does the same, with or without --all).
     let thaw = || {
-        if status == Status::Paused && signal == Signal::SIGKILL as i32 {
-            if let Ok(cg) = cgroups::open(&st.cgroup) {
-                let _ = cg.freeze(FreezerState::Thawed);
-            }
+        if status == Status::Paused
+            && signal == Signal::SIGKILL as i32
+            && let Ok(cg) = cgroups::open(&st.cgroup)
+        {
+            let _ = cg.freeze(FreezerState::Thawed);
         }
     };
     if all {

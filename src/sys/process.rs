@@ -148,6 +148,18 @@ pub fn join_session_keyring(name: &str) -> Result<()> {
     Ok(())
 }
 
+/// kill(2) with a raw signal number, real-time signals (32–64) included, which
+/// nix's `Signal` cannot name. 0 is the null signal (an existence check).
+pub fn send_signal(pid: Pid, sig: i32) -> Result<()> {
+    // SAFETY: kill takes two integers and touches no memory of ours.
+    // JUSTIFICATION: nix::sys::signal::kill only takes its `Signal` enum, which
+    // has no real-time signals.
+    if unsafe { libc::kill(pid.as_raw(), sig) } == -1 {
+        return Err(Error::new("kill", Errno::last()));
+    }
+    Ok(())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -169,16 +181,4 @@ mod tests {
         let result = std::panic::catch_unwind(|| clone_fork(CloneFlags::empty()).map(|_| ()));
         assert!(result.is_err(), "clone_fork went ahead in a multi-threaded process");
     }
-}
-
-/// kill(2) with a raw signal number, real-time signals (32–64) included, which
-/// nix's `Signal` cannot name. 0 is the null signal (an existence check).
-pub fn send_signal(pid: Pid, sig: i32) -> Result<()> {
-    // SAFETY: kill takes two integers and touches no memory of ours.
-    // JUSTIFICATION: nix::sys::signal::kill only takes its `Signal` enum, which
-    // has no real-time signals.
-    if unsafe { libc::kill(pid.as_raw(), sig) } == -1 {
-        return Err(Error::new("kill", Errno::last()));
-    }
-    Ok(())
 }
