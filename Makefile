@@ -109,15 +109,18 @@ vm: build run-deps vm-deps
 conformance: build
 	IT_LOGS=$(BUILD)/integration integration/run-all.sh -c "$(INTEGRATION_CLIENTS)" $(INTEGRATION_RUNTIMES)
 
-APT_BENCH_DEPS := busybox-static hyperfine time runc crun python3 util-linux
+APT_BENCH_DEPS := busybox-static hyperfine time runc crun python3 util-linux skopeo umoci podman docker-registry
 
 bench-deps:
 	$(call apt_install,$(APT_BENCH_DEPS))
 
 # Side by side in one private mount namespace; report in build/bench/report.md.
 # BENCH_ROUNDS, BENCH_RUNS, BENCH_ONLY: see bench/run.sh.
-bench: build bench-deps
+# bench/pull.sh: berthctl pull vs podman pull vs skopeo copy + umoci unpack of
+# the Debian+nginx test image from a local registry (build/bench/pull.md).
+bench: build bench-deps test-images
 	bench/run.sh
+	bench/pull.sh
 
 clean:
 	$(CARGO) clean

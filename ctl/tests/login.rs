@@ -9,24 +9,12 @@ use std::process::{Command, Stdio};
 
 use crate::support::{self, AUTH_PASSWORD, AUTH_USER, Run, Store};
 
-fn login_stdin(store: &Store, server: &str, user: &str, password: &str) -> std::process::Output {
-    let mut child = store
-        .berthctl(["login", "-u", user, "--password-stdin", server])
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("spawn berthctl login");
-    writeln!(child.stdin.take().expect("stdin"), "{password}").expect("write the password");
-    child.wait_with_output().expect("wait for berthctl login")
-}
-
 #[test]
 #[ignore = "needs root"]
 fn wrong_password_is_refused_with_status_1_and_nothing_stored() {
     let store = Store::new();
     let reg = support::auth_registry();
-    let out = login_stdin(&store, &reg.addr, AUTH_USER, "not-the-password");
+    let out = store.login(&reg.addr, AUTH_USER, "not-the-password");
     assert_eq!(out.status.code(), Some(1), "{out:?}");
     assert!(String::from_utf8_lossy(&out.stderr).contains("unauthorized"), "{out:?}");
     assert!(!store.auth_file().exists(), "credentials stored after a failed login");
@@ -37,7 +25,7 @@ fn wrong_password_is_refused_with_status_1_and_nothing_stored() {
 fn login_stores_docker_format_credentials_skopeo_can_use_and_logout_removes_them() {
     let store = Store::new();
     let reg = support::auth_registry();
-    let out = login_stdin(&store, &reg.addr, AUTH_USER, AUTH_PASSWORD);
+    let out = store.login(&reg.addr, AUTH_USER, AUTH_PASSWORD);
     assert!(out.status.success(), "{out:?}");
     assert_eq!(String::from_utf8_lossy(&out.stdout), "Login Succeeded\n");
     let mode = fs::metadata(store.auth_file()).expect("config.json written").permissions().mode();

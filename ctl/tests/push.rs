@@ -3,8 +3,7 @@
 //! mounts, skopeo's digest equal to berthctl's; credentials from `login`
 //! used by push and pull on the htpasswd registry.
 
-use std::io::Write;
-use std::process::{Command, Stdio};
+use std::process::Command;
 
 use crate::support::{self, AUTH_PASSWORD, AUTH_USER, Registry, Run, Store};
 
@@ -70,19 +69,6 @@ fn push_of_a_loaded_docker_archive_makes_a_manifest_skopeo_reads() {
     assert_eq!(pulled, id);
 }
 
-fn login(store: &Store, addr: &str) {
-    let mut child = store
-        .berthctl(["login", "-u", AUTH_USER, "--password-stdin", addr])
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("spawn login");
-    writeln!(child.stdin.take().expect("stdin"), "{AUTH_PASSWORD}").expect("write the password");
-    let out = child.wait_with_output().expect("wait for login");
-    assert!(out.status.success(), "{out:?}");
-}
-
 #[test]
 #[ignore = "needs root"]
 fn pull_and_push_on_the_auth_registry_use_the_login() {
@@ -92,7 +78,8 @@ fn pull_and_push_on_the_auth_registry_use_the_login() {
     let out = store.berthctl(["pull", &source]).failure();
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(err.contains(&reg.addr), "the error names the registry: {err}");
-    login(&store, &reg.addr);
+    let out = store.login(&reg.addr, AUTH_USER, AUTH_PASSWORD);
+    assert!(out.status.success(), "{out:?}");
     store.berthctl(["pull", "-q", &source]).success();
     let target = reg.reference("pushed/busybox:authed");
     store.berthctl(["tag", &source, &target]).success();

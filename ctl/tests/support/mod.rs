@@ -89,6 +89,9 @@ impl Store {
         cmd.env_remove("BERTH_ROOT").env_remove("BERTH_RUNROOT");
         cmd.env("DOCKER_CONFIG", self.docker_config_dir());
         cmd.env("BERTH_RUNTIME", runtime());
+        // Outside a network sandbox (sandbox.rs) a container must never get
+        // a bridge, veth or firewall rule in the host's network namespace.
+        cmd.env("BERTH_NETWORK", "none");
         cmd.arg("--data-root").arg(&self.root).arg("--runroot").arg(&self.runroot);
         cmd.args(args);
         cmd
@@ -105,6 +108,21 @@ impl Store {
     /// The credentials file `login` writes.
     pub fn auth_file(&self) -> PathBuf {
         self.docker_config_dir().join("config.json")
+    }
+
+    /// `berthctl login -u USER --password-stdin SERVER` with the password
+    /// written to its stdin; the whole output, whatever the status.
+    pub fn login(&self, server: &str, user: &str, password: &str) -> Output {
+        use std::io::Write;
+        let mut child = self
+            .berthctl(["login", "-u", user, "--password-stdin", server])
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("spawn berthctl login");
+        writeln!(child.stdin.take().expect("piped stdin"), "{password}").expect("write the password");
+        child.wait_with_output().expect("wait for berthctl login")
     }
 }
 
