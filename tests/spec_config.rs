@@ -240,11 +240,13 @@ fn user_namespace_with_uid_and_gid_mappings() {
 #[ignore = "needs root"]
 fn time_namespace_applies_the_offsets() {
     let year = 365 * 24 * 3600u64;
+    // The host's uptime before the container reads its own: read after, it may
+    // have ticked past the container's by a second.
+    let host: u64 = fs::read_to_string("/proc/uptime").unwrap().split('.').next().unwrap().parse().unwrap();
     let out = run("sc-timens", &["cut", "-d.", "-f1", "/proc/uptime"], |c| {
         ns_mut(c).push(json!({"type": "time"}));
         c["linux"]["timeOffsets"] = json!({"boottime": {"secs": year, "nanosecs": 0}});
     });
-    let host: u64 = fs::read_to_string("/proc/uptime").unwrap().split('.').next().unwrap().parse().unwrap();
     let inside: u64 = out.trim().parse().unwrap();
     assert!(inside >= year + host, "uptime inside {inside}, host {host}");
 }
