@@ -8,6 +8,7 @@
 //! (`systemd`), and the cgroupfs driver writes what systemd has no property for.
 
 mod devices;
+mod dirs;
 mod fs;
 mod layout;
 mod resources;

@@ -304,7 +304,7 @@ fn create_in(
                 break;
             }
             Some(Msg::Error(e)) => return Err(Cause::Init(e)),
-            Some(other) => return Err(Cause::Other(format!("unexpected message from init: {other:?}"))),
+            Some(other) => return Err(Cause::UnexpectedMessage { from: "init", message: format!("{other:?}") }),
             None => return Err(Cause::Init("init exited before it was ready".into())),
         }
     }

@@ -21,7 +21,7 @@ pub fn start(root: &Path, id: &str) -> Result<(), ContainerError> {
     match status {
         Status::Created => {}
         Status::Stopped => return Err(err(Cause::BadStatus { action: "start", status })),
-        _ => return Err(err(Cause::Other("cannot start an already running container".into()))),
+        _ => return Err(err(Cause::AlreadyStarted)),
     }
     let store = Store::new(root);
     let cid = ContainerId::new(id).map_err(err)?;
@@ -61,7 +61,7 @@ pub fn start(root: &Path, id: &str) -> Result<(), ContainerError> {
     match got.split_first() {
         Some((b'0', _)) => {}
         Some((_, msg)) => return Err(err(Cause::Init(String::from_utf8_lossy(msg).into_owned()))),
-        None => return Err(err(Cause::Other("container init exited before start".into()))),
+        None => return Err(err(Cause::ExitedBeforeStart)),
     }
     // Poststart failures are logged, not fatal, and the remaining hooks still run
     // (runtime spec "Lifecycle" step 9).

@@ -11,7 +11,9 @@
 //! - `sched.rs`: `ioprio_set`, `sched_setattr`;
 //! - `seccomp.rs`: seccomp(2) `SECCOMP_SET_MODE_FILTER` with flags;
 //! - `bpf.rs`: bpf(2) for cgroup v2 device programs (load, attach, query, detach);
-//! - `tty.rs`: `TIOCSCTTY`, `TIOCGWINSZ`/`TIOCSWINSZ`.
+//! - `tty.rs`: `TIOCSCTTY`, `TIOCGWINSZ`/`TIOCSWINSZ`;
+//! - `mountinfo.rs`: the one parser of /proc/<pid>/mountinfo (no syscall, no
+//!   `unsafe`: shared by cgroups and rootfs, which may not import each other).
 //!
 //! pivot_root, mount, setns and the rest that nix wraps safely are called from
 //! nix where they are used.
@@ -19,6 +21,7 @@
 pub mod bpf;
 pub mod fd;
 pub mod mount;
+pub mod mountinfo;
 pub mod process;
 pub mod sched;
 pub mod seccomp;
