@@ -237,9 +237,10 @@ pub fn wait_for(timeout: std::time::Duration, mut f: impl FnMut() -> bool) -> bo
     f()
 }
 
-/// Poll until `f` is true or about 5 s have passed.
+/// Poll until `f` is true or 20 s have passed: a hang guard, generous because a
+/// check may itself take long on a loaded 2-core machine (reading /proc, cgroupfs).
 pub fn wait_until(f: impl FnMut() -> bool) -> bool {
-    wait_for(std::time::Duration::from_secs(5), f)
+    wait_for(std::time::Duration::from_secs(20), f)
 }
 
 /// A container process that runs until TERM, then exits 0.
