@@ -159,7 +159,7 @@ fn create_in(
         init_start_time: 0,
         bundle: bundle.clone(),
         rootfs: rootfs.clone(),
-        created: chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Nanos, true),
+        created: sys::time::now_rfc3339(),
         cgroup: cgroup_config,
         rootless: opts.rootless,
         creating: true,

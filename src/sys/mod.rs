@@ -12,6 +12,7 @@
 //! - `seccomp.rs`: seccomp(2) `SECCOMP_SET_MODE_FILTER` with flags;
 //! - `bpf.rs`: bpf(2) for cgroup v2 device programs (load, attach, query, detach);
 //! - `tty.rs`: `TIOCSCTTY`, `TIOCGWINSZ`/`TIOCSWINSZ`;
+//! - `time.rs`: the wall clock as RFC 3339 (UTC, nanoseconds), for state and logs;
 //! - `mountinfo.rs`: the one parser of /proc/<pid>/mountinfo (no syscall, no
 //!   `unsafe`: shared by cgroups and rootfs, which may not import each other).
 //!
@@ -25,6 +26,7 @@ pub mod mountinfo;
 pub mod process;
 pub mod sched;
 pub mod seccomp;
+pub mod time;
 pub mod tty;
 
 use std::fmt;
