@@ -14,7 +14,7 @@ BERTH := target/release/berth
 BUSYBOX ?= /bin/busybox
 
 APT_RUN_DEPS := busybox-static
-APT_TEST_DEPS := busybox-static runc crun iproute2 util-linux uidmap strace procps \
+APT_TEST_DEPS := busybox-static runc crun iproute2 util-linux uidmap strace procps attr \
 	containerd podman docker.io skopeo umoci hyperfine time psmisc libcap2-bin \
 	conmon jq bsdutils dbus python3 debootstrap docker-registry apache2-utils zstd curl \
 	libseccomp-dev linux-libc-dev
@@ -76,7 +76,7 @@ unit:
 test: test-deps lint build
 	$(CARGO) test --profile ci --features test-hooks -- --include-ignored
 	$(MAKE) test-images
-	$(CARGO) test --profile ci -p berthctl -- --include-ignored
+	$(CARGO) test --profile ci -p berthctl --features test-hooks -- --include-ignored
 
 # The images berthctl's tests and the bench pull, push, load and unpack
 # (busybox, Debian minbase + nginx, 60 layers, zstd, uncompressed, a
@@ -109,15 +109,18 @@ vm: build run-deps vm-deps
 conformance: build
 	IT_LOGS=$(BUILD)/integration integration/run-all.sh -c "$(INTEGRATION_CLIENTS)" $(INTEGRATION_RUNTIMES)
 
-APT_BENCH_DEPS := busybox-static hyperfine time runc crun python3 util-linux
+APT_BENCH_DEPS := busybox-static hyperfine time runc crun python3 util-linux skopeo umoci podman docker-registry
 
 bench-deps:
 	$(call apt_install,$(APT_BENCH_DEPS))
 
 # Side by side in one private mount namespace; report in build/bench/report.md.
 # BENCH_ROUNDS, BENCH_RUNS, BENCH_ONLY: see bench/run.sh.
-bench: build bench-deps
+# bench/pull.sh: berthctl pull vs podman pull vs skopeo copy + umoci unpack of
+# the Debian+nginx test image from a local registry (build/bench/pull.md).
+bench: build bench-deps test-images
 	bench/run.sh
+	bench/pull.sh
 
 clean:
 	$(CARGO) clean

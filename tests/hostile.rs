@@ -234,11 +234,15 @@ const CORPUS: &[(&str, Edit, &str)] = &[
         "linux.resources.pids.limit",
     ),
     ("hook-missing-binary", |c| c["hooks"] = json!({"prestart": [{"path": "/no/such/hook"}]}), "/no/such/hook"),
-    ("hook-fails", |c| c["hooks"] = json!({"createRuntime": [{"path": "/bin/false"}]}), "createRuntime hook 0"),
+    (
+        "hook-fails",
+        |c| c["hooks"] = json!({"createRuntime": [{"path": "/bin/false"}]}),
+        "error running createRuntime hook #0",
+    ),
     (
         "hook-hangs",
         |c| c["hooks"] = json!({"createRuntime": [{"path": "/bin/sleep", "args": ["sleep", "60"], "timeout": 1}]}),
-        "timed out",
+        "ran past specified timeout",
     ),
     ("hook-relative-path-type", |c| c["hooks"] = json!({"prestart": [{"path": 5}]}), "hooks.prestart[0].path"),
     ("apparmor-unavailable", |c| c["process"]["apparmorProfile"] = json!("berth-test-profile"), "apparmorProfile"),

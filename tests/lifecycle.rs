@@ -215,7 +215,7 @@ fn failing_prestart_hook_fails_create_and_cleans_up() {
     });
     let out = b.create(&[]);
     assert!(!out.status.success());
-    assert!(text(&out.stderr).contains("prestart hook 0"), "{}", text(&out.stderr));
+    assert!(text(&out.stderr).contains("error running prestart hook #0"), "{}", text(&out.stderr));
     b.assert_clean();
 }
 

@@ -464,7 +464,7 @@ fn hooks_get_their_args_and_env_and_a_timeout_kills_them() {
         c["hooks"] = json!({"createRuntime": [{"path": "/bin/sleep", "args": ["sleep", "60"], "timeout": 1}]});
     });
     let err = fails(&t, &["create", "--bundle", t.path().to_str().unwrap(), &t.id]);
-    assert!(err.contains("timed out"), "{err}");
+    assert!(err.contains("ran past specified timeout of 1.0s"), "{err}");
     t.assert_clean();
 }
 
@@ -490,7 +490,7 @@ fn a_failing_create_time_hook_fails_create_and_destroys_the_container() {
             c["hooks"] = json!({kind: [{"path": "/bin/sh", "args": ["sh", "-c", "exit 7"]}]});
         });
         let err = fails(&b, &["create", "--bundle", b.path().to_str().unwrap(), &id]);
-        assert!(err.contains(&format!("{kind} hook 0")) && err.contains("exit status 7"), "{err}");
+        assert!(err.contains(&format!("error running {kind} hook #0")) && err.contains("exit status 7"), "{err}");
         b.assert_clean();
         assert!(berth_processes(&b).is_empty(), "{kind}: init left running");
         assert!(!b.rootfs().join("ran").exists());
@@ -510,7 +510,7 @@ fn a_failing_start_container_hook_fails_start_and_stops_the_container() {
     });
     created(&b);
     let err = fails(&b, &["start", &b.id]);
-    assert!(err.contains("startContainer hook 0") && err.contains("exit status 9"), "{err}");
+    assert!(err.contains("error running startContainer hook #0") && err.contains("exit status 9"), "{err}");
     assert!(wait_until(|| b.state()["status"] == "stopped"));
     assert!(!b.rootfs().join("ran").exists(), "the user process ran");
     assert!(!poststart.exists(), "poststart ran after a failed start");
@@ -536,13 +536,13 @@ fn a_failing_poststart_or_poststop_hook_is_a_warning_and_the_rest_run() {
     let out = b.berth(&["start", &b.id]);
     assert!(out.status.success(), "{}", text(&out.stderr));
     let warn = text(&out.stderr);
-    assert!(warn.contains("warning") && warn.contains("poststart hook 0"), "{warn}");
+    assert!(warn.contains("warning") && warn.contains("error running poststart hook #0"), "{warn}");
     assert_eq!(b.state()["status"], "running");
     b.ok(&["kill", &b.id, "TERM"]);
     assert!(wait_until(|| b.state()["status"] == "stopped"));
     let out = b.berth(&["delete", &b.id]);
     assert!(out.status.success(), "{}", text(&out.stderr));
-    assert!(text(&out.stderr).contains("poststop hook 0"), "{}", text(&out.stderr));
+    assert!(text(&out.stderr).contains("error running poststop hook #0"), "{}", text(&out.stderr));
     b.assert_clean();
     assert_eq!(fs::read_to_string(&log).unwrap(), "poststart-2\npoststop-2\n");
 }

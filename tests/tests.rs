@@ -9,6 +9,7 @@ mod cgroups;
 mod clients;
 mod common;
 mod exec;
+mod failures;
 mod faults;
 mod hostile;
 mod lifecycle;

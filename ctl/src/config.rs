@@ -25,6 +25,8 @@ pub(crate) struct Config {
     pub runtime_name: String,
     /// The runtime program resolved to a path.
     pub runtime: PathBuf,
+    /// `--config DIR` / `DOCKER_CONFIG`: where registry credentials live.
+    pub client_config: Option<PathBuf>,
 }
 
 impl Config {
@@ -39,14 +41,20 @@ impl Config {
             runroot: runroot.to_path_buf(),
             runtime_name: runtime.to_string(),
             runtime: resolve_runtime(runtime)?,
+            client_config: None,
         })
+    }
+
+    /// The docker-format credentials file (`crate::auth::file_path`).
+    pub(crate) fn auth_file(&self) -> PathBuf {
+        crate::auth::file_path(self.client_config.as_deref(), &self.data_root)
     }
 }
 
 /// A name with a slash is a path; `berth` prefers the binary beside berthctl
 /// (the two are built and installed together); anything else is looked up on
 /// PATH, as docker's `--add-runtime` and podman's `--runtime` do.
-fn resolve_runtime(name: &str) -> Result<PathBuf, ConfigError> {
+pub(crate) fn resolve_runtime(name: &str) -> Result<PathBuf, ConfigError> {
     if name.contains('/') {
         let p = PathBuf::from(name);
         return if p.is_file() { Ok(p) } else { Err(ConfigError::RuntimeNotFound(name.to_string())) };

@@ -4,17 +4,28 @@
 //! status where a command returns one).
 #![deny(unsafe_code)]
 
+mod archive;
+mod auth;
 mod cli;
 mod config;
+mod container;
 mod content;
 mod db;
 mod format;
+mod host;
 mod image;
+mod names;
+mod network;
+mod progress;
 mod reference;
+mod registry;
 mod snapshot;
+mod supervisor;
 #[allow(unsafe_code)]
 mod sys;
+mod testhook;
 mod unpack;
+mod volume;
 
 fn main() {
     let cli = match cli::Cli::parse_docker_style() {
@@ -33,7 +44,7 @@ fn main() {
             }
             None => {
                 eprintln!("Error: {}", cli::error_chain(&err));
-                err.downcast_ref::<cli::ExitStatus>().map_or(cli::EXIT_ERROR, |s| s.0)
+                cli::exit_code_of(&err)
             }
         },
     };

@@ -83,7 +83,7 @@ fn private_registry_is_stopped_and_removed_on_drop() {
 #[test]
 fn store_commands_use_their_own_roots() {
     let store = Store::new();
-    let out = store.berthctl(["version"]).success();
+    let out = store.berthctl(["info"]).success();
     assert!(out.contains(&store.root.display().to_string()), "{out}");
     assert!(out.contains(&store.runroot.display().to_string()), "{out}");
     let path = store.path().to_path_buf();

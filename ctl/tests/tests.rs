@@ -6,6 +6,18 @@
 //! `#[ignore = "needs root"]`; `make test` runs them with `--include-ignored`
 //! after `make test-images`.
 
+mod archive;
+mod containers;
+#[cfg(feature = "test-hooks")]
+mod crash;
 mod harness;
 mod images;
+mod login;
+mod network;
+mod output;
+mod pull;
+mod push;
+mod sandbox;
 mod support;
+mod system_df;
+mod volume;

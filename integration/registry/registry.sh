@@ -124,6 +124,10 @@ start() {
 	if [ -f "$dir/pid" ] && [ -d "/proc/$(cat "$dir/pid")" ]; then
 		die "a registry is already running from $dir (pid $(cat "$dir/pid")); registry.sh stop --dir $dir"
 	fi
+	# Another server on the port would answer our readiness check instead.
+	if curl -s -o /dev/null --max-time 1 "http://$addr/v2/"; then
+		die "something already answers on http://$addr/ (registry.sh start --addr HOST:PORT for another port)"
+	fi
 	images=$("$here/images.sh")
 	mkdir -p "$dir"
 	if [ -n "$auth" ]; then
@@ -133,7 +137,7 @@ start() {
 	setsid "$0" serve --addr "$addr" --dir "$dir" --from "$images/registry" ${hp:+--htpasswd "$hp"} \
 		</dev/null >"$dir/serve.out" 2>&1 &
 	echo $! >"$dir/pid"
-	if ! wait_ready "$addr" 30; then
+	if ! wait_ready "$addr" 30 || ! grep -q "listening on $addr" "$dir/registry.log"; then
 		tail -n 20 "$dir/registry.log" >&2 || true
 		stop --dir "$dir"
 		die "registry did not answer on http://$addr/v2/"

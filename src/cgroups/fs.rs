@@ -134,12 +134,12 @@ impl CgroupManager for FsManager {
     }
 
     fn is_frozen(&self) -> Result<bool, CgroupError> {
-        let Some(d) = self.dirs.freezer() else { return Ok(false) };
-        Ok(if d.v2 {
-            read(&d.path.join("cgroup.freeze")).as_deref() == Some("1")
-        } else {
-            matches!(read(&d.path.join("freezer.state")).as_deref(), Some("FROZEN") | Some("FREEZING"))
-        })
+        // The freezer we drive, and on a hybrid host the cgroup2 one as well: a
+        // cgroup frozen there stops its processes just the same.
+        let v1_frozen = |d: &Dir| matches!(read(&d.path.join("freezer.state")).as_deref(), Some("FROZEN" | "FREEZING"));
+        let v2_frozen = |d: &Dir| read(&d.path.join("cgroup.freeze")).as_deref() == Some("1");
+        let v1 = self.dirs.freezer().filter(|d| !d.v2).is_some_and(v1_frozen);
+        Ok(v1 || self.dirs.unified().is_some_and(v2_frozen))
     }
 
     fn destroy(&self) -> Result<(), CgroupError> {

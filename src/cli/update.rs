@@ -92,9 +92,12 @@ pub fn run(g: &Global, args: Args) -> anyhow::Result<i32> {
         Some(p) => {
             let mut text = String::new();
             if p.as_os_str() == "-" {
-                std::io::stdin().read_to_string(&mut text).context("read resources from stdin")?;
+                std::io::stdin()
+                    .take(crate::spec::MAX_CONFIG_BYTES)
+                    .read_to_string(&mut text)
+                    .context("read resources from stdin")?;
             } else {
-                text = std::fs::read_to_string(p).with_context(|| format!("read {}", p.display()))?;
+                text = crate::spec::read_document(p).with_context(|| format!("read {}", p.display()))?;
             }
             let doc: Value = serde_json::from_str(&text).with_context(|| format!("parse resources {}", p.display()))?;
             if !doc.is_object() {

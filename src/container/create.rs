@@ -167,6 +167,7 @@ fn create_in(
     };
     store.save(&state)?;
     let cgroup = cgroups::open(&state.cgroup)?;
+    check_existing_cgroup(cgroup.as_ref())?;
     cgroup.create()?;
     let cgroup = cleanup.cgroup.insert(cgroup);
     if let Some(resources) = linux.resources() {
@@ -317,6 +318,21 @@ fn create_in(
         write_pid_file(pid_file, pid)?;
     }
     Ok(Created { pid, state })
+}
+
+/// runc's checks on a cgroup that exists before `create` (libcontainer's
+/// factory): a frozen one would stop init for good (`run` would never return),
+/// so it is refused, before it is in our cleanup's hands; one with processes in
+/// it gets runc's warning.
+fn check_existing_cgroup(cg: &dyn CgroupManager) -> Result<(), Cause> {
+    if cg.is_frozen()? {
+        return Err(Cause::UnexpectedlyFrozen);
+    }
+    let pids = cg.pids()?;
+    if !pids.is_empty() {
+        tracing::warn!("container's cgroup is not empty: {} process(es) found", pids.len());
+    }
+    Ok(())
 }
 
 /// Open the `tasks` files through which the container's first process joins its

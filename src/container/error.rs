@@ -61,8 +61,11 @@ pub enum Cause {
     ExecPaused,
     #[error("cannot start an already running container")]
     AlreadyStarted,
-    #[error("container init exited before start")]
-    ExitedBeforeStart,
+    #[error("container's cgroup unexpectedly frozen")]
+    UnexpectedlyFrozen,
+    /// A failure the test-hooks build injects (BERTH_TEST_FAIL_AT).
+    #[error("fault injected at {0} (BERTH_TEST_FAIL_AT)")]
+    FaultInjected(String),
     #[error("container already paused")]
     AlreadyPaused,
     #[error("container not paused")]

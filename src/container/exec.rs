@@ -177,7 +177,15 @@ fn parent_side(ch: &Channel, child: Pid, cg: &dyn cgroups::CgroupManager, self_j
     super::create::add_task(cg, pid, self_join).map_err(|e| fail(e.into()))?;
     ch.send(&Msg::Go).map_err(|e| fail(e.into()))?;
     match ch.recv().map_err(|e| fail(e.into()))? {
-        None => Ok(pid),
+        // EOF: execve closed the channel, or the process died before it (after
+        // the seccomp filter, which may deny it the send of its error).
+        None => match super::execwatch::reached_execve(pid.as_raw(), None) {
+            Ok(()) => Ok(pid),
+            Err(why) => {
+                let _ = waitpid(pid, None);
+                Err(Cause::Init(format!("exec setup {why}")))
+            }
+        },
         Some(Msg::Error(e)) => {
             let _ = waitpid(pid, None);
             Err(Cause::Init(e))
@@ -199,6 +207,7 @@ fn child_setup(
     cgroup_tasks: &[(std::path::PathBuf, fs::File)],
 ) -> Result<std::convert::Infallible, Cause> {
     nix::sys::prctl::set_dumpable(false).map_err(|e| sys::Error::new("prctl PR_SET_DUMPABLE", e))?;
+    super::execwatch::mark_setup_process()?;
     for (fd, flag, path) in ns_fds {
         nix::sched::setns(fd, *flag).map_err(|e| sys::Error::with_path("setns", Path::new(path), e))?;
     }
@@ -218,13 +227,13 @@ fn child_setup(
     if let Some(sock) = console_socket {
         console::setup_exec(sock)?;
     }
-    let prepared = apply_process(process, seccomp, allow_setgroups)?;
-    execve(&prepared, preserve_fds)
+    let prepared = apply_process(process, seccomp.is_some(), allow_setgroups)?;
+    execve(&prepared, seccomp, preserve_fds, None)
 }
 
 /// Read a process.json (`exec --process`).
 pub fn load_process(path: &Path) -> Result<Process, Cause> {
-    let text = fs::read_to_string(path).map_err(|source| Cause::Io {
+    let text = crate::spec::read_document(path).map_err(|source| Cause::Io {
         what: "read process",
         path: path.to_path_buf(),
         source,

@@ -1,12 +1,14 @@
 //! The container's init: runs in the child of `clone`, inside the new namespaces,
-//! and becomes the container's process with execve. Every failure is sent back to
-//! `create` over the channel and the process exits; nothing here may panic.
+//! and becomes the container's process with execve. Every failure before `create`
+//! returns is sent back to it over the channel; every failure after, to `start`
+//! over the exec fifo; then the process exits. Nothing here may panic.
 //!
-//! Order (runc's, see libcontainer/standard_init_linux.go): join namespaces by path,
-//! mounts, prestart hooks (parent), createContainer hooks, pivot_root, hostname,
-//! sysctl, console, masked/read-only paths, labels, rlimits, seccomp (when it must
-//! come before the capability drop), user, capabilities, no_new_privs, seccomp,
-//! then wait on the exec fifo, startContainer hooks, execve.
+//! Order (runc's, see libcontainer/standard_init_linux.go, but for seccomp): join
+//! namespaces by path, mounts, prestart hooks (parent), createContainer hooks,
+//! pivot_root, hostname, sysctl, console, masked/read-only paths, labels,
+//! rlimits, user, cwd, capabilities, no_new_privs, then wait on the exec fifo,
+//! startContainer hooks, close-on-exec for every fd, and last the seccomp
+//! filter, right before execve, so that a profile need allow nothing of ours.
 
 use std::convert::Infallible;
 use std::ffi::CString;
@@ -24,6 +26,7 @@ use oci_spec::runtime::Spec;
 
 use super::channel::{Channel, Msg};
 use super::error::Cause;
+use super::testhook;
 use crate::process::{self, ProcessError};
 use crate::security::{self, seccomp::Filter};
 use crate::sys::process::{Forked, exit_now};
@@ -110,6 +113,7 @@ fn setup(ch: &Channel, cfg: &InitConfig<'_>) -> Result<Infallible, Cause> {
     // which root-owned /proc files would forbid (runc's nsexec does the same), and
     // until Go no namespace has been joined, so nothing from a container sees us.
     nix::sys::prctl::set_dumpable(false).map_err(sys_err("prctl PR_SET_DUMPABLE"))?;
+    super::execwatch::mark_setup_process()?;
     // Before anything that depends on the cgroup: the initial CPU affinity (a
     // cpuset join resets it), forks, the cgroup namespace.
     join_cgroups(&cfg.cgroup_tasks)?;
@@ -221,24 +225,46 @@ fn setup(ch: &Channel, cfg: &InitConfig<'_>) -> Result<Infallible, Cause> {
     rootfs::finalize(spec).map_err(rootfs_err)?;
     process::set_personality(&linux).map_err(proc_err)?;
 
-    let prepared = apply_process(process, cfg.seccomp, cfg.allow_setgroups)?;
+    let prepared = apply_process(process, cfg.seccomp.is_some(), cfg.allow_setgroups)?;
 
     ch.send(&Msg::Ready)?;
-    // The write end stays open (close-on-exec) until execve, so `start` sees EOF
-    // only once the user process runs: poststart then follows startContainer.
+    // From here on `create` has returned: the channel is closed, and every failure
+    // travels to `start` through the exec fifo instead (see `report_to_start`).
     let mut started = wait_for_start(&fifo)?;
     drop(fifo);
+    let e = match after_start(cfg, &hooks, &prepared, &mut started) {
+        Ok(never) => match never {},
+        Err(e) => e,
+    };
+    report_to_start(&mut started, &e);
+    Err(e)
+}
+
+/// The steps between `start` and execve: startContainer hooks, then the last
+/// steps of [`exec`] (the seccomp filter, execve).
+fn after_start(
+    cfg: &InitConfig<'_>,
+    hooks: &oci_spec::runtime::Hooks,
+    prepared: &Prepared,
+    started: &mut File,
+) -> Result<Infallible, Cause> {
+    testhook::fail_at("start-after-fifo")?;
     if hooks.start_container().as_ref().is_some_and(|h| !h.is_empty()) {
+        // runtime.md lifecycle step 7: a failed startContainer hook is an error
+        // of `start`, and the container stops (this process exits).
         let state = hook_state(cfg, "running");
-        if let Err(e) = hooks::run_all("startContainer", hooks.start_container().as_ref(), &state) {
-            // runtime.md lifecycle step 7: a failed startContainer hook is an error
-            // of `start`, and the container stops (this process exits).
-            let _ = started.write_all(format!("1{}", error_chain(&e)).as_bytes());
-            return Err(e.into());
-        }
+        hooks::run_all("startContainer", hooks.start_container().as_ref(), &state)?;
     }
-    started.write_all(b"0").map_err(|source| Cause::Io { what: "write exec fifo", path: "".into(), source })?;
-    exec(&prepared, cfg.preserve_fds)
+    exec(prepared, cfg.seccomp, cfg.preserve_fds, Some(started))
+}
+
+/// Tell `start` why init stops: `1` and the error chain on the exec fifo. Init
+/// may already have written `0` (it was on its way to execve); `start` reads
+/// everything up to EOF. Best effort: after the seccomp filter the profile may
+/// deny the write, and `start` then learns of the death from /proc (see
+/// `execwatch`).
+fn report_to_start(started: &mut File, e: &Cause) {
+    let _ = started.write_all(format!("1{}", error_chain(e)).as_bytes());
 }
 
 /// Move this (single-threaded) process into the cgroups behind `tasks` files.
@@ -265,14 +291,19 @@ pub(super) struct Prepared {
     program: CString,
     args: Vec<CString>,
     env: Vec<CString>,
+    /// Capabilities to set once the seccomp filter is loaded (see `caps::apply`).
+    deferred_caps: Option<security::caps::Deferred>,
 }
 
 /// The process settings shared by init and exec, in runc's order: labels, rlimits,
-/// seccomp (early when it must precede the capability drop), bounding set, user,
-/// cwd, capabilities, no_new_privs, seccomp (late).
+/// bounding set, user, cwd, capabilities, no_new_privs. The seccomp filter is not
+/// loaded here but by [`exec`], as the very last step: any call made after it
+/// would need the profile's permission, and profiles generated for one program
+/// (or older docker profiles) lack calls such as close_range or getcwd.
+/// `seccomp`: a filter will be loaded.
 pub(super) fn apply_process(
     process: &oci_spec::runtime::Process,
-    seccomp: Option<&Filter>,
+    seccomp: bool,
     allow_setgroups: bool,
 ) -> Result<Prepared, Cause> {
     if let Some(profile) = process.apparmor_profile().as_deref().filter(|p| !p.is_empty()) {
@@ -291,11 +322,6 @@ pub(super) fn apply_process(
     let argv0 = process.args().as_deref().and_then(|a| a.first()).cloned().unwrap_or_default();
 
     let nnp = process.no_new_privileges().unwrap_or(false);
-    // Without no_new_privs, loading a filter needs CAP_SYS_ADMIN, which the
-    // capability drop below may remove: load it first (runc does the same).
-    if !nnp && let Some(f) = seccomp {
-        security::seccomp::load(f)?;
-    }
     process::create_cwd(process).map_err(proc_err)?;
     let caps = process.capabilities().as_ref();
     security::caps::drop_bounding(caps)?;
@@ -306,19 +332,28 @@ pub(super) fn apply_process(
     // Resolve the program with the container's PATH, as the user it runs as.
     let program = process::find_executable(&argv0, &env).map_err(proc_err)?;
     let program = process::path_cstring(&program).map_err(proc_err)?;
-    security::caps::apply(caps)?;
+    // Without no_new_privs, loading the filter needs CAP_SYS_ADMIN: keep it until
+    // then (runc loads the filter before its capability drop instead, so that
+    // every later call must be allowed by the profile).
+    let deferred_caps = security::caps::apply(caps, seccomp && !nnp)?;
     if nnp {
         security::caps::set_no_new_privs()?;
-        if let Some(f) = seccomp {
-            security::seccomp::load(f)?;
-        }
     }
-    Ok(Prepared { program, args, env })
+    Ok(Prepared { program, args, env, deferred_caps })
 }
 
-/// execve the prepared program. Signals are unblocked first: the mask survives
-/// execve, and the caller (`run`, `exec`) may have blocked some to forward them.
-pub(super) fn exec(p: &Prepared, preserve_fds: i32) -> Result<Infallible, Cause> {
+/// The last steps, shared by init and exec: unblock signals (the mask survives
+/// execve, and `run`/`exec` may have blocked some to forward them), mark every
+/// fd close-on-exec, tell `start` we are going on (`started`, init only), load
+/// the seccomp filter, set the deferred capabilities, execve. After the filter
+/// nothing but that capset (when no_new_privs is off and the process may not keep
+/// CAP_SYS_ADMIN) and execve runs.
+pub(super) fn exec(
+    p: &Prepared,
+    seccomp: Option<&Filter>,
+    preserve_fds: i32,
+    started: Option<&mut File>,
+) -> Result<Infallible, Cause> {
     let _ = nix::sys::signal::sigprocmask(
         nix::sys::signal::SigmaskHow::SIG_SETMASK,
         Some(&nix::sys::signal::SigSet::empty()),
@@ -326,6 +361,17 @@ pub(super) fn exec(p: &Prepared, preserve_fds: i32) -> Result<Infallible, Cause>
     );
     // CVE-2024-21626: every fd but stdio and the preserved ones is closed on exec.
     sys::process::cloexec_from(3 + preserve_fds.max(0))?;
+    testhook::fail_at("start-before-seccomp")?;
+    if let Some(w) = started {
+        w.write_all(b"0").map_err(|source| Cause::Io { what: "write exec fifo", path: "".into(), source })?;
+    }
+    if let Some(f) = seccomp {
+        security::seccomp::load(f)?;
+    }
+    testhook::fail_at("start-after-seccomp")?;
+    if let Some(d) = &p.deferred_caps {
+        security::caps::finish(d)?;
+    }
     let e = nix::unistd::execve(&p.program, &p.args, &p.env).unwrap_err();
     Err(Cause::Sys(sys::Error::with_path("execve", p.program.to_string_lossy().into_owned(), e)))
 }

@@ -8,6 +8,7 @@ mod delete;
 mod error;
 mod events;
 mod exec;
+mod execwatch;
 mod init;
 mod kill;
 mod pause;

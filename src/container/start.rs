@@ -56,12 +56,16 @@ pub fn start(root: &Path, id: &str) -> Result<(), ContainerError> {
         }
     }
     let _ = std::fs::remove_file(&fifo);
-    // Init writes `0` on its way to execve, or `1` and the error that stopped it
-    // (a failed startContainer hook); nothing at all if it died.
-    match got.split_first() {
-        Some((b'0', _)) => {}
-        Some((_, msg)) => return Err(err(Cause::Init(String::from_utf8_lossy(msg).into_owned()))),
-        None => return Err(err(Cause::ExitedBeforeStart)),
+    if let Err(e) = outcome(&got, st.pid, st.init_start_time) {
+        // Init closes the fifo as it exits: wait until it is gone, so that the
+        // container reads `stopped` once `start` has failed.
+        for _ in 0..1000 {
+            if !state::is_alive(st.pid, st.init_start_time) {
+                break;
+            }
+            std::thread::sleep(std::time::Duration::from_millis(1));
+        }
+        return Err(err(Cause::Init(e)));
     }
     // Poststart failures are logged, not fatal, and the remaining hooks still run
     // (runtime spec "Lifecycle" step 9).
@@ -70,4 +74,38 @@ pub fn start(root: &Path, id: &str) -> Result<(), ContainerError> {
         hooks::run_all_warn(id, "poststart", h, &oci);
     }
     Ok(())
+}
+
+/// What init wrote on the exec fifo before EOF: `0` when it went on to its last
+/// steps (the seccomp filter, execve), `1` and the error that stopped it (after
+/// the `0` when a last step failed), nothing if it died before. A bare `0` is
+/// checked against /proc: init may have died after it without being able to say.
+fn outcome(got: &[u8], pid: i32, start_time: u64) -> Result<(), String> {
+    let (went_on, rest) = match got.split_first() {
+        Some((b'0', rest)) => (true, rest),
+        _ => (false, got),
+    };
+    if let Some((b'1', msg)) = rest.split_first() {
+        return Err(String::from_utf8_lossy(msg).into_owned());
+    }
+    match super::execwatch::reached_execve(pid, Some(start_time)) {
+        Err(why) => Err(format!("container init {why}")),
+        Ok(()) if went_on => Ok(()),
+        Ok(()) => Err("container init exited before start".into()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::outcome;
+
+    #[test]
+    fn fifo_messages_read_as_runc_and_init_wrote_them() {
+        let me = std::process::id() as i32;
+        // Our own pid stands for a process that has exec'd (its name is not init's).
+        assert_eq!(outcome(b"0", me, 0), Ok(()));
+        assert_eq!(outcome(b"1hook failed", me, 0), Err("hook failed".into()));
+        assert_eq!(outcome(b"01seccomp: load", me, 0), Err("seccomp: load".into()));
+        assert_eq!(outcome(b"", me, 0), Err("container init exited before start".into()));
+    }
 }

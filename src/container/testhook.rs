@@ -26,3 +26,21 @@ pub(super) fn pause_at(stage: &str) {
 #[cfg(not(feature = "test-hooks"))]
 #[inline(always)]
 pub(super) fn pause_at(_stage: &str) {}
+
+/// With `BERTH_TEST_FAIL_AT=<stage>`, fail at `stage` as a real step would. The
+/// stages lie after the exec fifo, between `create` returning and execve:
+/// `start-after-fifo` (before startContainer hooks), `start-before-seccomp`
+/// (fds marked close-on-exec), `start-after-seccomp` (filter loaded).
+#[cfg(feature = "test-hooks")]
+pub(super) fn fail_at(stage: &str) -> Result<(), super::error::Cause> {
+    if std::env::var("BERTH_TEST_FAIL_AT").ok().as_deref() != Some(stage) {
+        return Ok(());
+    }
+    Err(super::error::Cause::FaultInjected(stage.to_string()))
+}
+
+#[cfg(not(feature = "test-hooks"))]
+#[inline(always)]
+pub(super) fn fail_at(_stage: &str) -> Result<(), super::error::Cause> {
+    Ok(())
+}

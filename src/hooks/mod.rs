@@ -1,17 +1,27 @@
 //! OCI hooks: run a hook program with the container's state JSON on stdin, its own
 //! args and env, and an optional timeout (config.md "POSIX-platform Hooks").
 
-use std::io::Write;
+use std::io::{Read, Write};
+use std::os::fd::{AsFd, AsRawFd};
 use std::os::unix::process::{CommandExt, ExitStatusExt};
 use std::path::PathBuf;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
+use nix::poll::{PollFd, PollFlags, PollTimeout, poll};
 use oci_spec::runtime::Hook;
 
+/// How much of a hook's stdout and of its stderr is kept for the error message;
+/// the rest is read and dropped, so a chatty hook neither blocks on a full pipe
+/// nor grows berth's memory.
+const OUTPUT_LIMIT: usize = 64 * 1024;
+
+/// Messages as runc's (libcontainer/configs/config.go), which harnesses match on:
+/// `error running createRuntime hook #1: error running hook: exit status 1,
+/// stdout: …, stderr: …`.
 #[derive(Debug, thiserror::Error)]
 pub enum HookError {
-    #[error("{kind} hook {index} ({path:?}): start")]
+    #[error("error running {kind} hook #{index}: start {path:?}")]
     Spawn {
         kind: &'static str,
         index: usize,
@@ -19,10 +29,10 @@ pub enum HookError {
         #[source]
         source: std::io::Error,
     },
-    #[error("{kind} hook {index} ({path:?}): {status}")]
-    Failed { kind: &'static str, index: usize, path: PathBuf, status: String },
-    #[error("{kind} hook {index} ({path:?}): timed out after {secs}s")]
-    Timeout { kind: &'static str, index: usize, path: PathBuf, secs: i64 },
+    #[error("error running {kind} hook #{index}: error running hook: {status}, stdout: {stdout}, stderr: {stderr}")]
+    Failed { kind: &'static str, index: usize, status: String, stdout: String, stderr: String },
+    #[error("error running {kind} hook #{index}: hook ran past specified timeout of {secs}.0s")]
+    Timeout { kind: &'static str, index: usize, secs: i64 },
 }
 
 /// Run `hooks` of `kind` in order; the first failure stops the rest.
@@ -44,6 +54,24 @@ pub fn run_all_warn(id: &str, kind: &'static str, hooks: &[Hook], state_json: &[
     }
 }
 
+/// Read what the pipe holds without blocking, keeping up to [`OUTPUT_LIMIT`];
+/// false once it is closed.
+fn drain<R: Read>(pipe: &mut R, kept: &mut Vec<u8>) -> bool {
+    let mut buf = [0u8; 8192];
+    loop {
+        match pipe.read(&mut buf) {
+            Ok(0) => return false,
+            Ok(n) => {
+                let room = OUTPUT_LIMIT.saturating_sub(kept.len());
+                kept.extend_from_slice(&buf[..n.min(room)]);
+            }
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+            Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => return true,
+            Err(_) => return false,
+        }
+    }
+}
+
 fn run_one(kind: &'static str, index: usize, hook: &Hook, state_json: &[u8]) -> Result<(), HookError> {
     let path = hook.path().clone();
     tracing::debug!(kind, index, path = ?path, "hook");
@@ -59,37 +87,111 @@ fn run_one(kind: &'static str, index: usize, hook: &Hook, state_json: &[u8]) -> 
             cmd.env(k, v);
         }
     }
-    cmd.stdin(Stdio::piped());
-    let mut child = cmd.spawn().map_err(|source| HookError::Spawn { kind, index, path: path.clone(), source })?;
+    cmd.stdin(Stdio::piped()).stdout(Stdio::piped()).stderr(Stdio::piped());
+    let spawn_err = |source| HookError::Spawn { kind, index, path: path.clone(), source };
+    let mut child = cmd.spawn().map_err(spawn_err)?;
     if let Some(mut stdin) = child.stdin.take() {
         // A hook may exit without reading its stdin; a broken pipe is not a failure.
         let _ = stdin.write_all(state_json);
     }
+    let (mut out_pipe, mut out_kept) = (child.stdout.take(), Vec::new());
+    let mut err_pipe = child.stderr.take();
+    let mut err_kept = Vec::new();
+    for fd in [out_pipe.as_ref().map(|p| p.as_fd()), err_pipe.as_ref().map(|p| p.as_fd())].into_iter().flatten() {
+        let _ = nix::fcntl::fcntl(fd.as_raw_fd(), nix::fcntl::FcntlArg::F_SETFL(nix::fcntl::OFlag::O_NONBLOCK));
+    }
     let deadline = hook.timeout().filter(|t| *t > 0).map(|t| (t, Instant::now() + Duration::from_secs(t as u64)));
     let status = loop {
+        {
+            let mut fds: Vec<PollFd> = [out_pipe.as_ref().map(|p| p.as_fd()), err_pipe.as_ref().map(|p| p.as_fd())]
+                .into_iter()
+                .flatten()
+                .map(|fd| PollFd::new(fd, PollFlags::POLLIN))
+                .collect();
+            // Woken by output; otherwise every 2 ms to look at the child.
+            let _ = poll(&mut fds, PollTimeout::from(2u8));
+        }
+        if let Some(p) = out_pipe.as_mut()
+            && !drain(p, &mut out_kept)
+        {
+            out_pipe = None;
+        }
+        if let Some(p) = err_pipe.as_mut()
+            && !drain(p, &mut err_kept)
+        {
+            err_pipe = None;
+        }
         match child.try_wait() {
             Ok(Some(status)) => break status,
             Ok(None) => {}
-            Err(source) => return Err(HookError::Spawn { kind, index, path, source }),
+            Err(source) => return Err(spawn_err(source)),
         }
         if let Some((secs, at)) = deadline
             && Instant::now() >= at
         {
             let _ = child.kill();
             let _ = child.wait();
-            return Err(HookError::Timeout { kind, index, path, secs });
+            return Err(HookError::Timeout { kind, index, secs });
         }
-        std::thread::sleep(Duration::from_millis(2));
     };
+    // What the hook wrote just before it exited (a child it left behind may hold
+    // the pipes open: do not wait for EOF).
+    if let Some(p) = out_pipe.as_mut() {
+        drain(p, &mut out_kept);
+    }
+    if let Some(p) = err_pipe.as_mut() {
+        drain(p, &mut err_kept);
+    }
     if status.success() {
         return Ok(());
     }
-    let status = match (status.code(), status.signal()) {
-        (Some(c), _) => format!("exit status {c}"),
-        (_, Some(s)) => format!("killed by signal {s}"),
-        _ => "failed".into(),
-    };
-    Err(HookError::Failed { kind, index, path, status })
+    let text = |b: &[u8]| String::from_utf8_lossy(b).into_owned();
+    Err(HookError::Failed { kind, index, status: go_status(status), stdout: text(&out_kept), stderr: text(&err_kept) })
+}
+
+/// A wait status as Go's os/exec prints it (`exit status 3`, `signal: killed`).
+fn go_status(status: std::process::ExitStatus) -> String {
+    if let Some(c) = status.code() {
+        return format!("exit status {c}");
+    }
+    let Some(sig) = status.signal() else { return "failed".into() };
+    const NAMES: [&str; 31] = [
+        "hangup",
+        "interrupt",
+        "quit",
+        "illegal instruction",
+        "trace/breakpoint trap",
+        "aborted",
+        "bus error",
+        "floating point exception",
+        "killed",
+        "user defined signal 1",
+        "segmentation fault",
+        "user defined signal 2",
+        "broken pipe",
+        "alarm clock",
+        "terminated",
+        "stack fault",
+        "child exited",
+        "continued",
+        "stopped (signal)",
+        "stopped",
+        "stopped (tty input)",
+        "stopped (tty output)",
+        "urgent I/O condition",
+        "CPU time limit exceeded",
+        "file size limit exceeded",
+        "virtual timer expired",
+        "profiling timer expired",
+        "window changed",
+        "I/O possible",
+        "power failure",
+        "bad system call",
+    ];
+    let name = usize::try_from(sig - 1).ok().and_then(|i| NAMES.get(i)).map(|n| n.to_string());
+    let name = name.unwrap_or_else(|| format!("signal {sig}"));
+    let core = if status.core_dumped() { " (core dumped)" } else { "" };
+    format!("signal: {name}{core}")
 }
 
 #[cfg(test)]
@@ -117,7 +219,28 @@ mod tests {
     fn failing_hook_names_kind_index_and_status() {
         let h = hook(serde_json::json!({"path": "/bin/sh", "args": ["sh", "-c", "exit 3"]}));
         let e = run_all("poststop", Some(&vec![h]), b"{}").unwrap_err().to_string();
-        assert_eq!(e, "poststop hook 0 (\"/bin/sh\"): exit status 3");
+        assert_eq!(e, "error running poststop hook #0: error running hook: exit status 3, stdout: , stderr: ");
+    }
+
+    #[test]
+    fn hook_killed_by_a_signal_reads_as_runc_with_its_output() {
+        let h =
+            hook(serde_json::json!({"path": "/bin/sh", "args": ["sh", "-c", "echo out; echo err >&2; kill -SYS $$"]}));
+        let e = run_all("startContainer", Some(&vec![h]), b"{}").unwrap_err().to_string();
+        assert_eq!(
+            e,
+            "error running startContainer hook #0: error running hook: signal: bad system call, stdout: out\n, stderr: err\n"
+        );
+    }
+
+    #[test]
+    fn hook_output_is_kept_up_to_the_limit() {
+        let h = hook(
+            serde_json::json!({"path": "/bin/sh", "args": ["sh", "-c", "head -c 1000000 /dev/zero | tr '\\0' x; exit 1"]}),
+        );
+        let e = run_all("prestart", Some(&vec![h]), b"{}").unwrap_err();
+        let HookError::Failed { stdout, .. } = e else { panic!("{e}") };
+        assert_eq!(stdout.len(), OUTPUT_LIMIT);
     }
 
     #[test]

@@ -44,15 +44,45 @@ pub fn drop_bounding(caps: Option<&LinuxCapabilities>) -> Result<(), SecurityErr
     Ok(())
 }
 
+/// The sets `apply` left for one last capset, once the seccomp filter is loaded.
+#[derive(Debug, Clone, Copy)]
+pub struct Deferred {
+    effective: u64,
+    permitted: u64,
+    inheritable: u64,
+}
+
+fn bits(set: &CapsHashSet) -> u64 {
+    set.iter().fold(0, |acc, c| acc | c.bitmask())
+}
+
 /// Set inheritable, effective and permitted exactly as listed, then ambient. Runs
 /// after the uid switch (with PR_SET_KEEPCAPS set around it). CVE-2022-29162: an
 /// absent inheritable set means empty.
-pub fn apply(caps: Option<&LinuxCapabilities>) -> Result<(), SecurityError> {
+///
+/// `keep_sys_admin`: a seccomp filter is still to be loaded without no_new_privs,
+/// which needs CAP_SYS_ADMIN. Loading it here would make every call after it
+/// (capset, prctl, close_range, the exec fifo) need the profile's permission, so
+/// CAP_SYS_ADMIN stays effective and permitted on top of the listed sets and the
+/// exact sets come back as `Deferred`, for [`finish`] right after the filter
+/// (one capset, the only call between the filter and execve). Ambient
+/// capabilities are raised here already: the final capset keeps those that stay
+/// permitted and inheritable, as the kernel does for any capset.
+pub fn apply(caps: Option<&LinuxCapabilities>, keep_sys_admin: bool) -> Result<Option<Deferred>, SecurityError> {
     let get = |f: fn(&LinuxCapabilities) -> &Option<Capabilities>| to_set(&caps.and_then(|c| f(c).clone()));
     let inheritable = get(LinuxCapabilities::inheritable);
-    let effective = get(LinuxCapabilities::effective);
-    let permitted = get(LinuxCapabilities::permitted);
+    let mut effective = get(LinuxCapabilities::effective);
+    let mut permitted = get(LinuxCapabilities::permitted);
     let ambient = get(LinuxCapabilities::ambient);
+    let admin = KCap::CAP_SYS_ADMIN;
+    let deferred = (keep_sys_admin
+        && !(effective.contains(&admin) && permitted.contains(&admin))
+        && current_permitted().contains(&admin))
+    .then(|| Deferred { effective: bits(&effective), permitted: bits(&permitted), inheritable: bits(&inheritable) });
+    if deferred.is_some() {
+        effective.insert(admin);
+        permitted.insert(admin);
+    }
     // Order matters: inheritable may only grow within the old permitted set, and
     // effective must stay a subset of permitted at every step.
     caps::set(None, CapSet::Inheritable, &inheritable).map_err(err("process.capabilities.inheritable"))?;
@@ -68,7 +98,13 @@ pub fn apply(caps: Option<&LinuxCapabilities>) -> Result<(), SecurityError> {
             tracing::warn!(capability = %c, error = %e, "cannot raise ambient capability");
         }
     }
-    Ok(())
+    Ok(deferred)
+}
+
+/// The last capset of [`apply`], after the seccomp filter: drop what was kept.
+pub fn finish(d: &Deferred) -> Result<(), SecurityError> {
+    crate::sys::capset::set(d.effective, d.permitted, d.inheritable)
+        .map_err(|source| SecurityError::Sys { call: "capset (process.capabilities)", source })
 }
 
 fn current_permitted() -> CapsHashSet {

@@ -6,6 +6,8 @@
 #[cfg(test)]
 mod fuzz;
 mod generate;
+#[cfg(test)]
+mod tests;
 mod validate;
 
 use std::path::{Path, PathBuf};
@@ -64,10 +66,34 @@ pub fn parse(path: &Path, text: &str) -> Result<Spec, SpecError> {
     })
 }
 
+/// The largest config.json or process.json read: podman's and docker's configs,
+/// seccomp profile included, are some 100 KB.
+pub const MAX_CONFIG_BYTES: u64 = 16 << 20;
+
+/// Read a JSON document given to berth (config.json, `exec --process`): a regular
+/// file (symlinks followed) of at most [`MAX_CONFIG_BYTES`]. A config linked to
+/// /dev/zero or a fifo would otherwise be read until memory runs out, or forever.
+pub fn read_document(path: &Path) -> std::io::Result<String> {
+    use std::io::Read;
+    let file = std::fs::File::open(path)?;
+    let kind = file.metadata()?.file_type();
+    if !kind.is_file() {
+        let what = if kind.is_dir() { "a directory" } else { "not a regular file" };
+        return Err(std::io::Error::new(std::io::ErrorKind::InvalidInput, what));
+    }
+    let mut text = String::new();
+    file.take(MAX_CONFIG_BYTES + 1).read_to_string(&mut text)?;
+    if text.len() as u64 > MAX_CONFIG_BYTES {
+        let msg = format!("larger than {} MiB", MAX_CONFIG_BYTES >> 20);
+        return Err(std::io::Error::new(std::io::ErrorKind::InvalidInput, msg));
+    }
+    Ok(text)
+}
+
 /// Load and validate `<bundle>/config.json`.
 pub fn load(bundle: &Path) -> Result<Spec, SpecError> {
     let path = bundle.join("config.json");
-    let text = std::fs::read_to_string(&path).map_err(|source| SpecError::Read { path: path.clone(), source })?;
+    let text = read_document(&path).map_err(|source| SpecError::Read { path: path.clone(), source })?;
     let spec = parse(&path, &text)?;
     validate(&spec)?;
     Ok(spec)

@@ -11,6 +11,7 @@
 //! - `sched.rs`: `ioprio_set`, `sched_setattr`;
 //! - `seccomp.rs`: seccomp(2) `SECCOMP_SET_MODE_FILTER` with flags;
 //! - `bpf.rs`: bpf(2) for cgroup v2 device programs (load, attach, query, detach);
+//! - `capset.rs`: capset(2) in one call, for the step after the seccomp filter;
 //! - `tty.rs`: `TIOCSCTTY`, `TIOCGWINSZ`/`TIOCSWINSZ`;
 //! - `time.rs`: the wall clock as RFC 3339 (UTC, nanoseconds), for state and logs;
 //! - `mountinfo.rs`: the one parser of /proc/<pid>/mountinfo (no syscall, no
@@ -20,6 +21,7 @@
 //! nix where they are used.
 
 pub mod bpf;
+pub mod capset;
 pub mod fd;
 pub mod mount;
 pub mod mountinfo;

@@ -5,7 +5,7 @@ use clap::Subcommand;
 
 use crate::config::Config;
 
-use super::{history, images, import, inspect, prune, rmi, tag};
+use super::{history, images, import, inspect, prune, pull, push, rmi, save, tag};
 
 #[derive(Debug, Subcommand)]
 pub(crate) enum ImageCommand {
@@ -25,6 +25,14 @@ pub(crate) enum ImageCommand {
     Tag(tag::TagArgs),
     /// Remove unused images
     Prune(prune::PruneArgs),
+    /// Download an image from a registry
+    Pull(pull::PullArgs),
+    /// Upload an image to a registry
+    Push(push::PushArgs),
+    /// Save one or more images to a tar archive
+    Save(save::SaveArgs),
+    /// Load an image from a tar archive or STDIN
+    Load(save::LoadArgs),
 }
 
 pub(crate) fn run(config: &Config, cmd: ImageCommand) -> anyhow::Result<i32> {
@@ -32,9 +40,13 @@ pub(crate) fn run(config: &Config, cmd: ImageCommand) -> anyhow::Result<i32> {
         ImageCommand::Ls(args) => images::run(config, &args),
         ImageCommand::Import(args) => import::run(config, &args),
         ImageCommand::History(args) => history::run(config, &args),
-        ImageCommand::Inspect(args) => inspect::run(config, &args, false),
+        ImageCommand::Inspect(args) => inspect::run(config, &args),
         ImageCommand::Rm(args) => rmi::run(config, &args),
         ImageCommand::Tag(args) => tag::run(config, &args),
         ImageCommand::Prune(args) => prune::run(config, &args),
+        ImageCommand::Pull(args) => pull::run(config, &args),
+        ImageCommand::Push(args) => push::run(config, &args),
+        ImageCommand::Save(args) => save::save(config, &args),
+        ImageCommand::Load(args) => save::load(config, &args),
     }
 }

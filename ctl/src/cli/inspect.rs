@@ -1,6 +1,9 @@
-//! `berthctl image inspect IMAGE...` and `berthctl inspect IMAGE...`: docker's
-//! JSON for images (Id, RepoTags, RepoDigests, Parent, Comment, Created,
-//! Config, Architecture, Os, Size, GraphDriver, RootFS, Metadata).
+//! `berthctl image inspect IMAGE...`: docker's JSON for images (Id, RepoTags,
+//! RepoDigests, Parent, Comment, Created, Config, Architecture, Os, Size,
+//! GraphDriver, RootFS, Metadata); and `berthctl inspect NAME|ID...`,
+//! docker's inspect of any object: each name is looked up as docker's CLI
+//! does (cli/command/system/inspect.go), as an image, then a network, then a
+//! volume, the first found wins, or only as the kind `--type` names.
 
 use serde_json::{Value, json};
 
@@ -17,17 +20,118 @@ pub(crate) struct InspectArgs {
     pub images: Vec<String>,
 }
 
-/// `image inspect` says "No such image", plain `inspect` "No such object".
-pub(crate) fn run(config: &Config, args: &InspectArgs, any_object: bool) -> anyhow::Result<i32> {
+/// `image inspect`: "No such image" for a name that is not one.
+pub(crate) fn run(config: &Config, args: &InspectArgs) -> anyhow::Result<i32> {
     let store = Store::open(&config.data_root)?;
     let lookup = |name: &String| match image::resolve(&store, name) {
         Ok(img) => Ok(to_json(&img)),
-        Err(image::ImageError::NotFound(_)) if any_object => Err(format!("Error: No such object: {name}")),
         Err(image::ImageError::NotFound(_)) => Err(format!("Error: No such image: {name}")),
         Err(e) => Err(format!("Error: {}", super::error_chain(&e.into()))),
     };
     format::inspect(&mut std::io::stdout().lock(), args.format.as_deref(), &args.images, lookup)?;
     Ok(0)
+}
+
+#[derive(Debug, clap::Args)]
+pub(crate) struct ObjectInspectArgs {
+    /// Format output using a custom template
+    #[arg(short = 'f', long)]
+    pub format: Option<String>,
+    /// Only inspect objects of the given type
+    #[arg(long = "type")]
+    pub kind: Option<String>,
+    /// Display total file sizes if the type is container
+    #[arg(short = 's', long)]
+    pub size: bool,
+    #[arg(required = true, value_name = "NAME|ID")]
+    pub names: Vec<String>,
+}
+
+/// docker's object types (`--type`), in its order.
+const DOCKER_TYPES: &[&str] =
+    &["config", "container", "image", "network", "node", "plugin", "secret", "service", "task", "volume"];
+
+/// The kinds berthctl looks a name up as, in docker's order.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Kind {
+    Container,
+    Image,
+    Network,
+    Volume,
+}
+
+/// `berthctl inspect`: the first object of the allowed kinds with that name.
+pub(crate) fn run_any(config: &Config, args: &ObjectInspectArgs) -> anyhow::Result<i32> {
+    let kinds: &[Kind] = match args.kind.as_deref() {
+        None => &[Kind::Container, Kind::Image, Kind::Network, Kind::Volume],
+        Some("container") => &[Kind::Container],
+        Some("image") => &[Kind::Image],
+        Some("network") => &[Kind::Network],
+        Some("volume") => &[Kind::Volume],
+        // docker's other kinds: berthctl holds none of them.
+        Some(t) if DOCKER_TYPES.contains(&t) => &[],
+        // docker prints these bare and exits 1.
+        Some(t) => {
+            let all = DOCKER_TYPES.join(r#"", ""#);
+            match t {
+                "" => eprintln!(r#"type is empty: must be one of "{all}""#),
+                _ => eprintln!(r#"unknown type: "{t}": must be one of "{all}""#),
+            }
+            return Ok(1);
+        }
+    };
+    let images = Store::open(&config.data_root)?;
+    let mut net_db = super::network::open_db(config)?;
+    super::network::all_networks(&mut net_db)?;
+    let volumes = crate::volume::Store::open(&config.data_root)?;
+    let mut containers = crate::container::store::Store::open(&config.data_root)?;
+    let lookup = |name: &String| {
+        for kind in kinds {
+            let found = match kind {
+                Kind::Container => match crate::container::lifecycle::lookup(config, &mut containers, name) {
+                    Ok(c) => Some(super::container::inspect::to_json(config, &c, args.size)),
+                    Err(e) if matches!(e.downcast_ref(), Some(crate::container::store::StoreError::NotFound(_))) => {
+                        None
+                    }
+                    Err(e) => return Err(format!("Error: {}", super::error_chain(&e))),
+                },
+                Kind::Image => match image::resolve(&images, name) {
+                    Ok(img) => Some(to_json(&img)),
+                    Err(image::ImageError::NotFound(_)) => None,
+                    Err(e) => return Err(format!("Error: {}", super::error_chain(&e.into()))),
+                },
+                Kind::Network => match super::network::inspect_json(net_db.conn(), name) {
+                    Ok(v) => Some(v),
+                    Err(crate::network::NetworkError::NotFound(_)) => None,
+                    Err(e) => return Err(format!("Error: {}", super::error_chain(&e.into()))),
+                },
+                Kind::Volume => match volumes.get(name) {
+                    Ok(v) => Some(v.inspect(&volumes.layout)),
+                    Err(crate::volume::VolumeError::NotFound(_)) => None,
+                    Err(e) => return Err(format!("Error: {}", super::error_chain(&e.into()))),
+                },
+            };
+            if let Some(v) = found {
+                // Only containers have sizes to show.
+                if args.size && *kind != Kind::Container {
+                    eprintln!("WARNING: --size ignored for {}", kind_name(*kind));
+                }
+                return Ok(v);
+            }
+        }
+        Err(format!("Error: No such object: {name}"))
+    };
+    format::inspect(&mut std::io::stdout().lock(), args.format.as_deref(), &args.names, lookup)?;
+    Ok(0)
+}
+
+fn kind_name(kind: Kind) -> &'static str {
+    match kind {
+        Kind::Container => "container",
+        Kind::Image => "image",
+        Kind::Network => "network",
+        Kind::Volume => "volume",
+    }
 }
 
 /// docker's container-config keys, in its order, with its defaults.

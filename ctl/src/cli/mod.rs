@@ -2,15 +2,25 @@
 //! docker's flag-error style and exit codes. Each handler turns flags into
 //! calls on the modules below and returns the process's exit status.
 
+mod check;
+pub(crate) mod container;
 mod history;
 mod image;
 mod images;
 mod import;
-mod inspect;
+mod info;
+pub(crate) mod inspect;
+mod login;
+mod network;
 mod prune;
+mod pull;
+mod push;
 mod rmi;
+mod save;
+mod system;
 mod tag;
 mod version;
+mod volume;
 
 use std::path::PathBuf;
 
@@ -48,11 +58,16 @@ pub(crate) struct GlobalOpts {
     #[arg(long, env = "BERTH_RUNTIME", default_value = "berth", global = true)]
     pub runtime: String,
     /// Set the logging level ("debug"|"info"|"warn"|"error"|"fatal")
-    #[arg(short = 'l', long = "log-level", default_value = "warn", global = true)]
+    // Not global: as in docker, `-l` after a command is that command's own
+    // flag (`run -l` is --label, `ps -l` is --latest).
+    #[arg(short = 'l', long = "log-level", default_value = "warn")]
     pub log_level: LogLevel,
     /// Enable debug mode
-    #[arg(short = 'D', long, global = true)]
+    #[arg(short = 'D', long)]
     pub debug: bool,
+    /// Location of client config files (registry credentials: DIR/config.json)
+    #[arg(long = "config", env = "DOCKER_CONFIG", value_name = "DIR", global = true)]
+    pub config: Option<PathBuf>,
 }
 
 #[derive(Debug, Clone, Copy, clap::ValueEnum)]
@@ -66,8 +81,20 @@ pub(crate) enum LogLevel {
 
 #[derive(Debug, Subcommand)]
 pub(crate) enum Command {
+    /// Display system-wide information
+    Info(info::InfoArgs),
     /// Show the berthctl and runtime version information
     Version(version::VersionArgs),
+    #[command(flatten)]
+    Containers(Box<container::ContainerCommand>),
+    /// Manage containers
+    Container {
+        #[command(subcommand)]
+        command: container::ContainerGroup,
+    },
+    /// The per-container supervisor (started by run/start; not for users)
+    #[command(name = "__supervise", hide = true)]
+    Supervise { id: String },
     /// Manage images
     #[command(subcommand)]
     Image(image::ImageCommand),
@@ -75,14 +102,32 @@ pub(crate) enum Command {
     Images(images::ImagesArgs),
     /// Import the contents from a tarball to create a filesystem image
     Import(import::ImportArgs),
+    /// Download an image from a registry
+    Pull(pull::PullArgs),
+    /// Upload an image to a registry
+    Push(push::PushArgs),
     /// Show the history of an image
     History(history::HistoryArgs),
+    /// Manage networks
+    Network(network::NetworkArgs),
     /// Return low-level information on objects
-    Inspect(inspect::InspectArgs),
+    Inspect(inspect::ObjectInspectArgs),
     /// Remove one or more images
     Rmi(rmi::RmiArgs),
     /// Create a tag TARGET_IMAGE that refers to SOURCE_IMAGE
     Tag(tag::TagArgs),
+    /// Save one or more images to a tar archive (streamed to STDOUT by default)
+    Save(save::SaveArgs),
+    /// Load an image from a tar archive or STDIN
+    Load(save::LoadArgs),
+    /// Log in to a registry
+    Login(login::LoginArgs),
+    /// Log out from a registry
+    Logout(login::LogoutArgs),
+    /// Manage volumes
+    Volume(volume::VolumeArgs),
+    /// Manage berthctl (disk usage, store checks)
+    System(system::SystemArgs),
 }
 
 impl Cli {
@@ -96,7 +141,9 @@ impl Cli {
     }
 
     fn config(&self) -> anyhow::Result<Config> {
-        Ok(Config::new(&self.global.data_root, &self.global.runroot, &self.global.runtime)?)
+        let mut config = Config::new(&self.global.data_root, &self.global.runroot, &self.global.runtime)?;
+        config.client_config = self.global.config.clone();
+        Ok(config)
     }
 }
 
@@ -147,15 +194,46 @@ pub(crate) fn init_logging(g: &GlobalOpts) {
 pub(crate) fn run(cli: Cli) -> anyhow::Result<i32> {
     let config = cli.config()?;
     match cli.command {
+        Command::Info(args) => info::run(&config, &args),
         Command::Version(args) => version::run(&config, &args),
+        Command::Containers(cmd) => container::run(&config, &cmd),
+        Command::Container { command } => container::run_group(&config, &command),
+        Command::Supervise { id } => crate::supervisor::main(&config, &id),
         Command::Image(cmd) => image::run(&config, cmd),
         Command::Images(args) => images::run(&config, &args),
         Command::Import(args) => import::run(&config, &args),
         Command::History(args) => history::run(&config, &args),
-        Command::Inspect(args) => inspect::run(&config, &args, true),
+        Command::Pull(args) => pull::run(&config, &args),
+        Command::Push(args) => push::run(&config, &args),
+        Command::Network(args) => network::run(&config, args),
+        Command::Inspect(args) => inspect::run_any(&config, &args),
         Command::Rmi(args) => rmi::run(&config, &args),
         Command::Tag(args) => tag::run(&config, &args),
+        Command::Save(args) => save::save(&config, &args),
+        Command::Load(args) => save::load(&config, &args),
+        Command::Login(args) => login::login(&config, &args),
+        Command::Logout(args) => login::logout(&config, &args),
+        Command::Volume(args) => volume::run(&config, &args),
+        Command::System(args) => system::run(&config, &args),
     }
+}
+
+/// docker's exit status for a failed command: a status the command carries,
+/// 1 for a missing object or an output template, 125 for anything else.
+pub(crate) fn exit_code_of(err: &anyhow::Error) -> i32 {
+    if let Some(s) = err.downcast_ref::<ExitStatus>() {
+        return s.0;
+    }
+    if let Some(s) = err.downcast_ref::<crate::supervisor::spawn::StartError>() {
+        return s.code;
+    }
+    if let Some(f) = err.downcast_ref::<crate::format::FormatError>() {
+        return f.exit_code();
+    }
+    if let Some(crate::container::store::StoreError::NotFound(_)) = err.downcast_ref() {
+        return 1;
+    }
+    EXIT_ERROR
 }
 
 /// The error and its causes joined by ": ", skipping a cause whose text the

@@ -50,6 +50,12 @@ impl Ingest {
         })
     }
 
+    /// The digest of what was written so far (before `commit`: `load` needs
+    /// to know whether the blob is new to the store).
+    pub(crate) fn digest(&self) -> Digest {
+        Digest::from_sha256(&self.hasher.clone().finalize())
+    }
+
     /// Bytes written so far.
     pub(crate) fn written(&self) -> u64 {
         self.written
@@ -109,23 +115,31 @@ impl Drop for Ingest {
     }
 }
 
-/// Remove `<pid>.<start>.<n>` files whose writer is no longer running (and
-/// files of any other name, which no berthctl writes).
-pub(super) fn clean_stale(dir: &Path) -> Result<usize, ContentError> {
-    let mut removed = 0;
+/// Names of `<pid>.<start>.<n>` files whose writer is no longer running (and
+/// of files of any other name, which no berthctl writes).
+pub(super) fn stale(dir: &Path) -> Result<Vec<String>, ContentError> {
+    let mut out = Vec::new();
     for e in fs::read_dir(dir).map_err(ContentError::io("read dir", dir))? {
         let e = e.map_err(ContentError::io("read dir", dir))?;
-        let name = e.file_name();
-        let mut parts = name.to_str().unwrap_or("").split('.');
+        let name = e.file_name().to_string_lossy().into_owned();
+        let mut parts = name.split('.');
         let owner = (parts.next().and_then(|p| p.parse().ok()), parts.next().and_then(|s| s.parse().ok()));
         if let (Some(pid), Some(start)) = owner
             && proc::is_alive(pid, start)
         {
             continue;
         }
-        let p = e.path();
-        fs::remove_file(&p).map_err(ContentError::io("remove", &p))?;
-        removed += 1;
+        out.push(name);
     }
-    Ok(removed)
+    Ok(out)
+}
+
+/// Remove the files [`stale`] names; returns how many.
+pub(super) fn clean_stale(dir: &Path) -> Result<usize, ContentError> {
+    let names = stale(dir)?;
+    for n in &names {
+        let p = dir.join(n);
+        fs::remove_file(&p).map_err(ContentError::io("remove", &p))?;
+    }
+    Ok(names.len())
 }

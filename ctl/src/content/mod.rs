@@ -148,6 +148,11 @@ impl ContentStore {
         Ok(())
     }
 
+    /// Names of ingest files whose writer is gone.
+    pub(crate) fn stale_ingest(&self) -> Result<Vec<String>, ContentError> {
+        ingest::stale(&self.ingest)
+    }
+
     /// Remove ingest files whose writer is gone; returns how many.
     pub(crate) fn clean_ingest(&self) -> Result<usize, ContentError> {
         ingest::clean_stale(&self.ingest)

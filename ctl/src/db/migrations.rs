@@ -61,4 +61,66 @@ pub(super) const MIGRATIONS: &[&str] = &[
     );
     CREATE INDEX image_holds_image ON image_holds(image_id);
     "#,
+    // 2: volumes, the containers that use them, and those running now.
+    crate::volume::MIGRATION,
+    // 3: networks, container endpoints (address leases), published host ports
+    // and each container's network request and setup record (network/store.rs).
+    r#"
+    -- A network: bridge and macvlan ones have a subnet; host and none do not.
+    CREATE TABLE networks (
+        id TEXT PRIMARY KEY,
+        name TEXT NOT NULL UNIQUE,
+        driver TEXT NOT NULL,
+        interface TEXT,
+        subnet TEXT,
+        gateway TEXT,
+        ip_range TEXT,
+        internal INTEGER NOT NULL DEFAULT 0,
+        dns INTEGER NOT NULL DEFAULT 0,
+        labels TEXT NOT NULL DEFAULT '{}',
+        options TEXT NOT NULL DEFAULT '{}',
+        created TEXT NOT NULL
+    );
+    -- A container on a network: its address lease. A network with endpoints
+    -- cannot be removed.
+    CREATE TABLE endpoints (
+        container_id TEXT NOT NULL,
+        network_id TEXT NOT NULL REFERENCES networks(id),
+        ip TEXT NOT NULL,
+        mac TEXT NOT NULL,
+        interface TEXT NOT NULL,
+        aliases TEXT NOT NULL DEFAULT '[]',
+        endpoint_id TEXT NOT NULL,
+        PRIMARY KEY (container_id, network_id),
+        UNIQUE (network_id, ip)
+    );
+    -- A published host port, owned by its container's row.
+    CREATE TABLE host_ports (
+        host_ip TEXT NOT NULL,
+        host_port INTEGER NOT NULL,
+        protocol TEXT NOT NULL,
+        container_id TEXT NOT NULL,
+        container_port INTEGER NOT NULL,
+        PRIMARY KEY (host_ip, host_port, protocol)
+    );
+    CREATE INDEX host_ports_container ON host_ports(container_id);
+    -- A container's network request (mode, dns, hosts: JSON) and, while set
+    -- up, its netns file and the driver input to replay teardown with.
+    CREATE TABLE container_networks (
+        container_id TEXT PRIMARY KEY,
+        request TEXT NOT NULL,
+        netns TEXT,
+        driver_input TEXT
+    );
+"#,
+    // 4: containers: the record as JSON (docker's inspect fields) beside
+    // the columns that must be unique. The image hold is taken in the same
+    // transaction as the insert (image_holds, holder 'container:<id>').
+    r#"
+    CREATE TABLE containers (
+        id TEXT PRIMARY KEY,
+        name TEXT NOT NULL UNIQUE,
+        record TEXT NOT NULL
+    );
+    "#,
 ];

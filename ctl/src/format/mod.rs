@@ -16,7 +16,7 @@
 
 mod json;
 pub(crate) mod rows;
-mod tabwriter;
+pub(crate) mod tabwriter;
 mod template;
 pub(crate) mod time;
 mod tree;
@@ -26,18 +26,27 @@ use std::io::Write;
 
 pub(crate) use template::{LABELS_KEY, Mode, Parsed, TemplateError};
 
-/// docker's exit status when an inspect template does not parse.
-pub(crate) const EXIT_INSPECT_TEMPLATE: i32 = 64;
+/// docker's exit status when an inspect, version or info template does not
+/// parse.
+pub(crate) const EXIT_TEMPLATE_SYNTAX: i32 = 64;
 
+/// How output failed, worded and numbered as docker 28's CLI does.
 #[derive(Debug, thiserror::Error)]
 pub(crate) enum FormatError {
-    /// A template that does not parse or fails on an item; docker words
-    /// both "template parsing error" and exits 1.
+    /// A list's `--format` that does not parse (exit 1).
+    #[error("failed to parse template")]
+    ListParse(#[source] TemplateError),
+    /// A list's `--format` that fails on a row (exit 1).
+    #[error("failed to execute template")]
+    ListExecute(#[source] TemplateError),
+    /// A template of `inspect -f`, `version -f` or `info -f` that does not
+    /// parse (docker exits 64 for these).
     #[error("template parsing error")]
-    Template(#[source] TemplateError),
-    /// An `inspect -f` template that does not parse (docker exits 64).
-    #[error("template parsing error")]
-    InspectTemplate(#[source] TemplateError),
+    TemplateSyntax(#[source] TemplateError),
+    /// A `version -f`/`info -f` template that fails on the data: docker
+    /// prints the template error alone (exit 1).
+    #[error(transparent)]
+    ObjectExecute(TemplateError),
     /// Some objects of an inspect could not be shown: one line each, in
     /// argument order, after the output of the others (docker exits 1).
     #[error("{}", .0.join("\n"))]
@@ -50,7 +59,7 @@ impl FormatError {
     /// The exit status docker gives this failure.
     pub(crate) fn exit_code(&self) -> i32 {
         match self {
-            FormatError::InspectTemplate(_) => EXIT_INSPECT_TEMPLATE,
+            FormatError::TemplateSyntax(_) => EXIT_TEMPLATE_SYNTAX,
             _ => 1,
         }
     }
@@ -89,16 +98,16 @@ fn render_list(format: &str, headers: &[(&str, &str)], rows: &[serde_json::Value
     // docker trims spaces and turns the two-character `\t` and `\n` typed on
     // a shell command line into a tab and a newline.
     let body = table.unwrap_or(format).trim_matches(' ').replace(r"\t", "\t").replace(r"\n", "\n");
-    let parsed = Parsed::new(&body, Mode::List).map_err(FormatError::Template)?;
+    let parsed = Parsed::new(&body, Mode::List).map_err(FormatError::ListParse)?;
     let mut text = String::new();
     for row in rows {
-        text.push_str(&parsed.render(row).map_err(FormatError::Template)?);
+        text.push_str(&parsed.render(row).map_err(FormatError::ListExecute)?);
         text.push('\n');
     }
     if table.is_none() {
         return Ok(text);
     }
-    let header = template::render_header(&body, headers).map_err(FormatError::Template)?;
+    let header = template::render_header(&body, headers).map_err(FormatError::ListExecute)?;
     Ok(tabwriter::align(&format!("{header}\n{text}")))
 }
 
@@ -125,7 +134,7 @@ pub(crate) fn inspect<R, E: std::fmt::Display>(
 ) -> Result<(), FormatError> {
     let template = match format {
         None | Some("") | Some("json") => None,
-        Some(src) => Some(Parsed::new(src, Mode::Inspect).map_err(FormatError::InspectTemplate)?),
+        Some(src) => Some(Parsed::new(src, Mode::Inspect).map_err(FormatError::TemplateSyntax)?),
     };
     let mut found = Vec::new();
     let mut rendered = String::new();
@@ -157,6 +166,34 @@ pub(crate) fn inspect<R, E: std::fmt::Display>(
     };
     out.write_all(text.as_bytes()).map_err(FormatError::Write)?;
     if errors.is_empty() { Ok(()) } else { Err(FormatError::Inspect(errors)) }
+}
+
+/// One object as `version -f` and `info -f` print it: the template (or
+/// `json`) over `data`, then a newline. `name` is the template's name in
+/// error messages (docker names `version`'s, not `info`'s).
+pub(crate) fn print_object(
+    out: &mut dyn Write,
+    name: &str,
+    format: &str,
+    data: &serde_json::Value,
+) -> Result<(), FormatError> {
+    let source = if format == "json" { "{{json .}}" } else { format };
+    let parsed = Parsed::named(name, source, Mode::Object).map_err(FormatError::TemplateSyntax)?;
+    let text = parsed.render(data).map_err(FormatError::ObjectExecute)? + "\n";
+    out.write_all(text.as_bytes()).map_err(FormatError::Write)
+}
+
+/// A command's own layout template over `data`, aligned on its tabs (docker
+/// renders `version` this way, through a tabwriter of its own settings).
+pub(crate) fn print_aligned(
+    out: &mut dyn Write,
+    template: &str,
+    data: &serde_json::Value,
+    settings: tabwriter::Settings,
+) -> Result<(), FormatError> {
+    let parsed = Parsed::new(template, Mode::Object).map_err(FormatError::TemplateSyntax)?;
+    let text = tabwriter::align_with(&parsed.render(data).map_err(FormatError::ObjectExecute)?, settings);
+    out.write_all(text.as_bytes()).map_err(FormatError::Write)
 }
 
 #[cfg(test)]
@@ -221,10 +258,13 @@ d8a9e1b2c3f4   docker.io/library/nginx:latest   Exited (0) 2 hours ago   proxy
     }
 
     #[test]
-    fn template_errors_are_template_parsing_errors_exiting_1() {
+    fn list_template_errors_are_worded_as_docker_28_and_exit_1() {
         let err = list(Some("{{.Names"), &rows()).unwrap_err();
-        assert!(matches!(err, FormatError::Template(_)));
-        assert_eq!(err.to_string(), "template parsing error");
+        assert!(matches!(err, FormatError::ListParse(_)));
+        assert_eq!(err.to_string(), "failed to parse template");
+        assert_eq!(err.exit_code(), 1);
+        let err = list(Some("{{.Nope}}"), &rows()).unwrap_err();
+        assert!(matches!(err, FormatError::ListExecute(_)));
         assert_eq!(err.exit_code(), 1);
     }
 
@@ -268,6 +308,22 @@ d8a9e1b2c3f4   docker.io/library/nginx:latest   Exited (0) 2 hours ago   proxy
         .unwrap_err();
         assert_eq!(String::from_utf8(out).unwrap(), "a\nb\n");
         assert_eq!(err.to_string(), "Error: No such object: nosuch");
+        assert_eq!(err.exit_code(), 1);
+    }
+
+    #[test]
+    fn single_objects_print_template_or_json_with_a_newline() {
+        let data = json!({"Client": {"Version": "0.1.0", "Os": "linux"}});
+        let mut out = Vec::new();
+        print_object(&mut out, "version", "{{.Client.Version}}", &data).unwrap();
+        print_object(&mut out, "version", "json", &data).unwrap();
+        let want = "0.1.0\n{\"Client\":{\"Version\":\"0.1.0\",\"Os\":\"linux\"}}\n";
+        assert_eq!(String::from_utf8(out).unwrap(), want);
+        let err = print_object(&mut Vec::new(), "version", "{{.Client", &data).unwrap_err();
+        assert_eq!(err.exit_code(), 64);
+        let chain = format!("{}: {}", err, std::error::Error::source(&err).unwrap());
+        assert_eq!(chain, "template parsing error: template: version:1: unclosed action");
+        let err = print_object(&mut Vec::new(), "", "{{.Nope}}", &data).unwrap_err();
         assert_eq!(err.exit_code(), 1);
     }
 

@@ -12,12 +12,25 @@
 
 use unicode_width::UnicodeWidthStr;
 
-/// docker's table settings (cli/command/formatter/formatter.go).
-const MIN_WIDTH: usize = 10;
-const PADDING: usize = 3;
+/// Column settings: Go's `minwidth` and `padding`.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Settings {
+    pub min_width: usize,
+    pub padding: usize,
+}
 
-/// Align `text` (lines of tab-terminated cells) into columns.
+/// docker's table settings (cli/command/formatter/formatter.go).
+pub(crate) const TABLE: Settings = Settings { min_width: 10, padding: 3 };
+/// `docker version`'s settings (cli/command/system/version.go).
+pub(crate) const VERSION: Settings = Settings { min_width: 20, padding: 1 };
+
+/// Align `text` (lines of tab-terminated cells) into docker's table columns.
 pub(crate) fn align(text: &str) -> String {
+    align_with(text, TABLE)
+}
+
+/// Align `text` with the given settings.
+pub(crate) fn align_with(text: &str, settings: Settings) -> String {
     let mut out = String::with_capacity(text.len() + text.len() / 2);
     let mut block: Vec<Vec<&str>> = Vec::new();
     let mut lines = text.split('\n').peekable();
@@ -29,73 +42,70 @@ pub(crate) fn align(text: &str) -> String {
         if single && !is_last {
             // Go flushes after a line with a single cell: it cannot affect
             // the columns of the lines that follow.
-            write_block(&mut out, &block, true);
+            write_block(&mut out, &block, true, settings);
             block.clear();
         }
     }
-    write_block(&mut out, &block, false);
+    write_block(&mut out, &block, false, settings);
     out
 }
 
 /// Write the lines of one flushed block; every line but the block's last is
 /// followed by a newline, and `trailing_newline` adds one after the last.
-fn write_block(out: &mut String, lines: &[Vec<&str>], trailing_newline: bool) {
+fn write_block(out: &mut String, lines: &[Vec<&str>], trailing_newline: bool, settings: Settings) {
     let mut widths = Vec::new();
-    format_lines(out, lines, 0, lines.len(), &mut widths, trailing_newline);
+    let mut block = Block { out, lines, trailing_newline, settings };
+    block.format_lines(0, lines.len(), &mut widths);
 }
 
-/// Go's `format`: find the block of contiguous lines that have a cell in
-/// column `widths.len()`, fix that column's width, recurse to the right.
-fn format_lines(
-    out: &mut String,
-    lines: &[Vec<&str>],
-    mut line0: usize,
-    line1: usize,
-    widths: &mut Vec<usize>,
+struct Block<'a, 'b> {
+    out: &'a mut String,
+    lines: &'a [Vec<&'b str>],
     trailing_newline: bool,
-) {
-    let column = widths.len();
-    let mut this = line0;
-    while this < line1 {
-        if column + 1 >= lines[this].len() {
-            this += 1;
-            continue;
-        }
-        write_lines(out, lines, line0, this, widths, trailing_newline);
-        line0 = this;
-        let mut width = MIN_WIDTH;
-        while this < line1 && column + 1 < lines[this].len() {
-            width = width.max(lines[this][column].width() + PADDING);
-            this += 1;
-        }
-        widths.push(width);
-        format_lines(out, lines, line0, this, widths, trailing_newline);
-        widths.pop();
-        line0 = this;
-    }
-    write_lines(out, lines, line0, line1, widths, trailing_newline);
+    settings: Settings,
 }
 
-fn write_lines(
-    out: &mut String,
-    lines: &[Vec<&str>],
-    line0: usize,
-    line1: usize,
-    widths: &[usize],
-    trailing_newline: bool,
-) {
-    for (i, line) in lines.iter().enumerate().take(line1).skip(line0) {
-        for (j, cell) in line.iter().enumerate() {
-            out.push_str(cell);
-            if j + 1 < line.len()
-                && let Some(w) = widths.get(j)
-            {
-                let pad = w.saturating_sub(cell.width());
-                out.extend(std::iter::repeat_n(' ', pad));
+impl Block<'_, '_> {
+    /// Go's `format`: find the block of contiguous lines that have a cell in
+    /// column `widths.len()`, fix that column's width, recurse to the right.
+    fn format_lines(&mut self, mut line0: usize, line1: usize, widths: &mut Vec<usize>) {
+        let column = widths.len();
+        let mut this = line0;
+        while this < line1 {
+            if column + 1 >= self.lines[this].len() {
+                this += 1;
+                continue;
             }
+            self.write_lines(line0, this, widths);
+            line0 = this;
+            let mut width = self.settings.min_width;
+            while this < line1 && column + 1 < self.lines[this].len() {
+                width = width.max(self.lines[this][column].width() + self.settings.padding);
+                this += 1;
+            }
+            widths.push(width);
+            self.format_lines(line0, this, widths);
+            widths.pop();
+            line0 = this;
         }
-        if i + 1 < lines.len() || trailing_newline {
-            out.push('\n');
+        self.write_lines(line0, line1, widths);
+    }
+
+    fn write_lines(&mut self, line0: usize, line1: usize, widths: &[usize]) {
+        for i in line0..line1 {
+            let line = &self.lines[i];
+            for (j, cell) in line.iter().enumerate() {
+                self.out.push_str(cell);
+                if j + 1 < line.len()
+                    && let Some(w) = widths.get(j)
+                {
+                    let pad = w.saturating_sub(cell.width());
+                    self.out.extend(std::iter::repeat_n(' ', pad));
+                }
+            }
+            if i + 1 < self.lines.len() || self.trailing_newline {
+                self.out.push('\n');
+            }
         }
     }
 }
@@ -141,6 +151,12 @@ mod tests {
     fn wide_characters_count_two_columns() {
         let got = align("名前\tX\nab\tY\n");
         assert_eq!(got, "名前      X\nab        Y\n");
+    }
+
+    #[test]
+    fn version_settings_pad_by_one_to_twenty() {
+        let got = align_with("Client:\n Version:\t0.1.0\n OS/Arch:\tlinux/amd64\n", VERSION);
+        assert_eq!(got, "Client:\n Version:           0.1.0\n OS/Arch:           linux/amd64\n");
     }
 
     #[test]

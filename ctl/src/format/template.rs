@@ -24,20 +24,29 @@ const DOCKER_FUNCS: &[&str] =
 
 #[derive(Debug, thiserror::Error)]
 pub(crate) enum TemplateError {
-    #[error(transparent)]
+    #[error("{}", go_words(.0))]
     Go(#[from] gotmpl::TemplateError),
     /// Go's words for a template that does not parse (gotmpl adds a column
     /// Go does not print).
-    #[error("template: :{line}: {message}")]
-    Syntax { line: usize, message: String },
-    #[error("template: :{line}: function {name:?} not defined")]
-    UndefinedFunction { line: usize, name: String },
+    #[error("template: {template}:{line}: {message}")]
+    Syntax { template: String, line: usize, message: String },
+    #[error("template: {template}:{line}: function {name:?} not defined")]
+    UndefinedFunction { template: String, line: usize, name: String },
 }
 
-fn syntax(e: gotmpl::TemplateError) -> TemplateError {
+/// An execution error in Go's words where gotmpl's differ.
+fn go_words(e: &gotmpl::TemplateError) -> String {
+    match e {
+        gotmpl::TemplateError::MissingKey { key } => format!("map has no entry for key {key:?}"),
+        gotmpl::TemplateError::Exec(msg) => msg.clone(),
+        other => other.to_string(),
+    }
+}
+
+fn syntax(template: &str, e: gotmpl::TemplateError) -> TemplateError {
     match e {
         gotmpl::TemplateError::Parse { line, message, .. } | gotmpl::TemplateError::Lex { line, message, .. } => {
-            TemplateError::Syntax { line, message }
+            TemplateError::Syntax { template: template.to_string(), line, message }
         }
         other => TemplateError::Go(other),
     }
@@ -50,10 +59,14 @@ pub(crate) enum Mode {
     /// error ("can't evaluate field"), and `{{json .}}` of the row is
     /// HTML-escaped because the context marshals itself with `json.Marshal`.
     List,
-    /// An inspected object: fields docker omits when empty still exist on
-    /// its typed structs, so a missing key prints `<no value>` instead of
-    /// failing; `json` never escapes HTML.
+    /// An inspected object: an unknown key is an error, as in docker's
+    /// fallback over the raw JSON (`missingkey=error`), so inspect items must
+    /// carry every field docker's struct has (null where Go's is nil);
+    /// `json` never escapes HTML.
     Inspect,
+    /// A command's own object (`version`, `info`): complete typed data as
+    /// docker's, so an unknown field is an error, and `json` does not escape.
+    Object,
     /// A table's header row, rendered over the column names with docker's
     /// header functions.
     Header,
@@ -64,22 +77,48 @@ pub(crate) struct Parsed {
     body: Template,
     /// Set when the body lives under `MAIN` (after the `.Label` rewrite).
     named: bool,
+    /// For a template that is just `{{json .Some.Path}}` outside list rows:
+    /// the path, so the JSON keeps the object's own key order (docker
+    /// marshals its typed structs in field order; template maps are sorted).
+    json_path: Option<Vec<String>>,
+}
+
+/// `{{json .}}` → `[]`, `{{json .A.B}}` → `["A", "B"]`, else `None`.
+fn json_only_path(source: &str) -> Option<Vec<String>> {
+    let inner = source.trim().strip_prefix("{{")?.strip_suffix("}}")?.trim();
+    let path = inner.strip_prefix("json")?.trim_start();
+    if path == "." {
+        return Some(Vec::new());
+    }
+    let fields: Vec<String> = path.strip_prefix('.')?.split('.').map(str::to_string).collect();
+    let is_ident = |f: &String| !f.is_empty() && f.chars().all(|c| c.is_alphanumeric() || c == '_');
+    fields.iter().all(is_ident).then_some(fields)
 }
 
 impl Parsed {
     /// Parse `source` with docker's functions, failing as Go does on a
     /// syntax error or an undefined function.
     pub(crate) fn new(source: &str, mode: Mode) -> Result<Parsed, TemplateError> {
+        Parsed::named("", source, mode)
+    }
+
+    /// `new`, with the template's name as Go's errors show it
+    /// ("template: version:1: …").
+    pub(crate) fn named(name: &str, source: &str, mode: Mode) -> Result<Parsed, TemplateError> {
         let base = |name: &str| {
             let t = Template::new(name);
-            with_functions(if mode == Mode::List { t.missing_key(MissingKey::Error) } else { t }, mode)
+            // Headers run over a map of column names, where Go's missing
+            // key prints "<no value>"; everything else fails on one.
+            let strict = mode != Mode::Header;
+            with_functions(if strict { t.missing_key(MissingKey::Error) } else { t }, mode)
         };
         // Parsed unnamed first so that syntax errors read as Go's
         // ("template: :1: unclosed action").
-        let unnamed = base("").parse(source).map_err(syntax)?;
-        let named = base(MAIN).parse(source).map_err(syntax)?;
+        let unnamed = base("").parse(source).map_err(|e| syntax(name, e))?;
+        let named = base(MAIN).parse(source).map_err(|e| syntax(name, e))?;
+        let json_path = if matches!(mode, Mode::Inspect | Mode::Object) { json_only_path(source) } else { None };
         let Some(main) = named.lookup(MAIN).cloned() else {
-            return Ok(Parsed { body: unnamed, named: false });
+            return Ok(Parsed { body: unnamed, named: false, json_path });
         };
         let mut trees = vec![(MAIN.to_string(), main)];
         for name in named.templates().into_iter().filter(|n| *n != MAIN) {
@@ -88,8 +127,8 @@ impl Parsed {
             }
         }
         for (_, t) in &trees {
-            if let Some((line, name)) = tree::undefined_function(t, DOCKER_FUNCS) {
-                return Err(TemplateError::UndefinedFunction { line, name });
+            if let Some((line, func)) = tree::undefined_function(t, DOCKER_FUNCS) {
+                return Err(TemplateError::UndefinedFunction { template: name.to_string(), line, name: func });
             }
         }
         let mut body = named;
@@ -97,11 +136,16 @@ impl Parsed {
             tree::rewrite_label_calls(&mut t);
             body = body.add_parse_tree(&name, t);
         }
-        Ok(Parsed { body, named: true })
+        Ok(Parsed { body, named: true, json_path })
     }
 
     /// Render one item (a JSON value turned into template data).
     pub(crate) fn render(&self, item: &serde_json::Value) -> Result<String, TemplateError> {
+        if let Some(path) = &self.json_path
+            && let Some(v) = path.iter().try_fold(item, |v, field| v.get(field))
+        {
+            return Ok(json::encode(v, json::TEMPLATE));
+        }
         let data = to_template_value(item)?;
         let out = if self.named {
             self.body.execute_template_to_string(MAIN, &data)?
@@ -127,25 +171,32 @@ pub(crate) fn to_template_value(item: &serde_json::Value) -> Result<Value, gotmp
 /// docker's functions for `mode` (its header functions for headers).
 fn with_functions(t: Template, mode: Mode) -> Template {
     let t = t
-        .func("pad", |args| {
-            let (s, prefix, suffix) = (arg_str("pad", args, 0)?, arg_int("pad", args, 1)?, arg_int("pad", args, 2)?);
-            if s.is_empty() {
-                return Ok(Value::String(Arc::from("")));
-            }
-            let out = format!("{}{s}{}", " ".repeat(prefix), " ".repeat(suffix));
-            Ok(Value::String(out.into()))
-        })
-        .func(tree::LABEL_FUNC, move |args| {
-            let key = arg_str(tree::LABEL_FUNC, args, 1)?;
-            if mode == Mode::Header {
-                return Ok(Value::String(header_label(&key).into()));
-            }
-            let label = match args.first() {
-                Some(Value::Map(row)) => row.get(LABELS_KEY).and_then(|labels| labels.field(&key)).cloned(),
-                _ => None,
-            };
-            Ok(label.unwrap_or_else(|| Value::String(Arc::from(""))))
-        });
+        .func(
+            "pad",
+            arity("pad", 3, |args| {
+                let (s, prefix, suffix) =
+                    (arg_str("pad", args, 0)?, arg_int("pad", args, 1)?, arg_int("pad", args, 2)?);
+                if s.is_empty() {
+                    return Ok(Value::String(Arc::from("")));
+                }
+                let out = format!("{}{s}{}", " ".repeat(prefix), " ".repeat(suffix));
+                Ok(Value::String(out.into()))
+            }),
+        )
+        .func(
+            tree::LABEL_FUNC,
+            arity(tree::LABEL_FUNC, 2, move |args| {
+                let key = arg_str(tree::LABEL_FUNC, args, 1)?;
+                if mode == Mode::Header {
+                    return Ok(Value::String(header_label(&key).into()));
+                }
+                let label = match args.first() {
+                    Some(Value::Map(row)) => row.get(LABELS_KEY).and_then(|labels| labels.field(&key)).cloned(),
+                    _ => None,
+                };
+                Ok(label.unwrap_or_else(|| Value::String(Arc::from(""))))
+            }),
+        );
     if mode == Mode::Header {
         // Headers stay as they are: docker's HeaderFunctions return their
         // first argument (a string) untouched.
@@ -153,42 +204,71 @@ fn with_functions(t: Template, mode: Mode) -> Template {
             .into_iter()
             .fold(t, |t, name| t.func(name, move |args| Ok(args.first().cloned().unwrap_or(Value::Nil))));
     }
-    t.func("json", move |args| {
-        let v = args.first().cloned().unwrap_or(Value::Nil);
-        let style =
-            if mode == Mode::List && matches!(v, Value::Map(_)) { json::INSPECT_COMPACT } else { json::TEMPLATE };
-        Ok(Value::String(json::encode(&to_json(&v), style).into()))
-    })
-    .func("split", |args| {
-        let (s, sep) = (arg_str("split", args, 0)?, arg_str("split", args, 1)?);
-        let parts: Vec<Value> = if sep.is_empty() {
-            s.chars().map(|c| Value::String(c.to_string().into())).collect()
-        } else {
-            s.split(sep.as_ref()).map(|p| Value::String(p.into())).collect()
-        };
-        Ok(Value::List(parts.into()))
-    })
-    .func("join", |args| {
-        let sep = arg_str("join", args, 1)?;
-        match args.first() {
-            Some(Value::List(items)) => {
-                let parts: Vec<String> = items.iter().map(ToString::to_string).collect();
-                Ok(Value::String(parts.join(&sep).into()))
+    t.func(
+        "json",
+        arity("json", 1, move |args| {
+            let v = args.first().cloned().unwrap_or(Value::Nil);
+            let style =
+                if mode == Mode::List && matches!(v, Value::Map(_)) { json::INSPECT_COMPACT } else { json::TEMPLATE };
+            Ok(Value::String(json::encode(&to_json(&v), style).into()))
+        }),
+    )
+    .func(
+        "split",
+        arity("split", 2, |args| {
+            let (s, sep) = (arg_str("split", args, 0)?, arg_str("split", args, 1)?);
+            let parts: Vec<Value> = if sep.is_empty() {
+                s.chars().map(|c| Value::String(c.to_string().into())).collect()
+            } else {
+                s.split(sep.as_ref()).map(|p| Value::String(p.into())).collect()
+            };
+            Ok(Value::List(parts.into()))
+        }),
+    )
+    .func(
+        "join",
+        arity("join", 2, |args| {
+            let sep = arg_str("join", args, 1)?;
+            match args.first() {
+                Some(Value::List(items)) => {
+                    let parts: Vec<String> = items.iter().map(ToString::to_string).collect();
+                    Ok(Value::String(parts.join(&sep).into()))
+                }
+                Some(Value::Nil) | None => Ok(Value::String(Arc::from(""))),
+                Some(other) => Err(wrong_type("join", "[]string", other)),
             }
-            Some(Value::Nil) | None => Ok(Value::String(Arc::from(""))),
-            Some(other) => Err(wrong_type("join", "[]string", other)),
+        }),
+    )
+    .func("title", arity("title", 1, |args| Ok(Value::String(go_title(&arg_str("title", args, 0)?).into()))))
+    .func("lower", arity("lower", 1, |args| Ok(Value::String(arg_str("lower", args, 0)?.to_lowercase().into()))))
+    .func("upper", arity("upper", 1, |args| Ok(Value::String(arg_str("upper", args, 0)?.to_uppercase().into()))))
+    .func(
+        "truncate",
+        arity("truncate", 2, |args| {
+            let (s, n) = (arg_str("truncate", args, 0)?, arg_int("truncate", args, 1)?);
+            // docker slices bytes; cut at a character boundary instead so that
+            // the result stays valid text.
+            let cut = s.char_indices().nth(n).map_or(s.len(), |(i, _)| i);
+            Ok(Value::String(s[..cut].into()))
+        }),
+    )
+}
+
+/// `f`, refusing a call with other than `want` arguments as Go does.
+fn arity(
+    name: &'static str,
+    want: usize,
+    f: impl Fn(&[Value]) -> gotmpl::Result<Value> + Send + Sync + 'static,
+) -> impl Fn(&[Value]) -> gotmpl::Result<Value> + Send + Sync + 'static {
+    move |args| {
+        if args.len() != want {
+            return Err(gotmpl::TemplateError::Exec(format!(
+                "wrong number of args for {name}: want {want} got {}",
+                args.len()
+            )));
         }
-    })
-    .func("title", |args| Ok(Value::String(go_title(&arg_str("title", args, 0)?).into())))
-    .func("lower", |args| Ok(Value::String(arg_str("lower", args, 0)?.to_lowercase().into())))
-    .func("upper", |args| Ok(Value::String(arg_str("upper", args, 0)?.to_uppercase().into())))
-    .func("truncate", |args| {
-        let (s, n) = (arg_str("truncate", args, 0)?, arg_int("truncate", args, 1)?);
-        // docker slices bytes; cut at a character boundary instead so that
-        // the result stays valid text.
-        let cut = s.char_indices().nth(n).map_or(s.len(), |(i, _)| i);
-        Ok(Value::String(s[..cut].into()))
-    })
+        f(args)
+    }
 }
 
 fn arg_str(func: &str, args: &[Value], i: usize) -> Result<Arc<str>, gotmpl::TemplateError> {
@@ -298,7 +378,7 @@ mod tests {
     #[test]
     fn json_of_a_map_sorts_its_keys_and_keeps_html() {
         let data = json!({"L": {"z": "1", "a": "<b>"}});
-        assert_eq!(render("{{json .L}}", data), r#"{"a":"<b>","z":"1"}"#);
+        assert_eq!(render("{{json .L}}.", data), r#"{"a":"<b>","z":"1"}."#);
     }
 
     #[test]
@@ -336,9 +416,10 @@ mod tests {
     }
 
     #[test]
-    fn list_rows_refuse_unknown_fields_inspect_prints_no_value() {
+    fn unknown_fields_are_errors_except_in_headers() {
         assert!(Parsed::new("{{.Nope}}", Mode::List).unwrap().render(&json!({"A": 1})).is_err());
-        assert_eq!(Parsed::new("{{.Nope}}", Mode::Inspect).unwrap().render(&json!({"A": 1})).unwrap(), "<no value>");
+        assert!(Parsed::new("{{.Nope}}", Mode::Inspect).unwrap().render(&json!({"A": 1})).is_err());
+        assert_eq!(render_header("{{.Nope}}", &[]).unwrap(), "<no value>");
     }
 
     #[test]
@@ -346,6 +427,26 @@ mod tests {
         let row = json!({"Digest": "<none>"});
         let t = Parsed::new("{{json .}} {{json .Digest}}", Mode::List).unwrap();
         assert_eq!(t.render(&row).unwrap(), r#"{"Digest":"\u003cnone\u003e"} "<none>""#);
+    }
+
+    #[test]
+    fn json_of_inspect_data_keeps_the_objects_key_order() {
+        let data = json!({"Id": "x", "Config": {"Image": "busybox", "Cmd": ["sh"], "Env": null}});
+        let t = |src| Parsed::new(src, Mode::Inspect).unwrap().render(&data).unwrap();
+        assert_eq!(t("{{json .Config}}"), r#"{"Image":"busybox","Cmd":["sh"],"Env":null}"#);
+        assert_eq!(t(" {{ json . }} "), r#"{"Id":"x","Config":{"Image":"busybox","Cmd":["sh"],"Env":null}}"#);
+        // Anything more than a path goes through the template engine.
+        assert_eq!(t("{{json .Config.Cmd}}!"), r#"["sh"]!"#);
+        assert_eq!(json_only_path("{{json .A.B}}"), Some(vec!["A".to_string(), "B".to_string()]));
+        assert_eq!(json_only_path("{{json (index .A 0)}}"), None);
+    }
+
+    #[test]
+    fn wrong_argument_counts_and_missing_keys_read_as_go() {
+        let err = Parsed::new("{{upper .A 1}}", Mode::List).unwrap().render(&json!({"A": "x"})).unwrap_err();
+        assert_eq!(err.to_string(), "wrong number of args for upper: want 1 got 2");
+        let err = Parsed::new("{{.B}}", Mode::List).unwrap().render(&json!({"A": "x"})).unwrap_err();
+        assert_eq!(err.to_string(), r#"map has no entry for key "B""#);
     }
 
     #[test]

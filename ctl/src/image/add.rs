@@ -28,8 +28,9 @@ pub(crate) struct NewImage {
     pub manifest: Option<(Digest, String)>,
     pub layers: Vec<NewLayer>,
     pub tag: Option<Reference>,
-    /// Set when pulled: `repository@manifest-digest` is recorded.
-    pub repo_digest: Option<Reference>,
+    /// Set when pulled: `repository@digest` is recorded (the digest the
+    /// reference resolved to: the index's for a multi-platform image).
+    pub repo_digest: Option<(Reference, Digest)>,
 }
 
 /// Record `img` (its blobs and snapshots must already be committed).
@@ -82,7 +83,7 @@ pub(crate) fn add(store: &mut Store, img: &NewImage) -> Result<(), ImageError> {
             tx.execute("INSERT OR REPLACE INTO tags (name, image_id) VALUES (?1, ?2)", params![name, img.id.as_str()])
                 .map_err(sql)?;
         }
-        if let (Some(r), Some((d, _))) = (&img.repo_digest, &img.manifest) {
+        if let Some((r, d)) = &img.repo_digest {
             let name = format!("{}@{d}", r.repository());
             tx.execute("INSERT OR REPLACE INTO repo_digests (name, image_id) VALUES (?1, ?2)", params![name, img.id.as_str()])
                 .map_err(sql)?;

@@ -40,7 +40,7 @@ pub(crate) fn import(store: &mut Store, src: impl Read, opts: &ImportOptions) ->
     let pending =
         store.snapshots.prepare(&mut store.db, 1)?.pop().ok_or_else(|| ImageError::Invalid("no snapshot".into()))?;
     let ingest = store.content.ingest(None, None)?;
-    let applied = layer::apply(src, compression, ingest, pending.fs(), None)?;
+    let applied = layer::apply(src, compression, layer::BlobSink::Ingest(ingest), pending.fs(), None)?;
     let finished = Finished { chain_id: applied.diff_id.clone(), diff_id: applied.diff_id.clone(), size: applied.size };
     let snapshot = store.snapshots.commit(&mut store.db, vec![(pending, finished)])?[0];
 

@@ -6,6 +6,7 @@
 
 use std::io::{self, BufRead, BufReader, Read, Write};
 use std::path::Path;
+use std::time::{Duration, Instant};
 
 use sha2::Digest as _;
 
@@ -86,19 +87,32 @@ pub(crate) struct Applied {
     pub size: u64,
 }
 
-/// Read `src` to its end: store it through `ingest`, decompress it with
+/// Where the compressed stream goes while it is unpacked.
+pub(crate) enum BlobSink {
+    /// A new blob: written to the content store, committed if its digest is right.
+    Ingest(Ingest),
+    /// A blob already stored (read back from it): only its digest is checked again.
+    Verify(Digest),
+}
+
+/// Read `src` to its end: store or re-verify it (`sink`), decompress it with
 /// `compression`, and unpack it into `fs`. `expected_diff_id` (from the image
 /// config) is checked when given. On any error nothing is committed: the
 /// ingest file is removed when dropped and the caller drops the snapshot.
 pub(crate) fn apply(
     src: impl Read,
     compression: Compression,
-    ingest: Ingest,
+    sink: BlobSink,
     fs: &Path,
     expected_diff_id: Option<&Digest>,
 ) -> Result<Applied, LayerError> {
-    let mut tee = Tee { inner: src, ingest };
-    let (stats, diff_id) = {
+    let (ingest, verify) = match sink {
+        BlobSink::Ingest(i) => (Some(i), None),
+        BlobSink::Verify(d) => (None, Some(d)),
+    };
+    let started = Instant::now();
+    let mut tee = Tee { inner: src, ingest, hasher: sha2::Sha256::new(), read: 0, waited: Duration::ZERO };
+    let (stats, diff_id, read_time) = {
         let buffered = BufReader::with_capacity(BUF, &mut tee);
         let decompressed: Box<dyn Read> = match compression {
             Compression::None => Box::new(buffered),
@@ -107,34 +121,72 @@ pub(crate) fn apply(
                 Box::new(zstd::stream::read::Decoder::with_buffer(buffered).map_err(LayerError::Decompress)?)
             }
         };
-        let mut hashing = Hashing { inner: BufReader::with_capacity(BUF, decompressed), hasher: sha2::Sha256::new() };
+        let mut hashing = Hashing {
+            inner: BufReader::with_capacity(BUF, decompressed),
+            hasher: sha2::Sha256::new(),
+            spent: Duration::ZERO,
+        };
         let stats = unpack::unpack(&mut hashing, fs).map_err(LayerError::Unpack)?;
         // The tar ends at two zero blocks; what follows (padding) is part of the diff.
         io::copy(&mut hashing, &mut io::sink()).map_err(LayerError::Decompress)?;
-        (stats, Digest::from_sha256(&hashing.hasher.finalize()))
+        let decompress = hashing.spent;
+        (stats, Digest::from_sha256(&hashing.hasher.finalize()), decompress)
     };
     // Anything after the compressed stream still belongs to the blob's digest.
-    io::copy(&mut tee.inner, &mut tee.ingest)
-        .map_err(|e| LayerError::Content(ContentError::Io { op: "read", path: fs.to_path_buf(), source: e }))?;
+    io::copy(&mut tee, &mut io::sink()).map_err(LayerError::Decompress)?;
     if let Some(expected) = expected_diff_id
         && expected != &diff_id
     {
         return Err(LayerError::DiffId { expected: expected.clone(), actual: diff_id });
     }
-    let (blob, blob_size) = tee.ingest.commit().map_err(LayerError::Content)?;
+    let (blob, blob_size) = match tee.ingest {
+        Some(ingest) => ingest.commit().map_err(LayerError::Content)?,
+        None => {
+            let actual = Digest::from_sha256(&tee.hasher.finalize());
+            match verify {
+                Some(expected) if expected != actual => {
+                    return Err(LayerError::Content(ContentError::DigestMismatch { expected, actual }));
+                }
+                _ => (actual, tee.read),
+            }
+        }
+    };
+    // Where the time went: waiting for the source, decompressing and
+    // hashing, and creating files (the rest).
+    let total = started.elapsed();
+    tracing::debug!(
+        blob = %blob,
+        bytes = stats.bytes,
+        source_ms = tee.waited.as_millis() as u64,
+        decompress_ms = read_time.saturating_sub(tee.waited).as_millis() as u64,
+        write_ms = total.saturating_sub(read_time).as_millis() as u64,
+        "layer applied"
+    );
     Ok(Applied { blob, blob_size, diff_id, size: stats.bytes })
 }
 
-/// Writes everything read through it into the ingest file.
+/// Writes everything read through it into the ingest file (which hashes
+/// it), or hashes it here when there is none.
 struct Tee<R> {
     inner: R,
-    ingest: Ingest,
+    ingest: Option<Ingest>,
+    hasher: sha2::Sha256,
+    read: u64,
+    /// Time spent waiting on `inner` (the network, or the disk for a stored blob).
+    waited: Duration,
 }
 
 impl<R: Read> Read for Tee<R> {
     fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
-        let n = self.inner.read(buf)?;
-        self.ingest.write_all(&buf[..n])?;
+        let t = Instant::now();
+        let n = self.inner.read(buf);
+        self.waited += t.elapsed();
+        let n = n?;
+        match &mut self.ingest {
+            Some(i) => i.write_all(&buf[..n])?,
+            None => self.hasher.update(&buf[..n]),
+        }
+        self.read += n as u64;
         Ok(n)
     }
 }
@@ -142,11 +194,16 @@ impl<R: Read> Read for Tee<R> {
 struct Hashing<R> {
     inner: R,
     hasher: sha2::Sha256,
+    /// Time spent producing decompressed bytes (source waits included).
+    spent: Duration,
 }
 
 impl<R: BufRead> Read for Hashing<R> {
     fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
-        let n = self.inner.read(buf)?;
+        let t = Instant::now();
+        let n = self.inner.read(buf);
+        self.spent += t.elapsed();
+        let n = n?;
         self.hasher.update(&buf[..n]);
         Ok(n)
     }
@@ -173,7 +230,7 @@ mod tests {
         let cs = ContentStore::open(&dir.path().join("content")).unwrap();
         let fs = dir.path().join("fs");
         std::fs::create_dir(&fs).unwrap();
-        let r = apply(blob, c, cs.ingest(Some(Digest::of(blob)), None).unwrap(), &fs, None);
+        let r = apply(blob, c, BlobSink::Ingest(cs.ingest(Some(Digest::of(blob)), None).unwrap()), &fs, None);
         (dir, r)
     }
 
@@ -207,6 +264,21 @@ mod tests {
         assert!(r.is_err());
         assert_eq!(std::fs::read_dir(dir.path().join("content/blobs/sha256")).unwrap().count(), 0);
         assert_eq!(std::fs::read_dir(dir.path().join("content/ingest")).unwrap().count(), 0);
+    }
+
+    #[test]
+    fn stored_blob_is_verified_when_reapplied() {
+        let t = tar_of("hello", b"world");
+        let dir = tempfile::tempdir().unwrap();
+        let fs = dir.path().join("fs");
+        std::fs::create_dir(&fs).unwrap();
+        let ok =
+            apply(&t[..], Compression::None, BlobSink::Verify(Digest::of(&t)), &fs, Some(&Digest::of(&t))).unwrap();
+        assert_eq!(ok.blob_size, t.len() as u64);
+        let fs2 = dir.path().join("fs2");
+        std::fs::create_dir(&fs2).unwrap();
+        let err = apply(&t[..], Compression::None, BlobSink::Verify(Digest::of(b"x")), &fs2, None).unwrap_err();
+        assert!(matches!(err, LayerError::Content(ContentError::DigestMismatch { .. })));
     }
 
     #[test]

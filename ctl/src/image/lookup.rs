@@ -70,6 +70,13 @@ pub(crate) struct Summary {
 
 /// Every image, newest first (by the config's created time, then by when it
 /// was added).
+/// How many images the store holds (docker's `Images` of `info`).
+pub(crate) fn count(db: &Db) -> Result<u64, ImageError> {
+    let n: i64 =
+        db.conn().query_row("SELECT count(*) FROM images", [], |r| r.get(0)).map_err(|e| ImageError::Db(db.err(e)))?;
+    Ok(n.max(0) as u64)
+}
+
 pub(crate) fn list(db: &Db) -> Result<Vec<Summary>, ImageError> {
     let conn = db.conn();
     let err = |e| ImageError::Db(db.err(e));

@@ -14,6 +14,7 @@
 
 mod add;
 mod change;
+mod check;
 mod gc;
 mod import;
 pub(crate) mod layer;
@@ -24,9 +25,10 @@ use std::io;
 use std::path::PathBuf;
 
 pub(crate) use add::{NewImage, NewLayer, add, tag};
+pub(crate) use check::{CheckOptions, check};
 pub(crate) use gc::{Removal, collect, prune_one, remove};
 pub(crate) use import::{ImportOptions, import};
-pub(crate) use lookup::{Summary, find_id, list};
+pub(crate) use lookup::{Summary, count, find_id, list};
 pub(crate) use store::GcLock;
 pub(crate) use store::Store;
 

@@ -76,6 +76,15 @@ impl Snapshots {
         Ok(r)
     }
 
+    /// The recorded size of a snapshot.
+    pub(crate) fn size(&self, db: &Db, id: SnapshotId) -> Result<u64, SnapshotError> {
+        let n: i64 = db
+            .conn()
+            .query_row("SELECT size FROM snapshots WHERE id = ?1", [id], |r| r.get(0))
+            .map_err(|e| db.err(e))?;
+        Ok(n as u64)
+    }
+
     /// Start `n` snapshots owned by this process (one transaction).
     pub(crate) fn prepare(&self, db: &mut Db, n: usize) -> Result<Vec<Pending>, SnapshotError> {
         let (pid, start) = proc::self_owner();

@@ -1,13 +1,27 @@
 //! The only place in berthctl with `unsafe`: thin safe wrappers over calls that
 //! nix does not cover. Each block says why it is sound (`// SAFETY:`).
 //! `fs.rs` holds the confined-open and xattr calls the layer unpacker needs,
-//! `proc.rs` who owns half-written state, `time.rs` the local zone's name.
+//! `proc.rs` who owns half-written state, `netif.rs` a fresh
+//! network namespace's loopback, `time.rs` the local zone's name, `term.rs`
+//! reading a password without echo, `at.rs` opening inside a rootfs,
+//! `pidfd.rs`, `scm.rs` (SCM_RIGHTS) and `tty.rs` (window size) for containers.
+
+mod at;
+mod pidfd;
+mod scm;
+mod time;
+mod tty;
+
+pub(crate) use at::open_dir_in_root;
+pub(crate) use pidfd::pidfd_open;
+pub(crate) use scm::recv_fd;
+pub(crate) use time::zone_abbreviation;
+pub(crate) use tty::{WinSize, set_window_size, window_size};
 
 pub(crate) mod fs;
+pub(crate) mod netif;
 pub(crate) mod proc;
-mod time;
-
-pub(crate) use time::zone_abbreviation;
+pub(crate) mod term;
 
 use std::fmt;
 use std::path::PathBuf;

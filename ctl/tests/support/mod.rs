@@ -15,6 +15,10 @@
 
 #![allow(dead_code)] // each test module uses its own part of this
 
+mod outside;
+
+pub use outside::Outside;
+
 use std::collections::HashMap;
 use std::ffi::OsStr;
 use std::fs;
@@ -73,19 +77,49 @@ impl Store {
         self.dir.path()
     }
 
-    /// `berthctl --data-root R --runroot RR ARGS…` with the test runtime, and
-    /// none of the caller's BERTH_* or DOCKER_CONFIG settings.
+    /// `berthctl --data-root R --runroot RR ARGS…` with the test runtime, none
+    /// of the caller's BERTH_* settings, and `DOCKER_CONFIG` set to this
+    /// store's own dir (credentials never touch the real `~/.docker`).
     pub fn berthctl<I, S>(&self, args: I) -> Command
     where
         I: IntoIterator<Item = S>,
         S: AsRef<OsStr>,
     {
         let mut cmd = Command::new(berthctl_bin());
-        cmd.env_remove("BERTH_ROOT").env_remove("BERTH_RUNROOT").env_remove("DOCKER_CONFIG");
+        cmd.env_remove("BERTH_ROOT").env_remove("BERTH_RUNROOT");
+        cmd.env("DOCKER_CONFIG", self.docker_config_dir());
         cmd.env("BERTH_RUNTIME", runtime());
         cmd.arg("--data-root").arg(&self.root).arg("--runroot").arg(&self.runroot);
         cmd.args(args);
         cmd
+    }
+}
+
+impl Store {
+    /// The `DOCKER_CONFIG` dir `berthctl(...)` sets; `login` writes
+    /// `config.json` in it.
+    pub fn docker_config_dir(&self) -> PathBuf {
+        self.dir.path().join("docker-config")
+    }
+
+    /// The credentials file `login` writes.
+    pub fn auth_file(&self) -> PathBuf {
+        self.docker_config_dir().join("config.json")
+    }
+
+    /// `berthctl login -u USER --password-stdin SERVER` with the password
+    /// written to its stdin; the whole output, whatever the status.
+    pub fn login(&self, server: &str, user: &str, password: &str) -> Output {
+        use std::io::Write;
+        let mut child = self
+            .berthctl(["login", "-u", user, "--password-stdin", server])
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("spawn berthctl login");
+        writeln!(child.stdin.take().expect("piped stdin"), "{password}").expect("write the password");
+        child.wait_with_output().expect("wait for berthctl login")
     }
 }
 
@@ -228,9 +262,14 @@ impl Images {
         self.dir.join("oci")
     }
 
-    /// `oci:<layout>:<name>` for skopeo and umoci.
+    /// `oci:<layout>:<name>` for skopeo.
     pub fn oci_ref(&self, name: &str) -> String {
         format!("oci:{}:{name}", self.layout().display())
+    }
+
+    /// `<layout>:<name>` for umoci.
+    pub fn umoci_ref(&self, name: &str) -> String {
+        format!("{}:{name}", self.layout().display())
     }
 
     /// The oci-archive of one image (its index names it `name`).
@@ -397,4 +436,126 @@ pub fn read(path: &Path) -> String {
         .and_then(|mut f| f.read_to_string(&mut s))
         .unwrap_or_else(|e| panic!("read {}: {e}", path.display()));
     s
+}
+
+// ------------------------------------------------------------------ dockerd
+
+/// A private dockerd (Debian's docker.io) as an oracle: its own data root,
+/// exec root, pid file, socket and client config in a temp dir, no bridge,
+/// no iptables. Stopped by its pid and removed on drop.
+pub struct Dockerd {
+    dir: tempfile::TempDir,
+    child: Child,
+}
+
+impl Dockerd {
+    pub fn start() -> Dockerd {
+        let dir = tempfile::Builder::new().prefix("berthctl-dockerd-").tempdir().expect("create the dockerd dir");
+        let d = dir.path();
+        fs::write(d.join("daemon.json"), "{}").expect("write daemon.json");
+        let log = fs::File::create(d.join("dockerd.log")).expect("create dockerd.log");
+        let child = Command::new("dockerd")
+            .arg("--config-file")
+            .arg(d.join("daemon.json"))
+            .arg("--data-root")
+            .arg(d.join("data"))
+            .arg("--exec-root")
+            .arg(d.join("exec"))
+            .arg("--pidfile")
+            .arg(d.join("docker.pid"))
+            .arg("-H")
+            .arg(format!("unix://{}", d.join("docker.sock").display()))
+            .args([
+                "--bridge",
+                "none",
+                "--iptables=false",
+                "--ip6tables=false",
+                "--ip-forward=false",
+                "--ip-masq=false",
+            ])
+            .args(["--exec-opt", "native.cgroupdriver=cgroupfs"])
+            .stdin(Stdio::null())
+            .stdout(log.try_clone().expect("dup the log fd"))
+            .stderr(log)
+            .spawn()
+            .expect("spawn dockerd");
+        let mut daemon = Dockerd { dir, child };
+        let deadline = Instant::now() + Duration::from_secs(90);
+        while !daemon.docker(["version"]).output_of().status.success() {
+            if Instant::now() > deadline || matches!(daemon.child.try_wait(), Ok(Some(_))) {
+                panic!("dockerd did not come up:\n{}", read(&daemon.dir.path().join("dockerd.log")));
+            }
+            std::thread::sleep(Duration::from_millis(200));
+        }
+        daemon
+    }
+
+    /// `docker -H unix://<our socket> ARGS…` with a client config of its own.
+    pub fn docker<I, S>(&self, args: I) -> Command
+    where
+        I: IntoIterator<Item = S>,
+        S: AsRef<OsStr>,
+    {
+        let mut cmd = Command::new("docker");
+        cmd.env("DOCKER_CONFIG", self.dir.path().join("client"));
+        cmd.arg("-H").arg(format!("unix://{}", self.dir.path().join("docker.sock").display()));
+        cmd.args(args);
+        cmd
+    }
+
+    pub fn path(&self) -> &Path {
+        self.dir.path()
+    }
+}
+
+impl Drop for Dockerd {
+    fn drop(&mut self) {
+        let pid = nix::unistd::Pid::from_raw(self.child.id() as i32);
+        let _ = nix::sys::signal::kill(pid, nix::sys::signal::Signal::SIGTERM);
+        let deadline = Instant::now() + Duration::from_secs(30);
+        while matches!(self.child.try_wait(), Ok(None)) && Instant::now() < deadline {
+            std::thread::sleep(Duration::from_millis(100));
+        }
+        if matches!(self.child.try_wait(), Ok(None)) {
+            let _ = self.child.kill();
+            let _ = self.child.wait();
+        }
+        detach_mounts_under(self.dir.path());
+    }
+}
+
+// ------------------------------------------------------------------ trees
+
+/// One line per file under `root`, sorted: path, type, mode, owner, size,
+/// sha256 of a regular file's content, a symlink's target, a device's
+/// numbers and every xattr — what two unpackers must agree on (times are
+/// left out: unpackers set directory times differently).
+pub fn tree_manifest(root: &Path) -> String {
+    const SCRIPT: &str = r#"
+import hashlib, os, stat, sys
+root = sys.argv[1]
+out = []
+for d, dirs, files in os.walk(root):
+    for n in sorted(dirs + files) + ([""] if d == root else []):
+        p = os.path.join(d, n) if n else d
+        st = os.lstat(p)
+        rel = os.path.relpath(p, root)
+        extra = ""
+        if stat.S_ISREG(st.st_mode):
+            h = hashlib.sha256()
+            with open(p, "rb") as f:
+                for b in iter(lambda: f.read(1 << 20), b""):
+                    h.update(b)
+            extra = "%d %s" % (st.st_size, h.hexdigest())
+        elif stat.S_ISLNK(st.st_mode):
+            extra = "-> " + os.readlink(p)
+        elif stat.S_ISCHR(st.st_mode) or stat.S_ISBLK(st.st_mode):
+            extra = "dev %d:%d" % (os.major(st.st_rdev), os.minor(st.st_rdev))
+        xs = []
+        for x in sorted(os.listxattr(p, follow_symlinks=False)):
+            xs.append("%s=%s" % (x, os.getxattr(p, x, follow_symlinks=False).hex()))
+        out.append("%s %o %d:%d %s %s" % (rel, st.st_mode, st.st_uid, st.st_gid, extra, ",".join(xs)))
+print("\n".join(sorted(out)))
+"#;
+    Command::new("python3").args(["-c", SCRIPT]).arg(root).success()
 }

@@ -147,6 +147,13 @@ pub(crate) fn familiar(name: &str) -> String {
     }
 }
 
+/// One image on one row under its first tag, as `system df -v` lists it.
+pub(crate) fn first_tag_row(img: &ImageSummary, opts: &ListOptions<'_>, now: DateTime<Utc>) -> Value {
+    let first = img.repo_tags.first().and_then(|r| split_tag(r));
+    let (repo, tag) = first.map_or(("<none>".to_string(), "<none>"), |(name, tag)| (familiar(name), tag));
+    row(img, opts, &repo, tag, "", now)
+}
+
 fn row(img: &ImageSummary, opts: &ListOptions<'_>, repo: &str, tag: &str, digest: &str, now: DateTime<Utc>) -> Value {
     let created = img.created.unwrap_or_else(|| Utc.timestamp_opt(0, 0).single().unwrap_or_default());
     let na = |v: Option<String>| v.unwrap_or_else(|| "N/A".to_string());

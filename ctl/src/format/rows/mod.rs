@@ -10,8 +10,11 @@
 //! ```
 
 pub(crate) mod containers;
+pub(crate) mod disk_usage;
 pub(crate) mod images;
 pub(crate) mod networks;
+#[cfg(test)]
+mod oracle;
 pub(crate) mod volumes;
 
 use std::collections::BTreeMap;

@@ -1,0 +1,121 @@
+//! `stop`, `restart`, `kill`, `wait`, `pause`, `unpause`: each takes one or
+//! more containers, prints each name as given on success, and reports
+//! failures as docker does (exit status 1 when any failed).
+
+use std::time::Duration;
+
+use crate::config::Config;
+use crate::container::lifecycle;
+use crate::container::store::Store;
+
+use super::for_each;
+
+#[derive(Debug, clap::Args)]
+pub(crate) struct StopArgs {
+    /// Seconds to wait before killing the container
+    #[arg(short = 't', long = "time", alias = "timeout", allow_hyphen_values = true)]
+    pub time: Option<i64>,
+    /// Signal to send to the container
+    #[arg(short = 's', long)]
+    pub signal: Option<String>,
+    #[arg(required = true)]
+    pub containers: Vec<String>,
+}
+
+#[derive(Debug, clap::Args)]
+pub(crate) struct KillArgs {
+    /// Signal to send to the container
+    #[arg(short = 's', long, default_value = "KILL")]
+    pub signal: String,
+    #[arg(required = true)]
+    pub containers: Vec<String>,
+}
+
+#[derive(Debug, clap::Args)]
+pub(crate) struct NamesArgs {
+    #[arg(required = true)]
+    pub containers: Vec<String>,
+}
+
+pub(crate) fn stop(config: &Config, a: &StopArgs) -> anyhow::Result<i32> {
+    Ok(for_each(config, &a.containers, true, |store, id| {
+        if let Some(sig) = &a.signal {
+            store.update(id, |r| r.config.stop_signal = Some(sig.clone()))?;
+        }
+        lifecycle::stop(config, store, id, a.time)
+    }))
+}
+
+pub(crate) fn restart(config: &Config, a: &StopArgs) -> anyhow::Result<i32> {
+    Ok(for_each(config, &a.containers, true, |store, id| {
+        lifecycle::stop(config, store, id, a.time)?;
+        wait_supervisor_gone(store, id);
+        let c = store.update(id, |r| r.manually_stopped = false)?;
+        super::start::start_container(config, &c, None)?;
+        Ok(())
+    }))
+}
+
+/// After a stop the old supervisor finishes its cleanup; a new one must not
+/// start before (they would share the run dir).
+fn wait_supervisor_gone(store: &Store, id: &str) {
+    for _ in 0..2000 {
+        match store.get(id) {
+            Ok(c) if c.supervisor.as_ref().is_some_and(crate::container::is_alive) => {
+                std::thread::sleep(Duration::from_millis(5))
+            }
+            _ => return,
+        }
+    }
+}
+
+pub(crate) fn kill(config: &Config, a: &KillArgs) -> anyhow::Result<i32> {
+    Ok(for_each(config, &a.containers, true, |store, id| lifecycle::kill(config, store, id, &a.signal)))
+}
+
+/// `wait`: block until each container stops, print its exit code.
+pub(crate) fn wait(config: &Config, a: &NamesArgs) -> anyhow::Result<i32> {
+    Ok(for_each(config, &a.containers, false, |store, id| {
+        loop {
+            let c = lifecycle::reload(config, store, id)?;
+            if !lifecycle::is_active(&c) && c.supervisor.as_ref().is_none_or(|s| !crate::container::is_alive(s)) {
+                println!("{}", c.state.exit_code);
+                return Ok(());
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }))
+}
+
+pub(crate) fn pause(config: &Config, a: &NamesArgs) -> anyhow::Result<i32> {
+    Ok(for_each(config, &a.containers, true, |store, id| {
+        let c = lifecycle::reload(config, store, id)?;
+        if !c.state.running {
+            anyhow::bail!("Container {id} is not running");
+        }
+        if c.state.paused {
+            anyhow::bail!("Container {id} is already paused");
+        }
+        lifecycle::runtime_for(config, &c)?.pause(id)?;
+        store.update(id, |r| {
+            r.state.paused = true;
+            r.state.status = "paused".into();
+        })?;
+        Ok(())
+    }))
+}
+
+pub(crate) fn unpause(config: &Config, a: &NamesArgs) -> anyhow::Result<i32> {
+    Ok(for_each(config, &a.containers, true, |store, id| {
+        let c = lifecycle::reload(config, store, id)?;
+        if !c.state.paused {
+            anyhow::bail!("Container {id} is not paused");
+        }
+        lifecycle::runtime_for(config, &c)?.resume(id)?;
+        store.update(id, |r| {
+            r.state.paused = false;
+            r.state.status = "running".into();
+        })?;
+        Ok(())
+    }))
+}

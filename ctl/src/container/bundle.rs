@@ -1,0 +1,472 @@
+//! The OCI bundle of a container: config.json built from its record (the
+//! image's config merged with the flags at create time, as docker's daemon
+//! merges them) and docker's defaults: namespaces, mounts, capabilities,
+//! seccomp, masked and read-only paths, /dev/shm of 64 MiB.
+
+use std::path::{Path, PathBuf};
+
+use serde_json::{Value, json};
+
+use super::record::{Container, ContainerConfig};
+use super::security::{self, SecurityError};
+use super::user::{self, UserError};
+
+#[derive(Debug, thiserror::Error)]
+pub(crate) enum BundleError {
+    #[error("No command specified")]
+    NoCommand,
+    #[error("user {0:?}")]
+    User(String, #[source] UserError),
+    #[error(transparent)]
+    Security(#[from] SecurityError),
+    #[error("--init: no tini-static or catatonit found on PATH")]
+    NoInit,
+    #[error("--security-opt {0:?}: unknown option")]
+    SecurityOpt(String),
+    #[error("working directory {path:?} in the rootfs")]
+    WorkDir {
+        path: String,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("write {path:?}")]
+    Write {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+}
+
+/// What an image contributes to a new container (its config's defaults).
+#[derive(Debug, Clone, Default, PartialEq)]
+pub(crate) struct ImageDefaults {
+    pub entrypoint: Option<Vec<String>>,
+    pub cmd: Option<Vec<String>>,
+    pub env: Vec<String>,
+    pub working_dir: String,
+    pub user: String,
+    pub labels: std::collections::BTreeMap<String, String>,
+    pub stop_signal: Option<String>,
+    pub exposed_ports: Vec<String>,
+}
+
+/// docker's merge of the image config into the user's (moby daemon/commit.go
+/// `merge`): the user's values win; env is the user's followed by the image's
+/// keys the user did not set; the image's Cmd and Entrypoint are used only
+/// when the user gave no entrypoint (`--entrypoint ""` counts as given).
+pub(crate) fn merge_image(user: &mut ContainerConfig, image: &ImageDefaults, entrypoint_given: bool) {
+    if user.user.is_empty() {
+        user.user = image.user.clone();
+    }
+    let user_keys: Vec<String> = user.env.iter().map(|e| env_key(e).to_string()).collect();
+    for e in &image.env {
+        if !user_keys.iter().any(|k| k == env_key(e)) {
+            user.env.push(e.clone());
+        }
+    }
+    if !entrypoint_given {
+        if user.cmd.as_ref().is_none_or(Vec::is_empty) {
+            user.cmd = image.cmd.clone();
+        }
+        user.entrypoint = image.entrypoint.clone();
+    }
+    if user.working_dir.is_empty() {
+        user.working_dir = image.working_dir.clone();
+    }
+    for (k, v) in &image.labels {
+        user.labels.entry(k.clone()).or_insert_with(|| v.clone());
+    }
+    if user.stop_signal.is_none() {
+        user.stop_signal = image.stop_signal.clone();
+    }
+    for p in &image.exposed_ports {
+        user.exposed_ports.entry(p.clone()).or_insert_with(|| json!({}));
+    }
+}
+
+fn env_key(e: &str) -> &str {
+    e.split_once('=').map_or(e, |(k, _)| k)
+}
+
+/// docker's Path and Args: the entrypoint's first word and the rest followed
+/// by Cmd, or Cmd alone (an entrypoint of `[""]` counts as none).
+pub(crate) fn entrypoint_and_args(config: &ContainerConfig) -> Result<(String, Vec<String>), BundleError> {
+    let entry: Vec<String> =
+        config.entrypoint.clone().unwrap_or_default().into_iter().filter(|s| !s.is_empty()).collect();
+    let cmd = config.cmd.clone().unwrap_or_default();
+    let mut all = entry;
+    all.extend(cmd);
+    if all.is_empty() {
+        return Err(BundleError::NoCommand);
+    }
+    let path = all.remove(0);
+    Ok((path, all))
+}
+
+/// The environment of the container's process as docker builds it
+/// (CreateDaemonEnvironment then ReplaceOrAppendEnvValues): PATH, HOSTNAME,
+/// TERM for a tty, then the configured env replacing or appending by key.
+pub(crate) fn process_env(config: &ContainerConfig, home: &str) -> Vec<String> {
+    let mut env = vec![
+        "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin".to_string(),
+        format!("HOSTNAME={}", config.hostname),
+    ];
+    if config.tty {
+        env.push("TERM=xterm".to_string());
+    }
+    for e in &config.env {
+        let key = env_key(e);
+        match env.iter_mut().find(|x| env_key(x) == key) {
+            Some(slot) => *slot = e.clone(),
+            None => env.push(e.clone()),
+        }
+    }
+    // runc sets HOME from passwd when it is unset; doing it here gives every
+    // runtime the same environment.
+    if !env.iter().any(|e| env_key(e) == "HOME") {
+        env.push(format!("HOME={home}"));
+    }
+    env
+}
+
+/// Where a container's files live, for the spec's mounts.
+pub(crate) struct BundlePaths<'a> {
+    pub rootfs: &'a Path,
+    /// Holds hostname, hosts, resolv.conf.
+    pub dir: &'a Path,
+    pub cgroup_v2: bool,
+}
+
+/// The init binary `--init` bind-mounts (docker's docker-init is tini).
+pub(crate) fn find_init() -> Option<PathBuf> {
+    let path = std::env::var_os("PATH").unwrap_or_default();
+    let mut dirs: Vec<PathBuf> = std::env::split_paths(&path).collect();
+    dirs.push(PathBuf::from("/usr/libexec/podman"));
+    ["tini-static", "catatonit"].iter().find_map(|name| dirs.iter().map(|d| d.join(name)).find(|p| p.is_file()))
+}
+
+/// Build config.json for the container whose rootfs is mounted at `paths.rootfs`.
+pub(crate) fn spec(c: &Container, paths: &BundlePaths<'_>) -> Result<Value, BundleError> {
+    let cfg = &c.config;
+    let hc = &c.host_config;
+    let user = user::resolve_in(paths.rootfs, &cfg.user).map_err(|e| BundleError::User(cfg.user.clone(), e))?;
+    let (mut path, mut args) = (c.path.clone(), c.args.clone());
+    let mut mounts = default_mounts(c, paths);
+    if hc.init == Some(true) {
+        let init = find_init().ok_or(BundleError::NoInit)?;
+        mounts.push(
+            json!({"destination": "/sbin/docker-init", "type": "bind", "source": init, "options": ["bind", "ro"]}),
+        );
+        args.insert(0, std::mem::replace(&mut path, "/sbin/docker-init".into()));
+        args.insert(0, "--".into());
+    }
+    let mut argv = vec![path];
+    argv.extend(args);
+    let caps = security::capabilities(&hc.cap_add, &hc.cap_drop, hc.privileged)?;
+    let (no_new_privs, seccomp_file, seccomp_off) = security_opts(&hc.security_opt)?;
+    let cwd = if cfg.working_dir.is_empty() { "/".to_string() } else { cfg.working_dir.clone() };
+    let process = json!({
+        "terminal": cfg.tty,
+        "user": {"uid": user.uid, "gid": user.gid, "additionalGids": user.additional_gids},
+        "args": argv,
+        "env": process_env(cfg, &user.home),
+        "cwd": cwd,
+        "capabilities": {"bounding": caps, "effective": caps, "permitted": caps},
+        "rlimits": hc.ulimits.iter().map(|u| json!({"type": format!("RLIMIT_{}", u.name.to_ascii_uppercase()), "soft": u.soft, "hard": u.hard})).collect::<Vec<_>>(),
+        "noNewPrivileges": no_new_privs,
+        "oomScoreAdj": 0,
+    });
+    let mut linux = json!({
+        "namespaces": namespaces(c, paths.cgroup_v2),
+        "cgroupsPath": cgroups_path(c),
+        "resources": resources(c),
+    });
+    if !hc.privileged {
+        linux["maskedPaths"] = json!(security::MASKED_PATHS);
+        linux["readonlyPaths"] = json!(security::READONLY_PATHS);
+        if !seccomp_off {
+            linux["seccomp"] = security::seccomp(seccomp_file.as_deref(), &caps)?;
+        }
+    }
+    Ok(json!({
+        "ociVersion": "1.0.2",
+        "process": process,
+        "root": {"path": paths.rootfs, "readonly": hc.readonly_rootfs},
+        "hostname": cfg.hostname,
+        "mounts": mounts,
+        "linux": linux,
+        "annotations": {"org.berth.container.name": c.name},
+    }))
+}
+
+/// `<cgroup parent>/<id>`, the parent `/berthctl` unless `--cgroup-parent` says.
+pub(crate) fn cgroups_path(c: &Container) -> String {
+    let parent = c.host_config.cgroup_parent.trim_end_matches('/');
+    let parent = if parent.is_empty() { "/berthctl" } else { parent };
+    let sep = if parent.starts_with('/') { "" } else { "/" };
+    format!("{sep}{parent}/{}", c.id)
+}
+
+/// `--security-opt`: (no-new-privileges, seccomp profile file, seccomp off).
+fn security_opts(opts: &[String]) -> Result<(bool, Option<String>, bool), BundleError> {
+    let (mut nnp, mut file, mut off) = (false, None, false);
+    for o in opts {
+        let (k, v) = o.split_once(['=', ':']).unwrap_or((o.as_str(), ""));
+        match (k, v) {
+            ("no-new-privileges", "" | "true") => nnp = true,
+            ("no-new-privileges", "false") => nnp = false,
+            ("seccomp", "unconfined") => off = true,
+            ("seccomp", f) if !f.is_empty() => file = Some(f.to_string()),
+            ("label", _) | ("apparmor", _) => {}
+            _ => return Err(BundleError::SecurityOpt(o.clone())),
+        }
+    }
+    Ok((nnp, file, off))
+}
+
+fn namespaces(c: &Container, cgroup_v2: bool) -> Vec<Value> {
+    let mut ns = vec![json!({"type": "pid"}), json!({"type": "ipc"}), json!({"type": "uts"}), json!({"type": "mount"})];
+    if c.host_config.network_mode != "host" {
+        ns.push(json!({"type": "network"}));
+    }
+    // docker's default cgroupns mode: private on cgroup v2, host on v1 and hybrid.
+    if cgroup_v2 {
+        ns.push(json!({"type": "cgroup"}));
+    }
+    ns
+}
+
+fn resources(c: &Container) -> Value {
+    let hc = &c.host_config;
+    let mut r = json!({"devices": [{"allow": false, "access": "rwm"}]});
+    if hc.privileged {
+        r["devices"] = json!([{"allow": true, "access": "rwm"}]);
+    }
+    if hc.memory > 0 {
+        r["memory"] = json!({"limit": hc.memory});
+        // docker: swap defaults to twice the memory; -1 is unlimited.
+        let swap = match hc.memory_swap {
+            0 => hc.memory * 2,
+            s => s,
+        };
+        r["memory"]["swap"] = json!(swap);
+    }
+    let mut cpu = serde_json::Map::new();
+    if hc.nano_cpus > 0 {
+        cpu.insert("period".into(), json!(100_000));
+        cpu.insert("quota".into(), json!(hc.nano_cpus / 10_000));
+    }
+    if hc.cpu_shares > 0 {
+        cpu.insert("shares".into(), json!(hc.cpu_shares));
+    }
+    if !hc.cpuset_cpus.is_empty() {
+        cpu.insert("cpus".into(), json!(hc.cpuset_cpus));
+    }
+    if !cpu.is_empty() {
+        r["cpu"] = Value::Object(cpu);
+    }
+    if let Some(limit) = hc.pids_limit.filter(|l| *l != 0) {
+        r["pids"] = json!({"limit": limit});
+    }
+    r
+}
+
+fn default_mounts(c: &Container, paths: &BundlePaths<'_>) -> Vec<Value> {
+    let hc = &c.host_config;
+    let shm = if hc.shm_size > 0 { hc.shm_size } else { 64 * 1024 * 1024 };
+    let sys_opt = if hc.privileged { "rw" } else { "ro" };
+    let mut m = vec![
+        json!({"destination": "/proc", "type": "proc", "source": "proc", "options": ["nosuid", "noexec", "nodev"]}),
+        json!({"destination": "/dev", "type": "tmpfs", "source": "tmpfs", "options": ["nosuid", "strictatime", "mode=755", "size=65536k"]}),
+        json!({"destination": "/dev/pts", "type": "devpts", "source": "devpts", "options": ["nosuid", "noexec", "newinstance", "ptmxmode=0666", "mode=0620", "gid=5"]}),
+        json!({"destination": "/sys", "type": "sysfs", "source": "sysfs", "options": ["nosuid", "noexec", "nodev", sys_opt]}),
+        json!({"destination": "/sys/fs/cgroup", "type": "cgroup", "source": "cgroup", "options": ["nosuid", "noexec", "nodev", "relatime", sys_opt]}),
+        json!({"destination": "/dev/mqueue", "type": "mqueue", "source": "mqueue", "options": ["nosuid", "noexec", "nodev"]}),
+        json!({"destination": "/dev/shm", "type": "tmpfs", "source": "shm", "options": ["nosuid", "noexec", "nodev", "mode=1777", format!("size={shm}")]}),
+    ];
+    // docker mounts these read-only when the rootfs is read-only.
+    let rw = if hc.readonly_rootfs { "ro" } else { "rw" };
+    for file in ["resolv.conf", "hostname", "hosts"] {
+        m.push(json!({"destination": format!("/etc/{file}"), "type": "bind", "source": paths.dir.join(file), "options": ["rbind", "rprivate", rw]}));
+    }
+    for (dst, opts) in &hc.tmpfs {
+        let mut o = vec!["nosuid".to_string(), "nodev".to_string(), "noexec".to_string()];
+        o.extend(opts.split(',').filter(|s| !s.is_empty()).map(str::to_string));
+        m.push(json!({"destination": dst, "type": "tmpfs", "source": "tmpfs", "options": o}));
+    }
+    m
+}
+
+/// Create the working directory inside the mounted rootfs when the image
+/// lacks it (docker does at start), never following a symlink out of it.
+pub(crate) fn ensure_workdir(rootfs: &Path, workdir: &str) -> Result<(), BundleError> {
+    if workdir.is_empty() || workdir == "/" {
+        return Ok(());
+    }
+    crate::container::rootfs::mkdir_in_root(rootfs, workdir)
+        .map_err(|source| BundleError::WorkDir { path: workdir.to_string(), source })
+}
+
+/// /etc/hostname, /etc/hosts and /etc/resolv.conf for the container, as
+/// docker writes them (no network: localhost entries only; resolv.conf
+/// from the host without loopback name servers).
+pub(crate) fn write_etc_files(dir: &Path, hostname: &str, host_network: bool) -> Result<(), BundleError> {
+    let write = |name: &str, text: String| {
+        let path = dir.join(name);
+        std::fs::write(&path, text).map_err(|source| BundleError::Write { path, source })
+    };
+    write("hostname", format!("{hostname}\n"))?;
+    let host_resolv = std::fs::read_to_string("/etc/resolv.conf").unwrap_or_default();
+    if host_network {
+        write("hosts", std::fs::read_to_string("/etc/hosts").unwrap_or_default())?;
+        write("resolv.conf", host_resolv)?;
+        return Ok(());
+    }
+    write(
+        "hosts",
+        "127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost ip6-loopback\nfe00::0\tip6-localnet\nff00::0\tip6-mcastprefix\nff02::1\tip6-allnodes\nff02::2\tip6-allrouters\n".to_string(),
+    )?;
+    write("resolv.conf", container_resolv_conf(&host_resolv))
+}
+
+/// moby libnetwork/resolvconf FilterResolvDNS: drop loopback name servers
+/// (they mean nothing in another network namespace); with none left, use
+/// docker's defaults.
+fn container_resolv_conf(host: &str) -> String {
+    let mut out = String::new();
+    let mut servers = 0;
+    for line in host.lines() {
+        let mut words = line.split_whitespace();
+        if words.next() == Some("nameserver") {
+            let addr = words.next().unwrap_or("");
+            if addr.starts_with("127.") || addr == "::1" {
+                continue;
+            }
+            servers += 1;
+        }
+        out.push_str(line);
+        out.push('\n');
+    }
+    if servers == 0 {
+        out.push_str("nameserver 8.8.8.8\nnameserver 8.8.4.4\n");
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn image() -> ImageDefaults {
+        ImageDefaults {
+            entrypoint: Some(vec!["/entry.sh".into()]),
+            cmd: Some(vec!["serve".into(), "--port".into(), "80".into()]),
+            env: vec!["PATH=/img/bin:/bin".into(), "A=image".into(), "B=image".into()],
+            working_dir: "/app".into(),
+            user: "www".into(),
+            ..Default::default()
+        }
+    }
+
+    #[test]
+    fn args_after_the_image_replace_cmd_only() {
+        let mut c = ContainerConfig { cmd: Some(vec!["echo".into(), "hi".into()]), ..Default::default() };
+        merge_image(&mut c, &image(), false);
+        assert_eq!(entrypoint_and_args(&c).unwrap(), ("/entry.sh".into(), vec!["echo".into(), "hi".into()]));
+    }
+
+    #[test]
+    fn no_args_runs_entrypoint_with_image_cmd() {
+        let mut c = ContainerConfig::default();
+        merge_image(&mut c, &image(), false);
+        assert_eq!(
+            entrypoint_and_args(&c).unwrap(),
+            ("/entry.sh".into(), vec!["serve".into(), "--port".into(), "80".into()])
+        );
+    }
+
+    #[test]
+    fn entrypoint_flag_drops_image_cmd() {
+        let mut c = ContainerConfig { entrypoint: Some(vec!["/bin/sh".into()]), ..Default::default() };
+        merge_image(&mut c, &image(), true);
+        assert_eq!(entrypoint_and_args(&c).unwrap(), ("/bin/sh".into(), vec![]));
+    }
+
+    #[test]
+    fn empty_entrypoint_flag_resets_it() {
+        let mut c = ContainerConfig {
+            entrypoint: Some(vec![String::new()]),
+            cmd: Some(vec!["ls".into()]),
+            ..Default::default()
+        };
+        merge_image(&mut c, &image(), true);
+        assert_eq!(entrypoint_and_args(&c).unwrap(), ("ls".into(), vec![]));
+        let mut c = ContainerConfig { entrypoint: Some(vec![String::new()]), ..Default::default() };
+        merge_image(&mut c, &image(), true);
+        assert!(matches!(entrypoint_and_args(&c), Err(BundleError::NoCommand)));
+    }
+
+    #[test]
+    fn env_user_first_then_image_keys_not_set() {
+        let mut c = ContainerConfig { env: vec!["B=user".into(), "C=user".into()], ..Default::default() };
+        merge_image(&mut c, &image(), false);
+        assert_eq!(c.env, ["B=user", "C=user", "PATH=/img/bin:/bin", "A=image"]);
+        assert_eq!(c.working_dir, "/app");
+        assert_eq!(c.user, "www");
+    }
+
+    #[test]
+    fn process_env_puts_path_and_hostname_first() {
+        let c = ContainerConfig {
+            hostname: "abc".into(),
+            tty: true,
+            env: vec!["X=1".into(), "PATH=/p".into()],
+            ..Default::default()
+        };
+        assert_eq!(process_env(&c, "/root"), ["PATH=/p", "HOSTNAME=abc", "TERM=xterm", "X=1", "HOME=/root"]);
+    }
+
+    #[test]
+    fn resolv_conf_drops_loopback_servers() {
+        assert_eq!(
+            container_resolv_conf("nameserver 127.0.0.53\nsearch x\n"),
+            "search x\nnameserver 8.8.8.8\nnameserver 8.8.4.4\n"
+        );
+        assert_eq!(container_resolv_conf("nameserver 10.0.0.1\n"), "nameserver 10.0.0.1\n");
+    }
+
+    #[test]
+    fn resources_follow_docker_rules() {
+        let mut c = Container::default();
+        c.host_config.memory = 64 << 20;
+        c.host_config.nano_cpus = 1_500_000_000;
+        c.host_config.pids_limit = Some(100);
+        let r = resources(&c);
+        assert_eq!(r["memory"]["swap"], json!(128 << 20));
+        assert_eq!(r["cpu"]["quota"], json!(150_000));
+        assert_eq!(r["pids"]["limit"], json!(100));
+    }
+
+    #[test]
+    fn spec_has_docker_defaults() {
+        let dir = tempfile::tempdir().unwrap();
+        let c = Container { id: "abc".into(), path: "sh".into(), ..Default::default() };
+        let s = spec(&c, &BundlePaths { rootfs: dir.path(), dir: dir.path(), cgroup_v2: false }).unwrap();
+        assert_eq!(s["process"]["capabilities"]["bounding"].as_array().unwrap().len(), 14);
+        assert!(s["linux"]["maskedPaths"].as_array().unwrap().iter().any(|p| p == "/proc/kcore"));
+        let shm = s["mounts"].as_array().unwrap().iter().find(|m| m["destination"] == "/dev/shm").unwrap();
+        assert!(shm["options"].as_array().unwrap().iter().any(|o| o == "size=67108864"));
+        assert_eq!(s["linux"]["seccomp"]["defaultAction"], "SCMP_ACT_ERRNO");
+        assert_eq!(s["process"]["noNewPrivileges"], false);
+    }
+
+    #[test]
+    fn privileged_has_no_seccomp_and_no_masks() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut c = Container { id: "abc".into(), path: "sh".into(), ..Default::default() };
+        c.host_config.privileged = true;
+        let s = spec(&c, &BundlePaths { rootfs: dir.path(), dir: dir.path(), cgroup_v2: false }).unwrap();
+        assert!(s["linux"].get("seccomp").is_none());
+        assert!(s["linux"].get("maskedPaths").is_none());
+    }
+}

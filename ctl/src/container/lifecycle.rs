@@ -1,0 +1,205 @@
+//! Lifecycle actions the commands share: what state a container is really
+//! in (the record, checked against the runtime when its supervisor is
+//! gone), stop with docker's timeout, kill, and removal. They work with or
+//! without a live supervisor, so `kill -9` of one leaks nothing.
+
+use std::os::fd::AsFd;
+use std::time::{Duration, Instant};
+
+use nix::poll::{PollFd, PollFlags, PollTimeout, poll};
+
+use super::record::Container;
+use super::runtime::Runtime;
+use super::store::Store;
+use super::{Layout, is_alive, now_rfc3339, rootfs};
+use crate::config::{self, Config};
+
+/// docker's stop timeout when neither `-t` nor `--stop-timeout` says.
+pub(crate) const DEFAULT_STOP_TIMEOUT: i64 = 10;
+
+/// The record after an exit with `code` at `now`.
+pub(crate) fn mark_exited(r: &mut Container, code: i32, now: &str) {
+    r.state.status = "exited".into();
+    r.state.running = false;
+    r.state.paused = false;
+    r.state.restarting = false;
+    r.state.pid = 0;
+    r.state.exit_code = code;
+    r.state.finished_at = now.to_string();
+}
+
+/// The runtime this container was created with.
+pub(crate) fn runtime_for(config: &Config, c: &Container) -> anyhow::Result<Runtime> {
+    let name = if c.host_config.runtime.is_empty() { &config.runtime_name } else { &c.host_config.runtime };
+    let path = if *name == config.runtime_name { config.runtime.clone() } else { config::resolve_runtime(name)? };
+    Ok(Runtime::new(&path, &config.runroot))
+}
+
+/// Whether the record says a process may be up.
+pub(crate) fn is_active(c: &Container) -> bool {
+    c.state.running || c.state.paused || c.state.restarting
+}
+
+/// The container as it really is: when the record says it runs but its
+/// supervisor is gone (killed), ask the runtime; if the container is down
+/// too, record the exit and clean up what the supervisor would have.
+pub(crate) fn refresh(config: &Config, store: &mut Store, c: Container) -> anyhow::Result<Container> {
+    if !is_active(&c) || c.supervisor.as_ref().is_some_and(is_alive) {
+        return Ok(c);
+    }
+    let rt = runtime_for(config, &c)?;
+    match rt.state(&c.id)? {
+        Some(s) if s.status == "running" || s.status == "paused" || s.status == "created" => Ok(c),
+        _ => {
+            // The exit status went with the supervisor; docker reports 137
+            // for a container it found dead after its shim vanished.
+            cleanup_after_exit(config, &rt, &c);
+            let now = now_rfc3339();
+            Ok(store.update(&c.id, |r| {
+                mark_exited(r, 137, &now);
+                r.supervisor = None;
+            })?)
+        }
+    }
+}
+
+/// Look a container up by what the user typed, and refresh it.
+pub(crate) fn lookup(config: &Config, store: &mut Store, reference: &str) -> anyhow::Result<Container> {
+    let c = store.lookup(reference)?;
+    refresh(config, store, c)
+}
+
+/// Read a container by id again, and refresh it.
+pub(crate) fn reload(config: &Config, store: &mut Store, id: &str) -> anyhow::Result<Container> {
+    let c = store.get(id)?;
+    refresh(config, store, c)
+}
+
+/// What the supervisor does after an exit, done by a command in its place.
+fn cleanup_after_exit(config: &Config, rt: &Runtime, c: &Container) {
+    if let Err(e) = rt.delete(&c.id, true) {
+        tracing::debug!(error = %e, "runtime delete");
+    }
+    let layout = Layout::new(config, &c.id);
+    if let Err(e) = rootfs::unmount(&layout.rootfs()) {
+        tracing::warn!(error = %e, "unmount rootfs");
+    }
+    let _ = std::fs::remove_dir_all(&layout.run);
+}
+
+/// Block until `pid` exits or `timeout` passes; true if it exited.
+fn wait_pid(pid: i32, timeout: Duration) -> bool {
+    let Ok(fd) = crate::sys::pidfd_open(pid) else { return true };
+    let t = PollTimeout::try_from(timeout).unwrap_or(PollTimeout::MAX);
+    matches!(poll(&mut [PollFd::new(fd.as_fd(), PollFlags::POLLIN)], t), Ok(n) if n > 0)
+}
+
+/// Wait until the record shows the container down (the supervisor records
+/// it), or do the supervisor's part if it is gone.
+fn wait_recorded(config: &Config, store: &mut Store, id: &str, timeout: Duration) -> anyhow::Result<Container> {
+    let deadline = Instant::now() + timeout;
+    loop {
+        let c = reload(config, store, id)?;
+        if !c.state.running && !c.state.paused {
+            return Ok(c);
+        }
+        if Instant::now() >= deadline {
+            return Ok(c);
+        }
+        std::thread::sleep(Duration::from_millis(5));
+    }
+}
+
+/// docker's stop: the stop signal (SIGTERM unless `--stop-signal`), then
+/// SIGKILL after `timeout` seconds; the restart policy is not applied after.
+pub(crate) fn stop(config: &Config, store: &mut Store, id: &str, timeout: Option<i64>) -> anyhow::Result<()> {
+    let c = store.update(id, |r| r.manually_stopped = true)?;
+    let c = refresh(config, store, c)?;
+    if c.state.restarting
+        && let Some(sup) = c.supervisor.filter(is_alive)
+    {
+        let _ = nix::sys::signal::kill(nix::unistd::Pid::from_raw(sup.pid), nix::sys::signal::Signal::SIGTERM);
+    }
+    if !c.state.running && !c.state.paused {
+        return Ok(());
+    }
+    let rt = runtime_for(config, &c)?;
+    let timeout = timeout.or(c.config.stop_timeout).unwrap_or(DEFAULT_STOP_TIMEOUT);
+    let signal = c.config.stop_signal.clone().unwrap_or_else(|| "SIGTERM".into());
+    if c.state.paused {
+        // A frozen process cannot act on SIGTERM: docker kills it outright.
+        rt.kill(&c.id, "KILL")?;
+    } else if let Err(e) = rt.kill(&c.id, &signal) {
+        tracing::debug!(error = %e, "stop signal");
+    }
+    if !wait_pid(c.state.pid, Duration::from_secs(timeout.max(0) as u64)) {
+        rt.kill(&c.id, "KILL")?;
+        wait_pid(c.state.pid, Duration::from_secs(10));
+    }
+    wait_recorded(config, store, id, Duration::from_secs(10))?;
+    Ok(())
+}
+
+/// Send a signal to a running container (docker's kill; SIGKILL by default).
+pub(crate) fn kill(config: &Config, store: &mut Store, id: &str, signal: &str) -> anyhow::Result<()> {
+    let c = reload(config, store, id)?;
+    if !c.state.running && !c.state.paused {
+        anyhow::bail!("Cannot kill container: {id}: Container {id} is not running");
+    }
+    let rt = runtime_for(config, &c)?;
+    let is_kill = matches!(signal.trim_start_matches("SIG"), "KILL" | "9");
+    if is_kill {
+        store.update(id, |r| r.manually_stopped = true)?;
+    }
+    rt.kill(&c.id, signal)?;
+    if is_kill {
+        wait_pid(c.state.pid, Duration::from_secs(10));
+        wait_recorded(config, store, id, Duration::from_secs(10))?;
+    }
+    Ok(())
+}
+
+/// Remove a container that is down (forced: killed first).
+pub(crate) fn remove(config: &Config, store: &mut Store, id: &str, force: bool) -> anyhow::Result<()> {
+    let c = reload(config, store, id)?;
+    if is_active(&c) {
+        if !force {
+            anyhow::bail!(
+                "You cannot remove a running container {id}. Stop the container before attempting removal or force remove"
+            );
+        }
+        store.update(id, |r| r.manually_stopped = true)?;
+        if let Some(sup) = c.supervisor.filter(is_alive)
+            && c.state.restarting
+        {
+            let _ = nix::sys::signal::kill(nix::unistd::Pid::from_raw(sup.pid), nix::sys::signal::Signal::SIGTERM);
+        }
+        let rt = runtime_for(config, &c)?;
+        if c.state.running || c.state.paused {
+            let _ = rt.kill(&c.id, "KILL");
+            wait_pid(c.state.pid, Duration::from_secs(10));
+        }
+        let c = wait_recorded(config, store, id, Duration::from_secs(10))?;
+        // Wait for the supervisor to finish its own cleanup before we take the files away.
+        if let Some(sup) = c.supervisor.filter(is_alive) {
+            wait_pid(sup.pid, Duration::from_secs(10));
+        }
+        cleanup_after_exit(config, &rt, &c);
+    }
+    let c = store.get(id)?;
+    remove_files(config, &c)?;
+    store.remove(id)?;
+    Ok(())
+}
+
+/// Unmount and delete a container's files (data dir, run dir, logs).
+pub(crate) fn remove_files(config: &Config, c: &Container) -> anyhow::Result<()> {
+    let layout = Layout::new(config, &c.id);
+    rootfs::unmount(&layout.rootfs())?;
+    let _ = std::fs::remove_dir_all(&layout.run);
+    match std::fs::remove_dir_all(&layout.dir) {
+        Ok(()) => Ok(()),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),
+        Err(e) => Err(anyhow::anyhow!("remove {:?}: {e}", layout.dir)),
+    }
+}

@@ -1,0 +1,259 @@
+//! The netavark driver: `netavark --config DIR setup NETNS` with the
+//! container's network options as JSON on stdin, as podman calls it
+//! (netavark 1.4's `NetworkOptions`: `container_id`, `container_name`,
+//! `networks` keyed by network name with the interface, static IP and MAC,
+//! `network_info` with each network's definition, `port_mappings`). Its
+//! answer on stdout is one `StatusBlock` per network. aardvark-dns, started
+//! by netavark for networks with DNS, keeps its files under `DIR/aardvark-dns`.
+//!
+//! Calls are serialized by a lock file in DIR: netavark 1.4 takes no lock of
+//! its own for the bridge and firewall chains it shares between containers.
+
+use std::collections::BTreeMap;
+use std::fs::File;
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+
+use serde_json::{Value, json};
+
+use super::driver::{Attachment, DriverError, NetworkDriver, SetupResult, find_helper};
+use super::store::Network;
+
+pub(crate) struct Netavark {
+    program: PathBuf,
+    aardvark: PathBuf,
+    config_dir: PathBuf,
+}
+
+impl Netavark {
+    /// netavark and aardvark-dns where podman's packages put them
+    /// (`BERTH_NETAVARK`, `BERTH_AARDVARK_DNS` override), with its state in
+    /// `config_dir` (under the run root: it is gone after a reboot, as the
+    /// interfaces are).
+    pub(crate) fn new(config_dir: &Path) -> Result<Netavark, DriverError> {
+        Ok(Netavark {
+            program: find_helper("netavark", "BERTH_NETAVARK")?,
+            aardvark: find_helper("aardvark-dns", "BERTH_AARDVARK_DNS")?,
+            config_dir: config_dir.to_path_buf(),
+        })
+    }
+
+    fn run(&self, verb: &'static str, netns: &Path, input: &str) -> Result<String, DriverError> {
+        let lock_path = self.config_dir.join("berth.lock");
+        let lock_err = |source| DriverError::Lock { path: lock_path.clone(), source };
+        std::fs::create_dir_all(&self.config_dir).map_err(lock_err)?;
+        let file = File::options().create(true).truncate(false).write(true).open(&lock_path).map_err(lock_err)?;
+        let _lock = nix::fcntl::Flock::lock(file, nix::fcntl::FlockArg::LockExclusive)
+            .map_err(|(_, e)| lock_err(std::io::Error::from(e)))?;
+        let spawn_err =
+            |source| DriverError::Spawn { program: self.program.clone(), verb, netns: netns.into(), source };
+        let mut child = Command::new(&self.program)
+            .arg("--config")
+            .arg(&self.config_dir)
+            .arg("--aardvark-binary")
+            .arg(&self.aardvark)
+            .arg(verb)
+            .arg(netns)
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .map_err(spawn_err)?;
+        // The pipe is ours until dropped; stdin was requested piped above.
+        let mut stdin = child.stdin.take().expect("stdin is piped");
+        let written = stdin.write_all(input.as_bytes());
+        drop(stdin);
+        let out = child.wait_with_output().map_err(spawn_err)?;
+        written.map_err(spawn_err)?;
+        if !out.status.success() {
+            return Err(DriverError::Failed {
+                program: self.program.clone(),
+                verb,
+                netns: netns.into(),
+                message: error_message(&out.stderr, &out.stdout, out.status),
+            });
+        }
+        Ok(String::from_utf8_lossy(&out.stdout).into_owned())
+    }
+}
+
+/// netavark prints `{"error": "..."}` on stdout or a message on stderr;
+/// its "failed to connect to syslog" noise is dropped.
+fn error_message(stderr: &[u8], stdout: &[u8], status: std::process::ExitStatus) -> String {
+    if let Ok(v) = serde_json::from_slice::<Value>(stdout)
+        && let Some(e) = v.get("error").and_then(Value::as_str)
+    {
+        return e.to_string();
+    }
+    let text = String::from_utf8_lossy(stderr);
+    let lines: Vec<&str> =
+        text.lines().filter(|l| !l.contains("failed to connect to syslog") && !l.trim().is_empty()).collect();
+    if lines.is_empty() { format!("exited with {status}") } else { lines.join("; ") }
+}
+
+/// Whether every error of a teardown is about something already removed:
+/// the container's veth (its netns was never set up, or died with the
+/// container) or aardvark-dns's entry (an earlier teardown got that far).
+/// netavark lists several as "multiple errors:\n\t- a\n\t- b".
+fn is_already_gone(message: &str) -> bool {
+    let errors: Vec<&str> =
+        message.split("\n\t- ").map(str::trim).filter(|e| !e.is_empty() && !e.ends_with("multiple errors:")).collect();
+    !errors.is_empty()
+        && errors
+            .iter()
+            .all(|e| e.contains("No such device (os error 19)") || e.contains("No such file or directory (os error 2)"))
+}
+
+fn network_info(n: &Network) -> Value {
+    let mut subnet = json!({"subnet": n.subnet.map(|s| s.to_string())});
+    if let Some(g) = n.gateway {
+        subnet["gateway"] = json!(g.to_string());
+    }
+    let mut options: BTreeMap<String, String> = n.options.clone();
+    options.remove("parent");
+    json!({
+        "name": n.name,
+        "id": n.id,
+        "driver": n.driver,
+        "network_interface": n.interface,
+        "subnets": [subnet],
+        "ipv6_enabled": false,
+        "internal": n.internal,
+        "dns_enabled": n.dns,
+        "options": options,
+        "ipam_options": {"driver": "host-local"},
+    })
+}
+
+impl NetworkDriver for Netavark {
+    fn input(&self, a: &Attachment<'_>) -> String {
+        let mut networks = serde_json::Map::new();
+        let mut info = serde_json::Map::new();
+        for (n, e) in &a.networks {
+            let mut opts = json!({
+                "interface_name": e.interface,
+                "static_ips": [e.ip.to_string()],
+                "static_mac": e.mac,
+            });
+            if n.dns {
+                let mut aliases = vec![a.container_name.to_string()];
+                aliases.extend(e.aliases.iter().cloned());
+                aliases.push(a.container_id[..12.min(a.container_id.len())].to_string());
+                opts["aliases"] = json!(aliases);
+            }
+            networks.insert(n.name.clone(), opts);
+            info.insert(n.name.clone(), network_info(n));
+        }
+        let ports: Vec<Value> = a
+            .ports
+            .iter()
+            .map(|p| {
+                let host_ip = if p.host_ip.is_unspecified() { String::new() } else { p.host_ip.to_string() };
+                json!({"host_ip": host_ip, "host_port": p.host_port, "container_port": p.container_port, "protocol": p.protocol, "range": 1})
+            })
+            .collect();
+        let v = json!({
+            "container_id": a.container_id,
+            "container_name": a.container_name,
+            "container_hostname": a.hostname,
+            "networks": networks,
+            "network_info": info,
+            "port_mappings": ports,
+        });
+        v.to_string()
+    }
+
+    fn setup(&self, netns: &Path, input: &str) -> Result<SetupResult, DriverError> {
+        let out = self.run("setup", netns, input)?;
+        serde_json::from_str(&out).map_err(|source| DriverError::Result {
+            program: self.program.clone(),
+            verb: "setup",
+            output: out.clone(),
+            source,
+        })
+    }
+
+    fn teardown(&self, netns: &Path, input: &str) -> Result<(), DriverError> {
+        match self.run("teardown", netns, input) {
+            Err(DriverError::Failed { message, .. }) if is_already_gone(&message) => Ok(()),
+            other => other.map(drop),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::network::store::{Endpoint, HostPort};
+
+    #[test]
+    fn input_has_netavark_shape() {
+        let n = Network {
+            id: "n".repeat(64),
+            name: "mynet".into(),
+            driver: "bridge".into(),
+            interface: Some("berth1".into()),
+            subnet: Some("10.78.0.0/24".parse().unwrap()),
+            gateway: Some("10.78.0.1".parse().unwrap()),
+            ip_range: None,
+            internal: false,
+            dns: true,
+            labels: Default::default(),
+            options: Default::default(),
+            created: String::new(),
+        };
+        let e = Endpoint {
+            container_id: "c".repeat(64),
+            network_id: n.id.clone(),
+            ip: "10.78.0.2".parse().unwrap(),
+            mac: "02:42:0a:4e:00:02".into(),
+            interface: "eth0".into(),
+            aliases: vec!["db".into()],
+            endpoint_id: String::new(),
+        };
+        let p = HostPort {
+            host_ip: "127.0.0.1".parse().unwrap(),
+            host_port: 8080,
+            protocol: "udp".into(),
+            container_id: e.container_id.clone(),
+            container_port: 53,
+        };
+        let id = e.container_id.clone();
+        let a = Attachment {
+            container_id: &id,
+            container_name: "web",
+            hostname: "h",
+            networks: vec![(&n, &e)],
+            ports: std::slice::from_ref(&p),
+        };
+        let nv = Netavark { program: "nv".into(), aardvark: "a".into(), config_dir: "/x".into() };
+        let v: Value = serde_json::from_str(&nv.input(&a)).unwrap();
+        assert_eq!(v["networks"]["mynet"]["static_ips"], json!(["10.78.0.2"]));
+        assert_eq!(v["networks"]["mynet"]["aliases"], json!(["web", "db", "cccccccccccc"]));
+        assert_eq!(v["network_info"]["mynet"]["network_interface"], "berth1");
+        assert_eq!(v["network_info"]["mynet"]["subnets"][0], json!({"subnet": "10.78.0.0/24", "gateway": "10.78.0.1"}));
+        assert_eq!(
+            v["port_mappings"][0],
+            json!({"host_ip": "127.0.0.1", "host_port": 8080, "container_port": 53, "protocol": "udp", "range": 1})
+        );
+    }
+
+    #[test]
+    fn teardown_of_what_is_gone_is_not_an_error() {
+        let both = "netavark encountered multiple errors:\n\t- IO error: No such file or directory (os error 2)\n\t- failed to delete container veth eth0: Netlink error: No such device (os error 19)";
+        assert!(is_already_gone(both));
+        assert!(is_already_gone("failed to delete container veth eth0: Netlink error: No such device (os error 19)"));
+        assert!(!is_already_gone(
+            "netavark encountered multiple errors:\n\t- IO error: No such device (os error 19)\n\t- iptables: permission denied"
+        ));
+        assert!(!is_already_gone(""));
+    }
+
+    #[test]
+    fn error_message_prefers_json_and_drops_syslog_noise() {
+        let status = std::process::Command::new("false").status().unwrap();
+        assert_eq!(error_message(b"", br#"{"error": "boom"}"#, status), "boom");
+        assert_eq!(error_message(b"failed to connect to syslog: x\nreal problem\n", b"", status), "real problem");
+    }
+}

@@ -1,0 +1,21 @@
+//! Fault points for crash-safety tests, compiled in only with the
+//! `test-hooks` feature: `BERTH_TEST_FAULT=<point>` makes the process kill
+//! itself with SIGKILL when it reaches `<point>`, exactly as `kill -9` would
+//! (no destructor runs, nothing is flushed or cleaned up).
+//!
+//! Points: `pull:manifest` (manifest and config stored, no layer started),
+//! `pull:layer` (the first layer half downloaded and partly unpacked),
+//! `pull:blobs` (every blob committed, no snapshot committed),
+//! `pull:snapshots` (snapshots committed, the image not yet recorded).
+
+/// Die here if the test asked for it.
+#[cfg(feature = "test-hooks")]
+pub(crate) fn fault(point: &str) {
+    if std::env::var("BERTH_TEST_FAULT").is_ok_and(|p| p == point) {
+        let _ = nix::sys::signal::raise(nix::sys::signal::Signal::SIGKILL);
+    }
+}
+
+#[cfg(not(feature = "test-hooks"))]
+#[inline(always)]
+pub(crate) fn fault(_point: &str) {}

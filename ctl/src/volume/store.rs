@@ -1,0 +1,591 @@
+//! The `volumes`, `volume_refs` and `volume_active` tables and the volume
+//! directories they describe, changed together: each change runs in one
+//! `BEGIN IMMEDIATE` transaction (`Db::write`) and does its filesystem step
+//! before the commit, undone when the transaction does not commit. A removed volume's directory is
+//! renamed aside inside the transaction and deleted after it, so a `run -v`
+//! that creates the same name right after never loses its new directory.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use rusqlite::{Connection, OptionalExtension, Transaction, params};
+
+use crate::db::Db;
+
+use super::local::{self, LocalOptions};
+use super::{
+    ANONYMOUS_LABEL, CreateRequest, LOCAL_DRIVER, Layout, Volume, VolumeError, now_created_at, random_name,
+    validate_name,
+};
+
+#[derive(Debug, thiserror::Error)]
+pub(crate) enum StoreError {
+    #[error("volume database {path:?}: {op}")]
+    Sql {
+        path: PathBuf,
+        op: &'static str,
+        #[source]
+        source: rusqlite::Error,
+    },
+    #[error("volume {name}: record {field}")]
+    Decode {
+        name: String,
+        field: &'static str,
+        #[source]
+        source: serde_json::Error,
+    },
+}
+
+/// Schema of the volume tables, one entry of the store's migrations
+/// (`db/migrations.rs`). `volume_refs` holds one row per (volume, container
+/// using it); `volume_active` one per (volume, running container): the
+/// driver's mount count.
+pub(crate) const MIGRATION: &str = "
+CREATE TABLE volumes (
+    name TEXT PRIMARY KEY,
+    driver TEXT NOT NULL,
+    labels TEXT,
+    options TEXT,
+    created_at TEXT NOT NULL
+);
+CREATE TABLE volume_refs (
+    volume TEXT NOT NULL REFERENCES volumes(name),
+    container TEXT NOT NULL,
+    PRIMARY KEY (volume, container)
+);
+CREATE INDEX volume_refs_container ON volume_refs(container);
+CREATE TABLE volume_active (
+    volume TEXT NOT NULL REFERENCES volumes(name),
+    container TEXT NOT NULL,
+    PRIMARY KEY (volume, container)
+);
+";
+
+/// The volume store of one data root.
+pub(crate) struct Store {
+    db: Db,
+    path: PathBuf,
+    pub layout: Layout,
+}
+
+/// What one container takes: an existing or new volume by name, or a new
+/// anonymous one (empty name).
+#[derive(Debug, Clone, Default)]
+pub(crate) struct Take {
+    pub name: String,
+    /// `--mount volume-opt=…` for a volume this creates.
+    pub options: Option<BTreeMap<String, String>>,
+}
+
+/// Filesystem steps a transaction took, undone when it does not commit.
+#[derive(Default)]
+struct Undo {
+    /// Volume directories created.
+    made: Vec<PathBuf>,
+    /// (renamed-aside directory, its original path).
+    aside: Vec<(PathBuf, PathBuf)>,
+    /// Driver mounts made.
+    mounted: Vec<PathBuf>,
+}
+
+impl Undo {
+    fn undo(self) {
+        self.made.iter().for_each(|d| remove_dir_quietly(d));
+        for (aside, original) in &self.aside {
+            if let Err(e) = std::fs::rename(aside, original) {
+                tracing::warn!(path = %aside.display(), error = %e, "put a volume directory back after a failed transaction");
+            }
+        }
+        for m in &self.mounted {
+            if let Err(e) = local::unmount(m) {
+                tracing::warn!(error = %e, "unmount after a failed transaction");
+            }
+        }
+    }
+
+    /// After commit: delete what was renamed aside.
+    fn finish(self) -> Result<(), VolumeError> {
+        for (aside, _) in &self.aside {
+            remove_aside(aside)?;
+        }
+        Ok(())
+    }
+}
+
+impl Store {
+    pub(crate) fn open(data_root: &Path) -> Result<Store, VolumeError> {
+        std::fs::create_dir_all(data_root).map_err(|source| VolumeError::Io {
+            name: String::new(),
+            op: "create data root",
+            path: data_root.to_path_buf(),
+            source,
+        })?;
+        let db = Db::open(&data_root.join("berth.db"))?;
+        let path = db.path().to_path_buf();
+        Ok(Store { db, path, layout: Layout::new(data_root) })
+    }
+
+    /// Run `f` in one write transaction; its filesystem steps are undone
+    /// unless the transaction commits.
+    fn write<T>(
+        &mut self,
+        f: impl FnOnce(&Transaction<'_>, &Path, &Layout, &mut Undo) -> Result<T, VolumeError>,
+    ) -> Result<T, VolumeError> {
+        let mut undo = Undo::default();
+        let (path, layout) = (self.path.clone(), self.layout.clone());
+        match self.db.write(|tx| f(tx, &path, &layout, &mut undo)) {
+            Ok(v) => {
+                undo.finish()?;
+                Ok(v)
+            }
+            Err(e) => {
+                undo.undo();
+                Err(e)
+            }
+        }
+    }
+
+    /// `volume create`: a new volume, or the existing one of that name when
+    /// its driver matches (docker's create is idempotent). Without a name,
+    /// docker makes a random one and labels the volume anonymous.
+    pub(crate) fn create(&mut self, req: &CreateRequest) -> Result<Volume, VolumeError> {
+        let driver = if req.driver.is_empty() { LOCAL_DRIVER } else { req.driver.as_str() };
+        let name = if req.name.is_empty() { random_name() } else { req.name.clone() };
+        validate_name(&name)?;
+        if driver != LOCAL_DRIVER {
+            return Err(VolumeError::Driver { name, driver: driver.to_string() });
+        }
+        let opts = LocalOptions::parse(req.options.as_ref()).map_err(|source| local_err(&name, source))?;
+        opts.check(&name).map_err(|source| local_err(&name, source))?;
+        let mut labels = req.labels.clone();
+        if req.name.is_empty() {
+            labels.get_or_insert_with(BTreeMap::new).insert(ANONYMOUS_LABEL.to_string(), String::new());
+        }
+        let want = Volume {
+            name,
+            driver: driver.to_string(),
+            labels,
+            options: req.options.clone(),
+            created_at: now_created_at(),
+        };
+        self.write(|tx, path, layout, undo| ensure(tx, path, layout, &want, undo))
+    }
+
+    pub(crate) fn get(&self, name: &str) -> Result<Volume, VolumeError> {
+        read(self.db.conn(), &self.path, name)?.ok_or_else(|| VolumeError::NotFound(name.to_string()))
+    }
+
+    /// Every volume with the containers that use it, sorted by name.
+    pub(crate) fn list(&self) -> Result<Vec<(Volume, Vec<String>)>, VolumeError> {
+        let conn = self.db.conn();
+        let mut stmt = conn
+            .prepare("SELECT name, driver, labels, options, created_at FROM volumes ORDER BY name")
+            .map_err(sql(&self.path, "list volumes"))?;
+        let rows: Vec<Row> =
+            stmt.query_map([], row).and_then(Iterator::collect).map_err(sql(&self.path, "list volumes"))?;
+        let mut out = Vec::with_capacity(rows.len());
+        for r in rows {
+            let v = decode(r)?;
+            let users = self.users(&v.name)?;
+            out.push((v, users));
+        }
+        Ok(out)
+    }
+
+    /// The containers that use a volume.
+    pub(crate) fn users(&self, name: &str) -> Result<Vec<String>, VolumeError> {
+        users(self.db.conn(), &self.path, name)
+    }
+
+    /// The volumes a container holds references on, by name.
+    pub(crate) fn volumes_of(&self, container: &str) -> Result<Vec<String>, VolumeError> {
+        volumes_of(self.db.conn(), &self.path, container)
+    }
+
+    /// `volume rm`: refused while a container uses it; a missing volume is
+    /// an error unless `force`.
+    pub(crate) fn remove(&mut self, name: &str, force: bool) -> Result<(), VolumeError> {
+        self.write(|tx, path, layout, undo| {
+            if read(tx, path, name)?.is_none() {
+                return if force { Ok(()) } else { Err(VolumeError::NotFound(name.to_string())) };
+            }
+            let users = users(tx, path, name)?;
+            if !users.is_empty() {
+                return Err(VolumeError::InUse { name: name.to_string(), containers: users });
+            }
+            delete_row(tx, path, layout, name, undo)
+        })
+    }
+
+    /// `volume prune`: remove volumes no container uses (only anonymous ones
+    /// unless `all`) and that `select` picks; returns each removed name and
+    /// the bytes it held.
+    pub(crate) fn prune(
+        &mut self,
+        all: bool,
+        select: &dyn Fn(&Volume) -> bool,
+    ) -> Result<Vec<(String, u64)>, VolumeError> {
+        let mut removed = Vec::new();
+        for (v, users) in self.list()? {
+            if !users.is_empty() || !(all || v.is_anonymous()) || !select(&v) {
+                continue;
+            }
+            let size = super::size::dir_size(&self.layout.data(&v.name)).unwrap_or(0);
+            match self.remove(&v.name, true) {
+                Ok(()) => removed.push((v.name, size)),
+                // Taken by a container since the list: docker skips it too.
+                Err(VolumeError::InUse { .. }) => {}
+                Err(e) => return Err(e),
+            }
+        }
+        Ok(removed)
+    }
+
+    /// Take references for `container` on each volume (creating missing ones)
+    /// in one transaction, so no `volume rm` slips between the check and the
+    /// reference. Returns the volumes in order.
+    pub(crate) fn take(&mut self, container: &str, wants: &[Take]) -> Result<Vec<Volume>, VolumeError> {
+        let mut wanted = Vec::with_capacity(wants.len());
+        for w in wants {
+            let anonymous = w.name.is_empty();
+            let name = if anonymous { random_name() } else { w.name.clone() };
+            validate_name(&name)?;
+            let opts = LocalOptions::parse(w.options.as_ref()).map_err(|source| local_err(&name, source))?;
+            opts.check(&name).map_err(|source| local_err(&name, source))?;
+            let labels = anonymous.then(|| BTreeMap::from([(ANONYMOUS_LABEL.to_string(), String::new())]));
+            let (driver, options, created_at) = (LOCAL_DRIVER.to_string(), w.options.clone(), now_created_at());
+            wanted.push(Volume { name, driver, labels, options, created_at });
+        }
+        self.write(|tx, path, layout, undo| {
+            let mut out = Vec::with_capacity(wanted.len());
+            for want in &wanted {
+                let v = ensure(tx, path, layout, want, undo)?;
+                tx.execute(
+                    "INSERT OR IGNORE INTO volume_refs (volume, container) VALUES (?1, ?2)",
+                    params![v.name, container],
+                )
+                .map_err(sql(path, "add reference"))?;
+                out.push(v);
+            }
+            Ok(out)
+        })
+    }
+
+    /// Drop every reference `container` holds; with `remove_anonymous`
+    /// (`rm -v`, `run --rm`) also remove the anonymous volumes it was the
+    /// last user of. Returns the names removed.
+    pub(crate) fn release(&mut self, container: &str, remove_anonymous: bool) -> Result<Vec<String>, VolumeError> {
+        self.write(|tx, path, layout, undo| {
+            let mine = volumes_of(tx, path, container)?;
+            tx.execute("DELETE FROM volume_refs WHERE container = ?1", params![container])
+                .map_err(sql(path, "release references"))?;
+            tx.execute("DELETE FROM volume_active WHERE container = ?1", params![container])
+                .map_err(sql(path, "release active mounts"))?;
+            let mut removed = Vec::new();
+            if !remove_anonymous {
+                return Ok(removed);
+            }
+            for name in mine {
+                let v = read(tx, path, &name)?;
+                if v.is_some_and(|v| v.is_anonymous()) && users(tx, path, &name)?.is_empty() {
+                    delete_row(tx, path, layout, &name, undo)?;
+                    removed.push(name);
+                }
+            }
+            Ok(removed)
+        })
+    }
+
+    /// The container starts using `name`: the first active user mounts the
+    /// driver's filesystem (`-o type=…`) on `_data`.
+    pub(crate) fn activate(&mut self, container: &str, name: &str) -> Result<(), VolumeError> {
+        self.write(|tx, path, layout, undo| {
+            let v = read(tx, path, name)?.ok_or_else(|| VolumeError::NotFound(name.to_string()))?;
+            tx.execute(
+                "INSERT OR IGNORE INTO volume_active (volume, container) VALUES (?1, ?2)",
+                params![name, container],
+            )
+            .map_err(sql(path, "record active mount"))?;
+            let opts = LocalOptions::parse(v.options.as_ref()).map_err(|source| local_err(name, source))?;
+            let data = layout.data(name);
+            if opts.needs_mount() && !local::is_mounted(&data) {
+                opts.mount(&data).map_err(|source| local_err(name, source))?;
+                undo.mounted.push(data);
+            }
+            Ok(())
+        })
+    }
+
+    /// The container stopped using its volumes: the last active user of a
+    /// driver-mounted volume unmounts it.
+    pub(crate) fn deactivate(&mut self, container: &str) -> Result<(), VolumeError> {
+        self.write(|tx, path, layout, _undo| {
+            let names: Vec<String> = {
+                let mut stmt = tx
+                    .prepare("SELECT volume FROM volume_active WHERE container = ?1")
+                    .map_err(sql(path, "list active mounts"))?;
+                stmt.query_map(params![container], |r| r.get(0))
+                    .and_then(Iterator::collect)
+                    .map_err(sql(path, "list active mounts"))?
+            };
+            tx.execute("DELETE FROM volume_active WHERE container = ?1", params![container])
+                .map_err(sql(path, "drop active mounts"))?;
+            for name in &names {
+                let left: i64 = tx
+                    .query_row("SELECT count(*) FROM volume_active WHERE volume = ?1", params![name], |r| r.get(0))
+                    .map_err(sql(path, "count active mounts"))?;
+                if left == 0 && local::is_mounted(&layout.data(name)) {
+                    local::unmount(&layout.data(name)).map_err(|source| local_err(name, source))?;
+                }
+            }
+            Ok(())
+        })
+    }
+}
+
+fn local_err(name: &str, source: super::LocalError) -> VolumeError {
+    VolumeError::Local { name: name.to_string(), source }
+}
+
+fn sql<'a>(path: &'a Path, op: &'static str) -> impl FnOnce(rusqlite::Error) -> StoreError + 'a {
+    move |source| StoreError::Sql { path: path.to_path_buf(), op, source }
+}
+
+/// The volume `want.name`, created (row and directory) when missing.
+fn ensure(
+    tx: &Transaction<'_>,
+    path: &Path,
+    layout: &Layout,
+    want: &Volume,
+    undo: &mut Undo,
+) -> Result<Volume, VolumeError> {
+    if let Some(existing) = read(tx, path, &want.name)? {
+        if existing.driver != want.driver {
+            return Err(VolumeError::DriverConflict {
+                name: want.name.clone(),
+                existing: existing.driver,
+                requested: want.driver.clone(),
+            });
+        }
+        return Ok(existing);
+    }
+    let to_json = |m: &Option<BTreeMap<String, String>>| m.as_ref().map(|m| serde_json::json!(m).to_string());
+    tx.execute(
+        "INSERT INTO volumes (name, driver, labels, options, created_at) VALUES (?1, ?2, ?3, ?4, ?5)",
+        params![want.name, want.driver, to_json(&want.labels), to_json(&want.options), want.created_at],
+    )
+    .map_err(sql(path, "insert volume"))?;
+    make_dirs(layout, &want.name)?;
+    undo.made.push(layout.dir(&want.name));
+    Ok(want.clone())
+}
+
+/// `volumes/` (0701 as docker's, so other users cannot list volume names),
+/// `volumes/<name>` and `_data` (0755).
+fn make_dirs(layout: &Layout, name: &str) -> Result<(), VolumeError> {
+    use std::os::unix::fs::{DirBuilderExt, PermissionsExt};
+    let io = |op, path: &Path| {
+        let path = path.to_path_buf();
+        move |source| VolumeError::Io { name: name.to_string(), op, path, source }
+    };
+    if !layout.root.is_dir() {
+        std::fs::DirBuilder::new()
+            .recursive(true)
+            .mode(0o701)
+            .create(&layout.root)
+            .map_err(io("create", &layout.root))?;
+        std::fs::set_permissions(&layout.root, std::fs::Permissions::from_mode(0o701))
+            .map_err(io("chmod", &layout.root))?;
+    }
+    let dir = layout.dir(name);
+    // A leftover directory of a volume whose row is gone (a crash between
+    // commit and cleanup) is not reused: its content belonged to another.
+    if std::fs::symlink_metadata(&dir).is_ok() {
+        remove_aside(&dir)?;
+    }
+    std::fs::DirBuilder::new().mode(0o755).create(&dir).map_err(io("create", &dir))?;
+    let data = layout.data(name);
+    std::fs::DirBuilder::new().mode(0o755).create(&data).map_err(io("create", &data))
+}
+
+/// Delete a volume's row and rename its directory aside (`.removing-…`),
+/// inside the caller's transaction; deleted once it commits.
+fn delete_row(
+    tx: &Transaction<'_>,
+    path: &Path,
+    layout: &Layout,
+    name: &str,
+    undo: &mut Undo,
+) -> Result<(), VolumeError> {
+    tx.execute("DELETE FROM volume_active WHERE volume = ?1", params![name]).map_err(sql(path, "delete volume"))?;
+    tx.execute("DELETE FROM volumes WHERE name = ?1", params![name]).map_err(sql(path, "delete volume"))?;
+    let dir = layout.dir(name);
+    if std::fs::symlink_metadata(&dir).is_err() {
+        return Ok(());
+    }
+    // A driver mount left by a crash must go before the data is deleted.
+    if local::is_mounted(&layout.data(name)) {
+        local::unmount(&layout.data(name)).map_err(|source| local_err(name, source))?;
+    }
+    let aside = layout.root.join(format!(".removing-{name}-{}", &random_name()[..8]));
+    std::fs::rename(&dir, &aside).map_err(|source| VolumeError::Io {
+        name: name.to_string(),
+        op: "rename aside",
+        path: dir.clone(),
+        source,
+    })?;
+    undo.aside.push((aside, dir));
+    Ok(())
+}
+
+/// Delete a renamed-aside volume directory. `remove_dir_all` never follows
+/// a symlink (std's fix for CVE-2022-21658), so a link planted in the
+/// volume cannot make it delete another volume's data.
+fn remove_aside(dir: &Path) -> Result<(), VolumeError> {
+    std::fs::remove_dir_all(dir).map_err(|source| VolumeError::Io {
+        name: dir.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default(),
+        op: "remove",
+        path: dir.to_path_buf(),
+        source,
+    })
+}
+
+fn remove_dir_quietly(dir: &Path) {
+    if let Err(e) = std::fs::remove_dir_all(dir) {
+        tracing::warn!(path = %dir.display(), error = %e, "remove a volume directory after a failed transaction");
+    }
+}
+
+type Row = (String, String, Option<String>, Option<String>, String);
+
+fn row(r: &rusqlite::Row<'_>) -> rusqlite::Result<Row> {
+    Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?))
+}
+
+fn decode((name, driver, labels, options, created_at): Row) -> Result<Volume, VolumeError> {
+    let map = |text: Option<String>, field| -> Result<Option<BTreeMap<String, String>>, VolumeError> {
+        text.map(|t| serde_json::from_str(&t))
+            .transpose()
+            .map_err(|source| StoreError::Decode { name: name.clone(), field, source }.into())
+    };
+    let labels = map(labels, "labels")?;
+    let options = map(options, "options")?;
+    Ok(Volume { name, driver, labels, options, created_at })
+}
+
+fn read(conn: &Connection, path: &Path, name: &str) -> Result<Option<Volume>, VolumeError> {
+    let r = conn
+        .query_row("SELECT name, driver, labels, options, created_at FROM volumes WHERE name = ?1", params![name], row)
+        .optional()
+        .map_err(sql(path, "read volume"))?;
+    r.map(decode).transpose()
+}
+
+fn users(conn: &Connection, path: &Path, name: &str) -> Result<Vec<String>, VolumeError> {
+    let mut stmt = conn
+        .prepare("SELECT container FROM volume_refs WHERE volume = ?1 ORDER BY container")
+        .map_err(sql(path, "list references"))?;
+    Ok(stmt.query_map(params![name], |r| r.get(0)).and_then(Iterator::collect).map_err(sql(path, "list references"))?)
+}
+
+fn volumes_of(conn: &Connection, path: &Path, container: &str) -> Result<Vec<String>, VolumeError> {
+    let mut stmt = conn
+        .prepare("SELECT volume FROM volume_refs WHERE container = ?1 ORDER BY volume")
+        .map_err(sql(path, "list references"))?;
+    Ok(stmt
+        .query_map(params![container], |r| r.get(0))
+        .and_then(Iterator::collect)
+        .map_err(sql(path, "list references"))?)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn named(name: &str) -> CreateRequest {
+        CreateRequest { name: name.into(), ..Default::default() }
+    }
+
+    #[test]
+    fn create_is_idempotent_and_makes_data_dir() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut s = Store::open(dir.path()).unwrap();
+        let a = s.create(&named("vol1")).unwrap();
+        assert!(dir.path().join("volumes/vol1/_data").is_dir());
+        let b = s.create(&named("vol1")).unwrap();
+        assert_eq!(a, b);
+        assert_eq!(s.list().unwrap().len(), 1);
+        let err = s.create(&CreateRequest { name: "v2".into(), driver: "nfs".into(), ..Default::default() });
+        assert!(matches!(err, Err(VolumeError::Driver { .. })));
+    }
+
+    #[test]
+    fn in_use_volume_cannot_be_removed_until_released() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut s = Store::open(dir.path()).unwrap();
+        s.take("c1", &[Take { name: "data".into(), options: None }]).unwrap();
+        let err = s.remove("data", true).unwrap_err();
+        assert_eq!(err.to_string(), "remove data: volume is in use - [c1]");
+        s.release("c1", true).unwrap();
+        // named volumes survive rm -v
+        assert!(s.get("data").is_ok());
+        s.remove("data", false).unwrap();
+        assert!(!dir.path().join("volumes/data").exists());
+        assert!(matches!(s.remove("data", false), Err(VolumeError::NotFound(_))));
+        s.remove("data", true).unwrap();
+    }
+
+    #[test]
+    fn anonymous_volumes_go_with_rm_v_only() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut s = Store::open(dir.path()).unwrap();
+        let a = s.take("c1", &[Take::default()]).unwrap().remove(0);
+        assert!(a.is_anonymous() && a.name.len() == 64);
+        assert!(s.release("c1", false).unwrap().is_empty());
+        assert!(s.get(&a.name).is_ok());
+        s.take("c2", &[Take { name: a.name.clone(), options: None }]).unwrap();
+        s.take("c3", &[Take { name: a.name.clone(), options: None }]).unwrap();
+        assert!(s.release("c2", true).unwrap().is_empty(), "c3 still uses it");
+        assert_eq!(s.release("c3", true).unwrap(), std::slice::from_ref(&a.name));
+        assert!(!s.layout.dir(&a.name).exists());
+    }
+
+    #[test]
+    fn prune_takes_anonymous_unless_all_and_never_used_ones() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut s = Store::open(dir.path()).unwrap();
+        s.create(&named("keep")).unwrap();
+        let anon = s.create(&CreateRequest::default()).unwrap();
+        let used = s.take("c1", &[Take::default()]).unwrap().remove(0);
+        std::fs::write(s.layout.data(&anon.name).join("f"), b"12345").unwrap();
+        let pruned = s.prune(false, &|_| true).unwrap();
+        assert_eq!(pruned, [(anon.name.clone(), 5)]);
+        assert!(s.get("keep").is_ok() && s.get(&used.name).is_ok());
+        let pruned = s.prune(true, &|_| true).unwrap();
+        assert_eq!(pruned, [("keep".to_string(), 0)]);
+        assert!(s.get(&used.name).is_ok());
+    }
+
+    #[test]
+    fn failed_take_leaves_nothing() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut s = Store::open(dir.path()).unwrap();
+        let bad = Take { name: "ok2".into(), options: Some(BTreeMap::from([("bogus".into(), "1".into())])) };
+        assert!(s.take("c1", &[Take { name: "ok1".into(), options: None }, bad]).is_err());
+        assert!(s.list().unwrap().is_empty());
+        assert!(!dir.path().join("volumes/ok1").exists());
+    }
+
+    #[test]
+    fn a_symlink_in_a_volume_does_not_reach_another_on_removal() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut s = Store::open(dir.path()).unwrap();
+        s.create(&named("victim")).unwrap();
+        s.create(&named("evil")).unwrap();
+        std::fs::write(s.layout.data("victim").join("secret"), b"x").unwrap();
+        std::os::unix::fs::symlink("../../victim/_data", s.layout.data("evil").join("link")).unwrap();
+        std::os::unix::fs::symlink(s.layout.data("victim"), s.layout.data("evil").join("abs")).unwrap();
+        s.remove("evil", false).unwrap();
+        assert!(s.layout.data("victim").join("secret").is_file());
+    }
+}

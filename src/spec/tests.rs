@@ -1,0 +1,29 @@
+//! Reading config files: only regular files, of bounded size.
+
+use super::*;
+
+#[test]
+fn a_config_linked_to_dev_zero_is_refused_at_once() {
+    let dir = tempfile::tempdir().unwrap();
+    std::os::unix::fs::symlink("/dev/zero", dir.path().join("config.json")).unwrap();
+    let e = load(dir.path()).unwrap_err();
+    assert!(matches!(e, SpecError::Read { .. }), "{e}");
+    let chain = format!("{e}: {}", std::error::Error::source(&e).unwrap());
+    assert!(chain.contains("config.json") && chain.contains("not a regular file"), "{chain}");
+}
+
+#[test]
+fn an_oversized_config_is_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let f = std::fs::File::create(dir.path().join("config.json")).unwrap();
+    f.set_len(MAX_CONFIG_BYTES + 1).unwrap();
+    let e = read_document(&dir.path().join("config.json")).unwrap_err();
+    assert_eq!(e.to_string(), "larger than 16 MiB");
+}
+
+#[test]
+fn a_directory_is_named_as_such() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::create_dir(dir.path().join("config.json")).unwrap();
+    assert_eq!(read_document(&dir.path().join("config.json")).unwrap_err().to_string(), "a directory");
+}
