@@ -1,6 +1,8 @@
 //! Never a silent failure (issue 11, section 1): a seccomp profile that allows
 //! only what the container's program needs still runs it; every failure of init
-//! between `create` returning and execve reaches `start`/`run`.
+//! between `create` returning and execve reaches `start`/`run`. And the places
+//! where berth now behaves as runc 1.1.5 (run side by side) or as the spec asks:
+//! exec's flag checks, quiet runs, the state hooks get.
 
 use std::fs;
 
@@ -374,4 +376,99 @@ fn frozen_cgroup_is_refused_and_a_busy_one_warned_as_runc_does() {
     let _ = sleeper.kill();
     let _ = sleeper.wait();
     drop(cg);
+}
+
+/// `exec` flags runc refuses, refused with runc's words: (runc's exit code and
+/// output, berth's exit code and stderr) for each.
+#[test]
+#[ignore = "needs root"]
+fn exec_refuses_escaping_cgroups_bare_env_and_relative_cwd_as_runc() {
+    let b = Bundle::new("sf-exec-flags", &["sleep", "100"]);
+    assert!(b.create(&[]).status.success());
+    assert!(b.berth(&["start", &b.id]).status.success());
+    let runc_root = tempfile::tempdir().unwrap();
+    let runc = |args: &[&str]| {
+        let mut c = std::process::Command::new("runc");
+        c.arg("--root").arg(runc_root.path()).args(args).stdin(std::process::Stdio::null());
+        crate::common::output_of(c)
+    };
+    let rid = "sf-exec-flags-runc";
+    let mut config = b.config();
+    config["linux"]["cgroupsPath"] = json!(format!("/{}/{rid}", crate::common::cgroup_parent()));
+    config["root"]["path"] = json!(b.rootfs());
+    let rb = tempfile::tempdir().unwrap();
+    fs::write(rb.path().join("config.json"), serde_json::to_vec(&config).unwrap()).unwrap();
+    let out = runc(&["run", "-d", "--bundle", rb.path().to_str().unwrap(), rid]);
+    assert!(out.status.success(), "runc run: {}", text(&out.stderr));
+    let cases: [(&[&str], &str); 4] = [
+        (&["--cgroup", ".."], ".. is not a sub cgroup path"),
+        (&["--cgroup", "a/../.."], "a/../.. is not a sub cgroup path"),
+        (&["-e", "FOO"], "invalid environment variable: \\\"FOO\\\""),
+        (&["--cwd", "rel"], "Cwd must be an absolute path"),
+    ];
+    for (flags, want) in cases {
+        let mut args = vec!["exec"];
+        args.extend_from_slice(flags);
+        let r = runc(&[&args[..], &[rid, "true"]].concat());
+        assert!(!r.status.success() && text(&r.stderr).contains(want), "runc {flags:?}: {}", text(&r.stderr));
+        let ours = b.berth(&[&args[..], &[&b.id, "true"]].concat());
+        let want = want.replace("\\\"", "\"");
+        assert!(
+            !ours.status.success() && text(&ours.stderr).contains(&want),
+            "berth {flags:?}: {}",
+            text(&ours.stderr)
+        );
+    }
+    let _ = runc(&["delete", "--force", rid]);
+
+    // A real sub-cgroup: the process lands in it, on every hierarchy.
+    for d in b.cgroup_dirs() {
+        fs::create_dir(d.join("sub")).unwrap();
+        for f in ["cpuset.cpus", "cpuset.mems"] {
+            if let Ok(v) = fs::read_to_string(d.join(f)) {
+                fs::write(d.join("sub").join(f), v.trim()).unwrap();
+            }
+        }
+    }
+    let out = b.berth(&["exec", "--cgroup", "sub", &b.id, "cat", "/proc/self/cgroup"]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let cg = text(&out.stdout);
+    assert!(cg.lines().filter(|l| !l.contains("name=")).all(|l| l.ends_with("/sub")), "{cg}");
+    let _ = b.berth(&["delete", "--force", &b.id]);
+}
+
+#[test]
+#[ignore = "needs root"]
+fn a_default_config_runs_without_a_word_on_stderr_as_runc() {
+    // `berth spec` asks for ambient capabilities without inheritable ones, which
+    // cannot be raised: runc skips them silently, and so does berth.
+    let b = Bundle::new("sf-quiet", &["true"]);
+    let (code, out, err) = b.run();
+    assert_eq!((code, out.as_str(), err.as_str()), (0, "", ""));
+    let (runc_code, runc_out) = runc_run(&b);
+    assert_eq!((runc_code, runc_out.as_str()), (0, ""));
+    let r = Bundle::new("sf-quiet-exec", &["sleep", "100"]);
+    assert!(r.create(&[]).status.success());
+    assert!(r.berth(&["start", &r.id]).status.success());
+    let out = r.berth(&["exec", &r.id, "true"]);
+    assert!(out.status.success());
+    assert_eq!(text(&out.stderr), "", "exec");
+}
+
+#[test]
+#[ignore = "needs root"]
+fn prestart_and_create_runtime_hooks_get_status_created() {
+    let dir = tempfile::tempdir().unwrap();
+    let (pre, rt) = (dir.path().join("prestart"), dir.path().join("createRuntime"));
+    let b = Bundle::with("sf-hookstate", &["true"], |c| {
+        let hook =
+            |f: &std::path::Path| json!({"path": "/bin/sh", "args": ["sh", "-c", format!("cat > {}", f.display())]});
+        c["hooks"] = json!({"prestart": [hook(&pre)], "createRuntime": [hook(&rt)]});
+    });
+    b.run_ok();
+    for f in [pre, rt] {
+        let v: Value = serde_json::from_slice(&fs::read(&f).unwrap()).unwrap();
+        assert_eq!(v["status"], "created", "{f:?}: {v}");
+        assert!(v["pid"].as_i64().unwrap() > 0);
+    }
 }

@@ -135,7 +135,8 @@ fn cycle(root: &Path, bundle: &Path, id: &str) {
 /// What a leak would show, counted only for this test's own paths and ids so
 /// that tests running beside it do not change the numbers: host mounts under its
 /// state root or bundles, its fds into them, zombies we own, its cgroups (ids
-/// `ft-`), its state dirs.
+/// `ftl-`, a prefix no other test here uses: the flood and kill tests beside it
+/// have `ft-` containers alive while it counts), its state dirs.
 #[derive(Debug, PartialEq)]
 struct Footprint {
     mounts: usize,
@@ -159,7 +160,7 @@ fn footprint(root: &Path, bundles: &Path) -> Footprint {
         })
         .count();
     let ft = |d: fs::ReadDir| {
-        d.flatten().filter(|e| e.path().is_dir() && e.file_name().to_string_lossy().starts_with("ft-")).count()
+        d.flatten().filter(|e| e.path().is_dir() && e.file_name().to_string_lossy().starts_with("ftl-")).count()
     };
     let mut cgroups = 0;
     for h in fs::read_dir("/sys/fs/cgroup").unwrap().flatten() {
@@ -186,18 +187,18 @@ fn footprint(root: &Path, bundles: &Path) -> Footprint {
 #[test]
 #[ignore = "needs root"]
 fn parallel_and_sequential_lifecycles_leak_nothing() {
-    let base = Bundle::new("ft-load-base", &["true"]);
+    let base = Bundle::new("ftl-load-base", &["true"]);
     let dir = tempfile::tempdir().unwrap();
     let root = base.root.path().to_path_buf();
     // A first container so that the run's cgroup parent exists in the baseline.
-    let warm = light_bundle(&base, dir.path(), "ft-warm", &["true"]);
-    cycle(&root, &warm, "ft-warm");
+    let warm = light_bundle(&base, dir.path(), "ftl-warm", &["true"]);
+    cycle(&root, &warm, "ftl-warm");
     let before = footprint(&root, dir.path());
 
     // 200 parallel lifecycles of distinct ids, 16 at a time on this small machine.
     let parallel = 200;
     let bundles: Arc<Vec<PathBuf>> =
-        Arc::new((0..parallel).map(|i| light_bundle(&base, dir.path(), &format!("ft-par-{i}"), &["true"])).collect());
+        Arc::new((0..parallel).map(|i| light_bundle(&base, dir.path(), &format!("ftl-par-{i}"), &["true"])).collect());
     let next = Arc::new(AtomicUsize::new(0));
     let t0 = Instant::now();
     let workers: Vec<_> = (0..16)
@@ -209,7 +210,7 @@ fn parallel_and_sequential_lifecycles_leak_nothing() {
                     if i >= bundles.len() {
                         break;
                     }
-                    cycle(&root, &bundles[i], &format!("ft-par-{i}"));
+                    cycle(&root, &bundles[i], &format!("ftl-par-{i}"));
                 }
             })
         })
@@ -226,10 +227,10 @@ fn parallel_and_sequential_lifecycles_leak_nothing() {
 
     // Sequential cycles: BERTH_LOAD_CYCLES (default 2000).
     let cycles: usize = std::env::var("BERTH_LOAD_CYCLES").ok().and_then(|v| v.parse().ok()).unwrap_or(2000);
-    let seq = light_bundle(&base, dir.path(), "ft-seq", &["true"]);
+    let seq = light_bundle(&base, dir.path(), "ftl-seq", &["true"]);
     let t0 = Instant::now();
     for i in 0..cycles {
-        cycle(&root, &seq, "ft-seq");
+        cycle(&root, &seq, "ftl-seq");
         if i % 500 == 499 {
             eprintln!("{} sequential cycles: {:?}", i + 1, t0.elapsed());
         }
@@ -242,22 +243,22 @@ fn parallel_and_sequential_lifecycles_leak_nothing() {
     );
 
     // A container after all that still gets only its three stdio fds.
-    let last = light_bundle(&base, dir.path(), "ft-last", &["sleep", "1000"]);
+    let last = light_bundle(&base, dir.path(), "ftl-last", &["sleep", "1000"]);
     let mut c = Command::new(BERTH);
-    c.arg("--root").arg(&root).args(["create", "--bundle", last.to_str().unwrap(), "ft-last"]);
+    c.arg("--root").arg(&root).args(["create", "--bundle", last.to_str().unwrap(), "ftl-last"]);
     assert!(output_of(c).status.success());
     let mut c = Command::new(BERTH);
-    c.arg("--root").arg(&root).args(["start", "ft-last"]);
+    c.arg("--root").arg(&root).args(["start", "ftl-last"]);
     assert!(output_of(c).status.success());
     let st: serde_json::Value = {
         let mut c = Command::new(BERTH);
-        c.arg("--root").arg(&root).args(["state", "ft-last"]);
+        c.arg("--root").arg(&root).args(["state", "ftl-last"]);
         serde_json::from_slice(&output_of(c).stdout).unwrap()
     };
     let fds = fs::read_dir(format!("/proc/{}/fd", st["pid"])).unwrap().count();
     assert_eq!(fds, 3, "the container process holds more than stdio");
     let mut c = Command::new(BERTH);
-    c.arg("--root").arg(&root).args(["delete", "--force", "ft-last"]);
+    c.arg("--root").arg(&root).args(["delete", "--force", "ftl-last"]);
     assert!(output_of(c).status.success());
     assert!(wait_until(|| footprint(&root, dir.path()) == before));
 }

@@ -240,8 +240,8 @@ fn user_namespace_with_uid_and_gid_mappings() {
 #[ignore = "needs root"]
 fn time_namespace_applies_the_offsets() {
     let year = 365 * 24 * 3600u64;
-    // The host's uptime read first: read after the container's, a loaded machine
-    // can put a second between the two and truncation make the inside one look short.
+    // The host's uptime before the container reads its own: read after, it may
+    // have ticked past the container's by a second.
     let host: u64 = fs::read_to_string("/proc/uptime").unwrap().split('.').next().unwrap().parse().unwrap();
     let out = run("sc-timens", &["cut", "-d.", "-f1", "/proc/uptime"], |c| {
         ns_mut(c).push(json!({"type": "time"}));

@@ -19,7 +19,7 @@ pub struct Ctl {
 }
 
 /// The busybox layer blob of the test images (a rootfs tar.gz).
-fn busybox_layer() -> PathBuf {
+pub fn busybox_layer() -> PathBuf {
     let images = support::images();
     let layer = images.manifest("busybox")["layers"][0]["digest"].as_str().expect("busybox layer digest").to_string();
     images.blob(&layer)
@@ -279,7 +279,7 @@ fn inspect_and_ps_show_dockers_values() {
     );
     assert_eq!(ctl.inspect("c1", "{{index .Config.Env 0}} {{.HostConfig.RestartPolicy.Name}}"), "A=1 no");
     let ps = ctl.cmd(["ps", "-a", "--format", "{{.Names}}|{{.Command}}|{{.Status}}"]).success();
-    assert!(ps.starts_with("c1|\"sh -c hostname; pwd…\"|Exited (2) "), "{ps}");
+    assert!(ps.starts_with("c1|\"sh -c 'hostname; pw…\"|Exited (2) "), "{ps}");
     assert_eq!(ctl.cmd(["ps", "-q"]).success(), "");
     assert_eq!(ctl.cmd(["ps", "-a", "--filter", "exited=2", "--format", "{{.Names}}"]).success(), "c1\n");
     assert_eq!(ctl.cmd(["ps", "-a", "--filter", "label=k=x", "--format", "{{.Names}}"]).success(), "");
@@ -369,7 +369,10 @@ fn logs_follow_tail_and_timestamps() {
 #[ignore = "needs root"]
 fn user_read_only_and_caps_as_docker() {
     let ctl = Ctl::new();
-    assert_eq!(ctl.run(["--rm", "-u", "nobody", "busybox", "id"]).success(), "uid=65534(nobody) gid=65534(nogroup)\n");
+    assert_eq!(
+        ctl.run(["--rm", "-u", "nobody", "busybox", "id"]).success(),
+        "uid=65534(nobody) gid=65534(nogroup) groups=65534(nogroup)\n"
+    );
     assert_eq!(ctl.run(["--rm", "-u", "123:456", "busybox", "id", "-u"]).success(), "123\n");
     let out = ctl.run(["--rm", "-u", "ghost", "busybox", "true"]).output_of();
     assert_eq!(status(&out), 125);

@@ -170,3 +170,63 @@ fn rmi_and_prune_reclaim_the_space_du_sees() {
     assert_eq!(std::fs::read_dir(store.root.join("snapshots")).unwrap().count(), 0);
     assert_eq!(std::fs::read_dir(store.root.join("content/blobs/sha256")).unwrap().count(), 0);
 }
+
+/// `n` as a NUL-terminated octal field of `field.len()` bytes.
+fn octal(field: &mut [u8], n: u64) {
+    let s = format!("{n:0w$o}\0", w = field.len() - 1);
+    field.copy_from_slice(s.as_bytes());
+}
+
+#[test]
+fn two_gib_sparse_file_stays_sparse() {
+    const SIZE: u64 = 2 << 30;
+    // A GNU sparse entry: 4 KiB of data at the very end, a hole before it.
+    let mut h = tar::Header::new_gnu();
+    h.set_path("huge").unwrap();
+    h.set_entry_type(tar::EntryType::GNUSparse);
+    h.set_mode(0o644);
+    h.set_size(4096);
+    let gnu = h.as_gnu_mut().unwrap();
+    octal(&mut gnu.sparse[0].offset, SIZE - 4096);
+    octal(&mut gnu.sparse[0].numbytes, 4096);
+    octal(&mut gnu.realsize, SIZE);
+    h.set_cksum();
+    let mut b = tar::Builder::new(Vec::new());
+    b.append(&h, &[b'e'; 4096][..]).unwrap();
+    let store = Store::new();
+    let id = import(&store, &b.into_inner().unwrap(), &["-", "sparse"]);
+    let v: serde_json::Value = serde_json::from_str(&store.berthctl(["image", "inspect", &id]).success()).unwrap();
+    assert_eq!(v[0]["Size"], SIZE);
+    let dir = v[0]["GraphDriver"]["Data"]["LowerDir"].as_str().unwrap().to_string();
+    let f = Path::new(&dir).join("huge");
+    use std::os::unix::fs::MetadataExt;
+    let m = std::fs::metadata(&f).unwrap();
+    assert_eq!(m.len(), SIZE);
+    assert!(m.blocks() * 512 < 1 << 20, "the hole took {} blocks", m.blocks());
+    assert!(du(&store.root) < 1 << 20, "the store takes {} bytes", du(&store.root));
+}
+
+#[test]
+#[ignore = "slow in a debug build: make test runs it (--include-ignored, ci profile)"]
+fn hundred_thousand_small_files() {
+    const N: usize = 100_000;
+    let mut b = tar::Builder::new(Vec::new());
+    for i in 0..N {
+        let mut h = tar::Header::new_ustar();
+        h.set_path(format!("d{}/f{i}", i % 100)).unwrap();
+        h.set_size(2);
+        h.set_mode(0o644);
+        h.set_cksum();
+        b.append(&h, &b"x\n"[..]).unwrap();
+    }
+    let store = Store::new();
+    let start = std::time::Instant::now();
+    let id = import(&store, &b.into_inner().unwrap(), &["-"]);
+    eprintln!("import of {N} files: {:?}", start.elapsed());
+    let v: serde_json::Value = serde_json::from_str(&store.berthctl(["image", "inspect", &id]).success()).unwrap();
+    let dir = v[0]["GraphDriver"]["Data"]["LowerDir"].as_str().unwrap().to_string();
+    let count: usize =
+        (0..100).map(|d| std::fs::read_dir(Path::new(&dir).join(format!("d{d}"))).unwrap().count()).sum();
+    assert_eq!(count, N);
+    assert_eq!(v[0]["Size"], 2 * N as u64);
+}

@@ -144,3 +144,18 @@ fn inspect_finds_any_kind_of_object_in_dockers_order() {
     assert_eq!(out.status.code(), Some(1));
     assert!(String::from_utf8_lossy(&out.stderr).starts_with("unknown type: \"bogus\": must be one of \"config\""));
 }
+
+#[test]
+#[ignore = "needs root"]
+fn inspect_and_info_see_containers() {
+    let store = Store::new();
+    import(&store, "img:1");
+    store.berthctl(["create", "--name", "c1", "img:1", "/hello"]).success();
+    let out = store.berthctl(["inspect", "-f", "{{.Name}} {{.State.Status}}", "c1"]).success();
+    assert_eq!(out, "/c1 created\n");
+    let out = store.berthctl(["inspect", "--type", "container", "img:1"]).failure();
+    assert_eq!(String::from_utf8_lossy(&out.stderr), "Error: No such object: img:1\n");
+    let counts = store.berthctl(["info", "-f", "{{.Containers}} {{.ContainersStopped}} {{.Images}}"]).success();
+    assert_eq!(counts, "1 1 1\n");
+    store.berthctl(["rm", "c1"]).success();
+}

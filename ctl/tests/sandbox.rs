@@ -70,6 +70,9 @@ impl Sandbox {
                 None => cmd.env_remove(k),
             };
         }
+        // In here containers get docker's default network (the store's
+        // commands default to none outside a sandbox).
+        cmd.env_remove("BERTH_NETWORK");
         cmd
     }
 
@@ -77,7 +80,8 @@ impl Sandbox {
     /// (nftables, which iptables-nft also writes), and the netns files.
     pub fn snapshot(&self, store: &Store) -> String {
         let links = self.sh("ip -o link show | sed 's/^[0-9]*: //; s/ link\\/.*//' | sort");
-        let rules = self.sh("nft list ruleset");
+        // Packet counters move with traffic; the rules themselves must not.
+        let rules = self.sh("nft list ruleset | sed -E 's/packets [0-9]+ bytes [0-9]+//'");
         let netns = self.sh(&format!("ls -A {}/netns 2>/dev/null || true", store.runroot.display()));
         format!("--- links\n{links}--- nft\n{rules}--- netns\n{netns}")
     }

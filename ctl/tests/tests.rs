@@ -10,10 +10,12 @@ mod archive;
 mod containers;
 #[cfg(feature = "test-hooks")]
 mod crash;
+mod docker_compare;
 mod harness;
 mod images;
 mod login;
 mod network;
+mod network_run;
 mod output;
 mod pull;
 mod push;
@@ -21,3 +23,4 @@ mod sandbox;
 mod support;
 mod system_df;
 mod volume;
+mod volume_mounts;

@@ -83,12 +83,12 @@ fn tutorial_anonymous_volume_in_inspect_and_rm_v_against_rm() {
     assert_eq!(labels.trim(), r#"{"com.docker.volume.anonymous":""}"#);
     // Plain rm keeps the anonymous volume…
     ctl.cmd(["rm", "web"]).success();
-    assert_eq!(volume_names(&ctl), [name.clone()]);
+    assert_eq!(volume_names(&ctl), std::slice::from_ref(&name));
     // …rm -v removes it; run --rm removes its own too.
     ctl.run(["--name", "web2", "-v", "/test_volume_2", "busybox", "true"]).success();
     ctl.cmd(["rm", "-v", "web2"]).success();
     ctl.run(["--rm", "-v", "/test_volume_3", "busybox", "true"]).success();
-    assert_eq!(volume_names(&ctl), [name.clone()]);
+    assert_eq!(volume_names(&ctl), std::slice::from_ref(&name));
     // rm -v never removes a named volume.
     ctl.run(["--name", "web3", "-v", "keepme:/data", "busybox", "true"]).success();
     ctl.cmd(["rm", "-v", "web3"]).success();
@@ -115,19 +115,22 @@ fn tutorial_read_only_bind_refuses_writes() {
     let spec = format!("type=bind,src={},dst=/x", missing.display());
     let out = ctl.run(["--rm", "--mount", &spec, "busybox", "true"]).failure();
     assert!(
-        stderr(&out).contains(&format!("invalid mount config for type \"bind\": bind source path does not exist: {}", missing.display())),
+        stderr(&out).contains(&format!(
+            "invalid mount config for type \"bind\": bind source path does not exist: {}",
+            missing.display()
+        )),
         "{}",
         stderr(&out)
     );
     ctl.run(["--rm", "-v", &format!("{}:/x", missing.display()), "busybox", "touch", "/x/made"]).success();
     assert!(missing.join("made").is_file());
     let rw = format!("type=bind,source={},target=/w", src.display());
-    ctl.run(["--name", "b", "--mount", &rw, "busybox", "touch", "/w/rw"]).success();
+    ctl.run(["--name", "bnd", "--mount", &rw, "busybox", "touch", "/w/rw"]).success();
     assert!(src.join("rw").is_file());
-    let m = mounts(&ctl, "b");
+    let m = mounts(&ctl, "bnd");
     let want = serde_json::json!([{"Type": "bind", "Source": src.to_string_lossy(), "Destination": "/w", "Mode": "", "RW": true, "Propagation": "rprivate"}]);
     assert_eq!(Value::Array(m), want);
-    ctl.cmd(["rm", "b"]).success();
+    ctl.cmd(["rm", "bnd"]).success();
     ctl.assert_clean();
     outside.assert_unchanged(&ctl.store);
 }
@@ -138,15 +141,35 @@ fn tutorial_backup_and_restore_with_volumes_from() {
     let outside = Outside::snapshot();
     let ctl = Ctl::new();
     let backup = host_dir(&ctl, "backup");
-    ctl.run(["--name", "dbstore", "-v", "/dbdata", "busybox", "sh", "-c", "mkdir /dbdata/d && echo precious > /dbdata/d/file"])
-        .success();
+    ctl.run([
+        "--name",
+        "dbstore",
+        "-v",
+        "/dbdata",
+        "busybox",
+        "sh",
+        "-c",
+        "mkdir /dbdata/d && echo precious > /dbdata/d/file",
+    ])
+    .success();
     let b = format!("{}:/backup", backup.display());
-    ctl.run(["--rm", "--volumes-from", "dbstore", "-v", &b, "busybox", "tar", "cvf", "/backup/backup.tar", "/dbdata"]).success();
+    ctl.run(["--rm", "--volumes-from", "dbstore", "-v", &b, "busybox", "tar", "cvf", "/backup/backup.tar", "/dbdata"])
+        .success();
     let listing = Command::new("tar").arg("tf").arg(backup.join("backup.tar")).success();
     assert!(listing.lines().any(|l| l.trim_end_matches('/') == "dbdata/d/file"), "{listing}");
     ctl.run(["--name", "dbstore2", "-v", "/dbdata", "busybox", "true"]).success();
-    ctl.run(["--rm", "--volumes-from", "dbstore2", "-v", &b, "busybox", "sh", "-c", "cd /dbdata && tar xvf /backup/backup.tar --strip 1"])
-        .success();
+    ctl.run([
+        "--rm",
+        "--volumes-from",
+        "dbstore2",
+        "-v",
+        &b,
+        "busybox",
+        "sh",
+        "-c",
+        "cd /dbdata && tar xvf /backup/backup.tar --strip 1",
+    ])
+    .success();
     let out = ctl.run(["--rm", "--volumes-from", "dbstore2:ro", "busybox", "cat", "/dbdata/d/file"]).success();
     assert_eq!(out, "precious\n");
     let out = ctl.run(["--rm", "--volumes-from", "dbstore2:ro", "busybox", "touch", "/dbdata/x"]).failure();
@@ -172,7 +195,7 @@ fn tutorial_prune_never_takes_a_volume_in_use() {
     assert!(out.starts_with(&format!("Deleted Volumes:\n{free}\n\n")), "{out}");
     let out = ctl.cmd(["volume", "prune", "-a", "-f"]).success();
     assert!(out.starts_with("Deleted Volumes:\nnamed\n\n"), "{out}");
-    assert_eq!(volume_names(&ctl), [held.clone()]);
+    assert_eq!(volume_names(&ctl), std::slice::from_ref(&held));
     assert_eq!(ctl.cmd(["volume", "ls", "-q", "-f", "dangling=true"]).success(), "");
     ctl.cmd(["rm", "holder"]).success();
     assert_eq!(ctl.cmd(["volume", "ls", "-q", "-f", "dangling=true"]).success(), format!("{held}\n"));
@@ -198,7 +221,12 @@ fn import_with(ctl: &Ctl, dir: &Path, changes: &[&str], name: &str) {
     std::fs::create_dir_all(&rootfs).expect("mkdir");
     let layer = crate::containers::busybox_layer();
     Command::new("tar").arg("-xzf").arg(&layer).arg("-C").arg(&rootfs).success();
-    Command::new("tar").args(["--xattrs", "--xattrs-include=user.*", "-xpf"]).arg(&tar).arg("-C").arg(&rootfs).success();
+    Command::new("tar")
+        .args(["--xattrs", "--xattrs-include=user.*", "-xpf"])
+        .arg(&tar)
+        .arg("-C")
+        .arg(&rootfs)
+        .success();
     let all = ctl.store.path().join(format!("{name}-all.tar"));
     Command::new("tar")
         .args(["--xattrs", "--xattrs-include=user.*", "--numeric-owner", "-cf"])
@@ -229,7 +257,17 @@ fn copy_up_keeps_owners_modes_and_xattrs_unless_nocopy() {
     import_with(&ctl, &files, &["VOLUME /srv/data", r#"CMD ["sh"]"#], "withvol");
 
     // A named volume: copied on first use, with owners, mode and xattrs.
-    let out = ctl.run(["--rm", "-v", "cu:/srv/data", "withvol", "sh", "-c", "stat -c '%u:%g %a' /srv/data; cat /srv/data/sub/conf"]).success();
+    let out = ctl
+        .run([
+            "--rm",
+            "-v",
+            "cu:/srv/data",
+            "withvol",
+            "sh",
+            "-c",
+            "stat -c '%u:%g %a' /srv/data; cat /srv/data/sub/conf",
+        ])
+        .success();
     assert_eq!(out, "1234:5678 750\nfrom image\n");
     let vol = ctl.store.root.join("volumes/cu/_data");
     let meta = std::fs::metadata(vol.join("sub/conf")).expect("copied file");
@@ -243,7 +281,9 @@ fn copy_up_keeps_owners_modes_and_xattrs_unless_nocopy() {
     // nocopy and volume-nocopy leave the volume empty.
     let out = ctl.run(["--rm", "-v", "nc:/srv/data:nocopy", "withvol", "ls", "-A", "/srv/data"]).success();
     assert_eq!(out, "");
-    let out = ctl.run(["--rm", "--mount", "src=nc2,dst=/srv/data,volume-nocopy", "withvol", "ls", "-A", "/srv/data"]).success();
+    let out = ctl
+        .run(["--rm", "--mount", "src=nc2,dst=/srv/data,volume-nocopy", "withvol", "ls", "-A", "/srv/data"])
+        .success();
     assert_eq!(out, "");
     // The image's VOLUME becomes an anonymous volume with the image's content.
     let out = ctl.run(["--name", "img", "withvol", "cat", "/srv/data/sub/conf"]).success();
@@ -257,17 +297,38 @@ fn copy_up_keeps_owners_modes_and_xattrs_unless_nocopy() {
 
 #[test]
 #[ignore = "needs root"]
-fn tmpfs_volume_is_mounted_while_used() {
+fn tmpfs_volumes_and_tmpfs_mounts() {
     let outside = Outside::snapshot();
     let ctl = Ctl::new();
     ctl.cmd(["volume", "create", "-o", "type=tmpfs", "-o", "device=tmpfs", "-o", "o=size=1m", "scratch"]).success();
     let data = ctl.store.root.join("volumes/scratch/_data");
-    let out = ctl.run(["--rm", "-v", "scratch:/s", "busybox", "sh", "-c", "df -k /s | tail -1; echo x > /s/f"]).success();
+    let out =
+        ctl.run(["--rm", "-v", "scratch:/s", "busybox", "sh", "-c", "df -k /s | tail -1; echo x > /s/f"]).success();
     assert!(out.split_whitespace().nth(1) == Some("1024"), "not a 1 MiB tmpfs: {out}");
     let info = std::fs::read_to_string("/proc/self/mountinfo").expect("mountinfo");
     assert!(!info.contains(&*data.to_string_lossy()), "the tmpfs stays mounted after its last user");
     assert!(!data.join("f").exists(), "tmpfs content lands on disk");
     ctl.cmd(["volume", "rm", "scratch"]).success();
+    // --tmpfs and --mount type=tmpfs: sized, and only the latter in Mounts (as docker).
+    let df = "df -k /t /m | tail -2 | while read fs size rest; do echo $size; done";
+    let out = ctl
+        .run([
+            "--name",
+            "tm",
+            "--tmpfs",
+            "/t:size=1m",
+            "--mount",
+            "type=tmpfs,dst=/m,tmpfs-size=2m",
+            "busybox",
+            "sh",
+            "-c",
+            df,
+        ])
+        .success();
+    assert_eq!(out, "1024\n2048\n");
+    let want = serde_json::json!([{"Type": "tmpfs", "Source": "", "Destination": "/m", "Mode": "", "RW": true, "Propagation": ""}]);
+    assert_eq!(Value::Array(mounts(&ctl, "tm")), want);
+    ctl.cmd(["rm", "tm"]).success();
     ctl.assert_clean();
     outside.assert_unchanged(&ctl.store);
 }
@@ -294,7 +355,8 @@ fn planted_symlinks_never_lead_out_of_the_container_or_the_volume() {
     //    mounted: the mount lands inside the container, not on the host.
     let link = format!("ln -s {} /a/b", host.display());
     ctl.run(["--rm", "-v", "outer:/a", "busybox", "sh", "-c", &link]).success();
-    ctl.run(["--rm", "-v", "outer:/a", "-v", "inner:/a/b", "busybox", "sh", "-c", "echo inner > /a/b/planted"]).output_of();
+    ctl.run(["--rm", "-v", "outer:/a", "-v", "inner:/a/b", "busybox", "sh", "-c", "echo inner > /a/b/planted"])
+        .output_of();
 
     // 3. Links in a volume to another volume's data (relative and absolute)
     //    are not followed by removal, sizes or another container.

@@ -55,8 +55,8 @@ pub struct Args {
     /// Pass N extra fds (3..3+N-1) to the process
     #[arg(long = "preserve-fds", default_value_t = 0)]
     pub preserve_fds: i32,
-    /// Accepted for runc compatibility; the process joins the container's cgroup
-    #[arg(long, hide = true)]
+    /// Sub-cgroup (of the container's) to put the process in
+    #[arg(long)]
     pub cgroup: Vec<String>,
     /// Allow exec in a paused container
     #[arg(long = "ignore-paused")]
@@ -85,6 +85,7 @@ pub fn run(g: &Global, args: Args) -> anyhow::Result<i32> {
         pid_file: args.pid_file.clone(),
         preserve_fds: args.preserve_fds,
         ignore_paused: args.ignore_paused,
+        cgroup: args.cgroup.clone(),
     };
     let signals = if args.detach { None } else { Some(Signals::block()?) };
     let execed = container::exec(&opts);

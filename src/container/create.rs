@@ -294,7 +294,9 @@ fn create_in(
             Some(Msg::MountsReady) => {
                 testhook::pause_at("after-mounts");
                 state.pid = pid.as_raw();
-                let oci = serde_json::to_vec(&state.to_oci(Status::Creating)).map_err(Cause::Json)?;
+                // runtime.md: hooks get the state; by now the container is made (crun
+                // passes `created` too; runc 1.1 `creating`).
+                let oci = serde_json::to_vec(&state.to_oci(Status::Created)).map_err(Cause::Json)?;
                 #[allow(deprecated)]
                 hooks::run_all("prestart", hooks.prestart().as_ref(), &oci)?;
                 hooks::run_all("createRuntime", hooks.create_runtime().as_ref(), &oci)?;

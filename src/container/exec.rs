@@ -31,6 +31,8 @@ pub struct ExecOptions {
     pub pid_file: Option<PathBuf>,
     pub preserve_fds: i32,
     pub ignore_paused: bool,
+    /// `--cgroup`: a sub-cgroup of the container's to put the process in.
+    pub cgroup: Vec<String>,
 }
 
 /// The exec'd process, running.
@@ -73,6 +75,14 @@ fn exec_in(opts: &ExecOptions, st: &super::State) -> Result<Execed, Cause> {
     if terminal && opts.console_socket.is_none() {
         return Err(Cause::Usage("cannot allocate tty if berth will detach without setting console socket".into()));
     }
+    // runc's checks and words (libcontainer/container_linux.go, utils_linux.go).
+    if !process.cwd().is_absolute() {
+        return Err(Cause::Usage("Cwd must be an absolute path".into()));
+    }
+    if let Some(bad) = process.env().as_deref().unwrap_or_default().iter().find(|e| !e.contains('=')) {
+        return Err(Cause::Usage(format!("invalid environment variable: {bad:?}")));
+    }
+    let cgroup_config = sub_cgroup(&st.cgroup, &opts.cgroup)?;
     let linux = st.config.linux().clone().unwrap_or_default();
     let seccomp = match linux.seccomp() {
         Some(profile) => Some(security::seccomp::compile(profile)?),
@@ -85,7 +95,7 @@ fn exec_in(opts: &ExecOptions, st: &super::State) -> Result<Execed, Cause> {
         None => None,
     };
     let user_ns = namespaces.iter().any(|n| n.typ() == LinuxNamespaceType::User);
-    let cg = cgroups::open(&st.cgroup)?;
+    let cg = cgroups::open(&cgroup_config)?;
     // The process joins the v1 hierarchies itself, as init does (create.rs).
     let cgroup_tasks = if user_ns { Vec::new() } else { super::create::open_self_join(cg.as_ref())? };
     let self_join = !cgroup_tasks.is_empty();
@@ -157,6 +167,41 @@ fn write_pid_file(opts: &ExecOptions, pid: Pid) -> Result<Execed, Cause> {
         return Err(e);
     }
     Ok(Execed { pid })
+}
+
+/// The cgroup the process joins: the container's, or with `--cgroup SUB` that
+/// sub-cgroup of it on every hierarchy (it must exist, as in runc). A path that
+/// leaves the container's cgroup is refused with runc's message: `..` would put
+/// the process outside every limit. An absolute one is refused too (runc takes
+/// it as relative), and so are runc's per-controller form `ctrl:path`, more than
+/// one path, and the systemd driver, which berth does not support here.
+fn sub_cgroup(own: &cgroups::CgroupConfig, given: &[String]) -> Result<cgroups::CgroupConfig, Cause> {
+    for g in given {
+        let path = g.split_once(':').map_or(g.as_str(), |(_, p)| p);
+        let p = Path::new(path);
+        let mut depth = 0i32;
+        for c in p.components() {
+            match c {
+                std::path::Component::Normal(_) => depth += 1,
+                std::path::Component::ParentDir => depth -= 1,
+                _ => {}
+            }
+            if depth < 0 {
+                break;
+            }
+        }
+        if depth < 0 || p.is_absolute() || path.is_empty() {
+            return Err(Cause::Usage(format!("{path} is not a sub cgroup path")));
+        }
+    }
+    let Some(sub) = given.first() else { return Ok(own.clone()) };
+    if given.len() > 1 || sub.contains(':') || own.systemd {
+        return Err(Cause::Usage(format!(
+            "--cgroup {sub:?}: only one sub-cgroup path for every controller, with the cgroupfs driver, is supported"
+        )));
+    }
+    let base = if own.path.as_os_str().is_empty() { Path::new("/").join(&own.id) } else { own.path.clone() };
+    Ok(cgroups::CgroupConfig { path: base.join(sub), ..own.clone() })
 }
 
 /// Receive the process's pid, put it in the cgroup, let it go, and wait until it
@@ -243,4 +288,28 @@ pub fn load_process(path: &Path) -> Result<Process, Cause> {
         let field = e.path().to_string();
         Cause::ProcessFile { path: path.to_path_buf(), field, source: e.into_inner() }
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn own() -> cgroups::CgroupConfig {
+        cgroups::CgroupConfig { path: "/pod/c1".into(), systemd: false, id: "c1".into(), rootless: false }
+    }
+
+    #[test]
+    fn cgroup_paths_that_leave_the_container_are_refused_as_runc() {
+        for bad in ["..", "a/../..", "/abs", "memory:..", "../c2"] {
+            let e = sub_cgroup(&own(), &[bad.to_string()]).unwrap_err().to_string();
+            assert!(e.ends_with("is not a sub cgroup path"), "{bad}: {e}");
+        }
+    }
+
+    #[test]
+    fn a_sub_cgroup_is_under_the_containers() {
+        assert_eq!(sub_cgroup(&own(), &["a/b".into()]).unwrap().path, Path::new("/pod/c1/a/b"));
+        assert_eq!(sub_cgroup(&own(), &[]).unwrap(), own());
+        assert!(sub_cgroup(&own(), &["cpu:a".into()]).is_err());
+    }
 }

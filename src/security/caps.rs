@@ -92,10 +92,12 @@ pub fn apply(caps: Option<&LinuxCapabilities>, keep_sys_admin: bool) -> Result<O
     caps::set(None, CapSet::Effective, &effective).map_err(err("process.capabilities.effective"))?;
     caps::clear(None, CapSet::Ambient).map_err(err("process.capabilities.ambient"))?;
     for c in ambient {
-        // runc only warns: an ambient capability needs to be permitted and
-        // inheritable too.
+        // An ambient capability needs to be permitted and inheritable too; runc
+        // skips one that is not without a word (`berth spec`'s own config asks
+        // for three ambient capabilities and no inheritable ones), so only
+        // --debug shows it.
         if let Err(e) = caps::raise(None, CapSet::Ambient, c) {
-            tracing::warn!(capability = %c, error = %e, "cannot raise ambient capability");
+            tracing::debug!(capability = %c, error = %e, "cannot raise ambient capability");
         }
     }
     Ok(deferred)

@@ -93,15 +93,33 @@ pub(crate) fn run(config: &Config, args: &InfoArgs) -> anyhow::Result<i32> {
 
 /// The store's counts, read from its database. A data root where nothing
 /// was ever stored has no `berth.db`: it holds nothing, and `info` does not
-/// create one. Containers are counted from the containers' table once the
-/// container commands record them there.
+/// create one. Containers are counted from their records (docker's `State`,
+/// as the container commands last wrote it) the way docker's daemon counts
+/// them: paused, else running (restarting included), else stopped.
 fn count(config: &Config) -> anyhow::Result<Counts> {
     let path = config.data_root.join("berth.db");
     if !path.exists() {
         return Ok(Counts::default());
     }
     let db = crate::db::Db::open(&path)?;
-    Ok(Counts { images: crate::image::count(&db)?, ..Counts::default() })
+    let mut counts = Counts { images: crate::image::count(&db)?, ..Counts::default() };
+    if !db.has_table("containers")? {
+        return Ok(counts);
+    }
+    let mut st = db.conn().prepare("SELECT id, record FROM containers").map_err(|e| db.err(e))?;
+    let records: Vec<(String, String)> =
+        st.query_map([], |r| Ok((r.get(0)?, r.get(1)?))).and_then(Iterator::collect).map_err(|e| db.err(e))?;
+    for (id, text) in records {
+        let record: serde_json::Value =
+            serde_json::from_str(&text).map_err(|e| anyhow::anyhow!("container {id}: record: {e}"))?;
+        let state = |k: &str| record["State"][k].as_bool().unwrap_or(false);
+        match (state("Paused"), state("Running")) {
+            (true, _) => counts.paused += 1,
+            (false, true) => counts.running += 1,
+            (false, false) => counts.stopped += 1,
+        }
+    }
+    Ok(counts)
 }
 
 fn collect(config: &Config, counts: Counts) -> anyhow::Result<Info> {
@@ -210,6 +228,26 @@ mod tests {
             run_root_dir: "/run/berthctl".into(),
             client_info: ClientInfo { version: "0.1.0".into() },
         }
+    }
+
+    #[test]
+    fn containers_are_counted_by_their_recorded_state() {
+        let dir = tempfile::tempdir().unwrap();
+        let config = Config::new(dir.path(), &dir.path().join("run"), "/bin/sh").unwrap();
+        assert_eq!(count(&config).unwrap(), Counts::default());
+        assert!(!dir.path().join("berth.db").exists(), "counting created the database");
+        let db = crate::db::Db::open(&dir.path().join("berth.db")).unwrap();
+        // The containers' table as the container commands create it.
+        db.conn()
+            .execute_batch("CREATE TABLE IF NOT EXISTS containers (id TEXT PRIMARY KEY, name TEXT NOT NULL UNIQUE, record TEXT NOT NULL)")
+            .unwrap();
+        for (id, running, paused) in [("a", true, false), ("b", true, true), ("c", false, false), ("d", false, false)] {
+            let record = serde_json::json!({"Id": id, "State": {"Running": running, "Paused": paused}});
+            db.conn()
+                .execute("INSERT INTO containers (id, name, record) VALUES (?1, ?1, ?2)", [id, &record.to_string()])
+                .unwrap();
+        }
+        assert_eq!(count(&config).unwrap(), Counts { running: 1, paused: 1, stopped: 2, images: 0 });
     }
 
     #[test]

@@ -2,8 +2,8 @@
 //! RepoDigests, Parent, Comment, Created, Config, Architecture, Os, Size,
 //! GraphDriver, RootFS, Metadata); and `berthctl inspect NAME|ID...`,
 //! docker's inspect of any object: each name is looked up as docker's CLI
-//! does (cli/command/system/inspect.go), as an image, then a network, then a
-//! volume, the first found wins, or only as the kind `--type` names.
+//! does (cli/command/system/inspect.go), as a container, an image, a network,
+//! then a volume, the first found wins, or only as the kind `--type` names.
 
 use serde_json::{Value, json};
 

@@ -155,7 +155,8 @@ fn report_parse_error(e: &clap::Error) -> i32 {
             0
         }
         _ => {
-            let cmd = std::env::args().skip(1).find(|a| !a.starts_with('-'));
+            let args: Vec<String> = std::env::args().skip(1).collect();
+            let cmd = command_path(&args);
             match (e.kind(), e.get(clap::error::ContextKind::InvalidArg)) {
                 (ErrorKind::UnknownArgument, Some(arg)) if arg.to_string().starts_with('-') => {
                     eprintln!("unknown flag: {arg}")
@@ -166,13 +167,45 @@ fn report_parse_error(e: &clap::Error) -> i32 {
                     eprintln!("berthctl: {first}");
                 }
             }
-            match cmd {
-                Some(c) => eprintln!("See 'berthctl {c} --help'."),
-                None => eprintln!("See 'berthctl --help'."),
+            if cmd.is_empty() {
+                eprintln!("See 'berthctl --help'.");
+            } else {
+                eprintln!("See 'berthctl {cmd} --help'.");
             }
             EXIT_ERROR
         }
     }
+}
+
+/// The subcommand words of a command line (`image ls` of `--data-root /x image
+/// ls --foo`), for docker's "See 'docker image ls --help'." hint: values of
+/// flags are skipped, and a word counts only if it names a subcommand.
+fn command_path(args: &[String]) -> String {
+    use clap::CommandFactory;
+    let mut cmd = Cli::command();
+    let mut words = Vec::new();
+    let mut args = args.iter();
+    while let Some(a) = args.next() {
+        if a.starts_with('-') {
+            let takes_value = cmd
+                .get_arguments()
+                .chain(Cli::command().get_arguments())
+                .find(|x| {
+                    a.strip_prefix("--").is_some_and(|l| {
+                        x.get_long() == Some(l) || x.get_all_aliases().is_some_and(|al| al.contains(&l))
+                    }) || (a.len() == 2 && a.strip_prefix('-').and_then(|s| s.chars().next()) == x.get_short())
+                })
+                .is_some_and(|x| x.get_action().takes_values());
+            if takes_value {
+                args.next();
+            }
+            continue;
+        }
+        let Some(sub) = cmd.find_subcommand(a).cloned() else { break };
+        words.push(sub.get_name().to_string());
+        cmd = sub;
+    }
+    words.join(" ")
 }
 
 pub(crate) fn init_logging(g: &GlobalOpts) {
@@ -251,4 +284,21 @@ pub(crate) fn error_chain(err: &anyhow::Error) -> String {
         out.push_str(&text);
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn path(line: &str) -> String {
+        command_path(&line.split_whitespace().map(String::from).collect::<Vec<_>>())
+    }
+
+    #[test]
+    fn help_hint_names_the_subcommands_not_a_flag_value() {
+        assert_eq!(path("--data-root /x volume ls --bogus"), "volume ls");
+        assert_eq!(path("--runroot /r -l debug images --bogus"), "images");
+        assert_eq!(path("--bogus"), "");
+        assert_eq!(path("volume nosuch"), "volume");
+    }
 }

@@ -34,6 +34,10 @@ pub(crate) enum NetworkCommand {
     Rm(RmArgs),
     /// Remove all unused networks
     Prune(PruneArgs),
+    /// Connect a container to a network
+    Connect(ConnectArgs),
+    /// Disconnect a container from a network
+    Disconnect(DisconnectArgs),
 }
 
 #[derive(Debug, clap::Args)]
@@ -115,6 +119,27 @@ pub(crate) struct PruneArgs {
     filter: Vec<String>,
 }
 
+#[derive(Debug, clap::Args)]
+pub(crate) struct ConnectArgs {
+    /// IPv4 address (e.g., "172.30.100.104")
+    #[arg(long)]
+    ip: Option<String>,
+    /// Add network-scoped alias for the container
+    #[arg(long)]
+    alias: Vec<String>,
+    network: String,
+    container: String,
+}
+
+#[derive(Debug, clap::Args)]
+pub(crate) struct DisconnectArgs {
+    /// Force the container to disconnect from a network
+    #[arg(short, long)]
+    force: bool,
+    network: String,
+    container: String,
+}
+
 pub(crate) fn run(config: &Config, args: NetworkArgs) -> anyhow::Result<i32> {
     let mut db = open_db(config)?;
     match args.command {
@@ -123,6 +148,8 @@ pub(crate) fn run(config: &Config, args: NetworkArgs) -> anyhow::Result<i32> {
         NetworkCommand::Inspect(a) => inspect(&mut db, &a),
         NetworkCommand::Rm(a) => rm(&mut db, &a),
         NetworkCommand::Prune(a) => prune(&mut db, &a),
+        NetworkCommand::Connect(a) => connect(config, &mut db, &a),
+        NetworkCommand::Disconnect(a) => disconnect(config, &mut db, &a),
     }
 }
 
@@ -318,5 +345,22 @@ fn prune(db: &mut Db, a: &PruneArgs) -> anyhow::Result<i32> {
             println!("{name}");
         }
     }
+    Ok(0)
+}
+
+fn connect(config: &Config, db: &mut Db, a: &ConnectArgs) -> anyhow::Result<i32> {
+    let c = crate::container::store::Store::open(&config.data_root)?.lookup(&a.container)?;
+    let ip = a.ip.as_deref().map(network::ipam::parse_ip).transpose()?;
+    let who = network::container::Identity { id: &c.id, name: &c.name, hostname: &c.config.hostname };
+    let driver = network::driver(&config.runroot)?;
+    db.write(|tx| network::container::connect(tx, &*driver, &config.runroot, who, &a.network, ip, &a.alias))?;
+    Ok(0)
+}
+
+fn disconnect(config: &Config, db: &mut Db, a: &DisconnectArgs) -> anyhow::Result<i32> {
+    let _ = a.force;
+    let c = crate::container::store::Store::open(&config.data_root)?.lookup(&a.container)?;
+    let driver = network::driver(&config.runroot)?;
+    db.write(|tx| network::container::disconnect(tx, &*driver, &config.runroot, &c.id, &a.network))?;
     Ok(0)
 }

@@ -9,12 +9,13 @@ use std::collections::HashMap;
 
 use chrono::Utc;
 use clap::{Args, Subcommand};
-use serde_json::{Value, json};
+use serde_json::Value;
 
 use crate::config::Config;
-use crate::format::{self, rows, units::human_size};
+use crate::format::rows::disk_usage::{self, DiskUsage, Usage};
+use crate::format::{self, rows};
 use crate::image;
-use crate::volume::{self, size::Usage};
+use crate::volume::{self, size::Usage as VolumeUsage};
 
 #[derive(Debug, Args)]
 pub(crate) struct SystemArgs {
@@ -39,19 +40,6 @@ pub(crate) struct DfArgs {
     #[arg(long)]
     pub format: Option<String>,
 }
-
-const SUMMARY_TABLE: &str = "table {{.Type}}\t{{.TotalCount}}\t{{.Active}}\t{{.Size}}\t{{.Reclaimable}}";
-const SUMMARY_HEADERS: &[(&str, &str)] = &[
-    ("Type", "TYPE"),
-    ("TotalCount", "TOTAL"),
-    ("Active", "ACTIVE"),
-    ("Size", "SIZE"),
-    ("Reclaimable", "RECLAIMABLE"),
-];
-const IMAGES_TABLE: &str = "table {{.Repository}}\t{{.Tag}}\t{{.ID}}\t{{.CreatedSince}}\t{{.Size}}\t{{.SharedSize}}\t{{.UniqueSize}}\t{{.Containers}}";
-const CONTAINERS_TABLE: &str =
-    "table {{.ID}}\t{{.Image}}\t{{.Command}}\t{{.LocalVolumes}}\t{{.Size}}\t{{.RunningFor}}\t{{.Status}}\t{{.Names}}";
-const VOLUMES_TABLE: &str = "table {{.Name}}\t{{.Links}}\t{{.Size}}";
 
 pub(crate) fn run(config: &Config, args: &SystemArgs) -> anyhow::Result<i32> {
     match &args.command {
@@ -95,25 +83,6 @@ fn layer_sharing(images: &[ImageUsage]) -> (u64, Vec<u64>) {
     (total, shared)
 }
 
-/// `"1.2kB (50%)"`, or the bare size when the total is 0 (docker's
-/// Reclaimable).
-fn reclaimable(bytes: u64, total: u64) -> String {
-    match (bytes * 100).checked_div(total) {
-        Some(percent) => format!("{} ({percent}%)", format::units::human_size4(bytes)),
-        None => format::units::human_size4(bytes),
-    }
-}
-
-fn summary_row(kind: &str, total: usize, active: usize, size: u64, reclaim: String) -> Value {
-    json!({
-        "Type": kind,
-        "TotalCount": total.to_string(),
-        "Active": active.to_string(),
-        "Size": format::units::human_size4(size),
-        "Reclaimable": reclaim,
-    })
-}
-
 /// The containers' part: counts, bytes in their upper layers, and one
 /// `ps`-style summary each for `-v`.
 #[derive(Default)]
@@ -130,15 +99,8 @@ struct Containers {
 /// without one has no containers.
 fn containers(config: &Config, vol_store: &volume::Store) -> anyhow::Result<Containers> {
     let db = crate::db::Db::open(&config.data_root.join("berth.db"))?;
-    let has_table: bool = db
-        .conn()
-        .query_row("SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name = 'containers'", [], |r| {
-            r.get::<_, i64>(0)
-        })
-        .map_err(|e| db.err(e))?
-        > 0;
     let mut out = Containers::default();
-    if !has_table {
+    if !db.has_table("containers")? {
         return Ok(out);
     }
     let mut st = db.conn().prepare("SELECT id, record FROM containers").map_err(|e| db.err(e))?;
@@ -217,27 +179,27 @@ fn df(config: &Config, a: &DfArgs) -> anyhow::Result<i32> {
     let used: u64 = active_images.iter().map(|&i| images[i].summary.size.saturating_sub(shared[i])).sum();
     let (v_total, v_active, v_size, v_reclaim) = volume::size::summary(&volumes);
     let containers = containers(config, &vol_store)?;
-    let rows = vec![
-        summary_row(
-            "Images",
-            images.len(),
-            active_images.len(),
-            layers_size,
-            reclaimable(layers_size.saturating_sub(used), layers_size),
-        ),
-        summary_row(
-            "Containers",
-            containers.total,
-            containers.active,
-            containers.size,
-            reclaimable(containers.reclaimable, containers.size),
-        ),
-        summary_row("Local Volumes", v_total, v_active, v_size, reclaimable(v_reclaim, v_size)),
-        summary_row("Build Cache", 0, 0, 0, format::units::human_size4(0)),
-    ];
+    let usage = DiskUsage {
+        images: Usage {
+            total: images.len() as u64,
+            active: active_images.len() as u64,
+            size: layers_size,
+            reclaimable: layers_size.saturating_sub(used),
+        },
+        containers: Usage {
+            total: containers.total as u64,
+            active: containers.active as u64,
+            size: containers.size,
+            reclaimable: containers.reclaimable,
+        },
+        volumes: Usage { total: v_total as u64, active: v_active as u64, size: v_size, reclaimable: v_reclaim },
+        // berthctl builds no images, so it keeps no build cache.
+        build_cache: Usage::default(),
+    };
     let mut out = std::io::stdout().lock();
     if !a.verbose {
-        format::print_list(&mut out, a.format.as_deref(), SUMMARY_TABLE, SUMMARY_HEADERS, &rows)?;
+        let rows = disk_usage::summary_rows(&usage);
+        format::print_list(&mut out, a.format.as_deref(), disk_usage::DEFAULT_TABLE, disk_usage::HEADERS, &rows)?;
         return Ok(0);
     }
     verbose(&mut out, &images, &shared, &containers, &vol_store, &volumes)?;
@@ -250,7 +212,7 @@ fn verbose(
     shared: &[u64],
     containers: &Containers,
     vol_store: &volume::Store,
-    volumes: &[Usage],
+    volumes: &[VolumeUsage],
 ) -> anyhow::Result<()> {
     let now = Utc::now();
     let summaries: Vec<rows::images::ImageSummary> = images
@@ -273,20 +235,9 @@ fn verbose(
             }
         })
         .collect();
-    let image_rows = rows::images::rows(&summaries, &rows::images::ListOptions::default(), now);
-    out.write_all(b"Images space usage:\n\n")?;
-    format::print_list(out, None, IMAGES_TABLE, rows::images::HEADERS, &image_rows)?;
-    out.write_all(b"\nContainers space usage:\n\n")?;
-    let container_rows: Vec<Value> = containers.items.iter().map(|c| rows::containers::row(c, true, now)).collect();
-    format::print_list(out, None, CONTAINERS_TABLE, rows::containers::HEADERS, &container_rows)?;
-    out.write_all(b"\nLocal Volumes space usage:\n\n")?;
-    let volume_rows: Vec<Value> = volumes
-        .iter()
-        .map(|u| rows::volumes::row(&super::volume::summary(vol_store, &u.volume, Some((u.links, u.size)))))
-        .collect();
-    format::print_list(out, None, VOLUMES_TABLE, rows::volumes::HEADERS, &volume_rows)?;
-    writeln!(out, "\nBuild cache usage: {}\n", human_size(0))?;
-    out.write_all(b"CACHE ID   CACHE TYPE   SIZE      CREATED   LAST USED   USAGE     SHARED\n")?;
+    let volume_summaries: Vec<rows::volumes::VolumeSummary> =
+        volumes.iter().map(|u| super::volume::summary(vol_store, &u.volume, Some((u.links, u.size)))).collect();
+    disk_usage::print_verbose(out, &summaries, &containers.items, &volume_summaries, 0, now)?;
     Ok(())
 }
 
@@ -312,7 +263,5 @@ mod tests {
         let (total, shared) = layer_sharing(&imgs);
         assert_eq!(total, 115);
         assert_eq!(shared, [100, 100]);
-        assert_eq!(reclaimable(50, 200), "50B (25%)");
-        assert_eq!(reclaimable(0, 0), "0B");
     }
 }

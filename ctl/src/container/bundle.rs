@@ -135,6 +135,8 @@ pub(crate) struct BundlePaths<'a> {
     /// Holds hostname, hosts, resolv.conf.
     pub dir: &'a Path,
     pub cgroup_v2: bool,
+    /// The network namespace to join (`network::start`'s), if any.
+    pub netns: Option<&'a Path>,
 }
 
 /// The init binary `--init` bind-mounts (docker's docker-init is tini).
@@ -167,7 +169,7 @@ pub(crate) fn spec(c: &Container, paths: &BundlePaths<'_>) -> Result<Value, Bund
     let cwd = if cfg.working_dir.is_empty() { "/".to_string() } else { cfg.working_dir.clone() };
     let process = json!({
         "terminal": cfg.tty,
-        "user": {"uid": user.uid, "gid": user.gid, "additionalGids": user.additional_gids},
+        "user": {"uid": user.uid, "gid": user.gid, "additionalGids": additional_gids(&user)},
         "args": argv,
         "env": process_env(cfg, &user.home),
         "cwd": cwd,
@@ -177,7 +179,7 @@ pub(crate) fn spec(c: &Container, paths: &BundlePaths<'_>) -> Result<Value, Bund
         "oomScoreAdj": 0,
     });
     let mut linux = json!({
-        "namespaces": namespaces(c, paths.cgroup_v2),
+        "namespaces": namespaces(c, paths.cgroup_v2, paths.netns),
         "cgroupsPath": cgroups_path(c),
         "resources": resources(c),
     });
@@ -207,6 +209,14 @@ pub(crate) fn cgroups_path(c: &Container) -> String {
     format!("{sep}{parent}/{}", c.id)
 }
 
+/// docker's supplementary groups: the primary group first, then the
+/// user's groups from /etc/group (moby's getUser, since CVE-2023-25173).
+pub(crate) fn additional_gids(u: &user::ExecUser) -> Vec<u32> {
+    let mut gids = vec![u.gid];
+    gids.extend(u.additional_gids.iter().copied().filter(|g| *g != u.gid));
+    gids
+}
+
 /// `--security-opt`: (no-new-privileges, seccomp profile file, seccomp off).
 fn security_opts(opts: &[String]) -> Result<(bool, Option<String>, bool), BundleError> {
     let (mut nnp, mut file, mut off) = (false, None, false);
@@ -224,10 +234,12 @@ fn security_opts(opts: &[String]) -> Result<(bool, Option<String>, bool), Bundle
     Ok((nnp, file, off))
 }
 
-fn namespaces(c: &Container, cgroup_v2: bool) -> Vec<Value> {
+fn namespaces(c: &Container, cgroup_v2: bool, netns: Option<&Path>) -> Vec<Value> {
     let mut ns = vec![json!({"type": "pid"}), json!({"type": "ipc"}), json!({"type": "uts"}), json!({"type": "mount"})];
-    if c.host_config.network_mode != "host" {
-        ns.push(json!({"type": "network"}));
+    match netns {
+        Some(path) => ns.push(json!({"type": "network", "path": path})),
+        None if c.host_config.network_mode != "host" => ns.push(json!({"type": "network"})),
+        None => {}
     }
     // docker's default cgroupns mode: private on cgroup v2, host on v1 and hybrid.
     if cgroup_v2 {
@@ -451,7 +463,7 @@ mod tests {
     fn spec_has_docker_defaults() {
         let dir = tempfile::tempdir().unwrap();
         let c = Container { id: "abc".into(), path: "sh".into(), ..Default::default() };
-        let s = spec(&c, &BundlePaths { rootfs: dir.path(), dir: dir.path(), cgroup_v2: false }).unwrap();
+        let s = spec(&c, &BundlePaths { rootfs: dir.path(), dir: dir.path(), cgroup_v2: false, netns: None }).unwrap();
         assert_eq!(s["process"]["capabilities"]["bounding"].as_array().unwrap().len(), 14);
         assert!(s["linux"]["maskedPaths"].as_array().unwrap().iter().any(|p| p == "/proc/kcore"));
         let shm = s["mounts"].as_array().unwrap().iter().find(|m| m["destination"] == "/dev/shm").unwrap();
@@ -465,7 +477,7 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let mut c = Container { id: "abc".into(), path: "sh".into(), ..Default::default() };
         c.host_config.privileged = true;
-        let s = spec(&c, &BundlePaths { rootfs: dir.path(), dir: dir.path(), cgroup_v2: false }).unwrap();
+        let s = spec(&c, &BundlePaths { rootfs: dir.path(), dir: dir.path(), cgroup_v2: false, netns: None }).unwrap();
         assert!(s["linux"].get("seccomp").is_none());
         assert!(s["linux"].get("maskedPaths").is_none());
     }

@@ -80,11 +80,17 @@ fn cleanup_after_exit(config: &Config, rt: &Runtime, c: &Container) {
     if let Err(e) = rt.delete(&c.id, true) {
         tracing::debug!(error = %e, "runtime delete");
     }
+    if let Err(e) = crate::network::stop(config, &c.id) {
+        tracing::warn!(error = %e, "network teardown");
+    }
     let layout = Layout::new(config, &c.id);
     if let Err(e) = rootfs::unmount(&layout.rootfs()) {
         tracing::warn!(error = %e, "unmount rootfs");
     }
     let _ = std::fs::remove_dir_all(&layout.run);
+    if let Err(e) = crate::volume::attach::deactivate(&config.data_root, &c.id) {
+        tracing::warn!(error = %e, "deactivate volumes");
+    }
 }
 
 /// Block until `pid` exits or `timeout` passes; true if it exited.
@@ -159,8 +165,9 @@ pub(crate) fn kill(config: &Config, store: &mut Store, id: &str, signal: &str) -
     Ok(())
 }
 
-/// Remove a container that is down (forced: killed first).
-pub(crate) fn remove(config: &Config, store: &mut Store, id: &str, force: bool) -> anyhow::Result<()> {
+/// Remove a container that is down (forced: killed first); with `volumes`
+/// (`rm -v`, `run --rm`) its anonymous volumes go too.
+pub(crate) fn remove(config: &Config, store: &mut Store, id: &str, force: bool, volumes: bool) -> anyhow::Result<()> {
     let c = reload(config, store, id)?;
     if is_active(&c) {
         if !force {
@@ -187,7 +194,12 @@ pub(crate) fn remove(config: &Config, store: &mut Store, id: &str, force: bool) 
         cleanup_after_exit(config, &rt, &c);
     }
     let c = store.get(id)?;
+    // Whatever a crash left set up goes before the leases and ports do.
+    crate::network::stop(config, id)?;
     remove_files(config, &c)?;
+    // References go before the record: a failure leaves the container to
+    // remove again, never a volume held by a container that is gone.
+    crate::volume::attach::release(&config.data_root, id, volumes)?;
     store.remove(id)?;
     Ok(())
 }

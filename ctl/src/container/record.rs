@@ -151,6 +151,10 @@ pub(crate) struct Container {
     /// (docker's HasBeenManuallyStopped).
     pub manually_stopped: bool,
     pub supervisor: Option<ProcessId>,
+    /// `-v`, `--mount`, `--volumes-from` and the image's volumes, with their
+    /// volumes taken (see `volume::attach`); inspect shows them as `Mounts`.
+    #[serde(default)]
+    pub mount_points: Vec<crate::volume::spec::MountPoint>,
 }
 
 impl Container {

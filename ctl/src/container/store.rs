@@ -20,6 +20,8 @@ pub(crate) enum StoreError {
         #[source]
         source: serde_json::Error,
     },
+    #[error(transparent)]
+    Network(#[from] crate::network::NetworkError),
     #[error("No such container: {0}")]
     NotFound(String),
     #[error("multiple containers match {0:?}: give more of the id")]
@@ -54,7 +56,18 @@ impl Store {
 
     /// Add a new container and hold its image; fails with docker's conflict
     /// message when the name is taken.
+    #[cfg(test)]
     pub(crate) fn insert(&mut self, c: &Container) -> Result<(), StoreError> {
+        self.insert_with(c, &|_| Ok(()))
+    }
+
+    /// `insert`, with `also` (the network's leases and ports) in the same
+    /// transaction.
+    pub(crate) fn insert_with(
+        &mut self,
+        c: &Container,
+        also: &dyn Fn(&rusqlite::Transaction<'_>) -> Result<(), StoreError>,
+    ) -> Result<(), StoreError> {
         let path = self.db.path().to_path_buf();
         let sql = move |source| StoreError::Db(DbError::Sql { path: path.clone(), source });
         self.db.write(|tx| {
@@ -77,7 +90,7 @@ impl Store {
                 )
                 .map_err(&sql)?;
             }
-            Ok(())
+            also(tx)
         })
     }
 
@@ -187,6 +200,7 @@ impl Store {
         self.db.write(|tx| {
             tx.execute("DELETE FROM containers WHERE id = ?1", params![id]).map_err(&sql)?;
             tx.execute("DELETE FROM image_holds WHERE holder = ?1", params![holder(id)]).map_err(&sql)?;
+            crate::network::container::release(tx, id)?;
             Ok(())
         })
     }

@@ -111,6 +111,16 @@ impl Db {
     }
 
     /// Wrap a rusqlite error with this database's path.
+    /// Whether a table exists (another command's migration may not have
+    /// run in this store yet).
+    pub(crate) fn has_table(&self, name: &str) -> Result<bool, DbError> {
+        let n: i64 = self
+            .conn
+            .query_row("SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name = ?1", [name], |r| r.get(0))
+            .map_err(|e| self.err(e))?;
+        Ok(n > 0)
+    }
+
     pub(crate) fn err(&self, source: rusqlite::Error) -> DbError {
         DbError::Sql { path: self.path.clone(), source }
     }

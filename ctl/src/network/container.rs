@@ -369,43 +369,50 @@ pub(crate) fn disconnect(
     Ok(())
 }
 
-/// `system check`: replay the teardown of every container whose networking
-/// is still recorded as set up but that no longer runs (`running`), forget
-/// the rows of containers that no longer exist (`exists`), and remove netns
-/// files under `<runroot>/netns` that no record names. Returns one line per
-/// thing repaired.
+/// `system check`: the teardown of every container whose networking is
+/// still recorded as set up but that no longer runs (`running`), the rows of
+/// containers that no longer exist (`exists`), and netns files under
+/// `<runroot>/netns` that no record names. Each is done only with `repair`;
+/// returns one line per finding and whether it was repaired.
 pub(crate) fn check(
     c: &Connection,
     driver: &dyn NetworkDriver,
     runroot: &Path,
     exists: &dyn Fn(&str) -> bool,
     running: &dyn Fn(&str) -> bool,
-) -> Result<Vec<String>, NetworkError> {
-    let mut fixed = Vec::new();
+    repair: bool,
+) -> Result<Vec<(String, bool)>, NetworkError> {
+    let mut found = Vec::new();
     for id in store::containers(c)? {
         if store::setup(c, &id)?.is_some() && !running(&id) {
-            teardown(c, driver, runroot, &id).map_err(wrap(&id))?;
-            fixed.push(format!("container {id}: network torn down"));
+            if repair {
+                teardown(c, driver, runroot, &id).map_err(wrap(&id))?;
+            }
+            found.push((format!("container {id}: network set up but the container is not running"), repair));
         }
         if !exists(&id) {
-            release(c, &id)?;
-            fixed.push(format!("container {id}: leases and ports released"));
+            if repair {
+                release(c, &id)?;
+            }
+            found.push((format!("container {id}: address leases and host ports of a removed container"), repair));
         }
     }
     let dir = runroot.join("netns");
     let entries = match std::fs::read_dir(&dir) {
         Ok(entries) => entries,
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(fixed),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(found),
         Err(source) => return Err(NetworkError::Write { path: dir, source }),
     };
     for entry in entries.flatten() {
         let name = entry.file_name().to_string_lossy().into_owned();
         if store::setup(c, &name)?.is_none() {
-            netns::remove(&entry.path())?;
-            fixed.push(format!("netns {:?}: removed (no container)", entry.path()));
+            if repair {
+                netns::remove(&entry.path())?;
+            }
+            found.push((format!("netns {:?}: no container uses it", entry.path()), repair));
         }
     }
-    Ok(fixed)
+    Ok(found)
 }
 
 #[cfg(test)]
@@ -519,8 +526,12 @@ mod tests {
         std::fs::create_dir_all(run.path().join("netns")).unwrap();
         std::fs::write(run.path().join("netns/stray"), "").unwrap();
         let d = Recorder::default();
-        let fixed = check(&c, &d, run.path(), &|id| id == "kept", &|_| false).unwrap();
+        let seen = check(&c, &d, run.path(), &|id| id == "kept", &|_| false, false).unwrap();
+        assert_eq!(seen.len(), 2, "{seen:?}");
+        assert!(run.path().join("netns/stray").exists(), "nothing is changed without repair");
+        let fixed = check(&c, &d, run.path(), &|id| id == "kept", &|_| false, true).unwrap();
         assert_eq!(fixed.len(), 2, "{fixed:?}");
+        assert!(fixed.iter().all(|(_, repaired)| *repaired));
         assert!(store::container_endpoints(&c, "gone").unwrap().is_empty());
         assert!(store::ports(&c, None).unwrap().is_empty());
         assert_eq!(store::container_endpoints(&c, "kept").unwrap().len(), 1);

@@ -10,10 +10,6 @@
 //! stored driver input, so it also works after a crash), `release` in the
 //! transaction that removes it.
 
-// The container side is called by the run path, which lands on top of it;
-// until it has, parts of it are only reached from tests.
-#![allow(dead_code)]
-
 pub(crate) mod container;
 pub(crate) mod driver;
 mod etc;
@@ -286,6 +282,73 @@ pub(crate) fn prune(c: &Connection, keep: impl Fn(&Network) -> bool) -> Result<V
 /// netavark, with its state (and aardvark-dns's) in `<runroot>/netavark`.
 pub(crate) fn driver(runroot: &Path) -> Result<Box<dyn driver::NetworkDriver>, NetworkError> {
     Ok(Box::new(netavark::Netavark::new(&runroot.join("netavark"))?))
+}
+
+fn open_db(config: &crate::config::Config) -> Result<crate::db::Db, NetworkError> {
+    Ok(crate::db::Db::open(&config.data_root.join("berth.db"))?)
+}
+
+/// Before each `<runtime> create`: set the container's networking up (its
+/// own connection, autocommit, so the write-ahead record is on disk before
+/// anything it describes exists); writes `hosts` and `resolv.conf` into
+/// `etc_dir`.
+pub(crate) fn start(
+    config: &crate::config::Config,
+    who: container::Identity<'_>,
+    etc_dir: &Path,
+) -> Result<container::Namespace, NetworkError> {
+    let db = open_db(config)?;
+    if store::request(db.conn(), who.id)?.is_none() {
+        // A container made before it had a network record: none, as docker's
+        // `--network none`.
+        let req = container::Request { mode: "none".into(), ..Default::default() };
+        container::allocate(db.conn(), who, &req, &[])?;
+    }
+    let driver = driver(&config.runroot)?;
+    container::setup(db.conn(), &*driver, &config.runroot, who, etc_dir)
+}
+
+/// After the container stopped (and in its place after a crash): undo what
+/// `start` set up, replayed from the stored record.
+pub(crate) fn stop(config: &crate::config::Config, id: &str) -> Result<(), NetworkError> {
+    let db = open_db(config)?;
+    if store::setup(db.conn(), id)?.is_none() {
+        return Ok(());
+    }
+    let driver = driver(&config.runroot)?;
+    container::teardown(db.conn(), &*driver, &config.runroot, id)
+}
+
+/// `system check`'s network part (see `container::check`).
+pub(crate) fn check(
+    config: &crate::config::Config,
+    exists: &dyn Fn(&str) -> bool,
+    running: &dyn Fn(&str) -> bool,
+    repair: bool,
+) -> Result<Vec<(String, bool)>, NetworkError> {
+    let db = open_db(config)?;
+    let driver = driver(&config.runroot)?;
+    container::check(db.conn(), &*driver, &config.runroot, exists, running, repair)
+}
+
+/// A container's `NetworkSettings` for `inspect`.
+pub(crate) fn settings(
+    config: &crate::config::Config,
+    id: &str,
+    exposed: &[String],
+) -> Result<serde_json::Value, NetworkError> {
+    let db = open_db(config)?;
+    inspect::settings(db.conn(), id, exposed)
+}
+
+/// The `port` command's lines for a container.
+pub(crate) fn port_lines(
+    config: &crate::config::Config,
+    id: &str,
+    filter: Option<&str>,
+) -> Result<Vec<String>, NetworkError> {
+    let db = open_db(config)?;
+    inspect::port_lines(db.conn(), id, filter)
 }
 
 /// The address of the host's side on a network (where aardvark-dns answers).

@@ -112,6 +112,12 @@ fn network_info(n: &Network) -> Value {
     }
     let mut options: BTreeMap<String, String> = n.options.clone();
     options.remove("parent");
+    options.remove("com.docker.network.bridge.name");
+    if n.driver == "bridge" {
+        // docker's bridges cannot reach each other (its DOCKER-ISOLATION
+        // chains); netavark's are routed unless asked to isolate.
+        options.entry("isolate".into()).or_insert_with(|| "true".into());
+    }
     json!({
         "name": n.name,
         "id": n.id,

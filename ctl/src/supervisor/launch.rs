@@ -10,10 +10,12 @@ use std::time::Duration;
 
 use nix::poll::{PollFd, PollFlags, PollTimeout, poll};
 
+use crate::config::Config;
 use crate::container::bundle::{self, BundlePaths};
 use crate::container::record::Container;
 use crate::container::runtime::{self, Runtime, RuntimeError};
 use crate::container::{Layout, rootfs};
+use crate::network;
 
 /// The container's end of stdio as the supervisor holds it.
 pub(crate) enum ContainerIo {
@@ -28,7 +30,11 @@ pub(crate) enum LaunchError {
     #[error(transparent)]
     Rootfs(#[from] rootfs::RootfsError),
     #[error(transparent)]
+    Volume(#[from] crate::volume::attach::AttachError),
+    #[error(transparent)]
     Runtime(#[from] RuntimeError),
+    #[error(transparent)]
+    Network(#[from] crate::network::NetworkError),
     #[error("{what} {path:?}")]
     Io {
         what: &'static str,
@@ -55,13 +61,42 @@ fn io_err(what: &'static str, path: &std::path::Path) -> impl FnOnce(std::io::Er
     move |source| LaunchError::Io { what, path, source }
 }
 
-/// Mount the rootfs and write config.json and the /etc files.
-pub(crate) fn prepare(c: &Container, layout: &Layout) -> Result<(), LaunchError> {
+/// Mount the rootfs and write config.json and the /etc files; the
+/// container's volumes are mounted (driver options), filled (copy-up) and
+/// added to the spec's mounts.
+pub(crate) fn prepare(config: &Config, c: &Container, layout: &Layout) -> Result<(), LaunchError> {
     rootfs::mount_overlay(&c.lower_dirs, &layout.upper(), &layout.work(), &layout.rootfs())?;
     bundle::ensure_workdir(&layout.rootfs(), &c.config.working_dir)?;
     bundle::write_etc_files(&layout.dir, &c.config.hostname, c.host_config.network_mode == "host")?;
-    let paths = BundlePaths { rootfs: &layout.rootfs(), dir: &layout.dir, cgroup_v2: crate::container::is_cgroup_v2() };
-    let spec = bundle::spec(c, &paths)?;
+    let volumes = crate::volume::attach::mounts_for(&config.data_root, &c.id, &c.mount_points, &layout.rootfs())?;
+    // The network's hosts and resolv.conf replace the ones just written;
+    // it is set up last, and undone if the spec cannot be made.
+    let who = network::container::Identity { id: &c.id, name: &c.name, hostname: &c.config.hostname };
+    let netns = match network::start(config, who, &layout.dir)? {
+        network::container::Namespace::Path(p) => Some(p),
+        network::container::Namespace::Host => None,
+    };
+    let paths = BundlePaths {
+        rootfs: &layout.rootfs(),
+        dir: &layout.dir,
+        cgroup_v2: crate::container::is_cgroup_v2(),
+        netns: netns.as_deref(),
+    };
+    let mut spec = match bundle::spec(c, &paths) {
+        Ok(spec) => spec,
+        Err(e) => {
+            if let Err(undo) = network::stop(config, &c.id) {
+                tracing::warn!(error = %undo, "network teardown after a failed spec");
+            }
+            return Err(e.into());
+        }
+    };
+    if let Some(mounts) = spec["mounts"].as_array_mut() {
+        // A user mount replaces a default one at the same place (docker's
+        // rule: `-v /x:/etc/hosts` wins over the generated hosts file).
+        mounts.retain(|m| !volumes.iter().any(|v| v["destination"] == m["destination"]));
+        mounts.extend(volumes);
+    }
     let path = layout.dir.join("config.json");
     // A serde_json::Value always serializes.
     let text = serde_json::to_vec_pretty(&spec).expect("a JSON value serializes");

@@ -158,7 +158,7 @@ impl Supervisor {
 
     /// One create/start/run/exit cycle; the exit status.
     fn run_once(&mut self, c: &Container, handshake: Option<&mut Handshake>) -> Result<i32, LaunchError> {
-        launch::prepare(c, &self.layout)?;
+        launch::prepare(&self.config, c, &self.layout)?;
         let (io, pid) = match launch::create(c, &self.layout, &self.runtime) {
             Ok(v) => v,
             Err(e) => {
@@ -314,10 +314,13 @@ impl Supervisor {
         });
     }
 
-    /// `<runtime> delete --force`, as after every run.
+    /// `<runtime> delete --force` and the network's teardown, as after every run.
     fn cleanup_runtime(&self) {
         if let Err(e) = self.runtime.delete(&self.id, true) {
             tracing::warn!(error = %e, "runtime delete");
+        }
+        if let Err(e) = crate::network::stop(&self.config, &self.id) {
+            tracing::warn!(error = %e, "network teardown");
         }
     }
 
@@ -328,12 +331,21 @@ impl Supervisor {
             tracing::warn!(error = %e, "unmount rootfs");
         }
         let _ = std::fs::remove_dir_all(&self.layout.run);
+        if let Err(e) = crate::volume::attach::deactivate(&self.config.data_root, &self.id) {
+            tracing::warn!(error = %e, "deactivate volumes");
+        }
         match self.store.get(&self.id) {
             Ok(c) if c.host_config.auto_remove => {
                 if let Err(e) = lifecycle::remove_files(&self.config, &c) {
                     tracing::warn!(error = %e, "remove container files");
                 }
-                let _ = self.store.remove(&self.id);
+                // run --rm takes its anonymous volumes along (docker's rule).
+                match crate::volume::attach::release(&self.config.data_root, &self.id, true) {
+                    Ok(_) => {
+                        let _ = self.store.remove(&self.id);
+                    }
+                    Err(e) => tracing::warn!(error = %e, "release volumes"),
+                }
             }
             Ok(_) => {
                 let _ = self.store.update(&self.id, |r| r.supervisor = None);

@@ -14,10 +14,6 @@
 //! into mount points and OCI mounts in [`attach`]; [`copyup`] fills an empty
 //! volume from the image; [`size`] measures volumes for `system df`.
 
-// The mount half (attach, copyup, spec, the driver's mounts) is called by
-// the run path, which lands beside it; until then only tests reach it.
-#![cfg_attr(not(test), allow(dead_code))]
-
 pub(crate) mod attach;
 pub(crate) mod copyup;
 mod local;

@@ -89,6 +89,9 @@ impl Store {
         cmd.env_remove("BERTH_ROOT").env_remove("BERTH_RUNROOT");
         cmd.env("DOCKER_CONFIG", self.docker_config_dir());
         cmd.env("BERTH_RUNTIME", runtime());
+        // Outside a network sandbox (sandbox.rs) a container must never get
+        // a bridge, veth or firewall rule in the host's network namespace.
+        cmd.env("BERTH_NETWORK", "none");
         cmd.arg("--data-root").arg(&self.root).arg("--runroot").arg(&self.runroot);
         cmd.args(args);
         cmd

@@ -12,6 +12,7 @@ use crate::container::bundle::{self, ImageDefaults};
 use crate::container::record::{Container, ContainerConfig, HostConfig, LogConfig, Ulimit, ZERO_TIME};
 use crate::container::store::Store;
 use crate::container::{Layout, now_rfc3339};
+use crate::network;
 use crate::supervisor::{logfile, restart};
 
 #[derive(Debug, Clone, clap::Args)]
@@ -91,6 +92,8 @@ pub(crate) struct CreateArgs {
     /// Mount a tmpfs directory
     #[arg(long)]
     pub tmpfs: Vec<String>,
+    #[command(flatten)]
+    pub mounts: crate::volume::attach::MountArgs,
     /// Set meta data on a container
     #[arg(short = 'l', long = "label")]
     pub label: Vec<String>,
@@ -106,9 +109,36 @@ pub(crate) struct CreateArgs {
     /// Pull image before running ("always", "missing", "never")
     #[arg(long, default_value = "missing")]
     pub pull: String,
-    /// Connect a container to a network (none or host)
-    #[arg(long = "network", alias = "net", default_value = "none")]
+    /// Connect a container to a network (bridge, host, none, container:NAME|ID, or a network's name)
+    #[arg(long = "network", alias = "net", env = "BERTH_NETWORK", default_value = "bridge")]
     pub network: String,
+    /// Publish a container's port(s) to the host
+    #[arg(short = 'p', long = "publish")]
+    pub publish: Vec<String>,
+    /// Publish all exposed ports to random ports
+    #[arg(short = 'P', long = "publish-all")]
+    pub publish_all: bool,
+    /// Expose a port or a range of ports
+    #[arg(long)]
+    pub expose: Vec<String>,
+    /// IPv4 address (e.g., 172.30.100.104)
+    #[arg(long)]
+    pub ip: Option<String>,
+    /// Add network-scoped alias for the container
+    #[arg(long = "network-alias", alias = "net-alias")]
+    pub network_alias: Vec<String>,
+    /// Set custom DNS servers
+    #[arg(long)]
+    pub dns: Vec<String>,
+    /// Set custom DNS search domains
+    #[arg(long = "dns-search")]
+    pub dns_search: Vec<String>,
+    /// Set DNS options
+    #[arg(long = "dns-option", alias = "dns-opt")]
+    pub dns_option: Vec<String>,
+    /// Add a custom host-to-IP mapping (host:ip)
+    #[arg(long = "add-host")]
+    pub add_host: Vec<String>,
     /// Optional parent cgroup for the container
     #[arg(long = "cgroup-parent")]
     pub cgroup_parent: Option<String>,
@@ -181,9 +211,6 @@ fn labels(list: &[String]) -> BTreeMap<String, String> {
 fn host_config(a: &CreateArgs, runtime: &str) -> anyhow::Result<HostConfig> {
     if a.rm && a.restart != "no" {
         anyhow::bail!("Conflicting options: --restart and --rm");
-    }
-    if a.network != "none" && a.network != "host" {
-        anyhow::bail!("network {:?} not found (this berthctl supports --network none and host)", a.network);
     }
     let mut log_config = LogConfig { kind: a.log_driver.clone(), config: BTreeMap::new() };
     if a.log_driver != "json-file" && a.log_driver != "none" {
@@ -302,25 +329,76 @@ pub(crate) fn create(config: &Config, a: &CreateArgs) -> anyhow::Result<Containe
     c.state.status = "created".into();
     c.state.started_at = ZERO_TIME.into();
     c.state.finished_at = ZERO_TIME.into();
+    c.mount_points = mount_points(config, &id, a, &image.config)?;
     let layout = Layout::new(config, &id);
-    std::fs::create_dir_all(&layout.dir).with_context(|| format!("create {:?}", layout.dir))?;
-    if let Err(e) = insert_named(config, &mut c, a.name.as_deref()) {
+    for port in &a.expose {
+        let key = if port.contains('/') { port.clone() } else { format!("{port}/tcp") };
+        c.config.exposed_ports.insert(key, serde_json::json!({}));
+    }
+    let made = std::fs::create_dir_all(&layout.dir).with_context(|| format!("create {:?}", layout.dir));
+    if let Err(e) = made.and_then(|()| insert_named(config, &mut c, a)) {
         let _ = std::fs::remove_dir_all(&layout.dir);
+        if let Err(v) = crate::volume::attach::release(&config.data_root, &id, true) {
+            tracing::warn!(error = %v, "release volumes of a container that was not created");
+        }
         return Err(e);
     }
     Ok(c)
 }
 
-/// Insert with the given name, or a random free `adjective_surname`.
-fn insert_named(config: &Config, c: &mut Container, name: Option<&str>) -> anyhow::Result<()> {
+/// The container's mounts with its volumes taken: `-v`, `--mount`,
+/// `--volumes-from` (that container's mount points) and the image's
+/// `Volumes` not covered by those or by `--tmpfs`.
+fn mount_points(
+    config: &Config,
+    id: &str,
+    a: &CreateArgs,
+    image: &oci_spec::image::ImageConfiguration,
+) -> anyhow::Result<Vec<crate::volume::spec::MountPoint>> {
+    let image_volumes: Vec<String> = image.config().as_ref().and_then(|c| c.volumes().clone()).unwrap_or_default();
+    let store = Store::open(&config.data_root)?;
+    let mut from = |name: &str| store.lookup(name).map(|c| c.mount_points).map_err(|e| e.to_string());
+    Ok(crate::volume::attach::prepare(&config.data_root, id, &a.mounts, &image_volumes, &a.tmpfs, &mut from)?)
+}
+
+/// The network request of the flags; `container:NAME` resolved to the id.
+fn network_request(store: &Store, a: &CreateArgs) -> anyhow::Result<network::container::Request> {
+    let mode = match a.network.strip_prefix("container:") {
+        Some(other) => format!("container:{}", store.resolve(other)?),
+        None => a.network.clone(),
+    };
+    let ip = a.ip.as_deref().map(network::ipam::parse_ip).transpose()?;
+    Ok(network::container::Request {
+        mode,
+        ip,
+        aliases: a.network_alias.clone(),
+        publish: a.publish.clone(),
+        publish_all: a.publish_all,
+        dns: a.dns.clone(),
+        dns_search: a.dns_search.clone(),
+        dns_options: a.dns_option.clone(),
+        extra_hosts: a.add_host.clone(),
+    })
+}
+
+/// Insert with the given name, or a random free `adjective_surname`; the
+/// network's leases and ports are taken in the same transaction.
+fn insert_named(config: &Config, c: &mut Container, a: &CreateArgs) -> anyhow::Result<()> {
+    let name = a.name.as_deref();
     let mut store = Store::open(&config.data_root)?;
+    let req = network_request(&store, a)?;
+    let exposed: Vec<String> = c.config.exposed_ports.keys().cloned().collect();
+    let insert = |store: &mut Store, c: &Container| {
+        let who = network::container::Identity { id: &c.id, name: &c.name, hostname: &c.config.hostname };
+        store.insert_with(c, &|tx| Ok(network::container::allocate(tx, who, &req, &exposed)?))
+    };
     if let Some(n) = name {
         let n = n.strip_prefix('/').unwrap_or(n);
         if !is_valid_name(n) {
             anyhow::bail!("Invalid container name ({n}), only [a-zA-Z0-9][a-zA-Z0-9_.-] are allowed");
         }
         c.name = n.to_string();
-        return Ok(store.insert(c)?);
+        return Ok(insert(&mut store, c)?);
     }
     // docker's candidates: random names, then the short id; the store's
     // unique name column decides, so parallel runs never share one.
@@ -328,7 +406,7 @@ fn insert_named(config: &Config, c: &mut Container, name: Option<&str>) -> anyho
         crate::names::candidates(&c.id).context("pick a random container name")?.into_iter().peekable();
     while let Some(name) = candidates.next() {
         c.name = name;
-        match store.insert(c) {
+        match insert(&mut store, c) {
             Err(crate::container::store::StoreError::NameInUse { .. }) if candidates.peek().is_some() => continue,
             other => return Ok(other?),
         }

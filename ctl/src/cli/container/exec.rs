@@ -67,7 +67,7 @@ fn process_json(c: &Container, a: &ExecArgs, rootfs: &std::path::Path) -> anyhow
         .unwrap_or_else(|| if cfg.working_dir.is_empty() { "/".into() } else { cfg.working_dir.clone() });
     Ok(json!({
         "terminal": a.tty,
-        "user": {"uid": u.uid, "gid": u.gid, "additionalGids": u.additional_gids},
+        "user": {"uid": u.uid, "gid": u.gid, "additionalGids": bundle::additional_gids(&u)},
         "args": a.command,
         "env": bundle::process_env(&cfg, &u.home),
         "cwd": cwd,

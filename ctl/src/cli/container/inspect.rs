@@ -37,6 +37,7 @@ pub(crate) fn to_json(config: &Config, c: &Container, size: bool) -> Value {
     }
     let lower: Vec<String> = c.lower_dirs.iter().map(|p| p.display().to_string()).collect();
     let net = &c.host_config.network_mode;
+    let exposed: Vec<String> = c.config.exposed_ports.keys().cloned().collect();
     let mut v = json!({
         "Id": c.id,
         "Created": c.created,
@@ -66,9 +67,12 @@ pub(crate) fn to_json(config: &Config, c: &Container, size: bool) -> Value {
             },
             "Name": "overlay",
         },
-        "Mounts": [],
+        "Mounts": c.mount_points.iter().map(crate::volume::spec::MountPoint::inspect).collect::<Vec<_>>(),
         "Config": config_json,
-        "NetworkSettings": network_settings(net),
+        "NetworkSettings": crate::network::settings(config, &c.id, &exposed).unwrap_or_else(|e| {
+            tracing::warn!(id = %c.id, error = %e, "read network settings");
+            network_settings(net)
+        }),
     });
     if size {
         let upper = super::ps::dir_size(&layout.upper());

@@ -61,13 +61,19 @@ pub(crate) fn top(config: &Config, a: &TopArgs) -> anyhow::Result<i32> {
     Ok(0)
 }
 
-/// `port`: published ports (none until berthctl networks publish them).
+/// `port`: published ports, `80/tcp -> 0.0.0.0:8080`, or the host side of one.
 pub(crate) fn port(config: &Config, a: &PortArgs) -> anyhow::Result<i32> {
     let store = Store::open(&config.data_root)?;
     let c = store.lookup(&a.container)?;
-    if let Some(p) = &a.port {
+    let lines = crate::network::port_lines(config, &c.id, a.port.as_deref())?;
+    if lines.is_empty()
+        && let Some(p) = &a.port
+    {
         let p = if p.contains('/') { p.clone() } else { format!("{p}/tcp") };
         anyhow::bail!("No public port '{p}' published for {}", c.name);
+    }
+    for line in lines {
+        println!("{line}");
     }
     Ok(0)
 }

@@ -77,8 +77,9 @@ pub(crate) fn dir_size(path: &std::path::Path) -> u64 {
 fn summary(config: &Config, c: &Container, size: bool) -> ContainerSummary {
     let f = facts(c);
     let now = Utc::now();
+    // docker's daemon (daemon/list.go) single-quotes arguments with a space.
     let mut command = vec![c.path.clone()];
-    command.extend(c.args.iter().cloned());
+    command.extend(c.args.iter().map(|a| if a.contains(' ') { format!("'{a}'") } else { a.clone() }));
     let upper = size.then(|| dir_size(&Layout::new(config, &c.id).upper()));
     ContainerSummary {
         id: c.id.clone(),

@@ -32,7 +32,7 @@ pub(crate) struct RenameArgs {
 }
 
 pub(crate) fn rm(config: &Config, a: &RmArgs) -> anyhow::Result<i32> {
-    Ok(for_each(config, &a.containers, true, |store, id| lifecycle::remove(config, store, id, a.force)))
+    Ok(for_each(config, &a.containers, true, |store, id| lifecycle::remove(config, store, id, a.force, a.volumes)))
 }
 
 /// Remove every stopped container; prints their ids and docker's total line.
@@ -52,7 +52,7 @@ pub(crate) fn prune(config: &Config, a: &PruneArgs) -> anyhow::Result<i32> {
         if lifecycle::is_active(&c) {
             continue;
         }
-        lifecycle::remove(config, &mut store, &c.id, false)?;
+        lifecycle::remove(config, &mut store, &c.id, false, false)?;
         deleted.push(c.id);
     }
     if !deleted.is_empty() {

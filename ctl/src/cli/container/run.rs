@@ -48,7 +48,7 @@ fn remove_after_failure(config: &Config, c: &Container) {
         return;
     }
     if let Ok(mut store) = Store::open(&config.data_root)
-        && let Err(e) = lifecycle::remove(config, &mut store, &c.id, true)
+        && let Err(e) = lifecycle::remove(config, &mut store, &c.id, true, true)
     {
         tracing::debug!(error = %e, id = %c.id, "remove container after failed start (the supervisor may have removed it)");
     }
