@@ -8,9 +8,7 @@ use std::time::Duration;
 
 use serde_json::json;
 
-use crate::common::{Bundle, cgroup_parent, text, wait_until};
-
-const LOOP: &[&str] = &["sh", "-c", "trap 'exit 0' TERM; while true; do sleep 0.05; done"];
+use crate::common::{Bundle, LOOP, cgroup_parent, text, wait_until};
 
 fn host_file(b: &Bundle, hierarchy: &str, file: &str) -> String {
     let p = PathBuf::from("/sys/fs/cgroup").join(hierarchy).join(cgroup_parent()).join(&b.id).join(file);
@@ -28,12 +26,6 @@ fn block_device() -> String {
 fn major_minor(dev: &str) -> (u64, u64) {
     let (a, b) = dev.split_once(':').unwrap();
     (a.parse().unwrap(), b.parse().unwrap())
-}
-
-fn started(b: &Bundle) {
-    let out = b.create(&[]);
-    assert!(out.status.success(), "{}", text(&out.stderr));
-    assert!(b.berth(&["start", &b.id]).status.success());
 }
 
 #[test]
@@ -67,7 +59,7 @@ fn limits_are_written_and_visible_inside() {
             "hugepageLimits": [{"pageSize": "2MB", "limit": 0}]
         });
     });
-    started(&b);
+    b.create_and_start();
     assert_eq!(host_file(&b, "memory", "memory.limit_in_bytes"), "67108864");
     assert_eq!(host_file(&b, "memory", "memory.soft_limit_in_bytes"), "33554432");
     assert_eq!(host_file(&b, "memory", "memory.swappiness"), "10");
@@ -131,7 +123,7 @@ fn cpu_usage(b: &Bundle) -> u64 {
 #[ignore = "needs root"]
 fn pause_stops_cpu_use_and_resume_restores_it() {
     let b = Bundle::new("cg-pause", &["sh", "-c", "while true; do :; done"]);
-    started(&b);
+    b.create_and_start();
     std::thread::sleep(Duration::from_millis(200));
     let out = b.berth(&["pause", "cg-pause"]);
     assert!(out.status.success(), "{}", text(&out.stderr));
@@ -163,7 +155,7 @@ fn update_changes_live_limits() {
     let b = Bundle::with("cg-update", LOOP, |c| {
         c["linux"]["resources"] = json!({"memory": {"limit": 67108864}, "pids": {"limit": 20}});
     });
-    started(&b);
+    b.create_and_start();
     let out = b.berth(&["update", "--memory", "128m", "--pids-limit", "30", "--cpu-quota", "20000", "cg-update"]);
     assert!(out.status.success(), "{}", text(&out.stderr));
     assert_eq!(host_file(&b, "memory", "memory.limit_in_bytes"), "134217728");
@@ -186,7 +178,7 @@ fn concurrent_updates_of_different_fields_are_all_kept() {
     let b = Bundle::with("cg-upd-race", LOOP, |c| {
         c["linux"]["resources"] = json!({"memory": {"limit": 67108864}, "pids": {"limit": 20}});
     });
-    started(&b);
+    b.create_and_start();
     for round in 1..=8u64 {
         let flags: [(&str, String); 4] = [
             ("--pids-limit", (100 + round).to_string()),
@@ -218,7 +210,7 @@ fn concurrent_updates_of_different_fields_are_all_kept() {
 #[ignore = "needs root"]
 fn update_flags_over_a_non_object_section_fail_clearly() {
     let b = Bundle::with("cg-upd-bad", LOOP, |_| {});
-    started(&b);
+    b.create_and_start();
     let res = b.path().join("res.json");
     fs::write(&res, r#"{"memory": 5}"#).unwrap();
     let out = b.berth(&["update", "-r", res.to_str().unwrap(), "--memory", "64m", &b.id]);
@@ -232,7 +224,7 @@ fn events_stats_reports_runc_fields() {
     let b = Bundle::with("cg-stats", LOOP, |c| {
         c["linux"]["resources"] = json!({"memory": {"limit": 67108864}, "pids": {"limit": 20}});
     });
-    started(&b);
+    b.create_and_start();
     let out = b.berth(&["events", "--stats", "cg-stats"]);
     assert!(out.status.success(), "{}", text(&out.stderr));
     let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
@@ -255,7 +247,7 @@ fn oom_kill_produces_an_oom_event() {
     let b = Bundle::with("cg-oom", &["sh", "-c", "sleep 0.5; tail /dev/zero; sleep 5"], |c| {
         c["linux"]["resources"] = json!({"memory": {"limit": 16777216, "swap": 16777216}});
     });
-    started(&b);
+    b.create_and_start();
     let mut cmd = b.cmd(&["events", "--interval", "1s", "cg-oom"]);
     cmd.stdout(std::process::Stdio::piped());
     let mut child = cmd.spawn().unwrap();
@@ -301,7 +293,7 @@ fn every_other_resource_field_is_written() {
             "unified": {"hugetlb.2MB.rsvd.max": "2097152"}
         });
     });
-    started(&b);
+    b.create_and_start();
     assert_eq!(host_file(&b, "memory", "memory.memsw.limit_in_bytes"), "134217728");
     assert!(host_file(&b, "memory", "memory.oom_control").contains("oom_kill_disable 1"));
     assert_eq!(host_file(&b, "memory", "memory.use_hierarchy"), "1");
@@ -373,7 +365,7 @@ fn update_flags_change_every_limit_they_name() {
     let b = Bundle::with("cg-update2", LOOP, |c| {
         c["linux"]["resources"] = json!({"memory": {"limit": 67108864}});
     });
-    started(&b);
+    b.create_and_start();
     let out = b.berth(&[
         "update",
         "--memory",

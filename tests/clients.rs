@@ -9,7 +9,7 @@ use std::process::{Command, Stdio};
 
 use serde_json::{Value, json};
 
-use crate::common::{Bundle, output_of, text, wait_until};
+use crate::common::{Bundle, ok, output_of, wait_until};
 
 /// A client's command line: `berth --root R --log L --log-format json <args>`.
 fn client_cmd(b: &Bundle, log: &std::path::Path, args: &[&str]) -> Command {
@@ -21,11 +21,6 @@ fn client_cmd(b: &Bundle, log: &std::path::Path, args: &[&str]) -> Command {
 /// One client call, run to completion.
 fn call(b: &Bundle, log: &std::path::Path, args: &[&str]) -> std::process::Output {
     output_of(client_cmd(b, log, args))
-}
-
-fn ok(out: &std::process::Output, what: &str) -> String {
-    assert!(out.status.success(), "{what}: {}", text(&out.stderr));
-    text(&out.stdout)
 }
 
 #[test]

@@ -6,14 +6,9 @@ use serde_json::json;
 
 use crate::common::{Bundle, text};
 
+/// A running container named `exec-box` to exec into.
 fn running(id: &str) -> Bundle {
-    let b = Bundle::with(id, &["sh", "-c", "trap 'exit 0' TERM; while true; do sleep 0.05; done"], |c| {
-        c["hostname"] = json!("exec-box");
-    });
-    let out = b.create(&[]);
-    assert!(out.status.success(), "{}", text(&out.stderr));
-    assert!(b.berth(&["start", id]).status.success());
-    b
+    crate::common::running(id, |c| c["hostname"] = json!("exec-box"))
 }
 
 #[test]

@@ -16,20 +16,8 @@ use std::time::{Duration, Instant};
 
 use serde_json::json;
 
-use crate::common::{BERTH, Bundle, cgroup_parent, output_of, text, wait_until};
+use crate::common::{BERTH, Bundle, cgroup_parent, output_of, text, wait_for, wait_until};
 use crate::spec::berth_processes;
-
-/// Wait up to `secs` for `f`, polling every 20 ms (a hang guard, not a timing check).
-fn wait_for(secs: u64, mut f: impl FnMut() -> bool) -> bool {
-    let end = Instant::now() + Duration::from_secs(secs);
-    while Instant::now() < end {
-        if f() {
-            return true;
-        }
-        std::thread::sleep(Duration::from_millis(20));
-    }
-    f()
-}
 
 /// Host mounts that mention this bundle or its state root (a container's own
 /// mounts live in its mount namespace and never show here).
@@ -62,7 +50,7 @@ fn sigkill_at_each_create_stage_then_delete_force_removes_everything() {
             .stderr(Stdio::null())
             .spawn()
             .unwrap();
-        let paused = wait_for(20, || marker.exists() || child.try_wait().ok().flatten().is_some());
+        let paused = wait_for(Duration::from_secs(20), || marker.exists() || child.try_wait().ok().flatten().is_some());
         assert!(paused, "{stage}: create neither paused nor finished");
         if !marker.exists() {
             eprintln!("skipped: {BERTH} was built without the `test-hooks` feature (make test enables it)");
@@ -82,7 +70,11 @@ fn sigkill_at_each_create_stage_then_delete_force_removes_everything() {
         let del = b.berth(&["delete", "--force", &id]);
         assert!(del.status.success(), "{stage}: delete --force: {}", text(&del.stderr));
         b.assert_clean();
-        assert!(wait_for(10, || berth_processes(&b).is_empty()), "{stage}: left {:?}", berth_processes(&b));
+        assert!(
+            wait_for(Duration::from_secs(10), || berth_processes(&b).is_empty()),
+            "{stage}: left {:?}",
+            berth_processes(&b)
+        );
         assert_eq!(mounts_of(&b), mounts, "{stage}: host mounts changed");
         // And the id is free again.
         let again = b.create(&[]);
@@ -292,13 +284,13 @@ fn misbehaving_containers_do_not_disturb_berth_or_their_neighbours() {
         assert!(b.berth(&["start", &b.id]).status.success());
     }
     // The pids limit is reached and held.
-    let pids_full = wait_for(20, || {
+    let pids_full = wait_for(Duration::from_secs(20), || {
         let out = bomb.berth(&["ps", "--format", "json", "ft-bomb"]);
         serde_json::from_slice::<Vec<i64>>(&out.stdout).is_ok_and(|p| p.len() >= 30)
     });
     assert!(pids_full, "fork bomb never reached its limit");
     // The memory hog is killed and reads as stopped.
-    assert!(wait_for(30, || hog.state()["status"] == "stopped"), "memory hog still running");
+    assert!(wait_for(Duration::from_secs(30), || hog.state()["status"] == "stopped"), "memory hog still running");
 
     // Floods its stdout through `berth run`: every byte arrives, exit 0.
     let flood = Bundle::new("ft-flood", &["head", "-c", "50000000", "/dev/zero"]);

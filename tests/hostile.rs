@@ -6,16 +6,12 @@ use std::fs;
 
 use serde_json::{Value, json};
 
-use crate::common::{Bundle, text};
+use crate::common::{Bundle, mount_push, text};
 
 type Edit = fn(&mut Value);
 
 fn ns_push(c: &mut Value, v: Value) {
     c["linux"]["namespaces"].as_array_mut().unwrap().push(v);
-}
-
-fn mount_push(c: &mut Value, v: Value) {
-    c["mounts"].as_array_mut().unwrap().push(v);
 }
 
 /// (name, edit, a substring the error must contain)

@@ -4,9 +4,7 @@ use std::fs;
 
 use serde_json::json;
 
-use crate::common::{Bundle, text, wait_until};
-
-const LOOP: &[&str] = &["sh", "-c", "trap 'exit 0' TERM; while true; do sleep 0.05; done"];
+use crate::common::{Bundle, LOOP, text, wait_until};
 
 #[test]
 #[ignore = "needs root"]

@@ -8,7 +8,7 @@ use std::process::Command;
 
 use serde_json::json;
 
-use crate::common::{Bundle, output_of, text};
+use crate::common::{Bundle, output_of, status_field, text};
 
 #[test]
 #[ignore = "needs root"]
@@ -47,10 +47,6 @@ fn cwd_that_is_a_file_fails_create() {
     assert_ne!(code, 0);
     assert!(err.contains("process.cwd"), "{err}");
     b.assert_clean();
-}
-
-fn status_field(out: &str, key: &str) -> String {
-    out.lines().find(|l| l.starts_with(key)).map(|l| l[key.len()..].trim().to_string()).unwrap_or_default()
 }
 
 #[test]

@@ -10,13 +10,9 @@ use std::os::unix::net::UnixListener;
 use std::path::Path;
 use std::process::Command;
 
-use serde_json::{Value, json};
+use serde_json::json;
 
-use crate::common::{Bundle, output_of, text};
-
-fn mount_push(c: &mut Value, v: Value) {
-    c["mounts"].as_array_mut().unwrap().push(v);
-}
+use crate::common::{Bundle, mount_push, output_of, text};
 
 /// The mountinfo line of the last mount on `point`.
 fn mountinfo_line<'a>(mountinfo: &'a str, point: &str) -> &'a str {

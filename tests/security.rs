@@ -10,20 +10,10 @@ use std::process::Command;
 
 use serde_json::{Value, json};
 
-use crate::common::{Bundle, output_of, text};
+use crate::common::{Bundle, output_of, running, status_field, text};
 
 const PODMAN: &str = include_str!("testdata/seccomp/podman-default.json");
 const DOCKER: &str = include_str!("testdata/seccomp/docker-default.json");
-
-/// A container whose init loops until TERM, created and started.
-fn running(id: &str, edit: impl FnOnce(&mut Value)) -> Bundle {
-    let b = Bundle::with(id, &["sh", "-c", "trap 'exit 0' TERM; while true; do sleep 0.05; done"], edit);
-    let out = b.create(&[]);
-    assert!(out.status.success(), "create: {}", text(&out.stderr));
-    let out = b.berth(&["start", id]);
-    assert!(out.status.success(), "start: {}", text(&out.stderr));
-    b
-}
 
 /// `berth exec [flags] <id> cmd…` to completion: (exit code, stdout and stderr).
 fn exec(b: &Bundle, flags: &[&str], cmd: &[&str]) -> (i32, String) {
@@ -33,10 +23,6 @@ fn exec(b: &Bundle, flags: &[&str], cmd: &[&str]) -> (i32, String) {
     all.extend_from_slice(cmd);
     let out = b.berth(&all);
     (out.status.code().unwrap_or(-1), text(&out.stdout) + &text(&out.stderr))
-}
-
-fn status_field(out: &str, key: &str) -> String {
-    out.lines().find(|l| l.starts_with(key)).and_then(|l| l.split_whitespace().nth(1)).unwrap_or_default().to_string()
 }
 
 /// Grant CAP_SYS_ADMIN, so that a call the profile denies would otherwise succeed

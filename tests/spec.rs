@@ -8,15 +8,7 @@ use std::path::Path;
 
 use serde_json::{Value, json};
 
-use crate::common::{Bundle, text, wait_until};
-
-const LOOP: &[&str] = &["sh", "-c", "trap 'exit 0' TERM; while true; do sleep 0.05; done"];
-
-fn ok(b: &Bundle, args: &[&str]) -> String {
-    let out = b.berth(args);
-    assert!(out.status.success(), "berth {args:?}: {}", text(&out.stderr));
-    text(&out.stdout)
-}
+use crate::common::{Bundle, LOOP, text, wait_until};
 
 fn fails(b: &Bundle, args: &[&str]) -> String {
     let out = b.berth(args);
@@ -27,11 +19,6 @@ fn fails(b: &Bundle, args: &[&str]) -> String {
 fn created(b: &Bundle) {
     let out = b.create(&[]);
     assert!(out.status.success(), "create: {}", text(&out.stderr));
-}
-
-fn running(b: &Bundle) {
-    created(b);
-    ok(b, &["start", &b.id]);
 }
 
 fn alive(pid: i64) -> bool {
@@ -65,7 +52,7 @@ fn create_does_not_run_the_user_process_and_start_does() {
     std::thread::sleep(std::time::Duration::from_millis(200));
     assert!(!b.rootfs().join("ran").exists(), "the process ran before start");
     // Start: "This operation MUST run the user-specified program"; status running.
-    ok(&b, &["start", &b.id]);
+    b.ok(&["start", &b.id]);
     assert_eq!(b.state()["status"], "running");
     assert!(wait_until(|| b.rootfs().join("ran").exists()));
 }
@@ -79,7 +66,7 @@ fn config_changes_after_create_do_not_affect_the_container() {
     c["process"]["args"] = json!(["sh", "-c", "echo second > /out"]);
     c["hostname"] = json!("changed");
     b.set_config(&c);
-    ok(&b, &["start", &b.id]);
+    b.ok(&["start", &b.id]);
     assert!(wait_until(|| b.state()["status"] == "stopped"));
     assert_eq!(fs::read_to_string(b.rootfs().join("out")).unwrap(), "first\n");
 }
@@ -107,13 +94,13 @@ fn state_has_the_required_fields_in_every_status() {
     // pid: "REQUIRED when status is created or running", as seen by the host.
     let pid = st["pid"].as_i64().unwrap();
     assert!(alive(pid));
-    ok(&b, &["start", &b.id]);
+    b.ok(&["start", &b.id]);
     let st = b.state();
     check(&st, "running");
     assert_eq!(st["pid"].as_i64(), Some(pid));
     // The host pid runs the user program.
     assert_eq!(fs::read_to_string(format!("/proc/{pid}/comm")).unwrap(), "sleep\n");
-    ok(&b, &["kill", &b.id, "KILL"]);
+    b.ok(&["kill", &b.id, "KILL"]);
     // Kill: "When the container process is stopped ... status MUST be stopped".
     assert!(wait_until(|| b.state()["status"] == "stopped"));
     check(&b.state(), "stopped");
@@ -123,7 +110,7 @@ fn state_has_the_required_fields_in_every_status() {
 #[ignore = "needs root"]
 fn stopped_once_the_process_exits_by_itself() {
     let b = Bundle::new("sp-exit", &["true"]);
-    running(&b);
+    b.create_and_start();
     assert!(wait_until(|| b.state()["status"] == "stopped"));
 }
 
@@ -165,7 +152,7 @@ fn create_with_an_invalid_id_errors_and_creates_nothing() {
 #[ignore = "needs root"]
 fn create_with_a_taken_id_errors_and_leaves_the_first_untouched() {
     let b = Bundle::new("sp-dup", LOOP);
-    running(&b);
+    b.create_and_start();
     let pid = b.state()["pid"].as_i64().unwrap();
     let other = Bundle::new("sp-dup", &["true"]);
     let err = fails(&b, &["create", "--bundle", other.path().to_str().unwrap(), "sp-dup"]);
@@ -180,12 +167,12 @@ fn create_with_a_taken_id_errors_and_leaves_the_first_untouched() {
 #[ignore = "needs root"]
 fn start_of_a_container_that_is_not_created_errors_without_effect() {
     let b = Bundle::new("sp-start2", LOOP);
-    running(&b);
+    b.create_and_start();
     let pid = b.state()["pid"].as_i64().unwrap();
     fails(&b, &["start", &b.id]);
     assert_eq!(b.state()["status"], "running");
     assert_eq!(b.state()["pid"].as_i64(), Some(pid));
-    ok(&b, &["kill", &b.id, "KILL"]);
+    b.ok(&["kill", &b.id, "KILL"]);
     assert!(wait_until(|| b.state()["status"] == "stopped"));
     let err = fails(&b, &["start", &b.id]);
     assert!(err.contains("stopped"), "{err}");
@@ -198,7 +185,7 @@ fn kill_signals_created_and_running_containers_and_refuses_stopped_ones() {
     // A created container can be killed (Kill: "neither created nor running").
     let c = Bundle::new("sp-killc", LOOP);
     created(&c);
-    ok(&c, &["kill", &c.id, "KILL"]);
+    c.ok(&["kill", &c.id, "KILL"]);
     assert!(wait_until(|| c.state()["status"] == "stopped"));
     let err = fails(&c, &["kill", &c.id, "KILL"]);
     assert!(err.contains("not running"), "{err}");
@@ -209,10 +196,10 @@ fn kill_signals_created_and_running_containers_and_refuses_stopped_ones() {
         "sp-killsig",
         &["sh", "-c", "trap 'echo usr1 > /sig; exit 0' USR1; while true; do sleep 0.05; done"],
     );
-    running(&b);
+    b.create_and_start();
     // Let the shell install its trap before signalling.
     std::thread::sleep(std::time::Duration::from_millis(300));
-    ok(&b, &["kill", &b.id, "USR1"]);
+    b.ok(&["kill", &b.id, "USR1"]);
     assert!(wait_until(|| b.rootfs().join("sig").exists()));
     assert_eq!(fs::read_to_string(b.rootfs().join("sig")).unwrap(), "usr1\n");
 }
@@ -221,7 +208,7 @@ fn kill_signals_created_and_running_containers_and_refuses_stopped_ones() {
 #[ignore = "needs root"]
 fn delete_of_a_running_container_errors_without_effect() {
     let b = Bundle::new("sp-delrun", LOOP);
-    running(&b);
+    b.create_and_start();
     let pid = b.state()["pid"].as_i64().unwrap();
     let err = fails(&b, &["delete", &b.id]);
     assert!(err.contains("not stopped"), "{err}");
@@ -259,9 +246,9 @@ fn delete_removes_what_create_made_and_nothing_else() {
             }
         }
     });
-    running(&b);
+    b.create_and_start();
     assert!(wait_until(|| b.state()["status"] == "stopped"));
-    ok(&b, &["delete", &b.id]);
+    b.ok(&["delete", &b.id]);
     b.assert_clean();
     assert_eq!(fs::read_to_string(src.path().join("keep")).unwrap(), "data");
     assert!(fs::read_to_string("/proc/self/mountinfo").unwrap().contains(ns.to_str().unwrap()), "netns was unmounted");
@@ -276,9 +263,9 @@ fn delete_removes_what_create_made_and_nothing_else() {
 fn an_id_can_be_reused_after_delete() {
     let b = Bundle::new("sp-reuse", &["true"]);
     for _ in 0..2 {
-        running(&b);
+        b.create_and_start();
         assert!(wait_until(|| b.state()["status"] == "stopped"));
-        ok(&b, &["delete", &b.id]);
+        b.ok(&["delete", &b.id]);
         b.assert_clean();
     }
 }
@@ -368,11 +355,11 @@ fn hooks_run_in_their_namespaces_at_their_points() {
     let names: Vec<&str> = lines.iter().map(|l| l.0.as_str()).collect();
     // Only the create-time hooks so far, in order.
     assert_eq!(names, ["prestart", "createRuntime", "createContainer"]);
-    ok(&b, &["start", &b.id]);
+    b.ok(&["start", &b.id]);
     assert!(wait_until(|| dir.path().join("proc").exists()));
-    ok(&b, &["kill", &b.id, "KILL"]);
+    b.ok(&["kill", &b.id, "KILL"]);
     assert!(wait_until(|| b.state()["status"] == "stopped"));
-    ok(&b, &["delete", &b.id]);
+    b.ok(&["delete", &b.id]);
     let lines = hook_lines(&log);
     let names: Vec<&str> = lines.iter().map(|l| l.0.as_str()).collect();
     assert_eq!(names, ["prestart", "createRuntime", "createContainer", "startContainer", "poststart", "poststop"]);
@@ -429,7 +416,7 @@ fn poststart_runs_after_the_user_process_is_executed() {
         );
         c["hooks"] = json!({"poststart": [{"path": "/bin/sh", "args": ["sh", "-c", script]}]});
     });
-    running(&b);
+    b.create_and_start();
     // Written before `start` returned.
     assert_eq!(fs::read_to_string(&log).unwrap(), "sleep\n");
 }
@@ -448,9 +435,9 @@ fn poststop_runs_after_the_container_is_deleted() {
     );
     c["hooks"] = json!({"poststop": [{"path": "/bin/sh", "args": ["sh", "-c", script]}]});
     b.set_config(&c);
-    running(&b);
+    b.create_and_start();
     assert!(wait_until(|| b.state()["status"] == "stopped"));
-    ok(&b, &["delete", &b.id]);
+    b.ok(&["delete", &b.id]);
     assert_eq!(fs::read_to_string(&log).unwrap(), "deleted\n");
 }
 
@@ -527,7 +514,7 @@ fn a_failing_start_container_hook_fails_start_and_stops_the_container() {
     assert!(wait_until(|| b.state()["status"] == "stopped"));
     assert!(!b.rootfs().join("ran").exists(), "the user process ran");
     assert!(!poststart.exists(), "poststart ran after a failed start");
-    ok(&b, &["delete", &b.id]);
+    b.ok(&["delete", &b.id]);
     b.assert_clean();
 }
 
@@ -551,7 +538,7 @@ fn a_failing_poststart_or_poststop_hook_is_a_warning_and_the_rest_run() {
     let warn = text(&out.stderr);
     assert!(warn.contains("warning") && warn.contains("error running poststart hook #0"), "{warn}");
     assert_eq!(b.state()["status"], "running");
-    ok(&b, &["kill", &b.id, "TERM"]);
+    b.ok(&["kill", &b.id, "TERM"]);
     assert!(wait_until(|| b.state()["status"] == "stopped"));
     let out = b.berth(&["delete", &b.id]);
     assert!(out.status.success(), "{}", text(&out.stderr));

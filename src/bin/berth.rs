@@ -2,6 +2,7 @@
 //! result to an exit status. Errors are printed once: to the log (JSON for
 //! containerd and podman) and, when the log is a file, also to stderr.
 
+use berth::cli::CommandError;
 use clap::Parser;
 
 fn main() {
@@ -25,7 +26,10 @@ fn main() {
                     eprintln!("berth: {msg}");
                 }
             }
-            err.downcast_ref::<berth::cli::ExitCode>().map_or(1, |c| c.0)
+            match err {
+                CommandError::Exec(_) => 255,
+                CommandError::Failed(_) => 1,
+            }
         }
     };
     std::process::exit(code);
@@ -33,6 +37,6 @@ fn main() {
 
 /// The error and its causes joined by ": ", skipping a cause whose text the
 /// message already ends with.
-fn chain(err: &anyhow::Error) -> String {
-    berth::container::error_chain(err.as_ref())
+fn chain(err: &CommandError) -> String {
+    berth::container::error_chain(err)
 }

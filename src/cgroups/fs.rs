@@ -4,139 +4,38 @@
 
 use std::collections::BTreeMap;
 use std::fs;
-use std::path::{Component, Path, PathBuf};
+use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use nix::unistd::Pid;
 use oci_spec::runtime::LinuxResources;
 
-use super::layout::{self, Layout};
+use super::dirs::Dir;
+use super::dirs::{Dirs, read, write};
+use super::layout::Layout;
 use super::stats::{self, Stats};
 use super::{CgroupConfig, CgroupError, CgroupManager, FreezerState, resources, v1, v2};
 
-/// The container's directory on one hierarchy.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Dir {
-    /// v1 controllers of this hierarchy (empty for cgroup2).
-    pub controllers: Vec<String>,
-    pub path: PathBuf,
-    pub v2: bool,
-    /// The hierarchy's mount point.
-    pub root: PathBuf,
-}
-
 pub struct FsManager {
-    pub(super) dirs: Vec<Dir>,
-    layout: Layout,
+    pub(super) dirs: Dirs,
     rootless: bool,
 }
 
-fn invalid(reason: impl Into<String>) -> CgroupError {
-    CgroupError::Invalid { field: "linux.cgroupsPath".into(), reason: reason.into() }
-}
-
 impl FsManager {
-    /// Resolve the container's directories. An absolute `cgroupsPath` is relative
-    /// to each hierarchy's root; a relative one to this process's own cgroup on
-    /// it (runc's rule); an empty one is `/<id>`.
+    /// Resolve the container's directories (see [`Dirs::new`]).
     pub fn new(
         layout: &Layout,
         own: &BTreeMap<String, PathBuf>,
         config: &CgroupConfig,
     ) -> Result<FsManager, CgroupError> {
-        let given =
-            if config.path.as_os_str().is_empty() { PathBuf::from("/").join(&config.id) } else { config.path.clone() };
-        if given.components().any(|c| matches!(c, Component::ParentDir)) {
-            return Err(invalid(format!("{given:?} must not contain \"..\"")));
-        }
-        let absolute = given.is_absolute();
-        let rel: PathBuf = given.components().filter(|c| matches!(c, Component::Normal(_))).collect();
-        if rel.as_os_str().is_empty() {
-            return Err(invalid(format!("{given:?} names the root cgroup")));
-        }
-        let under = |mount: &Path, own_path: Option<&PathBuf>| -> PathBuf {
-            let base = if absolute { PathBuf::new() } else { strip_root(own_path.cloned().unwrap_or_default()) };
-            mount.join(base).join(&rel)
-        };
-        let mut by_mount: BTreeMap<PathBuf, Vec<String>> = BTreeMap::new();
-        for (c, m) in &layout.v1 {
-            by_mount.entry(m.clone()).or_default().push(c.clone());
-        }
-        let mut dirs = Vec::new();
-        for (mount, controllers) in by_mount {
-            let path = under(&mount, own.get(&controllers[0]));
-            dirs.push(Dir { controllers, path, v2: false, root: mount });
-        }
-        if let Some(u) = &layout.unified {
-            dirs.push(Dir { controllers: Vec::new(), path: under(u, own.get("")), v2: true, root: u.clone() });
-        }
-        Ok(FsManager { dirs, layout: layout.clone(), rootless: config.rootless })
+        Ok(FsManager { dirs: Dirs::new(layout, own, config)?, rootless: config.rootless })
     }
 
     /// The directory (and whether it is cgroup2) that drives `controller`.
     pub(super) fn dir_for(&self, controller: &str) -> Option<&Dir> {
-        match self.layout.owner(controller)? {
-            layout::Owner::V1(mount) => self.dirs.iter().find(|d| !d.v2 && d.root == mount),
-            layout::Owner::V2(_) => self.dirs.iter().find(|d| d.v2),
-        }
+        self.dirs.dir_for(controller)
     }
 
-    fn unified(&self) -> Option<&Dir> {
-        self.dirs.iter().find(|d| d.v2)
-    }
-
-    /// Enable `controllers` in cgroup.subtree_control from the hierarchy root
-    /// down to the container's parent, so the container's cgroup gets them.
-    pub(super) fn enable_v2(&self, controllers: &[&str]) -> Result<(), CgroupError> {
-        let Some(d) = self.unified() else { return Ok(()) };
-        let Ok(rel) = d.path.strip_prefix(&d.root) else { return Ok(()) };
-        let mut cur = d.root.clone();
-        let comps: Vec<_> = rel.components().collect();
-        for comp in &comps[..comps.len().saturating_sub(1)] {
-            enable_in(&cur, controllers)?;
-            cur.push(comp);
-        }
-        enable_in(&cur, controllers)
-    }
-
-    fn freezer(&self) -> Option<&Dir> {
-        self.dirs.iter().find(|d| !d.v2 && d.controllers.iter().any(|c| c == "freezer")).or_else(|| self.unified())
-    }
-}
-
-fn enable_in(dir: &Path, want: &[&str]) -> Result<(), CgroupError> {
-    let have = layout::read_controllers(&dir.join("cgroup.controllers"));
-    let on = layout::read_controllers(&dir.join("cgroup.subtree_control"));
-    let add: Vec<String> = want
-        .iter()
-        .filter(|c| have.iter().any(|h| h == *c) && !on.iter().any(|o| o == *c))
-        .map(|c| format!("+{c}"))
-        .collect();
-    if add.is_empty() {
-        return Ok(());
-    }
-    write(&dir.join("cgroup.subtree_control"), &add.join(" "), "cgroup.subtree_control")
-}
-
-fn strip_root(p: PathBuf) -> PathBuf {
-    p.components().filter(|c| matches!(c, Component::Normal(_))).collect()
-}
-
-/// Write `value` to `path`; the error names the OCI field it came from.
-pub(super) fn write(path: &Path, value: &str, field: &str) -> Result<(), CgroupError> {
-    fs::write(path, value).map_err(|source| CgroupError::Write {
-        field: field.to_string(),
-        path: path.to_path_buf(),
-        value: value.to_string(),
-        source,
-    })
-}
-
-pub(super) fn read(path: &Path) -> Option<String> {
-    fs::read_to_string(path).ok().map(|s| s.trim().to_string())
-}
-
-impl FsManager {
     /// v1 hierarchies, when not rootless (a rootless process may lack the
     /// permission, and its failures are skipped, not fatal).
     fn self_joins(&self, d: &Dir) -> bool {
@@ -144,7 +43,7 @@ impl FsManager {
     }
 
     fn add_task_where(&self, pid: Pid, wanted: impl Fn(&Dir) -> bool) -> Result<(), CgroupError> {
-        for d in self.dirs.iter().filter(|d| wanted(d)) {
+        for d in self.dirs.list.iter().filter(|d| wanted(d)) {
             if self.rootless && !d.path.exists() {
                 continue;
             }
@@ -162,7 +61,7 @@ impl FsManager {
 
 impl CgroupManager for FsManager {
     fn create(&self) -> Result<(), CgroupError> {
-        for d in &self.dirs {
+        for d in &self.dirs.list {
             // Levels that do not exist yet, top first: new v1 cpuset levels start
             // with empty cpus/mems and would refuse tasks, so they inherit the parent's.
             let mut missing = Vec::new();
@@ -188,14 +87,14 @@ impl CgroupManager for FsManager {
                 }
             }
         }
-        if self.layout.is_unified() {
-            self.enable_v2(&["cpu", "cpuset", "io", "memory", "pids", "hugetlb", "rdma", "misc"])?;
+        if self.dirs.layout.is_unified() {
+            self.dirs.enable_v2(&["cpu", "cpuset", "io", "memory", "pids", "hugetlb", "rdma", "misc"])?;
         }
         Ok(())
     }
 
     fn set(&self, r: &LinuxResources) -> Result<(), CgroupError> {
-        resources::apply(self, r)
+        resources::apply(&self.dirs, r)
     }
 
     fn add_task(&self, pid: Pid) -> Result<(), CgroupError> {
@@ -203,7 +102,7 @@ impl CgroupManager for FsManager {
     }
 
     fn self_join_files(&self) -> Vec<PathBuf> {
-        self.dirs.iter().filter(|d| self.self_joins(d)).map(|d| d.path.join("tasks")).collect()
+        self.dirs.list.iter().filter(|d| self.self_joins(d)).map(|d| d.path.join("tasks")).collect()
     }
 
     fn add_task_except_self_join(&self, pid: Pid) -> Result<(), CgroupError> {
@@ -212,7 +111,7 @@ impl CgroupManager for FsManager {
 
     fn pids(&self) -> Result<Vec<Pid>, CgroupError> {
         let mut pids: Vec<Pid> = Vec::new();
-        for d in &self.dirs {
+        for d in &self.dirs.list {
             for p in walk(&d.path) {
                 for line in read(&p.join("cgroup.procs")).unwrap_or_default().lines() {
                     if let Ok(n) = line.trim().parse::<i32>() {
@@ -228,7 +127,7 @@ impl CgroupManager for FsManager {
     }
 
     fn freeze(&self, state: FreezerState) -> Result<(), CgroupError> {
-        let Some(d) = self.freezer() else {
+        let Some(d) = self.dirs.freezer() else {
             return Err(CgroupError::Unsupported { field: "freezer".into(), reason: "no freezer on this host".into() });
         };
         if d.v2 { v2::freeze(&d.path, state) } else { v1::freeze(&d.path, state) }
@@ -239,12 +138,12 @@ impl CgroupManager for FsManager {
         // cgroup frozen there stops its processes just the same.
         let v1_frozen = |d: &Dir| matches!(read(&d.path.join("freezer.state")).as_deref(), Some("FROZEN" | "FREEZING"));
         let v2_frozen = |d: &Dir| read(&d.path.join("cgroup.freeze")).as_deref() == Some("1");
-        let v1 = self.freezer().filter(|d| !d.v2).is_some_and(v1_frozen);
-        Ok(v1 || self.unified().is_some_and(v2_frozen))
+        let v1 = self.dirs.freezer().filter(|d| !d.v2).is_some_and(v1_frozen);
+        Ok(v1 || self.dirs.unified().is_some_and(v2_frozen))
     }
 
     fn destroy(&self) -> Result<(), CgroupError> {
-        for d in &self.dirs {
+        for d in &self.dirs.list {
             // Children the container made (with a cgroup namespace it may), deepest first.
             let mut all = walk(&d.path);
             all.reverse();
@@ -256,11 +155,11 @@ impl CgroupManager for FsManager {
     }
 
     fn paths(&self) -> Vec<PathBuf> {
-        self.dirs.iter().map(|d| d.path.clone()).collect()
+        self.dirs.list.iter().map(|d| d.path.clone()).collect()
     }
 
     fn stats(&self) -> Result<Stats, CgroupError> {
-        Ok(stats::collect(self))
+        Ok(stats::collect(&self.dirs))
     }
 
     fn oom_kills(&self) -> u64 {
@@ -328,7 +227,7 @@ mod tests {
 
     #[test]
     fn absolute_path_is_under_each_hierarchy_root() {
-        let own = layout::own_cgroups("4:memory:/nested/x\n1:cpu,cpuacct:/\n0::/\n");
+        let own = crate::cgroups::layout::own_cgroups("4:memory:/nested/x\n1:cpu,cpuacct:/\n0::/\n");
         let m = FsManager::new(&layout(), &own, &config("/berth-test/c1")).unwrap();
         let paths = m.paths();
         assert!(paths.contains(&PathBuf::from("/cg/memory/berth-test/c1")));
@@ -339,7 +238,7 @@ mod tests {
 
     #[test]
     fn relative_path_is_under_our_own_cgroup() {
-        let own = layout::own_cgroups("4:memory:/nested/x\n1:cpu,cpuacct:/\n0::/u\n");
+        let own = crate::cgroups::layout::own_cgroups("4:memory:/nested/x\n1:cpu,cpuacct:/\n0::/u\n");
         let m = FsManager::new(&layout(), &own, &config("sub/c1")).unwrap();
         assert!(m.paths().contains(&PathBuf::from("/cg/memory/nested/x/sub/c1")));
         assert!(m.paths().contains(&PathBuf::from("/cg/unified/u/sub/c1")));

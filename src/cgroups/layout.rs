@@ -31,22 +31,17 @@ impl Layout {
     /// Parse `mountinfo`; `unified_controllers` is read from the cgroup2 mount.
     pub fn parse(mountinfo: &str) -> Layout {
         let mut layout = Layout::default();
-        for line in mountinfo.lines() {
-            let Some((left, right)) = line.split_once(" - ") else { continue };
-            let mut r = right.split(' ');
-            let fstype = r.next().unwrap_or_default();
-            let superopts = r.nth(1).unwrap_or_default();
-            let Some(mountpoint) = left.split(' ').nth(4) else { continue };
-            match fstype {
+        for m in crate::sys::mountinfo::parse(mountinfo) {
+            match m.fstype.as_str() {
                 "cgroup" => {
-                    for opt in superopts.split(',') {
+                    for opt in &m.super_options {
                         if opt == "rw" || opt == "ro" || opt.starts_with("release_agent") || opt == "clone_children" {
                             continue;
                         }
-                        layout.v1.entry(opt.to_string()).or_insert_with(|| PathBuf::from(mountpoint));
+                        layout.v1.entry(opt.clone()).or_insert_with(|| m.mountpoint.clone());
                     }
                 }
-                "cgroup2" if layout.unified.is_none() => layout.unified = Some(PathBuf::from(mountpoint)),
+                "cgroup2" if layout.unified.is_none() => layout.unified = Some(m.mountpoint),
                 _ => {}
             }
         }

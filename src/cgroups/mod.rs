@@ -7,7 +7,9 @@
 //! With `--systemd-cgroup` the container gets a transient systemd scope instead
 //! (`systemd`), and the cgroupfs driver writes what systemd has no property for.
 
+mod dbus;
 mod devices;
+mod dirs;
 mod fs;
 mod layout;
 mod resources;
@@ -73,7 +75,7 @@ pub enum CgroupError {
         what: &'static str,
         unit: String,
         #[source]
-        source: zbus::Error,
+        source: dbus::DbusError,
     },
     #[error("freeze {path:?}: did not reach {state} in time")]
     FreezeTimeout { path: PathBuf, state: &'static str },

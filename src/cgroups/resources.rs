@@ -3,9 +3,11 @@
 //! (with runc's conversions) on cgroup2. A field whose controller the host lacks,
 //! or that the owning version cannot express, is an error naming the field.
 
+use std::path::Path;
+
 use oci_spec::runtime::{LinuxBlockIo, LinuxCpu, LinuxDeviceCgroup, LinuxMemory, LinuxResources};
 
-use super::fs::{Dir, FsManager, read, write};
+use super::dirs::{Dir, Dirs, read, write};
 use super::{CgroupError, devices, v2};
 
 fn missing(field: &str, controller: &str) -> CgroupError {
@@ -15,7 +17,7 @@ fn missing(field: &str, controller: &str) -> CgroupError {
     }
 }
 
-fn owner<'a>(m: &'a FsManager, controller: &str, field: &str) -> Result<&'a Dir, CgroupError> {
+fn owner<'a>(m: &'a Dirs, controller: &str, field: &str) -> Result<&'a Dir, CgroupError> {
     m.dir_for(controller).ok_or_else(|| missing(field, controller))
 }
 
@@ -26,7 +28,7 @@ fn only_v1(d: &Dir, field: &str) -> Result<(), CgroupError> {
     Ok(())
 }
 
-pub(super) fn apply(m: &FsManager, r: &LinuxResources) -> Result<(), CgroupError> {
+pub(super) fn apply(m: &Dirs, r: &LinuxResources) -> Result<(), CgroupError> {
     if let Some(mem) = r.memory() {
         memory(m, mem)?;
     }
@@ -78,7 +80,7 @@ pub(super) fn apply(m: &FsManager, r: &LinuxResources) -> Result<(), CgroupError
         }
     }
     if let Some(unified) = r.unified() {
-        let Some(d) = m.dirs.iter().find(|d| d.v2) else {
+        let Some(d) = m.list.iter().find(|d| d.v2) else {
             return Err(CgroupError::Unsupported {
                 field: "linux.resources.unified".into(),
                 reason: "needs a cgroup v2 hierarchy".into(),
@@ -98,15 +100,13 @@ pub(super) fn apply(m: &FsManager, r: &LinuxResources) -> Result<(), CgroupError
     Ok(())
 }
 
-fn memory(m: &FsManager, mem: &LinuxMemory) -> Result<(), CgroupError> {
+fn memory(m: &Dirs, mem: &LinuxMemory) -> Result<(), CgroupError> {
     let d = owner(m, "memory", "linux.resources.memory")?;
-    let p = |f: &str| d.path.join(f);
-    let num = |v: i64| if v < 0 { "max".to_string() } else { v.to_string() };
     if mem.check_before_update().unwrap_or(false)
         && let Some(limit) = mem.limit().filter(|l| *l > 0)
     {
         let usage_file = if d.v2 { "memory.current" } else { "memory.usage_in_bytes" };
-        let usage: i64 = read(&p(usage_file)).and_then(|s| s.parse().ok()).unwrap_or(0);
+        let usage: i64 = read(&d.path.join(usage_file)).and_then(|s| s.parse().ok()).unwrap_or(0);
         if usage > limit {
             return Err(CgroupError::Invalid {
                 field: "linux.resources.memory.limit".into(),
@@ -116,62 +116,39 @@ fn memory(m: &FsManager, mem: &LinuxMemory) -> Result<(), CgroupError> {
     }
     // 0 means "not set" for the limit, reservation and swap, as in runc: docker
     // sends 0 for every one it was not asked to change.
-    if d.v2 {
-        if let Some(l) = mem.limit().filter(|v| *v != 0) {
-            write(&p("memory.max"), &num(l), "linux.resources.memory.limit")?;
-        }
-        if let Some(r) = mem.reservation().filter(|v| *v != 0) {
-            write(&p("memory.low"), &num(r), "linux.resources.memory.reservation")?;
-        }
-        if let Some(s) = mem.swap().filter(|v| *v != 0) {
-            let v = v2::swap_max(s, mem.limit())
-                .map_err(|reason| CgroupError::Invalid { field: "linux.resources.memory.swap".into(), reason })?;
-            write(&p("memory.swap.max"), &v, "linux.resources.memory.swap")?;
-        }
-        if mem.disable_oom_killer().unwrap_or(false) {
-            return Err(CgroupError::Unsupported {
-                field: "linux.resources.memory.disableOOMKiller".into(),
-                reason: "not supported on cgroup v2".into(),
-            });
-        }
-        if mem.swappiness().is_some() {
-            return Err(CgroupError::Unsupported {
-                field: "linux.resources.memory.swappiness".into(),
-                reason: "not supported on cgroup v2".into(),
-            });
-        }
-        return Ok(());
+    if d.v2 { memory_v2(&d.path, mem) } else { memory_v1(&d.path, mem) }
+}
+
+fn memory_v2(dir: &Path, mem: &LinuxMemory) -> Result<(), CgroupError> {
+    let p = |f: &str| dir.join(f);
+    let num = |v: i64| if v < 0 { "max".to_string() } else { v.to_string() };
+    if let Some(l) = mem.limit().filter(|v| *v != 0) {
+        write(&p("memory.max"), &num(l), "linux.resources.memory.limit")?;
     }
-    // v1: memory+swap must never be below memory, so order the two writes by
-    // whether the limit grows or shrinks.
-    let limit = mem.limit().filter(|v| *v != 0);
-    let swap = mem.swap().filter(|v| *v != 0);
-    let write_limit = || -> Result<(), CgroupError> {
-        if let Some(l) = limit {
-            write(&p("memory.limit_in_bytes"), &l.to_string(), "linux.resources.memory.limit")?;
-        }
-        Ok(())
-    };
-    let write_swap = || -> Result<(), CgroupError> {
-        if let Some(s) = swap {
-            if !p("memory.memsw.limit_in_bytes").exists() {
-                return Err(CgroupError::Unsupported {
-                    field: "linux.resources.memory.swap".into(),
-                    reason: "swap accounting is disabled on this host".into(),
-                });
-            }
-            write(&p("memory.memsw.limit_in_bytes"), &s.to_string(), "linux.resources.memory.swap")?;
-        }
-        Ok(())
-    };
-    let current_memsw: i64 = read(&p("memory.memsw.limit_in_bytes")).and_then(|s| s.parse().ok()).unwrap_or(i64::MAX);
-    if swap.is_some() && limit.is_some_and(|l| l == -1 || l > current_memsw) {
-        write_swap()?;
-        write_limit()?;
-    } else {
-        write_limit()?;
-        write_swap()?;
+    if let Some(r) = mem.reservation().filter(|v| *v != 0) {
+        write(&p("memory.low"), &num(r), "linux.resources.memory.reservation")?;
     }
+    if let Some(s) = mem.swap().filter(|v| *v != 0) {
+        let v = v2::swap_max(s, mem.limit())
+            .map_err(|reason| CgroupError::Invalid { field: "linux.resources.memory.swap".into(), reason })?;
+        write(&p("memory.swap.max"), &v, "linux.resources.memory.swap")?;
+    }
+    let unsupported = |field: &str| CgroupError::Unsupported {
+        field: format!("linux.resources.memory.{field}"),
+        reason: "not supported on cgroup v2".into(),
+    };
+    if mem.disable_oom_killer().unwrap_or(false) {
+        return Err(unsupported("disableOOMKiller"));
+    }
+    if mem.swappiness().is_some() {
+        return Err(unsupported("swappiness"));
+    }
+    Ok(())
+}
+
+fn memory_v1(dir: &Path, mem: &LinuxMemory) -> Result<(), CgroupError> {
+    let p = |f: &str| dir.join(f);
+    memory_limits_v1(dir, mem.limit().filter(|v| *v != 0), mem.swap().filter(|v| *v != 0))?;
     if let Some(r) = mem.reservation().filter(|v| *v != 0) {
         write(&p("memory.soft_limit_in_bytes"), &r.to_string(), "linux.resources.memory.reservation")?;
     }
@@ -193,7 +170,39 @@ fn memory(m: &FsManager, mem: &LinuxMemory) -> Result<(), CgroupError> {
     Ok(())
 }
 
-fn cpu_limits(m: &FsManager, cpu: &LinuxCpu) -> Result<(), CgroupError> {
+/// v1's limit and memory+swap limit. memory+swap must never be below memory, so
+/// the two writes are ordered by whether the limit grows past the current one.
+fn memory_limits_v1(dir: &Path, limit: Option<i64>, swap: Option<i64>) -> Result<(), CgroupError> {
+    let memsw = dir.join("memory.memsw.limit_in_bytes");
+    let write_limit = || -> Result<(), CgroupError> {
+        if let Some(l) = limit {
+            write(&dir.join("memory.limit_in_bytes"), &l.to_string(), "linux.resources.memory.limit")?;
+        }
+        Ok(())
+    };
+    let write_swap = || -> Result<(), CgroupError> {
+        if let Some(s) = swap {
+            if !memsw.exists() {
+                return Err(CgroupError::Unsupported {
+                    field: "linux.resources.memory.swap".into(),
+                    reason: "swap accounting is disabled on this host".into(),
+                });
+            }
+            write(&memsw, &s.to_string(), "linux.resources.memory.swap")?;
+        }
+        Ok(())
+    };
+    let current_memsw: i64 = read(&memsw).and_then(|s| s.parse().ok()).unwrap_or(i64::MAX);
+    if swap.is_some() && limit.is_some_and(|l| l == -1 || l > current_memsw) {
+        write_swap()?;
+        write_limit()
+    } else {
+        write_limit()?;
+        write_swap()
+    }
+}
+
+fn cpu_limits(m: &Dirs, cpu: &LinuxCpu) -> Result<(), CgroupError> {
     let has_cpu = cpu.shares().is_some()
         || cpu.quota().is_some()
         || cpu.period().is_some()
@@ -257,7 +266,7 @@ fn cpu_limits(m: &FsManager, cpu: &LinuxCpu) -> Result<(), CgroupError> {
     Ok(())
 }
 
-fn block_io(m: &FsManager, b: &LinuxBlockIo) -> Result<(), CgroupError> {
+fn block_io(m: &Dirs, b: &LinuxBlockIo) -> Result<(), CgroupError> {
     let d = owner(m, if m.dir_for("blkio").is_some() { "blkio" } else { "io" }, "linux.resources.blockIO")?;
     let p = |f: &str| d.path.join(f);
     // A weight of 0 means "not set", as in runc: docker sends `"weight": 0`
@@ -324,7 +333,7 @@ fn block_io(m: &FsManager, b: &LinuxBlockIo) -> Result<(), CgroupError> {
     Ok(())
 }
 
-fn devices(m: &FsManager, devs: &[LinuxDeviceCgroup]) -> Result<(), CgroupError> {
+fn devices(m: &Dirs, devs: &[LinuxDeviceCgroup]) -> Result<(), CgroupError> {
     let rules = devices::effective_rules(devs);
     // cgroup v2 has no devices files: an eBPF program attached to the container's
     // directory decides every access. That is also the way on a hybrid host
@@ -332,7 +341,7 @@ fn devices(m: &FsManager, devs: &[LinuxDeviceCgroup]) -> Result<(), CgroupError>
     let d = match m.dir_for("devices") {
         Some(d) if !d.v2 => d,
         Some(d) => return devices::attach(&d.path, &rules),
-        None => match m.dirs.iter().find(|d| d.v2) {
+        None => match m.list.iter().find(|d| d.v2) {
             Some(u) => return devices::attach(&u.path, &rules),
             None => return Err(missing("linux.resources.devices", "devices")),
         },
@@ -364,7 +373,7 @@ mod tests {
         };
         let config =
             super::super::CgroupConfig { path: "/c1".into(), systemd: false, id: "c1".into(), rootless: false };
-        let m = FsManager::new(&layout, &Default::default(), &config).unwrap();
+        let m = Dirs::new(&layout, &Default::default(), &config).unwrap();
         std::fs::create_dir_all(mount.join("c1")).unwrap();
         let b: LinuxBlockIo = serde_json::from_value(serde_json::json!({"weight": 0, "leafWeight": 0})).unwrap();
         block_io(&m, &b).unwrap();

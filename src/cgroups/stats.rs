@@ -7,7 +7,7 @@ use std::path::Path;
 
 use serde::Serialize;
 
-use super::fs::{FsManager, read};
+use super::dirs::{Dir, Dirs, read};
 
 #[derive(Debug, Default, Serialize)]
 pub struct Stats {
@@ -123,66 +123,16 @@ fn num(path: &Path) -> u64 {
     }
 }
 
-pub(super) fn collect(m: &FsManager) -> Stats {
+pub(super) fn collect(m: &Dirs) -> Stats {
     let mut s = Stats::default();
-    // CPU: cpuacct on v1, cpu.stat on v2 (usec → nsec).
     if let Some(d) = m.dir_for("cpuacct").filter(|d| !d.v2) {
-        s.cpu.usage.total = num(&d.path.join("cpuacct.usage"));
-        s.cpu.usage.percpu = read(&d.path.join("cpuacct.usage_percpu"))
-            .unwrap_or_default()
-            .split_whitespace()
-            .filter_map(|v| v.parse().ok())
-            .collect();
-        // cpuacct.stat is in USER_HZ ticks (100 per second).
-        let st = keyed(&d.path.join("cpuacct.stat"));
-        s.cpu.usage.user = st.get("user").copied().unwrap_or(0) * 10_000_000;
-        s.cpu.usage.kernel = st.get("system").copied().unwrap_or(0) * 10_000_000;
+        cpuacct_v1(&mut s.cpu, &d.path);
     }
     if let Some(d) = m.dir_for("cpu") {
-        let st = keyed(&d.path.join("cpu.stat"));
-        if d.v2 {
-            s.cpu.usage.total = st.get("usage_usec").copied().unwrap_or(0) * 1000;
-            s.cpu.usage.user = st.get("user_usec").copied().unwrap_or(0) * 1000;
-            s.cpu.usage.kernel = st.get("system_usec").copied().unwrap_or(0) * 1000;
-            s.cpu.throttling.throttled_time = st.get("throttled_usec").copied().unwrap_or(0) * 1000;
-        } else {
-            s.cpu.throttling.throttled_time = st.get("throttled_time").copied().unwrap_or(0);
-        }
-        s.cpu.throttling.periods = st.get("nr_periods").copied().unwrap_or(0);
-        s.cpu.throttling.throttled_periods = st.get("nr_throttled").copied().unwrap_or(0);
+        cpu(&mut s.cpu, d);
     }
     if let Some(d) = m.dir_for("memory") {
-        let p = |f: &str| d.path.join(f);
-        s.memory.raw = keyed(&p("memory.stat"));
-        if d.v2 {
-            s.memory.usage = MemoryEntry {
-                limit: num(&p("memory.max")),
-                usage: num(&p("memory.current")),
-                max: num(&p("memory.peak")),
-                failcnt: keyed(&p("memory.events")).get("max").copied().unwrap_or(0),
-            };
-            s.memory.swap = MemoryEntry {
-                limit: num(&p("memory.swap.max")),
-                usage: num(&p("memory.swap.current")),
-                max: 0,
-                failcnt: 0,
-            };
-            s.memory.cache = s.memory.raw.get("file").copied().unwrap_or(0);
-        } else {
-            s.memory.usage = MemoryEntry {
-                limit: num(&p("memory.limit_in_bytes")),
-                usage: num(&p("memory.usage_in_bytes")),
-                max: num(&p("memory.max_usage_in_bytes")),
-                failcnt: num(&p("memory.failcnt")),
-            };
-            s.memory.swap = MemoryEntry {
-                limit: num(&p("memory.memsw.limit_in_bytes")),
-                usage: num(&p("memory.memsw.usage_in_bytes")),
-                max: num(&p("memory.memsw.max_usage_in_bytes")),
-                failcnt: num(&p("memory.memsw.failcnt")),
-            };
-            s.memory.cache = s.memory.raw.get("cache").copied().unwrap_or(0);
-        }
+        s.memory = memory(d);
     }
     if let Some(d) = m.dir_for("pids") {
         s.pids.current = num(&d.path.join("pids.current"));
@@ -190,70 +140,132 @@ pub(super) fn collect(m: &FsManager) -> Stats {
         s.pids.limit = if limit == u64::MAX { 0 } else { limit };
     }
     if let Some(d) = m.dir_for("blkio").or_else(|| m.dir_for("io")) {
-        if d.v2 {
-            for line in read(&d.path.join("io.stat")).unwrap_or_default().lines() {
-                let mut it = line.split_whitespace();
-                let Some((maj, min)) = it.next().and_then(|dev| dev.split_once(':')) else { continue };
-                let (major, minor) = (maj.parse().unwrap_or(0), min.parse().unwrap_or(0));
-                for kv in it {
-                    let Some((k, v)) = kv.split_once('=') else { continue };
-                    let value = v.parse().unwrap_or(0);
-                    match k {
-                        "rbytes" => s.blkio.io_service_bytes_recursive.push(BlkioEntry {
-                            major,
-                            minor,
-                            op: "Read".into(),
-                            value,
-                        }),
-                        "wbytes" => s.blkio.io_service_bytes_recursive.push(BlkioEntry {
-                            major,
-                            minor,
-                            op: "Write".into(),
-                            value,
-                        }),
-                        "rios" => {
-                            s.blkio.io_serviced_recursive.push(BlkioEntry { major, minor, op: "Read".into(), value })
-                        }
-                        "wios" => {
-                            s.blkio.io_serviced_recursive.push(BlkioEntry { major, minor, op: "Write".into(), value })
-                        }
-                        _ => {}
-                    }
-                }
-            }
+        s.blkio = if d.v2 {
+            io_v2(&d.path.join("io.stat"))
         } else {
-            s.blkio.io_service_bytes_recursive = blkio_v1(&d.path.join("blkio.throttle.io_service_bytes_recursive"));
-            s.blkio.io_serviced_recursive = blkio_v1(&d.path.join("blkio.throttle.io_serviced_recursive"));
-        }
+            Blkio {
+                io_service_bytes_recursive: blkio_v1(&d.path.join("blkio.throttle.io_service_bytes_recursive")),
+                io_serviced_recursive: blkio_v1(&d.path.join("blkio.throttle.io_serviced_recursive")),
+            }
+        };
     }
-    if let Some(d) = m.dir_for("hugetlb")
-        && let Ok(entries) = std::fs::read_dir(&d.path)
-    {
-        for e in entries.flatten() {
-            let name = e.file_name().to_string_lossy().into_owned();
-            let size = if d.v2 {
-                name.strip_prefix("hugetlb.").and_then(|r| r.strip_suffix(".current"))
-            } else {
-                name.strip_prefix("hugetlb.").and_then(|r| r.strip_suffix(".usage_in_bytes"))
-            };
-            let Some(size) = size else { continue };
-            let h = if d.v2 {
-                Hugetlb {
-                    usage: num(&e.path()),
-                    max: 0,
-                    failcnt: keyed(&d.path.join(format!("hugetlb.{size}.events"))).get("max").copied().unwrap_or(0),
-                }
-            } else {
-                Hugetlb {
-                    usage: num(&e.path()),
-                    max: num(&d.path.join(format!("hugetlb.{size}.max_usage_in_bytes"))),
-                    failcnt: num(&d.path.join(format!("hugetlb.{size}.failcnt"))),
-                }
-            };
-            s.hugetlb.insert(size.to_string(), h);
-        }
+    if let Some(d) = m.dir_for("hugetlb") {
+        s.hugetlb = hugetlb(d);
     }
     s
+}
+
+/// v1's cpuacct: total and per-CPU usage in ns, user/system in USER_HZ ticks.
+fn cpuacct_v1(cpu: &mut Cpu, dir: &Path) {
+    cpu.usage.total = num(&dir.join("cpuacct.usage"));
+    cpu.usage.percpu = read(&dir.join("cpuacct.usage_percpu"))
+        .unwrap_or_default()
+        .split_whitespace()
+        .filter_map(|v| v.parse().ok())
+        .collect();
+    // cpuacct.stat is in USER_HZ ticks (100 per second).
+    let st = keyed(&dir.join("cpuacct.stat"));
+    cpu.usage.user = st.get("user").copied().unwrap_or(0) * 10_000_000;
+    cpu.usage.kernel = st.get("system").copied().unwrap_or(0) * 10_000_000;
+}
+
+/// cpu.stat: usage on v2 (usec → nsec), throttling on both.
+fn cpu(cpu: &mut Cpu, d: &Dir) {
+    let st = keyed(&d.path.join("cpu.stat"));
+    let get = |k: &str| st.get(k).copied().unwrap_or(0);
+    if d.v2 {
+        cpu.usage.total = get("usage_usec") * 1000;
+        cpu.usage.user = get("user_usec") * 1000;
+        cpu.usage.kernel = get("system_usec") * 1000;
+        cpu.throttling.throttled_time = get("throttled_usec") * 1000;
+    } else {
+        cpu.throttling.throttled_time = get("throttled_time");
+    }
+    cpu.throttling.periods = get("nr_periods");
+    cpu.throttling.throttled_periods = get("nr_throttled");
+}
+
+fn memory(d: &Dir) -> Memory {
+    let p = |f: &str| d.path.join(f);
+    let raw = keyed(&p("memory.stat"));
+    let (usage, swap, cache) = if d.v2 {
+        let usage = MemoryEntry {
+            limit: num(&p("memory.max")),
+            usage: num(&p("memory.current")),
+            max: num(&p("memory.peak")),
+            failcnt: keyed(&p("memory.events")).get("max").copied().unwrap_or(0),
+        };
+        let swap = MemoryEntry {
+            limit: num(&p("memory.swap.max")),
+            usage: num(&p("memory.swap.current")),
+            max: 0,
+            failcnt: 0,
+        };
+        (usage, swap, raw.get("file"))
+    } else {
+        let usage = MemoryEntry {
+            limit: num(&p("memory.limit_in_bytes")),
+            usage: num(&p("memory.usage_in_bytes")),
+            max: num(&p("memory.max_usage_in_bytes")),
+            failcnt: num(&p("memory.failcnt")),
+        };
+        let swap = MemoryEntry {
+            limit: num(&p("memory.memsw.limit_in_bytes")),
+            usage: num(&p("memory.memsw.usage_in_bytes")),
+            max: num(&p("memory.memsw.max_usage_in_bytes")),
+            failcnt: num(&p("memory.memsw.failcnt")),
+        };
+        (usage, swap, raw.get("cache"))
+    };
+    Memory { cache: cache.copied().unwrap_or(0), usage, swap, raw }
+}
+
+/// v2's io.stat: `MAJ:MIN rbytes=… wbytes=… rios=… wios=…` per device.
+fn io_v2(path: &Path) -> Blkio {
+    let mut b = Blkio::default();
+    for line in read(path).unwrap_or_default().lines() {
+        let mut it = line.split_whitespace();
+        let Some((maj, min)) = it.next().and_then(|dev| dev.split_once(':')) else { continue };
+        let (major, minor) = (maj.parse().unwrap_or(0), min.parse().unwrap_or(0));
+        for kv in it {
+            let Some((k, v)) = kv.split_once('=') else { continue };
+            let (list, op) = match k {
+                "rbytes" => (&mut b.io_service_bytes_recursive, "Read"),
+                "wbytes" => (&mut b.io_service_bytes_recursive, "Write"),
+                "rios" => (&mut b.io_serviced_recursive, "Read"),
+                "wios" => (&mut b.io_serviced_recursive, "Write"),
+                _ => continue,
+            };
+            list.push(BlkioEntry { major, minor, op: op.into(), value: v.parse().unwrap_or(0) });
+        }
+    }
+    b
+}
+
+/// Per page size: usage, and on v1 max usage and failcnt; on v2 the `max` events.
+fn hugetlb(d: &Dir) -> BTreeMap<String, Hugetlb> {
+    let mut out = BTreeMap::new();
+    let Ok(entries) = std::fs::read_dir(&d.path) else { return out };
+    let suffix = if d.v2 { ".current" } else { ".usage_in_bytes" };
+    for e in entries.flatten() {
+        let name = e.file_name().to_string_lossy().into_owned();
+        let Some(size) = name.strip_prefix("hugetlb.").and_then(|r| r.strip_suffix(suffix)) else { continue };
+        let h = if d.v2 {
+            Hugetlb {
+                usage: num(&e.path()),
+                max: 0,
+                failcnt: keyed(&d.path.join(format!("hugetlb.{size}.events"))).get("max").copied().unwrap_or(0),
+            }
+        } else {
+            Hugetlb {
+                usage: num(&e.path()),
+                max: num(&d.path.join(format!("hugetlb.{size}.max_usage_in_bytes"))),
+                failcnt: num(&d.path.join(format!("hugetlb.{size}.failcnt"))),
+            }
+        };
+        out.insert(size.to_string(), h);
+    }
+    out
 }
 
 fn blkio_v1(path: &Path) -> Vec<BlkioEntry> {

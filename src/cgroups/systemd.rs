@@ -6,19 +6,18 @@
 //! written straight into the scope's cgroup by the cgroupfs driver, which also
 //! serves the reading side (pids, stats, freezer). `delete` stops the unit.
 //!
-//! zbus's blocking API talks to the system bus, first after init is cloned (a
-//! connection starts threads, and cloning a threaded process is not safe); a host
-//! without systemd is refused before that, in `create`.
+//! Our own small blocking D-Bus client (`dbus.rs`) talks to the system bus, first
+//! after init is cloned; a host without systemd is refused before that, in
+//! `create`.
 
 use std::cell::RefCell;
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
+use super::dbus::{Arg, Bus, DbusError, Value};
 use nix::unistd::Pid;
 use oci_spec::runtime::LinuxResources;
-use zbus::blocking::{Connection, Proxy};
-use zbus::zvariant::{OwnedObjectPath, Value};
 
 use super::fs::FsManager;
 use super::layout::Layout;
@@ -119,8 +118,8 @@ pub(super) fn quota_per_sec(quota: i64, period: u64) -> u64 {
 
 /// The unit properties for `r` that systemd understands; the rest is written
 /// directly into the cgroup.
-pub(super) fn properties(r: &LinuxResources) -> Result<Vec<(&'static str, Value<'static>)>, CgroupError> {
-    let mut p: Vec<(&'static str, Value<'static>)> = Vec::new();
+pub(super) fn properties(r: &LinuxResources) -> Result<Vec<(&'static str, Value)>, CgroupError> {
+    let mut p: Vec<(&'static str, Value)> = Vec::new();
     let bad = |field: &str, reason: String| CgroupError::Invalid { field: field.into(), reason };
     if let Some(mem) = r.memory() {
         if let Some(l) = mem.limit() {
@@ -145,11 +144,11 @@ pub(super) fn properties(r: &LinuxResources) -> Result<Vec<(&'static str, Value<
             p.push(("CPUQuotaPeriodUSec", Value::U64(per)));
         }
         if let Some(c) = cpu.cpus().as_deref().filter(|s| !s.is_empty()) {
-            p.push(("AllowedCPUs", Value::from(list_to_bits(c).map_err(|e| bad("linux.resources.cpu.cpus", e))?)));
+            p.push(("AllowedCPUs", Value::Bytes(list_to_bits(c).map_err(|e| bad("linux.resources.cpu.cpus", e))?)));
         }
         if let Some(m) = cpu.mems().as_deref().filter(|s| !s.is_empty()) {
             let bits = list_to_bits(m).map_err(|e| bad("linux.resources.cpu.mems", e))?;
-            p.push(("AllowedMemoryNodes", Value::from(bits)));
+            p.push(("AllowedMemoryNodes", Value::Bytes(bits)));
         }
     }
     if let Some(pids) = r.pids() {
@@ -164,13 +163,13 @@ pub(super) fn properties(r: &LinuxResources) -> Result<Vec<(&'static str, Value<
 pub struct SystemdManager {
     unit: Unit,
     fs: FsManager,
-    conn: RefCell<Option<Connection>>,
+    conn: RefCell<Option<Bus>>,
     /// Limits given before the scope exists (create sets them before init is
     /// cloned; systemd needs init's pid to make the scope).
     pending: RefCell<Option<LinuxResources>>,
 }
 
-fn dbus(what: &'static str, unit: &str) -> impl FnOnce(zbus::Error) -> CgroupError {
+fn dbus(what: &'static str, unit: &str) -> impl FnOnce(DbusError) -> CgroupError {
     let unit = unit.to_string();
     move |source| CgroupError::Systemd { what, unit, source }
 }
@@ -189,21 +188,23 @@ impl SystemdManager {
         Ok(SystemdManager { unit, fs, conn: RefCell::new(None), pending: RefCell::new(None) })
     }
 
-    fn manager(&self) -> Result<Proxy<'static>, CgroupError> {
+    /// Call a method of systemd's manager, connecting on first use.
+    fn call(&self, member: &str, args: &[Arg<'_>]) -> Result<Option<String>, DbusError> {
         let mut conn = self.conn.borrow_mut();
         if conn.is_none() {
-            *conn = Some(Connection::system().map_err(dbus("connect to the system bus for", &self.unit.name))?);
+            *conn = Some(Bus::system()?);
         }
-        let conn = conn.as_ref().expect("set just above");
-        Proxy::new(conn, DEST, PATH, MANAGER).map_err(dbus("reach systemd for", &self.unit.name))
+        let bus = conn.as_mut().expect("set just above");
+        Ok(bus.call(DEST, PATH, MANAGER, member, args)?.first)
     }
 
     /// The unit's ActiveState, or None when systemd does not know it.
-    fn active_state(&self, manager: &Proxy<'_>) -> Option<String> {
-        let path: OwnedObjectPath = manager.call("GetUnit", &(self.unit.name.as_str(),)).ok()?;
-        let conn = self.conn.borrow();
-        let unit = Proxy::new(conn.as_ref()?, DEST, path, "org.freedesktop.systemd1.Unit").ok()?;
-        unit.get_property::<String>("ActiveState").ok()
+    fn active_state(&self) -> Option<String> {
+        let path = self.call("GetUnit", &[Arg::Str(&self.unit.name)]).ok()??;
+        let mut conn = self.conn.borrow_mut();
+        let props = "org.freedesktop.DBus.Properties";
+        let args = [Arg::Str("org.freedesktop.systemd1.Unit"), Arg::Str("ActiveState")];
+        conn.as_mut()?.call(DEST, &path, props, "Get", &args).ok()?.first
     }
 
     fn is_started(&self) -> bool {
@@ -212,28 +213,25 @@ impl SystemdManager {
 
     /// Start the transient scope with `pid` in it, then apply what is pending.
     fn start(&self, pid: Pid) -> Result<(), CgroupError> {
-        let manager = self.manager()?;
         let pending = self.pending.borrow_mut().take().unwrap_or_default();
-        let mut props: Vec<(&str, Value<'_>)> = vec![
-            ("Description", Value::from(format!("berth container {}", self.unit.name))),
-            ("Slice", Value::from(self.unit.slice.clone())),
-            ("Delegate", Value::from(true)),
-            ("PIDs", Value::from(vec![pid.as_raw() as u32])),
-            ("DefaultDependencies", Value::from(false)),
-            ("MemoryAccounting", Value::from(true)),
-            ("CPUAccounting", Value::from(true)),
-            ("IOAccounting", Value::from(true)),
-            ("TasksAccounting", Value::from(true)),
+        let mut props: Vec<(&str, Value)> = vec![
+            ("Description", Value::Str(format!("berth container {}", self.unit.name))),
+            ("Slice", Value::Str(self.unit.slice.clone())),
+            ("Delegate", Value::Bool(true)),
+            ("PIDs", Value::U32s(vec![pid.as_raw() as u32])),
+            ("DefaultDependencies", Value::Bool(false)),
+            ("MemoryAccounting", Value::Bool(true)),
+            ("CPUAccounting", Value::Bool(true)),
+            ("IOAccounting", Value::Bool(true)),
+            ("TasksAccounting", Value::Bool(true)),
         ];
         props.extend(properties(&pending)?);
-        let aux: Vec<(&str, Vec<(&str, Value<'_>)>)> = Vec::new();
-        let _job: OwnedObjectPath = manager
-            .call("StartTransientUnit", &(self.unit.name.as_str(), "replace", props, aux))
-            .map_err(dbus("start transient unit", &self.unit.name))?;
+        let args = [Arg::Str(&self.unit.name), Arg::Str("replace"), Arg::Props(&props), Arg::NoAux];
+        self.call("StartTransientUnit", &args).map_err(dbus("start transient unit", &self.unit.name))?;
         // The job is done once the scope is active (systemd moved the pid).
         let mut state = None;
         for _ in 0..1000 {
-            state = self.active_state(&manager);
+            state = self.active_state();
             match state.as_deref() {
                 Some("active") => break,
                 Some("failed") => break,
@@ -257,8 +255,8 @@ impl SystemdManager {
 impl CgroupManager for SystemdManager {
     fn create(&self) -> Result<(), CgroupError> {
         // Fail before init exists when systemd is not running (runc's
-        // IsRunningSystemd, sd_booted(3)). The bus itself is not contacted yet: a
-        // zbus connection starts threads, and init is cloned after this.
+        // IsRunningSystemd, sd_booted(3)). The bus itself is not contacted yet:
+        // only once init's pid exists can the scope be made.
         if !Path::new("/run/systemd/system").is_dir() {
             return Err(CgroupError::Unsupported {
                 field: "--systemd-cgroup".into(),
@@ -280,9 +278,7 @@ impl CgroupManager for SystemdManager {
         }
         let props = properties(resources)?;
         if !props.is_empty() {
-            let manager = self.manager()?;
-            manager
-                .call::<_, _, ()>("SetUnitProperties", &(self.unit.name.as_str(), true, props))
+            self.call("SetUnitProperties", &[Arg::Str(&self.unit.name), Arg::Bool(true), Arg::Props(&props)])
                 .map_err(dbus("set properties of", &self.unit.name))?;
         }
         self.fs.set(resources)
@@ -309,21 +305,20 @@ impl CgroupManager for SystemdManager {
     }
 
     fn destroy(&self) -> Result<(), CgroupError> {
-        let manager = self.manager()?;
-        match manager.call::<_, _, OwnedObjectPath>("StopUnit", &(self.unit.name.as_str(), "replace")) {
+        match self.call("StopUnit", &[Arg::Str(&self.unit.name), Arg::Str("replace")]) {
             Ok(_) => {
                 for _ in 0..1000 {
-                    if !matches!(self.active_state(&manager).as_deref(), Some("active") | Some("deactivating")) {
+                    if !matches!(self.active_state().as_deref(), Some("active") | Some("deactivating")) {
                         break;
                     }
                     std::thread::sleep(Duration::from_millis(5));
                 }
             }
             // Already gone (the scope ends by itself once its last process exits).
-            Err(zbus::Error::MethodError(name, _, _)) if name.as_str().ends_with("NoSuchUnit") => {}
+            Err(DbusError::Method { name, .. }) if name.ends_with("NoSuchUnit") => {}
             Err(e) => return Err(dbus("stop unit", &self.unit.name)(e)),
         }
-        let _ = manager.call::<_, _, ()>("ResetFailedUnit", &(self.unit.name.as_str(),));
+        let _ = self.call("ResetFailedUnit", &[Arg::Str(&self.unit.name)]);
         // Sub-cgroups the container made itself are ours to remove.
         self.fs.destroy()
     }
@@ -389,6 +384,6 @@ mod tests {
         assert_eq!(get("CPUWeight"), Some(Value::U64(39)));
         assert_eq!(get("CPUQuotaPerSecUSec"), Some(Value::U64(500_000)));
         assert_eq!(get("TasksMax"), Some(Value::U64(20)));
-        assert_eq!(get("AllowedCPUs"), Some(Value::from(vec![1u8])));
+        assert_eq!(get("AllowedCPUs"), Some(Value::Bytes(vec![1u8])));
     }
 }

@@ -3,7 +3,7 @@
 use std::path::Path;
 use std::time::Duration;
 
-use super::fs::{read, write};
+use super::dirs::{read, write};
 use super::{CgroupError, FreezerState};
 
 /// A new v1 cpuset cgroup has empty cpus/mems and refuses tasks until they are

@@ -3,7 +3,7 @@
 use std::path::Path;
 use std::time::Duration;
 
-use super::fs::{read, write};
+use super::dirs::{read, write};
 use super::{CgroupError, FreezerState};
 
 /// cpu.shares (2..262144) to cpu.weight (1..10000), runc's formula.

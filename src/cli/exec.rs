@@ -68,25 +68,6 @@ pub struct Args {
 }
 
 pub fn run(g: &Global, args: Args) -> anyhow::Result<i32> {
-    match exec(g, args) {
-        Ok(code) => Ok(code),
-        // runc's exec exits 255 on its own failures, so that they differ from the
-        // process's exit codes.
-        Err(e) => Err(e.context(ExitCode(255))),
-    }
-}
-
-/// Marks an error with the exit status the bin should use.
-#[derive(Debug)]
-pub struct ExitCode(pub i32);
-
-impl std::fmt::Display for ExitCode {
-    fn fmt(&self, _: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        Ok(())
-    }
-}
-
-fn exec(g: &Global, args: Args) -> anyhow::Result<i32> {
     let process = build_process(g, &args)?;
     let terminal = process.terminal().unwrap_or(false);
     let mut console_socket = args.console_socket.clone();

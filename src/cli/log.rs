@@ -65,7 +65,7 @@ fn level_name(level: Level) -> &'static str {
 }
 
 fn format_line(format: LogFormat, level: Level, msg: &str) -> String {
-    let time = chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Nanos, true);
+    let time = crate::sys::time::now_rfc3339();
     match format {
         LogFormat::Json => {
             let v = serde_json::json!({"level": level_name(level), "msg": msg, "time": time});

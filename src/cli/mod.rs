@@ -22,7 +22,6 @@ use std::path::PathBuf;
 
 use clap::{Parser, Subcommand};
 
-pub use exec::ExitCode;
 pub use log::{LogFormat, LogSink};
 
 #[derive(Parser, Debug)]
@@ -127,16 +126,29 @@ fn default_root(xdg: Option<std::ffi::OsString>) -> PathBuf {
     }
 }
 
+/// A failed command, typed by how the bin maps it to an exit status (the one
+/// `match` in `src/bin/berth.rs`).
+#[derive(Debug, thiserror::Error)]
+pub enum CommandError {
+    /// `exec` failed before the process ran. runc exits 255 then, so that its own
+    /// failures differ from the process's exit codes.
+    #[error(transparent)]
+    Exec(anyhow::Error),
+    /// Any other command (runc: 1).
+    #[error(transparent)]
+    Failed(anyhow::Error),
+}
+
 /// Run the parsed command; `Ok(code)` is the process exit status.
-pub fn run(cli: Cli) -> anyhow::Result<i32> {
+pub fn run(cli: Cli) -> Result<i32, CommandError> {
     let g = cli.global();
-    match cli.command {
+    let result = match cli.command {
+        Command::Exec(a) => return exec::run(&g, a).map_err(CommandError::Exec),
         Command::Create(a) => create::run(&g, a),
         Command::Start(a) => start::run(&g, a),
         Command::Run(a) => run::run(&g, a),
         Command::State(a) => state::run(&g, a),
         Command::Events(a) => events::run(&g, a),
-        Command::Exec(a) => exec::run(&g, a),
         Command::Kill(a) => kill::run(&g, a),
         Command::Delete(a) => delete::run(&g, a),
         Command::Pause(a) => pause::pause(&g, a),
@@ -146,7 +158,8 @@ pub fn run(cli: Cli) -> anyhow::Result<i32> {
         Command::List(a) => list::run(&g, a),
         Command::Spec(a) => spec::run(&g, a),
         Command::Features(a) => features::run(&g, a),
-    }
+    };
+    result.map_err(CommandError::Failed)
 }
 
 #[cfg(test)]

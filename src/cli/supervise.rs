@@ -77,7 +77,6 @@ impl ConsoleListener {
 /// Returns the exit status as a shell reports it (128+N for signal N).
 pub fn supervise(pid: Pid, signals: &Signals, master: Option<&OwnedFd>) -> anyhow::Result<i32> {
     let _raw = master.and_then(|m| RawMode::enter(m.as_fd()));
-    let sfd = &signals.fd;
     let stdin = std::io::stdin();
     let mut stdin_open = master.is_some();
     let mut buf = [0u8; 8192];
@@ -88,37 +87,9 @@ pub fn supervise(pid: Pid, signals: &Signals, master: Option<&OwnedFd>) -> anyho
             }
             return Ok(code);
         }
-        let mut fds = vec![PollFd::new(sfd.as_fd(), PollFlags::POLLIN)];
-        if let Some(m) = master {
-            fds.push(PollFd::new(m.as_fd(), PollFlags::POLLIN));
-            if stdin_open {
-                fds.push(PollFd::new(stdin.as_fd(), PollFlags::POLLIN));
-            }
-        }
-        match poll(&mut fds, PollTimeout::from(200u16)) {
-            Ok(_) | Err(nix::errno::Errno::EINTR) => {}
-            Err(e) => return Err(sys::Error::new("poll", e).into()),
-        }
-        let ready = |i: usize, fds: &[PollFd]| fds.get(i).and_then(|f| f.revents()).is_some_and(|r| !r.is_empty());
-        let (sig_ready, m_ready, in_ready) = (ready(0, &fds), ready(1, &fds), ready(2, &fds));
-        drop(fds);
+        let (sig_ready, m_ready, in_ready) = wait_ready(signals, master, stdin_open)?;
         if sig_ready {
-            while let Ok(Some(info)) = sfd.read_signal() {
-                let Ok(sig) = Signal::try_from(info.ssi_signo as i32) else { continue };
-                match sig {
-                    Signal::SIGCHLD => {}
-                    Signal::SIGWINCH => {
-                        if let Some(m) = master
-                            && let Ok(ws) = sys::tty::get_winsize(stdin.as_fd())
-                        {
-                            let _ = sys::tty::set_winsize(m.as_fd(), &ws);
-                        }
-                    }
-                    other => {
-                        let _ = nix::sys::signal::kill(pid, other);
-                    }
-                }
-            }
+            forward_signals(pid, signals, master);
         }
         if let Some(m) = master {
             if m_ready {
@@ -138,6 +109,46 @@ pub fn supervise(pid: Pid, signals: &Signals, master: Option<&OwnedFd>) -> anyho
                         let _ = nix::unistd::write(m, &buf[..n]);
                     }
                 }
+            }
+        }
+    }
+}
+
+/// Poll (200 ms at most) the signalfd, and with a pty its master and our stdin:
+/// which of the three are ready.
+fn wait_ready(signals: &Signals, master: Option<&OwnedFd>, stdin_open: bool) -> anyhow::Result<(bool, bool, bool)> {
+    let stdin = std::io::stdin();
+    let mut fds = vec![PollFd::new(signals.fd.as_fd(), PollFlags::POLLIN)];
+    if let Some(m) = master {
+        fds.push(PollFd::new(m.as_fd(), PollFlags::POLLIN));
+        if stdin_open {
+            fds.push(PollFd::new(stdin.as_fd(), PollFlags::POLLIN));
+        }
+    }
+    match poll(&mut fds, PollTimeout::from(200u16)) {
+        Ok(_) | Err(nix::errno::Errno::EINTR) => {}
+        Err(e) => return Err(sys::Error::new("poll", e).into()),
+    }
+    let ready = |i: usize| fds.get(i).and_then(|f| f.revents()).is_some_and(|r| !r.is_empty());
+    Ok((ready(0), ready(1), ready(2)))
+}
+
+/// Every pending signal: SIGWINCH resizes the pty, SIGCHLD is ours, the rest go
+/// to `pid`.
+fn forward_signals(pid: Pid, signals: &Signals, master: Option<&OwnedFd>) {
+    while let Ok(Some(info)) = signals.fd.read_signal() {
+        let Ok(sig) = Signal::try_from(info.ssi_signo as i32) else { continue };
+        match sig {
+            Signal::SIGCHLD => {}
+            Signal::SIGWINCH => {
+                if let Some(m) = master
+                    && let Ok(ws) = sys::tty::get_winsize(std::io::stdin().as_fd())
+                {
+                    let _ = sys::tty::set_winsize(m.as_fd(), &ws);
+                }
+            }
+            other => {
+                let _ = nix::sys::signal::kill(pid, other);
             }
         }
     }

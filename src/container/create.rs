@@ -159,7 +159,7 @@ fn create_in(
         init_start_time: 0,
         bundle: bundle.clone(),
         rootfs: rootfs.clone(),
-        created: chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Nanos, true),
+        created: sys::time::now_rfc3339(),
         cgroup: cgroup_config,
         rootless: opts.rootless,
         creating: true,
@@ -307,7 +307,7 @@ fn create_in(
                 break;
             }
             Some(Msg::Error(e)) => return Err(Cause::Init(e)),
-            Some(other) => return Err(Cause::Other(format!("unexpected message from init: {other:?}"))),
+            Some(other) => return Err(Cause::UnexpectedMessage { from: "init", message: format!("{other:?}") }),
             None => return Err(Cause::Init("init exited before it was ready".into())),
         }
     }
@@ -328,7 +328,7 @@ fn create_in(
 /// it gets runc's warning.
 fn check_existing_cgroup(cg: &dyn CgroupManager) -> Result<(), Cause> {
     if cg.is_frozen()? {
-        return Err(Cause::Other("container's cgroup unexpectedly frozen".into()));
+        return Err(Cause::UnexpectedlyFrozen);
     }
     let pids = cg.pids()?;
     if !pids.is_empty() {

@@ -41,7 +41,7 @@ pub fn delete(root: &Path, id: &str, force: bool) -> Result<(), ContainerError> 
         Status::Created | Status::Creating => kill_init(st.pid, st.init_start_time),
         Status::Running | Status::Paused if force => kill_init(st.pid, st.init_start_time),
         Status::Running | Status::Paused => {
-            return Err(err(Cause::Other(format!("cannot delete container {id} that is not stopped: {status}"))));
+            return Err(err(Cause::NotStopped { id: id.to_string(), status }));
         }
     }
     let cg = cgroups::open(&st.cgroup).map_err(|e| err(e.into()))?;

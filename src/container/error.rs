@@ -50,11 +50,52 @@ pub enum Cause {
     Hook(#[from] crate::hooks::HookError),
     #[error(transparent)]
     Console(#[from] crate::console::ConsoleError),
+    #[error(transparent)]
+    Process(#[from] crate::process::ProcessError),
+    #[error(transparent)]
+    Rootfs(#[from] crate::rootfs::RootfsError),
     /// A failure inside the container's init, carried back over the socketpair.
     #[error("init: {0}")]
     Init(String),
-    #[error("{0}")]
-    Other(String),
+    #[error("cannot exec in a paused container (use --ignore-paused)")]
+    ExecPaused,
+    #[error("cannot start an already running container")]
+    AlreadyStarted,
+    #[error("container's cgroup unexpectedly frozen")]
+    UnexpectedlyFrozen,
+    /// A failure the test-hooks build injects (BERTH_TEST_FAIL_AT).
+    #[error("fault injected at {0} (BERTH_TEST_FAIL_AT)")]
+    FaultInjected(String),
+    #[error("container already paused")]
+    AlreadyPaused,
+    #[error("container not paused")]
+    NotPaused,
+    #[error("cannot delete container {id} that is not stopped: {status}")]
+    NotStopped { id: String, status: super::Status },
+    /// A message out of order on the channel to init or the exec setup process.
+    #[error("unexpected message from {from}: {message}")]
+    UnexpectedMessage { from: &'static str, message: String },
+    #[error("parse {path:?}: {field}")]
+    ProcessFile {
+        path: PathBuf,
+        field: String,
+        #[source]
+        source: serde_json::Error,
+    },
+    #[error("linux.resources")]
+    Resources(#[source] serde_json::Error),
+    /// newuidmap/newgidmap refused the mapping; their stderr.
+    #[error("{program}: {stderr}")]
+    IdMapTool { program: String, stderr: String },
+    #[error("mounts[{index}].uidMappings: {reason}")]
+    IdmappedMount { index: usize, reason: String },
+    /// The user namespace whose maps an idmapped mount borrows could not be made.
+    #[error("mounts[{index}].uidMappings")]
+    IdmappedUserns {
+        index: usize,
+        #[source]
+        source: Box<Cause>,
+    },
 }
 
 impl Cause {

@@ -58,7 +58,7 @@ pub fn exec(opts: &ExecOptions) -> Result<Execed, ContainerError> {
         Status::Running | Status::Created => {}
         Status::Paused if opts.ignore_paused => {}
         Status::Paused => {
-            return Err(err(Cause::Other("cannot exec in a paused container (use --ignore-paused)".into())));
+            return Err(err(Cause::ExecPaused));
         }
         status => return Err(err(Cause::BadStatus { action: "exec in", status })),
     }
@@ -88,21 +88,8 @@ fn exec_in(opts: &ExecOptions, st: &super::State) -> Result<Execed, Cause> {
         Some(profile) => Some(security::seccomp::compile(profile)?),
         None => None,
     };
-    // The init's namespaces, opened while the container is known to be alive.
     let namespaces = linux.namespaces().clone().unwrap_or_default();
-    let mut ns_fds: Vec<(OwnedFd, CloneFlags, String)> = Vec::new();
-    for (typ, name) in NS_ORDER {
-        if !namespaces.iter().any(|n| n.typ() == typ) {
-            continue;
-        }
-        let path = format!("/proc/{}/ns/{name}", st.pid);
-        let fd = sys::fd::open(path.as_str(), OFlag::O_RDONLY | OFlag::O_CLOEXEC, Mode::empty())
-            .map_err(|e| sys::Error::with_path("open namespace", &path, e))?;
-        ns_fds.push((fd, CloneFlags::from_bits_retain(typ as i32), path));
-    }
-    if !super::state::is_alive(st.pid, st.init_start_time) {
-        return Err(Cause::NotRunning);
-    }
+    let ns_fds = open_namespaces(st, &namespaces)?;
     let console_socket = match &opts.console_socket {
         Some(p) => Some(console::connect(p)?),
         None => None,
@@ -138,24 +125,48 @@ fn exec_in(opts: &ExecOptions, st: &super::State) -> Result<Execed, Cause> {
     drop(child_ch);
     drop(ns_fds);
     drop(cgroup_tasks);
-    let result = parent_side(&parent_ch, child, cg.as_ref(), self_join);
-    match result {
-        Ok(pid) => {
-            if let Some(f) = &opts.pid_file
-                && let Err(e) = super::write_pid_file(f, pid)
-            {
-                let _ = kill(pid, Signal::SIGKILL);
-                let _ = waitpid(pid, None);
-                return Err(e);
-            }
-            Ok(Execed { pid })
-        }
+    match parent_side(&parent_ch, child, cg.as_ref(), self_join) {
+        Ok(pid) => write_pid_file(opts, pid),
         Err(e) => {
             let _ = kill(child, Signal::SIGKILL);
             let _ = waitpid(child, None);
             Err(e)
         }
     }
+}
+
+/// The init's namespaces, in joining order, opened while the container is known
+/// to be alive (checked again after the opens: a reused pid is never joined).
+fn open_namespaces(
+    st: &super::State,
+    namespaces: &[oci_spec::runtime::LinuxNamespace],
+) -> Result<Vec<(OwnedFd, CloneFlags, String)>, Cause> {
+    let mut ns_fds = Vec::new();
+    for (typ, name) in NS_ORDER {
+        if !namespaces.iter().any(|n| n.typ() == typ) {
+            continue;
+        }
+        let path = format!("/proc/{}/ns/{name}", st.pid);
+        let fd = sys::fd::open(path.as_str(), OFlag::O_RDONLY | OFlag::O_CLOEXEC, Mode::empty())
+            .map_err(|e| sys::Error::with_path("open namespace", &path, e))?;
+        ns_fds.push((fd, CloneFlags::from_bits_retain(typ as i32), path));
+    }
+    if !super::state::is_alive(st.pid, st.init_start_time) {
+        return Err(Cause::NotRunning);
+    }
+    Ok(ns_fds)
+}
+
+/// `--pid-file` for a started process; if it cannot be written, the process goes.
+fn write_pid_file(opts: &ExecOptions, pid: Pid) -> Result<Execed, Cause> {
+    if let Some(f) = &opts.pid_file
+        && let Err(e) = super::write_pid_file(f, pid)
+    {
+        let _ = kill(pid, Signal::SIGKILL);
+        let _ = waitpid(pid, None);
+        return Err(e);
+    }
+    Ok(Execed { pid })
 }
 
 /// The cgroup the process joins: the container's, or with `--cgroup SUB` that
@@ -224,7 +235,7 @@ fn parent_side(ch: &Channel, child: Pid, cg: &dyn cgroups::CgroupManager, self_j
             let _ = waitpid(pid, None);
             Err(Cause::Init(e))
         }
-        Some(other) => Err(fail(Cause::Other(format!("unexpected message from exec: {other:?}")))),
+        Some(other) => Err(fail(Cause::UnexpectedMessage { from: "exec", message: format!("{other:?}") })),
     }
 }
 
@@ -275,7 +286,7 @@ pub fn load_process(path: &Path) -> Result<Process, Cause> {
     let de = &mut serde_json::Deserializer::from_str(&text);
     serde_path_to_error::deserialize(de).map_err(|e| {
         let field = e.path().to_string();
-        Cause::Other(format!("parse {path:?}: {field}: {}", e.into_inner()))
+        Cause::ProcessFile { path: path.to_path_buf(), field, source: e.into_inner() }
     })
 }
 

@@ -95,11 +95,11 @@ fn sys_err(call: &'static str) -> impl FnOnce(nix::errno::Errno) -> Cause {
 }
 
 fn proc_err(e: ProcessError) -> Cause {
-    Cause::Other(error_chain(&e))
+    Cause::Process(e)
 }
 
 fn rootfs_err(e: rootfs::RootfsError) -> Cause {
-    Cause::Other(error_chain(&e))
+    Cause::Rootfs(e)
 }
 
 fn setup(ch: &Channel, cfg: &InitConfig<'_>) -> Result<Infallible, Cause> {
@@ -193,7 +193,7 @@ fn setup(ch: &Channel, cfg: &InitConfig<'_>) -> Result<Infallible, Cause> {
     let fifo = sys::fd::open(cfg.fifo, OFlag::O_PATH | OFlag::O_CLOEXEC, Mode::empty())
         .map_err(|e| sys::Error::with_path("open exec fifo", cfg.fifo, e))?;
 
-    let process = spec.process().as_ref().ok_or_else(|| Cause::Other("process: must be set".into()))?;
+    let process = spec.process().as_ref().ok_or_else(|| crate::spec::SpecError::invalid("process", "must be set"))?;
     let terminal = process.terminal().unwrap_or(false);
     // Relative bind-mount sources are relative to the bundle, as in runc.
     nix::unistd::chdir(cfg.bundle).map_err(|e| sys::Error::with_path("chdir", cfg.bundle, e))?;
@@ -405,7 +405,11 @@ fn write_time_offsets(linux: &oci_spec::runtime::Linux) -> Result<(), Cause> {
     for (clock, o) in offsets {
         let name = match clock.as_str() {
             "monotonic" | "boottime" => clock.as_str(),
-            other => return Err(Cause::Other(format!("linux.timeOffsets.{other}: unknown clock"))),
+            other => {
+                return Err(
+                    crate::spec::SpecError::invalid(format!("linux.timeOffsets.{other}"), "unknown clock").into()
+                );
+            }
         };
         text.push_str(&format!("{name} {} {}\n", o.secs().unwrap_or(0), o.nanosecs().unwrap_or(0)));
     }

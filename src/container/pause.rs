@@ -15,7 +15,7 @@ pub fn pause(root: &Path, id: &str) -> Result<(), ContainerError> {
     let err = |c: Cause| c.into_error(id, "pause");
     match status {
         Status::Running | Status::Created => {}
-        Status::Paused => return Err(err(Cause::Other("container already paused".into()))),
+        Status::Paused => return Err(err(Cause::AlreadyPaused)),
         _ => return Err(err(Cause::NotRunning)),
     }
     let cg = cgroups::open(&st.cgroup).map_err(|e| err(e.into()))?;
@@ -26,7 +26,7 @@ pub fn resume(root: &Path, id: &str) -> Result<(), ContainerError> {
     let (st, status) = load(root, id, "resume")?;
     let err = |c: Cause| c.into_error(id, "resume");
     if status != Status::Paused {
-        return Err(err(Cause::Other("container not paused".into())));
+        return Err(err(Cause::NotPaused));
     }
     let cg = cgroups::open(&st.cgroup).map_err(|e| err(e.into()))?;
     cg.freeze(FreezerState::Thawed).map_err(|e| err(e.into()))

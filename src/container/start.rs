@@ -21,7 +21,7 @@ pub fn start(root: &Path, id: &str) -> Result<(), ContainerError> {
     match status {
         Status::Created => {}
         Status::Stopped => return Err(err(Cause::BadStatus { action: "start", status })),
-        _ => return Err(err(Cause::Other("cannot start an already running container".into()))),
+        _ => return Err(err(Cause::AlreadyStarted)),
     }
     let store = Store::new(root);
     let cid = ContainerId::new(id).map_err(err)?;

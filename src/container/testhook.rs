@@ -36,7 +36,7 @@ pub(super) fn fail_at(stage: &str) -> Result<(), super::error::Cause> {
     if std::env::var("BERTH_TEST_FAIL_AT").ok().as_deref() != Some(stage) {
         return Ok(());
     }
-    Err(super::error::Cause::Other(format!("fault injected at {stage} (BERTH_TEST_FAIL_AT)")))
+    Err(super::error::Cause::FaultInjected(stage.to_string()))
 }
 
 #[cfg(not(feature = "test-hooks"))]

@@ -33,8 +33,7 @@ pub fn update(root: &Path, id: &str, patch: &Value) -> Result<LinuxResources, Co
     let mut patch = patch.clone();
     drop_unchanged(&mut patch);
     merge(&mut merged, &patch);
-    let resources: LinuxResources =
-        serde_json::from_value(merged).map_err(|e| err(Cause::Other(format!("linux.resources: {e}"))))?;
+    let resources: LinuxResources = serde_json::from_value(merged).map_err(|e| err(Cause::Resources(e)))?;
     let cg = cgroups::open(&st.cgroup).map_err(|e| err(e.into()))?;
     cg.set(&resources).map_err(|e| err(e.into()))?;
     linux.set_resources(Some(resources.clone()));

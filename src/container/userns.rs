@@ -68,7 +68,8 @@ fn helper(program: &str, pid: Pid, maps: &[LinuxIdMapping]) -> Result<(), Cause>
     }
     let out = cmd.output().map_err(|source| Cause::Io { what: "run", path: program.into(), source })?;
     if !out.status.success() {
-        return Err(Cause::Other(format!("{program}: {}", String::from_utf8_lossy(&out.stderr).trim())));
+        let stderr = String::from_utf8_lossy(&out.stderr).trim().to_string();
+        return Err(Cause::IdMapTool { program: program.to_string(), stderr });
     }
     Ok(())
 }
@@ -83,15 +84,14 @@ pub fn idmapped_mounts(spec: &Spec, bundle: &std::path::Path) -> Result<Idmapped
             continue;
         }
         let (Some(uids), Some(gids)) = (uids.filter(|u| !u.is_empty()), gids.filter(|g| !g.is_empty())) else {
-            return Err(Cause::Other(format!(
-                "mounts[{i}]: uidMappings and gidMappings must both be set for an idmapped mount"
-            )));
+            let reason = "uidMappings and gidMappings must both be set for an idmapped mount";
+            return Err(crate::spec::SpecError::invalid(format!("mounts[{i}]"), reason).into());
         };
         if !Uid::effective().is_root() {
-            return Err(Cause::Other(format!("mounts[{i}].uidMappings: idmapped mounts need root")));
+            return Err(Cause::IdmappedMount { index: i, reason: "idmapped mounts need root".into() });
         }
-        let ns = mapped_userns(uids, gids).map_err(|e| Cause::Other(format!("mounts[{i}].uidMappings: {e}")))?;
-        let tree = rootfs::idmapped_tree(i, m, bundle, &ns).map_err(|e| Cause::Other(super::init::error_chain(&e)))?;
+        let ns = mapped_userns(uids, gids).map_err(|e| Cause::IdmappedUserns { index: i, source: Box::new(e) })?;
+        let tree = rootfs::idmapped_tree(i, m, bundle, &ns)?;
         out.push((i, tree));
     }
     Ok(out)

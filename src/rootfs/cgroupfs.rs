@@ -25,24 +25,15 @@ struct Hierarchy {
 
 fn host_hierarchies() -> Vec<Hierarchy> {
     let text = fs::read_to_string("/proc/self/mountinfo").unwrap_or_default();
-    let mut out = Vec::new();
-    for line in text.lines() {
-        let Some((left, right)) = line.split_once(" - ") else { continue };
-        let mut r = right.split(' ');
-        let fstype = r.next().unwrap_or_default();
-        if fstype != "cgroup" && fstype != "cgroup2" {
-            continue;
-        }
-        let superopts = r.nth(1).unwrap_or_default();
-        let Some(mountpoint) = left.split(' ').nth(4) else { continue };
-        let options: Vec<&str> = superopts.split(',').filter(|o| *o != "rw" && *o != "ro").collect();
-        out.push(Hierarchy {
-            mountpoint: PathBuf::from(mountpoint),
-            fstype: fstype.to_string(),
-            options: options.join(","),
-        });
-    }
-    out
+    sys::mountinfo::parse(&text)
+        .into_iter()
+        .filter(|m| m.fstype == "cgroup" || m.fstype == "cgroup2")
+        .map(|m| Hierarchy {
+            options: m.super_options.iter().filter(|o| *o != "rw" && *o != "ro").cloned().collect::<Vec<_>>().join(","),
+            mountpoint: m.mountpoint,
+            fstype: m.fstype,
+        })
+        .collect()
 }
 
 /// This process's cgroup path on the hierarchy `h` (from /proc/self/cgroup).

@@ -44,105 +44,143 @@ pub(super) fn mount_entry(
     cgroupns: bool,
     tree: Option<&OwnedFd>,
 ) -> Result<(), RootfsError> {
-    let field = format!("mounts[{index}]");
-    let dst = m.destination().clone();
-    let opts = parse(m.options().as_deref().unwrap_or_default());
-    let fstype = m.typ().clone().unwrap_or_default();
-    let is_bind = opts.is_bind() || fstype == "bind";
-    let src: PathBuf = m.source().clone().unwrap_or_default();
-    let err = |call: &'static str, e: sys::Error| RootfsError::Mount {
-        field: field.clone(),
-        src: src.clone(),
-        dst: dst.clone(),
-        fstype: fstype.clone(),
-        call,
-        source: e,
+    let e = Entry {
+        root,
+        field: format!("mounts[{index}]"),
+        src: m.source().clone().unwrap_or_default(),
+        dst: m.destination().clone(),
+        fstype: m.typ().clone().unwrap_or_default(),
+        opts: parse(m.options().as_deref().unwrap_or_default()),
     };
-    let invalid = |reason: String| RootfsError::Invalid { field: format!("{field}.destination"), reason };
-    if is_root(&dst) {
-        return Err(invalid("mounting onto the rootfs root is not allowed".into()));
+    let is_bind = e.opts.is_bind() || e.fstype == "bind";
+    if is_root(&e.dst) {
+        return Err(e.invalid("mounting onto the rootfs root is not allowed".into()));
     }
-    if (fstype == "proc" || fstype == "sysfs") && !is_bind {
-        // A symlink or a file here has been a way to redirect the mount (runc
-        // refuses them the same way); a missing one is created as a directory.
-        match root.open_nofollow(&dst) {
-            Ok(fd) if file_type(&fd).map_or(true, |t| t != nix::sys::stat::SFlag::S_IFDIR) => {
-                return Err(invalid(format!("filesystem {fstype:?} must be mounted on ordinary directory")));
-            }
-            Ok(_) => {}
-            Err(e) if e.errno == Errno::ENOENT => {}
-            Err(e) => return Err(err("open target", e)),
+    if (e.fstype == "proc" || e.fstype == "sysfs") && !is_bind {
+        e.check_proc_target()?;
+    }
+    if e.fstype == "cgroup" && !is_bind {
+        return super::cgroupfs::mount_cgroup(root, &e.field, &e.dst, &e.opts, cgroupns);
+    }
+    if is_bind { e.bind(tree) } else { e.fresh() }
+}
+
+/// One `mounts[]` entry being made: what its steps share, and its errors.
+struct Entry<'a> {
+    root: &'a Root,
+    field: String,
+    src: PathBuf,
+    dst: PathBuf,
+    fstype: String,
+    opts: MountOptions,
+}
+
+impl Entry<'_> {
+    fn err(&self, call: &'static str, e: sys::Error) -> RootfsError {
+        RootfsError::Mount {
+            field: self.field.clone(),
+            src: self.src.clone(),
+            dst: self.dst.clone(),
+            fstype: self.fstype.clone(),
+            call,
+            source: e,
         }
     }
-    if fstype == "cgroup" && !is_bind {
-        return super::cgroupfs::mount_cgroup(root, &field, &dst, &opts, cgroupns);
+
+    fn invalid(&self, reason: String) -> RootfsError {
+        RootfsError::Invalid { field: format!("{}.destination", self.field), reason }
     }
-    if is_bind {
-        let meta = std::fs::metadata(&src).map_err(|e| RootfsError::Source {
-            field: field.clone(),
-            src: src.clone(),
+
+    /// proc and sysfs only onto a real directory: a symlink or a file there has
+    /// been a way to redirect the mount (runc refuses them the same way); a
+    /// missing one is created as a directory.
+    fn check_proc_target(&self) -> Result<(), RootfsError> {
+        match self.root.open_nofollow(&self.dst) {
+            Ok(fd) if file_type(&fd).map_or(true, |t| t != nix::sys::stat::SFlag::S_IFDIR) => {
+                Err(self.invalid(format!("filesystem {:?} must be mounted on ordinary directory", self.fstype)))
+            }
+            Ok(_) => Ok(()),
+            Err(e) if e.errno == Errno::ENOENT => Ok(()),
+            Err(e) => Err(self.err("open target", e)),
+        }
+    }
+
+    /// A bind mount (or the idmapped copy of its source the parent prepared),
+    /// then the remount that applies its other flags.
+    fn bind(&self, tree: Option<&OwnedFd>) -> Result<(), RootfsError> {
+        let meta = std::fs::metadata(&self.src).map_err(|e| RootfsError::Source {
+            field: self.field.clone(),
+            src: self.src.clone(),
             source: e,
         })?;
         let kind = if meta.is_dir() { Kind::Dir } else { Kind::File };
-        let target = root.create(&dst, kind).map_err(|e| err("create target", e))?;
-        check_target(root, &target, &dst, &fstype, Some(&src)).map_err(invalid)?;
+        let target = self.root.create(&self.dst, kind).map_err(|e| self.err("create target", e))?;
+        check_target(self.root, &target, &self.dst, &self.fstype, Some(&self.src)).map_err(|r| self.invalid(r))?;
         match tree {
-            // An idmapped copy of the source, prepared by the parent.
-            Some(tree) => sys::mount::move_mount_to(tree.as_fd(), target.as_fd()).map_err(|e| err("mount", e))?,
+            Some(tree) => sys::mount::move_mount_to(tree.as_fd(), target.as_fd()).map_err(|e| self.err("mount", e))?,
             None => {
-                let flags = MsFlags::MS_BIND | (opts.flags & MsFlags::MS_REC);
-                mount(Some(&src), &proc_fd(&target), None::<&str>, flags, None::<&str>)
-                    .map_err(|e| err("mount", sys::Error::with_path("mount", &src, e)))?;
+                let flags = MsFlags::MS_BIND | (self.opts.flags & MsFlags::MS_REC);
+                mount(Some(&self.src), &proc_fd(&target), None::<&str>, flags, None::<&str>)
+                    .map_err(|e| self.err("mount", sys::Error::with_path("mount", &self.src, e)))?;
             }
         }
         // Other flags only take effect on a remount of the new bind mount, which we
         // reach by opening the target again (now the root of that mount).
-        let target = root.open_path(&dst).map_err(|e| err("open target", e))?;
-        let rest = opts.flags.difference(MsFlags::MS_BIND | MsFlags::MS_REC | MsFlags::MS_REMOUNT);
-        if !rest.is_empty() || opts.has_atime() {
-            remount_bind(&proc_fd(&target), rest, &opts).map_err(|e| err("remount", e))?;
+        let target = self.root.open_path(&self.dst).map_err(|e| self.err("open target", e))?;
+        let rest = self.opts.flags.difference(MsFlags::MS_BIND | MsFlags::MS_REC | MsFlags::MS_REMOUNT);
+        if !rest.is_empty() || self.opts.has_atime() {
+            remount_bind(&proc_fd(&target), rest, &self.opts).map_err(|e| self.err("remount", e))?;
         }
-        return finish(&proc_fd(&target), &opts).map_err(|e| err("mount", e));
+        finish(&proc_fd(&target), &self.opts).map_err(|e| self.err("mount", e))
     }
-    let target = root.create(&dst, Kind::Dir).map_err(|e| err("create target", e))?;
-    check_target(root, &target, &dst, &fstype, None).map_err(invalid)?;
-    // tmpcopyup: keep a handle on the directory the tmpfs is about to hide.
-    let below = match opts.tmpcopyup && fstype == "tmpfs" {
-        true => Some(root.open_path(&dst).map_err(|e| err("open target", e))?),
-        false => None,
-    };
-    let source = if src.as_os_str().is_empty() { PathBuf::from(&fstype) } else { src.clone() };
-    // `difference`, not `& !`: bitflags' complement drops the bits nix does not
-    // name, MS_NOSYMFOLLOW among them.
-    let flags = opts.flags.difference(MsFlags::MS_REMOUNT);
-    let data = opts.data();
-    match mount(Some(&source), &proc_fd(&target), Some(fstype.as_str()), flags, data.as_deref()) {
-        Ok(()) => {}
-        // In a user namespace that does not own the network (sysfs) or ipc
-        // (mqueue) namespace the kernel refuses a fresh mount: bind the host's, as
-        // runc does for rootless containers.
-        Err(Errno::EPERM) if fstype == "sysfs" || fstype == "mqueue" => {
-            let host = if fstype == "sysfs" { "/sys" } else { "/dev/mqueue" };
-            tracing::debug!(field = %field, host, "fresh mount refused, binding the host's");
-            mount(Some(host), &proc_fd(&target), None::<&str>, MsFlags::MS_BIND | MsFlags::MS_REC, None::<&str>)
-                .map_err(|e| err("mount", sys::Error::with_path("mount bind", host, e)))?;
-            let target = root.open_path(&dst).map_err(|e| err("open target", e))?;
-            let rest = flags.difference(MsFlags::MS_BIND | MsFlags::MS_REC);
-            if !rest.is_empty() {
-                remount_bind(&proc_fd(&target), rest, &opts).map_err(|e| err("remount", e))?;
-            }
+
+    /// A fresh filesystem (tmpfs, proc, mqueue…), with tmpcopyup.
+    fn fresh(&self) -> Result<(), RootfsError> {
+        let (root, dst, fstype) = (self.root, &self.dst, self.fstype.as_str());
+        let target = root.create(dst, Kind::Dir).map_err(|e| self.err("create target", e))?;
+        check_target(root, &target, dst, fstype, None).map_err(|r| self.invalid(r))?;
+        // tmpcopyup: keep a handle on the directory the tmpfs is about to hide.
+        let below = match self.opts.tmpcopyup && fstype == "tmpfs" {
+            true => Some(root.open_path(dst).map_err(|e| self.err("open target", e))?),
+            false => None,
+        };
+        let source = if self.src.as_os_str().is_empty() { PathBuf::from(fstype) } else { self.src.clone() };
+        // `difference`, not `& !`: bitflags' complement drops the bits nix does not
+        // name, MS_NOSYMFOLLOW among them.
+        let flags = self.opts.flags.difference(MsFlags::MS_REMOUNT);
+        let data = self.opts.data();
+        match mount(Some(&source), &proc_fd(&target), Some(fstype), flags, data.as_deref()) {
+            Ok(()) => {}
+            // In a user namespace that does not own the network (sysfs) or ipc
+            // (mqueue) namespace the kernel refuses a fresh mount: bind the host's,
+            // as runc does for rootless containers.
+            Err(Errno::EPERM) if fstype == "sysfs" || fstype == "mqueue" => self.bind_host(&target, flags)?,
+            Err(e) => return Err(self.err("mount", sys::Error::with_path("mount", dst, e))),
         }
-        Err(e) => return Err(err("mount", sys::Error::with_path("mount", &dst, e))),
+        let target = root.open_path(dst).map_err(|e| self.err("open target", e))?;
+        if let Some(below) = below {
+            copy_up(&below, &target).map_err(|source| RootfsError::Io {
+                what: "tmpcopyup into",
+                path: dst.clone(),
+                source,
+            })?;
+        }
+        finish(&proc_fd(&target), &self.opts).map_err(|e| self.err("mount", e))
     }
-    let target = root.open_path(&dst).map_err(|e| err("open target", e))?;
-    if let Some(below) = below {
-        copy_up(&below, &target).map_err(|source| RootfsError::Io {
-            what: "tmpcopyup into",
-            path: dst.clone(),
-            source,
-        })?;
+
+    /// The host's /sys or /dev/mqueue bound where a fresh one was refused.
+    fn bind_host(&self, target: &OwnedFd, flags: MsFlags) -> Result<(), RootfsError> {
+        let host = if self.fstype == "sysfs" { "/sys" } else { "/dev/mqueue" };
+        tracing::debug!(field = %self.field, host, "fresh mount refused, binding the host's");
+        mount(Some(host), &proc_fd(target), None::<&str>, MsFlags::MS_BIND | MsFlags::MS_REC, None::<&str>)
+            .map_err(|e| self.err("mount", sys::Error::with_path("mount bind", host, e)))?;
+        let target = self.root.open_path(&self.dst).map_err(|e| self.err("open target", e))?;
+        let rest = flags.difference(MsFlags::MS_BIND | MsFlags::MS_REC);
+        if !rest.is_empty() {
+            remount_bind(&proc_fd(&target), rest, &self.opts).map_err(|e| self.err("remount", e))?;
+        }
+        Ok(())
     }
-    finish(&proc_fd(&target), &opts).map_err(|e| err("mount", e))
 }
 
 /// `/`, `/.`, `/a/..`: a destination that names the rootfs root itself.

@@ -98,6 +98,39 @@ fn validate_linux(spec: &Spec) -> Result<(), SpecError> {
         return Ok(());
     };
     let namespaces = linux.namespaces().as_deref().unwrap_or_default();
+    validate_namespaces(spec, linux, namespaces)?;
+    let absolute = |field: &str, paths: &[String]| -> Result<(), SpecError> {
+        match paths.iter().position(|p| !p.starts_with('/')) {
+            Some(i) => {
+                Err(SpecError::invalid(format!("{field}[{i}]"), format!("{:?} is not an absolute path", paths[i])))
+            }
+            None => Ok(()),
+        }
+    };
+    absolute("linux.maskedPaths", linux.masked_paths().as_deref().unwrap_or_default())?;
+    absolute("linux.readonlyPaths", linux.readonly_paths().as_deref().unwrap_or_default())?;
+    for (i, d) in linux.devices().as_deref().unwrap_or_default().iter().enumerate() {
+        if !d.path().is_absolute() {
+            return Err(SpecError::invalid(
+                format!("linux.devices[{i}].path"),
+                format!("{:?} is not an absolute path", d.path()),
+            ));
+        }
+    }
+    let has = |t: LinuxNamespaceType| namespaces.iter().any(|n| n.typ() == t);
+    for key in linux.sysctl().iter().flat_map(|s| s.keys()) {
+        validate_sysctl(key, has(LinuxNamespaceType::Network), has(LinuxNamespaceType::Ipc))?;
+    }
+    Ok(())
+}
+
+/// Each namespace once, joined by an absolute path; user namespace mappings
+/// exactly with a new user namespace; hostname and domainname need a UTS one.
+fn validate_namespaces(
+    spec: &Spec,
+    linux: &oci_spec::runtime::Linux,
+    namespaces: &[oci_spec::runtime::LinuxNamespace],
+) -> Result<(), SpecError> {
     let mut seen = HashSet::new();
     for (i, ns) in namespaces.iter().enumerate() {
         if !seen.insert(ns.typ()) {
@@ -131,54 +164,28 @@ fn validate_linux(spec: &Spec) -> Result<(), SpecError> {
     if spec.domainname().as_deref().is_some_and(|h| !h.is_empty()) && !has(LinuxNamespaceType::Uts) {
         return Err(SpecError::invalid("domainname", "unable to set domainname without a private UTS namespace"));
     }
-    for (i, p) in linux.masked_paths().as_deref().unwrap_or_default().iter().enumerate() {
-        if !p.starts_with('/') {
-            return Err(SpecError::invalid(
-                format!("linux.maskedPaths[{i}]"),
-                format!("{p:?} is not an absolute path"),
-            ));
-        }
+    Ok(())
+}
+
+/// A sysctl must be namespaced, and its namespace private (runc's rules).
+fn validate_sysctl(key: &str, private_net: bool, private_ipc: bool) -> Result<(), SpecError> {
+    let field = || format!("linux.sysctl.{key}");
+    let net = key.starts_with("net.");
+    let ipc = key.starts_with("kernel.msg")
+        || key.starts_with("kernel.sem")
+        || key.starts_with("kernel.shm")
+        || key.starts_with("fs.mqueue.");
+    if net && !private_net {
+        return Err(SpecError::invalid(field(), "needs a private network namespace"));
     }
-    for (i, p) in linux.readonly_paths().as_deref().unwrap_or_default().iter().enumerate() {
-        if !p.starts_with('/') {
-            return Err(SpecError::invalid(
-                format!("linux.readonlyPaths[{i}]"),
-                format!("{p:?} is not an absolute path"),
-            ));
-        }
+    if ipc && !private_ipc {
+        return Err(SpecError::invalid(field(), "needs a private ipc namespace"));
     }
-    for (i, d) in linux.devices().as_deref().unwrap_or_default().iter().enumerate() {
-        if !d.path().is_absolute() {
-            return Err(SpecError::invalid(
-                format!("linux.devices[{i}].path"),
-                format!("{:?} is not an absolute path", d.path()),
-            ));
-        }
+    if key == "kernel.hostname" || key == "kernel.domainname" {
+        return Err(SpecError::invalid(field(), "set the hostname or domainname field instead"));
     }
-    if let Some(sysctl) = linux.sysctl() {
-        for key in sysctl.keys() {
-            let net = key.starts_with("net.");
-            let ipc = key.starts_with("kernel.msg")
-                || key.starts_with("kernel.sem")
-                || key.starts_with("kernel.shm")
-                || key.starts_with("fs.mqueue.");
-            let uts = key == "kernel.hostname" || key == "kernel.domainname";
-            if net && !has(LinuxNamespaceType::Network) {
-                return Err(SpecError::invalid(format!("linux.sysctl.{key}"), "needs a private network namespace"));
-            }
-            if ipc && !has(LinuxNamespaceType::Ipc) {
-                return Err(SpecError::invalid(format!("linux.sysctl.{key}"), "needs a private ipc namespace"));
-            }
-            if uts {
-                return Err(SpecError::invalid(
-                    format!("linux.sysctl.{key}"),
-                    "set the hostname or domainname field instead",
-                ));
-            }
-            if !net && !ipc {
-                return Err(SpecError::invalid(format!("linux.sysctl.{key}"), "not a namespaced sysctl"));
-            }
-        }
+    if !net && !ipc {
+        return Err(SpecError::invalid(field(), "not a namespaced sysctl"));
     }
     Ok(())
 }

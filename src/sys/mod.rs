@@ -12,7 +12,10 @@
 //! - `seccomp.rs`: seccomp(2) `SECCOMP_SET_MODE_FILTER` with flags;
 //! - `bpf.rs`: bpf(2) for cgroup v2 device programs (load, attach, query, detach);
 //! - `capset.rs`: capset(2) in one call, for the step after the seccomp filter;
-//! - `tty.rs`: `TIOCSCTTY`, `TIOCGWINSZ`/`TIOCSWINSZ`.
+//! - `tty.rs`: `TIOCSCTTY`, `TIOCGWINSZ`/`TIOCSWINSZ`;
+//! - `time.rs`: the wall clock as RFC 3339 (UTC, nanoseconds), for state and logs;
+//! - `mountinfo.rs`: the one parser of /proc/<pid>/mountinfo (no syscall, no
+//!   `unsafe`: shared by cgroups and rootfs, which may not import each other).
 //!
 //! pivot_root, mount, setns and the rest that nix wraps safely are called from
 //! nix where they are used.
@@ -21,9 +24,11 @@ pub mod bpf;
 pub mod capset;
 pub mod fd;
 pub mod mount;
+pub mod mountinfo;
 pub mod process;
 pub mod sched;
 pub mod seccomp;
+pub mod time;
 pub mod tty;
 
 use std::fmt;

@@ -27,9 +27,9 @@ pub fn clone_fork(flags: CloneFlags) -> Result<Forked> {
     let raw = flags.bits() as libc::c_ulong | libc::SIGCHLD as libc::c_ulong;
     // SAFETY: with a NULL child stack the kernel gives the child a copy-on-write copy
     // of this process's memory, like fork. berth is single-threaded when it calls
-    // this (no runtime threads; tracing writes synchronously; D-Bus, whose zbus
-    // connection starts threads, is only used after init is cloned; checked above in
-    // debug and test builds), so no lock held by
+    // this (no runtime threads; tracing writes synchronously; the systemd
+    // driver's D-Bus client is blocking and thread-free, and used only after init
+    // is cloned; checked above in debug and test builds), so no lock held by
     // another thread can be left locked in the child, and the child only runs the
     // init code path which never returns into the parent's state. The pointer
     // arguments are NULL, which clone accepts when CLONE_*SETTID/SETTLS are not set.

@@ -132,6 +132,17 @@ impl Bundle {
         self.berth(&args)
     }
 
+    /// `create` then `start`, both of which must succeed.
+    pub fn create_and_start(&self) {
+        ok(&self.create(&[]), "create");
+        ok(&self.berth(&["start", &self.id]), "start");
+    }
+
+    /// `berth <args>`, which must succeed; its stdout.
+    pub fn ok(&self, args: &[&str]) -> String {
+        ok(&self.berth(args), &format!("berth {args:?}"))
+    }
+
     pub fn state(&self) -> Value {
         let out = self.berth(&["state", &self.id]);
         assert!(out.status.success(), "state: {}", text(&out.stderr));
@@ -213,15 +224,49 @@ pub fn berth_spec() -> Value {
     serde_json::from_slice(&fs::read(dir.path().join("config.json")).unwrap()).unwrap()
 }
 
-/// Poll until `f` is true or about 5 s have passed.
-pub fn wait_until(mut f: impl FnMut() -> bool) -> bool {
-    for _ in 0..500 {
+/// Poll every 10 ms until `f` is true or `timeout` has passed (a hang guard, not
+/// a timing check); `f`'s last answer.
+pub fn wait_for(timeout: std::time::Duration, mut f: impl FnMut() -> bool) -> bool {
+    let end = std::time::Instant::now() + timeout;
+    while std::time::Instant::now() < end {
         if f() {
             return true;
         }
         std::thread::sleep(std::time::Duration::from_millis(10));
     }
-    false
+    f()
+}
+
+/// Poll until `f` is true or 20 s have passed: a hang guard, generous because a
+/// check may itself take long on a loaded 2-core machine (reading /proc, cgroupfs).
+pub fn wait_until(f: impl FnMut() -> bool) -> bool {
+    wait_for(std::time::Duration::from_secs(20), f)
+}
+
+/// A container process that runs until TERM, then exits 0.
+pub const LOOP: &[&str] = &["sh", "-c", "trap 'exit 0' TERM; while true; do sleep 0.05; done"];
+
+/// A container running [`LOOP`], created and started; `edit` changes its config first.
+pub fn running(id: &str, edit: impl FnOnce(&mut Value)) -> Bundle {
+    let b = Bundle::with(id, LOOP, edit);
+    b.create_and_start();
+    b
+}
+
+/// The stdout of a command that must have succeeded; `what` names it in the failure.
+pub fn ok(out: &Output, what: &str) -> String {
+    assert!(out.status.success(), "{what}: {}", text(&out.stderr));
+    text(&out.stdout)
+}
+
+/// The value of `key` (`CapEff:`) in a /proc/<pid>/status text, trimmed.
+pub fn status_field(status: &str, key: &str) -> String {
+    status.lines().find_map(|l| l.strip_prefix(key)).map(|v| v.trim().to_string()).unwrap_or_default()
+}
+
+/// Append a mount to a config's `mounts`.
+pub fn mount_push(config: &mut Value, mount: Value) {
+    config["mounts"].as_array_mut().expect("mounts in the config").push(mount);
 }
 
 /// Accept the console socket's connection and take the pty master it carries.
