@@ -137,10 +137,10 @@ impl Drop for Net {
                 let _ = self.ctl(["rm", "-f", id]).output();
             }
         }
-        for dir in
-            ["/sys/fs/cgroup/unified", "/sys/fs/cgroup/pids", "/sys/fs/cgroup/memory", "/sys/fs/cgroup/cpu,cpuacct"]
-        {
-            let _ = std::fs::remove_dir(format!("{dir}{}", self.cgroup_parent));
+        // Our parent in every hierarchy the runtime made it in (on a hybrid
+        // host: each v1 controller, systemd's named one and the cgroup2 mount).
+        for e in std::fs::read_dir("/sys/fs/cgroup").into_iter().flatten().flatten() {
+            let _ = std::fs::remove_dir(e.path().join(self.cgroup_parent.trim_start_matches('/')));
         }
     }
 }
