@@ -16,7 +16,7 @@ use serde_json::Value;
 use super::{ArchiveError, DOCKER_LIST, Hashing, OCI_INDEX, decompressed, maybe_decompress, sniff};
 use crate::db::{OptionalExtension, params};
 use crate::image::layer::Compression;
-use crate::image::{self, NewImage, NewLayer, Store};
+use crate::image::{self, Layer, NewImage, Store};
 use crate::reference::{Digest, Reference, familiar};
 use crate::snapshot::{Finished, chain_id};
 use crate::unpack;
@@ -339,7 +339,7 @@ fn store_image(store: &mut Store, found: Found, added: &mut Vec<Digest>) -> Resu
 
 /// Each layer's snapshot: the existing one of its chain, or a new one
 /// unpacked from the blob, all committed together.
-fn snapshot_layers(store: &mut Store, found: &Found, diff_ids: &[Digest]) -> Result<Vec<NewLayer>, ArchiveError> {
+fn snapshot_layers(store: &mut Store, found: &Found, diff_ids: &[Digest]) -> Result<Vec<Layer>, ArchiveError> {
     let mut layers = Vec::with_capacity(diff_ids.len());
     let mut todo = Vec::new();
     let mut chain: Option<Digest> = None;
@@ -355,7 +355,7 @@ fn snapshot_layers(store: &mut Store, found: &Found, diff_ids: &[Digest]) -> Res
             Some(s) => snapshot_size(store, s)?,
             None => 0,
         };
-        layers.push(NewLayer {
+        layers.push(Layer {
             diff_id: diff_id.clone(),
             blob: blob.clone(),
             media_type: found.media_types[i].clone().unwrap_or_else(|| compression.oci_media_type().to_string()),

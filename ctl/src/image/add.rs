@@ -5,19 +5,8 @@
 
 use crate::db::{DbError, params};
 use crate::reference::{Digest, Reference};
-use crate::snapshot::SnapshotId;
 
-use super::{ImageError, Store};
-
-#[derive(Debug, Clone)]
-pub(crate) struct NewLayer {
-    pub diff_id: Digest,
-    pub blob: Digest,
-    pub media_type: String,
-    pub blob_size: u64,
-    pub snapshot: SnapshotId,
-    pub size: u64,
-}
+use super::{ImageError, Layer, Store};
 
 #[derive(Debug, Clone)]
 pub(crate) struct NewImage {
@@ -26,7 +15,7 @@ pub(crate) struct NewImage {
     /// `created` from the config.
     pub created: Option<String>,
     pub manifest: Option<(Digest, String)>,
-    pub layers: Vec<NewLayer>,
+    pub layers: Vec<Layer>,
     pub tag: Option<Reference>,
     /// Set when pulled: `repository@digest` is recorded (the digest the
     /// reference resolved to: the index's for a multi-platform image).

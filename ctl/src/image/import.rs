@@ -10,7 +10,7 @@ use serde_json::{Value, json};
 
 use super::change::apply_changes;
 use super::layer::{self, Compression};
-use super::{ImageError, NewImage, NewLayer, Store, add};
+use super::{ImageError, Layer, NewImage, Store, add};
 use crate::reference::{Digest, Reference};
 use crate::snapshot::Finished;
 
@@ -76,7 +76,7 @@ pub(crate) fn import(store: &mut Store, src: impl Read, opts: &ImportOptions) ->
             id: id.clone(),
             created: Some(now),
             manifest: Some((manifest_digest, MANIFEST_MEDIA_TYPE.to_string())),
-            layers: vec![NewLayer {
+            layers: vec![Layer {
                 diff_id: applied.diff_id,
                 blob: applied.blob,
                 media_type,

@@ -24,7 +24,7 @@ mod store;
 use std::io;
 use std::path::PathBuf;
 
-pub(crate) use add::{NewImage, NewLayer, add, tag};
+pub(crate) use add::{NewImage, add, tag};
 pub(crate) use check::{CheckOptions, check};
 pub(crate) use gc::{Removal, collect, prune_one, remove};
 pub(crate) use import::{ImportOptions, import};

@@ -13,7 +13,7 @@ use tokio::sync::Semaphore;
 use super::manifest::{self, Descriptor, Parsed};
 use super::{RegistryError, auth, fetch};
 use crate::image::layer::Compression;
-use crate::image::{GcLock, NewImage, NewLayer, Store};
+use crate::image::{GcLock, Layer, NewImage, Store};
 use crate::progress::Progress;
 use crate::reference::{Digest, Reference};
 use crate::snapshot::{self, Finished};
@@ -297,7 +297,7 @@ async fn fetch_layers(
     descs: &[Descriptor],
     diff_ids: &[Digest],
     progress: &Progress,
-) -> Result<(bool, Vec<NewLayer>), RegistryError> {
+) -> Result<(bool, Vec<Layer>), RegistryError> {
     let plan = plan(store, remote, descs, diff_ids)?;
     let todo: Vec<&Planned<'_>> = plan.iter().filter(|p| p.existing.is_none()).collect();
     let pendings =
@@ -335,7 +335,7 @@ async fn fetch_layers(
             Some(e) => e,
             None => fresh.next().ok_or_else(|| remote.invalid("a layer's snapshot went missing".into()))?,
         };
-        layers.push(NewLayer {
+        layers.push(Layer {
             diff_id: p.diff_id.clone(),
             blob: p.blob.clone(),
             media_type: p.desc.media_type.clone(),
