@@ -6,7 +6,6 @@
 
 // `run`/`create` (the containers work) call this; until they land it is
 // reached only from its tests.
-#![cfg_attr(not(test), allow(dead_code))]
 
 use std::io::Read;
 

@@ -254,7 +254,6 @@ mod tests {
                 digests: vec![],
                 created: None,
                 size: layers.iter().map(|(_, s)| s).sum(),
-                added: 0,
                 holders: 0,
             },
             layers,

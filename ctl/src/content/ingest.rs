@@ -56,11 +56,6 @@ impl Ingest {
         Digest::from_sha256(&self.hasher.clone().finalize())
     }
 
-    /// Bytes written so far.
-    pub(crate) fn written(&self) -> u64 {
-        self.written
-    }
-
     /// Check, fsync and publish the blob; returns its digest and size.
     pub(crate) fn commit(mut self) -> Result<(Digest, u64), ContentError> {
         let actual = Digest::from_sha256(&std::mem::take(&mut self.hasher).finalize());

@@ -6,7 +6,6 @@
 //! name and is removed once that process is gone.
 
 // size/verify serve `system check`, save and push, which land on top of it.
-#![allow(dead_code)]
 
 mod ingest;
 

@@ -63,7 +63,6 @@ pub(crate) struct Summary {
     /// The config's `created` (RFC 3339), if any.
     pub created: Option<String>,
     pub size: u64,
-    pub added: i64,
     /// Containers (or others) holding it.
     pub holders: u64,
 }
@@ -82,25 +81,24 @@ pub(crate) fn list(db: &Db) -> Result<Vec<Summary>, ImageError> {
     let err = |e| ImageError::Db(db.err(e));
     let mut st = conn
         .prepare(
-            "SELECT id, created, size, added, (SELECT count(*) FROM image_holds h WHERE h.image_id = images.id)
+            "SELECT id, created, size, (SELECT count(*) FROM image_holds h WHERE h.image_id = images.id)
              FROM images ORDER BY created DESC, added DESC",
         )
         .map_err(err)?;
-    let rows: Vec<(String, Option<String>, i64, i64, i64)> = st
-        .query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?)))
+    let rows: Vec<(String, Option<String>, i64, i64)> = st
+        .query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)))
         .and_then(Iterator::collect)
         .map_err(err)?;
     let mut tags = names(db, "tags")?;
     let mut digests = names(db, "repo_digests")?;
     let mut out = Vec::with_capacity(rows.len());
-    for (id, created, size, added, holders) in rows {
+    for (id, created, size, holders) in rows {
         out.push(Summary {
             tags: split_all(tags.remove(&id).unwrap_or_default(), ':'),
             digests: split_all(digests.remove(&id).unwrap_or_default(), '@'),
             id: id.parse()?,
             created,
             size: size as u64,
-            added,
             holders: holders as u64,
         });
     }

@@ -6,11 +6,8 @@
 //!
 //! What the rest of berthctl calls: [`resolve`] gives an image's config and the
 //! overlay lower directories of its layers; a container keeps its image with
-//! a row in `image_holds` (see [`hold`]).
-
-// Parts of this API serve pull (this module's registry side), save/push and
-// the containers module (hold/release), which land on top of it.
-#![allow(dead_code)]
+//! a row in `image_holds`, written by the containers' store in the
+//! transaction that records the container.
 
 mod add;
 mod change;
@@ -35,7 +32,7 @@ pub(crate) use store::Store;
 use oci_spec::image::ImageConfiguration;
 
 use crate::content::ContentError;
-use crate::db::{DbError, params};
+use crate::db::DbError;
 use crate::reference::{Digest, ReferenceError, familiar};
 use crate::snapshot::{SnapshotError, SnapshotId};
 
@@ -197,20 +194,6 @@ fn names_of(store: &Store, table: &str, id: &Digest) -> Result<Vec<String>, Imag
     let names: Vec<String> =
         st.query_map([id.as_str()], |r| r.get(0)).and_then(Iterator::collect).map_err(|e| store.db.err(e))?;
     Ok(names.iter().map(|n| familiar(n)).collect())
-}
-
-/// Record that `holder` (`container:<id>`) uses image `id`, so that `rmi`
-/// refuses it and GC keeps it. Call in the same transaction that creates the
-/// holder's own row.
-pub(crate) fn hold(tx: &rusqlite::Transaction<'_>, holder: &str, id: &Digest) -> rusqlite::Result<()> {
-    tx.execute("INSERT OR REPLACE INTO image_holds (holder, image_id) VALUES (?1, ?2)", params![holder, id.as_str()])?;
-    Ok(())
-}
-
-/// Drop `holder`'s hold (when the container is removed).
-pub(crate) fn release(tx: &rusqlite::Transaction<'_>, holder: &str) -> rusqlite::Result<()> {
-    tx.execute("DELETE FROM image_holds WHERE holder = ?1", [holder])?;
-    Ok(())
 }
 
 /// The holders of an image (`container:<id>`…), for rmi's conflict message.

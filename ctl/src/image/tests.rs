@@ -103,3 +103,9 @@ fn held_image_is_refused_with_dockers_message() {
 fn s_err(e: rusqlite::Error) -> ImageError {
     ImageError::Db(crate::db::DbError::Sql { path: "test".into(), source: e })
 }
+
+/// A container's hold on an image, as the containers' store writes it.
+fn hold(tx: &rusqlite::Transaction<'_>, holder: &str, id: &Digest) -> rusqlite::Result<()> {
+    tx.execute("INSERT OR REPLACE INTO image_holds (holder, image_id) VALUES (?1, ?2)", [holder, id.as_str()])?;
+    Ok(())
+}
