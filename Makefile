@@ -77,6 +77,8 @@ test: test-deps lint build
 	$(CARGO) test --profile ci --features test-hooks -- --include-ignored
 	$(MAKE) test-images
 	$(CARGO) test --profile ci -p berthctl --features test-hooks -- --include-ignored
+	$(MAKE) integration
+	$(MAKE) vm
 
 # The images berthctl's tests and the bench pull, push, load and unpack
 # (busybox, Debian minbase + nginx, 60 layers, zstd, uncompressed, a
@@ -85,8 +87,6 @@ test: test-deps lint build
 # integration/registry/README.md lists them.
 test-images: test-deps
 	integration/registry/images.sh $(CURDIR)/$(BUILD)/images >/dev/null
-	$(MAKE) integration
-	$(MAKE) vm
 
 # Each client harness runs with berth and with runc, so that a failure of
 # berth can be told from one of the machine or the harness. Logs go to
