@@ -233,6 +233,7 @@ async fn run(
         )));
     }
     store.content.put(&m.manifest).map_err(|e| remote.fail("store manifest", e))?;
+    crate::testhook::fault("pull:manifest");
     let (downloaded, layers) = fetch_layers(store, &remote, &m.layers, &diff_ids, progress).await?;
     crate::image::add(
         store,
@@ -319,6 +320,7 @@ async fn fetch_layers(
         fetch::run(remote.clone(), store.content.clone(), downloads.clone(), job)
     });
     let done = try_join_all(jobs).await?;
+    crate::testhook::fault("pull:blobs");
     let sizes: Vec<u64> = done.iter().map(|(_, a)| a.size).collect();
     let finished = todo
         .iter()
@@ -328,6 +330,7 @@ async fn fetch_layers(
         })
         .collect();
     let ids = store.snapshots.commit(&mut store.db, finished).map_err(|e| remote.fail("commit snapshots", e))?;
+    crate::testhook::fault("pull:snapshots");
     let mut fresh = ids.into_iter().zip(sizes);
     let mut layers = Vec::with_capacity(plan.len());
     for p in &plan {
