@@ -143,29 +143,13 @@ fn init_killed_or_denied_at_execve_fails_start_and_run() {
 
     // execve denied with EACCES and `write` denied too: init cannot say why, and
     // its death before execve is still seen.
-    let b = Bundle::with("sf-deny", &["true"], |c| {
-        let mut p = allowlist(1, &TRUE_CALLS.iter().filter(|n| **n != "execve").copied().collect::<Vec<_>>());
-        p["syscalls"]
-            .as_array_mut()
-            .unwrap()
-            .push(json!({"names": ["execve"], "action": "SCMP_ACT_ERRNO", "errnoRet": 13}));
-        c["linux"]["seccomp"] = p;
-    });
+    let b = Bundle::with("sf-deny", &["true"], |c| c["linux"]["seccomp"] = execve_denied(&[]));
     let (code, _, _, log) = run_logged(&b, &[]);
     assert_ne!(code, 0);
     assert!(log.contains("exited with status 1 before execve"), "log: {log}");
 
     // Denied with `write` allowed: init's own message arrives.
-    let b = Bundle::with("sf-deny-said", &["true"], |c| {
-        let mut names: Vec<&str> = TRUE_CALLS.iter().filter(|n| **n != "execve").copied().collect();
-        names.push("write");
-        let mut p = allowlist(1, &names);
-        p["syscalls"]
-            .as_array_mut()
-            .unwrap()
-            .push(json!({"names": ["execve"], "action": "SCMP_ACT_ERRNO", "errnoRet": 13}));
-        c["linux"]["seccomp"] = p;
-    });
+    let b = Bundle::with("sf-deny-said", &["true"], |c| c["linux"]["seccomp"] = execve_denied(&["write"]));
     let (code, _, _, log) = run_logged(&b, &[]);
     assert_ne!(code, 0);
     assert!(log.contains("execve") && log.contains("/bin/true") && log.contains("Permission denied"), "log: {log}");
@@ -500,4 +484,17 @@ fn kill_takes_real_time_signals_and_thaws_a_paused_container_for_kill() {
         assert!(crate::common::wait_until(|| b.state()["status"] == "stopped"), "all={all}: still {}", b.state());
         let _ = b.berth(&["delete", &b.id]);
     }
+}
+
+/// `true`'s allowlist under an EPERM default, with `extra` allowed too and
+/// execve denied with EACCES.
+fn execve_denied(extra: &[&str]) -> Value {
+    let mut names: Vec<&str> = TRUE_CALLS.iter().filter(|n| **n != "execve").copied().collect();
+    names.extend_from_slice(extra);
+    let mut p = allowlist(1, &names);
+    p["syscalls"]
+        .as_array_mut()
+        .unwrap()
+        .push(json!({"names": ["execve"], "action": "SCMP_ACT_ERRNO", "errnoRet": 13}));
+    p
 }
