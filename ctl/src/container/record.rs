@@ -118,7 +118,7 @@ pub(crate) struct State {
 }
 
 /// docker's zero time, shown for StartedAt/FinishedAt never set.
-pub(crate) const ZERO_TIME: &str = "0001-01-01T00:00:00Z";
+pub(crate) use crate::format::time::ZERO_TIME;
 
 /// The supervisor that owns a running container: its pid and the start time
 /// from /proc/<pid>/stat, so a reused pid is never taken for it.
