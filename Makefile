@@ -8,6 +8,8 @@
 
 SHELL := /bin/bash
 CARGO ?= cargo
+# `berth --version` prints the commit it was built from (runc's shape; docker's info reads it).
+export BERTH_COMMIT ?= $(shell git rev-parse --short=12 HEAD 2>/dev/null)
 BUILD := build
 BUNDLE := $(BUILD)/bundle
 BERTH := target/release/berth

@@ -3,10 +3,17 @@
 //! containerd and podman) and, when the log is a file, also to stderr.
 
 use berth::cli::CommandError;
-use clap::Parser;
 
 fn main() {
-    let cli = berth::cli::Cli::parse();
+    let cli = match berth::cli::Cli::parse_args(std::env::args_os()) {
+        Ok(cli) => cli,
+        Err(e) => {
+            let _ = e.print();
+            // urfave/cli, which runc uses, exits 1 on a usage error; help and
+            // version exit 0.
+            std::process::exit(if e.use_stderr() { 1 } else { 0 });
+        }
+    };
     let sink = match berth::cli::log::init(cli.log.as_deref(), cli.log_format, cli.debug) {
         Ok(s) => s,
         Err(e) => {
@@ -29,6 +36,7 @@ fn main() {
             match err {
                 CommandError::Exec(_) => 255,
                 CommandError::Failed(_) => 1,
+                CommandError::Help(_) => 3,
             }
         }
     };

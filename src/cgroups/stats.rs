@@ -12,11 +12,35 @@ use super::dirs::{Dir, Dirs, read};
 #[derive(Debug, Default, Serialize)]
 pub struct Stats {
     pub cpu: Cpu,
+    pub cpuset: CpuSet,
     pub memory: Memory,
     pub pids: Pids,
     pub blkio: Blkio,
     pub hugetlb: BTreeMap<String, Hugetlb>,
+    /// Always empty: berth has no Intel RDT support (runc prints `{}` without it).
+    pub intel_rdt: IntelRdt,
     pub network_interfaces: Option<Vec<serde_json::Value>>,
+}
+
+#[derive(Debug, Default, Serialize)]
+pub struct IntelRdt {}
+
+/// runc's `types.CPUSet`: the cpuset controller's files, lists expanded.
+#[derive(Debug, Default, Serialize)]
+pub struct CpuSet {
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub cpus: Vec<u16>,
+    pub cpu_exclusive: u64,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub mems: Vec<u16>,
+    pub mem_hardwall: u64,
+    pub mem_exclusive: u64,
+    pub memory_migrate: u64,
+    pub memory_spread_page: u64,
+    pub memory_spread_slab: u64,
+    pub memory_pressure: u64,
+    pub sched_load_balance: u64,
+    pub sched_relax_domain_level: i64,
 }
 
 #[derive(Debug, Default, Serialize)]
@@ -31,6 +55,10 @@ pub struct CpuUsage {
     pub total: u64,
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub percpu: Vec<u64>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub percpu_kernel: Vec<u64>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub percpu_user: Vec<u64>,
     pub kernel: u64,
     pub user: u64,
 }
@@ -51,6 +79,9 @@ pub struct Memory {
     pub cache: u64,
     pub usage: MemoryEntry,
     pub swap: MemoryEntry,
+    pub kernel: MemoryEntry,
+    #[serde(rename = "kernelTCP")]
+    pub kernel_tcp: MemoryEntry,
     #[serde(skip_serializing_if = "HashMap::is_empty")]
     pub raw: HashMap<String, u64>,
 }
@@ -131,6 +162,9 @@ pub(super) fn collect(m: &Dirs) -> Stats {
     if let Some(d) = m.dir_for("cpu") {
         cpu(&mut s.cpu, d);
     }
+    if let Some(d) = m.dir_for("cpuset") {
+        s.cpuset = cpuset(d);
+    }
     if let Some(d) = m.dir_for("memory") {
         s.memory = memory(d);
     }
@@ -163,6 +197,14 @@ fn cpuacct_v1(cpu: &mut Cpu, dir: &Path) {
         .split_whitespace()
         .filter_map(|v| v.parse().ok())
         .collect();
+    // cpuacct.usage_all: "cpu user system" per CPU, in ns.
+    for line in read(&dir.join("cpuacct.usage_all")).unwrap_or_default().lines().skip(1) {
+        let v: Vec<u64> = line.split_whitespace().filter_map(|x| x.parse().ok()).collect();
+        if let [_, user, system] = v[..] {
+            cpu.usage.percpu_user.push(user);
+            cpu.usage.percpu_kernel.push(system);
+        }
+    }
     // cpuacct.stat is in USER_HZ ticks (100 per second).
     let st = keyed(&dir.join("cpuacct.stat"));
     cpu.usage.user = st.get("user").copied().unwrap_or(0) * 10_000_000;
@@ -217,7 +259,52 @@ fn memory(d: &Dir) -> Memory {
         };
         (usage, swap, raw.get("cache"))
     };
-    Memory { cache: cache.copied().unwrap_or(0), usage, swap, raw }
+    // Kernel and TCP buffer memory are v1 counters (v2 has no such files).
+    let entry = |prefix: &str| MemoryEntry {
+        limit: num(&p(&format!("{prefix}.limit_in_bytes"))),
+        usage: num(&p(&format!("{prefix}.usage_in_bytes"))),
+        max: num(&p(&format!("{prefix}.max_usage_in_bytes"))),
+        failcnt: num(&p(&format!("{prefix}.failcnt"))),
+    };
+    let (kernel, kernel_tcp) =
+        if d.v2 { Default::default() } else { (entry("memory.kmem"), entry("memory.kmem.tcp")) };
+    Memory { cache: cache.copied().unwrap_or(0), usage, swap, kernel, kernel_tcp, raw }
+}
+
+/// The cpuset controller's settings (v2: only the effective lists, as runc).
+fn cpuset(d: &Dir) -> CpuSet {
+    let p = |f: &str| d.path.join(f);
+    let list = |f: &str| parse_list(&read(&p(f)).unwrap_or_default());
+    if d.v2 {
+        return CpuSet { cpus: list("cpuset.cpus.effective"), mems: list("cpuset.mems.effective"), ..Default::default() };
+    }
+    CpuSet {
+        cpus: list("cpuset.cpus"),
+        cpu_exclusive: num(&p("cpuset.cpu_exclusive")),
+        mems: list("cpuset.mems"),
+        mem_hardwall: num(&p("cpuset.mem_hardwall")),
+        mem_exclusive: num(&p("cpuset.mem_exclusive")),
+        memory_migrate: num(&p("cpuset.memory_migrate")),
+        memory_spread_page: num(&p("cpuset.memory_spread_page")),
+        memory_spread_slab: num(&p("cpuset.memory_spread_slab")),
+        memory_pressure: num(&p("cpuset.memory_pressure")),
+        sched_load_balance: num(&p("cpuset.sched_load_balance")),
+        sched_relax_domain_level: read(&p("cpuset.sched_relax_domain_level"))
+            .and_then(|v| v.trim().parse().ok())
+            .unwrap_or(0),
+    }
+}
+
+/// A kernel list such as `0-3,5` expanded.
+fn parse_list(s: &str) -> Vec<u16> {
+    let mut out = Vec::new();
+    for part in s.trim().split(',').filter(|p| !p.is_empty()) {
+        let (a, b) = part.split_once('-').unwrap_or((part, part));
+        if let (Ok(a), Ok(b)) = (a.trim().parse::<u16>(), b.trim().parse::<u16>()) {
+            out.extend(a..=b);
+        }
+    }
+    out
 }
 
 /// v2's io.stat: `MAJ:MIN rbytes=… wbytes=… rios=… wios=…` per device.
@@ -283,4 +370,25 @@ fn blkio_v1(path: &Path) -> Vec<BlkioEntry> {
             })
         })
         .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn cpu_lists_expand_like_runc() {
+        assert_eq!(parse_list("0-3,5\n"), vec![0, 1, 2, 3, 5]);
+        assert_eq!(parse_list("0"), vec![0]);
+        assert!(parse_list("").is_empty());
+    }
+
+    #[test]
+    fn stats_carry_runc_keys() {
+        let v = serde_json::to_value(Stats::default()).unwrap();
+        for key in ["cpuset", "intel_rdt", "hugetlb", "blkio", "network_interfaces"] {
+            assert!(v.get(key).is_some(), "{key} missing: {v}");
+        }
+        assert!(v["memory"].get("kernel").is_some() && v["memory"].get("kernelTCP").is_some(), "{v}");
+    }
 }

@@ -45,7 +45,32 @@ impl Args {
     }
 }
 
+/// runc's check of `--preserve-fds N`: fds 3..3+N must all be open in the caller
+/// (runc: "unable to stat preserved-fd I (of N)"), and cannot lie beyond
+/// RLIMIT_NOFILE, where no fd can be open ("too many open files").
+pub fn check_preserve_fds(n: i32) -> anyhow::Result<()> {
+    if n <= 0 {
+        return Ok(());
+    }
+    let (soft, _) = nix::sys::resource::getrlimit(nix::sys::resource::Resource::RLIMIT_NOFILE)?;
+    if 3 + n as u64 > soft {
+        anyhow::bail!(
+            "unable to preserve {n} fds (3..{}): {} (RLIMIT_NOFILE is {soft})",
+            3 + n as u64 - 1,
+            nix::errno::Errno::EMFILE.desc().to_lowercase()
+        );
+    }
+    for i in 0..n {
+        let fd = 3 + i;
+        if nix::fcntl::fcntl(fd, nix::fcntl::FcntlArg::F_GETFD).is_err() {
+            anyhow::bail!("unable to stat preserved-fd {i} (of {n}): fd {fd}: {}", nix::errno::Errno::EBADF.desc());
+        }
+    }
+    Ok(())
+}
+
 pub fn run(g: &Global, args: Args) -> anyhow::Result<i32> {
+    check_preserve_fds(args.preserve_fds)?;
     container::create(&args.options(g))?;
     Ok(0)
 }

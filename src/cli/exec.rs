@@ -68,6 +68,7 @@ pub struct Args {
 }
 
 pub fn run(g: &Global, args: Args) -> anyhow::Result<i32> {
+    super::create::check_preserve_fds(args.preserve_fds)?;
     let process = build_process(g, &args)?;
     let terminal = process.terminal().unwrap_or(false);
     let mut console_socket = args.console_socket.clone();
@@ -88,6 +89,7 @@ pub fn run(g: &Global, args: Args) -> anyhow::Result<i32> {
         cgroup: args.cgroup.clone(),
     };
     let signals = if args.detach { None } else { Some(Signals::block()?) };
+    Signals::reset_inherited()?;
     let execed = container::exec(&opts);
     let master = match listener {
         Some(l) => l.finish(execed.is_ok())?,
@@ -147,10 +149,14 @@ fn build_process(g: &Global, args: &Args) -> anyhow::Result<Process> {
     }
     if !args.cap.is_empty() {
         let mut caps = p.capabilities().clone().unwrap_or_default();
+        // runc warns about the capabilities it does not know and goes on without them.
+        let mut unknown = Vec::new();
         for c in &args.cap {
             let name = if c.starts_with("CAP_") { c.clone() } else { format!("CAP_{c}") };
-            let cap: Capability = serde_json::from_value(serde_json::Value::String(name))
-                .map_err(|_| anyhow::anyhow!("--cap: unknown capability {c:?}"))?;
+            let Ok(cap) = serde_json::from_value::<Capability>(serde_json::Value::String(name)) else {
+                unknown.push(c.as_str());
+                continue;
+            };
             let add = |set: &Option<oci_spec::runtime::Capabilities>| {
                 let mut s = set.clone().unwrap_or_default();
                 s.insert(cap);
@@ -159,6 +165,9 @@ fn build_process(g: &Global, args: &Args) -> anyhow::Result<Process> {
             let (b, e, pm, a) =
                 (add(caps.bounding()), add(caps.effective()), add(caps.permitted()), add(caps.ambient()));
             caps.set_bounding(b).set_effective(e).set_permitted(pm).set_ambient(a);
+        }
+        if !unknown.is_empty() {
+            tracing::warn!("ignoring unknown or unavailable capabilities: [{}]", unknown.join(" "));
         }
         p.set_capabilities(Some(caps));
     }

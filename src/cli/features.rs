@@ -72,7 +72,7 @@ const MOUNT_OPTIONS: &[&str] = &[
 #[derive(clap::Args, Debug)]
 pub struct Args {}
 
-pub fn run(_g: &Global, _args: Args) -> anyhow::Result<i32> {
+pub fn run(g: &Global, _args: Args) -> anyhow::Result<i32> {
     let caps: Vec<String> = crate::security::caps::known_names();
     let doc = json!({
         "ociVersionMin": "1.0.0",
@@ -96,12 +96,25 @@ pub fn run(_g: &Global, _args: Args) -> anyhow::Result<i32> {
             "intelRdt": {"enabled": false},
             "mountExtensions": {"idmap": {"enabled": true}}
         },
+        // runc's are `org.opencontainers.runc.*`; berth's own carry its name.
         "annotations": {
-            "org.opencontainers.runc.version": env!("CARGO_PKG_VERSION"),
             "run.berth.version": env!("CARGO_PKG_VERSION"),
-            "run.berth.checkpoint.enabled": "false"
+            "run.berth.commit": super::COMMIT,
+            "run.berth.checkpoint.enabled": checkpoint_enabled(g)
         }
     });
     println!("{}", serde_json::to_string_pretty(&doc)?);
     Ok(0)
+}
+
+/// runc's `org.opencontainers.runc.checkpoint.enabled`: true when CRIU can be
+/// run at all (runc checks only that it is built with checkpoint support).
+fn checkpoint_enabled(g: &Global) -> &'static str {
+    let ok = std::process::Command::new(&g.criu)
+        .arg("--version")
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .status()
+        .is_ok_and(|s| s.success());
+    if ok { "true" } else { "false" }
 }

@@ -14,6 +14,9 @@ pub struct Args {
 }
 
 pub fn run(g: &Global, args: Args) -> anyhow::Result<i32> {
+    // runc looks the container up before it parses the signal: a missing
+    // container is reported as such whatever the signal.
+    container::load_state(&g.root, &args.id, "kill")?;
     let sig = container::parse_signal(&args.signal).map_err(|c| c.into_error(&args.id, "kill"))?;
     container::kill(&g.root, &args.id, sig, args.all)?;
     Ok(0)

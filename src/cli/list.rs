@@ -29,7 +29,6 @@ pub fn run(g: &Global, args: Args) -> anyhow::Result<i32> {
         Format::Json if all.is_empty() => println!("null"),
         Format::Json => println!("{}", serde_json::to_string(&all)?),
         Format::Table => {
-            let owner = |_: &str| "root".to_string();
             let mut rows = vec![["ID", "PID", "STATUS", "BUNDLE", "CREATED", "OWNER"].map(String::from).to_vec()];
             for s in &all {
                 rows.push(vec![
@@ -38,7 +37,7 @@ pub fn run(g: &Global, args: Args) -> anyhow::Result<i32> {
                     s.status.to_string(),
                     s.bundle.display().to_string(),
                     s.created.clone(),
-                    owner(&s.id),
+                    s.owner.clone(),
                 ]);
             }
             print!("{}", table(&rows));

@@ -5,6 +5,7 @@
 use std::fmt::Write as _;
 use std::fs::OpenOptions;
 use std::io::Write;
+use std::os::fd::AsFd;
 use std::os::unix::fs::OpenOptionsExt;
 use std::path::Path;
 use std::sync::{Arc, Mutex};
@@ -26,12 +27,16 @@ pub enum LogFormat {
 #[derive(Clone)]
 pub struct LogSink {
     file: Option<Arc<Mutex<std::fs::File>>>,
+    /// No `--log`: lines go to our stderr as it was when we started (a copy of
+    /// fd 2), not to whatever fd 2 is later — init makes it the container's pty
+    /// or stdio, and nothing of ours may be written there.
+    stderr: bool,
     pub format: LogFormat,
 }
 
 impl LogSink {
     pub fn is_stderr(&self) -> bool {
-        self.file.is_none()
+        self.stderr
     }
 
     /// Write one error line (the last line of a failed command).
@@ -78,12 +83,12 @@ fn format_line(format: LogFormat, level: Level, msg: &str) -> String {
 /// Set up tracing. Returns the sink the bin uses for the final error line.
 pub fn init(log: Option<&Path>, format: LogFormat, debug: bool) -> std::io::Result<LogSink> {
     let file = match log {
-        Some(p) => Some(Arc::new(Mutex::new(
-            OpenOptions::new().create(true).append(true).custom_flags(libc::O_CLOEXEC).mode(0o644).open(p)?,
-        ))),
-        None => None,
+        Some(p) => Some(OpenOptions::new().create(true).append(true).custom_flags(libc::O_CLOEXEC).mode(0o644).open(p)?),
+        // F_DUPFD_CLOEXEC: the copy is gone at the container's execve. If fd 2 is
+        // closed there is nowhere to write, as before.
+        None => std::io::stderr().as_fd().try_clone_to_owned().ok().map(std::fs::File::from),
     };
-    let sink = LogSink { file, format };
+    let sink = LogSink { file: file.map(|f| Arc::new(Mutex::new(f))), stderr: log.is_none(), format };
     let level = if debug { Level::DEBUG } else { Level::WARN };
     let writer_sink = sink.clone();
     let subscriber = tracing_subscriber::fmt()

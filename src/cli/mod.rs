@@ -1,6 +1,7 @@
 //! `berth`'s command line: runc's global flags and subcommands, spelled exactly as
 //! runc spells them, since containerd's shim and conmon call us with runc's argv.
 
+mod checkpoint;
 mod create;
 mod delete;
 mod events;
@@ -20,13 +21,35 @@ mod update;
 
 use std::path::PathBuf;
 
-use clap::{Parser, Subcommand};
+use clap::{ArgAction, CommandFactory, FromArgMatches, Parser, Subcommand};
 
 pub use log::{LogFormat, LogSink};
 
+/// The commit berth was built from: `BERTH_COMMIT` at build time (the Makefile
+/// sets it from git), else `unknown`.
+const COMMIT: &str = match option_env!("BERTH_COMMIT") {
+    Some(c) if !c.is_empty() => c,
+    _ => "unknown",
+};
+
+/// `--version`/`-v`, in runc's shape: docker's `info` reads the `commit:` line
+/// (clap prints the binary's name before it: `berth version X`).
+static VERSION: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| {
+    format!("version {}\ncommit: {COMMIT}\nspec: 1.2.0", env!("CARGO_PKG_VERSION"))
+});
+
 #[derive(Parser, Debug)]
-#[command(name = "berth", version, about = "berth: an OCI container runtime, a drop-in replacement for runc")]
+#[command(
+    name = "berth",
+    version = VERSION.as_str(),
+    disable_version_flag = true,
+    disable_help_subcommand = true,
+    about = "berth: an OCI container runtime, a drop-in replacement for runc"
+)]
 pub struct Cli {
+    /// Print the version
+    #[arg(short = 'v', long = "version", action = ArgAction::Version)]
+    version: Option<bool>,
     /// Root directory for container state (default /run/berth; $XDG_RUNTIME_DIR/berth
     /// for an unprivileged caller, as runc does)
     #[arg(long, global = true)]
@@ -46,9 +69,9 @@ pub struct Cli {
     /// Rootless mode: auto, true or false
     #[arg(long, value_enum, default_value_t = Rootless::Auto)]
     pub rootless: Rootless,
-    /// Accepted for runc compatibility (checkpoint/restore is not supported)
-    #[arg(long, global = true, hide = true)]
-    pub criu: Option<String>,
+    /// Path to the criu binary used for checkpoint and restore
+    #[arg(long, global = true, default_value = "criu")]
+    pub criu: PathBuf,
     #[command(subcommand)]
     pub command: Command,
 }
@@ -86,6 +109,19 @@ pub enum Command {
     Spec(spec::Args),
     /// Show the features this runtime supports
     Features(features::Args),
+    /// Checkpoint a running container (through CRIU)
+    Checkpoint(checkpoint::Args),
+    /// Restore a container from a previous checkpoint (through CRIU)
+    Restore(checkpoint::RestoreArgs),
+    /// Show a list of commands or help for one command
+    #[command(alias = "h")]
+    Help(HelpArgs),
+}
+
+#[derive(clap::Args, Debug)]
+pub struct HelpArgs {
+    /// The command to show help for
+    pub topic: Option<String>,
 }
 
 /// `--rootless`, as runc takes it.
@@ -99,6 +135,7 @@ pub enum Rootless {
 /// Global settings every command gets.
 pub struct Global {
     pub root: PathBuf,
+    pub criu: PathBuf,
     pub systemd_cgroup: bool,
     pub rootless: bool,
 }
@@ -112,9 +149,73 @@ impl Cli {
             Rootless::Auto => !nix::unistd::Uid::effective().is_root(),
         };
         let root = self.root.clone().unwrap_or_else(|| default_root(std::env::var_os("XDG_RUNTIME_DIR")));
-        Global { root, systemd_cgroup: self.systemd_cgroup, rootless }
+        Global { root, criu: self.criu.clone(), systemd_cgroup: self.systemd_cgroup, rootless }
+    }
+
+    /// Parse the command line as runc's (urfave/cli) would: every boolean flag
+    /// also takes `--flag=true|false`, and a usage error exits 1, not clap's 2.
+    pub fn parse_args<I, T>(args: I) -> Result<Cli, clap::Error>
+    where
+        I: IntoIterator<Item = T>,
+        T: Into<std::ffi::OsString> + Clone,
+    {
+        let mut cmd = go_bools(Cli::command());
+        let matches = cmd.try_get_matches_from_mut(args)?;
+        Cli::from_arg_matches(&matches).map_err(|e| e.format(&mut cmd))
     }
 }
+
+/// Go's `strconv.ParseBool`, which urfave/cli uses for `--flag=VALUE`.
+fn go_bool(s: &str) -> Result<bool, String> {
+    match s {
+        "1" | "t" | "T" | "true" | "TRUE" | "True" => Ok(true),
+        "0" | "f" | "F" | "false" | "FALSE" | "False" => Ok(false),
+        _ => Err(format!("invalid boolean value {s:?}")),
+    }
+}
+
+/// Every `SetTrue` flag of `cmd` and its subcommands, made to take an optional
+/// `=true|false` as well (`--debug=true`, `delete --force=false`), as runc does.
+fn go_bools(cmd: clap::Command) -> clap::Command {
+    let cmd = cmd.mut_args(|a| {
+        if matches!(a.get_action(), ArgAction::SetTrue) {
+            a.action(ArgAction::Set)
+                .num_args(0..=1)
+                .require_equals(true)
+                .default_missing_value("true")
+                .default_value("false")
+                .hide_default_value(true)
+                .hide_possible_values(true)
+                .value_parser(clap::builder::ValueParser::new(go_bool))
+        } else {
+            a
+        }
+    });
+    cmd.mut_subcommands(go_bools)
+}
+
+/// `berth help [COMMAND]`: runc's help command. An unknown topic is an error
+/// with urfave/cli's wording and exit code 3.
+fn help(args: HelpArgs) -> anyhow::Result<i32> {
+    let mut cmd = Cli::command();
+    let Some(topic) = args.topic else {
+        cmd.print_help()?;
+        return Ok(0);
+    };
+    let found = cmd.get_subcommands_mut().find(|c| c.get_name() == topic || c.get_all_aliases().any(|a| a == topic));
+    match found {
+        Some(sub) => {
+            sub.print_help()?;
+            Ok(0)
+        }
+        None => Err(UnknownHelpTopic(topic).into()),
+    }
+}
+
+/// `help foo`: runc's "No help topic for 'foo'", exit status 3.
+#[derive(Debug, thiserror::Error)]
+#[error("No help topic for '{0}'")]
+pub struct UnknownHelpTopic(pub String);
 
 /// runc's default state root: `$XDG_RUNTIME_DIR/berth` when an unprivileged caller
 /// has one (root's is ignored, as runc's shouldHonorXDGRuntimeDir does), else
@@ -134,6 +235,9 @@ pub enum CommandError {
     /// failures differ from the process's exit codes.
     #[error(transparent)]
     Exec(anyhow::Error),
+    /// `help` of an unknown topic (urfave/cli: 3).
+    #[error(transparent)]
+    Help(anyhow::Error),
     /// Any other command (runc: 1).
     #[error(transparent)]
     Failed(anyhow::Error),
@@ -158,8 +262,11 @@ pub fn run(cli: Cli) -> Result<i32, CommandError> {
         Command::List(a) => list::run(&g, a),
         Command::Spec(a) => spec::run(&g, a),
         Command::Features(a) => features::run(&g, a),
+        Command::Checkpoint(a) => checkpoint::checkpoint(&g, a),
+        Command::Restore(a) => checkpoint::restore(&g, a),
+        Command::Help(a) => help(a),
     };
-    result.map_err(CommandError::Failed)
+    result.map_err(|e| if e.is::<UnknownHelpTopic>() { CommandError::Help(e) } else { CommandError::Failed(e) })
 }
 
 #[cfg(test)]

@@ -15,9 +15,14 @@ pub struct Args {
     /// Do not delete the container after it exits
     #[arg(long)]
     pub keep: bool,
+    /// Accepted for runc compatibility: berth's `run` is init's parent, so it
+    /// reaps it without being a subreaper
+    #[arg(long = "no-subreaper")]
+    pub no_subreaper: bool,
 }
 
 pub fn run(g: &Global, args: Args) -> anyhow::Result<i32> {
+    super::create::check_preserve_fds(args.create.preserve_fds)?;
     let id = args.create.id.clone();
     let mut opts = args.create.options(g);
     let spec_terminal = crate::spec::load(&opts.bundle)
@@ -31,6 +36,7 @@ pub fn run(g: &Global, args: Args) -> anyhow::Result<i32> {
         opts.console_socket = Some(l.path.clone());
         listener = Some(l);
     }
+    Signals::reset_inherited()?;
     let created = container::create(&opts);
     let master = match listener {
         Some(l) => l.finish(created.is_ok())?,

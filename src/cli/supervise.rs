@@ -8,7 +8,7 @@ use std::os::unix::net::UnixListener;
 use std::path::{Path, PathBuf};
 
 use nix::poll::{PollFd, PollFlags, PollTimeout, poll};
-use nix::sys::signal::{SigSet, SigmaskHow, Signal, sigprocmask};
+use nix::sys::signal::{SigmaskHow, sigprocmask};
 use nix::sys::signalfd::{SfdFlags, SignalFd};
 use nix::sys::termios;
 use nix::sys::wait::{WaitPidFlag, WaitStatus, waitpid};
@@ -16,17 +16,13 @@ use nix::unistd::Pid;
 
 use crate::sys;
 
-const FORWARDED: [Signal; 9] = [
-    Signal::SIGINT,
-    Signal::SIGTERM,
-    Signal::SIGHUP,
-    Signal::SIGQUIT,
-    Signal::SIGUSR1,
-    Signal::SIGUSR2,
-    Signal::SIGWINCH,
-    Signal::SIGCONT,
-    Signal::SIGCHLD,
-];
+/// What `run` and `exec` take on their signalfd, as runc's forwarder takes every
+/// signal (signal.Notify): all catchable ones but SIGURG (Go's runtime keeps it),
+/// the real-time signals included. SIGCHLD (the child's exit) and SIGWINCH (the
+/// pty's size) are acted on; every other one is forwarded.
+fn forwarded() -> Vec<i32> {
+    sys::process::CATCHABLE_SIGNALS.into_iter().filter(|&s| s != libc::SIGURG).collect()
+}
 
 /// The forwarded signals, blocked and readable from a signalfd.
 pub struct Signals {
@@ -34,11 +30,16 @@ pub struct Signals {
 }
 
 impl Signals {
+    /// Reset what our caller ignored or blocked, before the container's process
+    /// is made: it inherits both, and an ignored SIGINT would never reach it
+    /// (runc's Go runtime takes every signal back).
+    pub fn reset_inherited() -> anyhow::Result<()> {
+        sys::process::reset_ignored_signals(&forwarded())?;
+        Ok(())
+    }
+
     pub fn block() -> anyhow::Result<Signals> {
-        let mut mask = SigSet::empty();
-        for s in FORWARDED {
-            mask.add(s);
-        }
+        let mask = sys::process::signal_set(&forwarded())?;
         sigprocmask(SigmaskHow::SIG_BLOCK, Some(&mask), None).map_err(|e| sys::Error::new("sigprocmask", e))?;
         let fd = SignalFd::with_flags(&mask, SfdFlags::SFD_CLOEXEC | SfdFlags::SFD_NONBLOCK)
             .map_err(|e| sys::Error::new("signalfd", e))?;
@@ -137,10 +138,10 @@ fn wait_ready(signals: &Signals, master: Option<&OwnedFd>, stdin_open: bool) -> 
 /// to `pid`.
 fn forward_signals(pid: Pid, signals: &Signals, master: Option<&OwnedFd>) {
     while let Ok(Some(info)) = signals.fd.read_signal() {
-        let Ok(sig) = Signal::try_from(info.ssi_signo as i32) else { continue };
+        let sig = info.ssi_signo as i32;
         match sig {
-            Signal::SIGCHLD => {}
-            Signal::SIGWINCH => {
+            libc::SIGCHLD => {}
+            libc::SIGWINCH => {
                 if let Some(m) = master
                     && let Ok(ws) = sys::tty::get_winsize(std::io::stdin().as_fd())
                 {
@@ -148,7 +149,7 @@ fn forward_signals(pid: Pid, signals: &Signals, master: Option<&OwnedFd>) {
                 }
             }
             other => {
-                let _ = nix::sys::signal::kill(pid, other);
+                let _ = sys::process::send_signal(pid, other);
             }
         }
     }

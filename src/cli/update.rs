@@ -12,36 +12,36 @@ pub struct Args {
     /// Path to a linux.resources JSON document, or - for stdin
     #[arg(short, long)]
     pub resources: Option<PathBuf>,
-    #[arg(long = "blkio-weight")]
+    #[arg(long = "blkio-weight", allow_negative_numbers = true)]
     pub blkio_weight: Option<u16>,
-    #[arg(long = "cpu-period")]
+    #[arg(long = "cpu-period", allow_negative_numbers = true)]
     pub cpu_period: Option<u64>,
-    #[arg(long = "cpu-quota")]
+    #[arg(long = "cpu-quota", allow_negative_numbers = true)]
     pub cpu_quota: Option<i64>,
-    #[arg(long = "cpu-share")]
+    #[arg(long = "cpu-share", allow_negative_numbers = true)]
     pub cpu_share: Option<u64>,
-    #[arg(long = "cpu-rt-period")]
+    #[arg(long = "cpu-rt-period", allow_negative_numbers = true)]
     pub cpu_rt_period: Option<u64>,
-    #[arg(long = "cpu-rt-runtime")]
+    #[arg(long = "cpu-rt-runtime", allow_negative_numbers = true)]
     pub cpu_rt_runtime: Option<i64>,
     #[arg(long = "cpuset-cpus")]
     pub cpuset_cpus: Option<String>,
     #[arg(long = "cpuset-mems")]
     pub cpuset_mems: Option<String>,
     /// Memory limit (bytes, or with a k/m/g suffix)
-    #[arg(long)]
+    #[arg(long, allow_negative_numbers = true)]
     pub memory: Option<String>,
-    #[arg(long = "memory-reservation")]
+    #[arg(long = "memory-reservation", allow_negative_numbers = true)]
     pub memory_reservation: Option<String>,
     /// Memory plus swap limit (-1 for unlimited)
-    #[arg(long = "memory-swap")]
+    #[arg(long = "memory-swap", allow_negative_numbers = true)]
     pub memory_swap: Option<String>,
-    #[arg(long = "pids-limit")]
+    #[arg(long = "pids-limit", allow_negative_numbers = true)]
     pub pids_limit: Option<i64>,
     /// Accepted for runc compatibility; kernel memory limits are ignored
-    #[arg(long = "kernel-memory", hide = true)]
+    #[arg(long = "kernel-memory", hide = true, allow_negative_numbers = true)]
     pub kernel_memory: Option<String>,
-    #[arg(long = "kernel-memory-tcp", hide = true)]
+    #[arg(long = "kernel-memory-tcp", hide = true, allow_negative_numbers = true)]
     pub kernel_memory_tcp: Option<String>,
     pub id: String,
 }

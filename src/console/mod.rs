@@ -50,13 +50,15 @@ pub fn open_pty() -> Result<(OwnedFd, OwnedFd, String), ConsoleError> {
 
 /// In init, after pivot_root: create the pty, make it stdio and the controlling
 /// terminal, bind it on /dev/console, and send the master to `socket`.
-pub fn setup(socket: OwnedFd) -> Result<(), ConsoleError> {
-    setup_with(socket, true)
+/// `size` is `process.consoleSize`, applied before the master leaves (runc's
+/// setupConsole does the same).
+pub fn setup(socket: OwnedFd, size: Option<&oci_spec::runtime::Box>) -> Result<(), ConsoleError> {
+    setup_with(socket, true, size)
 }
 
 /// For `exec`: the same, without touching /dev/console (it belongs to init).
-pub fn setup_exec(socket: OwnedFd) -> Result<(), ConsoleError> {
-    setup_with(socket, false)
+pub fn setup_exec(socket: OwnedFd, size: Option<&oci_spec::runtime::Box>) -> Result<(), ConsoleError> {
+    setup_with(socket, false, size)
 }
 
 /// /dev/console, opened without following any symlink, to mount onto through its
@@ -90,8 +92,18 @@ fn console_target() -> Result<Option<OwnedFd>, ConsoleError> {
     Ok(Some(fd))
 }
 
-fn setup_with(socket: OwnedFd, bind_console: bool) -> Result<(), ConsoleError> {
+fn setup_with(
+    socket: OwnedFd,
+    bind_console: bool,
+    size: Option<&oci_spec::runtime::Box>,
+) -> Result<(), ConsoleError> {
     let (master, slave, name) = open_pty()?;
+    // A zero height or width means "not given", as runc reads it.
+    if let Some(b) = size.filter(|b| b.height() > 0 && b.width() > 0) {
+        let clamp = |v: u64| u16::try_from(v).unwrap_or(u16::MAX);
+        let ws = libc::winsize { ws_row: clamp(b.height()), ws_col: clamp(b.width()), ws_xpixel: 0, ws_ypixel: 0 };
+        sys::tty::set_winsize(master.as_fd(), &ws)?;
+    }
     if bind_console && let Some(target) = console_target()? {
         let target = PathBuf::from(format!("/proc/self/fd/{}", target.as_raw_fd()));
         nix::mount::mount(Some(name.as_str()), &target, None::<&str>, MsFlags::MS_BIND, None::<&str>)

@@ -102,6 +102,7 @@ fn create_in(
     cleanup: &mut Cleanup,
 ) -> Result<Created, Cause> {
     let lock = store.lock(id)?;
+    tracing::debug!(id = id.as_str(), bundle = ?opts.bundle, "create");
     testhook::pause_at("after-state-dir");
     let bundle = fs::canonicalize(&opts.bundle).map_err(|source| Cause::Io {
         what: "bundle",

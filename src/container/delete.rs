@@ -36,6 +36,7 @@ pub fn delete(root: &Path, id: &str, force: bool) -> Result<(), ContainerError> 
         Ok(s) => s,
         Err(e) => return missing(e),
     };
+    tracing::debug!(id, %status, force, "delete");
     match status {
         Status::Stopped => {}
         Status::Created | Status::Creating => kill_init(st.pid, st.init_start_time),
@@ -50,7 +51,9 @@ pub fn delete(root: &Path, id: &str, force: bool) -> Result<(), ContainerError> 
     if let Err(e) = cg.destroy() {
         return Err(err(e.into()));
     }
+    tracing::debug!(id, "delete: cgroup removed");
     store.remove(&cid).map_err(err)?;
+    tracing::debug!(id, "delete: state removed");
     // Poststop failures are logged, not fatal, and the remaining hooks still run
     // (runtime spec "Lifecycle" step 13).
     if let Some(h) = st.config.hooks().as_ref().and_then(|h| h.poststop().as_ref()) {

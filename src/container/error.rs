@@ -66,6 +66,9 @@ pub enum Cause {
     /// A failure the test-hooks build injects (BERTH_TEST_FAIL_AT).
     #[error("fault injected at {0} (BERTH_TEST_FAIL_AT)")]
     FaultInjected(String),
+    /// CRIU is missing, too old, or failed (its log named).
+    #[error("{0}")]
+    Criu(String),
     #[error("container already paused")]
     AlreadyPaused,
     #[error("container not paused")]

@@ -26,7 +26,7 @@ pub fn stats(root: &Path, id: &str) -> Result<Stats, ContainerError> {
     let (st, status) = load(root, id, "events")?;
     let err = |c: Cause| c.into_error(id, "events");
     if status == Status::Stopped {
-        return Err(err(Cause::NotRunning));
+        return Err(err(not_running(id)));
     }
     let cg = cgroups::open(&st.cgroup).map_err(|e| err(e.into()))?;
     cg.stats().map_err(|e| err(e.into()))
@@ -35,8 +35,11 @@ pub fn stats(root: &Path, id: &str) -> Result<Stats, ContainerError> {
 /// Stream events to `out` until the container stops: stats every `interval`,
 /// `oom` as soon as the OOM-kill count grows (checked every 100 ms).
 pub fn stream(root: &Path, id: &str, interval: Duration, mut out: impl FnMut(String)) -> Result<(), ContainerError> {
-    let (st, _) = load(root, id, "events")?;
+    let (st, status) = load(root, id, "events")?;
     let err = |c: Cause| c.into_error(id, "events");
+    if status == Status::Stopped {
+        return Err(err(not_running(id)));
+    }
     let cg = cgroups::open(&st.cgroup).map_err(|e| err(e.into()))?;
     let mut ooms = cg.oom_kills();
     let tick = Duration::from_millis(100);
@@ -58,4 +61,9 @@ pub fn stream(root: &Path, id: &str, interval: Duration, mut out: impl FnMut(Str
         std::thread::sleep(tick);
         waited += tick;
     }
+}
+
+/// runc's `events` of a stopped container: "container with id X is not running".
+fn not_running(id: &str) -> Cause {
+    Cause::Usage(format!("container with id {id} is not running"))
 }

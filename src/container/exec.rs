@@ -62,6 +62,7 @@ pub fn exec(opts: &ExecOptions) -> Result<Execed, ContainerError> {
         }
         status => return Err(err(Cause::BadStatus { action: "exec in", status })),
     }
+    tracing::debug!(id = opts.id, pid = st.pid, args = ?opts.process.args(), "exec");
     exec_in(opts, &st).map_err(err)
 }
 
@@ -270,7 +271,7 @@ fn child_setup(
     }
     super::init::join_cgroups(cgroup_tasks)?;
     if let Some(sock) = console_socket {
-        console::setup_exec(sock)?;
+        console::setup_exec(sock, process.console_size().as_ref())?;
     }
     let prepared = apply_process(process, seccomp.is_some(), allow_setgroups)?;
     execve(&prepared, seccomp, preserve_fds, None)
@@ -283,11 +284,17 @@ pub fn load_process(path: &Path) -> Result<Process, Cause> {
         path: path.to_path_buf(),
         source,
     })?;
-    let de = &mut serde_json::Deserializer::from_str(&text);
-    serde_path_to_error::deserialize(de).map_err(|e| {
+    let perr = |e: serde_path_to_error::Error<serde_json::Error>| {
         let field = e.path().to_string();
         Cause::ProcessFile { path: path.to_path_buf(), field, source: e.into_inner() }
-    })
+    };
+    let de = &mut serde_json::Deserializer::from_str(&text);
+    let mut doc: serde_json::Value = serde_path_to_error::deserialize(de).map_err(perr)?;
+    // runc's process.json `user` is optional: without it the process runs as 0:0.
+    if let Some(obj) = doc.as_object_mut() {
+        obj.entry("user").or_insert_with(|| serde_json::json!({"uid": 0, "gid": 0}));
+    }
+    serde_path_to_error::deserialize(doc).map_err(perr)
 }
 
 #[cfg(test)]

@@ -220,7 +220,7 @@ fn setup(ch: &Channel, cfg: &InitConfig<'_>) -> Result<Infallible, Cause> {
     if let Some(sock) = cfg.console_socket.as_ref() {
         let sock =
             sock.try_clone().map_err(|source| Cause::Io { what: "dup console socket", path: "".into(), source })?;
-        console::setup(sock)?;
+        console::setup(sock, process.console_size().as_ref())?;
     }
     rootfs::finalize(spec).map_err(rootfs_err)?;
     process::set_personality(&linux).map_err(proc_err)?;
@@ -342,8 +342,9 @@ pub(super) fn apply_process(
     Ok(Prepared { program, args, env, deferred_caps })
 }
 
-/// The last steps, shared by init and exec: unblock signals (the mask survives
-/// execve, and `run`/`exec` may have blocked some to forward them), mark every
+/// The last steps, shared by init and exec: unblock signals and undo ignored
+/// ones (the mask and SIG_IGN survive execve, and `run`/`exec` may have blocked
+/// some to forward them), mark every
 /// fd close-on-exec, tell `start` we are going on (`started`, init only), load
 /// the seccomp filter, set the deferred capabilities, execve. After the filter
 /// nothing but that capset (when no_new_privs is off and the process may not keep
@@ -359,6 +360,10 @@ pub(super) fn exec(
         Some(&nix::sys::signal::SigSet::empty()),
         None,
     );
+    // An ignored disposition survives execve too: Rust's runtime ignores SIGPIPE,
+    // and a caller may have ignored SIGINT or SIGHUP (nohup, `&` in a shell). runc's
+    // processes start with none ignored.
+    sys::process::reset_ignored_signals(&sys::process::CATCHABLE_SIGNALS)?;
     // CVE-2024-21626: every fd but stdio and the preserved ones is closed on exec.
     sys::process::cloexec_from(3 + preserve_fds.max(0))?;
     testhook::fail_at("start-before-seccomp")?;

@@ -57,11 +57,11 @@ pub fn kill(root: &Path, id: &str, signal: i32, all: bool) -> Result<(), Contain
     if all {
         // With --all a stopped init may still leave processes in the cgroup (no
         // pid namespace): signal whatever is there.
+        // runc signals whatever is in the cgroup, and a stopped container with
+        // nothing left in it is not an error (`kill --all ID 0` exits 0).
         let cg = cgroups::open(&st.cgroup).map_err(|e| err(e.into()))?;
         let pids = cg.pids().map_err(|e| err(e.into()))?;
-        if status == Status::Stopped && pids.is_empty() {
-            return Err(err(Cause::NotRunning));
-        }
+        tracing::debug!(id, signal, pids = pids.len(), "kill --all");
         for pid in pids {
             let _ = sys::process::send_signal(pid, signal);
         }
@@ -74,6 +74,7 @@ pub fn kill(root: &Path, id: &str, signal: i32, all: bool) -> Result<(), Contain
     if matches!(status, Status::Stopped | Status::Creating) || st.pid <= 0 {
         return Err(err(Cause::NotRunning));
     }
+    tracing::debug!(id, signal, pid = st.pid, "kill");
     sys::process::send_signal(Pid::from_raw(st.pid), signal).map_err(|e| err(e.into()))?;
     thaw();
     Ok(())

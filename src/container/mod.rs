@@ -3,6 +3,7 @@
 //! `CgroupManager` trait.
 
 mod channel;
+mod checkpoint;
 mod create;
 mod delete;
 mod error;
@@ -18,6 +19,7 @@ mod testhook;
 mod update;
 mod userns;
 
+pub use checkpoint::{CheckpointOptions, CriuCommon, RestoreOptions, Restored, checkpoint, restore, wait_restored};
 pub use create::{CreateOptions, Created, create, write_pid_file};
 pub use delete::delete;
 pub use error::{Cause, ContainerError};
@@ -76,14 +78,40 @@ pub fn list(root: &Path) -> Result<Vec<OciState>, ContainerError> {
         // A container deleted while we list is simply not listed.
         if let Ok(state) = store.load(&cid) {
             let status = store.status(&state);
-            out.push(state.to_oci(status));
+            let mut oci = state.to_oci(status);
+            oci.owner = owner(&store.dir(&cid));
+            out.push(oci);
         }
     }
     Ok(out)
 }
 
+/// The owner runc's `list` shows: the name of the user owning the container's
+/// state dir, from /etc/passwd, or `#UID` when it has none.
+fn owner(dir: &Path) -> String {
+    use std::os::unix::fs::MetadataExt;
+    let Ok(uid) = std::fs::metadata(dir).map(|m| m.uid()) else { return String::new() };
+    let passwd = std::fs::read_to_string("/etc/passwd").unwrap_or_default();
+    user_name(&passwd, uid).unwrap_or_else(|| format!("#{uid}"))
+}
+
+fn user_name(passwd: &str, uid: u32) -> Option<String> {
+    passwd.lines().find_map(|l| {
+        let f: Vec<&str> = l.split(':').collect();
+        (f.len() > 2 && f[2].parse() == Ok(uid)).then(|| f[0].to_string())
+    })
+}
+
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn owner_names_come_from_passwd() {
+        let passwd = "root:x:0:0:root:/root:/bin/sh\nbob:x:1000:1000::/home/bob:/bin/sh\n";
+        assert_eq!(super::user_name(passwd, 1000).as_deref(), Some("bob"));
+        assert_eq!(super::user_name(passwd, 0).as_deref(), Some("root"));
+        assert_eq!(super::user_name(passwd, 7), None);
+    }
+
     use super::*;
 
     #[test]

@@ -19,6 +19,7 @@ pub fn pause(root: &Path, id: &str) -> Result<(), ContainerError> {
         _ => return Err(err(Cause::NotRunning)),
     }
     let cg = cgroups::open(&st.cgroup).map_err(|e| err(e.into()))?;
+    tracing::debug!(id, "pause: freezing the cgroup");
     cg.freeze(FreezerState::Frozen).map_err(|e| err(e.into()))
 }
 
@@ -29,6 +30,7 @@ pub fn resume(root: &Path, id: &str) -> Result<(), ContainerError> {
         return Err(err(Cause::NotPaused));
     }
     let cg = cgroups::open(&st.cgroup).map_err(|e| err(e.into()))?;
+    tracing::debug!(id, "resume: thawing the cgroup");
     cg.freeze(FreezerState::Thawed).map_err(|e| err(e.into()))
 }
 
@@ -36,8 +38,9 @@ pub fn resume(root: &Path, id: &str) -> Result<(), ContainerError> {
 pub fn pids(root: &Path, id: &str) -> Result<Vec<Pid>, ContainerError> {
     let (st, status) = load(root, id, "ps")?;
     let err = |c: Cause| c.into_error(id, "ps");
+    // runc lists a stopped container's (empty) cgroup: the header, exit 0.
     if status == Status::Stopped {
-        return Err(err(Cause::NotRunning));
+        return Ok(Vec::new());
     }
     let cg = cgroups::open(&st.cgroup).map_err(|e| err(e.into()))?;
     let mut pids = cg.pids().map_err(|e| err(e.into()))?;

@@ -28,6 +28,7 @@ pub fn start(root: &Path, id: &str) -> Result<(), ContainerError> {
     let fifo = store.dir(&cid).join(FIFO);
     let fd = sys::fd::open(&fifo, OFlag::O_RDONLY | OFlag::O_NONBLOCK | OFlag::O_CLOEXEC, Mode::empty())
         .map_err(|e| err(sys::Error::with_path("open exec fifo", &fifo, e).into()))?;
+    tracing::debug!(id, pid = st.pid, "start: exec fifo opened, init released");
     let mut f = File::from(fd);
     // Init writes one byte, then holds the write end open (close-on-exec) until its
     // execve: the byte says it is going on, EOF says the user process runs (or init
@@ -67,6 +68,7 @@ pub fn start(root: &Path, id: &str) -> Result<(), ContainerError> {
         }
         return Err(err(Cause::Init(e)));
     }
+    tracing::debug!(id, "start: init went on to execve");
     // Poststart failures are logged, not fatal, and the remaining hooks still run
     // (runtime spec "Lifecycle" step 9).
     if let Some(h) = st.config.hooks().as_ref().and_then(|h| h.poststart().as_ref()) {

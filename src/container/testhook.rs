@@ -2,7 +2,8 @@
 //! at a named stage when `BERTH_TEST_PAUSE_AT=<stage>` is set, so a test can
 //! `kill -9` it there and check that `delete --force` undoes everything. It
 //! writes the stage name to `BERTH_TEST_PAUSE_FILE` (when set) once it is
-//! paused. Without the feature (release builds) this compiles to nothing.
+//! paused. Without the feature (release builds) it only logs: each stage is
+//! also `create`'s `--debug` line for that step.
 //!
 //! Stages, in order: `after-state-dir` (state dir and lock made, no state.json
 //! yet), `after-cgroup` (state saved, cgroup made and limits written),
@@ -12,6 +13,7 @@
 
 #[cfg(feature = "test-hooks")]
 pub(super) fn pause_at(stage: &str) {
+    tracing::debug!(stage, "create");
     if std::env::var("BERTH_TEST_PAUSE_AT").ok().as_deref() != Some(stage) {
         return;
     }
@@ -25,7 +27,9 @@ pub(super) fn pause_at(stage: &str) {
 
 #[cfg(not(feature = "test-hooks"))]
 #[inline(always)]
-pub(super) fn pause_at(_stage: &str) {}
+pub(super) fn pause_at(stage: &str) {
+    tracing::debug!(stage, "create");
+}
 
 /// With `BERTH_TEST_FAIL_AT=<stage>`, fail at `stage` as a real step would. The
 /// stages lie after the exec fifo, between `create` returning and execve:

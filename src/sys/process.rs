@@ -182,3 +182,64 @@ mod tests {
         assert!(result.is_err(), "clone_fork went ahead in a multi-threaded process");
     }
 }
+
+/// Every signal a process may catch or ignore: 1-64 but SIGKILL, SIGSTOP and
+/// glibc's own 32 and 33 (its sigaction refuses them).
+pub const CATCHABLE_SIGNALS: [i32; 60] = {
+    let mut out = [0; 60];
+    let (mut sig, mut i) = (1, 0);
+    while sig <= 64 {
+        if sig != libc::SIGKILL && sig != libc::SIGSTOP && sig != 32 && sig != 33 {
+            out[i] = sig;
+            i += 1;
+        }
+        sig += 1;
+    }
+    out
+};
+
+/// Undo what our caller left on `signals`: a `SIG_IGN` disposition becomes
+/// `SIG_DFL` (an ignored signal would be dropped, and init would inherit the
+/// ignoring through execve), and each is unblocked (init inherits the mask too).
+/// Handlers that we installed are left alone: berth installs none.
+pub fn reset_ignored_signals(signals: &[i32]) -> Result<()> {
+    for &sig in signals {
+        // SAFETY: sigaction with a NULL new action only reads the current one into
+        // `old`, a live, writable, zeroed sigaction.
+        // JUSTIFICATION: nix's sigaction always installs a new action; reading the
+        // current one alone needs the raw call.
+        let mut old: libc::sigaction = unsafe { std::mem::zeroed() };
+        // SAFETY: see above; `old` outlives the call.
+        let ret = unsafe { libc::sigaction(sig, std::ptr::null(), &mut old) };
+        Errno::result(ret).map_err(|e| Error::new("sigaction", e))?;
+        if old.sa_sigaction == libc::SIG_IGN {
+            // SAFETY: SIG_DFL installs no handler of ours, so no code can run in
+            // signal context; the signal number came from the kernel's range.
+            // JUSTIFICATION: nix's `signal` is unsafe for the same reason.
+            let ret = unsafe { libc::signal(sig, libc::SIG_DFL) };
+            if ret == libc::SIG_ERR {
+                return Err(Error::new("signal", Errno::last()));
+            }
+        }
+    }
+    nix::sys::signal::sigprocmask(nix::sys::signal::SigmaskHow::SIG_UNBLOCK, Some(&signal_set(signals)?), None)
+        .map_err(|e| Error::new("sigprocmask", e))?;
+    Ok(())
+}
+
+/// A signal set of any signal numbers, real-time ones included (nix's `SigSet`
+/// takes only the named signals).
+pub fn signal_set(signals: &[i32]) -> Result<nix::sys::signal::SigSet> {
+    // SAFETY: sigemptyset initialises the zeroed sigset_t we own.
+    // JUSTIFICATION: nix's SigSet::add takes a `Signal`, which has no real-time
+    // signals.
+    let mut raw: libc::sigset_t = unsafe { std::mem::zeroed() };
+    // SAFETY: `raw` is a live, writable sigset_t.
+    Errno::result(unsafe { libc::sigemptyset(&mut raw) }).map_err(|e| Error::new("sigemptyset", e))?;
+    for &sig in signals {
+        // SAFETY: as above; an out-of-range number is refused with EINVAL.
+        Errno::result(unsafe { libc::sigaddset(&mut raw, sig) }).map_err(|e| Error::new("sigaddset", e))?;
+    }
+    // SAFETY: `raw` was initialised by sigemptyset and filled by sigaddset.
+    Ok(unsafe { nix::sys::signal::SigSet::from_sigset_t_unchecked(raw) })
+}
