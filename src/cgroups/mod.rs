@@ -24,7 +24,7 @@ use nix::unistd::Pid;
 use oci_spec::runtime::LinuxResources;
 
 pub use fs::FsManager;
-pub use layout::{Layout, Owner};
+pub use layout::Layout;
 pub use stats::Stats;
 pub use systemd::SystemdManager;
 
