@@ -10,6 +10,8 @@
 mod dbus;
 mod devices;
 mod dirs;
+#[cfg(test)]
+pub(crate) mod fake;
 mod fs;
 mod layout;
 mod resources;

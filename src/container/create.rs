@@ -385,3 +385,76 @@ pub fn write_pid_file(path: &Path, pid: Pid) -> Result<(), Cause> {
     })?;
     fs::rename(&tmp, path).map_err(|source| Cause::Io { what: "write pid file", path: path.to_path_buf(), source })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::cgroups::fake::{CgCall, FakeManager};
+
+    fn resources() -> LinuxResources {
+        serde_json::from_str(r#"{"memory": {"limit": 268435456}, "pids": {"limit": 64}}"#).unwrap()
+    }
+
+    #[test]
+    fn the_cgroup_is_checked_then_created_then_limited_and_owned_by_cleanup() {
+        let fake = FakeManager::default();
+        let mut slot = None;
+        make_cgroup(Box::new(fake.clone()), Some(&resources()), &mut slot).unwrap();
+        assert_eq!(
+            *fake.calls.borrow(),
+            [CgCall::IsFrozen, CgCall::Pids, CgCall::Create, CgCall::Set { memory: Some(268435456), pids: Some(64) }]
+        );
+        assert!(slot.is_some(), "a failure after this removes the cgroup");
+    }
+
+    #[test]
+    fn a_frozen_cgroup_is_refused_and_left_alone() {
+        let fake = FakeManager { frozen: true, ..Default::default() };
+        let mut slot = None;
+        let err = make_cgroup(Box::new(fake.clone()), Some(&resources()), &mut slot).err().unwrap();
+        assert!(matches!(err, Cause::UnexpectedlyFrozen), "{err}");
+        assert_eq!(*fake.calls.borrow(), [CgCall::IsFrozen]);
+        assert!(slot.is_none(), "not ours: cleanup must not remove it");
+    }
+
+    #[test]
+    fn cleanup_empties_and_removes_the_cgroup_then_the_state_dir() {
+        let tmp = tempfile::tempdir().unwrap();
+        let dir = tmp.path().join("c1");
+        fs::create_dir(&dir).unwrap();
+        let fake = FakeManager::default();
+        let mut cleanup = Cleanup { dir: Some(dir.clone()), cgroup: Some(Box::new(fake.clone())), pid: None };
+        cleanup.run();
+        assert_eq!(*fake.calls.borrow(), [CgCall::Pids, CgCall::Destroy]);
+        assert!(!dir.exists());
+    }
+
+    #[test]
+    fn a_disarmed_cleanup_leaves_everything() {
+        let tmp = tempfile::tempdir().unwrap();
+        let fake = FakeManager::default();
+        let mut cleanup =
+            Cleanup { dir: Some(tmp.path().to_path_buf()), cgroup: Some(Box::new(fake.clone())), pid: None };
+        cleanup.disarm();
+        cleanup.run();
+        assert!(fake.calls.borrow().is_empty());
+        assert!(tmp.path().exists());
+    }
+
+    #[test]
+    fn a_process_that_joins_v1_itself_is_added_by_the_parent_elsewhere_only() {
+        let fake = FakeManager::default();
+        setup::add_task(&fake, Pid::from_raw(42), true).unwrap();
+        setup::add_task(&fake, Pid::from_raw(43), false).unwrap();
+        assert_eq!(*fake.calls.borrow(), [CgCall::AddTaskExceptSelfJoin(42), CgCall::AddTask(43)]);
+    }
+
+    #[test]
+    fn a_terminal_needs_a_console_socket_and_only_a_terminal_may_have_one() {
+        assert!(check_terminal(true, true).is_ok() && check_terminal(false, false).is_ok());
+        let e = check_terminal(true, false).unwrap_err().to_string();
+        assert_eq!(e, "cannot allocate tty if berth will detach without setting console socket");
+        let e = check_terminal(false, true).unwrap_err().to_string();
+        assert_eq!(e, "cannot use console socket if berth will not detach or allocate tty");
+    }
+}

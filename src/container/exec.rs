@@ -253,7 +253,7 @@ fn child_setup(
     cgroup_tasks: &[(std::path::PathBuf, fs::File)],
 ) -> Result<std::convert::Infallible, Cause> {
     setup::hide_from_container()?;
-    namespaces::join(ns_fds)?;
+    namespaces::join(&sys::ops::Linux, ns_fds)?;
     // Joining the pid namespace takes effect for children only.
     match clone_fork(CloneFlags::CLONE_PARENT)? {
         Forked::Parent(pid) => {
@@ -302,6 +302,69 @@ mod tests {
             let e = sub_cgroup(&own(), &[bad.to_string()]).unwrap_err().to_string();
             assert!(e.ends_with("is not a sub cgroup path"), "{bad}: {e}");
         }
+    }
+
+    #[test]
+    fn exec_joins_inits_namespaces_user_first_and_mount_last() {
+        use LinuxNamespaceType::*;
+        let me = std::process::id() as i32;
+        let st = crate::container::State {
+            id: "c1".into(),
+            pid: me,
+            init_start_time: crate::container::state::start_time(me).unwrap(),
+            bundle: "/b".into(),
+            rootfs: "/b/rootfs".into(),
+            created: String::new(),
+            cgroup: own(),
+            rootless: false,
+            creating: false,
+            config: Default::default(),
+        };
+        let list: Vec<_> = [Mount, Network, Pid, Uts, Ipc, User, Cgroup]
+            .into_iter()
+            .map(|t| oci_spec::runtime::LinuxNamespaceBuilder::default().typ(t).build().unwrap())
+            .collect();
+        let fds = open_namespaces(&st, &list).unwrap();
+        let rec = crate::sys::ops::fake::Recorder::default();
+        namespaces::join(&rec, &fds).unwrap();
+        let order: Vec<_> = rec
+            .calls()
+            .into_iter()
+            .map(|c| match c {
+                crate::sys::ops::fake::Call::Setns { nstype, .. } => nstype,
+                other => panic!("{other:?}"),
+            })
+            .collect();
+        use CloneFlags as F;
+        assert_eq!(
+            order,
+            [
+                F::CLONE_NEWUSER,
+                F::CLONE_NEWIPC,
+                F::CLONE_NEWUTS,
+                F::CLONE_NEWNET,
+                F::CLONE_NEWPID,
+                F::CLONE_NEWCGROUP,
+                F::CLONE_NEWNS
+            ]
+        );
+    }
+
+    #[test]
+    fn a_dead_init_is_never_joined() {
+        let st = crate::container::State {
+            id: "c1".into(),
+            pid: std::process::id() as i32,
+            init_start_time: 1,
+            bundle: "/b".into(),
+            rootfs: "/b/rootfs".into(),
+            created: String::new(),
+            cgroup: own(),
+            rootless: false,
+            creating: false,
+            config: Default::default(),
+        };
+        assert!(matches!(open_namespaces(&st, &[]), Err(Cause::NotRunning)));
     }
 
     #[test]

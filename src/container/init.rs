@@ -27,6 +27,7 @@ use super::setup::{self, Prepared};
 use super::state::ContainerLock;
 use super::{namespaces, testhook};
 use crate::security::seccomp::Filter;
+use crate::sys::ops::Linux;
 use crate::sys::process::{Forked, exit_now};
 use crate::{console, hooks, process, rootfs, sys};
 
@@ -127,10 +128,10 @@ fn expect(ch: &Channel, want: Msg, gone: &str) -> Result<(), Cause> {
 fn enter_namespaces(ch: &Channel, cfg: &InitConfig<'_>, linux: &oci_spec::runtime::Linux) -> Result<(), Cause> {
     let list = linux.namespaces().clone().unwrap_or_default();
     let to_join = namespaces::open_paths(&list)?;
-    let mut needs_fork = namespaces::join(&to_join)?;
+    let mut needs_fork = namespaces::join(&Linux, &to_join)?;
     drop(to_join);
     let unshare = namespaces::to_unshare(&list, cfg.clone_flags);
-    needs_fork |= namespaces::unshare(unshare, linux)?;
+    needs_fork |= namespaces::unshare(&Linux, unshare, linux)?;
     if needs_fork {
         // CLONE_PARENT: init becomes `create`'s child, not ours, so `run` can wait
         // for it; we only report its pid and leave.
@@ -140,7 +141,7 @@ fn enter_namespaces(ch: &Channel, cfg: &InitConfig<'_>, linux: &oci_spec::runtim
         }
     }
     if (cfg.clone_flags | unshare).contains(CloneFlags::CLONE_NEWUSER) {
-        namespaces::become_root(cfg.allow_setgroups)?;
+        namespaces::become_root(&Linux, cfg.allow_setgroups)?;
     }
     if !cfg.no_new_keyring {
         sys::process::join_session_keyring(&format!("_ses.{}", cfg.id))?;
@@ -153,7 +154,7 @@ fn enter_namespaces(ch: &Channel, cfg: &InitConfig<'_>, linux: &oci_spec::runtim
 /// then pivot_root.
 fn make_rootfs(ch: &Channel, cfg: &InitConfig<'_>, terminal: bool) -> Result<(), Cause> {
     nix::unistd::chdir(cfg.bundle).map_err(|e| sys::Error::with_path("chdir", cfg.bundle, e))?;
-    rootfs::prepare(cfg.spec, cfg.rootfs, terminal, &cfg.idmapped)?;
+    rootfs::prepare(&Linux, cfg.spec, cfg.rootfs, terminal, &cfg.idmapped)?;
     ch.send(&Msg::MountsReady)?;
     expect(ch, Msg::HooksDone, "parent went away during hooks")?;
     let hooks = cfg.spec.hooks().clone().unwrap_or_default();
@@ -182,7 +183,7 @@ fn apply_container(cfg: &InitConfig<'_>, linux: &oci_spec::runtime::Linux) -> Re
             sock.try_clone().map_err(|source| Cause::Io { what: "dup console socket", path: "".into(), source })?;
         console::setup(sock)?;
     }
-    rootfs::finalize(spec)?;
+    rootfs::finalize(&Linux, spec, Path::new("/"))?;
     process::set_personality(linux)?;
     Ok(())
 }

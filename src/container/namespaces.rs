@@ -3,7 +3,7 @@
 //! effect, the time namespace's offsets, and becoming root in a new user
 //! namespace.
 
-use std::os::fd::OwnedFd;
+use std::os::fd::{AsFd, OwnedFd};
 use std::path::Path;
 
 use nix::fcntl::OFlag;
@@ -13,6 +13,7 @@ use oci_spec::runtime::{Linux, LinuxNamespace, LinuxNamespaceType};
 
 use super::error::Cause;
 use crate::sys;
+use crate::sys::ops::{CredOps, NsOps};
 
 pub(super) const CLONE_NEWTIME: CloneFlags = CloneFlags::from_bits_retain(libc::CLONE_NEWTIME);
 
@@ -77,10 +78,10 @@ pub(super) fn open_paths(namespaces: &[LinuxNamespace]) -> Result<Vec<(OwnedFd, 
 
 /// setns into each, in order. Returns whether a pid namespace was joined: that
 /// takes effect for children only, so the caller must fork.
-pub(super) fn join<P: AsRef<Path>>(to_join: &[(OwnedFd, CloneFlags, P)]) -> Result<bool, Cause> {
+pub(super) fn join<P: AsRef<Path>>(ops: &dyn NsOps, to_join: &[(OwnedFd, CloneFlags, P)]) -> Result<bool, Cause> {
     let mut needs_fork = false;
     for (fd, flag, path) in to_join {
-        nix::sched::setns(fd, *flag).map_err(|e| sys::Error::with_path("setns", path.as_ref(), e))?;
+        ops.setns(fd.as_fd(), *flag).map_err(|e| sys::Error::with_path("setns", path.as_ref(), e))?;
         needs_fork |= *flag == CloneFlags::CLONE_NEWPID;
     }
     Ok(needs_fork)
@@ -100,11 +101,11 @@ pub(super) fn to_unshare(namespaces: &[LinuxNamespace], made: CloneFlags) -> Clo
 
 /// unshare(2) `flags` (none: nothing). Returns whether a fork must follow: a new
 /// pid or time namespace holds only the children of the caller.
-pub(super) fn unshare(flags: CloneFlags, linux: &Linux) -> Result<bool, Cause> {
+pub(super) fn unshare(ops: &dyn NsOps, flags: CloneFlags, linux: &Linux) -> Result<bool, Cause> {
     if flags.is_empty() {
         return Ok(false);
     }
-    nix::sched::unshare(flags).map_err(|e| sys::Error::new("unshare", e))?;
+    ops.unshare(flags).map_err(|e| sys::Error::new("unshare", e))?;
     if flags.contains(CLONE_NEWTIME) {
         write_time_offsets(linux)?;
     }
@@ -114,16 +115,14 @@ pub(super) fn unshare(flags: CloneFlags, linux: &Linux) -> Result<bool, Cause> {
 /// In a new user namespace we are still the host's root, which it does not map:
 /// become its root (the mapped uid/gid 0) so files we create, mounts we make and
 /// the process we exec carry ids that exist in there.
-pub(super) fn become_root(allow_setgroups: bool) -> Result<(), Cause> {
+pub(super) fn become_root(ops: &dyn CredOps, allow_setgroups: bool) -> Result<(), Cause> {
     let root_gid = nix::unistd::Gid::from_raw(0);
     let root_uid = nix::unistd::Uid::from_raw(0);
     if allow_setgroups {
-        nix::unistd::setgroups(&[]).map_err(|e| sys::Error::new("setgroups", e))?;
+        ops.setgroups(&[]).map_err(|e| sys::Error::new("setgroups", e))?;
     }
-    nix::unistd::setresgid(root_gid, root_gid, root_gid)
-        .map_err(|e| sys::Error::new("setresgid 0 in user namespace", e))?;
-    nix::unistd::setresuid(root_uid, root_uid, root_uid)
-        .map_err(|e| sys::Error::new("setresuid 0 in user namespace", e))?;
+    ops.setresgid(root_gid).map_err(|e| sys::Error::new("setresgid 0 in user namespace", e))?;
+    ops.setresuid(root_uid).map_err(|e| sys::Error::new("setresuid 0 in user namespace", e))?;
     Ok(())
 }
 
@@ -167,7 +166,12 @@ fn write_time_offsets(linux: &Linux) -> Result<(), Cause> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::sys::ops::fake::{Call, Recorder};
     use oci_spec::runtime::LinuxNamespaceBuilder;
+
+    fn setns_types(calls: &[Call]) -> Vec<CloneFlags> {
+        calls.iter().filter_map(|c| if let Call::Setns { nstype, .. } = c { Some(*nstype) } else { None }).collect()
+    }
 
     fn ns(t: LinuxNamespaceType, path: Option<&str>) -> LinuxNamespace {
         let b = LinuxNamespaceBuilder::default().typ(t);
@@ -195,5 +199,46 @@ mod tests {
         assert_eq!(p.clone, CloneFlags::empty());
         assert!(!p.new_user && p.join_user && !p.new_time);
         assert_eq!(to_unshare(&list, p.init_flags()), CloneFlags::CLONE_NEWNS | CLONE_NEWTIME);
+    }
+
+    #[test]
+    fn init_joins_the_user_namespace_first_unshares_the_rest_and_becomes_root() {
+        use LinuxNamespaceType::*;
+        let list = [
+            ns(Network, Some("/proc/self/ns/net")),
+            ns(User, Some("/proc/self/ns/user")),
+            ns(Mount, None),
+            ns(Cgroup, None),
+        ];
+        let plan = Plan::new(&list);
+        let rec = Recorder::default();
+        let needs_fork = join(&rec, &open_paths(&list).unwrap()).unwrap();
+        let flags = to_unshare(&list, plan.init_flags());
+        let fork_after_unshare = unshare(&rec, flags, &Linux::default()).unwrap();
+        become_root(&rec, false).unwrap();
+        assert!(!needs_fork && !fork_after_unshare);
+        assert_eq!(setns_types(&rec.calls()), [CloneFlags::CLONE_NEWUSER, CloneFlags::CLONE_NEWNET]);
+        assert_eq!(
+            rec.calls()[2..],
+            [
+                Call::Unshare(CloneFlags::CLONE_NEWNS | CloneFlags::CLONE_NEWCGROUP),
+                // No setgroups: a rootless parent could not allow it.
+                Call::Setresgid(0),
+                Call::Setresuid(0),
+            ]
+        );
+        let rec = Recorder::default();
+        become_root(&rec, true).unwrap();
+        assert_eq!(rec.calls(), [Call::Setgroups(vec![]), Call::Setresgid(0), Call::Setresuid(0)]);
+    }
+
+    #[test]
+    fn a_joined_or_new_pid_namespace_needs_a_fork() {
+        use LinuxNamespaceType::*;
+        let rec = Recorder::default();
+        assert!(join(&rec, &open_paths(&[ns(Pid, Some("/proc/self/ns/pid"))]).unwrap()).unwrap());
+        assert!(unshare(&rec, CloneFlags::CLONE_NEWPID, &Linux::default()).unwrap());
+        assert!(!unshare(&rec, CloneFlags::empty(), &Linux::default()).unwrap());
+        assert_eq!(rec.calls().len(), 2, "nothing to unshare makes no call");
     }
 }
