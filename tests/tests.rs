@@ -6,6 +6,7 @@
 //! `cargo test -- --include-ignored`.
 
 mod cgroups;
+mod cli;
 mod clients;
 mod common;
 mod exec;

@@ -266,8 +266,7 @@ fn memory(d: &Dir) -> Memory {
         max: num(&p(&format!("{prefix}.max_usage_in_bytes"))),
         failcnt: num(&p(&format!("{prefix}.failcnt"))),
     };
-    let (kernel, kernel_tcp) =
-        if d.v2 { Default::default() } else { (entry("memory.kmem"), entry("memory.kmem.tcp")) };
+    let (kernel, kernel_tcp) = if d.v2 { Default::default() } else { (entry("memory.kmem"), entry("memory.kmem.tcp")) };
     Memory { cache: cache.copied().unwrap_or(0), usage, swap, kernel, kernel_tcp, raw }
 }
 
@@ -276,7 +275,11 @@ fn cpuset(d: &Dir) -> CpuSet {
     let p = |f: &str| d.path.join(f);
     let list = |f: &str| parse_list(&read(&p(f)).unwrap_or_default());
     if d.v2 {
-        return CpuSet { cpus: list("cpuset.cpus.effective"), mems: list("cpuset.mems.effective"), ..Default::default() };
+        return CpuSet {
+            cpus: list("cpuset.cpus.effective"),
+            mems: list("cpuset.mems.effective"),
+            ..Default::default()
+        };
     }
     CpuSet {
         cpus: list("cpuset.cpus"),

@@ -136,7 +136,6 @@ pub fn restore(g: &Global, args: RestoreArgs) -> anyhow::Result<i32> {
         bundle: args.bundle,
         console_socket: args.console_socket,
         pid_file: args.pid_file,
-        detach: args.detach,
         lsm_profile: args.lsm_profile,
         lsm_mount_context: args.lsm_mount_context,
         systemd_cgroup: g.systemd_cgroup,

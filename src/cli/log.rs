@@ -83,7 +83,9 @@ fn format_line(format: LogFormat, level: Level, msg: &str) -> String {
 /// Set up tracing. Returns the sink the bin uses for the final error line.
 pub fn init(log: Option<&Path>, format: LogFormat, debug: bool) -> std::io::Result<LogSink> {
     let file = match log {
-        Some(p) => Some(OpenOptions::new().create(true).append(true).custom_flags(libc::O_CLOEXEC).mode(0o644).open(p)?),
+        Some(p) => {
+            Some(OpenOptions::new().create(true).append(true).custom_flags(libc::O_CLOEXEC).mode(0o644).open(p)?)
+        }
         // F_DUPFD_CLOEXEC: the copy is gone at the container's execve. If fd 2 is
         // closed there is nowhere to write, as before.
         None => std::io::stderr().as_fd().try_clone_to_owned().ok().map(std::fs::File::from),

@@ -34,9 +34,8 @@ const COMMIT: &str = match option_env!("BERTH_COMMIT") {
 
 /// `--version`/`-v`, in runc's shape: docker's `info` reads the `commit:` line
 /// (clap prints the binary's name before it: `berth version X`).
-static VERSION: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| {
-    format!("version {}\ncommit: {COMMIT}\nspec: 1.2.0", env!("CARGO_PKG_VERSION"))
-});
+static VERSION: std::sync::LazyLock<String> =
+    std::sync::LazyLock::new(|| format!("version {}\ncommit: {COMMIT}\nspec: 1.2.0", env!("CARGO_PKG_VERSION")));
 
 #[derive(Parser, Debug)]
 #[command(
@@ -198,6 +197,8 @@ fn go_bools(cmd: clap::Command) -> clap::Command {
 /// with urfave/cli's wording and exit code 3.
 fn help(args: HelpArgs) -> anyhow::Result<i32> {
     let mut cmd = Cli::command();
+    // Gives each subcommand its full name ("berth kill") for its usage line.
+    cmd.build();
     let Some(topic) = args.topic else {
         cmd.print_help()?;
         return Ok(0);
@@ -274,6 +275,18 @@ mod tests {
     use clap::Parser;
 
     use super::*;
+
+    #[test]
+    fn boolean_flags_take_go_bool_values_and_negative_numbers_parse() {
+        let cli = Cli::parse_args(["berth", "--debug=true", "delete", "--force=false", "x"]).unwrap();
+        assert!(cli.debug);
+        assert!(matches!(cli.command, Command::Delete(ref d) if !d.force));
+        assert!(Cli::parse_args(["berth", "--debug", "delete", "-f", "x"]).unwrap().debug);
+        assert!(!Cli::parse_args(["berth", "--debug=F", "list"]).unwrap().debug);
+        assert!(Cli::parse_args(["berth", "--debug=maybe", "list"]).is_err());
+        let cli = Cli::parse_args(["berth", "update", "--memory", "-1", "--pids-limit", "-1", "x"]).unwrap();
+        assert!(matches!(cli.command, Command::Update(ref u) if u.pids_limit == Some(-1)));
+    }
 
     #[test]
     fn rootless_takes_only_auto_true_or_false() {

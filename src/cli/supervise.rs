@@ -17,11 +17,11 @@ use nix::unistd::Pid;
 use crate::sys;
 
 /// What `run` and `exec` take on their signalfd, as runc's forwarder takes every
-/// signal (signal.Notify): all catchable ones but SIGURG (Go's runtime keeps it),
-/// the real-time signals included. SIGCHLD (the child's exit) and SIGWINCH (the
+/// signal (signal.Notify): all catchable ones but SIGURG (Go's runtime keeps it)
+/// and glibc's 32 and 33, the real-time signals included. SIGCHLD (the child's exit) and SIGWINCH (the
 /// pty's size) are acted on; every other one is forwarded.
 fn forwarded() -> Vec<i32> {
-    sys::process::CATCHABLE_SIGNALS.into_iter().filter(|&s| s != libc::SIGURG).collect()
+    sys::process::CATCHABLE_SIGNALS.into_iter().filter(|&s| s != libc::SIGURG && s != 32 && s != 33).collect()
 }
 
 /// The forwarded signals, blocked and readable from a signalfd.

@@ -52,12 +52,12 @@ pub fn open_pty() -> Result<(OwnedFd, OwnedFd, String), ConsoleError> {
 /// terminal, bind it on /dev/console, and send the master to `socket`.
 /// `size` is `process.consoleSize`, applied before the master leaves (runc's
 /// setupConsole does the same).
-pub fn setup(socket: OwnedFd, size: Option<&oci_spec::runtime::Box>) -> Result<(), ConsoleError> {
+pub fn setup(socket: OwnedFd, size: Option<oci_spec::runtime::Box>) -> Result<(), ConsoleError> {
     setup_with(socket, true, size)
 }
 
 /// For `exec`: the same, without touching /dev/console (it belongs to init).
-pub fn setup_exec(socket: OwnedFd, size: Option<&oci_spec::runtime::Box>) -> Result<(), ConsoleError> {
+pub fn setup_exec(socket: OwnedFd, size: Option<oci_spec::runtime::Box>) -> Result<(), ConsoleError> {
     setup_with(socket, false, size)
 }
 
@@ -92,11 +92,7 @@ fn console_target() -> Result<Option<OwnedFd>, ConsoleError> {
     Ok(Some(fd))
 }
 
-fn setup_with(
-    socket: OwnedFd,
-    bind_console: bool,
-    size: Option<&oci_spec::runtime::Box>,
-) -> Result<(), ConsoleError> {
+fn setup_with(socket: OwnedFd, bind_console: bool, size: Option<oci_spec::runtime::Box>) -> Result<(), ConsoleError> {
     let (master, slave, name) = open_pty()?;
     // A zero height or width means "not given", as runc reads it.
     if let Some(b) = size.filter(|b| b.height() > 0 && b.width() > 0) {

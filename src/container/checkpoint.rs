@@ -51,7 +51,6 @@ pub struct RestoreOptions {
     pub bundle: PathBuf,
     pub console_socket: Option<PathBuf>,
     pub pid_file: Option<PathBuf>,
-    pub detach: bool,
     pub lsm_profile: Option<String>,
     pub lsm_mount_context: Option<String>,
     pub systemd_cgroup: bool,
@@ -138,8 +137,12 @@ fn restore_in(root: &Path, store: &Store, id: &ContainerId, opts: &RestoreOption
     let config = spec::load(&bundle)?;
     let rootfs = spec::rootfs_path(&config, &bundle);
     let linux = config.linux().clone().unwrap_or_default();
-    let cgroup =
-        CgroupConfig { path: linux.cgroups_path().clone().unwrap_or_default(), systemd: opts.systemd_cgroup, id: id.as_str().into(), rootless: opts.rootless };
+    let cgroup = CgroupConfig {
+        path: linux.cgroups_path().clone().unwrap_or_default(),
+        systemd: opts.systemd_cgroup,
+        id: id.as_str().into(),
+        rootless: opts.rootless,
+    };
     let cg = cgroups::open(&cgroup)?;
     cg.create()?;
     if let Some(r) = linux.resources() {
@@ -149,7 +152,12 @@ fn restore_in(root: &Path, store: &Store, id: &ContainerId, opts: &RestoreOption
     let pidfile = c.work_path.join("restore.pid");
     let _ = fs::remove_file(&pidfile);
     let mut args = common_args("restore", c);
-    args.extend(["--root".into(), rootfs.display().to_string(), "--restore-detached".into(), "--restore-sibling".into()]);
+    args.extend([
+        "--root".into(),
+        rootfs.display().to_string(),
+        "--restore-detached".into(),
+        "--restore-sibling".into(),
+    ]);
     args.extend(["--pidfile".into(), pidfile.display().to_string()]);
     args.extend(ext_mounts(&config, true));
     args.extend(inherit_stdio(&c.image_path));
@@ -164,8 +172,13 @@ fn restore_in(root: &Path, store: &Store, id: &ContainerId, opts: &RestoreOption
         let _ = cg.destroy();
         return Err(e);
     }
-    let text = fs::read_to_string(&pidfile).map_err(|source| Cause::Io { what: "criu pidfile", path: pidfile.clone(), source })?;
-    let pid: i32 = text.trim().parse().map_err(|_| Cause::Criu(format!("criu pidfile {pidfile:?}: not a pid: {text:?}")))?;
+    let text = fs::read_to_string(&pidfile).map_err(|source| Cause::Io {
+        what: "criu pidfile",
+        path: pidfile.clone(),
+        source,
+    })?;
+    let pid: i32 =
+        text.trim().parse().map_err(|_| Cause::Criu(format!("criu pidfile {pidfile:?}: not a pid: {text:?}")))?;
     let state = State {
         id: id.as_str().into(),
         pid,
@@ -228,8 +241,8 @@ fn common_args(action: &str, c: &CriuCommon) -> Vec<String> {
 fn ext_mounts(config: &oci_spec::runtime::Spec, restore: bool) -> Vec<String> {
     let mut out = Vec::new();
     for m in config.mounts().iter().flatten() {
-        let bind = m.typ().as_deref() == Some("bind")
-            || m.options().iter().flatten().any(|o| o == "bind" || o == "rbind");
+        let bind =
+            m.typ().as_deref() == Some("bind") || m.options().iter().flatten().any(|o| o == "bind" || o == "rbind");
         if !bind {
             continue;
         }
@@ -304,7 +317,12 @@ fn run_criu(c: &CriuCommon, action: &str, args: &[String]) -> Result<(), Cause> 
     let log = c.work_path.join(format!("{action}.log"));
     let last = fs::read_to_string(&log)
         .ok()
-        .and_then(|t| t.lines().filter(|l| l.contains("Error")).last().map(|l| l.trim().to_string()))
+        .and_then(|t| t.lines().rev().find(|l| l.contains("Error")).map(|l| l.trim().to_string()))
         .unwrap_or_else(|| String::from_utf8_lossy(&out.stderr).trim().to_string());
-    Err(Cause::Criu(format!("criu failed: type {} ({}); log file: {}: {last}", action.to_uppercase(), out.status, log.display())))
+    Err(Cause::Criu(format!(
+        "criu failed: type {} ({}); log file: {}: {last}",
+        action.to_uppercase(),
+        out.status,
+        log.display()
+    )))
 }

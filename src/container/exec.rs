@@ -269,7 +269,7 @@ fn child_setup(
     }
     setup::join_cgroups(cgroup_tasks)?;
     if let Some(sock) = console_socket {
-        console::setup_exec(sock, process.console_size().as_ref())?;
+        console::setup_exec(sock, process.console_size())?;
     }
     let prepared = setup::apply_process(process, seccomp.is_some(), allow_setgroups)?;
     setup::exec(&prepared, seccomp, preserve_fds, None)

@@ -100,6 +100,7 @@ fn setup(ch: &Channel, cfg: &InitConfig<'_>) -> Result<Infallible, Cause> {
     apply_container(cfg, &linux)?;
     let prepared = setup::apply_process(process, cfg.seccomp.is_some(), cfg.allow_setgroups)?;
 
+    tracing::debug!(id = cfg.id, "init: ready, waiting on the exec fifo");
     ch.send(&Msg::Ready)?;
     // From here on `create` has returned: the channel is closed, and every failure
     // travels to `start` through the exec fifo instead (see `report_to_start`).
@@ -181,7 +182,7 @@ fn apply_container(cfg: &InitConfig<'_>, linux: &oci_spec::runtime::Linux) -> Re
     if let Some(sock) = cfg.console_socket.as_ref() {
         let sock =
             sock.try_clone().map_err(|source| Cause::Io { what: "dup console socket", path: "".into(), source })?;
-        console::setup(sock, spec.process().as_ref().and_then(|p| p.console_size().as_ref()))?;
+        console::setup(sock, spec.process().as_ref().and_then(|p| p.console_size()))?;
     }
     rootfs::finalize(&Linux, spec, Path::new("/"))?;
     process::set_personality(linux)?;

@@ -21,7 +21,7 @@ mod testhook;
 mod update;
 mod userns;
 
-pub use checkpoint::{CheckpointOptions, CriuCommon, RestoreOptions, Restored, checkpoint, restore, wait_restored};
+pub use checkpoint::{CheckpointOptions, CriuCommon, RestoreOptions, checkpoint, restore, wait_restored};
 pub use create::{CreateOptions, create, write_pid_file};
 pub use delete::delete;
 pub use error::{Cause, ContainerError, error_chain};

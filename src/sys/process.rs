@@ -146,6 +146,71 @@ pub fn send_signal(pid: Pid, sig: i32) -> Result<()> {
     Ok(())
 }
 
+/// Every signal a process may catch or ignore: 1-64 but SIGKILL and SIGSTOP
+/// (glibc's own 32 and 33 included: a caller may leave them ignored too).
+pub const CATCHABLE_SIGNALS: [i32; 62] = {
+    let mut out = [0; 62];
+    let (mut sig, mut i) = (1, 0);
+    while sig <= 64 {
+        if sig != libc::SIGKILL && sig != libc::SIGSTOP {
+            out[i] = sig;
+            i += 1;
+        }
+        sig += 1;
+    }
+    out
+};
+
+/// Undo what our caller left on `signals`: a `SIG_IGN` disposition becomes
+/// `SIG_DFL` (an ignored signal would be dropped, and init would inherit the
+/// ignoring through execve), and each is unblocked (init inherits the mask too).
+/// Handlers that we installed are left alone: berth installs none.
+pub fn reset_ignored_signals(signals: &[i32]) -> Result<()> {
+    for &sig in signals {
+        // The kernel's struct sigaction: handler first, then flags, (restorer,)
+        // mask; four zeroed words hold it on every architecture, and all-zero is
+        // SIG_DFL with no flags and an empty mask.
+        let mut old = [0u64; 4];
+        // SAFETY: rt_sigaction with a NULL new action only writes the current one
+        // into `old` (at most 4 words with an 8-byte sigset); `old` is live and
+        // writable for the call.
+        // JUSTIFICATION: glibc's sigaction refuses signals 32 and 33, and nix's
+        // always installs a new action.
+        let ret = unsafe { libc::syscall(libc::SYS_rt_sigaction, sig, std::ptr::null::<u64>(), old.as_mut_ptr(), 8) };
+        Errno::result(ret).map_err(|e| Error::new("rt_sigaction", e))?;
+        if old[0] == libc::SIG_IGN as u64 {
+            let dfl = [0u64; 4];
+            // SAFETY: the kernel reads the all-zero action (SIG_DFL) from `dfl`, a
+            // live array; no handler of ours is installed, so no code runs in
+            // signal context.
+            let ret =
+                unsafe { libc::syscall(libc::SYS_rt_sigaction, sig, dfl.as_ptr(), std::ptr::null_mut::<u64>(), 8) };
+            Errno::result(ret).map_err(|e| Error::new("rt_sigaction", e))?;
+        }
+    }
+    let named: Vec<i32> = signals.iter().copied().filter(|s| *s != 32 && *s != 33).collect();
+    nix::sys::signal::sigprocmask(nix::sys::signal::SigmaskHow::SIG_UNBLOCK, Some(&signal_set(&named)?), None)
+        .map_err(|e| Error::new("sigprocmask", e))?;
+    Ok(())
+}
+
+/// A signal set of any signal numbers, real-time ones included (nix's `SigSet`
+/// takes only the named signals).
+pub fn signal_set(signals: &[i32]) -> Result<nix::sys::signal::SigSet> {
+    // SAFETY: sigemptyset initialises the zeroed sigset_t we own.
+    // JUSTIFICATION: nix's SigSet::add takes a `Signal`, which has no real-time
+    // signals.
+    let mut raw: libc::sigset_t = unsafe { std::mem::zeroed() };
+    // SAFETY: `raw` is a live, writable sigset_t.
+    Errno::result(unsafe { libc::sigemptyset(&mut raw) }).map_err(|e| Error::new("sigemptyset", e))?;
+    for &sig in signals {
+        // SAFETY: as above; an out-of-range number is refused with EINVAL.
+        Errno::result(unsafe { libc::sigaddset(&mut raw, sig) }).map_err(|e| Error::new("sigaddset", e))?;
+    }
+    // SAFETY: `raw` was initialised by sigemptyset and filled by sigaddset.
+    Ok(unsafe { nix::sys::signal::SigSet::from_sigset_t_unchecked(raw) })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -167,65 +232,4 @@ mod tests {
         let result = std::panic::catch_unwind(|| clone_fork(CloneFlags::empty()).map(|_| ()));
         assert!(result.is_err(), "clone_fork went ahead in a multi-threaded process");
     }
-}
-
-/// Every signal a process may catch or ignore: 1-64 but SIGKILL, SIGSTOP and
-/// glibc's own 32 and 33 (its sigaction refuses them).
-pub const CATCHABLE_SIGNALS: [i32; 60] = {
-    let mut out = [0; 60];
-    let (mut sig, mut i) = (1, 0);
-    while sig <= 64 {
-        if sig != libc::SIGKILL && sig != libc::SIGSTOP && sig != 32 && sig != 33 {
-            out[i] = sig;
-            i += 1;
-        }
-        sig += 1;
-    }
-    out
-};
-
-/// Undo what our caller left on `signals`: a `SIG_IGN` disposition becomes
-/// `SIG_DFL` (an ignored signal would be dropped, and init would inherit the
-/// ignoring through execve), and each is unblocked (init inherits the mask too).
-/// Handlers that we installed are left alone: berth installs none.
-pub fn reset_ignored_signals(signals: &[i32]) -> Result<()> {
-    for &sig in signals {
-        // SAFETY: sigaction with a NULL new action only reads the current one into
-        // `old`, a live, writable, zeroed sigaction.
-        // JUSTIFICATION: nix's sigaction always installs a new action; reading the
-        // current one alone needs the raw call.
-        let mut old: libc::sigaction = unsafe { std::mem::zeroed() };
-        // SAFETY: see above; `old` outlives the call.
-        let ret = unsafe { libc::sigaction(sig, std::ptr::null(), &mut old) };
-        Errno::result(ret).map_err(|e| Error::new("sigaction", e))?;
-        if old.sa_sigaction == libc::SIG_IGN {
-            // SAFETY: SIG_DFL installs no handler of ours, so no code can run in
-            // signal context; the signal number came from the kernel's range.
-            // JUSTIFICATION: nix's `signal` is unsafe for the same reason.
-            let ret = unsafe { libc::signal(sig, libc::SIG_DFL) };
-            if ret == libc::SIG_ERR {
-                return Err(Error::new("signal", Errno::last()));
-            }
-        }
-    }
-    nix::sys::signal::sigprocmask(nix::sys::signal::SigmaskHow::SIG_UNBLOCK, Some(&signal_set(signals)?), None)
-        .map_err(|e| Error::new("sigprocmask", e))?;
-    Ok(())
-}
-
-/// A signal set of any signal numbers, real-time ones included (nix's `SigSet`
-/// takes only the named signals).
-pub fn signal_set(signals: &[i32]) -> Result<nix::sys::signal::SigSet> {
-    // SAFETY: sigemptyset initialises the zeroed sigset_t we own.
-    // JUSTIFICATION: nix's SigSet::add takes a `Signal`, which has no real-time
-    // signals.
-    let mut raw: libc::sigset_t = unsafe { std::mem::zeroed() };
-    // SAFETY: `raw` is a live, writable sigset_t.
-    Errno::result(unsafe { libc::sigemptyset(&mut raw) }).map_err(|e| Error::new("sigemptyset", e))?;
-    for &sig in signals {
-        // SAFETY: as above; an out-of-range number is refused with EINVAL.
-        Errno::result(unsafe { libc::sigaddset(&mut raw, sig) }).map_err(|e| Error::new("sigaddset", e))?;
-    }
-    // SAFETY: `raw` was initialised by sigemptyset and filled by sigaddset.
-    Ok(unsafe { nix::sys::signal::SigSet::from_sigset_t_unchecked(raw) })
 }

@@ -290,3 +290,85 @@ pub fn read_until(m: &mut fs::File, want: &str) -> String {
     }
     got
 }
+
+/// runc 1.1.5 (Debian's, installed by `make test`) beside berth, for the tests
+/// that compare the two: a bundle of its own (its own id, so its own cgroup) and
+/// a state root of its own; the container is deleted on drop.
+pub struct Runc {
+    pub bundle: Bundle,
+}
+
+impl Runc {
+    pub fn new(id: &str, args: &[&str]) -> Runc {
+        Self::with(id, args, |_| {})
+    }
+
+    pub fn with(id: &str, args: &[&str], edit: impl FnOnce(&mut Value)) -> Runc {
+        Runc { bundle: Bundle::with(id, args, edit) }
+    }
+
+    pub fn root(&self) -> PathBuf {
+        self.bundle.root.path().join("runc")
+    }
+
+    pub fn cmd(&self, args: &[&str]) -> Command {
+        let mut c = Command::new("runc");
+        c.arg("--root").arg(self.root()).args(args);
+        c.stdin(Stdio::null());
+        c
+    }
+
+    pub fn runc(&self, args: &[&str]) -> Output {
+        output_of(self.cmd(args))
+    }
+
+    pub fn create(&self) -> Output {
+        self.runc(&["create", "--bundle", self.bundle.path().to_str().unwrap(), &self.bundle.id])
+    }
+
+    pub fn create_and_start(&self) {
+        ok(&self.create(), "runc create");
+        ok(&self.runc(&["start", &self.bundle.id]), "runc start");
+    }
+
+    pub fn status(&self) -> String {
+        let out = self.runc(&["state", &self.bundle.id]);
+        let v: Value = serde_json::from_slice(&out.stdout).unwrap_or(Value::Null);
+        v["status"].as_str().unwrap_or_default().to_string()
+    }
+}
+
+impl Drop for Runc {
+    fn drop(&mut self) {
+        let _ = self.cmd(&["delete", "--force", &self.bundle.id]).output();
+    }
+}
+
+/// The message of runc's last log line (`msg="…"` in its text format).
+pub fn runc_msg(stderr: &[u8]) -> String {
+    let t = text(stderr);
+    let line = t.lines().rev().find(|l| l.contains("msg=")).unwrap_or_default();
+    let m = line.split_once("msg=\"").map(|(_, m)| m).unwrap_or_default();
+    m.strip_suffix('"').unwrap_or(m).replace("\\\"", "\"")
+}
+
+/// A file of a process's cgroup on a v1 hierarchy: `/proc/PID/cgroup` names the
+/// path below the controller's mount.
+pub fn cgroup_file(pid: i32, controller: &str, file: &str) -> String {
+    let cg = fs::read_to_string(format!("/proc/{pid}/cgroup")).unwrap_or_default();
+    let rel = cg
+        .lines()
+        .find_map(|l| {
+            let mut f = l.splitn(3, ':');
+            let (_, ctrls, path) = (f.next()?, f.next()?, f.next()?);
+            ctrls.split(',').any(|c| c == controller).then(|| path.to_string())
+        })
+        .unwrap_or_else(|| panic!("pid {pid} has no {controller} cgroup"));
+    let dir = fs::read_dir("/sys/fs/cgroup")
+        .unwrap()
+        .flatten()
+        .map(|e| e.path())
+        .find(|p| p.file_name().is_some_and(|n| n.to_string_lossy().split(',').any(|c| c == controller)))
+        .unwrap_or_else(|| panic!("no {controller} hierarchy"));
+    fs::read_to_string(dir.join(rel.trim_start_matches('/')).join(file)).unwrap_or_default().trim().to_string()
+}
