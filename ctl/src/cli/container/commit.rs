@@ -114,7 +114,8 @@ fn config_of(c: &Container, parent: &image::Image) -> anyhow::Result<Map<String,
         Value::Object(m) => m,
         _ => Map::new(),
     };
-    m.retain(|k, v| !v.is_null() && !(k == "ExposedPorts" && v.as_object().is_some_and(Map::is_empty)));
+    let empty_ports = |k: &str, v: &Value| k == "ExposedPorts" && v.as_object().is_some_and(Map::is_empty);
+    m.retain(|k, v| !(v.is_null() || empty_ports(k, v)));
     let base = image::config_section(Some(parent))?;
     for k in ["Volumes", "OnBuild"] {
         if let Some(v) = base.get(k).filter(|v| !v.is_null()) {
