@@ -73,7 +73,7 @@ cleanup() {
 }
 trap cleanup EXIT
 
-echo "== loading busybox into berthctl, podman${DOCKER_ON:+ and docker}" >&2
+echo "== loading busybox into berthctl, podman and (BENCH_DOCKER=1) docker" >&2
 "${BCTL[@]}" load -i "$IMAGES/busybox.docker.tar" >/dev/null
 "${PODMAN[@]}" load -q -i "$IMAGES/busybox.docker.tar" >/dev/null
 if [ "$DOCKER_ON" = 1 ]; then
