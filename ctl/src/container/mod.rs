@@ -3,6 +3,7 @@
 //! share (what state a container is really in, stop, remove).
 
 pub(crate) mod bundle;
+pub(crate) mod fsview;
 pub(crate) mod lifecycle;
 pub(crate) mod record;
 pub(crate) mod rootfs;
