@@ -18,6 +18,7 @@ mod push;
 mod rmi;
 mod save;
 mod system;
+mod system_prune;
 mod tag;
 mod version;
 mod volume;
