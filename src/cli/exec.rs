@@ -88,8 +88,9 @@ pub fn run(g: &Global, args: Args) -> anyhow::Result<i32> {
         ignore_paused: args.ignore_paused,
         cgroup: args.cgroup.clone(),
     };
-    let signals = if args.detach { None } else { Some(Signals::block()?) };
+    // Before the forwarder blocks them: resetting unblocks them again.
     Signals::reset_inherited()?;
+    let signals = if args.detach { None } else { Some(Signals::block()?) };
     let execed = container::exec(&opts);
     let master = match listener {
         Some(l) => l.finish(execed.is_ok())?,
