@@ -48,7 +48,7 @@ pub fn create(opts: &CreateOptions) -> Result<Created, ContainerError> {
     let id = ContainerId::new(&opts.id).map_err(|c| c.into_error(&opts.id, "create"))?;
     let store = Store::new(&opts.root);
     let dir = store.create_dir(&id).map_err(|c| c.into_error(&opts.id, "create"))?;
-    let mut cleanup = Cleanup { dir: Some(dir.clone()), cgroup: None, pid: None };
+    let mut cleanup = Cleanup { dir: Some(dir.clone()), cgroup: None, pid: None, host_mounts: None };
     match create_in(opts, &id, &store, &dir, &mut cleanup) {
         Ok(created) => {
             cleanup.disarm();
@@ -66,6 +66,8 @@ struct Cleanup {
     dir: Option<PathBuf>,
     cgroup: Option<Box<dyn CgroupManager>>,
     pid: Option<Pid>,
+    /// Without a mount namespace: the rootfs and the mounts that were there before.
+    host_mounts: Option<(PathBuf, Vec<u64>)>,
 }
 
 impl Cleanup {
@@ -73,12 +75,16 @@ impl Cleanup {
         self.dir = None;
         self.cgroup = None;
         self.pid = None;
+        self.host_mounts = None;
     }
 
     fn run(&mut self) {
         if let Some(pid) = self.pid.take() {
             let _ = kill(pid, Signal::SIGKILL);
             let _ = waitpid(pid, None);
+        }
+        if let Some((rootfs, before)) = self.host_mounts.take() {
+            super::hostmounts::remove_new(&rootfs, &before);
         }
         if let Some(cg) = self.cgroup.take() {
             super::kill::kill_cgroup(cg.as_ref());
@@ -128,15 +134,20 @@ fn create_in(
     }
     let linux = spec.linux().clone().unwrap_or_default();
     let namespaces = linux.namespaces().clone().unwrap_or_default();
-    if !namespaces.iter().any(|n| n.typ() == LinuxNamespaceType::Mount) {
-        return Err(spec::SpecError::invalid("linux.namespaces", "a mount namespace is required").into());
-    }
+    // No mount namespace listed: the container shares ours (runtime spec: a
+    // missing type is inherited), and its mounts are made here (`hostmounts`).
+    let shares_mounts = !namespaces.iter().any(|n| n.typ() == LinuxNamespaceType::Mount);
 
     // Compile seccomp before clone: errors reach the user directly, and the child
     // inherits the program instead of compiling its own copy.
     let seccomp = match linux.seccomp() {
         Some(profile) => Some(security::seccomp::compile(profile)?),
         None => None,
+    };
+    // A seccomp agent's socket, connected while its path is ours to see.
+    let seccomp_listener = match (linux.seccomp(), &seccomp) {
+        (Some(profile), Some(filter)) => security::seccomp::connect_listener(profile, filter)?,
+        _ => None,
     };
 
     if linux.intel_rdt().is_some() {
@@ -164,9 +175,14 @@ fn create_in(
         rootless: opts.rootless,
         creating: true,
         config: spec.clone(),
+        host_mounts_before: shares_mounts.then(|| super::hostmounts::at(&rootfs)),
     };
+    cleanup.host_mounts = state.host_mounts_before.clone().map(|b| (rootfs.clone(), b));
     store.save(&state)?;
     let cgroup = cgroups::open(&state.cgroup)?;
+    if let Some(resources) = linux.resources() {
+        cgroup.check(resources)?;
+    }
     check_existing_cgroup(cgroup.as_ref())?;
     cgroup.create()?;
     let cgroup = cleanup.cgroup.insert(cgroup);
@@ -215,7 +231,10 @@ fn create_in(
 
     // Idmapped mounts need a privilege over the source filesystem that init in a
     // user namespace lacks: detach and idmap them here, init only attaches them.
-    let idmapped = userns::idmapped_mounts(&spec, &bundle)?;
+    let mut idmapped = userns::idmapped_mounts(&spec, &bundle)?;
+    if new_user {
+        userns::bind_sources(&spec, &bundle, &mut idmapped);
+    }
     // A new time namespace: made here, not in init. Its offsets can only be written
     // before any process is in it, so the namespace must be unshared, written and
     // then entered by a fork; init is usually pid 1 of a new pid namespace, which
@@ -237,6 +256,7 @@ fn create_in(
         no_new_keyring: opts.no_new_keyring,
         preserve_fds: opts.preserve_fds,
         seccomp: seccomp.as_ref(),
+        seccomp_listener,
         id: id.as_str(),
         clone_flags: init_flags,
         allow_setgroups: !(new_user && opts.rootless),
