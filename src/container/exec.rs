@@ -4,7 +4,7 @@
 //! done with CLONE_PARENT so the process is our child and we can wait for it.
 
 use std::fs;
-use std::os::fd::OwnedFd;
+use std::os::fd::{AsRawFd, OwnedFd};
 use std::path::{Path, PathBuf};
 
 use nix::fcntl::OFlag;
@@ -88,7 +88,23 @@ fn exec_in(opts: &ExecOptions, st: &super::State) -> Result<Execed, Cause> {
         Some(profile) => Some(security::seccomp::compile(profile)?),
         None => None,
     };
+    let listener = match (linux.seccomp(), &seccomp) {
+        (Some(profile), Some(filter)) => security::seccomp::connect_listener(profile, filter)?
+            .map(|sock| (sock, profile.clone(), serde_json::to_value(st.to_oci(Status::Running)).unwrap_or_default())),
+        _ => None,
+    };
     let namespaces = linux.namespaces().clone().unwrap_or_default();
+    // Without a mount namespace to join, the container's root is init's chroot:
+    // entered through /proc/<pid>/root (checked alive with the namespaces).
+    let root = match namespaces.iter().any(|n| n.typ() == LinuxNamespaceType::Mount) {
+        true => None,
+        false => {
+            let path = format!("/proc/{}/root", st.pid);
+            let fd = sys::fd::open(path.as_str(), OFlag::O_PATH | OFlag::O_DIRECTORY | OFlag::O_CLOEXEC, Mode::empty())
+                .map_err(|e| sys::Error::with_path("open", &path, e))?;
+            Some(fd)
+        }
+    };
     let ns_fds = open_namespaces(st, &namespaces)?;
     let console_socket = match &opts.console_socket {
         Some(p) => Some(console::connect(p)?),
@@ -107,8 +123,10 @@ fn exec_in(opts: &ExecOptions, st: &super::State) -> Result<Execed, Cause> {
             let e = match child_setup(
                 &child_ch,
                 &ns_fds,
+                root.as_ref(),
                 process,
                 seccomp.as_ref(),
+                listener,
                 console_socket,
                 opts.preserve_fds,
                 !st.rootless || !user_ns,
@@ -244,8 +262,10 @@ fn parent_side(ch: &Channel, child: Pid, cg: &dyn cgroups::CgroupManager, self_j
 fn child_setup(
     ch: &Channel,
     ns_fds: &[(OwnedFd, CloneFlags, String)],
+    root: Option<&OwnedFd>,
     process: &Process,
     seccomp: Option<&security::seccomp::Filter>,
+    listener: Option<(OwnedFd, oci_spec::runtime::LinuxSeccomp, serde_json::Value)>,
     console_socket: Option<OwnedFd>,
     preserve_fds: i32,
     allow_setgroups: bool,
@@ -253,8 +273,22 @@ fn child_setup(
 ) -> Result<std::convert::Infallible, Cause> {
     nix::sys::prctl::set_dumpable(false).map_err(|e| sys::Error::new("prctl PR_SET_DUMPABLE", e))?;
     super::execwatch::mark_setup_process()?;
+    // The host's /proc, to learn our pid as the host sees it once forked below
+    // (a seccomp agent's message carries it); closed before execve.
+    let host_proc = match listener {
+        Some(_) => Some(
+            sys::fd::open("/proc", OFlag::O_PATH | OFlag::O_DIRECTORY | OFlag::O_CLOEXEC, Mode::empty())
+                .map_err(|e| sys::Error::with_path("open", "/proc", e))?,
+        ),
+        None => None,
+    };
     for (fd, flag, path) in ns_fds {
         nix::sched::setns(fd, *flag).map_err(|e| sys::Error::with_path("setns", Path::new(path), e))?;
+    }
+    if let Some(root) = root {
+        nix::unistd::fchdir(root.as_raw_fd()).map_err(|e| sys::Error::with_path("fchdir", "container root", e))?;
+        nix::unistd::chroot(".").map_err(|e| sys::Error::with_path("chroot", "container root", e))?;
+        nix::unistd::chdir("/").map_err(|e| sys::Error::with_path("chdir", "/", e))?;
     }
     // Joining the pid namespace takes effect for children only.
     match clone_fork(CloneFlags::CLONE_PARENT)? {
@@ -273,7 +307,16 @@ fn child_setup(
         console::setup_exec(sock)?;
     }
     let prepared = apply_process(process, seccomp.is_some(), allow_setgroups)?;
-    execve(&prepared, seccomp, preserve_fds, None)
+    let listener = match (listener, host_proc) {
+        (Some((sock, profile, state)), Some(proc)) => {
+            let link = nix::fcntl::readlinkat(Some(proc.as_raw_fd()), "self")
+                .map_err(|e| sys::Error::with_path("readlink", "/proc/self", e))?;
+            let pid = link.to_string_lossy().parse().unwrap_or(0);
+            Some(security::seccomp::Listener::new(sock, &profile, state, pid))
+        }
+        _ => None,
+    };
+    execve(&prepared, seccomp, listener.as_ref(), preserve_fds, None)
 }
 
 /// Read a process.json (`exec --process`).

@@ -28,7 +28,7 @@ use super::channel::{Channel, Msg};
 use super::error::Cause;
 use super::testhook;
 use crate::process::{self, ProcessError};
-use crate::security::{self, seccomp::Filter};
+use crate::security::{self, seccomp::Filter, seccomp::Listener};
 use crate::sys::process::{Forked, exit_now};
 use crate::{console, hooks, rootfs, sys};
 
@@ -44,6 +44,8 @@ pub struct InitConfig<'a> {
     pub no_new_keyring: bool,
     pub preserve_fds: i32,
     pub seccomp: Option<&'a Filter>,
+    /// The seccomp agent's socket, connected by `create` (`linux.seccomp.listenerPath`).
+    pub seccomp_listener: Option<OwnedFd>,
     pub id: &'a str,
     /// Namespaces already created by clone.
     pub clone_flags: CloneFlags,
@@ -172,6 +174,11 @@ fn setup(ch: &Channel, cfg: &InitConfig<'_>) -> Result<Infallible, Cause> {
             Forked::Child => {}
         }
     }
+    // The pid the host sees, for a seccomp agent: /proc is still the host's.
+    let host_pid = match cfg.seccomp_listener {
+        Some(_) => Some(host_pid()?),
+        None => None,
+    };
     // In a new user namespace we are still the host's root, which it does not
     // map: become its root (the mapped uid/gid 0) so files we create, mounts we
     // make and the process we exec carry ids that exist in there.
@@ -205,10 +212,10 @@ fn setup(ch: &Channel, cfg: &InitConfig<'_>) -> Result<Infallible, Cause> {
     }
     let hooks = spec.hooks().clone().unwrap_or_default();
     if hooks.create_container().as_ref().is_some_and(|h| !h.is_empty()) {
-        let state = hook_state(cfg, "created");
+        let state = hook_state(cfg, "created", std::process::id() as i32);
         hooks::run_all("createContainer", hooks.create_container().as_ref(), &state)?;
     }
-    rootfs::pivot(cfg.rootfs, cfg.no_pivot).map_err(rootfs_err)?;
+    rootfs::pivot(spec, cfg.rootfs, cfg.no_pivot).map_err(rootfs_err)?;
 
     if let Some(h) = spec.hostname().as_deref().filter(|h| !h.is_empty()) {
         nix::unistd::sethostname(h).map_err(sys_err("sethostname"))?;
@@ -226,13 +233,25 @@ fn setup(ch: &Channel, cfg: &InitConfig<'_>) -> Result<Infallible, Cause> {
     process::set_personality(&linux).map_err(proc_err)?;
 
     let prepared = apply_process(process, cfg.seccomp.is_some(), cfg.allow_setgroups)?;
+    let listener = match (&cfg.seccomp_listener, host_pid, linux.seccomp()) {
+        (Some(sock), Some(pid), Some(profile)) => {
+            let sock = sock.try_clone().map_err(|source| Cause::Io {
+                what: "dup seccomp listener socket",
+                path: "".into(),
+                source,
+            })?;
+            let state = serde_json::from_slice(&hook_state(cfg, "created", pid)).unwrap_or_default();
+            Some(Listener::new(sock, profile, state, pid))
+        }
+        _ => None,
+    };
 
     ch.send(&Msg::Ready)?;
     // From here on `create` has returned: the channel is closed, and every failure
     // travels to `start` through the exec fifo instead (see `report_to_start`).
     let mut started = wait_for_start(&fifo)?;
     drop(fifo);
-    let e = match after_start(cfg, &hooks, &prepared, &mut started) {
+    let e = match after_start(cfg, &hooks, &prepared, listener.as_ref(), &mut started) {
         Ok(never) => match never {},
         Err(e) => e,
     };
@@ -246,16 +265,17 @@ fn after_start(
     cfg: &InitConfig<'_>,
     hooks: &oci_spec::runtime::Hooks,
     prepared: &Prepared,
+    listener: Option<&Listener>,
     started: &mut File,
 ) -> Result<Infallible, Cause> {
     testhook::fail_at("start-after-fifo")?;
     if hooks.start_container().as_ref().is_some_and(|h| !h.is_empty()) {
         // runtime.md lifecycle step 7: a failed startContainer hook is an error
         // of `start`, and the container stops (this process exits).
-        let state = hook_state(cfg, "running");
+        let state = hook_state(cfg, "running", std::process::id() as i32);
         hooks::run_all("startContainer", hooks.start_container().as_ref(), &state)?;
     }
-    exec(prepared, cfg.seccomp, cfg.preserve_fds, Some(started))
+    exec(prepared, cfg.seccomp, listener, cfg.preserve_fds, Some(started))
 }
 
 /// Tell `start` why init stops: `1` and the error chain on the exec fifo. Init
@@ -323,12 +343,13 @@ pub(super) fn apply_process(
 
     let nnp = process.no_new_privileges().unwrap_or(false);
     process::create_cwd(process).map_err(proc_err)?;
+    let entered = process::enter_cwd_as_root(process).map_err(proc_err)?;
     let caps = process.capabilities().as_ref();
     security::caps::drop_bounding(caps)?;
     security::caps::set_keep_caps(true)?;
     process::switch_user(process, allow_setgroups).map_err(proc_err)?;
     security::caps::set_keep_caps(false)?;
-    process::enter_cwd(process).map_err(proc_err)?;
+    process::enter_cwd(process, entered).map_err(proc_err)?;
     // Resolve the program with the container's PATH, as the user it runs as.
     let program = process::find_executable(&argv0, &env).map_err(proc_err)?;
     let program = process::path_cstring(&program).map_err(proc_err)?;
@@ -351,6 +372,7 @@ pub(super) fn apply_process(
 pub(super) fn exec(
     p: &Prepared,
     seccomp: Option<&Filter>,
+    listener: Option<&Listener>,
     preserve_fds: i32,
     started: Option<&mut File>,
 ) -> Result<Infallible, Cause> {
@@ -366,7 +388,7 @@ pub(super) fn exec(
         w.write_all(b"0").map_err(|source| Cause::Io { what: "write exec fifo", path: "".into(), source })?;
     }
     if let Some(f) = seccomp {
-        security::seccomp::load(f)?;
+        security::seccomp::load(f, listener)?;
     }
     testhook::fail_at("start-after-seccomp")?;
     if let Some(d) = &p.deferred_caps {
@@ -376,8 +398,17 @@ pub(super) fn exec(
     Err(Cause::Sys(sys::Error::with_path("execve", p.program.to_string_lossy().into_owned(), e)))
 }
 
-fn hook_state(cfg: &InitConfig<'_>, status: &str) -> Vec<u8> {
-    let pid = std::process::id();
+/// This process's pid in the pid namespace of /proc (the host's, before pivot_root).
+pub(super) fn host_pid() -> Result<i32, Cause> {
+    let link = std::fs::read_link("/proc/self").map_err(|source| Cause::Io {
+        what: "read",
+        path: "/proc/self".into(),
+        source,
+    })?;
+    link.to_string_lossy().parse().map_err(|_| Cause::Init(format!("/proc/self reads {link:?}")))
+}
+
+fn hook_state(cfg: &InitConfig<'_>, status: &str, pid: i32) -> Vec<u8> {
     serde_json::to_vec(&serde_json::json!({
         "ociVersion": cfg.spec.version(),
         "id": cfg.id,

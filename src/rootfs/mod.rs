@@ -103,9 +103,10 @@ fn root_propagation(spec: &Spec) -> Result<Option<MsFlags>, RootfsError> {
     }
 }
 
-/// Detached copies of bind sources to be idmapped, keyed by their `mounts[]`
-/// index. The parent makes them before clone: only a process privileged over the
-/// source's filesystem may idmap it, which init in a user namespace is not.
+/// Detached copies of bind sources, keyed by their `mounts[]` index, made by the
+/// parent before clone: idmapped ones (only a process privileged over the
+/// source's filesystem may idmap it, which init in a user namespace is not), and,
+/// with a new user namespace, every other (its sources may be out of init's reach).
 pub type IdmappedTrees = Vec<(usize, OwnedFd)>;
 
 /// A detached copy of `mounts[index]`'s source, its ids shown through the user
@@ -151,15 +152,28 @@ pub fn prepare(spec: &Spec, rootfs: &Path, console: bool, idmapped: &IdmappedTre
         let p = p.to_path_buf();
         move |e| RootfsError::Sys { field, source: sys::Error::with_path(call, p, e) }
     };
-    nix::mount::mount(None::<&str>, "/", None::<&str>, prop, None::<&str>).map_err(sys_err(
-        "linux.rootfsPropagation",
-        "mount",
-        Path::new("/"),
-    ))?;
-    make_parent_private(rootfs)?;
-    // pivot_root needs the new root to be a mount point.
+    let own_ns = has_mount_namespace(spec);
+    if own_ns {
+        nix::mount::mount(None::<&str>, "/", None::<&str>, prop, None::<&str>).map_err(sys_err(
+            "linux.rootfsPropagation",
+            "mount",
+            Path::new("/"),
+        ))?;
+        make_parent_private(rootfs)?;
+    }
+    // pivot_root needs the new root to be a mount point; without a mount
+    // namespace it is the one mount `delete` removes, with all below it.
     nix::mount::mount(Some(rootfs), rootfs, None::<&str>, MsFlags::MS_BIND | MsFlags::MS_REC, None::<&str>)
         .map_err(sys_err("root.path", "mount bind", rootfs))?;
+    if !own_ns {
+        // In the caller's mount namespace: the bind alone is made private, so
+        // that nothing mounted below it shows up in the mounts it came from.
+        nix::mount::mount(None::<&str>, rootfs, None::<&str>, MsFlags::MS_PRIVATE, None::<&str>).map_err(sys_err(
+            "root.path",
+            "mount private",
+            rootfs,
+        ))?;
+    }
     let root = resolve::Root::open(rootfs).map_err(|source| RootfsError::Sys { field: "root.path".into(), source })?;
     let cgroupns =
         linux.namespaces().as_deref().unwrap_or_default().iter().any(|n| n.typ() == LinuxNamespaceType::Cgroup);
@@ -200,13 +214,30 @@ fn make_parent_private(rootfs: &Path) -> Result<(), RootfsError> {
     }
 }
 
-/// Make `rootfs` the root (pivot_root, or MS_MOVE + chroot with `no_pivot`).
-pub fn pivot(rootfs: &Path, no_pivot: bool) -> Result<(), RootfsError> {
+/// Whether `linux.namespaces` lists a mount namespace (new or joined); without
+/// one the container's mounts are made in the caller's.
+pub fn has_mount_namespace(spec: &Spec) -> bool {
+    spec.linux()
+        .as_ref()
+        .and_then(|l| l.namespaces().as_deref())
+        .unwrap_or_default()
+        .iter()
+        .any(|n| n.typ() == LinuxNamespaceType::Mount)
+}
+
+/// Make `rootfs` the root: pivot_root, MS_MOVE + chroot with `no_pivot`, or,
+/// without a mount namespace of its own (where either would change the
+/// caller's), chroot alone, as runc does.
+pub fn pivot(spec: &Spec, rootfs: &Path, no_pivot: bool) -> Result<(), RootfsError> {
+    if !has_mount_namespace(spec) {
+        return pivot::chroot(rootfs);
+    }
     pivot::pivot(rootfs, no_pivot)
 }
 
 /// After pivot: `rootfsPropagation` on the new "/" (runc applies it only now, so
-/// that a shared root cannot reach the host's mounts), `readonlyPaths`,
+/// that a shared root cannot reach the host's mounts), the read-only flag of
+/// tmpfs and /dev mounts (held back until their contents were made), `readonlyPaths`,
 /// `maskedPaths`, then `root.readonly`.
 pub fn finalize(spec: &Spec) -> Result<(), RootfsError> {
     let linux = spec.linux().clone().unwrap_or_default();
@@ -218,6 +249,7 @@ pub fn finalize(spec: &Spec) -> Result<(), RootfsError> {
     }
     let root =
         resolve::Root::open(Path::new("/")).map_err(|source| RootfsError::Sys { field: "root".into(), source })?;
+    mount::remount_delayed_readonly(&root, spec.mounts().as_deref().unwrap_or_default())?;
     paths::readonly(&root, linux.readonly_paths().as_deref().unwrap_or_default())?;
     paths::masked(&root, linux.masked_paths().as_deref().unwrap_or_default())?;
     if spec.root().as_ref().and_then(|r| r.readonly()).unwrap_or(false) {

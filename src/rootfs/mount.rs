@@ -105,14 +105,17 @@ impl Entry<'_> {
         }
     }
 
-    /// A bind mount (or the idmapped copy of its source the parent prepared),
+    /// A bind mount (or the copy of its source the parent prepared, idmapped or not),
     /// then the remount that applies its other flags.
     fn bind(&self, tree: Option<&OwnedFd>) -> Result<(), RootfsError> {
-        let meta = std::fs::metadata(&self.src).map_err(|e| RootfsError::Source {
-            field: self.field.clone(),
-            src: self.src.clone(),
-            source: e,
-        })?;
+        // The copy the parent made, when there is one: the source's own path may
+        // be out of our reach (see `userns::bind_sources`).
+        let meta = match tree {
+            Some(t) => std::fs::metadata(proc_fd(t)),
+            None => std::fs::metadata(&self.src),
+        };
+        let meta =
+            meta.map_err(|e| RootfsError::Source { field: self.field.clone(), src: self.src.clone(), source: e })?;
         let kind = if meta.is_dir() { Kind::Dir } else { Kind::File };
         let target = self.root.create(&self.dst, kind).map_err(|e| self.err("create target", e))?;
         check_target(self.root, &target, &self.dst, &self.fstype, Some(&self.src)).map_err(|r| self.invalid(r))?;
@@ -127,6 +130,13 @@ impl Entry<'_> {
         // Other flags only take effect on a remount of the new bind mount, which we
         // reach by opening the target again (now the root of that mount).
         let target = self.root.open_path(&self.dst).map_err(|e| self.err("open target", e))?;
+        if tree.is_some() {
+            // A copy made in the host's mount namespace is a peer of a shared
+            // source there: make it a slave, as a bind made in here (below our
+            // rslave root) is, so that nothing mounted under it reaches the host.
+            mount(None::<&str>, &proc_fd(&target), None::<&str>, MsFlags::MS_SLAVE | MsFlags::MS_REC, None::<&str>)
+                .map_err(|e| self.err("mount", sys::Error::with_path("mount rslave", &self.dst, e)))?;
+        }
         let rest = self.opts.flags.difference(MsFlags::MS_BIND | MsFlags::MS_REC | MsFlags::MS_REMOUNT);
         if !rest.is_empty() || self.opts.has_atime() {
             remount_bind(&proc_fd(&target), rest, &self.opts).map_err(|e| self.err("remount", e))?;
@@ -147,7 +157,12 @@ impl Entry<'_> {
         let source = if self.src.as_os_str().is_empty() { PathBuf::from(fstype) } else { self.src.clone() };
         // `difference`, not `& !`: bitflags' complement drops the bits nix does not
         // name, MS_NOSYMFOLLOW among them.
-        let flags = self.opts.flags.difference(MsFlags::MS_REMOUNT);
+        let mut flags = self.opts.flags.difference(MsFlags::MS_REMOUNT);
+        if delays_readonly(fstype, dst) {
+            // Made read-only by `remount_delayed_readonly` once the mounts below
+            // it and the device nodes exist (runc's mountPropagate).
+            flags.remove(MsFlags::MS_RDONLY);
+        }
         let data = self.opts.data();
         match mount(Some(&source), &proc_fd(&target), Some(fstype), flags, data.as_deref()) {
             Ok(()) => {}
@@ -181,6 +196,33 @@ impl Entry<'_> {
         }
         Ok(())
     }
+}
+
+/// A fresh tmpfs, or /dev, asked to be read-only is mounted read-write and made
+/// read-only only at the end, as runc does: its submounts (/dev/pts, /dev/shm),
+/// device nodes and links must be created in it first.
+pub(super) fn delays_readonly(fstype: &str, dst: &Path) -> bool {
+    let dev = [Component::Normal(std::ffi::OsStr::new("dev"))];
+    fstype == "tmpfs" || dst.components().filter(|c| matches!(c, Component::Normal(_))).eq(dev)
+}
+
+/// After pivot_root (runc's finalizeRootfs): the mounts whose read-only flag
+/// `delays_readonly` held back become read-only.
+pub(super) fn remount_delayed_readonly(root: &Root, mounts: &[Mount]) -> Result<(), RootfsError> {
+    for (i, m) in mounts.iter().enumerate() {
+        let opts = parse(m.options().as_deref().unwrap_or_default());
+        let fstype = m.typ().clone().unwrap_or_default();
+        if opts.is_bind() || fstype == "bind" || !opts.flags.contains(MsFlags::MS_RDONLY) {
+            continue;
+        }
+        if !delays_readonly(&fstype, m.destination()) {
+            continue;
+        }
+        let err = |source| RootfsError::Sys { field: format!("mounts[{i}].options"), source };
+        let target = root.open_path(m.destination()).map_err(err)?;
+        remount_bind(&proc_fd(&target), MsFlags::MS_RDONLY, &opts).map_err(err)?;
+    }
+    Ok(())
 }
 
 /// `/`, `/.`, `/a/..`: a destination that names the rootfs root itself.
