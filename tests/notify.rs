@@ -10,7 +10,7 @@ use std::sync::mpsc;
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
-use berth::sys::seccomp::{NotifResp, notif_recv, notif_send};
+use berth::{NotifResp, notif_recv, notif_send};
 use nix::poll::{PollFd, PollFlags, PollTimeout, poll};
 use serde_json::{Value, json};
 
@@ -49,7 +49,7 @@ fn agent(dir: &Path, conns: usize, mode: Agent) -> (PathBuf, JoinHandle<Vec<Valu
                 }
             };
             stream.set_nonblocking(false).unwrap();
-            let (fd, payload) = berth::sys::fd::recv_fd(stream.as_fd()).expect("notify fd with the state");
+            let (fd, payload) = berth::recv_fd(stream.as_fd()).expect("notify fd with the state");
             got.push(serde_json::from_slice(&payload).expect("state message is JSON"));
             if mode == Agent::Dies {
                 continue;

@@ -16,10 +16,11 @@ use nix::unistd::Pid;
 use oci_spec::runtime::{LinuxNamespaceType, Process};
 
 use super::channel::{self, Channel, Msg};
+use super::error::error_chain;
 use super::error::{Cause, ContainerError};
-use super::init::{apply_process, error_chain, exec as execve};
 use super::load_state as load;
 use super::state::Status;
+use super::{namespaces, setup};
 use crate::sys::process::{Forked, clone_fork, exit_now};
 use crate::{cgroups, console, security, sys};
 
@@ -88,23 +89,8 @@ fn exec_in(opts: &ExecOptions, st: &super::State) -> Result<Execed, Cause> {
         Some(profile) => Some(security::seccomp::compile(profile)?),
         None => None,
     };
-    let listener = match (linux.seccomp(), &seccomp) {
-        (Some(profile), Some(filter)) => security::seccomp::connect_listener(profile, filter)?
-            .map(|sock| (sock, profile.clone(), serde_json::to_value(st.to_oci(Status::Running)).unwrap_or_default())),
-        _ => None,
-    };
     let namespaces = linux.namespaces().clone().unwrap_or_default();
-    // Without a mount namespace to join, the container's root is init's chroot:
-    // entered through /proc/<pid>/root (checked alive with the namespaces).
-    let root = match namespaces.iter().any(|n| n.typ() == LinuxNamespaceType::Mount) {
-        true => None,
-        false => {
-            let path = format!("/proc/{}/root", st.pid);
-            let fd = sys::fd::open(path.as_str(), OFlag::O_PATH | OFlag::O_DIRECTORY | OFlag::O_CLOEXEC, Mode::empty())
-                .map_err(|e| sys::Error::with_path("open", &path, e))?;
-            Some(fd)
-        }
-    };
+    let extras = open_extras(st, &linux, seccomp.as_ref())?;
     let ns_fds = open_namespaces(st, &namespaces)?;
     let console_socket = match &opts.console_socket {
         Some(p) => Some(console::connect(p)?),
@@ -113,7 +99,7 @@ fn exec_in(opts: &ExecOptions, st: &super::State) -> Result<Execed, Cause> {
     let user_ns = namespaces.iter().any(|n| n.typ() == LinuxNamespaceType::User);
     let cg = cgroups::open(&cgroup_config)?;
     // The process joins the v1 hierarchies itself, as init does (create.rs).
-    let cgroup_tasks = if user_ns { Vec::new() } else { super::create::open_self_join(cg.as_ref())? };
+    let cgroup_tasks = if user_ns { Vec::new() } else { setup::open_self_join(cg.as_ref())? };
     let self_join = !cgroup_tasks.is_empty();
     let (parent_ch, child_ch) = channel::pair()?;
 
@@ -123,10 +109,9 @@ fn exec_in(opts: &ExecOptions, st: &super::State) -> Result<Execed, Cause> {
             let e = match child_setup(
                 &child_ch,
                 &ns_fds,
-                root.as_ref(),
+                extras,
                 process,
                 seccomp.as_ref(),
-                listener,
                 console_socket,
                 opts.preserve_fds,
                 !st.rootless || !user_ns,
@@ -151,6 +136,42 @@ fn exec_in(opts: &ExecOptions, st: &super::State) -> Result<Execed, Cause> {
             Err(e)
         }
     }
+}
+
+/// What the process needs besides init's namespaces: init's root, when there is
+/// no mount namespace to join (init chrooted into the rootfs), and a seccomp
+/// agent's socket with the container's state for its message.
+struct Extras {
+    root: Option<OwnedFd>,
+    listener: Option<(OwnedFd, oci_spec::runtime::LinuxSeccomp, serde_json::Value)>,
+}
+
+fn open_extras(
+    st: &super::State,
+    linux: &oci_spec::runtime::Linux,
+    seccomp: Option<&security::seccomp::Filter>,
+) -> Result<Extras, Cause> {
+    let shares_mounts =
+        !linux.namespaces().as_deref().unwrap_or_default().iter().any(|n| n.typ() == LinuxNamespaceType::Mount);
+    let root = match shares_mounts {
+        false => None,
+        true => {
+            let path = format!("/proc/{}/root", st.pid);
+            let flags = OFlag::O_PATH | OFlag::O_DIRECTORY | OFlag::O_CLOEXEC;
+            Some(
+                sys::fd::open(path.as_str(), flags, Mode::empty())
+                    .map_err(|e| sys::Error::with_path("open", &path, e))?,
+            )
+        }
+    };
+    let listener = match (linux.seccomp(), seccomp) {
+        (Some(profile), Some(filter)) => security::seccomp::connect_listener(profile, filter)?.map(|sock| {
+            let state = serde_json::to_value(st.to_oci(Status::Running)).unwrap_or_default();
+            (sock, profile.clone(), state)
+        }),
+        _ => None,
+    };
+    Ok(Extras { root, listener })
 }
 
 /// The init's namespaces, in joining order, opened while the container is known
@@ -237,7 +258,7 @@ fn parent_side(ch: &Channel, child: Pid, cg: &dyn cgroups::CgroupManager, self_j
         let _ = waitpid(pid, None);
         e
     };
-    super::create::add_task(cg, pid, self_join).map_err(|e| fail(e.into()))?;
+    setup::add_task(cg, pid, self_join).map_err(|e| fail(e.into()))?;
     ch.send(&Msg::Go).map_err(|e| fail(e.into()))?;
     match ch.recv().map_err(|e| fail(e.into()))? {
         // EOF: execve closed the channel, or the process died before it (after
@@ -262,30 +283,26 @@ fn parent_side(ch: &Channel, child: Pid, cg: &dyn cgroups::CgroupManager, self_j
 fn child_setup(
     ch: &Channel,
     ns_fds: &[(OwnedFd, CloneFlags, String)],
-    root: Option<&OwnedFd>,
+    extras: Extras,
     process: &Process,
     seccomp: Option<&security::seccomp::Filter>,
-    listener: Option<(OwnedFd, oci_spec::runtime::LinuxSeccomp, serde_json::Value)>,
     console_socket: Option<OwnedFd>,
     preserve_fds: i32,
     allow_setgroups: bool,
     cgroup_tasks: &[(std::path::PathBuf, fs::File)],
 ) -> Result<std::convert::Infallible, Cause> {
-    nix::sys::prctl::set_dumpable(false).map_err(|e| sys::Error::new("prctl PR_SET_DUMPABLE", e))?;
-    super::execwatch::mark_setup_process()?;
+    setup::hide_from_container()?;
     // The host's /proc, to learn our pid as the host sees it once forked below
     // (a seccomp agent's message carries it); closed before execve.
-    let host_proc = match listener {
+    let host_proc = match extras.listener {
         Some(_) => Some(
             sys::fd::open("/proc", OFlag::O_PATH | OFlag::O_DIRECTORY | OFlag::O_CLOEXEC, Mode::empty())
                 .map_err(|e| sys::Error::with_path("open", "/proc", e))?,
         ),
         None => None,
     };
-    for (fd, flag, path) in ns_fds {
-        nix::sched::setns(fd, *flag).map_err(|e| sys::Error::with_path("setns", Path::new(path), e))?;
-    }
-    if let Some(root) = root {
+    namespaces::join(&sys::ops::Linux, ns_fds)?;
+    if let Some(root) = &extras.root {
         nix::unistd::fchdir(root.as_raw_fd()).map_err(|e| sys::Error::with_path("fchdir", "container root", e))?;
         nix::unistd::chroot(".").map_err(|e| sys::Error::with_path("chroot", "container root", e))?;
         nix::unistd::chdir("/").map_err(|e| sys::Error::with_path("chdir", "/", e))?;
@@ -302,12 +319,12 @@ fn child_setup(
         Some(Msg::Go) => {}
         _ => return Err(Cause::Init("parent went away".into())),
     }
-    super::init::join_cgroups(cgroup_tasks)?;
+    setup::join_cgroups(cgroup_tasks)?;
     if let Some(sock) = console_socket {
         console::setup_exec(sock)?;
     }
-    let prepared = apply_process(process, seccomp.is_some(), allow_setgroups)?;
-    let listener = match (listener, host_proc) {
+    let prepared = setup::apply_process(process, seccomp.is_some(), allow_setgroups)?;
+    let listener = match (extras.listener, host_proc) {
         (Some((sock, profile, state)), Some(proc)) => {
             let link = nix::fcntl::readlinkat(Some(proc.as_raw_fd()), "self")
                 .map_err(|e| sys::Error::with_path("readlink", "/proc/self", e))?;
@@ -316,7 +333,7 @@ fn child_setup(
         }
         _ => None,
     };
-    execve(&prepared, seccomp, listener.as_ref(), preserve_fds, None)
+    setup::exec(&prepared, seccomp, listener.as_ref(), preserve_fds, None)
 }
 
 /// Read a process.json (`exec --process`).
@@ -347,6 +364,71 @@ mod tests {
             let e = sub_cgroup(&own(), &[bad.to_string()]).unwrap_err().to_string();
             assert!(e.ends_with("is not a sub cgroup path"), "{bad}: {e}");
         }
+    }
+
+    #[test]
+    fn exec_joins_inits_namespaces_user_first_and_mount_last() {
+        use LinuxNamespaceType::*;
+        let me = std::process::id() as i32;
+        let st = crate::container::State {
+            id: "c1".into(),
+            pid: me,
+            init_start_time: crate::container::state::start_time(me).unwrap(),
+            bundle: "/b".into(),
+            rootfs: "/b/rootfs".into(),
+            created: String::new(),
+            cgroup: own(),
+            rootless: false,
+            creating: false,
+            config: Default::default(),
+            host_mounts_before: None,
+        };
+        let list: Vec<_> = [Mount, Network, Pid, Uts, Ipc, User, Cgroup]
+            .into_iter()
+            .map(|t| oci_spec::runtime::LinuxNamespaceBuilder::default().typ(t).build().unwrap())
+            .collect();
+        let fds = open_namespaces(&st, &list).unwrap();
+        let rec = crate::sys::ops::fake::Recorder::default();
+        namespaces::join(&rec, &fds).unwrap();
+        let order: Vec<_> = rec
+            .calls()
+            .into_iter()
+            .map(|c| match c {
+                crate::sys::ops::fake::Call::Setns { nstype, .. } => nstype,
+                other => panic!("{other:?}"),
+            })
+            .collect();
+        use CloneFlags as F;
+        assert_eq!(
+            order,
+            [
+                F::CLONE_NEWUSER,
+                F::CLONE_NEWIPC,
+                F::CLONE_NEWUTS,
+                F::CLONE_NEWNET,
+                F::CLONE_NEWPID,
+                F::CLONE_NEWCGROUP,
+                F::CLONE_NEWNS
+            ]
+        );
+    }
+
+    #[test]
+    fn a_dead_init_is_never_joined() {
+        let st = crate::container::State {
+            id: "c1".into(),
+            pid: std::process::id() as i32,
+            init_start_time: 1,
+            bundle: "/b".into(),
+            rootfs: "/b/rootfs".into(),
+            created: String::new(),
+            cgroup: own(),
+            rootless: false,
+            creating: false,
+            config: Default::default(),
+            host_mounts_before: None,
+        };
+        assert!(matches!(open_namespaces(&st, &[]), Err(Cause::NotRunning)));
     }
 
     #[test]
