@@ -54,15 +54,6 @@ impl Layout {
     pub(crate) fn attach_socket(&self) -> PathBuf {
         self.run.join("attach")
     }
-    pub(crate) fn console_socket(&self) -> PathBuf {
-        self.run.join("console")
-    }
-    pub(crate) fn pid_file(&self) -> PathBuf {
-        self.run.join("pid")
-    }
-    pub(crate) fn runtime_log(&self) -> PathBuf {
-        self.run.join("runtime.log")
-    }
 }
 
 /// The start time of a process (field 22 of /proc/<pid>/stat, in clock
