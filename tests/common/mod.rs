@@ -378,6 +378,7 @@ pub fn cgroup_file(pid: i32, controller: &str, file: &str) -> String {
         .find(|p| p.file_name().is_some_and(|n| n.to_string_lossy().split(',').any(|c| c == controller)))
         .unwrap_or_else(|| panic!("no {controller} hierarchy"));
     fs::read_to_string(dir.join(rel.trim_start_matches('/')).join(file)).unwrap_or_default().trim().to_string()
+}
 
 /// The bundle under runc 1.1.5 (`runc run`, state in a temp root), for tests that
 /// compare berth with it: (exit code, stdout, stderr).
