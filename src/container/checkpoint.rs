@@ -190,6 +190,7 @@ fn restore_in(root: &Path, store: &Store, id: &ContainerId, opts: &RestoreOption
         rootless: opts.rootless,
         creating: false,
         config,
+        host_mounts_before: None,
     };
     store.save(&state)?;
     if let Some(p) = &opts.pid_file {
