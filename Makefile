@@ -17,7 +17,7 @@ APT_RUN_DEPS := busybox-static
 APT_TEST_DEPS := busybox-static runc crun iproute2 util-linux uidmap strace procps attr \
 	containerd podman docker.io skopeo umoci hyperfine time psmisc libcap2-bin \
 	conmon jq bsdutils dbus python3 debootstrap docker-registry apache2-utils zstd curl \
-	libseccomp-dev linux-libc-dev
+	libseccomp-dev linux-libc-dev netavark aardvark-dns
 
 .PHONY: all build run bundle test test-deps test-images unit lint integration conformance bench bench-deps clean vm vm-deps
 
@@ -109,7 +109,7 @@ vm: build run-deps vm-deps
 conformance: build
 	IT_LOGS=$(BUILD)/integration integration/run-all.sh -c "$(INTEGRATION_CLIENTS)" $(INTEGRATION_RUNTIMES)
 
-APT_BENCH_DEPS := busybox-static hyperfine time runc crun python3 util-linux skopeo umoci podman docker-registry
+APT_BENCH_DEPS := busybox-static hyperfine time runc crun python3 util-linux skopeo umoci podman docker-registry netavark aardvark-dns curl jq
 
 bench-deps:
 	$(call apt_install,$(APT_BENCH_DEPS))
@@ -117,10 +117,13 @@ bench-deps:
 # Side by side in one private mount namespace; report in build/bench/report.md.
 # BENCH_ROUNDS, BENCH_RUNS, BENCH_ONLY: see bench/run.sh.
 # bench/pull.sh: berthctl pull vs podman pull vs skopeo copy + umoci unpack of
-# the Debian+nginx test image from a local registry (build/bench/pull.md).
+# the Debian+nginx test image from a local registry (build/bench/pull.md);
+# bench/network.sh: run -p until HTTP 200 vs podman, and what a user network
+# costs a container, in a network namespace of its own (build/bench/network.md).
 bench: build bench-deps test-images
 	bench/run.sh
 	bench/pull.sh
+	mkdir -p $(BUILD)/bench && bench/network.sh $(CURDIR)/$(BUILD)/images | tee $(BUILD)/bench/network.md
 
 clean:
 	$(CARGO) clean

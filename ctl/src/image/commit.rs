@@ -28,9 +28,6 @@
 //! empty layer, 1024 zero bytes) makes no blob and no snapshot: the history
 //! entry is then `empty_layer`, as docker's `NewChildImage` records it.
 
-// commit and build call this; until they land only the tests do.
-#![cfg_attr(not(test), allow(dead_code))]
-
 use std::fs::File;
 use std::io::{self, BufWriter, Write};
 use std::os::fd::{AsFd, OwnedFd};

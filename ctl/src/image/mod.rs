@@ -23,10 +23,8 @@ use std::io;
 use std::path::PathBuf;
 
 pub(crate) use add::{NewImage, add, tag};
-#[allow(unused_imports)] // used by commit and build as they land
 pub(crate) use change::apply_changes;
 pub(crate) use check::{CheckOptions, check};
-#[allow(unused_imports)] // used by commit and build as they land
 pub(crate) use commit::{HistoryEntry, ImageRecord, config_section, layer_from_dir, record_image};
 pub(crate) use gc::{Removal, collect, prune_one, remove};
 pub(crate) use import::{ImportOptions, import};

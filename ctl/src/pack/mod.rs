@@ -16,9 +16,6 @@
 //! an empty file `.wh.name`, a directory with `trusted.overlay.opaque=y` gets
 //! a `.wh..wh..opq` entry after its own.
 
-// diff, export and cp call this as they land.
-#![cfg_attr(not(test), allow(dead_code, unused_imports))]
-
 mod changes;
 mod header;
 mod tree;
@@ -28,8 +25,7 @@ use std::io::{self, Write};
 use std::os::fd::BorrowedFd;
 use std::path::{Path, PathBuf};
 
-#[allow(unused_imports)] // diff uses them as it lands
-pub(crate) use changes::{Change, ChangeKind, changes};
+pub(crate) use changes::changes;
 
 /// What happens to entry times.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -40,6 +36,7 @@ pub(crate) enum Times {
     /// Any time later than this many seconds since the epoch is written as
     /// it (`Clamp(0)` zeroes every time): the same tree gives the same
     /// layer digest whenever it was made (SOURCE_DATE_EPOCH's rule).
+    #[cfg_attr(not(test), allow(dead_code))] // build's reproducible layers
     Clamp(i64),
 }
 
