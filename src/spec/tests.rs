@@ -33,7 +33,10 @@ fn a_directory_is_named_as_such() {
 #[test]
 fn exec_cpu_affinity_lists_are_checked_as_oci_spec_did() {
     let config = |list: &str| {
-        format!(r#"{{"ociVersion": "1.0.2", "process": {{"cwd": "/", "execCPUAffinity": {{"final": "{list}"}}}}}}"#)
+        format!(
+            r#"{{"ociVersion": "1.0.2", "process": {{"cwd": "/", "user": {{"uid": 0, "gid": 0}}, "args": ["sh"],
+                "execCPUAffinity": {{"final": "{list}"}}}}}}"#
+        )
     };
     for good in ["0", "0-3", "0,2,4-7", "10-12,1"] {
         parse(Path::new("config.json"), &config(good)).unwrap_or_else(|e| panic!("{good}: {e}"));
