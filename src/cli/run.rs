@@ -20,9 +20,6 @@ pub struct Args {
 pub fn run(g: &Global, args: Args) -> anyhow::Result<i32> {
     let id = args.create.id.clone();
     let mut opts = args.create.options(g);
-    // One process creates and starts: init is started over its channel, not
-    // through the exec fifo that `create` + `start` need.
-    opts.started_by_caller = true;
     let spec_terminal = crate::spec::load(&opts.bundle)
         .ok()
         .and_then(|s| s.process().as_ref().and_then(|p| p.terminal()))
@@ -39,13 +36,13 @@ pub fn run(g: &Global, args: Args) -> anyhow::Result<i32> {
         Some(l) => l.finish(created.is_ok())?,
         None => None,
     };
-    let mut created = created?;
+    let created = created?;
     if args.detach {
-        container::start_created(&id, &mut created)?;
+        container::start(&g.root, &id)?;
         return Ok(0);
     }
     let signals = Signals::block()?;
-    if let Err(e) = container::start_created(&id, &mut created) {
+    if let Err(e) = container::start(&g.root, &id) {
         let _ = container::delete(&g.root, &id, true);
         return Err(e.into());
     }

@@ -18,12 +18,8 @@ pub enum Msg {
     MountsReady,
     /// parent → init: hooks done, go on to createContainer hooks and pivot_root.
     HooksDone,
-    /// init → parent: everything is set up; init now waits on the exec fifo (or,
-    /// for `run`, for `Start`).
+    /// init → parent: everything is set up; init now waits on the exec fifo.
     Ready,
-    /// parent → init, `run` only: go on to execve now. There is no exec fifo: a
-    /// failure comes back as `Error`, success as EOF (the channel is CLOEXEC).
-    Start,
     /// init → parent: setup failed; the whole error chain as text.
     Error(String),
 }

@@ -33,18 +33,12 @@ pub struct CreateOptions {
     pub preserve_fds: i32,
     pub systemd_cgroup: bool,
     pub rootless: bool,
-    /// `run`: the caller starts the container itself with [`start_created`],
-    /// over the channel to init, instead of through the exec fifo (`create` +
-    /// `start` must go through the fifo: they are two processes).
-    pub started_by_caller: bool,
 }
 
 /// The created container: its init pid (always a child of this process, even
 /// when joining a pid namespace forced an intermediate fork).
 pub struct Created {
     pub pid: Pid,
-    /// With `started_by_caller`: the channel to init, waiting for `Start`.
-    waiting: Option<(Channel, State)>,
 }
 
 pub fn create(opts: &CreateOptions) -> Result<Created, ContainerError> {
@@ -134,7 +128,7 @@ fn create_in(
     let cgroup_tasks = if plan.new_user || plan.join_user { Vec::new() } else { setup::open_self_join(cgroup)? };
     let self_join = !cgroup_tasks.is_empty();
     testhook::pause_at("after-cgroup");
-    let fifo = if opts.started_by_caller { None } else { Some(make_fifo(dir)?) };
+    let fifo = make_fifo(dir)?;
     let console_socket = opts.console_socket.as_deref().map(console::connect).transpose()?;
     // Idmapped mounts need a privilege over the source filesystem that init in a
     // user namespace lacks: detach and idmap them here, init only attaches them.
@@ -144,7 +138,7 @@ fn create_in(
         spec: &loaded.spec,
         rootfs: &loaded.rootfs,
         bundle: &loaded.bundle,
-        fifo: fifo.as_deref(),
+        fifo: &fifo,
         console_socket,
         no_pivot: opts.no_pivot,
         no_new_keyring: opts.no_new_keyring,
@@ -176,7 +170,7 @@ fn create_in(
     if let Some(pid_file) = &opts.pid_file {
         write_pid_file(pid_file, pid)?;
     }
-    Ok(Created { pid, waiting: opts.started_by_caller.then_some((parent_ch, state)) })
+    Ok(Created { pid })
 }
 
 /// Read the bundle: config.json, the rootfs, and runc's checks that need no
@@ -361,38 +355,6 @@ fn run_runtime_hooks(state: &State) -> Result<(), Cause> {
     #[allow(deprecated)]
     hooks::run_all("prestart", hooks.prestart().as_ref(), &oci)?;
     hooks::run_all("createRuntime", hooks.create_runtime().as_ref(), &oci)?;
-    Ok(())
-}
-
-/// `start` for a container made with `started_by_caller` (`run`): tell init to
-/// go on, wait until it has exec'd (EOF) or failed (its error), then run the
-/// poststart hooks, as `start` does.
-pub fn start_created(id: &str, created: &mut Created) -> Result<(), ContainerError> {
-    let err = |c: Cause| c.into_error(id, "start");
-    let Some((ch, state)) = created.waiting.take() else {
-        return Err(err(Cause::AlreadyStarted));
-    };
-    ch.send(&Msg::Start).map_err(|e| err(e.into()))?;
-    let outcome = match ch.recv().map_err(|e| err(e.into()))? {
-        // EOF: execve closed the channel, or init died before it (after the
-        // seccomp filter, which may deny it the send of its error).
-        None => super::execwatch::reached_execve(state.pid, Some(state.init_start_time))
-            .map_err(|why| Cause::Init(format!("container init {why}"))),
-        Some(Msg::Error(e)) => Err(Cause::Init(e)),
-        Some(other) => Err(Cause::UnexpectedMessage { from: "init", message: format!("{other:?}") }),
-    };
-    if let Err(e) = outcome {
-        // Init exits after its error: wait until it is gone, so that the
-        // container reads `stopped` once start has failed (as `start`).
-        for _ in 0..1000 {
-            if !super::state::is_alive(state.pid, state.init_start_time) {
-                break;
-            }
-            std::thread::sleep(std::time::Duration::from_millis(1));
-        }
-        return Err(err(e));
-    }
-    super::start::poststart(id, &state);
     Ok(())
 }
 

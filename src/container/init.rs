@@ -37,8 +37,7 @@ pub(super) struct InitConfig<'a> {
     pub spec: &'a Spec,
     pub rootfs: &'a Path,
     pub bundle: &'a Path,
-    /// The exec fifo; None when the caller starts us over the channel (`run`).
-    pub fifo: Option<&'a Path>,
+    pub fifo: &'a Path,
     pub console_socket: Option<OwnedFd>,
     pub no_pivot: bool,
     pub no_new_keyring: bool,
@@ -93,13 +92,8 @@ fn setup(ch: &Channel, cfg: &InitConfig<'_>) -> Result<Infallible, Cause> {
     enter_namespaces(ch, cfg, &linux)?;
     // The exec fifo lives in the host's state dir, out of reach after pivot_root:
     // keep an O_PATH handle and reopen it through /proc/self/fd at the end.
-    let fifo = match cfg.fifo {
-        Some(path) => Some(
-            sys::fd::open(path, OFlag::O_PATH | OFlag::O_CLOEXEC, Mode::empty())
-                .map_err(|e| sys::Error::with_path("open exec fifo", path, e))?,
-        ),
-        None => None,
-    };
+    let fifo = sys::fd::open(cfg.fifo, OFlag::O_PATH | OFlag::O_CLOEXEC, Mode::empty())
+        .map_err(|e| sys::Error::with_path("open exec fifo", cfg.fifo, e))?;
     let process =
         cfg.spec.process().as_ref().ok_or_else(|| crate::spec::SpecError::invalid("process", "must be set"))?;
     make_rootfs(ch, cfg, process.terminal().unwrap_or(false))?;
@@ -107,17 +101,11 @@ fn setup(ch: &Channel, cfg: &InitConfig<'_>) -> Result<Infallible, Cause> {
     let prepared = setup::apply_process(process, cfg.seccomp.is_some(), cfg.allow_setgroups)?;
 
     ch.send(&Msg::Ready)?;
-    let Some(fifo) = fifo else {
-        // `run`: started over the channel, which stays open until execve; a
-        // failure goes back on it as for every step before (see `run`).
-        expect(ch, Msg::Start, "parent went away before start")?;
-        return after_start(cfg, &prepared, None);
-    };
     // From here on `create` has returned: the channel is closed, and every failure
     // travels to `start` through the exec fifo instead (see `report_to_start`).
     let mut started = wait_for_start(&fifo)?;
     drop(fifo);
-    let e = match after_start(cfg, &prepared, Some(&mut started)) {
+    let e = match after_start(cfg, &prepared, &mut started) {
         Ok(never) => match never {},
         Err(e) => e,
     };
@@ -202,7 +190,7 @@ fn apply_container(cfg: &InitConfig<'_>, linux: &oci_spec::runtime::Linux) -> Re
 
 /// The steps between `start` and execve: startContainer hooks, then the last
 /// steps of [`exec`] (the seccomp filter, execve).
-fn after_start(cfg: &InitConfig<'_>, prepared: &Prepared, started: Option<&mut File>) -> Result<Infallible, Cause> {
+fn after_start(cfg: &InitConfig<'_>, prepared: &Prepared, started: &mut File) -> Result<Infallible, Cause> {
     testhook::fail_at("start-after-fifo")?;
     let hooks = cfg.spec.hooks().clone().unwrap_or_default();
     if hooks.start_container().as_ref().is_some_and(|h| !h.is_empty()) {
@@ -211,7 +199,7 @@ fn after_start(cfg: &InitConfig<'_>, prepared: &Prepared, started: Option<&mut F
         let state = hook_state(cfg, "running");
         hooks::run_all("startContainer", hooks.start_container().as_ref(), &state)?;
     }
-    setup::exec(prepared, cfg.seccomp, cfg.preserve_fds, started)
+    setup::exec(prepared, cfg.seccomp, cfg.preserve_fds, Some(started))
 }
 
 /// Tell `start` why init stops: `1` and the error chain on the exec fifo. Init

@@ -20,7 +20,7 @@ mod testhook;
 mod update;
 mod userns;
 
-pub use create::{CreateOptions, create, start_created, write_pid_file};
+pub use create::{CreateOptions, create, write_pid_file};
 pub use delete::delete;
 pub use error::{Cause, ContainerError, error_chain};
 pub use events::{Event, stats, stream};

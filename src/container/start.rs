@@ -67,17 +67,13 @@ pub fn start(root: &Path, id: &str) -> Result<(), ContainerError> {
         }
         return Err(err(Cause::Init(e)));
     }
-    poststart(id, &st);
-    Ok(())
-}
-
-/// Poststart failures are logged, not fatal, and the remaining hooks still run
-/// (runtime spec "Lifecycle" step 9).
-pub(super) fn poststart(id: &str, st: &super::State) {
+    // Poststart failures are logged, not fatal, and the remaining hooks still run
+    // (runtime spec "Lifecycle" step 9).
     if let Some(h) = st.config.hooks().as_ref().and_then(|h| h.poststart().as_ref()) {
         let oci = serde_json::to_vec(&st.to_oci(Status::Running)).unwrap_or_default();
         hooks::run_all_warn(id, "poststart", h, &oci);
     }
+    Ok(())
 }
 
 /// What init wrote on the exec fifo before EOF: `0` when it went on to its last
