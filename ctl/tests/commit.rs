@@ -25,7 +25,7 @@ fn running(ctl: &Ctl, name: &str, setup: &str) {
 }
 
 /// The names in a tar, in order.
-fn tar_names(tar: &[u8]) -> Vec<String> {
+pub fn tar_names(tar: &[u8]) -> Vec<String> {
     let mut a = tar::Archive::new(tar);
     a.entries().unwrap().map(|e| String::from_utf8_lossy(&e.unwrap().path_bytes()).into_owned()).collect()
 }

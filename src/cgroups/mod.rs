@@ -87,6 +87,11 @@ pub enum CgroupError {
 pub trait CgroupManager {
     /// Create the cgroup directories (on every hierarchy that is needed).
     fn create(&self) -> Result<(), CgroupError>;
+    /// Refuse what this host cannot honour in `resources` (runc's "invalid
+    /// configuration"), before anything is created or written.
+    fn check(&self, _resources: &LinuxResources) -> Result<(), CgroupError> {
+        Ok(())
+    }
     /// Write the limits in `resources`; an unsupported field is an error naming it.
     fn set(&self, resources: &LinuxResources) -> Result<(), CgroupError>;
     /// Move `pid` into the cgroup (every hierarchy on v1/hybrid).

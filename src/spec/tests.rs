@@ -46,3 +46,11 @@ fn exec_cpu_affinity_lists_are_checked_as_oci_spec_did() {
         assert!(e.contains("process.execCPUAffinity.final"), "{bad:?}: {e}");
     }
 }
+
+#[test]
+fn text_that_is_not_utf8_reads_as_runc_reads_it() {
+    assert_eq!(as_go_reads_it(b"{\"a\": \"x\xffy\"}".to_vec()), "{\"a\": \"x\u{fffd}y\"}");
+    let lone = r#"["\udc80", "\ud800x", "\ud83d\ude00", "\\udc80", "\"", "\u00e9"]"#;
+    let read: Vec<String> = serde_json::from_str(&as_go_reads_it(lone.as_bytes().to_vec())).unwrap();
+    assert_eq!(read, ["\u{fffd}", "\u{fffd}x", "\u{1f600}", "\\udc80", "\"", "é"]);
+}

@@ -147,6 +147,9 @@ fn copy_out(config: &Config, a: &CpArgs, name: &str, src: &str, dest: &str) -> a
         }
         let src_name = source_name(src, Path::new(&fsview::clean(Path::new(src))));
         let Some((dest, exists, is_dir)) = &local else {
+            // docker/cli writes the daemon's archive of the link's target as
+            // it comes: named after the target (the rename is for local copies).
+            let src_name = if a.follow_link { source_name(src, &found.path) } else { src_name };
             let mut out = Counting::new(io::BufWriter::with_capacity(256 * 1024, io::stdout().lock()));
             pack::pack_entry(found.parent.as_fd(), &found.name, &src_name, &mut out, &opts)?;
             return Ok(out.n);
