@@ -183,7 +183,7 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("log.json");
         let file = std::fs::File::create(&path).unwrap();
-        let sink = LogSink { file: Some(Arc::new(Mutex::new(file))), format: LogFormat::Json };
+        let sink = LogSink { file: Some(Arc::new(Mutex::new(file))), stderr: false, format: LogFormat::Json };
         tracing::subscriber::with_default(LineSubscriber { sink, max: Level::WARN }, || {
             tracing::debug!("not shown");
             tracing::warn!(id = "c1", "hook failed");
