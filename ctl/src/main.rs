@@ -11,6 +11,7 @@ mod config;
 mod container;
 mod content;
 mod db;
+mod events;
 mod format;
 mod host;
 mod image;

@@ -11,6 +11,7 @@ mod containers;
 #[cfg(feature = "test-hooks")]
 mod crash;
 mod docker_compare;
+mod events;
 mod harness;
 mod images;
 mod login;
@@ -19,6 +20,7 @@ mod network_run;
 mod output;
 mod pull;
 mod push;
+mod restore;
 mod sandbox;
 mod support;
 mod system_df;

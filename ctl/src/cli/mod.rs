@@ -4,6 +4,7 @@
 
 mod check;
 pub(crate) mod container;
+mod events;
 mod history;
 mod image;
 mod images;
@@ -15,6 +16,7 @@ mod network;
 mod prune;
 mod pull;
 mod push;
+mod restore;
 mod rmi;
 mod save;
 mod system;
@@ -85,6 +87,8 @@ pub(crate) enum Command {
     Info(info::InfoArgs),
     /// Show the berthctl and runtime version information
     Version(version::VersionArgs),
+    /// Get real time events from the server
+    Events(events::EventsArgs),
     #[command(flatten)]
     Containers(Box<container::ContainerCommand>),
     /// Manage containers
@@ -229,6 +233,7 @@ pub(crate) fn run(cli: Cli) -> anyhow::Result<i32> {
     match cli.command {
         Command::Info(args) => info::run(&config, &args),
         Command::Version(args) => version::run(&config, &args),
+        Command::Events(args) => events::run(&config, &args),
         Command::Containers(cmd) => container::run(&config, &cmd),
         Command::Container { command } => container::run_group(&config, &command),
         Command::Supervise { id } => crate::supervisor::main(&config, &id),

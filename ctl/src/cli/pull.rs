@@ -48,5 +48,7 @@ pub(crate) fn run(config: &Config, args: &PullArgs) -> anyhow::Result<i32> {
         progress.message(&format!("Status: Image is up to date for {shown}"));
     }
     println!("{}", pulled.reference);
+    let name = familiar(&pulled.reference.repository());
+    crate::events::image(&config.data_root, "pull", &shown, &name);
     Ok(0)
 }

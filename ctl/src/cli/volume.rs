@@ -135,6 +135,8 @@ fn create(config: &Config, a: &CreateArgs) -> anyhow::Result<i32> {
     // anonymous (so `volume prune` takes it); Store::create does the same.
     let v = Store::open(&config.data_root)?.create(&req)?;
     println!("{}", v.name);
+    let e = crate::events::Event::new("volume", "create", &v.name).attr("driver", &v.driver);
+    crate::events::emit(&config.data_root, e);
     Ok(0)
 }
 
@@ -227,7 +229,11 @@ fn rm(config: &Config, a: &RmArgs) -> anyhow::Result<i32> {
     let mut failed = false;
     for name in &a.names {
         match store.remove(name, a.force) {
-            Ok(()) => println!("{name}"),
+            Ok(()) => {
+                println!("{name}");
+                let e = crate::events::Event::new("volume", "destroy", name).attr("driver", "local");
+                crate::events::emit(&config.data_root, e);
+            }
             Err(e) => {
                 failed = true;
                 eprintln!("Error response from daemon: {}", super::error_chain(&anyhow::Error::new(e)));
@@ -260,6 +266,8 @@ fn prune(config: &Config, a: &PruneArgs) -> anyhow::Result<i32> {
     if !removed.is_empty() {
         text.push_str("Deleted Volumes:\n");
         for (name, _) in &removed {
+            let e = crate::events::Event::new("volume", "destroy", name).attr("driver", "local");
+            crate::events::emit(&config.data_root, e);
             text.push_str(name);
             text.push('\n');
         }

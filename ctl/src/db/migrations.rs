@@ -123,4 +123,6 @@ pub(super) const MIGRATIONS: &[&str] = &[
         record TEXT NOT NULL
     );
     "#,
+    // 5: the events journal (events/mod.rs): docker's last 256 event messages.
+    crate::events::MIGRATION,
 ];

@@ -189,9 +189,12 @@ impl Supervisor {
             return Err(e.into());
         }
         self.record_running(pid);
+        let memory_cgroup = crate::container::oom::memory_cgroup_of(pid);
         let code = self.pump(c, io, pid);
+        // Read before `delete` removes the cgroup.
+        let oom = memory_cgroup.as_deref().is_some_and(|d| crate::container::oom::kills(d) > 0);
         self.cleanup_runtime();
-        self.record_exit(code);
+        self.record_exit(code, oom);
         Ok(code)
     }
 
@@ -283,7 +286,7 @@ impl Supervisor {
 
     fn record_running(&mut self, pid: i32) {
         let now = now_rfc3339();
-        if let Err(e) = self.store.update(&self.id, |r| {
+        let change = |r: &mut Container| {
             r.state.status = "running".into();
             r.state.running = true;
             r.state.restarting = false;
@@ -292,14 +295,24 @@ impl Supervisor {
             r.state.started_at = now;
             r.state.finished_at = ZERO_TIME.into();
             r.state.error.clear();
-        }) {
+            r.state.oom_killed = false;
+        };
+        if let Err(e) = self.store.update_logged(&self.id, change, |r| vec![r.event("start")]) {
             tracing::warn!(error = %e, "record running");
         }
     }
 
-    fn record_exit(&mut self, code: i32) {
+    fn record_exit(&mut self, code: i32, oom: bool) {
         let now = now_rfc3339();
-        if let Err(e) = self.store.update(&self.id, |r| lifecycle::mark_exited(r, code, &now)) {
+        let change = |r: &mut Container| {
+            lifecycle::mark_exited(r, code, &now);
+            r.state.oom_killed = oom;
+        };
+        let events = |r: &Container| {
+            let die = r.event("die").attr("exitCode", code.to_string());
+            if oom { vec![r.event("oom"), die] } else { vec![die] }
+        };
+        if let Err(e) = self.store.update_logged(&self.id, change, events) {
             tracing::warn!(error = %e, "record exit");
         }
     }

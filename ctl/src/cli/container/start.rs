@@ -44,6 +44,7 @@ pub(crate) fn start_container(config: &Config, c: &Container, attach: Option<Att
     };
     let sock = client::connect(&Layout::new(config, &c.id).attach_socket(), &opts)
         .map_err(|e| anyhow::anyhow!("attach to {}: {e}", c.id))?;
+    crate::events::emit(&config.data_root, c.event("attach"));
     launched.start(config, &c.id)?;
     match client::pump(sock, &opts).map_err(|e| anyhow::anyhow!("attach to {}: {e}", c.id))? {
         AttachEnd::Exited(code) => Ok(Some(code)),
@@ -93,6 +94,7 @@ fn start_one(config: &Config, name: &str, a: &StartArgs) -> anyhow::Result<Optio
         // docker: starting a running container is a no-op.
         return Ok(None);
     }
+    lifecycle::wait_supervisor_gone(&store, &c.id);
     let c = store.update(&c.id, |r| r.manually_stopped = false)?;
     drop(store);
     let attach = (a.attach || a.interactive).then_some(Attach { stdin: a.interactive });
