@@ -6,6 +6,8 @@
 
 mod archive;
 mod auth;
+#[allow(dead_code)] // the parser lands before the executor that calls it (next commit)
+mod build;
 mod cli;
 mod config;
 mod container;
@@ -17,6 +19,7 @@ mod host;
 mod image;
 mod names;
 mod network;
+mod pack;
 mod progress;
 mod reference;
 mod registry;

@@ -1,7 +1,6 @@
 //! What happens around a container's life that docker's daemon would
 //! handle: a host reboot (containers show Exited; `system restore` starts
-//! those their restart policy asks for), the OOM killer (`State.OOMKilled`,
-//! the `oom` event), the runtime a container was created with (used by every
+//! those their restart policy asks for), the runtime a container was created with (used by every
 //! later command whatever the global `--runtime`), and `container prune
 //! --filter`.
 
@@ -81,27 +80,6 @@ fn after_a_reboot_containers_are_exited_and_restore_starts_the_right_ones() {
     assert_eq!(ctl.cmd(["system", "restore"]).success(), "");
     let ids = ctl.cmd(["ps", "-aq"]).success();
     ctl.cmd(["rm", "-f"]).args(ids.split_whitespace()).success();
-    ctl.assert_clean();
-}
-
-#[test]
-#[ignore = "needs root"]
-fn oom_killed_container_says_so() {
-    let ctl = Ctl::new();
-    let t0 = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_secs().to_string();
-    // tail keeps the line it reads; /dev/zero never ends one.
-    let out = ctl.run(["--name", "o1", "-m", "8m", "busybox", "tail", "/dev/zero"]).output_of();
-    assert_eq!(out.status.code(), Some(137), "{out:?}");
-    assert_eq!(ctl.inspect("o1", "{{.State.OOMKilled}} {{.State.ExitCode}} {{.State.Status}}"), "true 137 exited");
-    let until = (std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_secs() + 1).to_string();
-    let events = ctl
-        .cmd(["events", "--since", &t0, "--until", &until, "-f", "container=o1", "--format", "{{.Action}}"])
-        .success();
-    assert!(events.contains("oom\ndie\n"), "{events}");
-    // A container that was not killed by the OOM killer says false.
-    ctl.run(["--name", "o2", "-m", "8m", "busybox", "true"]).success();
-    assert_eq!(ctl.inspect("o2", "{{.State.OOMKilled}}"), "false");
-    ctl.cmd(["rm", "o1", "o2"]).success();
     ctl.assert_clean();
 }
 

@@ -7,6 +7,7 @@
 //! after `make test-images`.
 
 mod archive;
+mod commit;
 mod containers;
 #[cfg(feature = "test-hooks")]
 mod crash;
@@ -18,10 +19,12 @@ mod login;
 mod network;
 mod network_run;
 mod output;
+mod prune;
 mod pull;
 mod push;
 mod restore;
 mod sandbox;
+mod slow_registry;
 mod support;
 mod system_df;
 mod volume;

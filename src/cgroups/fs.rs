@@ -274,4 +274,53 @@ mod tests {
         assert_eq!(m.dir_for("cpuacct").unwrap().path, PathBuf::from("/cg/cpu,cpuacct/x"));
         assert!(m.dir_for("pids").is_none());
     }
+
+    /// Every file under `dir` with what was written to it, as `path=value`.
+    fn written(dir: &Path) -> Vec<String> {
+        let mut out = Vec::new();
+        let mut todo = vec![dir.to_path_buf()];
+        while let Some(d) = todo.pop() {
+            for e in std::fs::read_dir(&d).unwrap() {
+                let p = e.unwrap().path();
+                if p.is_dir() {
+                    todo.push(p);
+                } else {
+                    let v = std::fs::read_to_string(&p).unwrap();
+                    out.push(format!("{}={v}", p.strip_prefix(dir).unwrap().display()));
+                }
+            }
+        }
+        out.sort();
+        out
+    }
+
+    #[test]
+    fn a_resources_block_writes_these_files_and_no_others() {
+        let tmp = tempfile::tempdir().unwrap();
+        let mut l = Layout::default();
+        for (c, dir) in [("memory", "memory"), ("cpu", "cpu,cpuacct"), ("cpuacct", "cpu,cpuacct"), ("pids", "pids")] {
+            std::fs::create_dir_all(tmp.path().join(dir)).unwrap();
+            l.v1.insert(c.into(), tmp.path().join(dir));
+        }
+        let m = FsManager::new(&l, &BTreeMap::new(), &config("/pod/c1")).unwrap();
+        m.create().unwrap();
+        let r: LinuxResources = serde_json::from_str(
+            r#"{"memory": {"limit": 268435456, "reservation": 134217728},
+                "cpu": {"shares": 512, "quota": 50000, "period": 100000},
+                "pids": {"limit": 64}}"#,
+        )
+        .unwrap();
+        m.set(&r).unwrap();
+        assert_eq!(
+            written(tmp.path()),
+            [
+                "cpu,cpuacct/pod/c1/cpu.cfs_period_us=100000",
+                "cpu,cpuacct/pod/c1/cpu.cfs_quota_us=50000",
+                "cpu,cpuacct/pod/c1/cpu.shares=512",
+                "memory/pod/c1/memory.limit_in_bytes=268435456",
+                "memory/pod/c1/memory.soft_limit_in_bytes=134217728",
+                "pids/pod/c1/pids.max=64",
+            ]
+        );
+    }
 }

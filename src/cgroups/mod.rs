@@ -10,6 +10,8 @@
 mod dbus;
 mod devices;
 mod dirs;
+#[cfg(test)]
+pub(crate) mod fake;
 mod fs;
 mod layout;
 mod resources;
@@ -24,7 +26,7 @@ use nix::unistd::Pid;
 use oci_spec::runtime::LinuxResources;
 
 pub use fs::FsManager;
-pub use layout::{Layout, Owner};
+pub use layout::Layout;
 pub use stats::Stats;
 pub use systemd::SystemdManager;
 

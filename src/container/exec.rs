@@ -16,10 +16,11 @@ use nix::unistd::Pid;
 use oci_spec::runtime::{LinuxNamespaceType, Process};
 
 use super::channel::{self, Channel, Msg};
+use super::error::error_chain;
 use super::error::{Cause, ContainerError};
-use super::init::{apply_process, error_chain, exec as execve};
 use super::load_state as load;
 use super::state::Status;
+use super::{namespaces, setup};
 use crate::sys::process::{Forked, clone_fork, exit_now};
 use crate::{cgroups, console, security, sys};
 
@@ -97,7 +98,7 @@ fn exec_in(opts: &ExecOptions, st: &super::State) -> Result<Execed, Cause> {
     let user_ns = namespaces.iter().any(|n| n.typ() == LinuxNamespaceType::User);
     let cg = cgroups::open(&cgroup_config)?;
     // The process joins the v1 hierarchies itself, as init does (create.rs).
-    let cgroup_tasks = if user_ns { Vec::new() } else { super::create::open_self_join(cg.as_ref())? };
+    let cgroup_tasks = if user_ns { Vec::new() } else { setup::open_self_join(cg.as_ref())? };
     let self_join = !cgroup_tasks.is_empty();
     let (parent_ch, child_ch) = channel::pair()?;
 
@@ -219,7 +220,7 @@ fn parent_side(ch: &Channel, child: Pid, cg: &dyn cgroups::CgroupManager, self_j
         let _ = waitpid(pid, None);
         e
     };
-    super::create::add_task(cg, pid, self_join).map_err(|e| fail(e.into()))?;
+    setup::add_task(cg, pid, self_join).map_err(|e| fail(e.into()))?;
     ch.send(&Msg::Go).map_err(|e| fail(e.into()))?;
     match ch.recv().map_err(|e| fail(e.into()))? {
         // EOF: execve closed the channel, or the process died before it (after
@@ -251,11 +252,8 @@ fn child_setup(
     allow_setgroups: bool,
     cgroup_tasks: &[(std::path::PathBuf, fs::File)],
 ) -> Result<std::convert::Infallible, Cause> {
-    nix::sys::prctl::set_dumpable(false).map_err(|e| sys::Error::new("prctl PR_SET_DUMPABLE", e))?;
-    super::execwatch::mark_setup_process()?;
-    for (fd, flag, path) in ns_fds {
-        nix::sched::setns(fd, *flag).map_err(|e| sys::Error::with_path("setns", Path::new(path), e))?;
-    }
+    setup::hide_from_container()?;
+    namespaces::join(&sys::ops::Linux, ns_fds)?;
     // Joining the pid namespace takes effect for children only.
     match clone_fork(CloneFlags::CLONE_PARENT)? {
         Forked::Parent(pid) => {
@@ -268,12 +266,12 @@ fn child_setup(
         Some(Msg::Go) => {}
         _ => return Err(Cause::Init("parent went away".into())),
     }
-    super::init::join_cgroups(cgroup_tasks)?;
+    setup::join_cgroups(cgroup_tasks)?;
     if let Some(sock) = console_socket {
         console::setup_exec(sock)?;
     }
-    let prepared = apply_process(process, seccomp.is_some(), allow_setgroups)?;
-    execve(&prepared, seccomp, preserve_fds, None)
+    let prepared = setup::apply_process(process, seccomp.is_some(), allow_setgroups)?;
+    setup::exec(&prepared, seccomp, preserve_fds, None)
 }
 
 /// Read a process.json (`exec --process`).
@@ -304,6 +302,69 @@ mod tests {
             let e = sub_cgroup(&own(), &[bad.to_string()]).unwrap_err().to_string();
             assert!(e.ends_with("is not a sub cgroup path"), "{bad}: {e}");
         }
+    }
+
+    #[test]
+    fn exec_joins_inits_namespaces_user_first_and_mount_last() {
+        use LinuxNamespaceType::*;
+        let me = std::process::id() as i32;
+        let st = crate::container::State {
+            id: "c1".into(),
+            pid: me,
+            init_start_time: crate::container::state::start_time(me).unwrap(),
+            bundle: "/b".into(),
+            rootfs: "/b/rootfs".into(),
+            created: String::new(),
+            cgroup: own(),
+            rootless: false,
+            creating: false,
+            config: Default::default(),
+        };
+        let list: Vec<_> = [Mount, Network, Pid, Uts, Ipc, User, Cgroup]
+            .into_iter()
+            .map(|t| oci_spec::runtime::LinuxNamespaceBuilder::default().typ(t).build().unwrap())
+            .collect();
+        let fds = open_namespaces(&st, &list).unwrap();
+        let rec = crate::sys::ops::fake::Recorder::default();
+        namespaces::join(&rec, &fds).unwrap();
+        let order: Vec<_> = rec
+            .calls()
+            .into_iter()
+            .map(|c| match c {
+                crate::sys::ops::fake::Call::Setns { nstype, .. } => nstype,
+                other => panic!("{other:?}"),
+            })
+            .collect();
+        use CloneFlags as F;
+        assert_eq!(
+            order,
+            [
+                F::CLONE_NEWUSER,
+                F::CLONE_NEWIPC,
+                F::CLONE_NEWUTS,
+                F::CLONE_NEWNET,
+                F::CLONE_NEWPID,
+                F::CLONE_NEWCGROUP,
+                F::CLONE_NEWNS
+            ]
+        );
+    }
+
+    #[test]
+    fn a_dead_init_is_never_joined() {
+        let st = crate::container::State {
+            id: "c1".into(),
+            pid: std::process::id() as i32,
+            init_start_time: 1,
+            bundle: "/b".into(),
+            rootfs: "/b/rootfs".into(),
+            created: String::new(),
+            cgroup: own(),
+            rootless: false,
+            creating: false,
+            config: Default::default(),
+        };
+        assert!(matches!(open_namespaces(&st, &[]), Err(Cause::NotRunning)));
     }
 
     #[test]

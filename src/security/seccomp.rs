@@ -106,6 +106,7 @@ impl Abi {
         self as usize
     }
 
+    #[cfg(test)]
     fn number(self, name: &str) -> Option<u32> {
         numbers(name).and_then(|n| self.of(n))
     }
@@ -123,6 +124,7 @@ fn numbers(name: &str) -> Option<&'static Numbers> {
 }
 
 /// The syscall number of `name` on x86_64.
+#[cfg(test)]
 pub fn syscall_number(name: &str) -> Option<i64> {
     Abi::X86_64.number(name).map(i64::from)
 }

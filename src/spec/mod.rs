@@ -35,12 +35,6 @@ pub enum SpecError {
     },
     #[error("{field}: {reason}")]
     Invalid { field: String, reason: String },
-    #[error("write {path:?}")]
-    Write {
-        path: PathBuf,
-        #[source]
-        source: std::io::Error,
-    },
 }
 
 impl SpecError {

@@ -14,6 +14,8 @@
 //! - `capset.rs`: capset(2) in one call, for the step after the seccomp filter;
 //! - `tty.rs`: `TIOCSCTTY`, `TIOCGWINSZ`/`TIOCSWINSZ`;
 //! - `time.rs`: the wall clock as RFC 3339 (UTC, nanoseconds), for state and logs;
+//! - `ops.rs`: the test seam, `MountOps`/`NsOps`/`CredOps` with the real `Linux`
+//!   and a recording fake (`ops::fake::Recorder`) for unit tests;
 //! - `mountinfo.rs`: the one parser of /proc/<pid>/mountinfo (no syscall, no
 //!   `unsafe`: shared by cgroups and rootfs, which may not import each other).
 //!
@@ -25,6 +27,7 @@ pub mod capset;
 pub mod fd;
 pub mod mount;
 pub mod mountinfo;
+pub(crate) mod ops;
 pub mod process;
 pub mod sched;
 pub mod seccomp;

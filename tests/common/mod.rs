@@ -273,7 +273,7 @@ pub fn mount_push(config: &mut Value, mount: Value) {
 pub fn accept_pty(listener: &std::os::unix::net::UnixListener) -> fs::File {
     use std::os::fd::AsFd;
     let (stream, _) = listener.accept().expect("console socket connection");
-    let (master, _) = berth::sys::fd::recv_fd(stream.as_fd()).expect("pty master over SCM_RIGHTS");
+    let (master, _) = berth::recv_fd(stream.as_fd()).expect("pty master over SCM_RIGHTS");
     fs::File::from(master)
 }
 

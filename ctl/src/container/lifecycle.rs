@@ -51,10 +51,13 @@ pub(crate) fn refresh(config: &Config, store: &mut Store, c: Container) -> anyho
     match rt.state(&c.id)? {
         Some(s) if s.status == "running" || s.status == "paused" || s.status == "created" => Ok(c),
         _ => {
-            // The exit status went with the supervisor: docker reports 137
-            // for a container it found dead after its shim vanished, and 255
-            // for one that was running when the host went down.
-            let code = if host_went_down(config, &c) { 255 } else { 137 };
+            // The supervisor writes `<run>/exit` before its hook records the
+            // exit; without it the status went with the supervisor: docker
+            // reports 137 for a container found dead after its shim vanished,
+            // and 255 for one that was running when the host went down.
+            let exit_file = Layout::new(config, &c.id).run.join("exit");
+            let recorded = std::fs::read_to_string(exit_file).ok().and_then(|t| t.trim().parse().ok());
+            let code = recorded.unwrap_or_else(|| if host_went_down(config, &c) { 255 } else { 137 });
             cleanup_after_exit(config, &rt, &c);
             let now = now_rfc3339();
             let change = |r: &mut Container| {

@@ -1,5 +1,6 @@
 //! `rm` (`-f`, `-v`), `container prune`, `rename`.
 
+use crate::cli::prune::{PruneFilter, Pruned};
 use crate::config::Config;
 use crate::container::lifecycle;
 use crate::container::store::Store;
@@ -24,49 +25,8 @@ pub(crate) struct PruneArgs {
     #[arg(short = 'f', long)]
     pub force: bool,
     /// Provide filter values (e.g. "until=<timestamp>")
-    #[arg(long = "filter")]
+    #[arg(long)]
     pub filter: Vec<String>,
-}
-
-/// docker's container prune filters: `until=` (created before), `label=`
-/// and `label!=` (docker's MatchKVList: every one given must match).
-#[derive(Debug, Default)]
-struct PruneFilter {
-    until: Option<chrono::DateTime<chrono::Utc>>,
-    labels: Vec<String>,
-    not_labels: Vec<String>,
-}
-
-impl PruneFilter {
-    fn parse(args: &[String]) -> anyhow::Result<PruneFilter> {
-        let mut f = PruneFilter::default();
-        for a in args {
-            let (k, v) =
-                a.split_once('=').ok_or_else(|| anyhow::anyhow!("bad format of filter (expected name=value)"))?;
-            match k {
-                "until" => f.until = Some(crate::format::time::parse_timestamp(v, chrono::Utc::now())?),
-                "label" => f.labels.push(v.to_string()),
-                "label!" => f.not_labels.push(v.to_string()),
-                other => anyhow::bail!("invalid filter '{other}'"),
-            }
-        }
-        Ok(f)
-    }
-
-    fn all_match(wanted: &[String], labels: &std::collections::BTreeMap<String, String>) -> bool {
-        wanted.iter().all(|w| match w.split_once('=') {
-            Some((k, v)) => labels.get(k).is_some_and(|x| x == v),
-            None => labels.contains_key(w.as_str()),
-        })
-    }
-
-    fn keeps(&self, c: &crate::container::record::Container) -> bool {
-        let created = super::ps::parse_time(&c.created);
-        let too_new = matches!((self.until, created), (Some(u), Some(t)) if t > u);
-        too_new
-            || !PruneFilter::all_match(&self.labels, &c.config.labels)
-            || (!self.not_labels.is_empty() && PruneFilter::all_match(&self.not_labels, &c.config.labels))
-    }
 }
 
 #[derive(Debug, clap::Args)]
@@ -81,38 +41,37 @@ pub(crate) fn rm(config: &Config, a: &RmArgs) -> anyhow::Result<i32> {
 
 /// Remove every stopped container; prints their ids and docker's total line.
 pub(crate) fn prune(config: &Config, a: &PruneArgs) -> anyhow::Result<i32> {
-    let filter = PruneFilter::parse(&a.filter)?;
-    if !a.force && nix::unistd::isatty(0).unwrap_or(false) {
-        eprint!("WARNING! This will remove all stopped containers.\nAre you sure you want to continue? [y/N] ");
-        let mut line = String::new();
-        std::io::stdin().read_line(&mut line)?;
-        if !matches!(line.trim(), "y" | "Y" | "yes") {
-            return Ok(0);
-        }
+    let filter = PruneFilter::parse(&a.filter, &["label", "label!", "until"])?;
+    if !a.force && !crate::cli::prune::confirm("WARNING! This will remove all stopped containers.")? {
+        return Ok(0);
     }
+    let pruned = prune_containers(config, &filter)?;
+    print!("{}", pruned.output);
+    if !pruned.output.is_empty() {
+        println!();
+    }
+    println!("Total reclaimed space: {}", crate::format::units::human_size4(pruned.reclaimed));
+    Ok(0)
+}
+
+/// Remove the stopped containers `filter` selects; the bytes freed are
+/// those of their writable layers.
+pub(crate) fn prune_containers(config: &Config, filter: &PruneFilter) -> anyhow::Result<Pruned> {
     let mut store = Store::open(&config.data_root)?;
     let mut deleted = Vec::new();
     let mut reclaimed = 0;
     for c in store.list()? {
         let c = lifecycle::refresh(config, &mut store, c)?;
-        if lifecycle::is_active(&c) || filter.keeps(&c) {
+        if lifecycle::is_active(&c) || !filter.selects(&c.config.labels, Some(&c.created)) {
             continue;
         }
-        // docker counts each container's writable layer.
-        let size = super::ps::dir_size(&crate::container::Layout::new(config, &c.id).upper());
+        let upper = config.data_root.join("containers").join(&c.id).join("upper");
+        let size = crate::volume::size::dir_size(&upper).unwrap_or(0);
         lifecycle::remove(config, &mut store, &c.id, false, false)?;
         reclaimed += size;
         deleted.push(c.id);
     }
-    if !deleted.is_empty() {
-        println!("Deleted Containers:");
-        for id in &deleted {
-            println!("{id}");
-        }
-        println!();
-    }
-    println!("Total reclaimed space: {}", crate::format::units::human_size4(reclaimed));
-    Ok(0)
+    Ok(Pruned::list("Deleted Containers:", deleted, reclaimed))
 }
 
 pub(crate) fn rename(config: &Config, a: &RenameArgs) -> anyhow::Result<i32> {

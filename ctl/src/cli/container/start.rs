@@ -30,7 +30,11 @@ pub(crate) struct Attach {
 /// return its exit status (None when detached or not attached).
 pub(crate) fn start_container(config: &Config, c: &Container, attach: Option<Attach>) -> anyhow::Result<Option<i32>> {
     let rt = lifecycle::runtime_for(config, c)?;
-    let launched = spawn::spawn(config, &rt.path, &c.id)?;
+    if attach.is_some() {
+        // docker's order: attach, then start.
+        crate::events::emit(&config.data_root, c.event("attach"));
+    }
+    let launched = spawn::spawn(config, &rt, c)?;
     let Some(a) = attach else {
         launched.start(config, &c.id)?;
         return Ok(None);
@@ -44,7 +48,6 @@ pub(crate) fn start_container(config: &Config, c: &Container, attach: Option<Att
     };
     let sock = client::connect(&Layout::new(config, &c.id).attach_socket(), &opts)
         .map_err(|e| anyhow::anyhow!("attach to {}: {e}", c.id))?;
-    crate::events::emit(&config.data_root, c.event("attach"));
     launched.start(config, &c.id)?;
     match client::pump(sock, &opts).map_err(|e| anyhow::anyhow!("attach to {}: {e}", c.id))? {
         AttachEnd::Exited(code) => Ok(Some(code)),

@@ -1,0 +1,70 @@
+//! `berthctl build`: Dockerfiles into images, as docker's classic builder.
+//!
+//! - `parser.rs` — the file's lines into instruction nodes (directives,
+//!   continuations, comments, heredocs, each instruction's argument rule).
+//! - `instruction.rs` — nodes into typed instructions and stages, with
+//!   docker's argument checks.
+//! - `lex.rs` — `${VAR}` substitution and word splitting (docker's shell lexer).
+//! - `ignore.rs` — `.dockerignore` patterns (and COPY's `filepath.Match`).
+//! - `context.rs` — the context (directory, archive, stdin) and the Dockerfile.
+//!
+//! The executor (stages, steps, the cache) lands next.
+
+pub(crate) mod context;
+pub(crate) mod ignore;
+pub(crate) mod instruction;
+pub(crate) mod lex;
+pub(crate) mod parser;
+
+use std::path::PathBuf;
+
+pub(crate) use instruction::Dockerfile;
+
+#[derive(Debug, thiserror::Error)]
+pub(crate) enum BuildError {
+    /// docker's wording: `Dockerfile parse error line 3: unknown instruction: FOO`,
+    /// with the file's name as given.
+    #[error("{file} parse error line {line}: {message}")]
+    Syntax { file: String, line: usize, message: String },
+    /// The context or the Dockerfile could not be read (docker's CLI words).
+    #[error("{0}")]
+    Context(String),
+    #[error("{op} {path:?}")]
+    Io {
+        op: &'static str,
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+}
+
+/// Parse a Dockerfile's text; `file` names it in errors.
+pub(crate) fn parse_dockerfile(file: &str, text: &str) -> Result<Dockerfile, BuildError> {
+    let syntax = |line, message| BuildError::Syntax { file: file.to_string(), line, message };
+    let parsed = parser::parse(text).map_err(|e| syntax(e.line, e.message))?;
+    instruction::build(&parsed.nodes, parsed.escape).map_err(|e| syntax(e.line, e.message))
+}
+
+/// An OS error as Go prints it (`no such file or directory`).
+pub(crate) fn go_error_text(e: &std::io::Error) -> String {
+    let text = e.to_string();
+    let text = text.split(" (os error").next().unwrap_or(&text);
+    let mut chars = text.chars();
+    match chars.next() {
+        Some(c) => c.to_lowercase().chain(chars).collect(),
+        None => String::new(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn syntax_errors_name_file_line_and_instruction() {
+        let e = parse_dockerfile("Dockerfile", "FROM busybox\nRUN true\nFOO bar\n").unwrap_err();
+        assert_eq!(e.to_string(), "Dockerfile parse error line 3: unknown instruction: FOO");
+        let e = parse_dockerfile("dev/Dockerfile.dev", "FROM x\nCOPY --chown a b\n").unwrap_err();
+        assert_eq!(e.to_string(), "dev/Dockerfile.dev parse error line 2: missing a value on flag: chown");
+    }
+}
