@@ -23,3 +23,5 @@ pub(crate) mod sys;
 // The public API: what `src/bin/berth.rs` and the root tests need.
 pub use container::error_chain;
 pub use sys::fd::recv_fd;
+/// A seccomp agent's side of a notify fd (the seccomp notify tests' listener).
+pub use sys::seccomp::{NotifResp, notif_recv, notif_send};

@@ -62,8 +62,9 @@ impl FsManager {
 impl CgroupManager for FsManager {
     fn create(&self) -> Result<(), CgroupError> {
         for d in &self.dirs.list {
-            // Levels that do not exist yet, top first: new v1 cpuset levels start
-            // with empty cpus/mems and would refuse tasks, so they inherit the parent's.
+            // Levels that do not exist yet, top first. v1 cpuset levels with empty
+            // cpus/mems (new ones, or a parent made without them) would refuse
+            // tasks, so each inherits its parent's.
             let mut missing = Vec::new();
             let mut cur = d.path.clone();
             while !cur.exists() && cur.starts_with(&d.root) && cur != d.root {
@@ -82,15 +83,19 @@ impl CgroupManager for FsManager {
                     }
                     Err(source) => return Err(CgroupError::Io { what: "create cgroup", path: dir.clone(), source }),
                 }
-                if !d.v2 && d.controllers.iter().any(|c| c == "cpuset") {
-                    v1::inherit_cpuset(dir)?;
-                }
+            }
+            if !d.v2 && d.controllers.iter().any(|c| c == "cpuset") && d.path.exists() {
+                v1::inherit_cpuset_path(&d.root, &d.path)?;
             }
         }
         if self.dirs.layout.is_unified() {
             self.dirs.enable_v2(&["cpu", "cpuset", "io", "memory", "pids", "hugetlb", "rdma", "misc"])?;
         }
         Ok(())
+    }
+
+    fn check(&self, r: &LinuxResources) -> Result<(), CgroupError> {
+        resources::check(&self.dirs, r)
     }
 
     fn set(&self, r: &LinuxResources) -> Result<(), CgroupError> {

@@ -4,13 +4,14 @@
 //! removes everything it made (state dir, cgroup, init process).
 
 use std::fs;
+use std::os::fd::OwnedFd;
 use std::path::{Path, PathBuf};
 
 use nix::sys::signal::{Signal, kill};
 use nix::sys::stat::Mode;
 use nix::sys::wait::waitpid;
 use nix::unistd::Pid;
-use oci_spec::runtime::{Linux, LinuxNamespaceType, LinuxResources, Spec};
+use oci_spec::runtime::{Linux, LinuxResources, Spec};
 
 use super::channel::{self, Channel, Msg};
 use super::error::{Cause, ContainerError};
@@ -19,7 +20,7 @@ use super::state::{ContainerLock, FIFO, State, Status, Store};
 use super::{ContainerId, namespaces, setup, testhook, userns};
 use crate::cgroups::{self, CgroupConfig, CgroupManager};
 use crate::sys::process::{Forked, clone_fork};
-use crate::{console, hooks, security, spec, sys};
+use crate::{console, hooks, rootfs, security, spec, sys};
 
 /// What `berth create` was asked to do.
 pub struct CreateOptions {
@@ -45,7 +46,7 @@ pub fn create(opts: &CreateOptions) -> Result<Created, ContainerError> {
     let id = ContainerId::new(&opts.id).map_err(|c| c.into_error(&opts.id, "create"))?;
     let store = Store::new(&opts.root);
     let dir = store.create_dir(&id).map_err(|c| c.into_error(&opts.id, "create"))?;
-    let mut cleanup = Cleanup { dir: Some(dir.clone()), cgroup: None, pid: None };
+    let mut cleanup = Cleanup { dir: Some(dir.clone()), cgroup: None, pid: None, host_mounts: None };
     match create_in(opts, &id, &store, &dir, &mut cleanup) {
         Ok(created) => {
             cleanup.disarm();
@@ -63,6 +64,8 @@ struct Cleanup {
     dir: Option<PathBuf>,
     cgroup: Option<Box<dyn CgroupManager>>,
     pid: Option<Pid>,
+    /// Without a mount namespace: the rootfs and the mounts that were there before.
+    host_mounts: Option<(PathBuf, Vec<u64>)>,
 }
 
 impl Cleanup {
@@ -70,12 +73,16 @@ impl Cleanup {
         self.dir = None;
         self.cgroup = None;
         self.pid = None;
+        self.host_mounts = None;
     }
 
     fn run(&mut self) {
         if let Some(pid) = self.pid.take() {
             let _ = kill(pid, Signal::SIGKILL);
             let _ = waitpid(pid, None);
+        }
+        if let Some((rootfs, before)) = self.host_mounts.take() {
+            super::hostmounts::remove_new(&rootfs, &before);
         }
         if let Some(cg) = self.cgroup.take() {
             super::kill::kill_cgroup(cg.as_ref());
@@ -110,15 +117,11 @@ fn create_in(
     let lock = store.lock(id)?;
     testhook::pause_at("after-state-dir");
     let loaded = load(opts)?;
-    // Compiled before clone: errors reach the user directly, and the child
-    // inherits the program instead of compiling its own copy.
-    let seccomp = match loaded.linux.seccomp() {
-        Some(profile) => Some(security::seccomp::compile(profile)?),
-        None => None,
-    };
+    let (seccomp, seccomp_listener) = compile_seccomp(&loaded.linux)?;
     // Saved before anything else exists on the host, and again as each thing is
     // made, so that `delete --force` can undo a create killed at any point.
     let mut state = new_state(opts, id, &loaded);
+    cleanup.host_mounts = state.host_mounts_before.clone().map(|b| (loaded.rootfs.clone(), b));
     store.save(&state)?;
     let cgroup = make_cgroup(cgroups::open(&state.cgroup)?, loaded.linux.resources().as_ref(), &mut cleanup.cgroup)?;
     // Init joins the v1 hierarchies itself (see `CgroupManager::self_join_files`),
@@ -130,9 +133,7 @@ fn create_in(
     testhook::pause_at("after-cgroup");
     let fifo = make_fifo(dir)?;
     let console_socket = opts.console_socket.as_deref().map(console::connect).transpose()?;
-    // Idmapped mounts need a privilege over the source filesystem that init in a
-    // user namespace lacks: detach and idmap them here, init only attaches them.
-    let idmapped = userns::idmapped_mounts(&loaded.spec, &loaded.bundle)?;
+    let idmapped = detached_sources(&loaded)?;
     let (parent_ch, child_ch) = channel::pair()?;
     let init_config = InitConfig {
         spec: &loaded.spec,
@@ -144,6 +145,7 @@ fn create_in(
         no_new_keyring: opts.no_new_keyring,
         preserve_fds: opts.preserve_fds,
         seccomp: seccomp.as_ref(),
+        seccomp_listener,
         id: id.as_str(),
         clone_flags: plan.init_flags(),
         allow_setgroups: !(plan.new_user && opts.rootless),
@@ -173,8 +175,31 @@ fn create_in(
     Ok(Created { pid })
 }
 
+/// The seccomp filter, compiled before clone (errors reach the user directly,
+/// and the child inherits the program instead of compiling its own copy), and a
+/// seccomp agent's socket, connected while its path is ours to see.
+fn compile_seccomp(linux: &Linux) -> Result<(Option<security::seccomp::Filter>, Option<OwnedFd>), Cause> {
+    let Some(profile) = linux.seccomp() else { return Ok((None, None)) };
+    let filter = security::seccomp::compile(profile)?;
+    let listener = security::seccomp::connect_listener(profile, &filter)?;
+    Ok((Some(filter), listener))
+}
+
+/// Bind sources init gets as detached trees made here: idmapped ones (idmapping
+/// needs a privilege over the source filesystem that init in a user namespace
+/// lacks) and, with a new user namespace, every other (`userns::bind_sources`).
+fn detached_sources(loaded: &Loaded) -> Result<rootfs::IdmappedTrees, Cause> {
+    let mut trees = userns::idmapped_mounts(&loaded.spec, &loaded.bundle)?;
+    if loaded.plan.new_user {
+        userns::bind_sources(&loaded.spec, &loaded.bundle, &mut trees);
+    }
+    Ok(trees)
+}
+
 /// Read the bundle: config.json, the rootfs, and runc's checks that need no
-/// host change (terminal vs console socket, a mount namespace, no intelRdt).
+/// host change (terminal vs console socket, no intelRdt). A config without a
+/// mount namespace shares ours (runtime spec: a type left out is inherited);
+/// its mounts are made here, under the rootfs (`hostmounts`).
 fn load(opts: &CreateOptions) -> Result<Loaded, Cause> {
     let bundle = fs::canonicalize(&opts.bundle).map_err(|source| Cause::Io {
         what: "bundle",
@@ -195,9 +220,6 @@ fn load(opts: &CreateOptions) -> Result<Loaded, Cause> {
     check_terminal(process.terminal().unwrap_or(false), opts.console_socket.is_some())?;
     let linux = spec.linux().clone().unwrap_or_default();
     let list = linux.namespaces().clone().unwrap_or_default();
-    if !list.iter().any(|n| n.typ() == LinuxNamespaceType::Mount) {
-        return Err(spec::SpecError::invalid("linux.namespaces", "a mount namespace is required").into());
-    }
     if linux.intel_rdt().is_some() {
         // config-linux.md: "If the resctrl pseudo-filesystem is not mounted, the
         // runtime MUST generate an error". berth has no resctrl support at all.
@@ -238,6 +260,7 @@ fn new_state(opts: &CreateOptions, id: &ContainerId, loaded: &Loaded) -> State {
         rootless: opts.rootless,
         creating: true,
         config: loaded.spec.clone(),
+        host_mounts_before: (!rootfs::has_mount_namespace(&loaded.spec)).then(|| super::hostmounts::at(&loaded.rootfs)),
     }
 }
 
@@ -248,6 +271,9 @@ fn make_cgroup<'a>(
     resources: Option<&LinuxResources>,
     slot: &'a mut Option<Box<dyn CgroupManager>>,
 ) -> Result<&'a dyn CgroupManager, Cause> {
+    if let Some(resources) = resources {
+        cgroup.check(resources)?;
+    }
     check_existing_cgroup(cgroup.as_ref())?;
     cgroup.create()?;
     let cgroup: &'a dyn CgroupManager = &**slot.insert(cgroup);
@@ -423,7 +449,8 @@ mod tests {
         let dir = tmp.path().join("c1");
         fs::create_dir(&dir).unwrap();
         let fake = FakeManager::default();
-        let mut cleanup = Cleanup { dir: Some(dir.clone()), cgroup: Some(Box::new(fake.clone())), pid: None };
+        let mut cleanup =
+            Cleanup { dir: Some(dir.clone()), cgroup: Some(Box::new(fake.clone())), pid: None, host_mounts: None };
         cleanup.run();
         assert_eq!(*fake.calls.borrow(), [CgCall::Pids, CgCall::Destroy]);
         assert!(!dir.exists());
@@ -433,8 +460,12 @@ mod tests {
     fn a_disarmed_cleanup_leaves_everything() {
         let tmp = tempfile::tempdir().unwrap();
         let fake = FakeManager::default();
-        let mut cleanup =
-            Cleanup { dir: Some(tmp.path().to_path_buf()), cgroup: Some(Box::new(fake.clone())), pid: None };
+        let mut cleanup = Cleanup {
+            dir: Some(tmp.path().to_path_buf()),
+            cgroup: Some(Box::new(fake.clone())),
+            pid: None,
+            host_mounts: None,
+        };
         cleanup.disarm();
         cleanup.run();
         assert!(fake.calls.borrow().is_empty());

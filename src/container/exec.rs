@@ -4,7 +4,7 @@
 //! done with CLONE_PARENT so the process is our child and we can wait for it.
 
 use std::fs;
-use std::os::fd::OwnedFd;
+use std::os::fd::{AsRawFd, OwnedFd};
 use std::path::{Path, PathBuf};
 
 use nix::fcntl::OFlag;
@@ -90,6 +90,7 @@ fn exec_in(opts: &ExecOptions, st: &super::State) -> Result<Execed, Cause> {
         None => None,
     };
     let namespaces = linux.namespaces().clone().unwrap_or_default();
+    let extras = open_extras(st, &linux, seccomp.as_ref())?;
     let ns_fds = open_namespaces(st, &namespaces)?;
     let console_socket = match &opts.console_socket {
         Some(p) => Some(console::connect(p)?),
@@ -108,6 +109,7 @@ fn exec_in(opts: &ExecOptions, st: &super::State) -> Result<Execed, Cause> {
             let e = match child_setup(
                 &child_ch,
                 &ns_fds,
+                extras,
                 process,
                 seccomp.as_ref(),
                 console_socket,
@@ -134,6 +136,42 @@ fn exec_in(opts: &ExecOptions, st: &super::State) -> Result<Execed, Cause> {
             Err(e)
         }
     }
+}
+
+/// What the process needs besides init's namespaces: init's root, when there is
+/// no mount namespace to join (init chrooted into the rootfs), and a seccomp
+/// agent's socket with the container's state for its message.
+struct Extras {
+    root: Option<OwnedFd>,
+    listener: Option<(OwnedFd, oci_spec::runtime::LinuxSeccomp, serde_json::Value)>,
+}
+
+fn open_extras(
+    st: &super::State,
+    linux: &oci_spec::runtime::Linux,
+    seccomp: Option<&security::seccomp::Filter>,
+) -> Result<Extras, Cause> {
+    let shares_mounts =
+        !linux.namespaces().as_deref().unwrap_or_default().iter().any(|n| n.typ() == LinuxNamespaceType::Mount);
+    let root = match shares_mounts {
+        false => None,
+        true => {
+            let path = format!("/proc/{}/root", st.pid);
+            let flags = OFlag::O_PATH | OFlag::O_DIRECTORY | OFlag::O_CLOEXEC;
+            Some(
+                sys::fd::open(path.as_str(), flags, Mode::empty())
+                    .map_err(|e| sys::Error::with_path("open", &path, e))?,
+            )
+        }
+    };
+    let listener = match (linux.seccomp(), seccomp) {
+        (Some(profile), Some(filter)) => security::seccomp::connect_listener(profile, filter)?.map(|sock| {
+            let state = serde_json::to_value(st.to_oci(Status::Running)).unwrap_or_default();
+            (sock, profile.clone(), state)
+        }),
+        _ => None,
+    };
+    Ok(Extras { root, listener })
 }
 
 /// The init's namespaces, in joining order, opened while the container is known
@@ -245,6 +283,7 @@ fn parent_side(ch: &Channel, child: Pid, cg: &dyn cgroups::CgroupManager, self_j
 fn child_setup(
     ch: &Channel,
     ns_fds: &[(OwnedFd, CloneFlags, String)],
+    extras: Extras,
     process: &Process,
     seccomp: Option<&security::seccomp::Filter>,
     console_socket: Option<OwnedFd>,
@@ -253,7 +292,21 @@ fn child_setup(
     cgroup_tasks: &[(std::path::PathBuf, fs::File)],
 ) -> Result<std::convert::Infallible, Cause> {
     setup::hide_from_container()?;
+    // The host's /proc, to learn our pid as the host sees it once forked below
+    // (a seccomp agent's message carries it); closed before execve.
+    let host_proc = match extras.listener {
+        Some(_) => Some(
+            sys::fd::open("/proc", OFlag::O_PATH | OFlag::O_DIRECTORY | OFlag::O_CLOEXEC, Mode::empty())
+                .map_err(|e| sys::Error::with_path("open", "/proc", e))?,
+        ),
+        None => None,
+    };
     namespaces::join(&sys::ops::Linux, ns_fds)?;
+    if let Some(root) = &extras.root {
+        nix::unistd::fchdir(root.as_raw_fd()).map_err(|e| sys::Error::with_path("fchdir", "container root", e))?;
+        nix::unistd::chroot(".").map_err(|e| sys::Error::with_path("chroot", "container root", e))?;
+        nix::unistd::chdir("/").map_err(|e| sys::Error::with_path("chdir", "/", e))?;
+    }
     // Joining the pid namespace takes effect for children only.
     match clone_fork(CloneFlags::CLONE_PARENT)? {
         Forked::Parent(pid) => {
@@ -271,7 +324,16 @@ fn child_setup(
         console::setup_exec(sock)?;
     }
     let prepared = setup::apply_process(process, seccomp.is_some(), allow_setgroups)?;
-    setup::exec(&prepared, seccomp, preserve_fds, None)
+    let listener = match (extras.listener, host_proc) {
+        (Some((sock, profile, state)), Some(proc)) => {
+            let link = nix::fcntl::readlinkat(Some(proc.as_raw_fd()), "self")
+                .map_err(|e| sys::Error::with_path("readlink", "/proc/self", e))?;
+            let pid = link.to_string_lossy().parse().unwrap_or(0);
+            Some(security::seccomp::Listener::new(sock, &profile, state, pid))
+        }
+        _ => None,
+    };
+    setup::exec(&prepared, seccomp, listener.as_ref(), preserve_fds, None)
 }
 
 /// Read a process.json (`exec --process`).
@@ -319,6 +381,7 @@ mod tests {
             rootless: false,
             creating: false,
             config: Default::default(),
+            host_mounts_before: None,
         };
         let list: Vec<_> = [Mount, Network, Pid, Uts, Ipc, User, Cgroup]
             .into_iter()
@@ -363,6 +426,7 @@ mod tests {
             rootless: false,
             creating: false,
             config: Default::default(),
+            host_mounts_before: None,
         };
         assert!(matches!(open_namespaces(&st, &[]), Err(Cause::NotRunning)));
     }

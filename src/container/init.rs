@@ -26,7 +26,7 @@ use super::error::{Cause, error_chain};
 use super::setup::{self, Prepared};
 use super::state::ContainerLock;
 use super::{namespaces, testhook};
-use crate::security::seccomp::Filter;
+use crate::security::seccomp::{Filter, Listener};
 use crate::sys::ops::Linux;
 use crate::sys::process::{Forked, exit_now};
 use crate::{console, hooks, process, rootfs, sys};
@@ -43,6 +43,8 @@ pub(super) struct InitConfig<'a> {
     pub no_new_keyring: bool,
     pub preserve_fds: i32,
     pub seccomp: Option<&'a Filter>,
+    /// The seccomp agent's socket, connected by `create` (`linux.seccomp.listenerPath`).
+    pub seccomp_listener: Option<OwnedFd>,
     pub id: &'a str,
     /// Namespaces already created by clone.
     pub clone_flags: CloneFlags,
@@ -90,6 +92,11 @@ fn setup(ch: &Channel, cfg: &InitConfig<'_>) -> Result<Infallible, Cause> {
     }
     let linux = cfg.spec.linux().clone().unwrap_or_default();
     enter_namespaces(ch, cfg, &linux)?;
+    // The pid the host sees, for a seccomp agent: /proc is still the host's.
+    let host_pid = match cfg.seccomp_listener {
+        Some(_) => Some(host_pid()?),
+        None => None,
+    };
     // The exec fifo lives in the host's state dir, out of reach after pivot_root:
     // keep an O_PATH handle and reopen it through /proc/self/fd at the end.
     let fifo = sys::fd::open(cfg.fifo, OFlag::O_PATH | OFlag::O_CLOEXEC, Mode::empty())
@@ -99,13 +106,14 @@ fn setup(ch: &Channel, cfg: &InitConfig<'_>) -> Result<Infallible, Cause> {
     make_rootfs(ch, cfg, process.terminal().unwrap_or(false))?;
     apply_container(cfg, &linux)?;
     let prepared = setup::apply_process(process, cfg.seccomp.is_some(), cfg.allow_setgroups)?;
+    let listener = notify_listener(cfg, &linux, host_pid)?;
 
     ch.send(&Msg::Ready)?;
     // From here on `create` has returned: the channel is closed, and every failure
     // travels to `start` through the exec fifo instead (see `report_to_start`).
     let mut started = wait_for_start(&fifo)?;
     drop(fifo);
-    let e = match after_start(cfg, &prepared, &mut started) {
+    let e = match after_start(cfg, &prepared, listener.as_ref(), &mut started) {
         Ok(never) => match never {},
         Err(e) => e,
     };
@@ -162,7 +170,7 @@ fn make_rootfs(ch: &Channel, cfg: &InitConfig<'_>, terminal: bool) -> Result<(),
         let state = hook_state(cfg, "created");
         hooks::run_all("createContainer", hooks.create_container().as_ref(), &state)?;
     }
-    rootfs::pivot(cfg.rootfs, cfg.no_pivot)?;
+    rootfs::pivot(cfg.spec, cfg.rootfs, cfg.no_pivot)?;
     Ok(())
 }
 
@@ -190,7 +198,12 @@ fn apply_container(cfg: &InitConfig<'_>, linux: &oci_spec::runtime::Linux) -> Re
 
 /// The steps between `start` and execve: startContainer hooks, then the last
 /// steps of [`exec`] (the seccomp filter, execve).
-fn after_start(cfg: &InitConfig<'_>, prepared: &Prepared, started: &mut File) -> Result<Infallible, Cause> {
+fn after_start(
+    cfg: &InitConfig<'_>,
+    prepared: &Prepared,
+    listener: Option<&Listener>,
+    started: &mut File,
+) -> Result<Infallible, Cause> {
     testhook::fail_at("start-after-fifo")?;
     let hooks = cfg.spec.hooks().clone().unwrap_or_default();
     if hooks.start_container().as_ref().is_some_and(|h| !h.is_empty()) {
@@ -199,7 +212,7 @@ fn after_start(cfg: &InitConfig<'_>, prepared: &Prepared, started: &mut File) ->
         let state = hook_state(cfg, "running");
         hooks::run_all("startContainer", hooks.start_container().as_ref(), &state)?;
     }
-    setup::exec(prepared, cfg.seccomp, cfg.preserve_fds, Some(started))
+    setup::exec(prepared, cfg.seccomp, listener, cfg.preserve_fds, Some(started))
 }
 
 /// Tell `start` why init stops: `1` and the error chain on the exec fifo. Init
@@ -221,8 +234,40 @@ fn wait_for_start(fifo: &OwnedFd) -> Result<File, Cause> {
     Ok(File::from(fd))
 }
 
+/// The seccomp agent's end, with the message its notify fd goes with (the
+/// container's state, `created`: the filter is loaded on the way to execve).
+fn notify_listener(
+    cfg: &InitConfig<'_>,
+    linux: &oci_spec::runtime::Linux,
+    host_pid: Option<i32>,
+) -> Result<Option<Listener>, Cause> {
+    let (Some(sock), Some(pid), Some(profile)) = (&cfg.seccomp_listener, host_pid, linux.seccomp()) else {
+        return Ok(None);
+    };
+    let sock = sock.try_clone().map_err(|source| Cause::Io {
+        what: "dup seccomp listener socket",
+        path: "".into(),
+        source,
+    })?;
+    let state = serde_json::from_slice(&hook_state_of(cfg, "created", pid)).unwrap_or_default();
+    Ok(Some(Listener::new(sock, profile, state, pid)))
+}
+
+/// This process's pid in the pid namespace of /proc (the host's, before pivot_root).
+fn host_pid() -> Result<i32, Cause> {
+    let link = std::fs::read_link("/proc/self").map_err(|source| Cause::Io {
+        what: "read",
+        path: "/proc/self".into(),
+        source,
+    })?;
+    link.to_string_lossy().parse().map_err(|_| Cause::Init(format!("/proc/self reads {link:?}")))
+}
+
 fn hook_state(cfg: &InitConfig<'_>, status: &str) -> Vec<u8> {
-    let pid = std::process::id();
+    hook_state_of(cfg, status, std::process::id() as i32)
+}
+
+fn hook_state_of(cfg: &InitConfig<'_>, status: &str, pid: i32) -> Vec<u8> {
     serde_json::to_vec(&serde_json::json!({
         "ociVersion": cfg.spec.version(),
         "id": cfg.id,

@@ -9,6 +9,7 @@ mod error;
 mod events;
 mod exec;
 mod execwatch;
+mod hostmounts;
 mod init;
 mod kill;
 mod namespaces;

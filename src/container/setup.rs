@@ -92,12 +92,13 @@ pub(super) fn apply_process(
 
     let nnp = process.no_new_privileges().unwrap_or(false);
     process::create_cwd(process)?;
+    let entered = process::enter_cwd_as_root(process)?;
     let caps = process.capabilities().as_ref();
     security::caps::drop_bounding(caps)?;
     security::caps::set_keep_caps(true)?;
     process::switch_user(process, allow_setgroups)?;
     security::caps::set_keep_caps(false)?;
-    process::enter_cwd(process)?;
+    process::enter_cwd(process, entered)?;
     // Resolve the program with the container's PATH, as the user it runs as.
     let program = process::find_executable(&argv0, &env)?;
     let program = process::path_cstring(&program)?;
@@ -120,6 +121,7 @@ pub(super) fn apply_process(
 pub(super) fn exec(
     p: &Prepared,
     seccomp: Option<&Filter>,
+    listener: Option<&security::seccomp::Listener>,
     preserve_fds: i32,
     started: Option<&mut File>,
 ) -> Result<Infallible, Cause> {
@@ -135,7 +137,7 @@ pub(super) fn exec(
         w.write_all(b"0").map_err(|source| Cause::Io { what: "write exec fifo", path: "".into(), source })?;
     }
     if let Some(f) = seccomp {
-        security::seccomp::load(f)?;
+        security::seccomp::load(f, listener)?;
     }
     testhook::fail_at("start-after-seccomp")?;
     if let Some(d) = &p.deferred_caps {

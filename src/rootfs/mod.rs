@@ -104,9 +104,10 @@ fn root_propagation(spec: &Spec) -> Result<Option<MsFlags>, RootfsError> {
     }
 }
 
-/// Detached copies of bind sources to be idmapped, keyed by their `mounts[]`
-/// index. The parent makes them before clone: only a process privileged over the
-/// source's filesystem may idmap it, which init in a user namespace is not.
+/// Detached copies of bind sources, keyed by their `mounts[]` index, made by the
+/// parent before clone: idmapped ones (only a process privileged over the
+/// source's filesystem may idmap it, which init in a user namespace is not), and,
+/// with a new user namespace, every other (its sources may be out of init's reach).
 pub type IdmappedTrees = Vec<(usize, OwnedFd)>;
 
 /// A detached copy of `mounts[index]`'s source, its ids shown through the user
@@ -159,18 +160,31 @@ pub fn prepare(
         let p = p.to_path_buf();
         move |e| RootfsError::Sys { field, source: sys::Error::with_path(call, p, e) }
     };
-    ops.mount(None, Path::new("/"), None, prop, None).map_err(sys_err(
-        "linux.rootfsPropagation",
-        "mount",
-        Path::new("/"),
-    ))?;
-    make_parent_private(ops, rootfs)?;
-    // pivot_root needs the new root to be a mount point.
+    let own_ns = has_mount_namespace(spec);
+    if own_ns {
+        ops.mount(None, Path::new("/"), None, prop, None).map_err(sys_err(
+            "linux.rootfsPropagation",
+            "mount",
+            Path::new("/"),
+        ))?;
+        make_parent_private(ops, rootfs)?;
+    }
+    // pivot_root needs the new root to be a mount point; without a mount
+    // namespace it is the one mount `delete` removes, with all below it.
     ops.mount(Some(rootfs), rootfs, None, MsFlags::MS_BIND | MsFlags::MS_REC, None).map_err(sys_err(
         "root.path",
         "mount bind",
         rootfs,
     ))?;
+    if !own_ns {
+        // In the caller's mount namespace: the bind alone is made private, so
+        // that nothing mounted below it shows up in the mounts it came from.
+        ops.mount(None, rootfs, None, MsFlags::MS_PRIVATE, None).map_err(sys_err(
+            "root.path",
+            "mount private",
+            rootfs,
+        ))?;
+    }
     let root = resolve::Root::open(rootfs).map_err(|source| RootfsError::Sys { field: "root.path".into(), source })?;
     let cgroupns =
         linux.namespaces().as_deref().unwrap_or_default().iter().any(|n| n.typ() == LinuxNamespaceType::Cgroup);
@@ -211,8 +225,24 @@ fn make_parent_private(ops: &dyn MountOps, rootfs: &Path) -> Result<(), RootfsEr
     }
 }
 
-/// Make `rootfs` the root (pivot_root, or MS_MOVE + chroot with `no_pivot`).
-pub fn pivot(rootfs: &Path, no_pivot: bool) -> Result<(), RootfsError> {
+/// Whether `linux.namespaces` lists a mount namespace (new or joined); without
+/// one the container's mounts are made in the caller's.
+pub fn has_mount_namespace(spec: &Spec) -> bool {
+    spec.linux()
+        .as_ref()
+        .and_then(|l| l.namespaces().as_deref())
+        .unwrap_or_default()
+        .iter()
+        .any(|n| n.typ() == LinuxNamespaceType::Mount)
+}
+
+/// Make `rootfs` the root: pivot_root, MS_MOVE + chroot with `no_pivot`, or,
+/// without a mount namespace of its own (where either would change the
+/// caller's), chroot alone, as runc does.
+pub fn pivot(spec: &Spec, rootfs: &Path, no_pivot: bool) -> Result<(), RootfsError> {
+    if !has_mount_namespace(spec) {
+        return pivot::chroot(rootfs);
+    }
     pivot::pivot(rootfs, no_pivot)
 }
 

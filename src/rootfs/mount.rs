@@ -113,14 +113,17 @@ impl Entry<'_> {
         }
     }
 
-    /// A bind mount (or the idmapped copy of its source the parent prepared),
+    /// A bind mount (or the copy of its source the parent prepared, idmapped or not),
     /// then the remount that applies its other flags.
     fn bind(&self, tree: Option<&OwnedFd>) -> Result<(), RootfsError> {
-        let meta = std::fs::metadata(&self.src).map_err(|e| RootfsError::Source {
-            field: self.field.clone(),
-            src: self.src.clone(),
-            source: e,
-        })?;
+        // The copy the parent made, when there is one: the source's own path may
+        // be out of our reach (see `userns::bind_sources`).
+        let meta = match tree {
+            Some(t) => std::fs::metadata(proc_fd(t)),
+            None => std::fs::metadata(&self.src),
+        };
+        let meta =
+            meta.map_err(|e| RootfsError::Source { field: self.field.clone(), src: self.src.clone(), source: e })?;
         let kind = if meta.is_dir() { Kind::Dir } else { Kind::File };
         let target = self.root.create(&self.dst, kind).map_err(|e| self.err("create target", e))?;
         check_target(self.root, &target, &self.dst, &self.fstype, Some(&self.src)).map_err(|r| self.invalid(r))?;
@@ -136,6 +139,14 @@ impl Entry<'_> {
         // Other flags only take effect on a remount of the new bind mount, which we
         // reach by opening the target again (now the root of that mount).
         let target = self.root.open_path(&self.dst).map_err(|e| self.err("open target", e))?;
+        if tree.is_some() {
+            // A copy made in the host's mount namespace is a peer of a shared
+            // source there: make it a slave, as a bind made in here (below our
+            // rslave root) is, so that nothing mounted under it reaches the host.
+            self.ops
+                .mount(None, &proc_fd(&target), None, MsFlags::MS_SLAVE | MsFlags::MS_REC, None)
+                .map_err(|e| self.err("mount", sys::Error::with_path("mount rslave", &self.dst, e)))?;
+        }
         let rest = self.opts.flags.difference(MsFlags::MS_BIND | MsFlags::MS_REC | MsFlags::MS_REMOUNT);
         if !rest.is_empty() || self.opts.has_atime() {
             remount_bind(self.ops, &proc_fd(&target), rest, &self.opts).map_err(|e| self.err("remount", e))?;

@@ -51,6 +51,7 @@ const RUNC_MOUNTS: &str = r#"{
     {"destination": "/sys", "type": "sysfs", "source": "sysfs", "options": ["nosuid", "noexec", "nodev", "ro"]}
   ],
   "linux": {
+    "namespaces": [{"type": "mount"}],
     "maskedPaths": ["/proc/acpi", "/proc/missing"],
     "readonlyPaths": ["/proc/sys"]
   }

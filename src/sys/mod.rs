@@ -8,6 +8,8 @@
 //!   `open_tree` + `move_mount` (detached trees);
 //! - `process.rs`: `clone_fork` and `fork` (single-threaded callers only),
 //!   `close_range` (`cloexec_from`), `_exit`, `setdomainname`, the session keyring;
+//! - `proc_events.rs`: the kernel's process events connector (exec and exit of
+//!   any process, over netlink), for `start`;
 //! - `sched.rs`: `ioprio_set`, `sched_setattr`;
 //! - `seccomp.rs`: seccomp(2) `SECCOMP_SET_MODE_FILTER` with flags;
 //! - `bpf.rs`: bpf(2) for cgroup v2 device programs (load, attach, query, detach);
@@ -28,6 +30,7 @@ pub mod fd;
 pub mod mount;
 pub mod mountinfo;
 pub(crate) mod ops;
+pub mod proc_events;
 pub mod process;
 pub mod sched;
 pub mod seccomp;
