@@ -109,7 +109,7 @@ vm: build run-deps vm-deps
 conformance: build
 	IT_LOGS=$(BUILD)/integration integration/run-all.sh -c "$(INTEGRATION_CLIENTS)" $(INTEGRATION_RUNTIMES)
 
-APT_BENCH_DEPS := busybox-static hyperfine time runc crun python3 util-linux skopeo umoci podman docker-registry
+APT_BENCH_DEPS := busybox-static hyperfine time runc crun python3 util-linux skopeo umoci podman docker-registry buildah jq
 
 bench-deps:
 	$(call apt_install,$(APT_BENCH_DEPS))
@@ -118,9 +118,12 @@ bench-deps:
 # BENCH_ROUNDS, BENCH_RUNS, BENCH_ONLY: see bench/run.sh.
 # bench/pull.sh: berthctl pull vs podman pull vs skopeo copy + umoci unpack of
 # the Debian+nginx test image from a local registry (build/bench/pull.md).
+# bench/build.sh: berthctl build vs docker build vs buildah bud, a cached
+# 10-step rebuild and a cold 3-RUN build (build/bench/build.md).
 bench: build bench-deps test-images
 	bench/run.sh
 	bench/pull.sh
+	bench/build.sh
 
 clean:
 	$(CARGO) clean

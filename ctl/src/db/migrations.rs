@@ -123,4 +123,6 @@ pub(super) const MIGRATIONS: &[&str] = &[
         record TEXT NOT NULL
     );
     "#,
+    // 5: the build cache: step keys to the images they made (build/cache.rs).
+    crate::build::cache::MIGRATION,
 ];
