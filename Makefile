@@ -17,7 +17,7 @@ APT_RUN_DEPS := busybox-static
 APT_TEST_DEPS := busybox-static runc crun iproute2 util-linux uidmap strace procps attr \
 	containerd podman docker.io skopeo umoci hyperfine time psmisc libcap2-bin \
 	conmon jq bsdutils dbus python3 debootstrap docker-registry apache2-utils zstd curl \
-	libseccomp-dev linux-libc-dev
+	libseccomp-dev linux-libc-dev netavark aardvark-dns
 
 .PHONY: all build run bundle test test-deps test-images unit lint integration conformance bench bench-deps clean vm vm-deps
 
@@ -26,9 +26,14 @@ all: build
 # Two invocations, not one `--workspace` build: cargo unifies features across
 # the packages of one build, and berthctl's (tokio, rustls, SQLite) must never
 # change the runtime binary.
+# The supervisor (one per running container) is linked statically: no
+# libc.so/libgcc_s pages faulted in, idle peak RSS 1.2 MiB instead of 2.2
+# (conmon 1.9; bench/RESULTS.md). `cargo rustc` puts the flag on that binary
+# alone, so nothing else is rebuilt.
 build:
 	$(CARGO) build --release
 	$(CARGO) build --release -p berthctl
+	$(CARGO) rustc --release -p berthctl --bin berthctl-supervise -- -C target-feature=+crt-static
 
 # Install Debian packages only when one is missing, so repeated runs are quick.
 define apt_install
@@ -109,7 +114,7 @@ vm: build run-deps vm-deps
 conformance: build
 	IT_LOGS=$(BUILD)/integration integration/run-all.sh -c "$(INTEGRATION_CLIENTS)" $(INTEGRATION_RUNTIMES)
 
-APT_BENCH_DEPS := busybox-static hyperfine time runc crun python3 util-linux skopeo umoci podman docker-registry buildah jq
+APT_BENCH_DEPS := busybox-static hyperfine time runc crun python3 util-linux skopeo umoci podman conmon docker.io docker-registry netavark aardvark-dns curl jq buildah
 
 bench-deps:
 	$(call apt_install,$(APT_BENCH_DEPS))
@@ -117,12 +122,18 @@ bench-deps:
 # Side by side in one private mount namespace; report in build/bench/report.md.
 # BENCH_ROUNDS, BENCH_RUNS, BENCH_ONLY: see bench/run.sh.
 # bench/pull.sh: berthctl pull vs podman pull vs skopeo copy + umoci unpack of
-# the Debian+nginx test image from a local registry (build/bench/pull.md).
+# the Debian+nginx test image from a local registry (build/bench/pull.md);
+# bench/network.sh: run -p until HTTP 200 vs podman, and what a user network
+# costs a container, in a network namespace of its own (build/bench/network.md);
+# bench/containers.sh: berthctl run --rm / exec / idle supervisor RSS vs podman
+# (conmon) and docker, 100 x run -d and ps -a (build/bench/containers.md);
 # bench/build.sh: berthctl build vs docker build vs buildah bud, a cached
 # 10-step rebuild and a cold 3-RUN build (build/bench/build.md).
 bench: build bench-deps test-images
 	bench/run.sh
 	bench/pull.sh
+	mkdir -p $(BUILD)/bench && bench/network.sh $(CURDIR)/$(BUILD)/images | tee $(BUILD)/bench/network.md
+	bench/containers.sh
 	bench/build.sh
 
 clean:

@@ -3,16 +3,25 @@
 //! The layers, top to bottom (each imports only those below it; see docs/ARCHITECTURE.md):
 //! `cli` → `container` → the per-concern modules
 //! (`spec`, `process`, `rootfs`, `cgroups`, `security`, `hooks`, `console`) → `sys`.
+//!
+//! Everything is `pub(crate)` but the command line (`cli`) and the few items
+//! re-exported below, which the binary and the root tests use.
 #![deny(unsafe_code)]
 
-pub mod cgroups;
+pub(crate) mod cgroups;
 pub mod cli;
-pub mod console;
-pub mod container;
-pub mod hooks;
-pub mod process;
-pub mod rootfs;
-pub mod security;
-pub mod spec;
+pub(crate) mod console;
+pub(crate) mod container;
+pub(crate) mod hooks;
+pub(crate) mod process;
+pub(crate) mod rootfs;
+pub(crate) mod security;
+pub(crate) mod spec;
 #[allow(unsafe_code)]
-pub mod sys;
+pub(crate) mod sys;
+
+// The public API: what `src/bin/berth.rs` and the root tests need.
+pub use container::error_chain;
+pub use sys::fd::recv_fd;
+/// A seccomp agent's side of a notify fd (the seccomp notify tests' listener).
+pub use sys::seccomp::{NotifResp, notif_recv, notif_send};

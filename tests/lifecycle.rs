@@ -262,3 +262,48 @@ fn every_config_sample_runs() {
         b.assert_clean();
     }
 }
+
+/// The subreaper used by `start_reports_init_reaped_by_a_subreaper_before_execve`:
+/// it creates the container detached (so init becomes its child), starts it
+/// with start told to wait until init is reaped, reaps init as soon as it dies,
+/// and prints start's exit code and stderr.
+const SUBREAPER: &str = r#"
+import ctypes, os, subprocess, sys
+libc = ctypes.CDLL(None, use_errno=True)
+if libc.prctl(36, 1, 0, 0, 0) != 0:  # PR_SET_CHILD_SUBREAPER
+    sys.exit("prctl PR_SET_CHILD_SUBREAPER failed")
+berth, root, bundle, cid, pid_file = sys.argv[1:]
+subprocess.run([berth, "--root", root, "create", "--bundle", bundle, "--pid-file", pid_file, cid], check=True)
+pid = int(open(pid_file).read())
+env = dict(os.environ, BERTH_TEST_WAIT_AT="start-after-eof")
+start = subprocess.Popen([berth, "--root", root, "start", cid], env=env, stderr=subprocess.PIPE)
+os.waitpid(pid, 0)
+_, err = start.communicate()
+print(start.returncode)
+sys.stdout.write(err.decode())
+"#;
+
+/// The gap left by /proc alone: a detached container whose init dies before
+/// execve (here killed by its seccomp profile at execve) and is reaped by a
+/// subreaper before `start` reads /proc. `start` still fails, from the kernel's
+/// exit event it heard.
+#[test]
+#[ignore = "needs root"]
+fn start_reports_init_reaped_by_a_subreaper_before_execve() {
+    let b = Bundle::with("lc-reaped", &["true"], |c| {
+        c["linux"]["seccomp"] = json!({"defaultAction": "SCMP_ACT_ALLOW",
+            "syscalls": [{"names": ["execve"], "action": "SCMP_ACT_KILL"}]});
+    });
+    let pid_file = b.path().join("init.pid");
+    let out = crate::common::output_of({
+        let mut c = std::process::Command::new("python3");
+        c.args(["-c", SUBREAPER, crate::common::BERTH]).arg(b.root.path()).arg(b.path()).arg(&b.id).arg(&pid_file);
+        c
+    });
+    let said = text(&out.stdout);
+    assert!(out.status.success(), "subreaper: {said} {}", text(&out.stderr));
+    let (code, err) = said.split_once('\n').unwrap_or((&said, ""));
+    assert_ne!(code, "0", "start must fail: {err}");
+    assert!(err.contains("killed by signal 31 (SIGSYS) before execve"), "start said: {err}");
+    assert_eq!(b.state()["status"], "stopped");
+}

@@ -5,6 +5,7 @@
 //! They need root and are `#[ignore = "needs root"]`; `make test` runs them with
 //! `cargo test -- --include-ignored`.
 
+mod as_runc;
 mod cgroups;
 mod clients;
 mod common;
@@ -13,9 +14,11 @@ mod failures;
 mod faults;
 mod hostile;
 mod lifecycle;
+mod notify;
 mod process;
 mod rootfs;
 mod rootless;
 mod security;
+mod setup;
 mod spec;
 mod spec_config;

@@ -17,6 +17,7 @@ mod host;
 mod image;
 mod names;
 mod network;
+mod pack;
 mod progress;
 mod reference;
 mod registry;

@@ -6,7 +6,10 @@
 //! Points: `pull:manifest` (manifest and config stored, no layer started),
 //! `pull:layer` (the first layer half downloaded and partly unpacked),
 //! `pull:blobs` (every blob committed, no snapshot committed),
-//! `pull:snapshots` (snapshots committed, the image not yet recorded).
+//! `pull:snapshots` (snapshots committed, the image not yet recorded),
+//! `commit:layer` (a layer packed and unpacked, its blob and snapshot not
+//! committed), `commit:image` (config and manifest stored, the image not yet
+//! recorded).
 
 /// Die here if the test asked for it.
 #[cfg(feature = "test-hooks")]

@@ -320,7 +320,7 @@ fn killed_supervisor_leaves_the_truth_and_no_leak() {
         .into_iter()
         .find(|p| {
             std::fs::read(format!("/proc/{p}/cmdline"))
-                .is_ok_and(|c| String::from_utf8_lossy(&c).contains("__supervise"))
+                .is_ok_and(|c| String::from_utf8_lossy(&c).contains("berthctl-supervise"))
         })
         .expect("a supervisor");
     nix::sys::signal::kill(nix::unistd::Pid::from_raw(sup), nix::sys::signal::Signal::SIGKILL).unwrap();

@@ -142,3 +142,98 @@ fn same_results_as_docker() {
     }
     assert!(mismatches.is_empty(), "differences from docker:\n{}", mismatches.join("\n"));
 }
+
+/// What a container made by this script changed, for `diff`, `cp` and `commit`.
+const CHANGES: &str = "echo hi > /new; rm /etc/group; echo x >> /etc/passwd; mkdir -p /srv/a/b; echo deep > /srv/a/b/f; ln -s /new /link; ln -s /../../../../etc/shadow /etc/x";
+
+/// `cp` lines to stdout (`-`) whose tar listing and exit code must match.
+const CP_OUT_TABLE: &[&[&str]] = &[
+    &["c1:/srv", "-"],
+    &["c1:/srv/.", "-"],
+    &["c1:/srv/a/b/f", "-"],
+    &["c1:/link", "-"],
+    &["-L", "c1:/link", "-"],
+    &["c1:/etc/x", "-"],
+    &["-L", "c1:/etc/x", "-"],
+    &["c1:/nope", "-"],
+];
+
+/// `cp` lines into a local directory (`DEST` is replaced by a fresh one per
+/// side; `DEST/exists` is a directory there) whose resulting trees must match.
+const CP_LOCAL_TABLE: &[&[&str]] = &[
+    &["c1:/srv", "DEST/exists"],
+    &["c1:/srv", "DEST/newdir"],
+    &["c1:/srv/.", "DEST/exists"],
+    &["c1:/srv/a/b/f", "DEST/exists"],
+    &["c1:/srv/a/b/f", "DEST/renamed"],
+    &["c1:/srv/a/b/f", "DEST/nodir/"],
+    &["c1:/srv", "DEST/exists/file"],
+];
+
+#[test]
+#[ignore = "needs root"]
+fn diff_cp_and_commit_same_as_docker() {
+    let ctl = Ctl::new();
+    let dockerd = Dockerd::start();
+    let layer = crate::containers::busybox_layer();
+    dockerd.docker(["import", "--change", r#"CMD ["sh"]"#]).arg(&layer).arg("busybox").success();
+    ctl.run(["--name", "c1", "--network", "none", "busybox", "sh", "-c", CHANGES]).success();
+    dockerd.docker(["run", "--name", "c1", "--network", "none", "busybox", "sh", "-c", CHANGES]).success();
+    let mut mismatches = Vec::new();
+    // docker 20.10's overlay2 lists changes in Go map order (its naive diff):
+    // the same lines, compared sorted (ours come in walk order).
+    let sorted = |(code, out): (i32, String)| {
+        let mut lines: Vec<String> = out.lines().map(String::from).collect();
+        lines.sort();
+        (code, lines)
+    };
+    let ours = sorted(result(ctl.cmd(["diff", "c1"]).output_of()));
+    let theirs = sorted(result(dockerd.docker(["diff", "c1"]).output_of()));
+    if ours != theirs {
+        mismatches.push(format!("diff\n  berthctl: {ours:?}\n  docker:   {theirs:?}"));
+    }
+    for row in CP_OUT_TABLE {
+        let listing = |out: std::process::Output| {
+            let names = if out.stdout.is_empty() { Vec::new() } else { crate::commit::tar_names(&out.stdout) };
+            (out.status.code(), names)
+        };
+        let ours = listing(ctl.cmd(["cp"]).args(*row).output_of());
+        let theirs = listing(dockerd.docker(["cp"]).args(*row).output_of());
+        if ours != theirs {
+            mismatches.push(format!("cp {row:?}\n  berthctl: {ours:?}\n  docker:   {theirs:?}"));
+        }
+    }
+    let tmp = tempfile::tempdir().unwrap();
+    for (i, row) in CP_LOCAL_TABLE.iter().enumerate() {
+        let mut results = Vec::new();
+        for side in ["ours", "theirs"] {
+            let dest = tmp.path().join(format!("{i}-{side}"));
+            std::fs::create_dir_all(dest.join("exists")).unwrap();
+            std::fs::write(dest.join("exists/file"), "f").unwrap();
+            let args: Vec<String> = row.iter().map(|a| a.replace("DEST", &dest.display().to_string())).collect();
+            let out = match side {
+                "ours" => ctl.cmd(["cp"]).args(&args).output_of(),
+                _ => dockerd.docker(["cp"]).args(&args).output_of(),
+            };
+            results.push((out.status.code(), crate::support::tree_manifest(&dest)));
+        }
+        if results[0] != results[1] {
+            mismatches.push(format!("cp {row:?}\n  berthctl: {:?}\n  docker:   {:?}", results[0], results[1]));
+        }
+    }
+    // Committed, the two images run the same way and tell the same history.
+    let commit = ["commit", "-m", "msg", "-c", r#"CMD ["cat", "/new"]"#, "c1", "committed"];
+    ctl.cmd(commit).success();
+    dockerd.docker(commit).success();
+    for args in [
+        &["run", "--rm", "--network", "none", "committed"][..],
+        &["history", "--format", "{{.CreatedBy}}|{{.Comment}}", "committed"][..],
+    ] {
+        let ours = result(ctl.cmd(args).output_of());
+        let theirs = result(dockerd.docker(args).output_of());
+        if ours != theirs {
+            mismatches.push(format!("{args:?}\n  berthctl: {ours:?}\n  docker:   {theirs:?}"));
+        }
+    }
+    assert!(mismatches.is_empty(), "differences from docker:\n{}", mismatches.join("\n"));
+}

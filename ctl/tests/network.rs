@@ -103,9 +103,47 @@ fn prune_removes_unused_user_networks_only() {
     store.berthctl(["network", "create", "b"]).success();
     store.berthctl(["network", "create", "c"]).success();
     let out = store.berthctl(["network", "prune", "-f", "--filter", "label!=keep"]).success();
-    assert_eq!(out, "Deleted Networks:\nb\nc\n");
+    assert_eq!(out, "Deleted Networks:\nb\nc\n\n");
     let out = store.berthctl(["network", "prune", "-f", "--filter", "label=keep=1"]).success();
-    assert_eq!(out, "Deleted Networks:\na\n");
+    assert_eq!(out, "Deleted Networks:\na\n\n");
     let names = store.berthctl(["network", "ls", "--format", "{{.Name}}"]).success();
     assert_eq!(names, "bridge\nhost\nnone\n");
+}
+
+/// `cmd` run in a mount namespace where podman's helper dirs are empty, so
+/// no netavark or aardvark-dns can be found, and in a network namespace of
+/// its own (should one be found anyway, the host's is never touched).
+fn without_netavark(cmd: &std::process::Command) -> std::process::Command {
+    let mut hide = String::new();
+    for d in ["/usr/lib/podman", "/usr/libexec/podman", "/usr/local/lib/podman", "/usr/local/libexec/podman"] {
+        if std::path::Path::new(d).is_dir() {
+            hide.push_str(&format!("mount -t tmpfs tmpfs {d} && "));
+        }
+    }
+    let mut out = std::process::Command::new("unshare");
+    out.args(["--mount", "--net", "--propagation", "private", "sh", "-c"]).arg(format!("{hide}exec \"$@\"")).arg("sh");
+    out.arg(cmd.get_program()).args(cmd.get_args());
+    for (k, v) in cmd.get_envs() {
+        match v {
+            Some(v) => out.env(k, v),
+            None => out.env_remove(k),
+        };
+    }
+    out.env("PATH", "/usr/sbin:/usr/bin:/sbin:/bin").env_remove("BERTH_NETAVARK").env_remove("BERTH_AARDVARK_DNS");
+    out
+}
+
+#[test]
+#[ignore = "needs root"]
+fn system_check_needs_no_netavark_when_nothing_is_to_repair() {
+    let ctl = crate::containers::Ctl::new();
+    ctl.cmd(["network", "create", "mynet"]).success();
+    ctl.cmd(["create", "--name", "idle", "--network", "mynet", "busybox", "true"]).success();
+    ctl.run(["--rm", "--network", "none", "busybox", "true"]).success();
+    let out = without_netavark(&ctl.cmd(["system", "check"])).success();
+    assert!(out.ends_with("store is consistent\n"), "{out}");
+    // Where something is to be torn down, the missing driver is named.
+    let out = without_netavark(&ctl.cmd(["run", "--rm", "--network", "mynet", "busybox", "true"])).failure();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("network driver \"netavark\" not found"), "{err}");
 }

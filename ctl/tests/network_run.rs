@@ -324,7 +324,8 @@ fn nothing_is_left_after_rm_f_a_killed_setup_and_a_killed_supervisor() {
     let pid = net.inspect("kilo", "{{.State.Pid}}");
     let supervisor = net.sandbox.sh(&format!("ps -o ppid= -p {pid}")).trim().to_string();
     let comm = net.sandbox.sh(&format!("ps -o comm= -p {supervisor}"));
-    assert_eq!(comm.trim(), "berthctl", "the container's parent is its supervisor");
+    // comm is the program name cut to 15 bytes (TASK_COMM_LEN).
+    assert_eq!(comm.trim(), "berthctl-superv", "the container's parent is its supervisor");
     net.sandbox.sh(&format!("kill -9 {supervisor}"));
     net.rm_all();
     assert_eq!(net.sandbox.snapshot(&net.store), before, "after a killed supervisor");
@@ -412,4 +413,109 @@ fn dockers_networking_tutorial_replayed() {
     assert!(String::from_utf8_lossy(&out.stderr).contains("has active endpoints"));
     net.rm_all();
     net.ctl(["network", "rm", "mynet"]).success();
+}
+
+#[test]
+#[ignore = "needs root"]
+fn port_ranges_a_loopback_random_port_and_a_mac_address() {
+    let net = Net::new();
+    let page = httpd("ranged");
+    let mut args = vec!["--name", "ranges", "-p", "127.0.0.1:8100-8101:80-81", "-p", "127.0.0.1::80"];
+    args.extend(["--mac-address", "92:D0:C6:0A:29:33", "busybox"]);
+    args.extend(page.iter().map(String::as_str));
+    net.run_d(&args);
+    let lines = net.ctl(["port", "ranges"]).success();
+    let lines: Vec<&str> = lines.lines().collect();
+    assert_eq!(lines[..2], ["80/tcp -> 127.0.0.1:8100", "81/tcp -> 127.0.0.1:8101"], "{lines:?}");
+    let random = lines[2].strip_prefix("80/tcp -> 127.0.0.1:").expect("the random loopback port");
+    assert!(random.parse::<u16>().is_ok_and(|p| p != 8100), "{lines:?}");
+    assert_eq!(net.fetch("http://127.0.0.1:8100/"), "ranged\n");
+    assert_eq!(net.fetch(&format!("http://127.0.0.1:{random}/")), "ranged\n");
+    // Bound to loopback only: the host's other address does not answer.
+    let out = net.sandbox.cmd("curl", ["-sS", "--max-time", "2", &format!("http://{HOST_ADDR}:8100/")]).output_of();
+    assert!(!out.status.success(), "a 127.0.0.1 port answered on {HOST_ADDR}");
+    let mac = net.ctl(["exec", "ranges", "cat", "/sys/class/net/eth0/address"]).success();
+    assert_eq!(mac.trim(), "92:d0:c6:0a:29:33");
+    assert_eq!(net.inspect("ranges", "{{.NetworkSettings.MacAddress}}"), "92:d0:c6:0a:29:33");
+
+    // A host range for one container port: the first free port of it.
+    net.run_d(&["--name", "h1", "-p", "8200-8201:80", "busybox", "sleep", "1000"]);
+    net.run_d(&["--name", "h2", "-p", "8200-8201:80", "busybox", "sleep", "1000"]);
+    assert_eq!(net.ctl(["port", "h1", "80"]).success(), "0.0.0.0:8200\n");
+    assert_eq!(net.ctl(["port", "h2", "80"]).success(), "0.0.0.0:8201\n");
+    let out = net.ctl(["run", "-d", "--cgroup-parent", &net.cgroup_parent, "-p", "8200-8201:80", "busybox"]).failure();
+    assert!(String::from_utf8_lossy(&out.stderr).contains("port is already allocated"), "{out:?}");
+    let out = net.ctl(["run", "-d", "-p", "8300-8301:80-82", "busybox"]).failure();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("invalid ranges specified for container and host Ports: 80-82 and 8300-8301"), "{err}");
+    let out = net.ctl(["run", "-d", "--mac-address", "zz", "busybox"]).failure();
+    assert!(String::from_utf8_lossy(&out.stderr).contains("zz is not a valid mac address"), "{out:?}");
+    net.rm_all();
+}
+
+#[test]
+#[ignore = "needs root"]
+fn ipv6_network_gives_dual_stack_containers() {
+    let net = Net::new();
+    net.sandbox.sh("ip addr add 2001:db8::10/64 dev uplink0 nodad");
+    net.ctl(["network", "create", "--ipv6", "--subnet", "fd00:be::/64", "--subnet", "10.98.0.0/24", "six"]).success();
+    let enabled = net.ctl(["network", "inspect", "-f", "{{.EnableIPv6}} {{json .IPAM.Config}}", "six"]).success();
+    assert_eq!(
+        enabled.trim(),
+        r#"true [{"Gateway":"10.98.0.1","Subnet":"10.98.0.0/24"},{"Gateway":"fd00:be::1","Subnet":"fd00:be::/64"}]"#
+    );
+    let page = httpd("over-six");
+    let mut args = vec!["--name", "web6", "--network", "six", "-p", "8090:80", "busybox"];
+    args.extend(page.iter().map(String::as_str));
+    net.run_d(&args);
+    let f = "{{range .NetworkSettings.Networks}}{{.IPAddress}} {{.GlobalIPv6Address}}/{{.GlobalIPv6PrefixLen}} {{.IPv6Gateway}}{{end}}";
+    assert_eq!(net.inspect("web6", f), "10.98.0.2 fd00:be::2/64 fd00:be::1");
+    let members =
+        net.ctl(["network", "inspect", "-f", "{{range .Containers}}{{.IPv6Address}}{{end}}", "six"]).success();
+    assert_eq!(members.trim(), "fd00:be::2/64");
+    let addrs = net.ctl(["exec", "web6", "ip", "-6", "-o", "addr", "show", "eth0"]).success();
+    assert!(addrs.contains("fd00:be::2/64"), "{addrs}");
+    // Another container reaches it over IPv6, by address.
+    let mut args = vec!["--network", "six", "busybox"];
+    let get = http_get("fd00:be::2");
+    args.extend(get.iter().map(String::as_str));
+    assert!(net.run_rm(&args).ends_with("\r\n\r\nover-six\n"));
+    // The published port answers on the host's IPv4 and IPv6 addresses.
+    assert_eq!(net.fetch(&format!("http://{HOST_ADDR}:8090/")), "over-six\n");
+    assert_eq!(net.fetch("http://[2001:db8::10]:8090/"), "over-six\n");
+    assert_eq!(net.ctl(["port", "web6"]).success(), "80/tcp -> 0.0.0.0:8090\n80/tcp -> [::]:8090\n");
+    net.rm_all();
+    net.ctl(["network", "rm", "six"]).success();
+}
+
+#[test]
+#[ignore = "needs root"]
+fn macvlan_network_on_a_veth_parent() {
+    let net = Net::new();
+    // This kernel has no dummy links: one end of a veth pair is the parent.
+    net.sandbox
+        .sh("ip link add mvparent type veth peer name mvpeer && ip link set mvparent up && ip link set mvpeer up");
+    let out = net.ctl(["network", "create", "-d", "macvlan", "-o", "parent=nosuch0", "bad"]).failure();
+    assert!(String::from_utf8_lossy(&out.stderr).contains("-o parent=nosuch0: no such interface"), "{out:?}");
+    net.ctl(["network", "create", "-d", "macvlan", "-o", "parent=mvparent", "--subnet", "192.0.3.0/24", "mv"])
+        .success();
+    let page = httpd("via-macvlan");
+    let mut args = vec!["--name", "m1", "--network", "mv", "busybox"];
+    args.extend(page.iter().map(String::as_str));
+    net.run_d(&args);
+    // busybox's ip has no -d: iproute2's, in the container's netns.
+    let key = net.inspect("m1", "{{.NetworkSettings.SandboxKey}}");
+    let link = net.sandbox.sh(&format!("nsenter --net={key} ip -d link show eth0"));
+    assert!(link.contains("macvlan mode bridge"), "{link}");
+    let addrs = net.ctl(["exec", "m1", "ip", "-o", "-4", "addr", "show", "eth0"]).success();
+    assert!(addrs.contains("192.0.3.2/24"), "{addrs}");
+    // A second container on the same parent reaches the first (bridge mode).
+    let mut args = vec!["--network", "mv", "busybox"];
+    let get = http_get("192.0.3.2");
+    args.extend(get.iter().map(String::as_str));
+    assert!(net.run_rm(&args).ends_with("\r\n\r\nvia-macvlan\n"));
+    let mut driver = net.ctl(["network", "inspect", "-f", "{{.Driver}} {{range .Containers}}{{.Name}}{{end}}", "mv"]);
+    assert_eq!(driver.success().trim(), "macvlan m1");
+    net.rm_all();
+    net.ctl(["network", "rm", "mv"]).success();
 }

@@ -8,6 +8,7 @@
 
 mod archive;
 mod build;
+mod commit;
 mod containers;
 #[cfg(feature = "test-hooks")]
 mod crash;
@@ -18,9 +19,11 @@ mod login;
 mod network;
 mod network_run;
 mod output;
+mod prune;
 mod pull;
 mod push;
 mod sandbox;
+mod slow_registry;
 mod support;
 mod system_df;
 mod volume;

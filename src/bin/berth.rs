@@ -38,5 +38,5 @@ fn main() {
 /// The error and its causes joined by ": ", skipping a cause whose text the
 /// message already ends with.
 fn chain(err: &CommandError) -> String {
-    berth::container::error_chain(err)
+    berth::error_chain(err)
 }

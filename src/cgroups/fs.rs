@@ -62,8 +62,9 @@ impl FsManager {
 impl CgroupManager for FsManager {
     fn create(&self) -> Result<(), CgroupError> {
         for d in &self.dirs.list {
-            // Levels that do not exist yet, top first: new v1 cpuset levels start
-            // with empty cpus/mems and would refuse tasks, so they inherit the parent's.
+            // Levels that do not exist yet, top first. v1 cpuset levels with empty
+            // cpus/mems (new ones, or a parent made without them) would refuse
+            // tasks, so each inherits its parent's.
             let mut missing = Vec::new();
             let mut cur = d.path.clone();
             while !cur.exists() && cur.starts_with(&d.root) && cur != d.root {
@@ -82,15 +83,19 @@ impl CgroupManager for FsManager {
                     }
                     Err(source) => return Err(CgroupError::Io { what: "create cgroup", path: dir.clone(), source }),
                 }
-                if !d.v2 && d.controllers.iter().any(|c| c == "cpuset") {
-                    v1::inherit_cpuset(dir)?;
-                }
+            }
+            if !d.v2 && d.controllers.iter().any(|c| c == "cpuset") && d.path.exists() {
+                v1::inherit_cpuset_path(&d.root, &d.path)?;
             }
         }
         if self.dirs.layout.is_unified() {
             self.dirs.enable_v2(&["cpu", "cpuset", "io", "memory", "pids", "hugetlb", "rdma", "misc"])?;
         }
         Ok(())
+    }
+
+    fn check(&self, r: &LinuxResources) -> Result<(), CgroupError> {
+        resources::check(&self.dirs, r)
     }
 
     fn set(&self, r: &LinuxResources) -> Result<(), CgroupError> {
@@ -273,5 +278,54 @@ mod tests {
         assert_eq!(m.dir_for("hugetlb").unwrap().path, PathBuf::from("/cg/unified/x"));
         assert_eq!(m.dir_for("cpuacct").unwrap().path, PathBuf::from("/cg/cpu,cpuacct/x"));
         assert!(m.dir_for("pids").is_none());
+    }
+
+    /// Every file under `dir` with what was written to it, as `path=value`.
+    fn written(dir: &Path) -> Vec<String> {
+        let mut out = Vec::new();
+        let mut todo = vec![dir.to_path_buf()];
+        while let Some(d) = todo.pop() {
+            for e in std::fs::read_dir(&d).unwrap() {
+                let p = e.unwrap().path();
+                if p.is_dir() {
+                    todo.push(p);
+                } else {
+                    let v = std::fs::read_to_string(&p).unwrap();
+                    out.push(format!("{}={v}", p.strip_prefix(dir).unwrap().display()));
+                }
+            }
+        }
+        out.sort();
+        out
+    }
+
+    #[test]
+    fn a_resources_block_writes_these_files_and_no_others() {
+        let tmp = tempfile::tempdir().unwrap();
+        let mut l = Layout::default();
+        for (c, dir) in [("memory", "memory"), ("cpu", "cpu,cpuacct"), ("cpuacct", "cpu,cpuacct"), ("pids", "pids")] {
+            std::fs::create_dir_all(tmp.path().join(dir)).unwrap();
+            l.v1.insert(c.into(), tmp.path().join(dir));
+        }
+        let m = FsManager::new(&l, &BTreeMap::new(), &config("/pod/c1")).unwrap();
+        m.create().unwrap();
+        let r: LinuxResources = serde_json::from_str(
+            r#"{"memory": {"limit": 268435456, "reservation": 134217728},
+                "cpu": {"shares": 512, "quota": 50000, "period": 100000},
+                "pids": {"limit": 64}}"#,
+        )
+        .unwrap();
+        m.set(&r).unwrap();
+        assert_eq!(
+            written(tmp.path()),
+            [
+                "cpu,cpuacct/pod/c1/cpu.cfs_period_us=100000",
+                "cpu,cpuacct/pod/c1/cpu.cfs_quota_us=50000",
+                "cpu,cpuacct/pod/c1/cpu.shares=512",
+                "memory/pod/c1/memory.limit_in_bytes=268435456",
+                "memory/pod/c1/memory.soft_limit_in_bytes=134217728",
+                "pids/pod/c1/pids.max=64",
+            ]
+        );
     }
 }

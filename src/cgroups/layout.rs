@@ -24,6 +24,7 @@ impl Layout {
         self.v1.is_empty() && self.unified.is_some()
     }
 
+    #[cfg(test)]
     pub fn is_hybrid(&self) -> bool {
         !self.v1.is_empty() && self.unified.is_some()
     }

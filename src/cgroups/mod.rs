@@ -10,6 +10,8 @@
 mod dbus;
 mod devices;
 mod dirs;
+#[cfg(test)]
+pub(crate) mod fake;
 mod fs;
 mod layout;
 mod resources;
@@ -24,7 +26,7 @@ use nix::unistd::Pid;
 use oci_spec::runtime::LinuxResources;
 
 pub use fs::FsManager;
-pub use layout::{Layout, Owner};
+pub use layout::Layout;
 pub use stats::Stats;
 pub use systemd::SystemdManager;
 
@@ -85,6 +87,11 @@ pub enum CgroupError {
 pub trait CgroupManager {
     /// Create the cgroup directories (on every hierarchy that is needed).
     fn create(&self) -> Result<(), CgroupError>;
+    /// Refuse what this host cannot honour in `resources` (runc's "invalid
+    /// configuration"), before anything is created or written.
+    fn check(&self, _resources: &LinuxResources) -> Result<(), CgroupError> {
+        Ok(())
+    }
     /// Write the limits in `resources`; an unsupported field is an error naming it.
     fn set(&self, resources: &LinuxResources) -> Result<(), CgroupError>;
     /// Move `pid` into the cgroup (every hierarchy on v1/hybrid).

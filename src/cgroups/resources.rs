@@ -28,7 +28,31 @@ fn only_v1(d: &Dir, field: &str) -> Result<(), CgroupError> {
     Ok(())
 }
 
+/// What must be refused before anything is written: `unified` keys this host
+/// cannot honour. runc refuses `unified` on any v1 or hybrid host ("invalid
+/// configuration: cannot use unified on cgroup v1"); berth honours on a hybrid
+/// host the keys of controllers its cgroup2 mount holds (hugetlb here), and
+/// refuses the rest in runc's words.
+pub(super) fn check(m: &Dirs, r: &LinuxResources) -> Result<(), CgroupError> {
+    let Some(unified) = r.unified() else { return Ok(()) };
+    if m.layout.is_unified() {
+        return Ok(());
+    }
+    for k in unified.keys() {
+        let controller = k.split('.').next().unwrap_or_default();
+        let on_cgroup2 = m.unified().is_some() && m.layout.unified_controllers.iter().any(|c| c == controller);
+        if !on_cgroup2 {
+            return Err(CgroupError::Invalid {
+                field: format!("linux.resources.unified.{k}"),
+                reason: "invalid configuration: cannot use unified on cgroup v1".into(),
+            });
+        }
+    }
+    Ok(())
+}
+
 pub(super) fn apply(m: &Dirs, r: &LinuxResources) -> Result<(), CgroupError> {
+    check(m, r)?;
     if let Some(mem) = r.memory() {
         memory(m, mem)?;
     }
@@ -143,6 +167,10 @@ fn memory_v2(dir: &Path, mem: &LinuxMemory) -> Result<(), CgroupError> {
     if mem.swappiness().is_some() {
         return Err(unsupported("swappiness"));
     }
+    // cgroup v2 accounts socket memory with the rest and has no separate limit.
+    if mem.kernel_tcp().is_some_and(|v| v != 0) {
+        return Err(unsupported("kernelTCP"));
+    }
     Ok(())
 }
 
@@ -163,6 +191,18 @@ fn memory_v1(dir: &Path, mem: &LinuxMemory) -> Result<(), CgroupError> {
     }
     if mem.disable_oom_killer().unwrap_or(false) {
         write(&p("memory.oom_control"), "1", "linux.resources.memory.disableOOMKiller")?;
+    }
+    // runc 1.1 ignores it with a warning; the spec's field is v1's TCP buffer
+    // limit, which this host's kernel has: applied (0 means "not set").
+    if let Some(t) = mem.kernel_tcp().filter(|v| *v != 0) {
+        let file = p("memory.kmem.tcp.limit_in_bytes");
+        if !file.exists() {
+            return Err(CgroupError::Unsupported {
+                field: "linux.resources.memory.kernelTCP".into(),
+                reason: "this kernel has no memory.kmem.tcp.limit_in_bytes".into(),
+            });
+        }
+        write(&file, &t.to_string(), "linux.resources.memory.kernelTCP")?;
     }
     if let Some(h) = mem.use_hierarchy() {
         let _ = write(&p("memory.use_hierarchy"), if h { "1" } else { "0" }, "linux.resources.memory.useHierarchy");

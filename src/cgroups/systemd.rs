@@ -269,6 +269,10 @@ impl CgroupManager for SystemdManager {
         Ok(())
     }
 
+    fn check(&self, resources: &LinuxResources) -> Result<(), CgroupError> {
+        self.fs.check(resources)
+    }
+
     fn set(&self, resources: &LinuxResources) -> Result<(), CgroupError> {
         if !self.is_started() {
             *self.pending.borrow_mut() = Some(resources.clone());

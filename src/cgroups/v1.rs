@@ -6,15 +6,29 @@ use std::time::Duration;
 use super::dirs::{read, write};
 use super::{CgroupError, FreezerState};
 
+/// Every level from the hierarchy's `root` down to `dir` gets its parent's
+/// cpus/mems where its own are empty, top first (runc's cpusetEnsureParent): a
+/// level made by someone else without them (a pod's cgroup, made with mkdir)
+/// would leave every level below empty, and a task joining one fails (ENOSPC).
+pub(super) fn inherit_cpuset_path(root: &Path, dir: &Path) -> Result<(), CgroupError> {
+    let Ok(rel) = dir.strip_prefix(root) else { return Ok(()) };
+    let mut cur = root.to_path_buf();
+    for c in rel.components() {
+        cur.push(c);
+        inherit_cpuset(&cur)?;
+    }
+    Ok(())
+}
+
 /// A new v1 cpuset cgroup has empty cpus/mems and refuses tasks until they are
 /// set: copy the parent's.
-pub(super) fn inherit_cpuset(dir: &Path) -> Result<(), CgroupError> {
+fn inherit_cpuset(dir: &Path) -> Result<(), CgroupError> {
     let Some(parent) = dir.parent() else { return Ok(()) };
     for f in ["cpuset.cpus", "cpuset.mems"] {
         if read(&dir.join(f)).unwrap_or_default().is_empty() {
             let v = read(&parent.join(f)).unwrap_or_default();
             if !v.is_empty() {
-                write(&dir.join(f), &v, f)?;
+                write(&dir.join(f), &v, &format!("{f} (copied from {parent:?})"))?;
             }
         }
     }

@@ -8,7 +8,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::sys;
 
-#[derive(Debug, Serialize, Deserialize)]
+#[derive(Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub enum Msg {
     /// parent → init: uid/gid maps written, cgroup joined; go on.
     Go,

@@ -7,21 +7,20 @@ use std::fs;
 use std::os::fd::OwnedFd;
 use std::path::{Path, PathBuf};
 
-use nix::sched::CloneFlags;
 use nix::sys::signal::{Signal, kill};
 use nix::sys::stat::Mode;
 use nix::sys::wait::waitpid;
 use nix::unistd::Pid;
-use oci_spec::runtime::LinuxNamespaceType;
+use oci_spec::runtime::{Linux, LinuxResources, Spec};
 
-use super::channel::{self, Msg};
+use super::channel::{self, Channel, Msg};
 use super::error::{Cause, ContainerError};
 use super::init::{self, InitConfig};
-use super::state::{FIFO, State, Status, Store};
-use super::{ContainerId, testhook, userns};
+use super::state::{ContainerLock, FIFO, State, Status, Store};
+use super::{ContainerId, namespaces, setup, testhook, userns};
 use crate::cgroups::{self, CgroupConfig, CgroupManager};
 use crate::sys::process::{Forked, clone_fork};
-use crate::{console, hooks, security, spec, sys};
+use crate::{console, hooks, rootfs, security, spec, sys};
 
 /// What `berth create` was asked to do.
 pub struct CreateOptions {
@@ -38,17 +37,16 @@ pub struct CreateOptions {
 }
 
 /// The created container: its init pid (always a child of this process, even
-/// when joining a pid namespace forced an intermediate fork) and its state.
+/// when joining a pid namespace forced an intermediate fork).
 pub struct Created {
     pub pid: Pid,
-    pub state: State,
 }
 
 pub fn create(opts: &CreateOptions) -> Result<Created, ContainerError> {
     let id = ContainerId::new(&opts.id).map_err(|c| c.into_error(&opts.id, "create"))?;
     let store = Store::new(&opts.root);
     let dir = store.create_dir(&id).map_err(|c| c.into_error(&opts.id, "create"))?;
-    let mut cleanup = Cleanup { dir: Some(dir.clone()), cgroup: None, pid: None };
+    let mut cleanup = Cleanup { dir: Some(dir.clone()), cgroup: None, pid: None, host_mounts: None };
     match create_in(opts, &id, &store, &dir, &mut cleanup) {
         Ok(created) => {
             cleanup.disarm();
@@ -66,6 +64,8 @@ struct Cleanup {
     dir: Option<PathBuf>,
     cgroup: Option<Box<dyn CgroupManager>>,
     pid: Option<Pid>,
+    /// Without a mount namespace: the rootfs and the mounts that were there before.
+    host_mounts: Option<(PathBuf, Vec<u64>)>,
 }
 
 impl Cleanup {
@@ -73,12 +73,16 @@ impl Cleanup {
         self.dir = None;
         self.cgroup = None;
         self.pid = None;
+        self.host_mounts = None;
     }
 
     fn run(&mut self) {
         if let Some(pid) = self.pid.take() {
             let _ = kill(pid, Signal::SIGKILL);
             let _ = waitpid(pid, None);
+        }
+        if let Some((rootfs, before)) = self.host_mounts.take() {
+            super::hostmounts::remove_new(&rootfs, &before);
         }
         if let Some(cg) = self.cgroup.take() {
             super::kill::kill_cgroup(cg.as_ref());
@@ -94,6 +98,15 @@ impl Cleanup {
     }
 }
 
+/// The config, read and checked before anything exists on the host.
+struct Loaded {
+    bundle: PathBuf,
+    rootfs: PathBuf,
+    spec: Spec,
+    linux: Linux,
+    plan: namespaces::Plan,
+}
+
 fn create_in(
     opts: &CreateOptions,
     id: &ContainerId,
@@ -103,6 +116,91 @@ fn create_in(
 ) -> Result<Created, Cause> {
     let lock = store.lock(id)?;
     testhook::pause_at("after-state-dir");
+    let loaded = load(opts)?;
+    let (seccomp, seccomp_listener) = compile_seccomp(&loaded.linux)?;
+    // Saved before anything else exists on the host, and again as each thing is
+    // made, so that `delete --force` can undo a create killed at any point.
+    let mut state = new_state(opts, id, &loaded);
+    cleanup.host_mounts = state.host_mounts_before.clone().map(|b| (loaded.rootfs.clone(), b));
+    store.save(&state)?;
+    let cgroup = make_cgroup(cgroups::open(&state.cgroup)?, loaded.linux.resources().as_ref(), &mut cleanup.cgroup)?;
+    // Init joins the v1 hierarchies itself (see `CgroupManager::self_join_files`),
+    // through files opened here where the host's paths resolve. Not from a user
+    // namespace, whose root may not write the host's cgroupfs.
+    let plan = loaded.plan;
+    let cgroup_tasks = if plan.new_user || plan.join_user { Vec::new() } else { setup::open_self_join(cgroup)? };
+    let self_join = !cgroup_tasks.is_empty();
+    testhook::pause_at("after-cgroup");
+    let fifo = make_fifo(dir)?;
+    let console_socket = opts.console_socket.as_deref().map(console::connect).transpose()?;
+    let idmapped = detached_sources(&loaded)?;
+    let (parent_ch, child_ch) = channel::pair()?;
+    let init_config = InitConfig {
+        spec: &loaded.spec,
+        rootfs: &loaded.rootfs,
+        bundle: &loaded.bundle,
+        fifo: &fifo,
+        console_socket,
+        no_pivot: opts.no_pivot,
+        no_new_keyring: opts.no_new_keyring,
+        preserve_fds: opts.preserve_fds,
+        seccomp: seccomp.as_ref(),
+        seccomp_listener,
+        id: id.as_str(),
+        clone_flags: plan.init_flags(),
+        allow_setgroups: !(plan.new_user && opts.rootless),
+        cgroup_tasks,
+        idmapped,
+    };
+    let child = clone_init(&plan, &loaded.linux, parent_ch, child_ch, &init_config, lock)?;
+    drop(init_config);
+    let (parent_ch, child) = child;
+    cleanup.pid = Some(child);
+    if plan.new_user {
+        userns::write_mappings(child, &loaded.linux, opts.rootless)?;
+    }
+    setup::add_task(cgroup, child, self_join)?;
+    record_pid(store, &mut state, child)?;
+    testhook::pause_at("after-clone");
+    set_oom_score_adj(&loaded.spec, child)?;
+    parent_ch.send(&Msg::Go)?;
+    let pid = handshake(&parent_ch, child, store, &mut state, cleanup)?;
+    state.init_start_time =
+        super::state::start_time(pid.as_raw()).ok_or_else(|| Cause::Init("init exited before it was ready".into()))?;
+    state.creating = false;
+    store.save(&state)?;
+    if let Some(pid_file) = &opts.pid_file {
+        write_pid_file(pid_file, pid)?;
+    }
+    Ok(Created { pid })
+}
+
+/// The seccomp filter, compiled before clone (errors reach the user directly,
+/// and the child inherits the program instead of compiling its own copy), and a
+/// seccomp agent's socket, connected while its path is ours to see.
+fn compile_seccomp(linux: &Linux) -> Result<(Option<security::seccomp::Filter>, Option<OwnedFd>), Cause> {
+    let Some(profile) = linux.seccomp() else { return Ok((None, None)) };
+    let filter = security::seccomp::compile(profile)?;
+    let listener = security::seccomp::connect_listener(profile, &filter)?;
+    Ok((Some(filter), listener))
+}
+
+/// Bind sources init gets as detached trees made here: idmapped ones (idmapping
+/// needs a privilege over the source filesystem that init in a user namespace
+/// lacks) and, with a new user namespace, every other (`userns::bind_sources`).
+fn detached_sources(loaded: &Loaded) -> Result<rootfs::IdmappedTrees, Cause> {
+    let mut trees = userns::idmapped_mounts(&loaded.spec, &loaded.bundle)?;
+    if loaded.plan.new_user {
+        userns::bind_sources(&loaded.spec, &loaded.bundle, &mut trees);
+    }
+    Ok(trees)
+}
+
+/// Read the bundle: config.json, the rootfs, and runc's checks that need no
+/// host change (terminal vs console socket, no intelRdt). A config without a
+/// mount namespace shares ours (runtime spec: a type left out is inherited);
+/// its mounts are made here, under the rootfs (`hostmounts`).
+fn load(opts: &CreateOptions) -> Result<Loaded, Cause> {
     let bundle = fs::canonicalize(&opts.bundle).map_err(|source| Cause::Io {
         what: "bundle",
         path: opts.bundle.clone(),
@@ -119,207 +217,171 @@ fn create_in(
     if !rootfs.is_dir() {
         return Err(spec::SpecError::invalid("root.path", format!("{rootfs:?} is not a directory")).into());
     }
-    let terminal = process.terminal().unwrap_or(false);
-    if terminal && opts.console_socket.is_none() {
-        return Err(Cause::Usage("cannot allocate tty if berth will detach without setting console socket".into()));
-    }
-    if !terminal && opts.console_socket.is_some() {
-        return Err(Cause::Usage("cannot use console socket if berth will not detach or allocate tty".into()));
-    }
+    check_terminal(process.terminal().unwrap_or(false), opts.console_socket.is_some())?;
     let linux = spec.linux().clone().unwrap_or_default();
-    let namespaces = linux.namespaces().clone().unwrap_or_default();
-    if !namespaces.iter().any(|n| n.typ() == LinuxNamespaceType::Mount) {
-        return Err(spec::SpecError::invalid("linux.namespaces", "a mount namespace is required").into());
-    }
-
-    // Compile seccomp before clone: errors reach the user directly, and the child
-    // inherits the program instead of compiling its own copy.
-    let seccomp = match linux.seccomp() {
-        Some(profile) => Some(security::seccomp::compile(profile)?),
-        None => None,
-    };
-
+    let list = linux.namespaces().clone().unwrap_or_default();
     if linux.intel_rdt().is_some() {
         // config-linux.md: "If the resctrl pseudo-filesystem is not mounted, the
         // runtime MUST generate an error". berth has no resctrl support at all.
         return Err(spec::SpecError::invalid("linux.intelRdt", "not supported by berth (no resctrl support)").into());
     }
+    let plan = namespaces::Plan::new(&list);
+    Ok(Loaded { bundle, rootfs, spec, linux, plan })
+}
 
-    let cgroup_config = CgroupConfig {
-        path: linux.cgroups_path().clone().unwrap_or_default(),
+/// runc's rule and words: a terminal needs a console socket, and only a
+/// terminal may have one.
+pub(super) fn check_terminal(terminal: bool, console_socket: bool) -> Result<(), Cause> {
+    if terminal && !console_socket {
+        return Err(Cause::Usage("cannot allocate tty if berth will detach without setting console socket".into()));
+    }
+    if !terminal && console_socket {
+        return Err(Cause::Usage("cannot use console socket if berth will not detach or allocate tty".into()));
+    }
+    Ok(())
+}
+
+/// The state as first saved: `creating`, no pid yet.
+fn new_state(opts: &CreateOptions, id: &ContainerId, loaded: &Loaded) -> State {
+    let cgroup = CgroupConfig {
+        path: loaded.linux.cgroups_path().clone().unwrap_or_default(),
         systemd: opts.systemd_cgroup,
         id: id.as_str().to_string(),
         rootless: opts.rootless,
     };
-    // Saved before anything else exists on the host, and again as each thing is
-    // made, so that `delete --force` can undo a create killed at any point.
-    let mut state = State {
+    State {
         id: id.as_str().to_string(),
         pid: 0,
         init_start_time: 0,
-        bundle: bundle.clone(),
-        rootfs: rootfs.clone(),
+        bundle: loaded.bundle.clone(),
+        rootfs: loaded.rootfs.clone(),
         created: sys::time::now_rfc3339(),
-        cgroup: cgroup_config,
+        cgroup,
         rootless: opts.rootless,
         creating: true,
-        config: spec.clone(),
-    };
-    store.save(&state)?;
-    let cgroup = cgroups::open(&state.cgroup)?;
+        config: loaded.spec.clone(),
+        host_mounts_before: (!rootfs::has_mount_namespace(&loaded.spec)).then(|| super::hostmounts::at(&loaded.rootfs)),
+    }
+}
+
+/// The container's cgroup: checked (a frozen one is refused before it is ours
+/// to remove), created, handed to `cleanup`, its limits written.
+fn make_cgroup<'a>(
+    cgroup: Box<dyn CgroupManager>,
+    resources: Option<&LinuxResources>,
+    slot: &'a mut Option<Box<dyn CgroupManager>>,
+) -> Result<&'a dyn CgroupManager, Cause> {
+    if let Some(resources) = resources {
+        cgroup.check(resources)?;
+    }
     check_existing_cgroup(cgroup.as_ref())?;
     cgroup.create()?;
-    let cgroup = cleanup.cgroup.insert(cgroup);
-    if let Some(resources) = linux.resources() {
+    let cgroup: &'a dyn CgroupManager = &**slot.insert(cgroup);
+    if let Some(resources) = resources {
         cgroup.set(resources)?;
     }
-    let new_user = namespaces.iter().any(|n| n.typ() == LinuxNamespaceType::User && n.path().is_none());
-    let join_user = namespaces.iter().any(|n| n.typ() == LinuxNamespaceType::User && n.path().is_some());
-    // Init joins the v1 hierarchies itself (see `CgroupManager::self_join_files`),
-    // through files opened here where the host's paths resolve. Not from a user
-    // namespace, whose root may not write the host's cgroupfs.
-    let cgroup_tasks = if new_user || join_user { Vec::new() } else { open_self_join(cgroup.as_ref())? };
-    let self_join = !cgroup_tasks.is_empty();
-    testhook::pause_at("after-cgroup");
+    Ok(cgroup)
+}
 
+/// The exec fifo init blocks on until `start`. Any user the container runs as
+/// must be able to open it for writing; mkfifo's mode went through our umask.
+fn make_fifo(dir: &Path) -> Result<PathBuf, Cause> {
     let fifo = dir.join(FIFO);
-    nix::unistd::mkfifo(&fifo, Mode::from_bits_truncate(0o622))
-        .map_err(|e| sys::Error::with_path("mkfifo", &fifo, e))?;
-    // Any user the container runs as must be able to open it for writing; mkfifo's
-    // mode went through our umask.
-    nix::sys::stat::fchmodat(
-        None,
-        &fifo,
-        Mode::from_bits_truncate(0o622),
-        nix::sys::stat::FchmodatFlags::FollowSymlink,
-    )
-    .map_err(|e| sys::Error::with_path("chmod", &fifo, e))?;
+    let mode = Mode::from_bits_truncate(0o622);
+    nix::unistd::mkfifo(&fifo, mode).map_err(|e| sys::Error::with_path("mkfifo", &fifo, e))?;
+    nix::sys::stat::fchmodat(None, &fifo, mode, nix::sys::stat::FchmodatFlags::FollowSymlink)
+        .map_err(|e| sys::Error::with_path("chmod", &fifo, e))?;
+    Ok(fifo)
+}
 
-    let console_socket: Option<OwnedFd> = match &opts.console_socket {
-        Some(p) => Some(console::connect(p)?),
-        None => None,
-    };
-
-    // Namespaces created at clone time, so that they are owned by a new user
-    // namespace created in the same call. When joining an existing user namespace,
-    // init unshares them after setns instead. The cgroup namespace is always
-    // unshared by init once it is in the container's cgroup, so that cgroup becomes
-    // the namespace's root; time namespaces cannot be created by clone(2).
-    let mut clone_flags = CloneFlags::empty();
-    if !join_user {
-        let late = [LinuxNamespaceType::Time, LinuxNamespaceType::Cgroup];
-        for ns in namespaces.iter().filter(|n| n.path().is_none() && !late.contains(&n.typ())) {
-            clone_flags |= CloneFlags::from_bits_retain(ns.typ() as i32);
-        }
-    }
-
-    // Idmapped mounts need a privilege over the source filesystem that init in a
-    // user namespace lacks: detach and idmap them here, init only attaches them.
-    let idmapped = userns::idmapped_mounts(&spec, &bundle)?;
-    // A new time namespace: made here, not in init. Its offsets can only be written
-    // before any process is in it, so the namespace must be unshared, written and
-    // then entered by a fork; init is usually pid 1 of a new pid namespace, which
-    // may not fork with CLONE_PARENT. We restore our own namespace for children
-    // (the hooks run in the runtime's) once init is cloned.
-    let new_time = !join_user && namespaces.iter().any(|n| n.typ() == LinuxNamespaceType::Time && n.path().is_none());
-    let host_time = if new_time { Some(init::new_time_namespace(&linux)?) } else { None };
-    let init_flags =
-        if new_time { clone_flags | CloneFlags::from_bits_retain(libc::CLONE_NEWTIME) } else { clone_flags };
-
-    let (parent_ch, child_ch) = channel::pair()?;
-    let init_config = InitConfig {
-        spec: &spec,
-        rootfs: &rootfs,
-        bundle: &bundle,
-        fifo: &fifo,
-        console_socket,
-        no_pivot: opts.no_pivot,
-        no_new_keyring: opts.no_new_keyring,
-        preserve_fds: opts.preserve_fds,
-        seccomp: seccomp.as_ref(),
-        id: id.as_str(),
-        clone_flags: init_flags,
-        allow_setgroups: !(new_user && opts.rootless),
-        cgroup_tasks,
-        idmapped,
-    };
-
-    let child = match clone_fork(clone_flags)? {
+/// clone(2) init into the namespaces of `plan` (the child runs `init::run` and
+/// never returns here). A new time namespace is made here, not in init: its
+/// offsets can only be written before any process is in it, so the namespace
+/// must be unshared, written and then entered by a fork; init is usually pid 1
+/// of a new pid namespace, which may not fork with CLONE_PARENT. We go back to
+/// our own namespace for our later children (the hooks run in the runtime's).
+fn clone_init(
+    plan: &namespaces::Plan,
+    linux: &Linux,
+    parent_ch: Channel,
+    child_ch: Channel,
+    init_config: &InitConfig<'_>,
+    lock: ContainerLock,
+) -> Result<(Channel, Pid), Cause> {
+    let host_time = if plan.new_time { Some(namespaces::new_time_namespace(linux)?) } else { None };
+    let child = match clone_fork(plan.clone)? {
         Forked::Child => {
             drop(parent_ch);
-            init::run(&child_ch, &init_config, lock)
+            init::run(&child_ch, init_config, lock)
         }
         Forked::Parent(pid) => pid,
     };
-    if let Some(fd) = host_time {
-        nix::sched::setns(fd, CloneFlags::from_bits_retain(libc::CLONE_NEWTIME))
-            .map_err(|e| sys::Error::with_path("setns", "/proc/self/ns/time", e))?;
+    if let Some(own) = host_time {
+        namespaces::restore_time_namespace(own)?;
     }
-    drop(child_ch);
-    drop(init_config);
-    cleanup.pid = Some(child);
+    Ok((parent_ch, child))
+}
+
+/// Record init's pid (and start time, so a reused pid is never signalled).
+fn record_pid(store: &Store, state: &mut State, pid: Pid) -> Result<(), Cause> {
+    state.pid = pid.as_raw();
+    state.init_start_time = super::state::start_time(pid.as_raw()).unwrap_or(0);
+    store.save(state)
+}
+
+fn set_oom_score_adj(spec: &Spec, child: Pid) -> Result<(), Cause> {
+    let Some(adj) = spec.process().as_ref().and_then(|p| p.oom_score_adj()) else { return Ok(()) };
+    let path = format!("/proc/{child}/oom_score_adj");
+    fs::write(&path, adj.to_string()).map_err(|source| Cause::Io {
+        what: "process.oomScoreAdj",
+        path: path.into(),
+        source,
+    })
+}
+
+/// The parent's side of init's setup after Go: a new pid (init forked to enter
+/// a pid namespace), the prestart and createRuntime hooks once the mounts are
+/// made, until Ready. Returns init's pid.
+fn handshake(ch: &Channel, child: Pid, store: &Store, state: &mut State, cleanup: &mut Cleanup) -> Result<Pid, Cause> {
     let mut pid = child;
-
-    if new_user {
-        userns::write_mappings(child, &linux, opts.rootless)?;
-    }
-    add_task(cgroup.as_ref(), child, self_join)?;
-    state.pid = child.as_raw();
-    state.init_start_time = super::state::start_time(child.as_raw()).unwrap_or(0);
-    store.save(&state)?;
-    testhook::pause_at("after-clone");
-    if let Some(adj) = process.oom_score_adj() {
-        let path = format!("/proc/{child}/oom_score_adj");
-        fs::write(&path, adj.to_string()).map_err(|source| Cause::Io {
-            what: "process.oomScoreAdj",
-            path: path.into(),
-            source,
-        })?;
-    }
-    parent_ch.send(&Msg::Go)?;
-
-    let hooks = spec.hooks().clone().unwrap_or_default();
     loop {
-        match parent_ch.recv()? {
+        match ch.recv()? {
             Some(Msg::Pid(p)) => {
                 // The intermediate process exits once it has forked init (as our
                 // child, through CLONE_PARENT).
                 let _ = waitpid(child, None);
                 pid = Pid::from_raw(p);
                 cleanup.pid = Some(pid);
-                state.pid = p;
-                state.init_start_time = super::state::start_time(p).unwrap_or(0);
-                store.save(&state)?;
+                record_pid(store, state, pid)?;
             }
             Some(Msg::MountsReady) => {
                 testhook::pause_at("after-mounts");
                 state.pid = pid.as_raw();
-                // runtime.md: hooks get the state; by now the container is made (crun
-                // passes `created` too; runc 1.1 `creating`).
-                let oci = serde_json::to_vec(&state.to_oci(Status::Created)).map_err(Cause::Json)?;
-                #[allow(deprecated)]
-                hooks::run_all("prestart", hooks.prestart().as_ref(), &oci)?;
-                hooks::run_all("createRuntime", hooks.create_runtime().as_ref(), &oci)?;
-                parent_ch.send(&Msg::HooksDone)?;
+                run_runtime_hooks(state)?;
+                ch.send(&Msg::HooksDone)?;
             }
             Some(Msg::Ready) => {
                 testhook::pause_at("ready");
-                break;
+                state.pid = pid.as_raw();
+                return Ok(pid);
             }
             Some(Msg::Error(e)) => return Err(Cause::Init(e)),
             Some(other) => return Err(Cause::UnexpectedMessage { from: "init", message: format!("{other:?}") }),
             None => return Err(Cause::Init("init exited before it was ready".into())),
         }
     }
-    state.pid = pid.as_raw();
-    state.init_start_time =
-        super::state::start_time(pid.as_raw()).ok_or_else(|| Cause::Init("init exited before it was ready".into()))?;
-    state.creating = false;
-    store.save(&state)?;
-    if let Some(pid_file) = &opts.pid_file {
-        write_pid_file(pid_file, pid)?;
-    }
-    Ok(Created { pid, state })
+}
+
+/// prestart and createRuntime, in the runtime's namespaces. runtime.md: hooks
+/// get the state; by now the container is made (crun passes `created` too; runc
+/// 1.1 `creating`).
+fn run_runtime_hooks(state: &State) -> Result<(), Cause> {
+    let hooks = state.config.hooks().clone().unwrap_or_default();
+    let oci = serde_json::to_vec(&state.to_oci(Status::Created)).map_err(Cause::Json)?;
+    #[allow(deprecated)]
+    hooks::run_all("prestart", hooks.prestart().as_ref(), &oci)?;
+    hooks::run_all("createRuntime", hooks.create_runtime().as_ref(), &oci)?;
+    Ok(())
 }
 
 /// runc's checks on a cgroup that exists before `create` (libcontainer's
@@ -337,24 +399,6 @@ fn check_existing_cgroup(cg: &dyn CgroupManager) -> Result<(), Cause> {
     Ok(())
 }
 
-/// Open the `tasks` files through which the container's first process joins its
-/// v1 cgroups itself, each with its path for error messages.
-pub(super) fn open_self_join(cg: &dyn CgroupManager) -> Result<Vec<(PathBuf, fs::File)>, Cause> {
-    cg.self_join_files()
-        .into_iter()
-        .map(|path| match fs::OpenOptions::new().write(true).open(&path) {
-            Ok(f) => Ok((path, f)),
-            Err(source) => Err(Cause::Io { what: "open cgroup tasks", path, source }),
-        })
-        .collect()
-}
-
-/// The parent's part of moving `pid` into the cgroup: every hierarchy, or, when
-/// the process joins the v1 ones itself (`open_self_join`), only the others.
-pub(super) fn add_task(cg: &dyn CgroupManager, pid: Pid, self_join: bool) -> Result<(), cgroups::CgroupError> {
-    if self_join { cg.add_task_except_self_join(pid) } else { cg.add_task(pid) }
-}
-
 /// Write the pid atomically (temp file + rename), as containerd reads it at once.
 pub fn write_pid_file(path: &Path, pid: Pid) -> Result<(), Cause> {
     let dir = path.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
@@ -366,4 +410,82 @@ pub fn write_pid_file(path: &Path, pid: Pid) -> Result<(), Cause> {
         source,
     })?;
     fs::rename(&tmp, path).map_err(|source| Cause::Io { what: "write pid file", path: path.to_path_buf(), source })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::cgroups::fake::{CgCall, FakeManager};
+
+    fn resources() -> LinuxResources {
+        serde_json::from_str(r#"{"memory": {"limit": 268435456}, "pids": {"limit": 64}}"#).unwrap()
+    }
+
+    #[test]
+    fn the_cgroup_is_checked_then_created_then_limited_and_owned_by_cleanup() {
+        let fake = FakeManager::default();
+        let mut slot = None;
+        make_cgroup(Box::new(fake.clone()), Some(&resources()), &mut slot).unwrap();
+        assert_eq!(
+            *fake.calls.borrow(),
+            [CgCall::IsFrozen, CgCall::Pids, CgCall::Create, CgCall::Set { memory: Some(268435456), pids: Some(64) }]
+        );
+        assert!(slot.is_some(), "a failure after this removes the cgroup");
+    }
+
+    #[test]
+    fn a_frozen_cgroup_is_refused_and_left_alone() {
+        let fake = FakeManager { frozen: true, ..Default::default() };
+        let mut slot = None;
+        let err = make_cgroup(Box::new(fake.clone()), Some(&resources()), &mut slot).err().unwrap();
+        assert!(matches!(err, Cause::UnexpectedlyFrozen), "{err}");
+        assert_eq!(*fake.calls.borrow(), [CgCall::IsFrozen]);
+        assert!(slot.is_none(), "not ours: cleanup must not remove it");
+    }
+
+    #[test]
+    fn cleanup_empties_and_removes_the_cgroup_then_the_state_dir() {
+        let tmp = tempfile::tempdir().unwrap();
+        let dir = tmp.path().join("c1");
+        fs::create_dir(&dir).unwrap();
+        let fake = FakeManager::default();
+        let mut cleanup =
+            Cleanup { dir: Some(dir.clone()), cgroup: Some(Box::new(fake.clone())), pid: None, host_mounts: None };
+        cleanup.run();
+        assert_eq!(*fake.calls.borrow(), [CgCall::Pids, CgCall::Destroy]);
+        assert!(!dir.exists());
+    }
+
+    #[test]
+    fn a_disarmed_cleanup_leaves_everything() {
+        let tmp = tempfile::tempdir().unwrap();
+        let fake = FakeManager::default();
+        let mut cleanup = Cleanup {
+            dir: Some(tmp.path().to_path_buf()),
+            cgroup: Some(Box::new(fake.clone())),
+            pid: None,
+            host_mounts: None,
+        };
+        cleanup.disarm();
+        cleanup.run();
+        assert!(fake.calls.borrow().is_empty());
+        assert!(tmp.path().exists());
+    }
+
+    #[test]
+    fn a_process_that_joins_v1_itself_is_added_by_the_parent_elsewhere_only() {
+        let fake = FakeManager::default();
+        setup::add_task(&fake, Pid::from_raw(42), true).unwrap();
+        setup::add_task(&fake, Pid::from_raw(43), false).unwrap();
+        assert_eq!(*fake.calls.borrow(), [CgCall::AddTaskExceptSelfJoin(42), CgCall::AddTask(43)]);
+    }
+
+    #[test]
+    fn a_terminal_needs_a_console_socket_and_only_a_terminal_may_have_one() {
+        assert!(check_terminal(true, true).is_ok() && check_terminal(false, false).is_ok());
+        let e = check_terminal(true, false).unwrap_err().to_string();
+        assert_eq!(e, "cannot allocate tty if berth will detach without setting console socket");
+        let e = check_terminal(false, true).unwrap_err().to_string();
+        assert_eq!(e, "cannot use console socket if berth will not detach or allocate tty");
+    }
 }

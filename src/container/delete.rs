@@ -44,6 +44,9 @@ pub fn delete(root: &Path, id: &str, force: bool) -> Result<(), ContainerError> 
             return Err(err(Cause::NotStopped { id: id.to_string(), status }));
         }
     }
+    if let Some(before) = &st.host_mounts_before {
+        super::hostmounts::remove_new(&st.rootfs, before);
+    }
     let cg = cgroups::open(&st.cgroup).map_err(|e| err(e.into()))?;
     // Processes left without a pid namespace (or with --force) go too.
     kill_cgroup(cg.as_ref());

@@ -64,6 +64,7 @@ pub enum Cause {
     #[error("container's cgroup unexpectedly frozen")]
     UnexpectedlyFrozen,
     /// A failure the test-hooks build injects (BERTH_TEST_FAIL_AT).
+    #[cfg(feature = "test-hooks")]
     #[error("fault injected at {0} (BERTH_TEST_FAIL_AT)")]
     FaultInjected(String),
     #[error("container already paused")]
@@ -102,4 +103,23 @@ impl Cause {
     pub fn into_error(self, id: &str, op: &'static str) -> ContainerError {
         ContainerError { id: id.to_string(), op, source: self }
     }
+}
+
+/// "a: b: c" from an error and its sources.
+/// Empty messages (markers such as an exit code) and a cause whose text the
+/// message already ends with are skipped.
+pub fn error_chain(e: &dyn std::error::Error) -> String {
+    let mut s = String::new();
+    let mut cur = Some(e);
+    while let Some(c) = cur {
+        let text = c.to_string();
+        if !text.is_empty() && !s.ends_with(&text) {
+            if !s.is_empty() {
+                s.push_str(": ");
+            }
+            s.push_str(&text);
+        }
+        cur = c.source();
+    }
+    s
 }

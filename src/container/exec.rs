@@ -4,7 +4,7 @@
 //! done with CLONE_PARENT so the process is our child and we can wait for it.
 
 use std::fs;
-use std::os::fd::OwnedFd;
+use std::os::fd::{AsRawFd, OwnedFd};
 use std::path::{Path, PathBuf};
 
 use nix::fcntl::OFlag;
@@ -16,10 +16,11 @@ use nix::unistd::Pid;
 use oci_spec::runtime::{LinuxNamespaceType, Process};
 
 use super::channel::{self, Channel, Msg};
+use super::error::error_chain;
 use super::error::{Cause, ContainerError};
-use super::init::{apply_process, error_chain, exec as execve};
 use super::load_state as load;
 use super::state::Status;
+use super::{namespaces, setup};
 use crate::sys::process::{Forked, clone_fork, exit_now};
 use crate::{cgroups, console, security, sys};
 
@@ -89,6 +90,7 @@ fn exec_in(opts: &ExecOptions, st: &super::State) -> Result<Execed, Cause> {
         None => None,
     };
     let namespaces = linux.namespaces().clone().unwrap_or_default();
+    let extras = open_extras(st, &linux, seccomp.as_ref())?;
     let ns_fds = open_namespaces(st, &namespaces)?;
     let console_socket = match &opts.console_socket {
         Some(p) => Some(console::connect(p)?),
@@ -97,7 +99,7 @@ fn exec_in(opts: &ExecOptions, st: &super::State) -> Result<Execed, Cause> {
     let user_ns = namespaces.iter().any(|n| n.typ() == LinuxNamespaceType::User);
     let cg = cgroups::open(&cgroup_config)?;
     // The process joins the v1 hierarchies itself, as init does (create.rs).
-    let cgroup_tasks = if user_ns { Vec::new() } else { super::create::open_self_join(cg.as_ref())? };
+    let cgroup_tasks = if user_ns { Vec::new() } else { setup::open_self_join(cg.as_ref())? };
     let self_join = !cgroup_tasks.is_empty();
     let (parent_ch, child_ch) = channel::pair()?;
 
@@ -107,6 +109,7 @@ fn exec_in(opts: &ExecOptions, st: &super::State) -> Result<Execed, Cause> {
             let e = match child_setup(
                 &child_ch,
                 &ns_fds,
+                extras,
                 process,
                 seccomp.as_ref(),
                 console_socket,
@@ -133,6 +136,42 @@ fn exec_in(opts: &ExecOptions, st: &super::State) -> Result<Execed, Cause> {
             Err(e)
         }
     }
+}
+
+/// What the process needs besides init's namespaces: init's root, when there is
+/// no mount namespace to join (init chrooted into the rootfs), and a seccomp
+/// agent's socket with the container's state for its message.
+struct Extras {
+    root: Option<OwnedFd>,
+    listener: Option<(OwnedFd, oci_spec::runtime::LinuxSeccomp, serde_json::Value)>,
+}
+
+fn open_extras(
+    st: &super::State,
+    linux: &oci_spec::runtime::Linux,
+    seccomp: Option<&security::seccomp::Filter>,
+) -> Result<Extras, Cause> {
+    let shares_mounts =
+        !linux.namespaces().as_deref().unwrap_or_default().iter().any(|n| n.typ() == LinuxNamespaceType::Mount);
+    let root = match shares_mounts {
+        false => None,
+        true => {
+            let path = format!("/proc/{}/root", st.pid);
+            let flags = OFlag::O_PATH | OFlag::O_DIRECTORY | OFlag::O_CLOEXEC;
+            Some(
+                sys::fd::open(path.as_str(), flags, Mode::empty())
+                    .map_err(|e| sys::Error::with_path("open", &path, e))?,
+            )
+        }
+    };
+    let listener = match (linux.seccomp(), seccomp) {
+        (Some(profile), Some(filter)) => security::seccomp::connect_listener(profile, filter)?.map(|sock| {
+            let state = serde_json::to_value(st.to_oci(Status::Running)).unwrap_or_default();
+            (sock, profile.clone(), state)
+        }),
+        _ => None,
+    };
+    Ok(Extras { root, listener })
 }
 
 /// The init's namespaces, in joining order, opened while the container is known
@@ -219,7 +258,7 @@ fn parent_side(ch: &Channel, child: Pid, cg: &dyn cgroups::CgroupManager, self_j
         let _ = waitpid(pid, None);
         e
     };
-    super::create::add_task(cg, pid, self_join).map_err(|e| fail(e.into()))?;
+    setup::add_task(cg, pid, self_join).map_err(|e| fail(e.into()))?;
     ch.send(&Msg::Go).map_err(|e| fail(e.into()))?;
     match ch.recv().map_err(|e| fail(e.into()))? {
         // EOF: execve closed the channel, or the process died before it (after
@@ -244,6 +283,7 @@ fn parent_side(ch: &Channel, child: Pid, cg: &dyn cgroups::CgroupManager, self_j
 fn child_setup(
     ch: &Channel,
     ns_fds: &[(OwnedFd, CloneFlags, String)],
+    extras: Extras,
     process: &Process,
     seccomp: Option<&security::seccomp::Filter>,
     console_socket: Option<OwnedFd>,
@@ -251,10 +291,21 @@ fn child_setup(
     allow_setgroups: bool,
     cgroup_tasks: &[(std::path::PathBuf, fs::File)],
 ) -> Result<std::convert::Infallible, Cause> {
-    nix::sys::prctl::set_dumpable(false).map_err(|e| sys::Error::new("prctl PR_SET_DUMPABLE", e))?;
-    super::execwatch::mark_setup_process()?;
-    for (fd, flag, path) in ns_fds {
-        nix::sched::setns(fd, *flag).map_err(|e| sys::Error::with_path("setns", Path::new(path), e))?;
+    setup::hide_from_container()?;
+    // The host's /proc, to learn our pid as the host sees it once forked below
+    // (a seccomp agent's message carries it); closed before execve.
+    let host_proc = match extras.listener {
+        Some(_) => Some(
+            sys::fd::open("/proc", OFlag::O_PATH | OFlag::O_DIRECTORY | OFlag::O_CLOEXEC, Mode::empty())
+                .map_err(|e| sys::Error::with_path("open", "/proc", e))?,
+        ),
+        None => None,
+    };
+    namespaces::join(&sys::ops::Linux, ns_fds)?;
+    if let Some(root) = &extras.root {
+        nix::unistd::fchdir(root.as_raw_fd()).map_err(|e| sys::Error::with_path("fchdir", "container root", e))?;
+        nix::unistd::chroot(".").map_err(|e| sys::Error::with_path("chroot", "container root", e))?;
+        nix::unistd::chdir("/").map_err(|e| sys::Error::with_path("chdir", "/", e))?;
     }
     // Joining the pid namespace takes effect for children only.
     match clone_fork(CloneFlags::CLONE_PARENT)? {
@@ -268,12 +319,21 @@ fn child_setup(
         Some(Msg::Go) => {}
         _ => return Err(Cause::Init("parent went away".into())),
     }
-    super::init::join_cgroups(cgroup_tasks)?;
+    setup::join_cgroups(cgroup_tasks)?;
     if let Some(sock) = console_socket {
         console::setup_exec(sock)?;
     }
-    let prepared = apply_process(process, seccomp.is_some(), allow_setgroups)?;
-    execve(&prepared, seccomp, preserve_fds, None)
+    let prepared = setup::apply_process(process, seccomp.is_some(), allow_setgroups)?;
+    let listener = match (extras.listener, host_proc) {
+        (Some((sock, profile, state)), Some(proc)) => {
+            let link = nix::fcntl::readlinkat(Some(proc.as_raw_fd()), "self")
+                .map_err(|e| sys::Error::with_path("readlink", "/proc/self", e))?;
+            let pid = link.to_string_lossy().parse().unwrap_or(0);
+            Some(security::seccomp::Listener::new(sock, &profile, state, pid))
+        }
+        _ => None,
+    };
+    setup::exec(&prepared, seccomp, listener.as_ref(), preserve_fds, None)
 }
 
 /// Read a process.json (`exec --process`).
@@ -304,6 +364,71 @@ mod tests {
             let e = sub_cgroup(&own(), &[bad.to_string()]).unwrap_err().to_string();
             assert!(e.ends_with("is not a sub cgroup path"), "{bad}: {e}");
         }
+    }
+
+    #[test]
+    fn exec_joins_inits_namespaces_user_first_and_mount_last() {
+        use LinuxNamespaceType::*;
+        let me = std::process::id() as i32;
+        let st = crate::container::State {
+            id: "c1".into(),
+            pid: me,
+            init_start_time: crate::container::state::start_time(me).unwrap(),
+            bundle: "/b".into(),
+            rootfs: "/b/rootfs".into(),
+            created: String::new(),
+            cgroup: own(),
+            rootless: false,
+            creating: false,
+            config: Default::default(),
+            host_mounts_before: None,
+        };
+        let list: Vec<_> = [Mount, Network, Pid, Uts, Ipc, User, Cgroup]
+            .into_iter()
+            .map(|t| oci_spec::runtime::LinuxNamespaceBuilder::default().typ(t).build().unwrap())
+            .collect();
+        let fds = open_namespaces(&st, &list).unwrap();
+        let rec = crate::sys::ops::fake::Recorder::default();
+        namespaces::join(&rec, &fds).unwrap();
+        let order: Vec<_> = rec
+            .calls()
+            .into_iter()
+            .map(|c| match c {
+                crate::sys::ops::fake::Call::Setns { nstype, .. } => nstype,
+                other => panic!("{other:?}"),
+            })
+            .collect();
+        use CloneFlags as F;
+        assert_eq!(
+            order,
+            [
+                F::CLONE_NEWUSER,
+                F::CLONE_NEWIPC,
+                F::CLONE_NEWUTS,
+                F::CLONE_NEWNET,
+                F::CLONE_NEWPID,
+                F::CLONE_NEWCGROUP,
+                F::CLONE_NEWNS
+            ]
+        );
+    }
+
+    #[test]
+    fn a_dead_init_is_never_joined() {
+        let st = crate::container::State {
+            id: "c1".into(),
+            pid: std::process::id() as i32,
+            init_start_time: 1,
+            bundle: "/b".into(),
+            rootfs: "/b/rootfs".into(),
+            created: String::new(),
+            cgroup: own(),
+            rootless: false,
+            creating: false,
+            config: Default::default(),
+            host_mounts_before: None,
+        };
+        assert!(matches!(open_namespaces(&st, &[]), Err(Cause::NotRunning)));
     }
 
     #[test]

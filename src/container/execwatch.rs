@@ -11,6 +11,7 @@
 
 use super::error::Cause;
 use crate::sys;
+use crate::sys::proc_events::{ProcEvent, ProcEvents};
 
 /// The `comm` of a setup process until its execve (15 bytes at most).
 const SETUP_COMM: &str = "berth:[INIT]";
@@ -47,10 +48,38 @@ fn stat(pid: i32) -> Option<Stat> {
     })
 }
 
+/// Like [`reached_execve`], with the kernel's process events heard since before
+/// the setup process was released (`start`): they still tell an execve from a
+/// death once a subreaper has reaped the process and /proc has nothing left.
+/// Without them (not the initial namespaces, or events lost) /proc decides.
+pub(super) fn reached_execve_heard(
+    events: Option<&ProcEvents>,
+    pid: i32,
+    start_time: Option<u64>,
+) -> Result<(), String> {
+    if let Some(events) = events {
+        // EOF on the fifo comes first, then the exec event (sent once the new
+        // program is loaded) or the exit event: one of them follows at once.
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);
+        match events.watch(pid, deadline) {
+            Ok(seen) if seen.iter().any(|e| matches!(e, ProcEvent::Exec { .. })) => return Ok(()),
+            Ok(seen) => {
+                if let Some(ProcEvent::Exit { status, .. }) = seen.last() {
+                    return Err(describe(*status));
+                }
+                tracing::debug!(pid, "no exec or exit event heard; reading /proc");
+            }
+            Err(e) => tracing::debug!(pid, error = %e, "process events lost; reading /proc"),
+        }
+    }
+    reached_execve(pid, start_time)
+}
+
 /// Called once the setup process `pid` closed its close-on-exec fd without a
 /// word: `Err(why)` if it died before execve. `start_time` guards against a
 /// reused pid. A process already reaped (by a subreaper, when `create` is gone)
-/// cannot be told apart from one that ran and exited: that reads as success.
+/// cannot be told apart from one that ran and exited: that reads as success
+/// (see [`reached_execve_heard`], which can).
 pub(super) fn reached_execve(pid: i32, start_time: Option<u64>) -> Result<(), String> {
     // EOF comes before execve renames the process (the fds are closed first) and
     // before an exiting process is a zombie: wait for either, a few ms at most.

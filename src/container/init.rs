@@ -11,13 +11,10 @@
 //! filter, right before execve, so that a profile need allow nothing of ours.
 
 use std::convert::Infallible;
-use std::ffi::CString;
 use std::fs::File;
 use std::io::Write;
 use std::os::fd::{AsRawFd, OwnedFd};
-
-use super::state::ContainerLock;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use nix::fcntl::OFlag;
 use nix::sched::CloneFlags;
@@ -25,16 +22,18 @@ use nix::sys::stat::Mode;
 use oci_spec::runtime::Spec;
 
 use super::channel::{Channel, Msg};
-use super::error::Cause;
-use super::testhook;
-use crate::process::{self, ProcessError};
-use crate::security::{self, seccomp::Filter};
+use super::error::{Cause, error_chain};
+use super::setup::{self, Prepared};
+use super::state::ContainerLock;
+use super::{namespaces, testhook};
+use crate::security::seccomp::{Filter, Listener};
+use crate::sys::ops::Linux;
 use crate::sys::process::{Forked, exit_now};
-use crate::{console, hooks, rootfs, sys};
+use crate::{console, hooks, process, rootfs, sys};
 
 /// What init needs from `create`; borrowed from the parent's memory, which the
 /// child has a copy of after clone.
-pub struct InitConfig<'a> {
+pub(super) struct InitConfig<'a> {
     pub spec: &'a Spec,
     pub rootfs: &'a Path,
     pub bundle: &'a Path,
@@ -44,13 +43,15 @@ pub struct InitConfig<'a> {
     pub no_new_keyring: bool,
     pub preserve_fds: i32,
     pub seccomp: Option<&'a Filter>,
+    /// The seccomp agent's socket, connected by `create` (`linux.seccomp.listenerPath`).
+    pub seccomp_listener: Option<OwnedFd>,
     pub id: &'a str,
     /// Namespaces already created by clone.
     pub clone_flags: CloneFlags,
     pub allow_setgroups: bool,
     /// v1 `tasks` files to write "0" to, joining the container's cgroup without
     /// the kernel's threadgroup lock (see `CgroupManager::self_join_files`).
-    pub cgroup_tasks: Vec<(std::path::PathBuf, File)>,
+    pub cgroup_tasks: Vec<(PathBuf, File)>,
     /// Idmapped copies of bind sources, made by the parent (see `userns`).
     pub idmapped: rootfs::IdmappedTrees,
 }
@@ -61,7 +62,7 @@ pub struct InitConfig<'a> {
 /// thing: the flock belongs to the open file, so if `create` were killed, our copy
 /// would keep the container locked (and `delete --force` waiting) for as long as
 /// we live. Dropping it closes our fd only; `create` keeps the lock.
-pub fn run(ch: &Channel, cfg: &InitConfig<'_>, lock: ContainerLock) -> ! {
+pub(super) fn run(ch: &Channel, cfg: &InitConfig<'_>, lock: ContainerLock) -> ! {
     drop(lock);
     let err = match setup(ch, cfg) {
         Ok(never) => match never {},
@@ -71,168 +72,48 @@ pub fn run(ch: &Channel, cfg: &InitConfig<'_>, lock: ContainerLock) -> ! {
     exit_now(1)
 }
 
-/// "a: b: c" from an error and its sources.
-/// Empty messages (markers such as an exit code) and a cause whose text the
-/// message already ends with are skipped.
-pub fn error_chain(e: &dyn std::error::Error) -> String {
-    let mut s = String::new();
-    let mut cur = Some(e);
-    while let Some(c) = cur {
-        let text = c.to_string();
-        if !text.is_empty() && !s.ends_with(&text) {
-            if !s.is_empty() {
-                s.push_str(": ");
-            }
-            s.push_str(&text);
-        }
-        cur = c.source();
-    }
-    s
-}
-
 fn sys_err(call: &'static str) -> impl FnOnce(nix::errno::Errno) -> Cause {
     move |e| Cause::Sys(sys::Error::new(call, e))
 }
 
-fn proc_err(e: ProcessError) -> Cause {
-    Cause::Process(e)
-}
-
-fn rootfs_err(e: rootfs::RootfsError) -> Cause {
-    Cause::Rootfs(e)
-}
-
+/// Init's steps, in order; each failure goes back to `create` (before `Ready`)
+/// or to `start` (after).
 fn setup(ch: &Channel, cfg: &InitConfig<'_>) -> Result<Infallible, Cause> {
-    match ch.recv()? {
-        Some(Msg::Go) => {}
-        _ => return Err(Cause::Init("parent went away before setup".into())),
-    }
-    // CVE-2019-5736: nothing in the container may open /proc/<init>/exe (the host
-    // binary) while we run; a non-dumpable process's /proc files are root-owned.
+    expect(ch, Msg::Go, "parent went away before setup")?;
     // Only after Go: an unprivileged parent writes our uid_map/gid_map before it,
     // which root-owned /proc files would forbid (runc's nsexec does the same), and
     // until Go no namespace has been joined, so nothing from a container sees us.
-    nix::sys::prctl::set_dumpable(false).map_err(sys_err("prctl PR_SET_DUMPABLE"))?;
-    super::execwatch::mark_setup_process()?;
+    setup::hide_from_container()?;
     // Before anything that depends on the cgroup: the initial CPU affinity (a
     // cpuset join resets it), forks, the cgroup namespace.
-    join_cgroups(&cfg.cgroup_tasks)?;
+    setup::join_cgroups(&cfg.cgroup_tasks)?;
     if let Some(p) = cfg.spec.process() {
-        process::set_cpu_affinity(p, true).map_err(proc_err)?;
+        process::set_cpu_affinity(p, true)?;
     }
-    let spec = cfg.spec;
-    let linux = spec.linux().clone().unwrap_or_default();
-    let namespaces = linux.namespaces().clone().unwrap_or_default();
-
-    // Open every namespace file first: after joining a mount namespace the paths
-    // would resolve elsewhere. User namespace first, so the others are joined with
-    // its privileges.
-    let mut to_join: Vec<(OwnedFd, CloneFlags, &Path)> = Vec::new();
-    for ns in &namespaces {
-        if let Some(p) = ns.path() {
-            let fd = sys::fd::open(p.as_path(), OFlag::O_RDONLY | OFlag::O_CLOEXEC, Mode::empty())
-                .map_err(|e| sys::Error::with_path("open namespace", p, e))?;
-            to_join.push((fd, CloneFlags::from_bits_retain(ns.typ() as i32), p.as_path()));
-        }
-    }
-    to_join.sort_by_key(|(_, f, _)| *f != CloneFlags::CLONE_NEWUSER);
-    let mut needs_fork = false;
-    for (fd, flag, path) in &to_join {
-        nix::sched::setns(fd, *flag).map_err(|e| sys::Error::with_path("setns", *path, e))?;
-        if *flag == CloneFlags::CLONE_NEWPID {
-            needs_fork = true;
-        }
-    }
-    drop(to_join);
-    let mut unshare = CloneFlags::empty();
-    for ns in namespaces.iter().filter(|n| n.path().is_none()) {
-        let flag = CloneFlags::from_bits_retain(ns.typ() as i32);
-        if !cfg.clone_flags.contains(flag) {
-            unshare |= flag;
-        }
-    }
-    if !unshare.is_empty() {
-        nix::sched::unshare(unshare).map_err(sys_err("unshare"))?;
-        // A new pid or time namespace holds only the children of the caller.
-        if unshare.intersects(CloneFlags::CLONE_NEWPID | CloneFlags::from_bits_retain(libc::CLONE_NEWTIME)) {
-            needs_fork = true;
-        }
-    }
-    if unshare.contains(CloneFlags::from_bits_retain(libc::CLONE_NEWTIME)) {
-        write_time_offsets(&linux)?;
-    }
-    if needs_fork {
-        // CLONE_PARENT: init becomes `create`'s child, not ours, so `run` can wait
-        // for it; we only report its pid and leave.
-        match sys::process::clone_fork(CloneFlags::CLONE_PARENT)? {
-            Forked::Parent(child) => {
-                let _ = ch.send(&Msg::Pid(child.as_raw()));
-                exit_now(0);
-            }
-            Forked::Child => {}
-        }
-    }
-    // In a new user namespace we are still the host's root, which it does not
-    // map: become its root (the mapped uid/gid 0) so files we create, mounts we
-    // make and the process we exec carry ids that exist in there.
-    if cfg.clone_flags.contains(CloneFlags::CLONE_NEWUSER) || unshare.contains(CloneFlags::CLONE_NEWUSER) {
-        let root_gid = nix::unistd::Gid::from_raw(0);
-        let root_uid = nix::unistd::Uid::from_raw(0);
-        if cfg.allow_setgroups {
-            nix::unistd::setgroups(&[]).map_err(sys_err("setgroups"))?;
-        }
-        nix::unistd::setresgid(root_gid, root_gid, root_gid).map_err(sys_err("setresgid 0 in user namespace"))?;
-        nix::unistd::setresuid(root_uid, root_uid, root_uid).map_err(sys_err("setresuid 0 in user namespace"))?;
-    }
-    if !cfg.no_new_keyring {
-        sys::process::join_session_keyring(&format!("_ses.{}", cfg.id))?;
-    }
-
+    let linux = cfg.spec.linux().clone().unwrap_or_default();
+    enter_namespaces(ch, cfg, &linux)?;
+    // The pid the host sees, for a seccomp agent: /proc is still the host's.
+    let host_pid = match cfg.seccomp_listener {
+        Some(_) => Some(host_pid()?),
+        None => None,
+    };
     // The exec fifo lives in the host's state dir, out of reach after pivot_root:
     // keep an O_PATH handle and reopen it through /proc/self/fd at the end.
     let fifo = sys::fd::open(cfg.fifo, OFlag::O_PATH | OFlag::O_CLOEXEC, Mode::empty())
         .map_err(|e| sys::Error::with_path("open exec fifo", cfg.fifo, e))?;
-
-    let process = spec.process().as_ref().ok_or_else(|| crate::spec::SpecError::invalid("process", "must be set"))?;
-    let terminal = process.terminal().unwrap_or(false);
-    // Relative bind-mount sources are relative to the bundle, as in runc.
-    nix::unistd::chdir(cfg.bundle).map_err(|e| sys::Error::with_path("chdir", cfg.bundle, e))?;
-    rootfs::prepare(spec, cfg.rootfs, terminal, &cfg.idmapped).map_err(rootfs_err)?;
-    ch.send(&Msg::MountsReady)?;
-    match ch.recv()? {
-        Some(Msg::HooksDone) => {}
-        _ => return Err(Cause::Init("parent went away during hooks".into())),
-    }
-    let hooks = spec.hooks().clone().unwrap_or_default();
-    if hooks.create_container().as_ref().is_some_and(|h| !h.is_empty()) {
-        let state = hook_state(cfg, "created");
-        hooks::run_all("createContainer", hooks.create_container().as_ref(), &state)?;
-    }
-    rootfs::pivot(cfg.rootfs, cfg.no_pivot).map_err(rootfs_err)?;
-
-    if let Some(h) = spec.hostname().as_deref().filter(|h| !h.is_empty()) {
-        nix::unistd::sethostname(h).map_err(sys_err("sethostname"))?;
-    }
-    if let Some(d) = spec.domainname().as_deref().filter(|d| !d.is_empty()) {
-        sys::process::set_domainname(d)?;
-    }
-    rootfs::set_sysctls(spec).map_err(rootfs_err)?;
-    if let Some(sock) = cfg.console_socket.as_ref() {
-        let sock =
-            sock.try_clone().map_err(|source| Cause::Io { what: "dup console socket", path: "".into(), source })?;
-        console::setup(sock)?;
-    }
-    rootfs::finalize(spec).map_err(rootfs_err)?;
-    process::set_personality(&linux).map_err(proc_err)?;
-
-    let prepared = apply_process(process, cfg.seccomp.is_some(), cfg.allow_setgroups)?;
+    let process =
+        cfg.spec.process().as_ref().ok_or_else(|| crate::spec::SpecError::invalid("process", "must be set"))?;
+    make_rootfs(ch, cfg, process.terminal().unwrap_or(false))?;
+    apply_container(cfg, &linux)?;
+    let prepared = setup::apply_process(process, cfg.seccomp.is_some(), cfg.allow_setgroups)?;
+    let listener = notify_listener(cfg, &linux, host_pid)?;
 
     ch.send(&Msg::Ready)?;
     // From here on `create` has returned: the channel is closed, and every failure
     // travels to `start` through the exec fifo instead (see `report_to_start`).
     let mut started = wait_for_start(&fifo)?;
     drop(fifo);
-    let e = match after_start(cfg, &hooks, &prepared, &mut started) {
+    let e = match after_start(cfg, &prepared, listener.as_ref(), &mut started) {
         Ok(never) => match never {},
         Err(e) => e,
     };
@@ -240,22 +121,98 @@ fn setup(ch: &Channel, cfg: &InitConfig<'_>) -> Result<Infallible, Cause> {
     Err(e)
 }
 
+/// Wait for `want` from the parent; anything else (or EOF) is `gone`.
+fn expect(ch: &Channel, want: Msg, gone: &str) -> Result<(), Cause> {
+    match ch.recv()? {
+        Some(m) if m == want => Ok(()),
+        _ => Err(Cause::Init(gone.into())),
+    }
+}
+
+/// Join the namespaces given by path, unshare those clone could not make, fork
+/// when a pid or time namespace needs it (the parent of that fork reports the
+/// child's pid and exits here), become root of a new user namespace, and join a
+/// session keyring of our own.
+fn enter_namespaces(ch: &Channel, cfg: &InitConfig<'_>, linux: &oci_spec::runtime::Linux) -> Result<(), Cause> {
+    let list = linux.namespaces().clone().unwrap_or_default();
+    let to_join = namespaces::open_paths(&list)?;
+    let mut needs_fork = namespaces::join(&Linux, &to_join)?;
+    drop(to_join);
+    let unshare = namespaces::to_unshare(&list, cfg.clone_flags);
+    needs_fork |= namespaces::unshare(&Linux, unshare, linux)?;
+    if needs_fork {
+        // CLONE_PARENT: init becomes `create`'s child, not ours, so `run` can wait
+        // for it; we only report its pid and leave.
+        if let Forked::Parent(child) = sys::process::clone_fork(CloneFlags::CLONE_PARENT)? {
+            let _ = ch.send(&Msg::Pid(child.as_raw()));
+            exit_now(0);
+        }
+    }
+    if (cfg.clone_flags | unshare).contains(CloneFlags::CLONE_NEWUSER) {
+        namespaces::become_root(&Linux, cfg.allow_setgroups)?;
+    }
+    if !cfg.no_new_keyring {
+        sys::process::join_session_keyring(&format!("_ses.{}", cfg.id))?;
+    }
+    Ok(())
+}
+
+/// The mounts and /dev (relative bind sources are relative to the bundle, as in
+/// runc), the parent's prestart/createRuntime hooks, our createContainer hooks,
+/// then pivot_root.
+fn make_rootfs(ch: &Channel, cfg: &InitConfig<'_>, terminal: bool) -> Result<(), Cause> {
+    nix::unistd::chdir(cfg.bundle).map_err(|e| sys::Error::with_path("chdir", cfg.bundle, e))?;
+    rootfs::prepare(&Linux, cfg.spec, cfg.rootfs, terminal, &cfg.idmapped)?;
+    ch.send(&Msg::MountsReady)?;
+    expect(ch, Msg::HooksDone, "parent went away during hooks")?;
+    let hooks = cfg.spec.hooks().clone().unwrap_or_default();
+    if hooks.create_container().as_ref().is_some_and(|h| !h.is_empty()) {
+        let state = hook_state(cfg, "created");
+        hooks::run_all("createContainer", hooks.create_container().as_ref(), &state)?;
+    }
+    rootfs::pivot(cfg.spec, cfg.rootfs, cfg.no_pivot)?;
+    Ok(())
+}
+
+/// What the container gets after pivot_root and before the process settings:
+/// hostname, domainname, sysctls, the console, masked and read-only paths, the
+/// personality.
+fn apply_container(cfg: &InitConfig<'_>, linux: &oci_spec::runtime::Linux) -> Result<(), Cause> {
+    let spec = cfg.spec;
+    if let Some(h) = spec.hostname().as_deref().filter(|h| !h.is_empty()) {
+        nix::unistd::sethostname(h).map_err(sys_err("sethostname"))?;
+    }
+    if let Some(d) = spec.domainname().as_deref().filter(|d| !d.is_empty()) {
+        sys::process::set_domainname(d)?;
+    }
+    rootfs::set_sysctls(spec)?;
+    if let Some(sock) = cfg.console_socket.as_ref() {
+        let sock =
+            sock.try_clone().map_err(|source| Cause::Io { what: "dup console socket", path: "".into(), source })?;
+        console::setup(sock)?;
+    }
+    rootfs::finalize(&Linux, spec, Path::new("/"))?;
+    process::set_personality(linux)?;
+    Ok(())
+}
+
 /// The steps between `start` and execve: startContainer hooks, then the last
 /// steps of [`exec`] (the seccomp filter, execve).
 fn after_start(
     cfg: &InitConfig<'_>,
-    hooks: &oci_spec::runtime::Hooks,
     prepared: &Prepared,
+    listener: Option<&Listener>,
     started: &mut File,
 ) -> Result<Infallible, Cause> {
     testhook::fail_at("start-after-fifo")?;
+    let hooks = cfg.spec.hooks().clone().unwrap_or_default();
     if hooks.start_container().as_ref().is_some_and(|h| !h.is_empty()) {
         // runtime.md lifecycle step 7: a failed startContainer hook is an error
         // of `start`, and the container stops (this process exits).
         let state = hook_state(cfg, "running");
         hooks::run_all("startContainer", hooks.start_container().as_ref(), &state)?;
     }
-    exec(prepared, cfg.seccomp, cfg.preserve_fds, Some(started))
+    setup::exec(prepared, cfg.seccomp, listener, cfg.preserve_fds, Some(started))
 }
 
 /// Tell `start` why init stops: `1` and the error chain on the exec fifo. Init
@@ -265,15 +222,6 @@ fn after_start(
 /// `execwatch`).
 fn report_to_start(started: &mut File, e: &Cause) {
     let _ = started.write_all(format!("1{}", error_chain(e)).as_bytes());
-}
-
-/// Move this (single-threaded) process into the cgroups behind `tasks` files.
-pub(super) fn join_cgroups(tasks: &[(std::path::PathBuf, File)]) -> Result<(), Cause> {
-    for (path, f) in tasks {
-        let mut f: &File = f;
-        f.write_all(b"0").map_err(|source| Cause::Io { what: "join cgroup", path: path.clone(), source })?;
-    }
-    Ok(())
 }
 
 /// Block until `start` opens the fifo for reading. Returns the write end: the
@@ -286,98 +234,40 @@ fn wait_for_start(fifo: &OwnedFd) -> Result<File, Cause> {
     Ok(File::from(fd))
 }
 
-/// The program to exec, resolved while we could still see it, with its argv/envp.
-pub(super) struct Prepared {
-    program: CString,
-    args: Vec<CString>,
-    env: Vec<CString>,
-    /// Capabilities to set once the seccomp filter is loaded (see `caps::apply`).
-    deferred_caps: Option<security::caps::Deferred>,
+/// The seccomp agent's end, with the message its notify fd goes with (the
+/// container's state, `created`: the filter is loaded on the way to execve).
+fn notify_listener(
+    cfg: &InitConfig<'_>,
+    linux: &oci_spec::runtime::Linux,
+    host_pid: Option<i32>,
+) -> Result<Option<Listener>, Cause> {
+    let (Some(sock), Some(pid), Some(profile)) = (&cfg.seccomp_listener, host_pid, linux.seccomp()) else {
+        return Ok(None);
+    };
+    let sock = sock.try_clone().map_err(|source| Cause::Io {
+        what: "dup seccomp listener socket",
+        path: "".into(),
+        source,
+    })?;
+    let state = serde_json::from_slice(&hook_state_of(cfg, "created", pid)).unwrap_or_default();
+    Ok(Some(Listener::new(sock, profile, state, pid)))
 }
 
-/// The process settings shared by init and exec, in runc's order: labels, rlimits,
-/// bounding set, user, cwd, capabilities, no_new_privs. The seccomp filter is not
-/// loaded here but by [`exec`], as the very last step: any call made after it
-/// would need the profile's permission, and profiles generated for one program
-/// (or older docker profiles) lack calls such as close_range or getcwd.
-/// `seccomp`: a filter will be loaded.
-pub(super) fn apply_process(
-    process: &oci_spec::runtime::Process,
-    seccomp: bool,
-    allow_setgroups: bool,
-) -> Result<Prepared, Cause> {
-    if let Some(profile) = process.apparmor_profile().as_deref().filter(|p| !p.is_empty()) {
-        security::apparmor::apply_on_exec(profile)?;
-    }
-    if let Some(label) = process.selinux_label().as_deref().filter(|l| !l.is_empty()) {
-        security::selinux::set_exec_label(label)?;
-    }
-    process::set_rlimits(process).map_err(proc_err)?;
-    // Before the capability drop: a real-time policy or class needs CAP_SYS_NICE.
-    process::set_scheduler(process).map_err(proc_err)?;
-    process::set_io_priority(process).map_err(proc_err)?;
-    process::set_cpu_affinity(process, false).map_err(proc_err)?;
-    let args = process::args(process).map_err(proc_err)?;
-    let env = process::env(process).map_err(proc_err)?;
-    let argv0 = process.args().as_deref().and_then(|a| a.first()).cloned().unwrap_or_default();
-
-    let nnp = process.no_new_privileges().unwrap_or(false);
-    process::create_cwd(process).map_err(proc_err)?;
-    let caps = process.capabilities().as_ref();
-    security::caps::drop_bounding(caps)?;
-    security::caps::set_keep_caps(true)?;
-    process::switch_user(process, allow_setgroups).map_err(proc_err)?;
-    security::caps::set_keep_caps(false)?;
-    process::enter_cwd(process).map_err(proc_err)?;
-    // Resolve the program with the container's PATH, as the user it runs as.
-    let program = process::find_executable(&argv0, &env).map_err(proc_err)?;
-    let program = process::path_cstring(&program).map_err(proc_err)?;
-    // Without no_new_privs, loading the filter needs CAP_SYS_ADMIN: keep it until
-    // then (runc loads the filter before its capability drop instead, so that
-    // every later call must be allowed by the profile).
-    let deferred_caps = security::caps::apply(caps, seccomp && !nnp)?;
-    if nnp {
-        security::caps::set_no_new_privs()?;
-    }
-    Ok(Prepared { program, args, env, deferred_caps })
-}
-
-/// The last steps, shared by init and exec: unblock signals (the mask survives
-/// execve, and `run`/`exec` may have blocked some to forward them), mark every
-/// fd close-on-exec, tell `start` we are going on (`started`, init only), load
-/// the seccomp filter, set the deferred capabilities, execve. After the filter
-/// nothing but that capset (when no_new_privs is off and the process may not keep
-/// CAP_SYS_ADMIN) and execve runs.
-pub(super) fn exec(
-    p: &Prepared,
-    seccomp: Option<&Filter>,
-    preserve_fds: i32,
-    started: Option<&mut File>,
-) -> Result<Infallible, Cause> {
-    let _ = nix::sys::signal::sigprocmask(
-        nix::sys::signal::SigmaskHow::SIG_SETMASK,
-        Some(&nix::sys::signal::SigSet::empty()),
-        None,
-    );
-    // CVE-2024-21626: every fd but stdio and the preserved ones is closed on exec.
-    sys::process::cloexec_from(3 + preserve_fds.max(0))?;
-    testhook::fail_at("start-before-seccomp")?;
-    if let Some(w) = started {
-        w.write_all(b"0").map_err(|source| Cause::Io { what: "write exec fifo", path: "".into(), source })?;
-    }
-    if let Some(f) = seccomp {
-        security::seccomp::load(f)?;
-    }
-    testhook::fail_at("start-after-seccomp")?;
-    if let Some(d) = &p.deferred_caps {
-        security::caps::finish(d)?;
-    }
-    let e = nix::unistd::execve(&p.program, &p.args, &p.env).unwrap_err();
-    Err(Cause::Sys(sys::Error::with_path("execve", p.program.to_string_lossy().into_owned(), e)))
+/// This process's pid in the pid namespace of /proc (the host's, before pivot_root).
+fn host_pid() -> Result<i32, Cause> {
+    let link = std::fs::read_link("/proc/self").map_err(|source| Cause::Io {
+        what: "read",
+        path: "/proc/self".into(),
+        source,
+    })?;
+    link.to_string_lossy().parse().map_err(|_| Cause::Init(format!("/proc/self reads {link:?}")))
 }
 
 fn hook_state(cfg: &InitConfig<'_>, status: &str) -> Vec<u8> {
-    let pid = std::process::id();
+    hook_state_of(cfg, status, std::process::id() as i32)
+}
+
+fn hook_state_of(cfg: &InitConfig<'_>, status: &str, pid: i32) -> Vec<u8> {
     serde_json::to_vec(&serde_json::json!({
         "ociVersion": cfg.spec.version(),
         "id": cfg.id,
@@ -387,35 +277,4 @@ fn hook_state(cfg: &InitConfig<'_>, status: &str) -> Vec<u8> {
         "annotations": cfg.spec.annotations().clone().unwrap_or_default(),
     }))
     .unwrap_or_default()
-}
-
-/// In `create`, before clone: unshare a time namespace for our children and write
-/// its offsets. Returns our own (the runtime's) time namespace, to go back to.
-pub(super) fn new_time_namespace(linux: &oci_spec::runtime::Linux) -> Result<OwnedFd, Cause> {
-    let own = sys::fd::open("/proc/self/ns/time", OFlag::O_RDONLY | OFlag::O_CLOEXEC, Mode::empty())
-        .map_err(|e| sys::Error::with_path("open namespace", "/proc/self/ns/time", e))?;
-    nix::sched::unshare(CloneFlags::from_bits_retain(libc::CLONE_NEWTIME)).map_err(sys_err("unshare CLONE_NEWTIME"))?;
-    write_time_offsets(linux)?;
-    Ok(own)
-}
-
-fn write_time_offsets(linux: &oci_spec::runtime::Linux) -> Result<(), Cause> {
-    let Some(offsets) = linux.time_offsets() else { return Ok(()) };
-    let mut text = String::new();
-    for (clock, o) in offsets {
-        let name = match clock.as_str() {
-            "monotonic" | "boottime" => clock.as_str(),
-            other => {
-                return Err(
-                    crate::spec::SpecError::invalid(format!("linux.timeOffsets.{other}"), "unknown clock").into()
-                );
-            }
-        };
-        text.push_str(&format!("{name} {} {}\n", o.secs().unwrap_or(0), o.nanosecs().unwrap_or(0)));
-    }
-    std::fs::write("/proc/self/timens_offsets", text).map_err(|source| Cause::Io {
-        what: "linux.timeOffsets",
-        path: "/proc/self/timens_offsets".into(),
-        source,
-    })
 }

@@ -12,7 +12,8 @@ use nix::sys::stat::Mode;
 
 use super::error::{Cause, ContainerError};
 use super::state::{self, FIFO, Status, Store};
-use super::{ContainerId, load_state as load};
+use super::{ContainerId, load_state as load, testhook};
+use crate::sys::proc_events::ProcEvents;
 use crate::{hooks, sys};
 
 pub fn start(root: &Path, id: &str) -> Result<(), ContainerError> {
@@ -26,6 +27,15 @@ pub fn start(root: &Path, id: &str) -> Result<(), ContainerError> {
     let store = Store::new(root);
     let cid = ContainerId::new(id).map_err(err)?;
     let fifo = store.dir(&cid).join(FIFO);
+    // Heard from before init is released, so that its execve (or its death) is
+    // known even if a subreaper reaps it before we look at /proc.
+    let events = match ProcEvents::subscribe(std::time::Duration::from_millis(200)) {
+        Ok(ev) => Some(ev),
+        Err(e) => {
+            tracing::debug!(error = %e, "no process events; init's fate is read from /proc");
+            None
+        }
+    };
     let fd = sys::fd::open(&fifo, OFlag::O_RDONLY | OFlag::O_NONBLOCK | OFlag::O_CLOEXEC, Mode::empty())
         .map_err(|e| err(sys::Error::with_path("open exec fifo", &fifo, e).into()))?;
     let mut f = File::from(fd);
@@ -56,7 +66,8 @@ pub fn start(root: &Path, id: &str) -> Result<(), ContainerError> {
         }
     }
     let _ = std::fs::remove_file(&fifo);
-    if let Err(e) = outcome(&got, st.pid, st.init_start_time) {
+    testhook::wait_reaped_at("start-after-eof", st.pid);
+    if let Err(e) = outcome(&got, events.as_ref(), st.pid, st.init_start_time) {
         // Init closes the fifo as it exits: wait until it is gone, so that the
         // container reads `stopped` once `start` has failed.
         for _ in 0..1000 {
@@ -80,7 +91,7 @@ pub fn start(root: &Path, id: &str) -> Result<(), ContainerError> {
 /// steps (the seccomp filter, execve), `1` and the error that stopped it (after
 /// the `0` when a last step failed), nothing if it died before. A bare `0` is
 /// checked against /proc: init may have died after it without being able to say.
-fn outcome(got: &[u8], pid: i32, start_time: u64) -> Result<(), String> {
+fn outcome(got: &[u8], events: Option<&ProcEvents>, pid: i32, start_time: u64) -> Result<(), String> {
     let (went_on, rest) = match got.split_first() {
         Some((b'0', rest)) => (true, rest),
         _ => (false, got),
@@ -88,7 +99,7 @@ fn outcome(got: &[u8], pid: i32, start_time: u64) -> Result<(), String> {
     if let Some((b'1', msg)) = rest.split_first() {
         return Err(String::from_utf8_lossy(msg).into_owned());
     }
-    match super::execwatch::reached_execve(pid, Some(start_time)) {
+    match super::execwatch::reached_execve_heard(events, pid, Some(start_time)) {
         Err(why) => Err(format!("container init {why}")),
         Ok(()) if went_on => Ok(()),
         Ok(()) => Err("container init exited before start".into()),
@@ -103,9 +114,9 @@ mod tests {
     fn fifo_messages_read_as_runc_and_init_wrote_them() {
         let me = std::process::id() as i32;
         // Our own pid stands for a process that has exec'd (its name is not init's).
-        assert_eq!(outcome(b"0", me, 0), Ok(()));
-        assert_eq!(outcome(b"1hook failed", me, 0), Err("hook failed".into()));
-        assert_eq!(outcome(b"01seccomp: load", me, 0), Err("seccomp: load".into()));
-        assert_eq!(outcome(b"", me, 0), Err("container init exited before start".into()));
+        assert_eq!(outcome(b"0", None, me, 0), Ok(()));
+        assert_eq!(outcome(b"1hook failed", None, me, 0), Err("hook failed".into()));
+        assert_eq!(outcome(b"01seccomp: load", None, me, 0), Err("seccomp: load".into()));
+        assert_eq!(outcome(b"", None, me, 0), Err("container init exited before start".into()));
     }
 }

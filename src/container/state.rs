@@ -68,6 +68,11 @@ pub struct State {
     /// The config the container was created from (hooks for delete, process
     /// defaults and namespaces for exec).
     pub config: Spec,
+    /// Without a mount namespace of its own, the container's mounts are made in
+    /// ours, on top of the rootfs: the ids of the mounts that were at the rootfs
+    /// before, so that `delete` removes exactly the ones made since (`hostmounts`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub host_mounts_before: Option<Vec<u64>>,
 }
 
 /// The JSON `berth state` prints: exactly runc's keys.

@@ -44,3 +44,23 @@ pub(super) fn fail_at(stage: &str) -> Result<(), super::error::Cause> {
 pub(super) fn fail_at(_stage: &str) -> Result<(), super::error::Cause> {
     Ok(())
 }
+
+/// With `BERTH_TEST_WAIT_AT=<stage>`, wait (up to 20 s) until process `pid` is
+/// gone from /proc (reaped) before going on: `start-after-eof` (the exec fifo
+/// closed, init's fate not read yet) lets a test's subreaper reap init first.
+#[cfg(feature = "test-hooks")]
+pub(super) fn wait_reaped_at(stage: &str, pid: i32) {
+    if std::env::var("BERTH_TEST_WAIT_AT").ok().as_deref() != Some(stage) {
+        return;
+    }
+    for _ in 0..2000 {
+        if !std::path::Path::new(&format!("/proc/{pid}")).exists() {
+            return;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(10));
+    }
+}
+
+#[cfg(not(feature = "test-hooks"))]
+#[inline(always)]
+pub(super) fn wait_reaped_at(_stage: &str, _pid: i32) {}

@@ -97,6 +97,30 @@ pub fn idmapped_mounts(spec: &Spec, bundle: &std::path::Path) -> Result<Idmapped
     Ok(out)
 }
 
+/// With a new user namespace: a detached copy of every other bind mount's source,
+/// added to `trees` (runc opens its mount sources before the user namespace is
+/// entered the same way). Init, root of that namespace, may not search a
+/// directory only the host's root may (a 0700 home), so it could not reach such
+/// a source itself. A source that cannot be copied here is left to init, which
+/// reports it.
+pub fn bind_sources(spec: &Spec, bundle: &std::path::Path, trees: &mut IdmappedTrees) {
+    for (i, m) in spec.mounts().as_deref().unwrap_or_default().iter().enumerate() {
+        if trees.iter().any(|(j, _)| *j == i) {
+            continue;
+        }
+        let opts = rootfs::parse_options(m.options().as_deref().unwrap_or_default());
+        if !(opts.is_bind() || m.typ().as_deref() == Some("bind")) {
+            continue;
+        }
+        let src = bundle.join(m.source().clone().unwrap_or_default());
+        let recursive = opts.flags.contains(nix::mount::MsFlags::MS_REC);
+        match crate::sys::mount::open_tree_clone(&src, recursive) {
+            Ok(tree) => trees.push((i, tree)),
+            Err(e) => tracing::debug!(index = i, error = %e, "bind source left to init"),
+        }
+    }
+}
+
 /// A user namespace with `uids`/`gids` as its maps, as an fd. Its only process
 /// is a child that waits for the pipe to close, then exits.
 fn mapped_userns(uids: &[LinuxIdMapping], gids: &[LinuxIdMapping]) -> Result<OwnedFd, Cause> {

@@ -112,11 +112,30 @@ pub fn switch_user(process: &Process, allow_setgroups: bool) -> Result<(), Proce
         nix::unistd::setgroups(&groups).map_err(user_err(format!("additionalGids {groups:?}"), "setgroups"))?;
     }
     nix::unistd::setresgid(gid, gid, gid).map_err(user_err(format!("gid {gid}"), "setresgid"))?;
+    give_stdio_to(uid);
     nix::unistd::setresuid(uid, uid, uid).map_err(user_err(format!("uid {uid}"), "setresuid"))?;
     if let Some(umask) = user.umask() {
         nix::sys::stat::umask(nix::sys::stat::Mode::from_bits_truncate(umask as nix::libc::mode_t));
     }
     Ok(())
+}
+
+/// runc's fixStdioPermissions: stdio (a pty slave above all) is made the user's,
+/// keeping its group (the pty's is devpts' `gid=`, the tty group), so that the
+/// process can use its own terminal. Skipped for /dev/null and for what is
+/// already the user's; refusals (an owner not mapped in a user namespace, a
+/// read-only /dev) leave it as it is, as in runc.
+fn give_stdio_to(uid: Uid) {
+    let null = nix::sys::stat::stat("/dev/null").ok().map(|s| s.st_rdev);
+    for fd in 0..3 {
+        let Ok(st) = nix::sys::stat::fstat(fd) else { continue };
+        if st.st_uid == uid.as_raw() || (null == Some(st.st_rdev) && st.st_mode & libc::S_IFMT == libc::S_IFCHR) {
+            continue;
+        }
+        if let Err(e) = nix::unistd::fchown(fd, Some(uid), Some(Gid::from_raw(st.st_gid))) {
+            tracing::debug!(fd, error = %e, "stdio left to its owner");
+        }
+    }
 }
 
 /// `process.ioPriority`: ioprio_set for the process (inherited across execve).
@@ -269,10 +288,26 @@ pub fn create_cwd(process: &Process) -> Result<(), ProcessError> {
     }
 }
 
-/// chdir to `process.cwd`, as the container's user.
-pub fn enter_cwd(process: &Process) -> Result<(), ProcessError> {
+/// chdir to `process.cwd` while still root, as runc does ("create can chdir if
+/// runc has access"): a cwd that root may enter and the user may not still
+/// works. Ok(false) when root was refused (a directory only the user may enter,
+/// on a filesystem root has no override on): [`enter_cwd`] tries again as the user.
+pub fn enter_cwd_as_root(process: &Process) -> Result<bool, ProcessError> {
     let cwd = process.cwd();
-    std::env::set_current_dir(cwd).map_err(|source| ProcessError::Cwd { path: cwd.clone(), source })?;
+    match nix::unistd::chdir(cwd.as_path()) {
+        Ok(()) => Ok(true),
+        Err(nix::errno::Errno::EACCES | nix::errno::Errno::EPERM) => Ok(false),
+        Err(e) => Err(ProcessError::Cwd { path: cwd.clone(), source: e.into() }),
+    }
+}
+
+/// chdir to `process.cwd` as the container's user, unless `entered` already
+/// (see [`enter_cwd_as_root`]), then check where that is.
+pub fn enter_cwd(process: &Process, entered: bool) -> Result<(), ProcessError> {
+    let cwd = process.cwd();
+    if !entered {
+        std::env::set_current_dir(cwd).map_err(|source| ProcessError::Cwd { path: cwd.clone(), source })?;
+    }
     // CVE-2024-21626: a cwd reached through an fd of ours (/proc/self/fd/N) may lie
     // outside the root; getcwd(3) then fails ("(unreachable)"), and runc refuses it.
     std::env::current_dir().map(drop).map_err(|_| ProcessError::Cwd {

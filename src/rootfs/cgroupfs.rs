@@ -8,12 +8,13 @@ use std::fs;
 use std::path::{Path, PathBuf};
 
 use nix::errno::Errno;
-use nix::mount::{MsFlags, mount};
+use nix::mount::MsFlags;
 
 use super::RootfsError;
 use super::options::MountOptions;
 use super::resolve::{Kind, Root, proc_fd};
 use crate::sys;
+use crate::sys::ops::MountOps;
 
 /// One cgroup hierarchy mounted on the host.
 struct Hierarchy {
@@ -56,6 +57,7 @@ fn own_path(h: &Hierarchy) -> Option<PathBuf> {
 }
 
 pub(super) fn mount_cgroup(
+    ops: &dyn MountOps,
     root: &Root,
     field: &str,
     dst: &Path,
@@ -81,17 +83,17 @@ pub(super) fn mount_cgroup(
                 sys::Error::with_path("mount cgroup (no cgroup hierarchy on the host)", dst, nix::errno::Errno::ENOENT),
             ));
         };
-        return mount_one(root, h, dst, flags, cgroupns).map_err(|e| err("mount", dst, e));
+        return mount_one(ops, root, h, dst, flags, cgroupns).map_err(|e| err("mount", dst, e));
     }
     // v1 or hybrid: a tmpfs holding one directory per hierarchy.
     let target = root.create(dst, Kind::Dir).map_err(|e| err("create target", dst, e))?;
     let tmpfs_flags = MsFlags::MS_NOSUID | MsFlags::MS_NODEV | MsFlags::MS_NOEXEC;
-    nix::mount::mount(Some("tmpfs"), &proc_fd(&target), Some("tmpfs"), tmpfs_flags, Some("mode=755"))
+    ops.mount(Some(Path::new("tmpfs")), &proc_fd(&target), Some("tmpfs"), tmpfs_flags, Some("mode=755"))
         .map_err(|e| err("mount", dst, sys::Error::with_path("mount tmpfs", dst, e)))?;
     for h in hierarchies.iter() {
         let Some(name) = h.mountpoint.file_name() else { continue };
         let sub = dst.join(name);
-        mount_one(root, h, &sub, flags, cgroupns).map_err(|e| err("mount", &sub, e))?;
+        mount_one(ops, root, h, &sub, flags, cgroupns).map_err(|e| err("mount", &sub, e))?;
         // Comounted controllers get the host's links too (cpu -> cpu,cpuacct).
         let n = name.to_string_lossy();
         if n.contains(',') {
@@ -103,25 +105,26 @@ pub(super) fn mount_cgroup(
     }
     if flags.contains(MsFlags::MS_RDONLY) {
         let t = root.open_path(dst).map_err(|e| err("open", dst, e))?;
-        nix::mount::mount(
-            None::<&str>,
-            &proc_fd(&t),
-            None::<&str>,
-            MsFlags::MS_REMOUNT | MsFlags::MS_RDONLY | tmpfs_flags,
-            Some("mode=755"),
-        )
-        .map_err(|e| err("remount", dst, sys::Error::with_path("mount remount", dst, e)))?;
+        ops.mount(None, &proc_fd(&t), None, MsFlags::MS_REMOUNT | MsFlags::MS_RDONLY | tmpfs_flags, Some("mode=755"))
+            .map_err(|e| err("remount", dst, sys::Error::with_path("mount remount", dst, e)))?;
     }
     Ok(())
 }
 
 /// A fresh cgroupfs (in a cgroup namespace) or a bind of our own cgroup dir, on
 /// `dst` inside the rootfs.
-fn mount_one(root: &Root, h: &Hierarchy, dst: &Path, flags: MsFlags, cgroupns: bool) -> Result<(), sys::Error> {
+fn mount_one(
+    ops: &dyn MountOps,
+    root: &Root,
+    h: &Hierarchy,
+    dst: &Path,
+    flags: MsFlags,
+    cgroupns: bool,
+) -> Result<(), sys::Error> {
     let target = root.create(dst, Kind::Dir)?;
     if cgroupns {
         let data = (!h.options.is_empty()).then_some(h.options.as_str());
-        match mount(Some("cgroup"), &proc_fd(&target), Some(h.fstype.as_str()), flags, data) {
+        match ops.mount(Some(Path::new("cgroup")), &proc_fd(&target), Some(h.fstype.as_str()), flags, data) {
             Ok(()) => return Ok(()),
             // In a user namespace the kernel refuses a fresh v1 hierarchy (EPERM,
             // or EBUSY when it is already mounted elsewhere): bind our own
@@ -133,19 +136,13 @@ fn mount_one(root: &Root, h: &Hierarchy, dst: &Path, flags: MsFlags, cgroupns: b
         }
     }
     let src = h.mountpoint.join(own_path(h).unwrap_or_default());
-    mount(Some(&src), &proc_fd(&target), None::<&str>, MsFlags::MS_BIND | MsFlags::MS_REC, None::<&str>)
+    ops.mount(Some(&src), &proc_fd(&target), None, MsFlags::MS_BIND | MsFlags::MS_REC, None)
         .map_err(|e| sys::Error::with_path("mount bind", &src, e))?;
     if !flags.is_empty() {
         // Reopen: the remount must reach the new bind mount, not the dir under it.
         let target = root.open_path(dst)?;
-        mount(
-            None::<&str>,
-            &proc_fd(&target),
-            None::<&str>,
-            flags | MsFlags::MS_BIND | MsFlags::MS_REMOUNT,
-            None::<&str>,
-        )
-        .map_err(|e| sys::Error::with_path("mount remount", dst, e))?;
+        ops.mount(None, &proc_fd(&target), None, flags | MsFlags::MS_BIND | MsFlags::MS_REMOUNT, None)
+            .map_err(|e| sys::Error::with_path("mount remount", dst, e))?;
     }
     Ok(())
 }

@@ -5,14 +5,15 @@ use std::os::unix::fs::OpenOptionsExt;
 use std::path::Path;
 
 use nix::errno::Errno;
-use nix::mount::{MsFlags, mount};
-use nix::sys::stat::{Mode, SFlag, makedev, mknod};
-use nix::unistd::{Gid, Uid, fchownat};
+use nix::mount::MsFlags;
+use nix::sys::stat::{Mode, SFlag, makedev};
+use nix::unistd::{Gid, Uid};
 use oci_spec::runtime::{LinuxDevice, LinuxDeviceType};
 
 use super::RootfsError;
 use super::resolve::{Kind, Root, proc_fd};
 use crate::sys;
+use crate::sys::ops::MountOps;
 
 /// runc's default device list (libcontainer/specconv AllowedDevices).
 const DEFAULTS: [(&str, u64, u64); 6] = [
@@ -34,21 +35,21 @@ struct Node<'a> {
     gid: u32,
 }
 
-pub(super) fn create_all(root: &Root, devices: &[LinuxDevice]) -> Result<(), RootfsError> {
+pub(super) fn create_all(ops: &dyn MountOps, root: &Root, devices: &[LinuxDevice]) -> Result<(), RootfsError> {
     let old = nix::sys::stat::umask(Mode::empty());
-    let result = create_inner(root, devices);
+    let result = create_inner(ops, root, devices);
     nix::sys::stat::umask(old);
     result
 }
 
-fn create_inner(root: &Root, devices: &[LinuxDevice]) -> Result<(), RootfsError> {
+fn create_inner(ops: &dyn MountOps, root: &Root, devices: &[LinuxDevice]) -> Result<(), RootfsError> {
     for (path, major, minor) in DEFAULTS {
         let path = Path::new(path);
         if devices.iter().any(|d| d.path() == path) {
             continue;
         }
         let node = Node { path, kind: SFlag::S_IFCHR, major, minor, mode: 0o666, uid: 0, gid: 0 };
-        create(root, &node)
+        create(ops, root, &node)
             .map_err(|e| RootfsError::Device { field: format!("default device {}", path.display()), source: e })?;
     }
     for (i, d) in devices.iter().enumerate() {
@@ -73,39 +74,33 @@ fn create_inner(root: &Root, devices: &[LinuxDevice]) -> Result<(), RootfsError>
             uid: d.uid().unwrap_or(0),
             gid: d.gid().unwrap_or(0),
         };
-        create(root, &node).map_err(|e| RootfsError::Device { field, source: e })?;
+        create(ops, root, &node).map_err(|e| RootfsError::Device { field, source: e })?;
     }
     Ok(())
 }
 
 /// mknod inside the root; in a user namespace (EPERM) bind-mount the host's node.
-fn create(root: &Root, n: &Node<'_>) -> Result<(), sys::Error> {
+fn create(ops: &dyn MountOps, root: &Root, n: &Node<'_>) -> Result<(), sys::Error> {
     let parent = n.path.parent().unwrap_or(Path::new("/"));
     let name = n.path.file_name().ok_or_else(|| sys::Error::with_path("mknod", n.path, Errno::EINVAL))?;
     let dir = root.create(parent, Kind::Dir)?;
     let target = proc_fd(&dir).join(name);
     let mode = Mode::from_bits_truncate(n.mode & 0o7777);
-    match mknod(&target, n.kind, mode, makedev(n.major, n.minor)) {
+    match ops.mknod(&target, n.kind, mode, makedev(n.major, n.minor)) {
         Ok(()) => {}
         // An existing node (e.g. /dev bind-mounted from the host) is kept, as runc does.
         Err(Errno::EEXIST) => return Ok(()),
-        Err(Errno::EPERM) => return bind_host(root, n),
+        Err(Errno::EPERM) => return bind_host(ops, root, n),
         Err(e) => return Err(sys::Error::with_path("mknod", n.path, e)),
     }
-    fchownat(
-        None,
-        &target,
-        Some(Uid::from_raw(n.uid)),
-        Some(Gid::from_raw(n.gid)),
-        nix::fcntl::AtFlags::AT_SYMLINK_NOFOLLOW,
-    )
-    .map_err(|e| sys::Error::with_path("chown", n.path, e))?;
+    ops.lchown(&target, Uid::from_raw(n.uid), Gid::from_raw(n.gid))
+        .map_err(|e| sys::Error::with_path("chown", n.path, e))?;
     Ok(())
 }
 
-fn bind_host(root: &Root, n: &Node<'_>) -> Result<(), sys::Error> {
+fn bind_host(ops: &dyn MountOps, root: &Root, n: &Node<'_>) -> Result<(), sys::Error> {
     let target = root.create(n.path, Kind::File)?;
-    mount(Some(n.path), &proc_fd(&target), None::<&str>, MsFlags::MS_BIND, None::<&str>)
+    ops.mount(Some(n.path), &proc_fd(&target), None, MsFlags::MS_BIND, None)
         .map_err(|e| sys::Error::with_path("mount bind device", n.path, e))
 }
 

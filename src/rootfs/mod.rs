@@ -21,6 +21,7 @@ use oci_spec::runtime::{LinuxNamespaceType, Mount, Spec};
 pub use options::{MountOptions, parse as parse_options};
 
 use crate::sys;
+use crate::sys::ops::MountOps;
 
 #[derive(Debug, thiserror::Error)]
 pub enum RootfsError {
@@ -103,9 +104,10 @@ fn root_propagation(spec: &Spec) -> Result<Option<MsFlags>, RootfsError> {
     }
 }
 
-/// Detached copies of bind sources to be idmapped, keyed by their `mounts[]`
-/// index. The parent makes them before clone: only a process privileged over the
-/// source's filesystem may idmap it, which init in a user namespace is not.
+/// Detached copies of bind sources, keyed by their `mounts[]` index, made by the
+/// parent before clone: idmapped ones (only a process privileged over the
+/// source's filesystem may idmap it, which init in a user namespace is not), and,
+/// with a new user namespace, every other (its sources may be out of init's reach).
 pub type IdmappedTrees = Vec<(usize, OwnedFd)>;
 
 /// A detached copy of `mounts[index]`'s source, its ids shown through the user
@@ -142,8 +144,15 @@ pub fn idmapped_tree(index: usize, m: &Mount, bundle: &Path, userns: &OwnedFd) -
 /// mount private (so nothing below propagates out, and pivot_root accepts it),
 /// bind the rootfs onto itself, mount every `mounts[]` entry with targets resolved
 /// inside the rootfs, create the devices, the /dev links and, with a terminal, the
-/// /dev/console placeholder.
-pub fn prepare(spec: &Spec, rootfs: &Path, console: bool, idmapped: &IdmappedTrees) -> Result<(), RootfsError> {
+/// /dev/console placeholder. A read-only /dev is mounted writable here, so that
+/// its submounts and devices can be made, and made read-only by `finalize`.
+pub fn prepare(
+    ops: &dyn MountOps,
+    spec: &Spec,
+    rootfs: &Path,
+    console: bool,
+    idmapped: &IdmappedTrees,
+) -> Result<(), RootfsError> {
     let linux = spec.linux().clone().unwrap_or_default();
     let prop = root_propagation(spec)?.unwrap_or(MsFlags::MS_SLAVE | MsFlags::MS_REC);
     let sys_err = |field: &str, call: &'static str, p: &Path| {
@@ -151,22 +160,38 @@ pub fn prepare(spec: &Spec, rootfs: &Path, console: bool, idmapped: &IdmappedTre
         let p = p.to_path_buf();
         move |e| RootfsError::Sys { field, source: sys::Error::with_path(call, p, e) }
     };
-    nix::mount::mount(None::<&str>, "/", None::<&str>, prop, None::<&str>).map_err(sys_err(
-        "linux.rootfsPropagation",
-        "mount",
-        Path::new("/"),
+    let own_ns = has_mount_namespace(spec);
+    if own_ns {
+        ops.mount(None, Path::new("/"), None, prop, None).map_err(sys_err(
+            "linux.rootfsPropagation",
+            "mount",
+            Path::new("/"),
+        ))?;
+        make_parent_private(ops, rootfs)?;
+    }
+    // pivot_root needs the new root to be a mount point; without a mount
+    // namespace it is the one mount `delete` removes, with all below it.
+    ops.mount(Some(rootfs), rootfs, None, MsFlags::MS_BIND | MsFlags::MS_REC, None).map_err(sys_err(
+        "root.path",
+        "mount bind",
+        rootfs,
     ))?;
-    make_parent_private(rootfs)?;
-    // pivot_root needs the new root to be a mount point.
-    nix::mount::mount(Some(rootfs), rootfs, None::<&str>, MsFlags::MS_BIND | MsFlags::MS_REC, None::<&str>)
-        .map_err(sys_err("root.path", "mount bind", rootfs))?;
+    if !own_ns {
+        // In the caller's mount namespace: the bind alone is made private, so
+        // that nothing mounted below it shows up in the mounts it came from.
+        ops.mount(None, rootfs, None, MsFlags::MS_PRIVATE, None).map_err(sys_err(
+            "root.path",
+            "mount private",
+            rootfs,
+        ))?;
+    }
     let root = resolve::Root::open(rootfs).map_err(|source| RootfsError::Sys { field: "root.path".into(), source })?;
     let cgroupns =
         linux.namespaces().as_deref().unwrap_or_default().iter().any(|n| n.typ() == LinuxNamespaceType::Cgroup);
     let mounts = spec.mounts().clone().unwrap_or_default();
     for (i, m) in mounts.iter().enumerate() {
         let tree = idmapped.iter().find(|(j, _)| *j == i).map(|(_, fd)| fd);
-        mount::mount_entry(&root, i, m, cgroupns, tree)?;
+        mount::mount_entry(ops, &root, i, m, cgroupns, tree)?;
     }
     // Without a /dev of its own (a bind of the host's /dev), the container keeps
     // the host's nodes: runc skips device creation then.
@@ -174,7 +199,7 @@ pub fn prepare(spec: &Spec, rootfs: &Path, console: bool, idmapped: &IdmappedTre
         m.destination() == Path::new("/dev") && parse_options(m.options().as_deref().unwrap_or_default()).is_bind()
     });
     if !dev_bound {
-        devices::create_all(&root, linux.devices().as_deref().unwrap_or_default())?;
+        devices::create_all(ops, &root, linux.devices().as_deref().unwrap_or_default())?;
         devices::links(&root, console)?;
     }
     Ok(())
@@ -182,10 +207,10 @@ pub fn prepare(spec: &Spec, rootfs: &Path, console: bool, idmapped: &IdmappedTre
 
 /// runc's rootfsParentMountPrivate: find the mount holding `rootfs` (EINVAL means
 /// "not a mount point", so walk up) and make it private.
-fn make_parent_private(rootfs: &Path) -> Result<(), RootfsError> {
+fn make_parent_private(ops: &dyn MountOps, rootfs: &Path) -> Result<(), RootfsError> {
     let mut path = rootfs;
     loop {
-        match nix::mount::mount(None::<&str>, path, None::<&str>, MsFlags::MS_PRIVATE, None::<&str>) {
+        match ops.mount(None, path, None, MsFlags::MS_PRIVATE, None) {
             Ok(()) => return Ok(()),
             Err(nix::errno::Errno::EINVAL) if path != Path::new("/") => {
                 path = path.parent().unwrap_or(Path::new("/"));
@@ -200,28 +225,47 @@ fn make_parent_private(rootfs: &Path) -> Result<(), RootfsError> {
     }
 }
 
-/// Make `rootfs` the root (pivot_root, or MS_MOVE + chroot with `no_pivot`).
-pub fn pivot(rootfs: &Path, no_pivot: bool) -> Result<(), RootfsError> {
+/// Whether `linux.namespaces` lists a mount namespace (new or joined); without
+/// one the container's mounts are made in the caller's.
+pub fn has_mount_namespace(spec: &Spec) -> bool {
+    spec.linux()
+        .as_ref()
+        .and_then(|l| l.namespaces().as_deref())
+        .unwrap_or_default()
+        .iter()
+        .any(|n| n.typ() == LinuxNamespaceType::Mount)
+}
+
+/// Make `rootfs` the root: pivot_root, MS_MOVE + chroot with `no_pivot`, or,
+/// without a mount namespace of its own (where either would change the
+/// caller's), chroot alone, as runc does.
+pub fn pivot(spec: &Spec, rootfs: &Path, no_pivot: bool) -> Result<(), RootfsError> {
+    if !has_mount_namespace(spec) {
+        return pivot::chroot(rootfs);
+    }
     pivot::pivot(rootfs, no_pivot)
 }
 
-/// After pivot: `rootfsPropagation` on the new "/" (runc applies it only now, so
-/// that a shared root cannot reach the host's mounts), `readonlyPaths`,
-/// `maskedPaths`, then `root.readonly`.
-pub fn finalize(spec: &Spec) -> Result<(), RootfsError> {
+/// After pivot (`root` is then "/"): `rootfsPropagation` on the new root (runc
+/// applies it only now, so that a shared root cannot reach the host's mounts),
+/// `readonlyPaths`, `maskedPaths`, a read-only /dev (after everything under it
+/// was made, as runc's finalizeRootfs), then `root.readonly`.
+pub fn finalize(ops: &dyn MountOps, spec: &Spec, root: &Path) -> Result<(), RootfsError> {
     let linux = spec.linux().clone().unwrap_or_default();
     if let Some(prop) = root_propagation(spec)? {
-        nix::mount::mount(None::<&str>, "/", None::<&str>, prop, None::<&str>).map_err(|e| RootfsError::Sys {
+        ops.mount(None, root, None, prop, None).map_err(|e| RootfsError::Sys {
             field: "linux.rootfsPropagation".into(),
-            source: sys::Error::with_path("mount", "/", e),
+            source: sys::Error::with_path("mount", root, e),
         })?;
     }
-    let root =
-        resolve::Root::open(Path::new("/")).map_err(|source| RootfsError::Sys { field: "root".into(), source })?;
-    paths::readonly(&root, linux.readonly_paths().as_deref().unwrap_or_default())?;
-    paths::masked(&root, linux.masked_paths().as_deref().unwrap_or_default())?;
+    let opened = resolve::Root::open(root).map_err(|source| RootfsError::Sys { field: "root".into(), source })?;
+    paths::readonly(ops, &opened, linux.readonly_paths().as_deref().unwrap_or_default())?;
+    paths::masked(ops, &opened, linux.masked_paths().as_deref().unwrap_or_default())?;
+    if let Some((i, flags)) = mount::readonly_dev(spec) {
+        mount::remount_readonly(ops, &opened, i, Path::new("/dev"), flags)?;
+    }
     if spec.root().as_ref().and_then(|r| r.readonly()).unwrap_or(false) {
-        mount::remount_bind(Path::new("/"), MsFlags::MS_RDONLY, &MountOptions::default())
+        mount::remount_bind(ops, root, MsFlags::MS_RDONLY, &MountOptions::default())
             .map_err(|source| RootfsError::Sys { field: "root.readonly".into(), source })?;
     }
     Ok(())
@@ -241,3 +285,6 @@ pub fn set_sysctls(spec: &Spec) -> Result<(), RootfsError> {
     }
     Ok(())
 }
+
+#[cfg(test)]
+mod tests;

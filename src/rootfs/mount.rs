@@ -8,7 +8,7 @@ use std::os::unix::fs::MetadataExt;
 use std::path::{Component, Path, PathBuf};
 
 use nix::errno::Errno;
-use nix::mount::{MsFlags, mount};
+use nix::mount::MsFlags;
 use nix::sys::statvfs::{FsFlags, statvfs};
 use oci_spec::runtime::Mount;
 
@@ -17,6 +17,7 @@ use super::copyup::copy_up;
 use super::options::{MountOptions, parse};
 use super::resolve::{Kind, Root, file_type, proc_fd};
 use crate::sys;
+use crate::sys::ops::MountOps;
 
 /// Entries under /proc that lxcfs emulates: the only non-proc mounts runc allows
 /// inside /proc (libcontainer/rootfs_linux.go checkProcMount).
@@ -38,13 +39,15 @@ const PROC_ALLOWED: [&str; 14] = [
 ];
 
 pub(super) fn mount_entry(
+    ops: &dyn MountOps,
     root: &Root,
     index: usize,
     m: &Mount,
     cgroupns: bool,
     tree: Option<&OwnedFd>,
 ) -> Result<(), RootfsError> {
-    let e = Entry {
+    let mut e = Entry {
+        ops,
         root,
         field: format!("mounts[{index}]"),
         src: m.source().clone().unwrap_or_default(),
@@ -59,14 +62,19 @@ pub(super) fn mount_entry(
     if (e.fstype == "proc" || e.fstype == "sysfs") && !is_bind {
         e.check_proc_target()?;
     }
+    if !is_bind && is_dev(&e.dst) {
+        // Read-only only once its submounts and devices exist (see `readonly_dev`).
+        e.opts.flags.remove(MsFlags::MS_RDONLY);
+    }
     if e.fstype == "cgroup" && !is_bind {
-        return super::cgroupfs::mount_cgroup(root, &e.field, &e.dst, &e.opts, cgroupns);
+        return super::cgroupfs::mount_cgroup(ops, root, &e.field, &e.dst, &e.opts, cgroupns);
     }
     if is_bind { e.bind(tree) } else { e.fresh() }
 }
 
 /// One `mounts[]` entry being made: what its steps share, and its errors.
 struct Entry<'a> {
+    ops: &'a dyn MountOps,
     root: &'a Root,
     field: String,
     src: PathBuf,
@@ -105,33 +113,45 @@ impl Entry<'_> {
         }
     }
 
-    /// A bind mount (or the idmapped copy of its source the parent prepared),
+    /// A bind mount (or the copy of its source the parent prepared, idmapped or not),
     /// then the remount that applies its other flags.
     fn bind(&self, tree: Option<&OwnedFd>) -> Result<(), RootfsError> {
-        let meta = std::fs::metadata(&self.src).map_err(|e| RootfsError::Source {
-            field: self.field.clone(),
-            src: self.src.clone(),
-            source: e,
-        })?;
+        // The copy the parent made, when there is one: the source's own path may
+        // be out of our reach (see `userns::bind_sources`).
+        let meta = match tree {
+            Some(t) => std::fs::metadata(proc_fd(t)),
+            None => std::fs::metadata(&self.src),
+        };
+        let meta =
+            meta.map_err(|e| RootfsError::Source { field: self.field.clone(), src: self.src.clone(), source: e })?;
         let kind = if meta.is_dir() { Kind::Dir } else { Kind::File };
         let target = self.root.create(&self.dst, kind).map_err(|e| self.err("create target", e))?;
         check_target(self.root, &target, &self.dst, &self.fstype, Some(&self.src)).map_err(|r| self.invalid(r))?;
         match tree {
-            Some(tree) => sys::mount::move_mount_to(tree.as_fd(), target.as_fd()).map_err(|e| self.err("mount", e))?,
+            Some(tree) => self.ops.move_mount(tree.as_fd(), target.as_fd()).map_err(|e| self.err("mount", e))?,
             None => {
                 let flags = MsFlags::MS_BIND | (self.opts.flags & MsFlags::MS_REC);
-                mount(Some(&self.src), &proc_fd(&target), None::<&str>, flags, None::<&str>)
+                self.ops
+                    .mount(Some(&self.src), &proc_fd(&target), None, flags, None)
                     .map_err(|e| self.err("mount", sys::Error::with_path("mount", &self.src, e)))?;
             }
         }
         // Other flags only take effect on a remount of the new bind mount, which we
         // reach by opening the target again (now the root of that mount).
         let target = self.root.open_path(&self.dst).map_err(|e| self.err("open target", e))?;
+        if tree.is_some() {
+            // A copy made in the host's mount namespace is a peer of a shared
+            // source there: make it a slave, as a bind made in here (below our
+            // rslave root) is, so that nothing mounted under it reaches the host.
+            self.ops
+                .mount(None, &proc_fd(&target), None, MsFlags::MS_SLAVE | MsFlags::MS_REC, None)
+                .map_err(|e| self.err("mount", sys::Error::with_path("mount rslave", &self.dst, e)))?;
+        }
         let rest = self.opts.flags.difference(MsFlags::MS_BIND | MsFlags::MS_REC | MsFlags::MS_REMOUNT);
         if !rest.is_empty() || self.opts.has_atime() {
-            remount_bind(&proc_fd(&target), rest, &self.opts).map_err(|e| self.err("remount", e))?;
+            remount_bind(self.ops, &proc_fd(&target), rest, &self.opts).map_err(|e| self.err("remount", e))?;
         }
-        finish(&proc_fd(&target), &self.opts).map_err(|e| self.err("mount", e))
+        finish(self.ops, &proc_fd(&target), &self.opts).map_err(|e| self.err("mount", e))
     }
 
     /// A fresh filesystem (tmpfs, proc, mqueue…), with tmpcopyup.
@@ -149,7 +169,7 @@ impl Entry<'_> {
         // name, MS_NOSYMFOLLOW among them.
         let flags = self.opts.flags.difference(MsFlags::MS_REMOUNT);
         let data = self.opts.data();
-        match mount(Some(&source), &proc_fd(&target), Some(fstype), flags, data.as_deref()) {
+        match self.ops.mount(Some(&source), &proc_fd(&target), Some(fstype), flags, data.as_deref()) {
             Ok(()) => {}
             // In a user namespace that does not own the network (sysfs) or ipc
             // (mqueue) namespace the kernel refuses a fresh mount: bind the host's,
@@ -165,22 +185,68 @@ impl Entry<'_> {
                 source,
             })?;
         }
-        finish(&proc_fd(&target), &self.opts).map_err(|e| self.err("mount", e))
+        finish(self.ops, &proc_fd(&target), &self.opts).map_err(|e| self.err("mount", e))
     }
 
     /// The host's /sys or /dev/mqueue bound where a fresh one was refused.
     fn bind_host(&self, target: &OwnedFd, flags: MsFlags) -> Result<(), RootfsError> {
         let host = if self.fstype == "sysfs" { "/sys" } else { "/dev/mqueue" };
         tracing::debug!(field = %self.field, host, "fresh mount refused, binding the host's");
-        mount(Some(host), &proc_fd(target), None::<&str>, MsFlags::MS_BIND | MsFlags::MS_REC, None::<&str>)
+        self.ops
+            .mount(Some(Path::new(host)), &proc_fd(target), None, MsFlags::MS_BIND | MsFlags::MS_REC, None)
             .map_err(|e| self.err("mount", sys::Error::with_path("mount bind", host, e)))?;
         let target = self.root.open_path(&self.dst).map_err(|e| self.err("open target", e))?;
         let rest = flags.difference(MsFlags::MS_BIND | MsFlags::MS_REC);
         if !rest.is_empty() {
-            remount_bind(&proc_fd(&target), rest, &self.opts).map_err(|e| self.err("remount", e))?;
+            remount_bind(self.ops, &proc_fd(&target), rest, &self.opts).map_err(|e| self.err("remount", e))?;
         }
         Ok(())
     }
+}
+
+/// A fresh (not bound) /dev asked read-only: `mount_entry` mounts it writable,
+/// `finalize` remounts it read-only after the submounts, devices and links under
+/// it were made (runc's finalizeRootfs). Its `mounts[]` index and flags.
+pub(super) fn readonly_dev(spec: &oci_spec::runtime::Spec) -> Option<(usize, MsFlags)> {
+    let mounts = spec.mounts().as_deref().unwrap_or_default();
+    mounts.iter().enumerate().rev().find_map(|(i, m)| {
+        let opts = parse(m.options().as_deref().unwrap_or_default());
+        let is_bind = opts.is_bind() || m.typ().as_deref() == Some("bind");
+        (!is_bind && is_dev(m.destination()) && opts.flags.contains(MsFlags::MS_RDONLY)).then_some((i, opts.flags))
+    })
+}
+
+/// Remount `mounts[index]` (a fresh filesystem on `dst`) read-only, keeping its flags.
+pub(super) fn remount_readonly(
+    ops: &dyn MountOps,
+    root: &Root,
+    index: usize,
+    dst: &Path,
+    flags: MsFlags,
+) -> Result<(), RootfsError> {
+    let err = |call: &'static str, source: sys::Error| RootfsError::Path {
+        field: format!("mounts[{index}]"),
+        path: dst.to_path_buf(),
+        source: sys::Error { call, ..source },
+    };
+    let target = root.open_path(dst).map_err(|e| err("open target", e))?;
+    let flags = flags.difference(MsFlags::MS_BIND | MsFlags::MS_REC) | MsFlags::MS_REMOUNT | MsFlags::MS_RDONLY;
+    ops.mount(None, &proc_fd(&target), None, flags, None).map_err(|e| err("mount remount", sys::Error::new("", e)))
+}
+
+/// `/dev`, `/dev/`, `//dev`: the destination is the container's /dev.
+fn is_dev(dst: &Path) -> bool {
+    let mut names = Vec::new();
+    for c in dst.components() {
+        match c {
+            Component::Normal(n) => names.push(n),
+            Component::ParentDir => {
+                names.pop();
+            }
+            _ => {}
+        }
+    }
+    names == ["dev"]
 }
 
 /// `/`, `/.`, `/a/..`: a destination that names the rootfs root itself.
@@ -233,7 +299,12 @@ fn check_target(
 /// Remount a bind mount with `flags`, keeping the flags the kernel locks on it
 /// (nosuid, nodev, noexec and the atime mode from the source mount) unless the
 /// options clear them or pick another atime mode.
-pub(super) fn remount_bind(target: &Path, flags: MsFlags, opts: &MountOptions) -> Result<(), sys::Error> {
+pub(super) fn remount_bind(
+    ops: &dyn MountOps,
+    target: &Path,
+    flags: MsFlags,
+    opts: &MountOptions,
+) -> Result<(), sys::Error> {
     let mut flags = flags | MsFlags::MS_BIND | MsFlags::MS_REMOUNT;
     if let Ok(st) = statvfs(target) {
         let have = st.flags();
@@ -255,18 +326,16 @@ pub(super) fn remount_bind(target: &Path, flags: MsFlags, opts: &MountOptions) -
             }
         }
     }
-    mount(None::<&str>, target, None::<&str>, flags, None::<&str>)
-        .map_err(|e| sys::Error::with_path("mount remount", target, e))
+    ops.mount(None, target, None, flags, None).map_err(|e| sys::Error::with_path("mount remount", target, e))
 }
 
 /// Propagation and recursive attributes, after the mount exists.
-fn finish(target: &Path, opts: &MountOptions) -> Result<(), sys::Error> {
+fn finish(ops: &dyn MountOps, target: &Path, opts: &MountOptions) -> Result<(), sys::Error> {
     for p in &opts.propagation {
-        mount(None::<&str>, target, None::<&str>, *p, None::<&str>)
-            .map_err(|e| sys::Error::with_path("mount propagation", target, e))?;
+        ops.mount(None, target, None, *p, None).map_err(|e| sys::Error::with_path("mount propagation", target, e))?;
     }
     if opts.rec_set != 0 || opts.rec_clear != 0 {
-        sys::mount::mount_setattr_recursive(target, opts.rec_set, opts.rec_clear)?;
+        ops.mount_setattr_recursive(target, opts.rec_set, opts.rec_clear)?;
     }
     Ok(())
 }

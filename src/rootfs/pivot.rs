@@ -1,5 +1,6 @@
 //! Making the rootfs the root: pivot_root as runc does it (no temporary old-root
-//! directory), or MS_MOVE + chroot for `--no-pivot` (ramdisk roots).
+//! directory), MS_MOVE + chroot for `--no-pivot` (ramdisk roots), or chroot
+//! alone for a container that shares the caller's mount namespace.
 
 use std::path::Path;
 
@@ -14,8 +15,15 @@ fn sys_err<'a>(call: &'static str, path: &'a Path) -> impl FnOnce(nix::errno::Er
     move |e| RootfsError::Pivot { source: sys::Error::with_path(call, path, e) }
 }
 
+pub(super) fn chroot(rootfs: &Path) -> Result<(), RootfsError> {
+    nix::unistd::chdir(rootfs).map_err(sys_err("chdir", rootfs))?;
+    nix::unistd::chroot(".").map_err(sys_err("chroot", rootfs))?;
+    nix::unistd::chdir("/").map_err(sys_err("chdir", Path::new("/")))
+}
+
 pub(super) fn pivot(rootfs: &Path, no_pivot: bool) -> Result<(), RootfsError> {
     if no_pivot {
+        hide_full_proc_and_sys(rootfs)?;
         nix::unistd::chdir(rootfs).map_err(sys_err("chdir", rootfs))?;
         mount(Some(rootfs), "/", None::<&str>, MsFlags::MS_MOVE, None::<&str>)
             .map_err(sys_err("mount move", rootfs))?;
@@ -36,4 +44,43 @@ pub(super) fn pivot(rootfs: &Path, no_pivot: bool) -> Result<(), RootfsError> {
         .map_err(sys_err("mount rslave", Path::new("old root")))?;
     umount2(".", MntFlags::MNT_DETACH).map_err(sys_err("umount", Path::new("old root")))?;
     nix::unistd::chdir("/").map_err(sys_err("chdir", Path::new("/")))
+}
+
+/// Before `--no-pivot`'s chroot, as runc's msMoveRoot: every mount of a whole
+/// procfs or sysfs outside the rootfs is unmounted, or, where that is refused
+/// (mounts locked by a user namespace), covered with an empty tmpfs. chroot
+/// leaves them in the mount namespace, and the kernel lets a process mount a
+/// fresh procfs (one without the masked paths) as long as a fully visible one
+/// exists there.
+fn hide_full_proc_and_sys(rootfs: &Path) -> Result<(), RootfsError> {
+    let text = std::fs::read_to_string("/proc/self/mountinfo").map_err(|source| RootfsError::Io {
+        what: "read",
+        path: "/proc/self/mountinfo".into(),
+        source,
+    })?;
+    let mut full: Vec<_> = sys::mountinfo::parse(&text)
+        .into_iter()
+        .filter(|m| m.root == Path::new("/") && (m.fstype == "proc" || m.fstype == "sysfs"))
+        .filter(|m| !m.mountpoint.starts_with(rootfs))
+        .map(|m| m.mountpoint)
+        .collect();
+    // Deepest first, so that a parent's unmount does not take a path we still need.
+    full.sort_by_key(|p| std::cmp::Reverse(p.components().count()));
+    for p in &full {
+        match mount(None::<&str>, p, None::<&str>, MsFlags::MS_SLAVE | MsFlags::MS_REC, None::<&str>) {
+            Ok(()) => {}
+            // Gone with a parent already unmounted.
+            Err(nix::errno::Errno::ENOENT) => continue,
+            Err(e) => return Err(sys_err("mount rslave", p)(e)),
+        }
+        match umount2(p, MntFlags::MNT_DETACH) {
+            Ok(()) => {}
+            Err(nix::errno::Errno::EINVAL | nix::errno::Errno::EPERM) => {
+                mount(Some("tmpfs"), p, Some("tmpfs"), MsFlags::empty(), None::<&str>)
+                    .map_err(sys_err("mount tmpfs over", p))?;
+            }
+            Err(e) => return Err(sys_err("umount", p)(e)),
+        }
+    }
+    Ok(())
 }

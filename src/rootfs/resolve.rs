@@ -41,6 +41,12 @@ impl Root {
         sm::openat2(self.fd.as_fd(), &relative(inside), libc::O_PATH | libc::O_NOFOLLOW, 0, RESOLVE)
     }
 
+    /// Open `inside` as an O_PATH handle without following any symlink on the way.
+    pub fn open_no_symlinks(&self, inside: &Path) -> Result<OwnedFd, sys::Error> {
+        let resolve = sm::RESOLVE_IN_ROOT | sm::RESOLVE_NO_SYMLINKS;
+        sm::openat2(self.fd.as_fd(), &relative(inside), libc::O_PATH | libc::O_NOFOLLOW, 0, resolve)
+    }
+
     /// Whether `meta` (of an opened target) is the rootfs root itself.
     pub fn is_same(&self, meta: &std::fs::Metadata) -> bool {
         use std::os::unix::fs::MetadataExt;

@@ -35,6 +35,7 @@ mod asm;
 compile_error!("berth's seccomp compiler has x86 syscall tables only (x86_64, i386, x32); add this architecture's");
 
 use std::collections::HashMap;
+use std::os::fd::{AsFd, OwnedFd};
 
 use oci_spec::runtime::{Arch, LinuxSeccomp, LinuxSeccompAction, LinuxSeccompFilterFlag, LinuxSeccompOperator};
 
@@ -59,6 +60,7 @@ pub const ACTIONS: &[&str] = &[
     "SCMP_ACT_KILL_PROCESS",
     "SCMP_ACT_KILL_THREAD",
     "SCMP_ACT_LOG",
+    "SCMP_ACT_NOTIFY",
     "SCMP_ACT_TRACE",
     "SCMP_ACT_TRAP",
 ];
@@ -86,6 +88,7 @@ const RET_TRAP: u32 = 0x0003_0000;
 const RET_ERRNO: u32 = 0x0005_0000;
 const RET_TRACE: u32 = 0x7ff0_0000;
 const RET_LOG: u32 = 0x7ffc_0000;
+const RET_USER_NOTIF: u32 = 0x7fc0_0000;
 const RET_ALLOW: u32 = 0x7fff_0000;
 
 fn bad(field: impl Into<String>, reason: impl Into<String>) -> SecurityError {
@@ -106,6 +109,7 @@ impl Abi {
         self as usize
     }
 
+    #[cfg(test)]
     fn number(self, name: &str) -> Option<u32> {
         numbers(name).and_then(|n| self.of(n))
     }
@@ -123,11 +127,12 @@ fn numbers(name: &str) -> Option<&'static Numbers> {
 }
 
 /// The syscall number of `name` on x86_64.
+#[cfg(test)]
 pub fn syscall_number(name: &str) -> Option<i64> {
     Abi::X86_64.number(name).map(i64::from)
 }
 
-fn action(a: LinuxSeccompAction, errno: Option<u32>, field: impl FnOnce() -> String) -> Result<u32, SecurityError> {
+fn action(a: LinuxSeccompAction, errno: Option<u32>, _field: impl FnOnce() -> String) -> Result<u32, SecurityError> {
     // runc's default return for ERRNO and TRACE is EPERM.
     let data = errno.unwrap_or(libc::EPERM as u32) & 0xffff;
     Ok(match a {
@@ -138,9 +143,7 @@ fn action(a: LinuxSeccompAction, errno: Option<u32>, field: impl FnOnce() -> Str
         LinuxSeccompAction::ScmpActTrace => RET_TRACE | data,
         LinuxSeccompAction::ScmpActLog => RET_LOG,
         LinuxSeccompAction::ScmpActAllow => RET_ALLOW,
-        LinuxSeccompAction::ScmpActNotify => {
-            return Err(bad(field(), "SCMP_ACT_NOTIFY is not supported (no seccomp agent support)"));
-        }
+        LinuxSeccompAction::ScmpActNotify => RET_USER_NOTIF,
     })
 }
 
@@ -175,7 +178,10 @@ struct Rule {
 pub fn compile(profile: &LinuxSeccomp) -> Result<Filter, SecurityError> {
     let default =
         action(profile.default_action(), profile.default_errno_ret(), || "linux.seccomp.defaultAction".into())?;
-    let flags = filter_flags(profile);
+    let mut flags = filter_flags(profile);
+    if uses_notify(profile)? {
+        flags |= sc::FLAG_NEW_LISTENER;
+    }
     let abis = abis(profile)?;
     let rules = collect_rules(profile, &abis, default)?;
     let enosys_stub = !matches!(default, RET_ALLOW | RET_LOG) && (default & 0xffff_0000) != RET_TRACE;
@@ -188,6 +194,31 @@ pub fn compile(profile: &LinuxSeccomp) -> Result<Filter, SecurityError> {
         .collect();
     let program = emit(&abis, &trees, &bodies.lists, &rules.rules, default)?;
     Ok(Filter { program, flags })
+}
+
+/// Whether a rule notifies a seccomp agent (SCMP_ACT_NOTIFY), with runc's rules:
+/// never the default action (libseccomp refuses it), a `listenerPath` to send
+/// the notify fd to, and not for `sendmsg`, the call that sends it (it runs
+/// after the filter is loaded, and would wait for an agent that has no fd yet).
+fn uses_notify(profile: &LinuxSeccomp) -> Result<bool, SecurityError> {
+    if profile.default_action() == LinuxSeccompAction::ScmpActNotify {
+        return Err(bad("linux.seccomp.defaultAction", "SCMP_ACT_NOTIFY cannot be the default action"));
+    }
+    let mut used = false;
+    for (i, sys) in profile.syscalls().as_deref().unwrap_or_default().iter().enumerate() {
+        if sys.action() != LinuxSeccompAction::ScmpActNotify {
+            continue;
+        }
+        used = true;
+        if let Some(j) = sys.names().iter().position(|n| n == "sendmsg") {
+            let reason = "SCMP_ACT_NOTIFY cannot be used for sendmsg (it sends the notify fd to the listener)";
+            return Err(bad(format!("linux.seccomp.syscalls[{i}].names[{j}]"), reason));
+        }
+    }
+    if used && profile.listener_path().as_ref().is_none_or(|p| p.as_os_str().is_empty()) {
+        return Err(bad("linux.seccomp.listenerPath", "must be set to use SCMP_ACT_NOTIFY"));
+    }
+    Ok(used)
 }
 
 /// SECCOMP_FILTER_FLAG_* bits of `linux.seccomp.flags`.
@@ -477,9 +508,62 @@ fn emit_body<'r>(a: &mut Asm, rules: impl Iterator<Item = &'r Rule>, default: u3
 }
 
 /// Load `filter` into the calling thread (the last step before execve). The
-/// caller has set no_new_privs or still holds CAP_SYS_ADMIN.
-pub fn load(filter: &Filter) -> Result<(), SecurityError> {
-    sc::set_mode_filter(&filter.program, filter.flags).map_err(|source| SecurityError::Sys { call: "seccomp", source })
+/// caller has set no_new_privs or still holds CAP_SYS_ADMIN. A filter that
+/// notifies gets its notify fd sent to `listener` (see [`Listener`]).
+pub fn load(filter: &Filter, listener: Option<&Listener>) -> Result<(), SecurityError> {
+    let notify = sc::set_mode_filter(&filter.program, filter.flags)
+        .map_err(|source| SecurityError::Sys { call: "seccomp", source })?;
+    match (notify, listener) {
+        (Some(fd), Some(l)) => crate::sys::fd::send_fd(l.socket.as_fd(), &l.message, fd.as_fd()).map_err(|source| {
+            SecurityError::Sys { call: "linux.seccomp.listenerPath: send the seccomp notify fd", source }
+        }),
+        (Some(_), None) => Err(bad("linux.seccomp.listenerPath", "no listener to send the notify fd to")),
+        (None, _) => Ok(()),
+    }
+}
+
+/// A seccomp agent's socket (`linux.seccomp.listenerPath`), connected by the
+/// runtime before the container's root hides it, and the message the notify fd
+/// goes with: runc's ContainerProcessState (`ociVersion`, `fds`: ["seccompFd"],
+/// `pid` as the runtime sees it, `metadata`, and the container's `state`).
+pub struct Listener {
+    socket: OwnedFd,
+    message: Vec<u8>,
+}
+
+/// Connect to the profile's listener when its filter notifies (`filter.flags`).
+pub fn connect_listener(profile: &LinuxSeccomp, filter: &Filter) -> Result<Option<OwnedFd>, SecurityError> {
+    if filter.flags & sc::FLAG_NEW_LISTENER == 0 {
+        return Ok(None);
+    }
+    let path = profile.listener_path().clone().unwrap_or_default();
+    match std::os::unix::net::UnixStream::connect(&path) {
+        Ok(s) => Ok(Some(OwnedFd::from(s))),
+        Err(e) => Err(bad("linux.seccomp.listenerPath", format!("connect to {path:?}: {e}"))),
+    }
+}
+
+impl Listener {
+    /// `state`: the container's OCI state; `pid`: the process the filter is
+    /// loaded into, as the host sees it.
+    pub fn new(socket: OwnedFd, profile: &LinuxSeccomp, mut state: serde_json::Value, pid: i32) -> Listener {
+        // Go's `omitempty` on the state's annotations, as runc sends it.
+        if let Some(o) = state.as_object_mut()
+            && o.get("annotations").is_some_and(|a| a.as_object().is_none_or(|m| m.is_empty()))
+        {
+            o.remove("annotations");
+        }
+        let mut msg = serde_json::json!({
+            "ociVersion": crate::spec::OCI_VERSION,
+            "fds": ["seccompFd"],
+            "pid": pid,
+            "state": state,
+        });
+        if let Some(m) = profile.listener_metadata().as_deref().filter(|m| !m.is_empty()) {
+            msg["metadata"] = m.into();
+        }
+        Listener { socket, message: serde_json::to_vec(&msg).unwrap_or_default() }
+    }
 }
 
 impl Cond {

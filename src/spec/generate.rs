@@ -5,10 +5,36 @@ use serde_json::{Value, json};
 
 const CAPS: [&str; 3] = ["CAP_AUDIT_WRITE", "CAP_KILL", "CAP_NET_BIND_SERVICE"];
 
-/// runc's `spec` output: a shell in a read-only busybox-style rootfs.
+/// runc's `spec` output for this host: a shell in a read-only busybox-style
+/// rootfs, with a cgroup namespace only when the host is pure cgroup v2 (as
+/// runc 1.2's `spec`: on v1 and hybrid hosts a private cgroup namespace hides
+/// nothing the container's /sys/fs/cgroup bind does not already limit, and older
+/// tools inside expect the host's paths).
 pub fn default_spec() -> Value {
+    default_spec_for(is_cgroup2_unified())
+}
+
+/// runc's IsCgroup2UnifiedMode: /sys/fs/cgroup is itself a cgroup2 mount.
+fn is_cgroup2_unified() -> bool {
+    nix::sys::statfs::statfs("/sys/fs/cgroup")
+        .map(|s| s.filesystem_type() == nix::sys::statfs::CGROUP2_SUPER_MAGIC)
+        .unwrap_or(false)
+}
+
+/// The default config; `cgroup2`: the host is pure cgroup v2.
+pub(crate) fn default_spec_for(cgroup2: bool) -> Value {
+    let mut namespaces = vec![
+        json!({"type": "pid"}),
+        json!({"type": "network"}),
+        json!({"type": "ipc"}),
+        json!({"type": "uts"}),
+        json!({"type": "mount"}),
+    ];
+    if cgroup2 {
+        namespaces.push(json!({"type": "cgroup"}));
+    }
     json!({
-        "ociVersion": "1.2.0",
+        "ociVersion": super::OCI_VERSION,
         "process": {
             "terminal": true,
             "user": {"uid": 0, "gid": 0},
@@ -43,10 +69,7 @@ pub fn default_spec() -> Value {
         ],
         "linux": {
             "resources": {"devices": [{"allow": false, "access": "rwm"}]},
-            "namespaces": [
-                {"type": "pid"}, {"type": "network"}, {"type": "ipc"},
-                {"type": "uts"}, {"type": "mount"}, {"type": "cgroup"}
-            ],
+            "namespaces": namespaces,
             "maskedPaths": [
                 "/proc/acpi", "/proc/asound", "/proc/kcore", "/proc/keys",
                 "/proc/latency_stats", "/proc/timer_list", "/proc/timer_stats",
@@ -68,10 +91,9 @@ pub fn default_spec() -> Value {
 pub fn rootless_spec(uid: u32, gid: u32) -> Value {
     let mut spec = default_spec();
     let linux = &mut spec["linux"];
-    linux["namespaces"] = json!([
-        {"type": "pid"}, {"type": "network"}, {"type": "ipc"}, {"type": "uts"},
-        {"type": "mount"}, {"type": "cgroup"}, {"type": "user"}
-    ]);
+    if let Some(ns) = linux["namespaces"].as_array_mut() {
+        ns.push(json!({"type": "user"}));
+    }
     linux["uidMappings"] = json!([{"containerID": 0, "hostID": uid, "size": 1}]);
     linux["gidMappings"] = json!([{"containerID": 0, "hostID": gid, "size": 1}]);
     if let Some(obj) = linux.as_object_mut() {
@@ -112,5 +134,14 @@ mod tests {
         let linux = spec.linux().as_ref().unwrap();
         assert_eq!(linux.uid_mappings().as_ref().unwrap()[0].host_id(), 1000);
         assert!(linux.resources().is_none());
+    }
+
+    #[test]
+    fn cgroup_namespace_only_on_a_pure_cgroup2_host() {
+        let types = |v: &Value| -> Vec<String> {
+            v["linux"]["namespaces"].as_array().unwrap().iter().map(|n| n["type"].as_str().unwrap().into()).collect()
+        };
+        assert_eq!(types(&default_spec_for(false)), ["pid", "network", "ipc", "uts", "mount"]);
+        assert_eq!(types(&default_spec_for(true)), ["pid", "network", "ipc", "uts", "mount", "cgroup"]);
     }
 }

@@ -16,6 +16,9 @@ pub use generate::{default_spec, rootless_spec};
 pub use oci_spec::runtime::Spec;
 pub use validate::validate;
 
+/// The runtime-spec version berth implements (`berth spec`, `features`).
+pub const OCI_VERSION: &str = "1.2.0";
+
 #[derive(Debug, thiserror::Error)]
 pub enum SpecError {
     #[error("read {path:?}")]
@@ -35,12 +38,6 @@ pub enum SpecError {
     },
     #[error("{field}: {reason}")]
     Invalid { field: String, reason: String },
-    #[error("write {path:?}")]
-    Write {
-        path: PathBuf,
-        #[source]
-        source: std::io::Error,
-    },
 }
 
 impl SpecError {
@@ -81,13 +78,59 @@ pub fn read_document(path: &Path) -> std::io::Result<String> {
         let what = if kind.is_dir() { "a directory" } else { "not a regular file" };
         return Err(std::io::Error::new(std::io::ErrorKind::InvalidInput, what));
     }
-    let mut text = String::new();
-    file.take(MAX_CONFIG_BYTES + 1).read_to_string(&mut text)?;
-    if text.len() as u64 > MAX_CONFIG_BYTES {
+    let mut bytes = Vec::new();
+    file.take(MAX_CONFIG_BYTES + 1).read_to_end(&mut bytes)?;
+    if bytes.len() as u64 > MAX_CONFIG_BYTES {
         let msg = format!("larger than {} MiB", MAX_CONFIG_BYTES >> 20);
         return Err(std::io::Error::new(std::io::ErrorKind::InvalidInput, msg));
     }
-    Ok(text)
+    Ok(as_go_reads_it(bytes))
+}
+
+/// The text as Go's encoding/json (runc) reads it: bytes that are not UTF-8, and
+/// `\u` escapes of unpaired UTF-16 surrogates, become U+FFFD instead of making
+/// the whole document unreadable.
+fn as_go_reads_it(bytes: Vec<u8>) -> String {
+    let text = match String::from_utf8(bytes) {
+        Ok(t) => t,
+        Err(e) => String::from_utf8_lossy(e.as_bytes()).into_owned(),
+    };
+    if !text.contains("\\u") {
+        return text;
+    }
+    let surrogate = |s: &str| u16::from_str_radix(s, 16).ok().filter(|u| (0xd800..0xe000).contains(u));
+    let mut out = String::with_capacity(text.len());
+    let mut rest = text.as_str();
+    while let Some(i) = rest.find('\\') {
+        out.push_str(&rest[..i]);
+        rest = &rest[i..];
+        let esc = rest.get(..6).filter(|e| e.as_bytes()[1] == b'u');
+        match esc.and_then(|e| surrogate(&e[2..])) {
+            Some(high) if (0xd800..0xdc00).contains(&high) => {
+                let low = rest.get(6..12).filter(|e| e.starts_with("\\u")).and_then(|e| surrogate(&e[2..]));
+                if low.is_some_and(|l| l >= 0xdc00) {
+                    out.push_str(&rest[..12]);
+                    rest = &rest[12..];
+                } else {
+                    out.push_str("\\ufffd");
+                    rest = &rest[6..];
+                }
+            }
+            Some(_) => {
+                out.push_str("\\ufffd");
+                rest = &rest[6..];
+            }
+            None => {
+                // Any other escape, `\\` included: copied whole, so its second
+                // character is never read as the start of another.
+                let len = rest[1..].chars().next().map_or(1, |c| 1 + c.len_utf8());
+                out.push_str(&rest[..len]);
+                rest = &rest[len..];
+            }
+        }
+    }
+    out.push_str(rest);
+    out
 }
 
 /// Load and validate `<bundle>/config.json`.

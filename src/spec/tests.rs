@@ -27,3 +27,11 @@ fn a_directory_is_named_as_such() {
     std::fs::create_dir(dir.path().join("config.json")).unwrap();
     assert_eq!(read_document(&dir.path().join("config.json")).unwrap_err().to_string(), "a directory");
 }
+
+#[test]
+fn text_that_is_not_utf8_reads_as_runc_reads_it() {
+    assert_eq!(as_go_reads_it(b"{\"a\": \"x\xffy\"}".to_vec()), "{\"a\": \"x\u{fffd}y\"}");
+    let lone = r#"["\udc80", "\ud800x", "\ud83d\ude00", "\\udc80", "\"", "\u00e9"]"#;
+    let read: Vec<String> = serde_json::from_str(&as_go_reads_it(lone.as_bytes().to_vec())).unwrap();
+    assert_eq!(read, ["\u{fffd}", "\u{fffd}x", "\u{1f600}", "\\udc80", "\"", "é"]);
+}

@@ -99,6 +99,7 @@ fn validate_linux(spec: &Spec) -> Result<(), SpecError> {
     };
     let namespaces = linux.namespaces().as_deref().unwrap_or_default();
     validate_namespaces(spec, linux, namespaces)?;
+    let has = |t: LinuxNamespaceType| namespaces.iter().any(|n| n.typ() == t);
     let absolute = |field: &str, paths: &[String]| -> Result<(), SpecError> {
         match paths.iter().position(|p| !p.starts_with('/')) {
             Some(i) => {
@@ -107,6 +108,20 @@ fn validate_linux(spec: &Spec) -> Result<(), SpecError> {
             None => Ok(()),
         }
     };
+    // runc's words: both are mounts, which would land in the caller's mount
+    // namespace.
+    if !has(LinuxNamespaceType::Mount) {
+        for (field, paths) in
+            [("linux.maskedPaths", linux.masked_paths()), ("linux.readonlyPaths", linux.readonly_paths())]
+        {
+            if paths.as_ref().is_some_and(|p| !p.is_empty()) {
+                return Err(SpecError::invalid(
+                    field,
+                    "unable to restrict sys entries without a private MNT namespace",
+                ));
+            }
+        }
+    }
     absolute("linux.maskedPaths", linux.masked_paths().as_deref().unwrap_or_default())?;
     absolute("linux.readonlyPaths", linux.readonly_paths().as_deref().unwrap_or_default())?;
     for (i, d) in linux.devices().as_deref().unwrap_or_default().iter().enumerate() {
@@ -117,9 +132,13 @@ fn validate_linux(spec: &Spec) -> Result<(), SpecError> {
             ));
         }
     }
-    let has = |t: LinuxNamespaceType| namespaces.iter().any(|n| n.typ() == t);
     for key in linux.sysctl().iter().flat_map(|s| s.keys()) {
-        validate_sysctl(key, has(LinuxNamespaceType::Network), has(LinuxNamespaceType::Ipc))?;
+        validate_sysctl(
+            key,
+            has(LinuxNamespaceType::Network),
+            has(LinuxNamespaceType::Ipc),
+            has(LinuxNamespaceType::Uts),
+        )?;
     }
     Ok(())
 }
@@ -134,9 +153,13 @@ fn validate_namespaces(
     let mut seen = HashSet::new();
     for (i, ns) in namespaces.iter().enumerate() {
         if !seen.insert(ns.typ()) {
+            // runc's specconv refuses any second entry of a type, with or without
+            // a path, in these words (Go's %q of the entry).
+            let typ = serde_json::to_value(ns.typ()).ok().and_then(|v| v.as_str().map(str::to_string));
+            let path = ns.path().as_ref().map(|p| p.to_string_lossy().into_owned()).unwrap_or_default();
             return Err(SpecError::invalid(
-                format!("linux.namespaces[{i}].type"),
-                format!("duplicate namespace {:?}", ns.typ()),
+                format!("linux.namespaces[{i}]"),
+                format!("malformed spec file: duplicated ns {{{:?} {path:?}}}", typ.unwrap_or_default()),
             ));
         }
         if let Some(p) = ns.path()
@@ -168,7 +191,7 @@ fn validate_namespaces(
 }
 
 /// A sysctl must be namespaced, and its namespace private (runc's rules).
-fn validate_sysctl(key: &str, private_net: bool, private_ipc: bool) -> Result<(), SpecError> {
+fn validate_sysctl(key: &str, private_net: bool, private_ipc: bool, private_uts: bool) -> Result<(), SpecError> {
     let field = || format!("linux.sysctl.{key}");
     let net = key.starts_with("net.");
     let ipc = key.starts_with("kernel.msg")
@@ -181,8 +204,13 @@ fn validate_sysctl(key: &str, private_net: bool, private_ipc: bool) -> Result<()
     if ipc && !private_ipc {
         return Err(SpecError::invalid(field(), "needs a private ipc namespace"));
     }
-    if key == "kernel.hostname" || key == "kernel.domainname" {
-        return Err(SpecError::invalid(field(), "set the hostname or domainname field instead"));
+    // runc: kernel.domainname has no dedicated field to conflict with and is
+    // namespaced by UTS; kernel.hostname conflicts with `hostname`.
+    if key == "kernel.hostname" {
+        return Err(SpecError::invalid(field(), "not allowed as it conflicts with the OCI \"hostname\" field"));
+    }
+    if key == "kernel.domainname" {
+        return if private_uts { Ok(()) } else { Err(SpecError::invalid(field(), "needs a private uts namespace")) };
     }
     if !net && !ipc {
         return Err(SpecError::invalid(field(), "not a namespaced sysctl"));
@@ -228,10 +256,10 @@ mod tests {
 
     #[test]
     fn duplicate_namespace_names_the_index() {
-        let e = err_text(check(default_spec(), |v| {
+        let e = err_text(check(crate::spec::generate::default_spec_for(false), |v| {
             v["linux"]["namespaces"].as_array_mut().unwrap().push(serde_json::json!({"type": "pid"}))
         }));
-        assert!(e.starts_with("linux.namespaces[6].type"), "{e}");
+        assert!(e.starts_with("linux.namespaces[5]: malformed spec file: duplicated ns {\"pid\" \"\"}"), "{e}");
     }
 
     #[test]
@@ -267,6 +295,20 @@ mod tests {
             v["linux"]["namespaces"].as_array_mut().unwrap().retain(|n| n["type"] != "network")
         }));
         assert!(e.starts_with("linux.sysctl.net.ipv4.ip_forward"), "{e}");
+    }
+
+    #[test]
+    fn kernel_domainname_sysctl_needs_only_a_uts_namespace() {
+        let set = |v: &mut serde_json::Value| v["linux"]["sysctl"] = serde_json::json!({"kernel.domainname": "x"});
+        check(default_spec(), set).unwrap();
+        let e = err_text(check(default_spec(), |v| {
+            set(v);
+            v["linux"]["namespaces"].as_array_mut().unwrap().retain(|n| n["type"] != "uts");
+            v.as_object_mut().unwrap().remove("hostname");
+        }));
+        assert!(e.starts_with("linux.sysctl.kernel.domainname"), "{e}");
+        let e = err_text(check(default_spec(), |v| v["linux"]["sysctl"] = serde_json::json!({"kernel.hostname": "x"})));
+        assert!(e.contains("conflicts with the OCI \"hostname\" field"), "{e}");
     }
 
     #[test]

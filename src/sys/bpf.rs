@@ -27,10 +27,12 @@ impl Insn {
         Insn { code, regs: (src << 4) | (dst & 0x0f), off, imm }
     }
 
+    #[cfg(test)]
     pub fn dst(&self) -> usize {
         usize::from(self.regs & 0x0f)
     }
 
+    #[cfg(test)]
     pub fn src(&self) -> usize {
         usize::from(self.regs >> 4)
     }

@@ -19,7 +19,8 @@ pub fn send_fd(sock: BorrowedFd<'_>, name: &[u8], fd: BorrowedFd<'_>) -> Result<
     let fds = [fd.as_raw_fd()];
     let iov = [IoSlice::new(name)];
     let cmsg = [ControlMessage::ScmRights(&fds)];
-    sendmsg::<()>(sock.as_raw_fd(), &iov, &cmsg, MsgFlags::empty(), None).map_err(|e| Error::new("sendmsg", e))?;
+    // MSG_NOSIGNAL: a peer that went away is an EPIPE to report, not a SIGPIPE.
+    sendmsg::<()>(sock.as_raw_fd(), &iov, &cmsg, MsgFlags::MSG_NOSIGNAL, None).map_err(|e| Error::new("sendmsg", e))?;
     Ok(())
 }
 

@@ -8,12 +8,16 @@
 //!   `open_tree` + `move_mount` (detached trees);
 //! - `process.rs`: `clone_fork` and `fork` (single-threaded callers only),
 //!   `close_range` (`cloexec_from`), `_exit`, `setdomainname`, the session keyring;
+//! - `proc_events.rs`: the kernel's process events connector (exec and exit of
+//!   any process, over netlink), for `start`;
 //! - `sched.rs`: `ioprio_set`, `sched_setattr`;
 //! - `seccomp.rs`: seccomp(2) `SECCOMP_SET_MODE_FILTER` with flags;
 //! - `bpf.rs`: bpf(2) for cgroup v2 device programs (load, attach, query, detach);
 //! - `capset.rs`: capset(2) in one call, for the step after the seccomp filter;
 //! - `tty.rs`: `TIOCSCTTY`, `TIOCGWINSZ`/`TIOCSWINSZ`;
 //! - `time.rs`: the wall clock as RFC 3339 (UTC, nanoseconds), for state and logs;
+//! - `ops.rs`: the test seam, `MountOps`/`NsOps`/`CredOps` with the real `Linux`
+//!   and a recording fake (`ops::fake::Recorder`) for unit tests;
 //! - `mountinfo.rs`: the one parser of /proc/<pid>/mountinfo (no syscall, no
 //!   `unsafe`: shared by cgroups and rootfs, which may not import each other).
 //!
@@ -25,6 +29,8 @@ pub mod capset;
 pub mod fd;
 pub mod mount;
 pub mod mountinfo;
+pub(crate) mod ops;
+pub mod proc_events;
 pub mod process;
 pub mod sched;
 pub mod seccomp;

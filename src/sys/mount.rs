@@ -11,8 +11,6 @@ use nix::errno::Errno;
 
 use super::{Error, Result};
 
-/// RESOLVE_* flags for [`openat2`].
-pub const RESOLVE_NO_XDEV: u64 = 0x01;
 pub const RESOLVE_NO_MAGICLINKS: u64 = 0x02;
 pub const RESOLVE_NO_SYMLINKS: u64 = 0x04;
 pub const RESOLVE_BENEATH: u64 = 0x08;

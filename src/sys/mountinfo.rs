@@ -8,6 +8,10 @@ use std::path::PathBuf;
 /// One mount.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct MountInfo {
+    /// The mount's id (field 1); unique while it is mounted.
+    pub id: u64,
+    /// The directory of the filesystem mounted there (`/`: the whole of it).
+    pub root: PathBuf,
     /// Where it is mounted, unescaped.
     pub mountpoint: PathBuf,
     pub fstype: String,
@@ -22,11 +26,20 @@ pub fn parse(text: &str) -> Vec<MountInfo> {
 
 fn parse_line(line: &str) -> Option<MountInfo> {
     let (left, right) = line.split_once(" - ")?;
-    let mountpoint = left.split(' ').nth(4)?;
+    let mut fields = left.split(' ');
+    let id = fields.next()?.parse().ok()?;
+    let root = fields.nth(2)?;
+    let mountpoint = fields.next()?;
     let mut r = right.split(' ');
     let fstype = r.next()?.to_string();
     let super_options = r.nth(1).unwrap_or_default().split(',').map(str::to_string).collect();
-    Some(MountInfo { mountpoint: PathBuf::from(unescape(mountpoint)), fstype, super_options })
+    Some(MountInfo {
+        id,
+        root: PathBuf::from(unescape(root)),
+        mountpoint: PathBuf::from(unescape(mountpoint)),
+        fstype,
+        super_options,
+    })
 }
 
 /// `\040` and the other octal escapes the kernel writes, back to bytes.

@@ -52,21 +52,7 @@ pub fn clone_fork(flags: CloneFlags) -> Result<Forked> {
     }
 }
 
-/// Plain fork(2), for the one place a second process is needed (joining an
-/// existing PID namespace only takes effect for children).
-pub fn fork() -> Result<Forked> {
-    assert_single_threaded("fork");
-    // SAFETY: see `clone_fork`: berth is single-threaded here, so the child's copy of
-    // the address space holds no lock owned by another thread.
-    // JUSTIFICATION: nix::unistd::fork is itself unsafe for the same reason.
-    match unsafe { nix::unistd::fork() } {
-        Ok(nix::unistd::ForkResult::Parent { child }) => Ok(Forked::Parent(child)),
-        Ok(nix::unistd::ForkResult::Child) => Ok(Forked::Child),
-        Err(e) => Err(Error::new("fork", e)),
-    }
-}
-
-/// The precondition of [`clone_fork`] and [`fork`], checked where it costs nothing
+/// The precondition of [`clone_fork`], checked where it costs nothing
 /// that matters (debug builds, and the test builds `make test` drives): this
 /// process has one thread. A thread would leave its locks (the allocator's, stdio's)
 /// locked forever in the child. Once a container's mount namespace is joined (exec's

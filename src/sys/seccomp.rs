@@ -1,4 +1,7 @@
-//! seccomp(2) with SECCOMP_SET_MODE_FILTER and filter flags.
+//! seccomp(2) with SECCOMP_SET_MODE_FILTER and filter flags, and the notify fd's
+//! ioctls (an agent's side: used by tests and any listener written in Rust).
+
+use std::os::fd::{AsRawFd, BorrowedFd, FromRawFd, OwnedFd, RawFd};
 
 use nix::errno::Errno;
 
@@ -26,8 +29,9 @@ pub const FLAG_SPEC_ALLOW: u32 = 4;
 pub const FLAG_NEW_LISTENER: u32 = 8;
 pub const FLAG_WAIT_KILLABLE_RECV: u32 = 32;
 
-/// Install `program` as a seccomp filter on the calling thread.
-pub fn set_mode_filter(program: &[SockFilter], flags: u32) -> Result<()> {
+/// Install `program` as a seccomp filter on the calling thread. With
+/// [`FLAG_NEW_LISTENER`] the kernel returns the filter's notify fd (close-on-exec).
+pub fn set_mode_filter(program: &[SockFilter], flags: u32) -> Result<Option<OwnedFd>> {
     let len = u16::try_from(program.len()).map_err(|_| Error::new("seccomp (program too long)", Errno::EINVAL))?;
     let prog = SockFprog { len, filter: program.as_ptr() };
     // SAFETY: `prog` points at `program`, a live slice of `len` repr(C)
@@ -44,6 +48,63 @@ pub fn set_mode_filter(program: &[SockFilter], flags: u32) -> Result<()> {
     };
     if ret == -1 {
         return Err(Error::new("seccomp SECCOMP_SET_MODE_FILTER", Errno::last()));
+    }
+    if flags & FLAG_NEW_LISTENER == 0 {
+        return Ok(None);
+    }
+    // SAFETY: with FLAG_NEW_LISTENER a successful call returns a new fd that
+    // nothing else owns.
+    Ok(Some(unsafe { OwnedFd::from_raw_fd(ret as RawFd) }))
+}
+
+/// One notification of a filter's notify fd (`struct seccomp_notif`).
+#[repr(C)]
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Notif {
+    pub id: u64,
+    pub pid: u32,
+    pub flags: u32,
+    pub nr: i32,
+    pub arch: u32,
+    pub instruction_pointer: u64,
+    pub args: [u64; 6],
+}
+
+/// The answer to a notification (`struct seccomp_notif_resp`).
+#[repr(C)]
+#[derive(Debug, Clone, Copy, Default)]
+pub struct NotifResp {
+    pub id: u64,
+    pub val: i64,
+    pub error: i32,
+    pub flags: u32,
+}
+
+/// _IOWR('!', 0, struct seccomp_notif) and _IOWR('!', 1, struct seccomp_notif_resp).
+const IOCTL_NOTIF_RECV: libc::c_ulong = 0xc050_2100;
+const IOCTL_NOTIF_SEND: libc::c_ulong = 0xc018_2101;
+
+/// Wait for the next notification on a notify fd (a seccomp agent's side).
+pub fn notif_recv(fd: BorrowedFd<'_>) -> Result<Notif> {
+    let mut n = Notif::default();
+    // SAFETY: `n` is a zeroed repr(C) seccomp_notif (80 bytes, as the ioctl
+    // number encodes) that the kernel fills; `fd` is a live borrowed fd.
+    // JUSTIFICATION: nix has no seccomp notify ioctls.
+    let ret = unsafe { libc::ioctl(fd.as_raw_fd(), IOCTL_NOTIF_RECV, &mut n as *mut Notif) };
+    if ret == -1 {
+        return Err(Error::new("ioctl SECCOMP_IOCTL_NOTIF_RECV", Errno::last()));
+    }
+    Ok(n)
+}
+
+/// Answer a notification (a seccomp agent's side).
+pub fn notif_send(fd: BorrowedFd<'_>, resp: &NotifResp) -> Result<()> {
+    // SAFETY: `resp` is a repr(C) seccomp_notif_resp (24 bytes, as the ioctl
+    // number encodes), read by the kernel during the call; `fd` is live.
+    // JUSTIFICATION: nix has no seccomp notify ioctls.
+    let ret = unsafe { libc::ioctl(fd.as_raw_fd(), IOCTL_NOTIF_SEND, resp as *const NotifResp) };
+    if ret == -1 {
+        return Err(Error::new("ioctl SECCOMP_IOCTL_NOTIF_SEND", Errno::last()));
     }
     Ok(())
 }

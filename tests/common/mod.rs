@@ -77,6 +77,13 @@ impl Bundle {
         config["process"]["args"] = json!(args);
         config["root"]["readonly"] = json!(false);
         config["linux"]["cgroupsPath"] = json!(format!("/{}/{}", cgroup_parent(), id));
+        // The tests expect a cgroup namespace of the container's own, which
+        // `berth spec` (as runc 1.2's) lists on a pure cgroup v2 host only.
+        if let Some(ns) = config["linux"]["namespaces"].as_array_mut()
+            && !ns.iter().any(|n| n["type"] == "cgroup")
+        {
+            ns.push(json!({"type": "cgroup"}));
+        }
         edit(&mut config);
         fs::write(dir.path().join("config.json"), serde_json::to_vec_pretty(&config).unwrap()).unwrap();
         Bundle { dir, root, id: id.to_string() }
@@ -273,7 +280,7 @@ pub fn mount_push(config: &mut Value, mount: Value) {
 pub fn accept_pty(listener: &std::os::unix::net::UnixListener) -> fs::File {
     use std::os::fd::AsFd;
     let (stream, _) = listener.accept().expect("console socket connection");
-    let (master, _) = berth::sys::fd::recv_fd(stream.as_fd()).expect("pty master over SCM_RIGHTS");
+    let (master, _) = berth::recv_fd(stream.as_fd()).expect("pty master over SCM_RIGHTS");
     fs::File::from(master)
 }
 
@@ -289,4 +296,22 @@ pub fn read_until(m: &mut fs::File, want: &str) -> String {
         }
     }
     got
+}
+
+/// The bundle under runc 1.1.5 (`runc run`, state in a temp root), for tests that
+/// compare berth with it: (exit code, stdout, stderr).
+pub fn runc_run(b: &Bundle) -> (i32, String, String) {
+    let root = tempfile::tempdir().unwrap();
+    let id = format!("{}-runc", b.id);
+    let mut cmd = Command::new("runc");
+    cmd.arg("--root").arg(root.path()).args(["run", "--bundle"]).arg(b.path()).arg(&id);
+    cmd.stdin(Stdio::null());
+    let out = output_of(cmd);
+    let _ = Command::new("runc").arg("--root").arg(root.path()).args(["delete", "--force", &id]).output();
+    (out.status.code().unwrap_or(-1), text(&out.stdout), text(&out.stderr))
+}
+
+/// Whether the host is pure cgroup v2 (runc's IsCgroup2UnifiedMode).
+pub fn cgroup2_unified() -> bool {
+    Path::new("/sys/fs/cgroup/cgroup.controllers").exists()
 }

@@ -22,15 +22,24 @@ struct Item {
 /// Write `names` (references or ids, as `docker save` takes them) to `out`.
 pub(crate) fn save(store: &Store, names: &[String], format: Format, out: impl Write) -> Result<(), ArchiveError> {
     let mut items: Vec<Item> = Vec::new();
+    let mut add = |image: Image, tag: Option<Reference>| match items.iter_mut().find(|i| i.image.id == image.id) {
+        Some(item) => item.tags.extend(tag.filter(|t| !item.tags.contains(t))),
+        None => items.push(Item { image, tags: tag.into_iter().collect() }),
+    };
     for name in names {
+        let repo_tags = repository_tags(store, name)?;
+        if !repo_tags.is_empty() {
+            // A repository without a tag: every tag of it, as docker saves them.
+            for (tag, id) in repo_tags {
+                add(image::resolve(store, id.as_str())?, Some(tag));
+            }
+            continue;
+        }
         let image = image::resolve(store, name)?;
         let tag = Reference::parse(name)
             .ok()
             .filter(|r| r.digest.is_none() && image.repo_tags.iter().any(|t| familiar(&r.to_string()) == *t));
-        match items.iter_mut().find(|i| i.image.id == image.id) {
-            Some(item) => item.tags.extend(tag),
-            None => items.push(Item { image, tags: tag.into_iter().collect() }),
-        }
+        add(image, tag);
     }
     let mut tar = tar::Builder::new(out);
     tar.mode(tar::HeaderMode::Deterministic);
@@ -40,6 +49,27 @@ pub(crate) fn save(store: &Store, names: &[String], format: Format, out: impl Wr
     }
     let mut out = tar.into_inner().map_err(ArchiveError::Write)?;
     out.flush().map_err(ArchiveError::Write)
+}
+
+/// When `name` is a repository without tag or digest, its tags in the store
+/// (sorted) and their images; else nothing.
+fn repository_tags(store: &Store, name: &str) -> Result<Vec<(Reference, Digest)>, ArchiveError> {
+    let Ok(r) = Reference::parse_name_only(name) else { return Ok(Vec::new()) };
+    if r.tag.is_some() || r.digest.is_some() {
+        return Ok(Vec::new());
+    }
+    let short = familiar(&r.repository());
+    let mut out = Vec::new();
+    for summary in image::list(&store.db)? {
+        for (repo, tag) in &summary.tags {
+            if *repo == short {
+                let tagged = Reference { tag: Some(tag.clone()), ..r.clone() };
+                out.push((tagged, summary.id.clone()));
+            }
+        }
+    }
+    out.sort_by_key(|(t, _)| t.tag.clone());
+    Ok(out)
 }
 
 /// `docker save`'s layout: `<chain id>/{layer.tar,json,VERSION}` per layer

@@ -19,6 +19,7 @@ mod push;
 mod rmi;
 mod save;
 mod system;
+mod system_prune;
 mod tag;
 mod version;
 mod volume;
@@ -93,9 +94,13 @@ pub(crate) enum Command {
         #[command(subcommand)]
         command: container::ContainerGroup,
     },
-    /// The per-container supervisor (started by run/start; not for users)
-    #[command(name = "__supervise", hide = true)]
-    Supervise { id: String },
+    /// What a container's supervisor reports (exit, failure, restart; not for users)
+    #[command(name = "__hook", hide = true)]
+    Hook {
+        id: String,
+        #[command(subcommand)]
+        event: crate::supervisor::HookEvent,
+    },
     /// Manage images
     #[command(subcommand)]
     Image(image::ImageCommand),
@@ -236,7 +241,7 @@ pub(crate) fn run(cli: Cli) -> anyhow::Result<i32> {
         Command::Version(args) => version::run(&config, &args),
         Command::Containers(cmd) => container::run(&config, &cmd),
         Command::Container { command } => container::run_group(&config, &command),
-        Command::Supervise { id } => crate::supervisor::main(&config, &id),
+        Command::Hook { id, event } => crate::supervisor::hook(&config, &id, &event),
         Command::Image(cmd) => image::run(&config, cmd),
         Command::Images(args) => images::run(&config, &args),
         Command::Import(args) => import::run(&config, &args),

@@ -8,6 +8,7 @@ use std::io::Write;
 use anyhow::{Context, bail};
 use chrono::{DateTime, Utc};
 
+use super::prune::{PruneFilter, Pruned};
 use crate::config::Config;
 use crate::db::Db;
 use crate::format;
@@ -165,24 +166,32 @@ fn key_values(list: &[String]) -> BTreeMap<String, String> {
         .collect()
 }
 
-fn one(flag: &str, list: &[String]) -> anyhow::Result<Option<String>> {
+fn one(flag: &str, list: &[&String]) -> anyhow::Result<Option<String>> {
     if list.len() > 1 {
-        bail!("only one {flag} per network is supported (IPv6 is not)");
+        bail!("only one IPv4 and one IPv6 {flag} per network is supported");
     }
-    Ok(list.first().cloned())
+    Ok(list.first().map(|s| s.to_string()))
+}
+
+/// `--subnet`/`--gateway` values split into the IPv4 one and the IPv6 one.
+fn by_family<'a>(flag: &str, list: &'a [String]) -> anyhow::Result<(Option<String>, Option<String>)> {
+    let (six, four): (Vec<&'a String>, Vec<&'a String>) = list.iter().partition(|s| s.contains(':'));
+    Ok((one(flag, &four)?, one(flag, &six)?))
 }
 
 fn create(db: &mut Db, a: CreateArgs) -> anyhow::Result<i32> {
-    if a.ipv6 {
-        bail!("network {}: IPv6 networks are not supported", a.name);
-    }
     let _ = a.attachable;
+    let (subnet, subnet6) = by_family("--subnet", &a.subnet)?;
+    let (gateway, gateway6) = by_family("--gateway", &a.gateway)?;
     let opts = CreateOptions {
         name: a.name.clone(),
         driver: a.driver.clone(),
-        subnet: one("--subnet", &a.subnet)?,
-        gateway: one("--gateway", &a.gateway)?,
-        ip_range: one("--ip-range", &a.ip_range)?,
+        subnet,
+        gateway,
+        ip_range: one("--ip-range", &a.ip_range.iter().collect::<Vec<_>>())?,
+        ipv6: a.ipv6,
+        subnet6,
+        gateway6,
         internal: a.internal,
         labels: key_values(&a.label),
         options: key_values(&a.opt),
@@ -252,7 +261,7 @@ fn ls(db: &mut Db, a: &LsArgs) -> anyhow::Result<i32> {
             driver: n.driver.clone(),
             scope: "local".into(),
             ipv4: n.subnet.is_some(),
-            ipv6: false,
+            ipv6: n.subnet6.is_some(),
             internal: n.internal,
             labels: n.labels.clone(),
             created: DateTime::parse_from_rfc3339(&n.created).map_or_else(|_| Utc::now(), |t| t.with_timezone(&Utc)),
@@ -314,38 +323,23 @@ fn rm(db: &mut Db, a: &RmArgs) -> anyhow::Result<i32> {
 }
 
 fn prune(db: &mut Db, a: &PruneArgs) -> anyhow::Result<i32> {
-    let _ = a.force;
-    let filters = parse_filters(&a.filter)?;
-    let now = Utc::now();
-    let mut until = None;
-    let (mut labels, mut not_labels) = (Vec::new(), Vec::new());
-    for (k, v) in &filters {
-        match k.as_str() {
-            "until" => {
-                until = Some(format::time::parse_timestamp(v, now).with_context(|| format!("filter until={v}"))?)
-            }
-            "label" => labels.push(v.clone()),
-            "label!" => not_labels.push(v.clone()),
-            other => bail!("invalid filter '{other}'"),
-        }
+    let filter = PruneFilter::parse(&a.filter, &["label", "label!", "until"])?;
+    if !a.force
+        && !super::prune::confirm("WARNING! This will remove all custom networks not used by at least one container.")?
+    {
+        return Ok(0);
     }
-    let keep = |n: &store::Network| {
-        let created = DateTime::parse_from_rfc3339(&n.created).map(|t| t.with_timezone(&Utc)).ok();
-        let too_new = matches!((until, created), (Some(u), Some(c)) if c >= u);
-        let has = |l: &String| match l.split_once('=') {
-            Some((k, v)) => n.labels.get(k).is_some_and(|x| x == v),
-            None => n.labels.contains_key(l),
-        };
-        too_new || !labels.iter().all(has) || not_labels.iter().any(has)
-    };
-    let removed = db.write(|tx| network::prune(tx, keep))?;
-    if !removed.is_empty() {
-        println!("Deleted Networks:");
-        for name in removed {
-            println!("{name}");
-        }
+    let pruned = prune_networks(db, &filter)?;
+    if !pruned.output.is_empty() {
+        println!("{}", pruned.output);
     }
     Ok(0)
+}
+
+/// Remove the user networks no container is on that `filter` selects.
+pub(super) fn prune_networks(db: &mut Db, filter: &PruneFilter) -> anyhow::Result<Pruned> {
+    let removed = db.write(|tx| network::prune(tx, |n| !filter.selects(&n.labels, Some(&n.created))))?;
+    Ok(Pruned::list("Deleted Networks:", removed, 0))
 }
 
 fn connect(config: &Config, db: &mut Db, a: &ConnectArgs) -> anyhow::Result<i32> {

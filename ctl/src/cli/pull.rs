@@ -28,25 +28,49 @@ pub(crate) struct PullArgs {
 }
 
 pub(crate) fn run(config: &Config, args: &PullArgs) -> anyhow::Result<i32> {
-    if args.all_tags {
-        anyhow::bail!("pull --all-tags: not supported; pull each tag by name");
-    }
     let progress = Progress::new(args.quiet);
     let explicit = Reference::parse_name_only(&args.name)?;
-    if explicit.tag.is_none() && explicit.digest.is_none() {
-        progress.message("Using default tag: latest");
+    let name_only = explicit.tag.is_none() && explicit.digest.is_none();
+    if args.all_tags && !name_only {
+        anyhow::bail!("tag can't be used with --all-tags/-a");
     }
     let mut store = Store::open(&config.data_root)?;
     let opts = PullOptions { platform: args.platform.clone(), auth_file: config.auth_file() };
+    if args.all_tags {
+        return pull_all_tags(&mut store, &explicit, &opts, &progress);
+    }
+    if name_only {
+        progress.message("Using default tag: latest");
+    }
     let pulled = registry::pull(&mut store, &args.name, &opts, &progress)?;
     tracing::debug!(id = %pulled.id, digest = %pulled.digest, "pulled");
-    let shown = familiar(&pulled.reference.to_string());
     progress.message(&format!("Digest: {}", pulled.digest));
-    if pulled.downloaded {
+    status(&progress, &familiar(&pulled.reference.to_string()), pulled.downloaded);
+    println!("{}", pulled.reference);
+    Ok(0)
+}
+
+/// `pull -a`: every tag the registry lists, each with its own "Pulling
+/// from" and "Digest:" lines, then one status line and the repository's
+/// name, as docker's daemon reports a whole-repository pull.
+fn pull_all_tags(store: &mut Store, repo: &Reference, opts: &PullOptions, progress: &Progress) -> anyhow::Result<i32> {
+    let repository = repo.repository();
+    let tags = registry::tags(&repository, opts)?;
+    let mut downloaded = false;
+    for tag in &tags {
+        let pulled = registry::pull(store, &format!("{repository}:{tag}"), opts, progress)?;
+        progress.message(&format!("Digest: {}", pulled.digest));
+        downloaded |= pulled.downloaded;
+    }
+    status(progress, &familiar(&repository), downloaded);
+    println!("{repository}");
+    Ok(0)
+}
+
+fn status(progress: &Progress, shown: &str, downloaded: bool) {
+    if downloaded {
         progress.message(&format!("Status: Downloaded newer image for {shown}"));
     } else {
         progress.message(&format!("Status: Image is up to date for {shown}"));
     }
-    println!("{}", pulled.reference);
-    Ok(0)
 }

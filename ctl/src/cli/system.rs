@@ -29,6 +29,8 @@ pub(crate) enum SystemCommand {
     Df(DfArgs),
     /// Check the store for inconsistencies, and repair them with --repair
     Check(super::check::CheckArgs),
+    /// Remove unused data
+    Prune(super::system_prune::SystemPruneArgs),
 }
 
 #[derive(Debug, Args)]
@@ -45,6 +47,7 @@ pub(crate) fn run(config: &Config, args: &SystemArgs) -> anyhow::Result<i32> {
     match &args.command {
         SystemCommand::Df(a) => df(config, a),
         SystemCommand::Check(a) => super::check::run(config, a),
+        SystemCommand::Prune(a) => super::system_prune::run(config, a),
     }
 }
 

@@ -237,6 +237,19 @@ fn rm(config: &Config, a: &RmArgs) -> anyhow::Result<i32> {
     if failed { Err(ExitStatus(1).into()) } else { Ok(0) }
 }
 
+/// Remove unused anonymous volumes (every unused one with `all`) that
+/// `select` takes.
+pub(super) fn prune_volumes(
+    config: &Config,
+    all: bool,
+    select: &dyn Fn(&crate::volume::Volume) -> bool,
+) -> anyhow::Result<super::prune::Pruned> {
+    let mut store = Store::open(&config.data_root)?;
+    let removed = store.prune(all, select)?;
+    let total = removed.iter().map(|(_, s)| s).sum();
+    Ok(super::prune::Pruned::list("Deleted Volumes:", removed.into_iter().map(|(name, _)| name), total))
+}
+
 fn prune(config: &Config, a: &PruneArgs) -> anyhow::Result<i32> {
     let filters = Filters::parse(&a.filters)?;
     if filters.dangling.is_some() || !filters.names.is_empty() {
@@ -254,19 +267,11 @@ fn prune(config: &Config, a: &PruneArgs) -> anyhow::Result<i32> {
             return Ok(0);
         }
     }
-    let mut store = Store::open(&config.data_root)?;
-    let removed = store.prune(a.all, &|v| filters.matches(v, &[]))?;
-    let mut text = String::new();
-    if !removed.is_empty() {
-        text.push_str("Deleted Volumes:\n");
-        for (name, _) in &removed {
-            text.push_str(name);
-            text.push('\n');
-        }
-        text.push('\n');
+    let pruned = prune_volumes(config, a.all, &|v| filters.matches(v, &[]))?;
+    print!("{}", pruned.output);
+    if !pruned.output.is_empty() {
+        println!();
     }
-    let total: u64 = removed.iter().map(|(_, s)| s).sum();
-    text.push_str(&format!("Total reclaimed space: {}\n", format::units::human_size4(total)));
-    print!("{text}");
+    println!("Total reclaimed space: {}", format::units::human_size4(pruned.reclaimed));
     Ok(0)
 }

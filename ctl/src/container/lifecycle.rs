@@ -51,12 +51,15 @@ pub(crate) fn refresh(config: &Config, store: &mut Store, c: Container) -> anyho
     match rt.state(&c.id)? {
         Some(s) if s.status == "running" || s.status == "paused" || s.status == "created" => Ok(c),
         _ => {
-            // The exit status went with the supervisor; docker reports 137
-            // for a container it found dead after its shim vanished.
+            // The supervisor writes `<run>/exit` before its hook records the
+            // exit; without it the status went with the supervisor, and
+            // docker reports 137 for a container found dead after its shim vanished.
+            let exit_file = Layout::new(config, &c.id).run.join("exit");
+            let code = std::fs::read_to_string(exit_file).ok().and_then(|t| t.trim().parse().ok()).unwrap_or(137);
             cleanup_after_exit(config, &rt, &c);
             let now = now_rfc3339();
             Ok(store.update(&c.id, |r| {
-                mark_exited(r, 137, &now);
+                mark_exited(r, code, &now);
                 r.supervisor = None;
             })?)
         }

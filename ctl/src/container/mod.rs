@@ -3,6 +3,7 @@
 //! share (what state a container is really in, stop, remove).
 
 pub(crate) mod bundle;
+pub(crate) mod fsview;
 pub(crate) mod lifecycle;
 pub(crate) mod record;
 pub(crate) mod rootfs;
@@ -52,15 +53,6 @@ impl Layout {
     }
     pub(crate) fn attach_socket(&self) -> PathBuf {
         self.run.join("attach")
-    }
-    pub(crate) fn console_socket(&self) -> PathBuf {
-        self.run.join("console")
-    }
-    pub(crate) fn pid_file(&self) -> PathBuf {
-        self.run.join("pid")
-    }
-    pub(crate) fn runtime_log(&self) -> PathBuf {
-        self.run.join("runtime.log")
     }
 }
 

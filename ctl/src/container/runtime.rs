@@ -87,10 +87,6 @@ impl Runtime {
         }
     }
 
-    pub(crate) fn start(&self, id: &str) -> Result<(), RuntimeError> {
-        self.simple("start", id, &[])
-    }
-
     pub(crate) fn kill(&self, id: &str, signal: &str) -> Result<(), RuntimeError> {
         let out = self
             .command(None)

@@ -123,6 +123,13 @@ pub(super) const MIGRATIONS: &[&str] = &[
         record TEXT NOT NULL
     );
     "#,
-    // 5: the build cache: step keys to the images they made (build/cache.rs).
+    // 5: dual-stack networks (`network create --ipv6`): a network's IPv6
+    // subnet and gateway, an endpoint's IPv6 lease.
+    r#"
+    ALTER TABLE networks ADD COLUMN subnet6 TEXT;
+    ALTER TABLE networks ADD COLUMN gateway6 TEXT;
+    ALTER TABLE endpoints ADD COLUMN ip6 TEXT;
+    "#,
+    // 6: the build cache: step keys to the images they made (build/cache.rs).
     crate::build::cache::MIGRATION,
 ];

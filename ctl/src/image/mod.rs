@@ -12,6 +12,7 @@
 mod add;
 mod change;
 mod check;
+mod commit;
 mod gc;
 mod import;
 pub(crate) mod layer;
@@ -22,7 +23,9 @@ use std::io;
 use std::path::PathBuf;
 
 pub(crate) use add::{NewImage, add, tag};
+pub(crate) use change::apply_changes;
 pub(crate) use check::{CheckOptions, check};
+pub(crate) use commit::{HistoryEntry, ImageRecord, config_section, layer_from_dir, record_image};
 pub(crate) use gc::{Removal, collect, prune_one, remove};
 pub(crate) use import::{ImportOptions, import};
 pub(crate) use lookup::{Summary, count, find_id, list};
@@ -64,6 +67,8 @@ pub(crate) enum ImageError {
     MultipleRepositories { short: String },
     #[error("{0}")]
     Invalid(String),
+    #[error("make a layer of {dir:?}")]
+    Pack { dir: PathBuf, source: crate::pack::PackError },
     #[error("layer: {source}")]
     Layer {
         #[from]

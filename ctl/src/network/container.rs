@@ -11,7 +11,7 @@
 //! teardown succeeded, so a killed berthctl or supervisor leaves a record
 //! that `teardown` (from `rm`, the next start or `system check`) replays.
 
-use std::net::Ipv4Addr;
+use std::net::{Ipv4Addr, Ipv6Addr};
 use std::path::{Path, PathBuf};
 
 use rusqlite::Connection;
@@ -35,6 +35,9 @@ pub(crate) struct Request {
     pub dns_search: Vec<String>,
     pub dns_options: Vec<String>,
     pub extra_hosts: Vec<String>,
+    /// `--mac-address` (lowercase, colon-separated), for the first network.
+    #[serde(default)]
+    pub mac: Option<String>,
 }
 
 /// Who the container is, for the driver and its /etc files.
@@ -96,11 +99,16 @@ pub(crate) fn allocate(
         if req.ip.is_some() || !req.aliases.is_empty() {
             return Err(NetworkError::Conflict("networking options and the network mode".into()));
         }
+        if req.mac.is_some() {
+            return Err(NetworkError::Conflict("mac-address and the network mode".into()));
+        }
     } else {
         let n = store::find_network(c, mode)?.ok_or_else(|| NetworkError::NotFound(mode.to_string()))?;
-        lease(c, who.id, &n, req.ip, &req.aliases)?;
-        let mut specs =
-            req.publish.iter().map(|p| ports::parse(p)).collect::<Result<Vec<_>, _>>().map_err(port_err(who))?;
+        lease(c, who.id, &n, req.ip, req.mac.as_deref(), &req.aliases)?;
+        let mut specs = Vec::new();
+        for p in &req.publish {
+            specs.extend(ports::parse(p).map_err(port_err(who))?);
+        }
         if req.publish_all {
             specs.extend(ports::publish_all(exposed).map_err(port_err(who))?);
         }
@@ -125,6 +133,7 @@ fn lease(
     id: &str,
     n: &Network,
     ip: Option<Ipv4Addr>,
+    mac: Option<&str>,
     aliases: &[String],
 ) -> Result<Endpoint, NetworkError> {
     let Some(subnet) = n.subnet else {
@@ -155,12 +164,20 @@ fn lease(
         Some(ip) => ip,
         None => ipam::next_address(&n.name, subnet, n.ip_range, n.gateway, &leased)?,
     };
+    let ip6 = match n.subnet6 {
+        Some(subnet6) => {
+            let leased6: Vec<Ipv6Addr> = store::network_endpoints(c, &n.id)?.iter().filter_map(|e| e.ip6).collect();
+            Some(ipam::next_address6(&n.name, subnet6, n.gateway6, &leased6)?)
+        }
+        None => None,
+    };
     let interface = (0..).map(|i| format!("eth{i}")).find(|name| !existing.iter().any(|e| &e.interface == name));
     let e = Endpoint {
         container_id: id.to_string(),
         network_id: n.id.clone(),
         ip,
-        mac: ipam::mac_for(ip),
+        ip6,
+        mac: mac.map_or_else(|| ipam::mac_for(ip), str::to_string),
         // `(0..)` is endless: some name is free.
         interface: interface.expect("a free ethN"),
         aliases: aliases.to_vec(),
@@ -324,7 +341,7 @@ pub(crate) fn connect(
             n.name
         )));
     }
-    let e = lease(c, who.id, &n, ip, aliases)?;
+    let e = lease(c, who.id, &n, ip, None, aliases)?;
     if let Some(setup) = store::setup(c, who.id)?.filter(|s| s.netns == netns::path(runroot, who.id)) {
         let new = call(driver, who, &n, &e, &[]);
         let mut calls: Calls =

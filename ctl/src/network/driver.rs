@@ -5,7 +5,7 @@
 //! be replayed exactly as setup was given.
 
 use std::collections::BTreeMap;
-use std::net::Ipv4Addr;
+use std::net::IpAddr;
 use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
@@ -77,7 +77,7 @@ pub(crate) struct InterfaceStatus {
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub(crate) struct InterfaceAddress {
     #[serde(default)]
-    pub gateway: Option<Ipv4Addr>,
+    pub gateway: Option<IpAddr>,
     /// The address with the subnet's prefix (`10.78.0.2/24`).
     pub ipnet: String,
 }

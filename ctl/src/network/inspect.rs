@@ -25,12 +25,15 @@ pub(crate) fn network(c: &Connection, n: &Network, names: &dyn Fn(&str) -> Strin
                     "EndpointID": e.endpoint_id,
                     "MacAddress": e.mac,
                     "IPv4Address": format!("{}/{}", e.ip, subnet.prefix()),
-                    "IPv6Address": "",
+                    "IPv6Address": match (e.ip6, n.subnet6) {
+                        (Some(ip), Some(s6)) => format!("{ip}/{}", s6.prefix()),
+                        _ => String::new(),
+                    },
                 }),
             );
         }
     }
-    let config: Vec<Value> = n
+    let mut config: Vec<Value> = n
         .subnet
         .map(|s| {
             let mut cfg = json!({"Subnet": s.to_string()});
@@ -44,6 +47,13 @@ pub(crate) fn network(c: &Connection, n: &Network, names: &dyn Fn(&str) -> Strin
         })
         .into_iter()
         .collect();
+    if let Some(s6) = n.subnet6 {
+        let mut cfg = json!({"Subnet": s6.to_string()});
+        if let Some(g) = n.gateway6 {
+            cfg["Gateway"] = json!(g.to_string());
+        }
+        config.push(cfg);
+    }
     let mut options: BTreeMap<String, String> = n.options.clone();
     if n.name == super::DEFAULT_NETWORK {
         options.insert("com.docker.network.bridge.default_bridge".into(), "true".into());
@@ -56,7 +66,7 @@ pub(crate) fn network(c: &Connection, n: &Network, names: &dyn Fn(&str) -> Strin
         "Created": n.created,
         "Scope": SCOPE,
         "Driver": n.driver,
-        "EnableIPv6": false,
+        "EnableIPv6": n.subnet6.is_some(),
         "IPAM": {"Driver": "default", "Options": if n.subnet.is_some() { json!({}) } else { Value::Null }, "Config": config},
         "Internal": n.internal,
         "Attachable": false,
@@ -82,16 +92,19 @@ pub(crate) fn settings(c: &Connection, id: &str, exposed: &[String]) -> Result<V
         let key = if e.contains('/') { e.clone() } else { format!("{e}/tcp") };
         ports.insert(key, Value::Null);
     }
+    let all = store::networks(c)?;
+    let dual_stack = is_dual_stack(c, id, &all)?;
     for p in store::ports(c, Some(id))? {
         let entry = ports.entry(port_key(&p)).or_insert(Value::Null);
         if entry.is_null() {
             *entry = json!([]);
         }
         if let Value::Array(list) = entry {
-            list.push(json!({"HostIp": p.host_ip.to_string(), "HostPort": p.host_port.to_string()}));
+            for ip in host_ips(&p, dual_stack) {
+                list.push(json!({"HostIp": ip, "HostPort": p.host_port.to_string()}));
+            }
         }
     }
-    let all = store::networks(c)?;
     let mut networks = serde_json::Map::new();
     let mut top = json!({"EndpointID": "", "Gateway": "", "IPAddress": "", "IPPrefixLen": 0, "MacAddress": ""});
     for e in store::container_endpoints(c, id)? {
@@ -103,17 +116,20 @@ pub(crate) fn settings(c: &Connection, id: &str, exposed: &[String]) -> Result<V
             "Gateway": gateway,
             "IPAddress": e.ip.to_string(),
             "IPPrefixLen": prefix,
+            "IPv6Gateway": n.gateway6.filter(|_| e.ip6.is_some()).map(|g| g.to_string()).unwrap_or_default(),
+            "GlobalIPv6Address": e.ip6.map(|ip| ip.to_string()).unwrap_or_default(),
+            "GlobalIPv6PrefixLen": n.subnet6.filter(|_| e.ip6.is_some()).map_or(0, |s| s.prefix()),
             "MacAddress": e.mac,
         });
         if n.name == super::DEFAULT_NETWORK {
             top = fields.clone();
         }
         let aliases = if n.dns { json!(e.aliases) } else { Value::Null };
-        let mut entry = json!({
-            "IPAMConfig": null, "Links": null, "Aliases": aliases, "NetworkID": n.id,
-            "IPv6Gateway": "", "GlobalIPv6Address": "", "GlobalIPv6PrefixLen": 0, "DriverOpts": null,
-        });
-        entry.as_object_mut().into_iter().for_each(|o| o.extend(fields.as_object().cloned().unwrap_or_default()));
+        let mut entry = json!({"IPAMConfig": null, "Links": null, "Aliases": aliases, "NetworkID": n.id});
+        if let Some(o) = entry.as_object_mut() {
+            o.extend(fields.as_object().cloned().unwrap_or_default());
+            o.insert("DriverOpts".into(), Value::Null);
+        }
         networks.insert(n.name.clone(), entry);
     }
     if let Some(mode) = store::request(c, id)?.and_then(|r| serde_json::from_str::<Value>(&r).ok())
@@ -139,17 +155,37 @@ pub(crate) fn settings(c: &Connection, id: &str, exposed: &[String]) -> Result<V
     Ok(out)
 }
 
+/// Whether the container's first network (the one its ports go with) has IPv6.
+fn is_dual_stack(c: &Connection, id: &str, all: &[Network]) -> Result<bool, NetworkError> {
+    let first = store::container_endpoints(c, id)?.into_iter().next();
+    Ok(first.is_some_and(|e| e.ip6.is_some() && all.iter().any(|n| n.id == e.network_id && n.subnet6.is_some())))
+}
+
+/// The host addresses a port is published on: on a dual-stack network a
+/// port on every address is on `::` too, as docker shows it.
+fn host_ips(p: &HostPort, dual_stack: bool) -> Vec<String> {
+    let mut ips = vec![p.host_ip.to_string()];
+    if dual_stack && p.host_ip.is_unspecified() {
+        ips.push("::".into());
+    }
+    ips
+}
+
 /// `port CONTAINER [PRIVATE_PORT[/PROTO]]`: docker's lines,
 /// `80/tcp -> 0.0.0.0:8080` (or just `0.0.0.0:8080` for one private port).
 pub(crate) fn port_lines(c: &Connection, id: &str, filter: Option<&str>) -> Result<Vec<String>, NetworkError> {
     let want = filter.map(|f| if f.contains('/') { f.to_string() } else { format!("{f}/tcp") });
+    let dual_stack = is_dual_stack(c, id, &store::networks(c)?)?;
     let mut out = Vec::new();
     for p in store::ports(c, Some(id))? {
-        let addr = format!("{}:{}", p.host_ip, p.host_port);
-        match &want {
-            Some(w) if *w == port_key(&p) => out.push(addr),
-            Some(_) => {}
-            None => out.push(format!("{} -> {addr}", port_key(&p))),
+        for ip in host_ips(&p, dual_stack) {
+            let addr =
+                if ip.contains(':') { format!("[{ip}]:{}", p.host_port) } else { format!("{ip}:{}", p.host_port) };
+            match &want {
+                Some(w) if *w == port_key(&p) => out.push(addr),
+                Some(_) => {}
+                None => out.push(format!("{} -> {addr}", port_key(&p))),
+            }
         }
     }
     Ok(out)

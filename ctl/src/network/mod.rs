@@ -21,12 +21,12 @@ pub(crate) mod ports;
 pub(crate) mod store;
 
 use std::collections::BTreeMap;
-use std::net::Ipv4Addr;
+use std::net::{Ipv4Addr, Ipv6Addr};
 use std::path::Path;
 
 use rusqlite::Connection;
 
-use ipam::{IpamError, Ipv4Net};
+use ipam::{IpamError, Ipv4Net, Ipv6Net};
 use store::Network;
 
 /// The default network's name, bridge interface and subnet (not docker's
@@ -99,6 +99,11 @@ pub(crate) struct CreateOptions {
     pub subnet: Option<String>,
     pub gateway: Option<String>,
     pub ip_range: Option<String>,
+    /// `--ipv6`: dual stack, with `subnet6` (else the next free /64 of the
+    /// pool) and `gateway6` (else the subnet's first address).
+    pub ipv6: bool,
+    pub subnet6: Option<String>,
+    pub gateway6: Option<String>,
     pub internal: bool,
     pub labels: BTreeMap<String, String>,
     pub options: BTreeMap<String, String>,
@@ -143,6 +148,8 @@ pub(crate) fn ensure_defaults(c: &Connection) -> Result<(), NetworkError> {
                 subnet,
                 gateway: subnet.map(|s| s.first_host()),
                 ip_range: None,
+                subnet6: None,
+                gateway6: None,
                 internal: false,
                 dns: false,
                 labels: BTreeMap::new(),
@@ -204,6 +211,7 @@ pub(crate) fn create(c: &Connection, o: &CreateOptions) -> Result<Network, Netwo
         }
         None => None,
     };
+    let (subnet6, gateway6) = ipv6_subnet(o, &existing)?.unzip();
     let interface = interface_for(o, &existing)?;
     let n = Network {
         id: random_id(),
@@ -213,6 +221,8 @@ pub(crate) fn create(c: &Connection, o: &CreateOptions) -> Result<Network, Netwo
         subnet: Some(subnet),
         gateway: Some(gateway),
         ip_range,
+        subnet6,
+        gateway6,
         internal: o.internal,
         dns: o.driver == "bridge",
         labels: o.labels.clone(),
@@ -221,6 +231,38 @@ pub(crate) fn create(c: &Connection, o: &CreateOptions) -> Result<Network, Netwo
     };
     store::insert_network(c, &n)?;
     Ok(n)
+}
+
+/// A dual-stack network's IPv6 subnet and gateway; none without `--ipv6`.
+fn ipv6_subnet(o: &CreateOptions, existing: &[Network]) -> Result<Option<(Ipv6Net, Ipv6Addr)>, NetworkError> {
+    if !o.ipv6 {
+        if let Some(s) = &o.subnet6 {
+            return Err(invalid(&o.name, format!("subnet {s} is IPv6 but IPv6 is not enabled (--ipv6)")));
+        }
+        return Ok(None);
+    }
+    let taken: Vec<Ipv6Net> = existing.iter().filter_map(|n| n.subnet6).collect();
+    let subnet = match &o.subnet6 {
+        Some(s) => {
+            let net: Ipv6Net = s.parse()?;
+            if net.to_string() != *s {
+                return Err(invalid(&o.name, format!("invalid subnet {s}: it should be {net}")));
+            }
+            if taken.iter().any(|t| t.overlaps(&net)) {
+                return Err(invalid(&o.name, "Pool overlaps with other one on this address space"));
+            }
+            net
+        }
+        None => ipam::next_subnet6(&taken)?,
+    };
+    let gateway = match &o.gateway6 {
+        Some(g) => g.parse().map_err(|_| IpamError::Address(g.clone()))?,
+        None => subnet.first_host(),
+    };
+    if !subnet.contains(gateway) {
+        return Err(invalid(&o.name, format!("gateway {gateway} is not in subnet {subnet}")));
+    }
+    Ok(Some((subnet, gateway)))
 }
 
 /// A bridge's own name (`com.docker.network.bridge.name`, else the first
@@ -242,12 +284,20 @@ fn interface_for(o: &CreateOptions, existing: &[Network]) -> Result<String, Netw
                 .expect("one of len+1 names is free"))
         }
         "macvlan" => match o.options.get("parent") {
-            Some(p) if Path::new("/sys/class/net").join(p).exists() => Ok(p.clone()),
+            Some(p) if has_interface(p) => Ok(p.clone()),
             Some(p) => Err(invalid(&o.name, format!("-o parent={p}: no such interface"))),
             None => Err(invalid(&o.name, "the macvlan driver needs -o parent=<interface>")),
         },
         other => Err(NetworkError::Driver(other.to_string())),
     }
+}
+
+/// Whether this network namespace has the interface: /proc/self/net/dev is
+/// the caller's namespace's list (/sys/class/net is the one sysfs was
+/// mounted in, which a test's namespace may not have remounted).
+fn has_interface(name: &str) -> bool {
+    let dev = std::fs::read_to_string("/proc/self/net/dev").unwrap_or_default();
+    dev.lines().skip(2).filter_map(|l| l.split_once(':')).any(|(n, _)| n.trim() == name)
 }
 
 /// `network rm`, in the caller's write transaction.
@@ -281,7 +331,7 @@ pub(crate) fn prune(c: &Connection, keep: impl Fn(&Network) -> bool) -> Result<V
 /// The driver for containers of the store whose run state is `runroot`:
 /// netavark, with its state (and aardvark-dns's) in `<runroot>/netavark`.
 pub(crate) fn driver(runroot: &Path) -> Result<Box<dyn driver::NetworkDriver>, NetworkError> {
-    Ok(Box::new(netavark::Netavark::new(&runroot.join("netavark"))?))
+    Ok(Box::new(netavark::Netavark::new(&runroot.join("netavark"))))
 }
 
 fn open_db(config: &crate::config::Config) -> Result<crate::db::Db, NetworkError> {
@@ -365,6 +415,23 @@ mod tests {
     }
 
     #[test]
+    fn ipv6_networks_are_dual_stack() {
+        let c = store::test_db();
+        let six = CreateOptions { ipv6: true, subnet6: Some("fd00:1::/64".into()), ..opts("six") };
+        let n = create(&c, &six).unwrap();
+        assert_eq!(n.subnet6.unwrap().to_string(), "fd00:1::/64");
+        assert_eq!(n.gateway6.unwrap().to_string(), "fd00:1::1");
+        assert!(n.subnet.is_some(), "an IPv4 subnet too");
+        let auto = create(&c, &CreateOptions { ipv6: true, ..opts("auto") }).unwrap();
+        assert_eq!(auto.subnet6.unwrap().to_string(), "fdbe:7274:6800::/64");
+        let clash = create(&c, &CreateOptions { ipv6: true, subnet6: Some("fd00:1::/48".into()), ..opts("x") });
+        assert!(clash.unwrap_err().to_string().contains("Pool overlaps"));
+        let off = create(&c, &CreateOptions { subnet6: Some("fd00:2::/64".into()), ..opts("y") });
+        assert!(off.unwrap_err().to_string().contains("IPv6 is not enabled"));
+        assert!(create(&c, &opts("v4")).unwrap().subnet6.is_none());
+    }
+
+    #[test]
     fn create_picks_free_subnets_and_bridge_names() {
         let c = store::test_db();
         let a = create(&c, &opts("a")).unwrap();
@@ -409,6 +476,7 @@ mod tests {
             container_id: "c".into(),
             network_id: n.id.clone(),
             ip: "10.78.0.2".parse().unwrap(),
+            ip6: None,
             mac: String::new(),
             interface: "eth0".into(),
             aliases: vec![],

@@ -9,6 +9,7 @@
 //! Calls are serialized by a lock file in DIR: netavark 1.4 takes no lock of
 //! its own for the bridge and firewall chains it shares between containers.
 
+use std::cell::OnceCell;
 use std::collections::BTreeMap;
 use std::fs::File;
 use std::io::Write;
@@ -21,9 +22,16 @@ use super::driver::{Attachment, DriverError, NetworkDriver, SetupResult, find_he
 use super::store::Network;
 
 pub(crate) struct Netavark {
-    program: PathBuf,
-    aardvark: PathBuf,
+    /// netavark and aardvark-dns, looked up on first use: a command with
+    /// nothing to set up or tear down (`system check` of a clean store,
+    /// `--network none`) works where they are not installed.
+    helpers: OnceCell<Helpers>,
     config_dir: PathBuf,
+}
+
+struct Helpers {
+    netavark: PathBuf,
+    aardvark: PathBuf,
 }
 
 impl Netavark {
@@ -31,15 +39,28 @@ impl Netavark {
     /// (`BERTH_NETAVARK`, `BERTH_AARDVARK_DNS` override), with its state in
     /// `config_dir` (under the run root: it is gone after a reboot, as the
     /// interfaces are).
-    pub(crate) fn new(config_dir: &Path) -> Result<Netavark, DriverError> {
-        Ok(Netavark {
-            program: find_helper("netavark", "BERTH_NETAVARK")?,
+    pub(crate) fn new(config_dir: &Path) -> Netavark {
+        Netavark { helpers: OnceCell::new(), config_dir: config_dir.to_path_buf() }
+    }
+
+    fn helpers(&self) -> Result<&Helpers, DriverError> {
+        if let Some(h) = self.helpers.get() {
+            return Ok(h);
+        }
+        let found = Helpers {
+            netavark: find_helper("netavark", "BERTH_NETAVARK")?,
             aardvark: find_helper("aardvark-dns", "BERTH_AARDVARK_DNS")?,
-            config_dir: config_dir.to_path_buf(),
-        })
+        };
+        Ok(self.helpers.get_or_init(|| found))
+    }
+
+    /// The program path for error messages (its name when not found yet).
+    fn program(&self) -> PathBuf {
+        self.helpers.get().map(|h| h.netavark.clone()).unwrap_or_else(|| "netavark".into())
     }
 
     fn run(&self, verb: &'static str, netns: &Path, input: &str) -> Result<String, DriverError> {
+        let helpers = self.helpers()?;
         let lock_path = self.config_dir.join("berth.lock");
         let lock_err = |source| DriverError::Lock { path: lock_path.clone(), source };
         std::fs::create_dir_all(&self.config_dir).map_err(lock_err)?;
@@ -47,12 +68,12 @@ impl Netavark {
         let _lock = nix::fcntl::Flock::lock(file, nix::fcntl::FlockArg::LockExclusive)
             .map_err(|(_, e)| lock_err(std::io::Error::from(e)))?;
         let spawn_err =
-            |source| DriverError::Spawn { program: self.program.clone(), verb, netns: netns.into(), source };
-        let mut child = Command::new(&self.program)
+            |source| DriverError::Spawn { program: helpers.netavark.clone(), verb, netns: netns.into(), source };
+        let mut child = Command::new(&helpers.netavark)
             .arg("--config")
             .arg(&self.config_dir)
             .arg("--aardvark-binary")
-            .arg(&self.aardvark)
+            .arg(&helpers.aardvark)
             .arg(verb)
             .arg(netns)
             .stdin(Stdio::piped())
@@ -68,7 +89,7 @@ impl Netavark {
         written.map_err(spawn_err)?;
         if !out.status.success() {
             return Err(DriverError::Failed {
-                program: self.program.clone(),
+                program: helpers.netavark.clone(),
                 verb,
                 netns: netns.into(),
                 message: error_message(&out.stderr, &out.stdout, out.status),
@@ -110,6 +131,14 @@ fn network_info(n: &Network) -> Value {
     if let Some(g) = n.gateway {
         subnet["gateway"] = json!(g.to_string());
     }
+    let mut subnets = vec![subnet];
+    if let Some(s6) = n.subnet6 {
+        let mut subnet6 = json!({"subnet": s6.to_string()});
+        if let Some(g) = n.gateway6 {
+            subnet6["gateway"] = json!(g.to_string());
+        }
+        subnets.push(subnet6);
+    }
     let mut options: BTreeMap<String, String> = n.options.clone();
     options.remove("parent");
     options.remove("com.docker.network.bridge.name");
@@ -123,8 +152,8 @@ fn network_info(n: &Network) -> Value {
         "id": n.id,
         "driver": n.driver,
         "network_interface": n.interface,
-        "subnets": [subnet],
-        "ipv6_enabled": false,
+        "subnets": subnets,
+        "ipv6_enabled": n.subnet6.is_some(),
         "internal": n.internal,
         "dns_enabled": n.dns,
         "options": options,
@@ -137,9 +166,11 @@ impl NetworkDriver for Netavark {
         let mut networks = serde_json::Map::new();
         let mut info = serde_json::Map::new();
         for (n, e) in &a.networks {
+            let mut ips = vec![e.ip.to_string()];
+            ips.extend(e.ip6.map(|ip| ip.to_string()));
             let mut opts = json!({
                 "interface_name": e.interface,
-                "static_ips": [e.ip.to_string()],
+                "static_ips": ips,
                 "static_mac": e.mac,
             });
             if n.dns {
@@ -173,7 +204,7 @@ impl NetworkDriver for Netavark {
     fn setup(&self, netns: &Path, input: &str) -> Result<SetupResult, DriverError> {
         let out = self.run("setup", netns, input)?;
         serde_json::from_str(&out).map_err(|source| DriverError::Result {
-            program: self.program.clone(),
+            program: self.program(),
             verb: "setup",
             output: out.clone(),
             source,
@@ -203,6 +234,8 @@ mod tests {
             subnet: Some("10.78.0.0/24".parse().unwrap()),
             gateway: Some("10.78.0.1".parse().unwrap()),
             ip_range: None,
+            subnet6: None,
+            gateway6: None,
             internal: false,
             dns: true,
             labels: Default::default(),
@@ -213,6 +246,7 @@ mod tests {
             container_id: "c".repeat(64),
             network_id: n.id.clone(),
             ip: "10.78.0.2".parse().unwrap(),
+            ip6: None,
             mac: "02:42:0a:4e:00:02".into(),
             interface: "eth0".into(),
             aliases: vec!["db".into()],
@@ -233,7 +267,7 @@ mod tests {
             networks: vec![(&n, &e)],
             ports: std::slice::from_ref(&p),
         };
-        let nv = Netavark { program: "nv".into(), aardvark: "a".into(), config_dir: "/x".into() };
+        let nv = Netavark::new(Path::new("/x"));
         let v: Value = serde_json::from_str(&nv.input(&a)).unwrap();
         assert_eq!(v["networks"]["mynet"]["static_ips"], json!(["10.78.0.2"]));
         assert_eq!(v["networks"]["mynet"]["aliases"], json!(["web", "db", "cccccccccccc"]));

@@ -9,12 +9,12 @@
 //! the container.
 
 use std::collections::BTreeMap;
-use std::net::Ipv4Addr;
+use std::net::{Ipv4Addr, Ipv6Addr};
 use std::path::PathBuf;
 
 use rusqlite::{Connection, OptionalExtension, Row, params};
 
-use super::ipam::Ipv4Net;
+use super::ipam::{Ipv4Net, Ipv6Net};
 
 /// One network. `host` and `none` (driver `null`) have no subnet.
 #[derive(Debug, Clone, PartialEq)]
@@ -28,6 +28,9 @@ pub(crate) struct Network {
     pub subnet: Option<Ipv4Net>,
     pub gateway: Option<Ipv4Addr>,
     pub ip_range: Option<Ipv4Net>,
+    /// A dual-stack network's IPv6 subnet and gateway (`--ipv6`).
+    pub subnet6: Option<Ipv6Net>,
+    pub gateway6: Option<Ipv6Addr>,
     pub internal: bool,
     /// Names resolve through aardvark-dns (user networks; not the default bridge).
     pub dns: bool,
@@ -43,6 +46,8 @@ pub(crate) struct Endpoint {
     pub container_id: String,
     pub network_id: String,
     pub ip: Ipv4Addr,
+    /// The IPv6 lease on a dual-stack network.
+    pub ip6: Option<Ipv6Addr>,
     pub mac: String,
     /// The interface inside the container (eth0, eth1…).
     pub interface: String,
@@ -94,15 +99,16 @@ fn network_from_row(r: &Row<'_>) -> rusqlite::Result<Network> {
         labels: json_map(r.get(9)?),
         options: json_map(r.get(10)?),
         created: r.get(11)?,
+        subnet6: r.get::<_, Option<String>>(12)?.and_then(|s| s.parse().ok()),
+        gateway6: r.get::<_, Option<String>>(13)?.and_then(|s| s.parse().ok()),
     })
 }
 
-const NETWORK_COLUMNS: &str =
-    "id, name, driver, interface, subnet, gateway, ip_range, internal, dns, labels, options, created";
+const NETWORK_COLUMNS: &str = "id, name, driver, interface, subnet, gateway, ip_range, internal, dns, labels, options, created, subnet6, gateway6";
 
 pub(crate) fn insert_network(c: &Connection, n: &Network) -> rusqlite::Result<()> {
     c.execute(
-        &format!("INSERT INTO networks ({NETWORK_COLUMNS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)"),
+        &format!("INSERT INTO networks ({NETWORK_COLUMNS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14)"),
         params![
             n.id,
             n.name,
@@ -115,7 +121,9 @@ pub(crate) fn insert_network(c: &Connection, n: &Network) -> rusqlite::Result<()
             n.dns,
             to_json(&n.labels),
             to_json(&n.options),
-            n.created
+            n.created,
+            n.subnet6.map(|s| s.to_string()),
+            n.gateway6.map(|g| g.to_string())
         ],
     )?;
     Ok(())
@@ -157,15 +165,25 @@ fn endpoint_from_row(r: &Row<'_>) -> rusqlite::Result<Endpoint> {
         interface: r.get(4)?,
         aliases: serde_json::from_str(&r.get::<_, String>(5)?).unwrap_or_default(),
         endpoint_id: r.get(6)?,
+        ip6: r.get::<_, Option<String>>(7)?.and_then(|s| s.parse().ok()),
     })
 }
 
-const ENDPOINT_COLUMNS: &str = "container_id, network_id, ip, mac, interface, aliases, endpoint_id";
+const ENDPOINT_COLUMNS: &str = "container_id, network_id, ip, mac, interface, aliases, endpoint_id, ip6";
 
 pub(crate) fn insert_endpoint(c: &Connection, e: &Endpoint) -> rusqlite::Result<()> {
     c.execute(
-        &format!("INSERT INTO endpoints ({ENDPOINT_COLUMNS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)"),
-        params![e.container_id, e.network_id, e.ip.to_string(), e.mac, e.interface, to_json(&e.aliases), e.endpoint_id],
+        &format!("INSERT INTO endpoints ({ENDPOINT_COLUMNS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)"),
+        params![
+            e.container_id,
+            e.network_id,
+            e.ip.to_string(),
+            e.mac,
+            e.interface,
+            to_json(&e.aliases),
+            e.endpoint_id,
+            e.ip6.map(|ip| ip.to_string())
+        ],
     )?;
     Ok(())
 }
@@ -304,6 +322,8 @@ mod tests {
             subnet: Some("10.78.0.0/24".parse().unwrap()),
             gateway: Some("10.78.0.1".parse().unwrap()),
             ip_range: None,
+            subnet6: Some("fd00:1::/64".parse().unwrap()),
+            gateway6: Some("fd00:1::1".parse().unwrap()),
             internal: false,
             dns: true,
             labels: BTreeMap::from([("a".into(), "b".into())]),
@@ -335,6 +355,7 @@ mod tests {
             container_id: "c1".into(),
             network_id: "n1".into(),
             ip: "10.78.0.2".parse().unwrap(),
+            ip6: Some("fd00:1::2".parse().unwrap()),
             mac: "02:42:0a:4e:00:02".into(),
             interface: "eth0".into(),
             aliases: vec!["web".into()],

@@ -16,7 +16,7 @@ mod push;
 
 use std::io;
 
-pub(crate) use pull::{PullOptions, pull};
+pub(crate) use pull::{PullOptions, pull, tags};
 pub(crate) use push::{PushOptions, push};
 
 use crate::image::ImageError;

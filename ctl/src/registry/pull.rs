@@ -64,7 +64,7 @@ impl Remote {
         };
         let config = ClientConfig {
             protocol,
-            read_timeout: Some(std::time::Duration::from_secs(60)),
+            read_timeout: Some(read_timeout()),
             connect_timeout: Some(std::time::Duration::from_secs(30)),
             ..Default::default()
         };
@@ -130,6 +130,13 @@ impl Remote {
     }
 }
 
+/// How long a registry may send nothing before the request fails: 60 s, or
+/// `BERTH_REGISTRY_READ_TIMEOUT` seconds (tests of a stalled registry).
+fn read_timeout() -> std::time::Duration {
+    let secs = std::env::var("BERTH_REGISTRY_READ_TIMEOUT").ok().and_then(|s| s.parse().ok()).unwrap_or(60);
+    std::time::Duration::from_secs(secs)
+}
+
 /// docker talks plain HTTP to registries on loopback.
 pub(super) fn is_loopback(domain: &str) -> bool {
     let host = match domain.rsplit_once(':') {
@@ -156,6 +163,22 @@ pub(crate) fn pull(
     let _writer = store.gc_lock(GcLock::Writer)?;
     store.recover()?;
     rt.block_on(run(store, r, opts, progress))
+}
+
+/// The tags of `name`'s repository, in the registry's order (`pull
+/// --all-tags`).
+pub(crate) fn tags(name: &str, opts: &PullOptions) -> Result<Vec<String>, RegistryError> {
+    let r = Reference::parse(name)?;
+    let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().map_err(RegistryError::Runtime)?;
+    let remote = Remote::new(&r, &opts.auth_file);
+    rt.block_on(async {
+        let listed = remote
+            .client
+            .list_tags(&remote.reference, &remote.auth, None, None)
+            .await
+            .map_err(|e| remote.fail("list tags", e))?;
+        Ok(listed.tags)
+    })
 }
 
 /// The image manifest to pull, with the digest the reference resolved to.

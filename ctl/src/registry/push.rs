@@ -32,6 +32,9 @@ const MAX_MOUNT_SOURCES: usize = 3;
 pub(crate) struct PushOptions {
     /// Where registry credentials are (`Config::auth_file`).
     pub auth_file: PathBuf,
+    /// Do not print "The push refers to repository […]" (`push --all-tags`
+    /// prints it once for all its tags).
+    pub no_header: bool,
 }
 
 /// What a push did.
@@ -77,7 +80,9 @@ pub(crate) fn push(
         .build()
         .map_err(RegistryError::Runtime)?;
     // docker names the repository in full here: "[docker.io/library/busybox]".
-    progress.message(&format!("The push refers to repository [{}]", r.repository()));
+    if !opts.no_header {
+        progress.message(&format!("The push refers to repository [{}]", r.repository()));
+    }
     let target = target(&r, opts);
     let pushed = rt.block_on(run(store, &target, &img, progress))?;
     record_repo_digest(store, &r, &pushed.digest, &img.id)?;

@@ -1,7 +1,8 @@
 //! The attach socket's wire format, shared by the supervisor and the
 //! commands that attach (`run`, `attach`, `start -a`): frames of
 //! `[kind, 0, 0, 0, length (u32 big-endian)]` then the payload, as docker's
-//! multiplexed stream, with kinds for stdin, resize, close and exit.
+//! multiplexed stream, with kinds for stdin, resize, close and exit. The
+//! supervisor binary includes this file too (`supervise/main.rs`).
 
 use std::io::{self, Write};
 
@@ -39,10 +40,12 @@ pub(crate) struct FrameReader {
 
 impl FrameReader {
     /// A reader whose peer has gone: nothing more will arrive.
+    #[allow(dead_code)] // only the supervisor (which includes this file) uses it
     pub(crate) fn closed() -> FrameReader {
         FrameReader { buf: Vec::new(), closed: true }
     }
 
+    #[allow(dead_code)] // only the supervisor (which includes this file) uses it
     pub(crate) fn is_closed(&self) -> bool {
         self.closed
     }

@@ -1,15 +1,8 @@
 //! The restart policy as docker's restartmanager applies it: `no`,
-//! `always`, `unless-stopped`, `on-failure[:N]`; never after a manual stop;
-//! a delay that starts at 100 ms, doubles on each restart up to one minute,
-//! and starts over once the container has run for 10 s.
-
-use std::time::Duration;
+//! `always`, `unless-stopped`, `on-failure[:N]`; never after a manual stop.
+//! The delay between restarts is the supervisor's (`supervise/backoff.rs`).
 
 use crate::container::record::RestartPolicy;
-
-const INITIAL: Duration = Duration::from_millis(100);
-const MAX: Duration = Duration::from_secs(60);
-const RESET_AFTER: Duration = Duration::from_secs(10);
 
 #[derive(Debug, thiserror::Error)]
 #[error("--restart {0:?}: expected no, always, unless-stopped or on-failure[:max-retries]")]
@@ -42,30 +35,6 @@ pub(crate) fn should_restart(p: &RestartPolicy, code: i32, restarts: u32, manual
     }
 }
 
-/// The backoff between restarts.
-#[derive(Debug, Clone, Copy)]
-pub(crate) struct Backoff {
-    next: Duration,
-}
-
-impl Default for Backoff {
-    fn default() -> Self {
-        Backoff { next: INITIAL }
-    }
-}
-
-impl Backoff {
-    /// The delay before the next start, given how long the last run lasted.
-    pub(crate) fn delay(&mut self, ran_for: Duration) -> Duration {
-        if ran_for >= RESET_AFTER {
-            self.next = INITIAL;
-        }
-        let d = self.next;
-        self.next = (self.next * 2).min(MAX);
-        d
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -88,18 +57,5 @@ mod tests {
         assert!(!should_restart(&p, 0, 0, false));
         assert!(!should_restart(&parse("always").unwrap(), 0, 9, true));
         assert!(should_restart(&parse("unless-stopped").unwrap(), 0, 9, false));
-    }
-
-    #[test]
-    fn backoff_doubles_caps_and_resets() {
-        let mut b = Backoff::default();
-        let short = Duration::from_secs(1);
-        assert_eq!(b.delay(short), Duration::from_millis(100));
-        assert_eq!(b.delay(short), Duration::from_millis(200));
-        for _ in 0..20 {
-            b.delay(short);
-        }
-        assert_eq!(b.delay(short), MAX);
-        assert_eq!(b.delay(Duration::from_secs(11)), INITIAL);
     }
 }

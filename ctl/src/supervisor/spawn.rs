@@ -1,13 +1,24 @@
-//! The parent's side of starting a supervisor: spawn `berthctl __supervise`
-//! detached (it makes its own session), then the handshake over its stdin
-//! and stdout: wait for "created", let the caller attach, say "start", wait
-//! for "started". A failure arrives as "error <exit code> <message>".
+//! The parent's side of starting a supervisor: prepare the bundle (rootfs,
+//! volumes, network, config.json), spawn `berthctl-supervise` detached (it
+//! makes its own session), then the handshake over its stdin and stdout:
+//! wait for "created <pid>", record the container running, let the caller
+//! attach, say "start", wait for "started". A failure arrives as
+//! "error <exit code> <message>", after the supervisor's hook recorded it.
 
 use std::io::{BufRead, BufReader, Write};
+use std::path::{Path, PathBuf};
 use std::process::{Child, ChildStdin, ChildStdout, Command, Stdio};
 
 use crate::config::Config;
-use crate::container::Layout;
+use crate::container::record::{Container, ProcessId};
+use crate::container::runtime::Runtime;
+use crate::container::store::Store;
+use crate::container::{Layout, process_start_time};
+
+use super::logfile::Rotation;
+
+/// The supervisor's program, installed beside berthctl.
+pub(crate) const SUPERVISOR: &str = "berthctl-supervise";
 
 /// A failure to start the container's process, with docker's exit code
 /// (126 not executable, 127 not found, 125 otherwise).
@@ -22,12 +33,67 @@ pub(crate) struct Launched {
     child: Child,
     to_sup: ChildStdin,
     from_sup: BufReader<ChildStdout>,
+    log: PathBuf,
+    rt: Runtime,
 }
 
-/// Spawn the supervisor for container `id` and wait until the container is
-/// created (not yet started).
-pub(crate) fn spawn(config: &Config, runtime: &std::path::Path, id: &str) -> anyhow::Result<Launched> {
-    let layout = Layout::new(config, id);
+/// `berthctl-supervise` beside our own binary (the two are built and
+/// installed together), else on PATH.
+fn supervisor_path() -> anyhow::Result<PathBuf> {
+    if let Some(dir) = std::env::current_exe().ok().and_then(|e| e.parent().map(Path::to_path_buf))
+        && dir.join(SUPERVISOR).is_file()
+    {
+        return Ok(dir.join(SUPERVISOR));
+    }
+    let path = std::env::var_os("PATH").unwrap_or_default();
+    std::env::split_paths(&path)
+        .map(|d| d.join(SUPERVISOR))
+        .find(|p| p.is_file())
+        .ok_or_else(|| anyhow::anyhow!("{SUPERVISOR} not found next to berthctl or on PATH (make build installs both)"))
+}
+
+/// Prepare container `c`, spawn its supervisor and wait until the container
+/// is created (not yet started); the record says it runs, with its pid.
+pub(crate) fn spawn(config: &Config, rt: &Runtime, c: &Container) -> anyhow::Result<Launched> {
+    let layout = Layout::new(config, &c.id);
+    let mut store = Store::open(&config.data_root)?;
+    let fail = |store: &mut Store, message: String| {
+        super::failed(config, store, &c.id, 125, &message);
+        anyhow::Error::new(StartError { code: 125, message })
+    };
+    if let Err(e) = super::launch::prepare(config, c, &layout) {
+        return Err(fail(&mut store, crate::cli::error_chain(&anyhow::Error::new(e))));
+    }
+    let mut child = match supervisor_command(config, rt, c, &layout).and_then(|mut cmd| {
+        std::fs::create_dir_all(&layout.run).map_err(|e| anyhow::anyhow!("create {:?}: {e}", layout.run))?;
+        cmd.spawn().map_err(|e| anyhow::anyhow!("spawn supervisor for {}: {e}", c.id))
+    }) {
+        Ok(child) => child,
+        Err(e) => return Err(fail(&mut store, crate::cli::error_chain(&e))),
+    };
+    let (Some(to_sup), Some(from_sup)) = (child.stdin.take(), child.stdout.take()) else {
+        anyhow::bail!("supervisor for {}: no stdio pipes", c.id);
+    };
+    let mut l =
+        Launched { child, to_sup, from_sup: BufReader::new(from_sup), log: layout.supervisor_log(), rt: rt.clone() };
+    let pid = match l.expect("created") {
+        Ok(pid) => pid,
+        Err(Lost(e)) => {
+            // The runtime may have created it before the supervisor went.
+            let _ = rt.delete(&c.id, true);
+            return Err(fail(&mut store, e));
+        }
+        Err(Said(e)) => return Err(e),
+    };
+    let sup = l.child.id() as i32;
+    let sup = ProcessId { pid: sup, start_time: process_start_time(sup).unwrap_or(0) };
+    // Recorded before "start", so the supervisor's exit hook always comes after.
+    super::record_running(&mut store, &c.id, pid.parse().unwrap_or(0), Some(sup))?;
+    Ok(l)
+}
+
+/// `berthctl-supervise` with what it needs to know about `c`.
+fn supervisor_command(config: &Config, rt: &Runtime, c: &Container, layout: &Layout) -> anyhow::Result<Command> {
     let log_path = layout.supervisor_log();
     let log = std::fs::OpenOptions::new()
         .create(true)
@@ -35,53 +101,74 @@ pub(crate) fn spawn(config: &Config, runtime: &std::path::Path, id: &str) -> any
         .open(&log_path)
         .map_err(|e| anyhow::anyhow!("open supervisor log {log_path:?}: {e}"))?;
     let exe = std::env::current_exe().map_err(|e| anyhow::anyhow!("find berthctl's own path: {e}"))?;
-    let mut child = Command::new(exe)
-        .arg("--data-root")
-        .arg(&config.data_root)
-        .arg("--runroot")
-        .arg(&config.runroot)
-        .arg("--runtime")
-        .arg(runtime)
-        .arg("__supervise")
-        .arg(id)
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::from(log))
-        .spawn()
-        .map_err(|e| anyhow::anyhow!("spawn supervisor for {id}: {e}"))?;
-    let (Some(to_sup), Some(from_sup)) = (child.stdin.take(), child.stdout.take()) else {
-        anyhow::bail!("supervisor for {id}: no stdio pipes");
-    };
-    let mut l = Launched { child, to_sup, from_sup: BufReader::new(from_sup) };
-    l.expect("created", &log_path)?;
-    Ok(l)
+    let mut cmd = Command::new(supervisor_path()?);
+    cmd.arg("--id").arg(&c.id);
+    cmd.arg("--bundle").arg(&layout.dir).arg("--run").arg(&layout.run);
+    cmd.arg("--runtime").arg(&rt.path).arg("--runtime-root").arg(&rt.root);
+    cmd.arg("--berthctl").arg(exe).arg("--data-root").arg(&config.data_root).arg("--runroot").arg(&config.runroot);
+    if c.host_config.log_config.kind != "none" {
+        let r = Rotation::from_opts(&c.host_config.log_config.config)
+            .unwrap_or(Rotation { max_size: 10 << 20, max_files: 3 });
+        cmd.arg("--log").arg(layout.log_file());
+        cmd.arg("--log-max-size").arg(r.max_size.to_string()).arg("--log-max-files").arg(r.max_files.to_string());
+    }
+    if c.config.tty {
+        cmd.arg("--tty");
+    }
+    if c.config.open_stdin {
+        cmd.arg("--stdin");
+    }
+    cmd.stdin(Stdio::piped()).stdout(Stdio::piped()).stderr(Stdio::from(log));
+    Ok(cmd)
 }
 
+/// How a handshake step went wrong.
+enum HandshakeError {
+    /// The supervisor reported a failure (and recorded it): pass it on.
+    Said(anyhow::Error),
+    /// The supervisor went away or spoke nonsense: nobody recorded anything.
+    Lost(String),
+}
+use HandshakeError::{Lost, Said};
+
 impl Launched {
-    fn expect(&mut self, word: &str, log: &std::path::Path) -> anyhow::Result<()> {
+    /// Read the next line; `word` or `word <rest>` gives the rest.
+    fn expect(&mut self, word: &str) -> Result<String, HandshakeError> {
         let mut line = String::new();
-        let n = self.from_sup.read_line(&mut line).map_err(|e| anyhow::anyhow!("read from supervisor: {e}"))?;
+        let n = self.from_sup.read_line(&mut line).map_err(|e| Lost(format!("read from supervisor: {e}")))?;
         let line = line.trim_end();
         if n == 0 {
             let status = self.child.wait().ok();
-            let tail = std::fs::read_to_string(log).unwrap_or_default();
+            let tail = std::fs::read_to_string(&self.log).unwrap_or_default();
             let last = tail.lines().last().unwrap_or("no message").to_string();
-            anyhow::bail!("supervisor exited ({status:?}) before {word:?}: {last}");
+            return Err(Lost(format!("supervisor exited ({status:?}) before {word:?}: {last}")));
         }
         if line == word {
-            return Ok(());
+            return Ok(String::new());
+        }
+        if let Some(rest) = line.strip_prefix(word).and_then(|r| r.strip_prefix(' ')) {
+            return Ok(rest.to_string());
         }
         if let Some(rest) = line.strip_prefix("error ") {
             let (code, message) = rest.split_once(' ').unwrap_or((rest, ""));
-            return Err(StartError { code: code.parse().unwrap_or(125), message: message.to_string() }.into());
+            let e = StartError { code: code.parse().unwrap_or(125), message: message.to_string() };
+            return Err(Said(e.into()));
         }
-        anyhow::bail!("supervisor said {line:?}, expected {word:?}")
+        Err(Lost(format!("supervisor said {line:?}, expected {word:?}")))
     }
 
     /// Tell the supervisor to start the container and wait until it has.
     pub(crate) fn start(mut self, config: &Config, id: &str) -> anyhow::Result<()> {
         self.to_sup.write_all(b"start\n").map_err(|e| anyhow::anyhow!("tell supervisor to start: {e}"))?;
-        let log = Layout::new(config, id).supervisor_log();
-        self.expect("started", &log)
+        match self.expect("started") {
+            Ok(_) => Ok(()),
+            Err(Said(e)) => Err(e),
+            Err(Lost(message)) => {
+                let _ = self.rt.delete(id, true);
+                let mut store = Store::open(&config.data_root)?;
+                super::failed(config, &mut store, id, 125, &message);
+                Err(StartError { code: 125, message }.into())
+            }
+        }
     }
 }

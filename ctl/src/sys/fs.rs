@@ -77,21 +77,49 @@ pub(crate) fn fsetxattr(fd: BorrowedFd<'_>, name: &str, value: &[u8], what: &Pat
     if ret < 0 { Err(SysError::new("fsetxattr", what, Errno::last())) } else { Ok(()) }
 }
 
-#[cfg_attr(not(test), allow(dead_code))] // tests and `system check` read xattrs back
 /// fgetxattr(2): the value of `name` on `fd`, or None when it is not set.
 pub(crate) fn fgetxattr(fd: BorrowedFd<'_>, name: &str, what: &Path) -> Result<Option<Vec<u8>>, SysError> {
     let cname = CString::new(name).map_err(|_| SysError::new("fgetxattr", what, Errno::EINVAL))?;
     let mut buf = vec![0u8; 256];
-    // SAFETY: `cname` is NUL-terminated; `buf` is a live, writable buffer whose
-    // pointer and length are passed together, so the kernel writes within it.
-    // JUSTIFICATION: nix 0.29 has no xattr calls.
-    let ret = unsafe { libc::fgetxattr(fd.as_raw_fd(), cname.as_ptr(), buf.as_mut_ptr().cast(), buf.len()) };
-    if ret < 0 {
-        return match Errno::last() {
-            Errno::ENODATA => Ok(None),
-            errno => Err(SysError::new("fgetxattr", what, errno)),
-        };
+    loop {
+        // SAFETY: `cname` is NUL-terminated; `buf` is a live, writable buffer whose
+        // pointer and length are passed together, so the kernel writes within it.
+        // JUSTIFICATION: nix 0.29 has no xattr calls.
+        let ret = unsafe { libc::fgetxattr(fd.as_raw_fd(), cname.as_ptr(), buf.as_mut_ptr().cast(), buf.len()) };
+        if ret >= 0 {
+            buf.truncate(ret as usize);
+            return Ok(Some(buf));
+        }
+        match Errno::last() {
+            Errno::ENODATA => return Ok(None),
+            // The value is bigger than the buffer (or grew): the kernel's limit is 64 KiB.
+            Errno::ERANGE if buf.len() < XATTR_SIZE_MAX => buf.resize(XATTR_SIZE_MAX, 0),
+            errno => return Err(SysError::new("fgetxattr", what, errno)),
+        }
     }
-    buf.truncate(ret as usize);
-    Ok(Some(buf))
+}
+
+/// The kernel's limit on one xattr value, and on a file's whole name list.
+const XATTR_SIZE_MAX: usize = 65536;
+
+/// flistxattr(2): the names of the xattrs set on `fd` (not an O_PATH fd).
+pub(crate) fn flistxattr(fd: BorrowedFd<'_>, what: &Path) -> Result<Vec<String>, SysError> {
+    let mut buf = vec![0u8; 1024];
+    loop {
+        // SAFETY: `buf` is a live, writable buffer whose pointer and length are
+        // passed together, so the kernel writes within it; `fd` is a live borrowed fd.
+        // JUSTIFICATION: nix 0.29 has no xattr calls.
+        let ret = unsafe { libc::flistxattr(fd.as_raw_fd(), buf.as_mut_ptr().cast(), buf.len()) };
+        if ret >= 0 {
+            buf.truncate(ret as usize);
+            break;
+        }
+        match Errno::last() {
+            Errno::ERANGE if buf.len() < XATTR_SIZE_MAX => buf.resize(XATTR_SIZE_MAX, 0),
+            // The file system has no xattrs at all (some tmpfs, procfs).
+            Errno::EOPNOTSUPP => return Ok(Vec::new()),
+            errno => return Err(SysError::new("flistxattr", what, errno)),
+        }
+    }
+    Ok(buf.split(|&b| b == 0).filter(|n| !n.is_empty()).map(|n| String::from_utf8_lossy(n).into_owned()).collect())
 }

@@ -4,7 +4,8 @@
 //! `proc.rs` who owns half-written state, `netif.rs` a fresh
 //! network namespace's loopback, `time.rs` the local zone's name, `term.rs`
 //! reading a password without echo, `at.rs` opening inside a rootfs,
-//! `pidfd.rs`, `scm.rs` (SCM_RIGHTS) and `tty.rs` (window size) for containers.
+//! `pidfd.rs`, `scm.rs` (SCM_RIGHTS) and `tty.rs` (window size) for containers
+//! (the supervisor binary includes `scm.rs` and `tty.rs` too: `supervise/sys.rs`).
 
 mod at;
 mod pidfd;
@@ -16,7 +17,7 @@ pub(crate) use at::open_dir_in_root;
 pub(crate) use pidfd::pidfd_open;
 pub(crate) use scm::recv_fd;
 pub(crate) use time::zone_abbreviation;
-pub(crate) use tty::{WinSize, set_window_size, window_size};
+pub(crate) use tty::{set_window_size, window_size};
 
 pub(crate) mod fs;
 pub(crate) mod netif;

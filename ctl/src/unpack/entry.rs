@@ -80,6 +80,10 @@ impl Meta {
         }
         Ok(m)
     }
+
+    pub(super) fn set_owner(&mut self, uid: u32, gid: u32) {
+        (self.uid, self.gid) = (uid, gid);
+    }
 }
 
 /// Create one entry; on EEXIST the old one is replaced (a directory over a

@@ -44,9 +44,26 @@ pub(crate) struct UnpackStats {
     pub bytes: u64,
 }
 
+/// How an archive that is not an image layer is applied (`cp` into a
+/// container or out of one).
+#[derive(Debug, Clone, Copy, Default)]
+pub(crate) struct UnpackOptions {
+    /// `.wh.` names are plain files of that name, not whiteouts.
+    pub literal_names: bool,
+    /// Every entry is owned by this uid/gid rather than the archive's
+    /// (docker cp: the container's root going in without `-a`, the caller
+    /// coming out).
+    pub owner: Option<(u32, u32)>,
+}
+
 /// Apply the uncompressed tar stream `layer` onto `dir`. The caller owns
 /// making `dir` durable (the snapshot syncs the file system once at the end).
 pub(crate) fn unpack(layer: impl Read, dir: &Path) -> Result<UnpackStats, UnpackError> {
+    unpack_with(layer, dir, &UnpackOptions::default())
+}
+
+/// [`unpack`], with `opts`.
+pub(crate) fn unpack_with(layer: impl Read, dir: &Path, opts: &UnpackOptions) -> Result<UnpackStats, UnpackError> {
     let mut root = Root::open(dir).map_err(|e| UnpackError::Root { path: dir.to_path_buf(), source: e.into() })?;
     let mut archive = tar::Archive::new(layer);
     let mut stats = UnpackStats::default();
@@ -60,13 +77,21 @@ pub(crate) fn unpack(layer: impl Read, dir: &Path) -> Result<UnpackStats, Unpack
             let path = shown.clone();
             move |errno: Errno| UnpackError::Entry { path, op, source: errno.into() }
         };
-        if let Some(name) = path.name.as_ref().and_then(|n| n.to_str()).filter(|n| n.starts_with(WHITEOUT_PREFIX)) {
+        if let Some(name) = path
+            .name
+            .as_ref()
+            .and_then(|n| n.to_str())
+            .filter(|n| n.starts_with(WHITEOUT_PREFIX) && !opts.literal_names)
+        {
             let name = name.to_string();
             entry::whiteout(&mut root, &path.parent, &name).map_err(fail("whiteout"))?;
             stats.entries += 1;
             continue;
         }
-        let meta = entry::Meta::read(&mut e).map_err(UnpackError::Read)?;
+        let mut meta = entry::Meta::read(&mut e).map_err(UnpackError::Read)?;
+        if let Some((uid, gid)) = opts.owner {
+            meta.set_owner(uid, gid);
+        }
         let kind = e.header().entry_type();
         let created = entry::create(&mut root, &path, &meta, kind, &mut e);
         match created {

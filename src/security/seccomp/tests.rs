@@ -249,14 +249,30 @@ fn unknown_syscall_names_are_skipped() {
 }
 
 #[test]
-fn notify_is_an_error_naming_the_rule() {
-    let e = compile(&profile(json!({
-        "defaultAction": "SCMP_ACT_ALLOW",
-        "syscalls": [{"names": ["mkdir"], "action": "SCMP_ACT_NOTIFY"}]
-    })))
+fn notify_needs_a_listener_is_never_the_default_and_never_for_sendmsg() {
+    let notify = |extra: serde_json::Value| {
+        let mut p = json!({
+            "defaultAction": "SCMP_ACT_ALLOW",
+            "syscalls": [{"names": ["mkdir"], "action": "SCMP_ACT_NOTIFY"}]
+        });
+        for (k, v) in extra.as_object().unwrap() {
+            p[k] = v.clone();
+        }
+        compile(&profile(p))
+    };
+    let e = notify(json!({})).unwrap_err().to_string();
+    assert!(e.starts_with("linux.seccomp.listenerPath"), "{e}");
+    let f = notify(json!({"listenerPath": "/run/agent.sock"})).unwrap();
+    assert_eq!(call(&f, "mkdir", [0; 6]), 0x7fc0_0000, "SECCOMP_RET_USER_NOTIF");
+    assert_ne!(f.flags & crate::sys::seccomp::FLAG_NEW_LISTENER, 0);
+    let e = notify(
+        json!({"listenerPath": "/a", "syscalls": [{"names": ["write", "sendmsg"], "action": "SCMP_ACT_NOTIFY"}]}),
+    )
     .unwrap_err()
     .to_string();
-    assert!(e.starts_with("linux.seccomp.syscalls[0].action"), "{e}");
+    assert!(e.starts_with("linux.seccomp.syscalls[0].names[1]"), "{e}");
+    let e = notify(json!({"listenerPath": "/a", "defaultAction": "SCMP_ACT_NOTIFY"})).unwrap_err().to_string();
+    assert!(e.starts_with("linux.seccomp.defaultAction"), "{e}");
 }
 
 #[test]

@@ -124,6 +124,9 @@ pub(crate) struct CreateArgs {
     /// IPv4 address (e.g., 172.30.100.104)
     #[arg(long)]
     pub ip: Option<String>,
+    /// Container MAC address (e.g., 92:d0:c6:0a:29:33)
+    #[arg(long = "mac-address")]
+    pub mac_address: Option<String>,
     /// Add network-scoped alias for the container
     #[arg(long = "network-alias", alias = "net-alias")]
     pub network_alias: Vec<String>,
@@ -368,6 +371,10 @@ fn network_request(store: &Store, a: &CreateArgs) -> anyhow::Result<network::con
         None => a.network.clone(),
     };
     let ip = a.ip.as_deref().map(network::ipam::parse_ip).transpose()?;
+    let mac = match a.mac_address.as_deref() {
+        Some(m) => Some(network::ipam::parse_mac(m).ok_or_else(|| anyhow::anyhow!("{m} is not a valid mac address"))?),
+        None => None,
+    };
     Ok(network::container::Request {
         mode,
         ip,
@@ -378,6 +385,7 @@ fn network_request(store: &Store, a: &CreateArgs) -> anyhow::Result<network::con
         dns_search: a.dns_search.clone(),
         dns_options: a.dns_option.clone(),
         extra_hosts: a.add_host.clone(),
+        mac,
     })
 }
 

@@ -1,6 +1,8 @@
 //! docker's container commands, at the top level (`berthctl run`) and
 //! under `berthctl container …`.
 
+pub(crate) mod commit;
+pub(crate) mod cp;
 pub(crate) mod create;
 pub(crate) mod exec;
 pub(crate) mod image;
@@ -59,6 +61,14 @@ pub(crate) enum ContainerCommand {
     Attach(misc::AttachArgs),
     /// Display a live stream of container(s) resource usage statistics
     Stats(stats::StatsArgs),
+    /// Create a new image from a container's changes
+    Commit(commit::CommitArgs),
+    /// Inspect changes to files or directories on a container's filesystem
+    Diff(commit::DiffArgs),
+    /// Export a container's filesystem as a tar archive
+    Export(commit::ExportArgs),
+    /// Copy files/folders between a container and the local filesystem
+    Cp(cp::CpArgs),
 }
 
 /// `berthctl container …` also has inspect and prune.
@@ -92,6 +102,10 @@ pub(crate) fn run(config: &Config, cmd: &ContainerCommand) -> anyhow::Result<i32
         ContainerCommand::Port(a) => misc::port(config, a),
         ContainerCommand::Attach(a) => misc::attach(config, a),
         ContainerCommand::Stats(a) => stats::run(config, a),
+        ContainerCommand::Commit(a) => commit::commit(config, a),
+        ContainerCommand::Diff(a) => commit::diff(config, a),
+        ContainerCommand::Export(a) => commit::export(config, a),
+        ContainerCommand::Cp(a) => cp::run(config, a),
     }
 }
 

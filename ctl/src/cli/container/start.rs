@@ -30,7 +30,7 @@ pub(crate) struct Attach {
 /// return its exit status (None when detached or not attached).
 pub(crate) fn start_container(config: &Config, c: &Container, attach: Option<Attach>) -> anyhow::Result<Option<i32>> {
     let rt = lifecycle::runtime_for(config, c)?;
-    let launched = spawn::spawn(config, &rt.path, &c.id)?;
+    let launched = spawn::spawn(config, &rt, c)?;
     let Some(a) = attach else {
         launched.start(config, &c.id)?;
         return Ok(None);

@@ -17,9 +17,9 @@ use nix::sys::signalfd::SignalFd;
 use nix::sys::wait::{WaitPidFlag, WaitStatus, waitpid};
 use nix::unistd::Pid;
 
-use super::launch::ContainerIo;
-use super::logfile::LogWriter;
-use super::protocol::{self, FrameReader};
+use crate::launch::ContainerIo;
+use crate::logwriter::LogWriter;
+use crate::protocol::{self, FrameReader};
 
 const DRAIN: Duration = Duration::from_secs(1);
 
@@ -111,7 +111,7 @@ impl Pump<'_> {
                     }
                     Source::Listener => match Client::accept(self.listener) {
                         Ok(c) => self.clients.push(c),
-                        Err(e) => tracing::warn!(error = %e, "attach connection refused"),
+                        Err(e) => eprintln!("attach connection refused: {e}"),
                     },
                     Source::Output(stream) => {
                         if !self.forward_output(stream) {
@@ -153,7 +153,7 @@ impl Pump<'_> {
             Ok(0) | Err(Errno::EINTR) => return Vec::new(),
             Ok(_) => {}
             Err(e) => {
-                tracing::warn!(error = %e, "poll");
+                eprintln!("poll: {e}");
                 std::thread::sleep(Duration::from_millis(10));
                 return Vec::new();
             }
@@ -181,7 +181,7 @@ impl Pump<'_> {
 
     /// Read one chunk of output; false once the stream is closed.
     fn forward_output(&mut self, stream: u8) -> bool {
-        let mut buf = vec![0u8; 32 * 1024];
+        let mut buf = [0u8; 32 * 1024];
         let res = match (&mut self.io, stream) {
             (ContainerIo::Tty { master }, _) => master.read(&mut buf),
             (ContainerIo::Pipes { stdout, .. }, 1) => stdout.read(&mut buf),
@@ -198,7 +198,7 @@ impl Pump<'_> {
         if let Some(log) = self.log.as_deref_mut()
             && let Err(e) = log.write(stream, data)
         {
-            tracing::warn!(error = %e, "write container log");
+            eprintln!("write container log: {e}");
         }
         let kind = if stream == 2 { protocol::STDERR } else { protocol::STDOUT };
         self.clients.retain_mut(|c| {
@@ -247,10 +247,9 @@ fn write_stdin(io: &mut ContainerIo, data: &[u8]) {
         ContainerIo::Tty { master } => Some(master),
         ContainerIo::Pipes { stdin, .. } => stdin.as_mut(),
     };
-    if let Some(f) = target
-        && let Err(e) = f.write_all(data)
-    {
-        tracing::debug!(error = %e, "container stdin closed");
+    // A container that closed its stdin just does not read it any more.
+    if let Some(f) = target {
+        let _ = f.write_all(data);
     }
 }
 
@@ -261,7 +260,7 @@ fn resize(io: &ContainerIo, payload: &[u8]) {
     if let (Some(rows), Some(cols)) = (it.next(), it.next())
         && let Err(e) = crate::sys::set_window_size(master.as_fd(), crate::sys::WinSize { rows, cols })
     {
-        tracing::warn!(error = %e, "resize pty");
+        eprintln!("resize pty: {e}");
     }
 }
 
