@@ -104,6 +104,8 @@ pub(crate) fn copy_step(b: &mut Builder<'_>, state: &mut StageState, c: &Copy) -
 }
 
 /// The step's sources in order: heredocs, URLs (ADD), then paths.
+// A Vec, not a slice: `lex::Vars` is what the lexer takes as `&dyn`.
+#[allow(clippy::ptr_arg)]
 fn sources(
     c: &Copy,
     scope: &Scope<'_>,

@@ -143,7 +143,7 @@ pub(crate) struct BuilderArgs {
 #[derive(Debug, clap::Subcommand)]
 pub(crate) enum BuilderCommand {
     /// Build an image from a Dockerfile
-    Build(BuildArgs),
+    Build(Box<BuildArgs>),
     /// Remove build cache
     Prune(BuilderPruneArgs),
 }
