@@ -128,10 +128,21 @@ pub trait CgroupManager {
 
 /// Open the manager for `config` on the host's cgroup layout.
 pub fn open(config: &CgroupConfig) -> Result<Box<dyn CgroupManager>, CgroupError> {
-    let layout = Layout::detect();
+    let (layout, own) = host();
     if config.systemd {
-        return Ok(Box::new(SystemdManager::new(&layout, config)?));
+        return Ok(Box::new(SystemdManager::new(layout, config)?));
     }
-    let own = layout::own_cgroups(&std::fs::read_to_string("/proc/self/cgroup").unwrap_or_default());
-    Ok(Box::new(FsManager::new(&layout, &own, config)?))
+    Ok(Box::new(FsManager::new(layout, own, config)?))
+}
+
+/// The host's layout and our own cgroups, read once per command: `exec`, `run`
+/// and `delete` open managers more than once (the status check, then the verb),
+/// and berth never moves itself between cgroups or remounts the hierarchies.
+fn host() -> &'static (Layout, std::collections::BTreeMap<String, PathBuf>) {
+    static HOST: std::sync::OnceLock<(Layout, std::collections::BTreeMap<String, PathBuf>)> =
+        std::sync::OnceLock::new();
+    HOST.get_or_init(|| {
+        let own = layout::own_cgroups(&std::fs::read_to_string("/proc/self/cgroup").unwrap_or_default());
+        (Layout::detect(), own)
+    })
 }

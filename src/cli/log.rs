@@ -1,6 +1,9 @@
 //! Logging as runc does it: `--log FILE` (default stderr), `--log-format text|json`,
 //! `--debug`. JSON lines carry exactly runc's keys `level`, `msg`, `time`, because
 //! containerd's shim shows the last line and podman parses the file as one object.
+//! The subscriber is our own (`LineSubscriber`, a few lines): berth logs events
+//! only, one line each, so tracing-subscriber's registry and formatters would be
+//! code in every invocation's pages for nothing.
 
 use std::fmt::Write as _;
 use std::fs::OpenOptions;
@@ -10,10 +13,8 @@ use std::path::Path;
 use std::sync::{Arc, Mutex};
 
 use tracing::field::{Field, Visit};
-use tracing::{Event, Level, Subscriber};
-use tracing_subscriber::fmt::format::Writer;
-use tracing_subscriber::fmt::{FmtContext, FormatEvent, FormatFields};
-use tracing_subscriber::registry::LookupSpan;
+use tracing::level_filters::LevelFilter;
+use tracing::{Event, Level, Metadata, Subscriber, span};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum, Default)]
 pub enum LogFormat {
@@ -85,30 +86,45 @@ pub fn init(log: Option<&Path>, format: LogFormat, debug: bool) -> std::io::Resu
     };
     let sink = LogSink { file, format };
     let level = if debug { Level::DEBUG } else { Level::WARN };
-    let writer_sink = sink.clone();
-    let subscriber = tracing_subscriber::fmt()
-        .with_max_level(level)
-        .event_format(LineFormat { format })
-        .with_writer(move || SinkWriter(writer_sink.clone()))
-        .finish();
-    let _ = tracing::subscriber::set_global_default(subscriber);
+    let _ = tracing::subscriber::set_global_default(LineSubscriber { sink: sink.clone(), max: level });
     Ok(sink)
 }
 
-struct SinkWriter(LogSink);
-
-impl Write for SinkWriter {
-    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-        self.0.write(&String::from_utf8_lossy(buf));
-        Ok(buf.len())
-    }
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
-    }
+/// Every event at `max` or more severe becomes one line on the sink; spans are
+/// not used.
+struct LineSubscriber {
+    sink: LogSink,
+    max: Level,
 }
 
-struct LineFormat {
-    format: LogFormat,
+impl Subscriber for LineSubscriber {
+    fn enabled(&self, metadata: &Metadata<'_>) -> bool {
+        // tracing orders levels by verbosity: ERROR < WARN < … < TRACE.
+        *metadata.level() <= self.max
+    }
+
+    fn max_level_hint(&self) -> Option<LevelFilter> {
+        Some(LevelFilter::from_level(self.max))
+    }
+
+    fn new_span(&self, _span: &span::Attributes<'_>) -> span::Id {
+        span::Id::from_u64(1)
+    }
+
+    fn record(&self, _span: &span::Id, _values: &span::Record<'_>) {}
+
+    fn record_follows_from(&self, _span: &span::Id, _follows: &span::Id) {}
+
+    fn event(&self, event: &Event<'_>) {
+        let mut c = Collect::default();
+        event.record(&mut c);
+        let msg = format!("{}{}", c.msg, c.fields);
+        self.sink.write(&format_line(self.sink.format, *event.metadata().level(), &msg));
+    }
+
+    fn enter(&self, _span: &span::Id) {}
+
+    fn exit(&self, _span: &span::Id) {}
 }
 
 #[derive(Default)]
@@ -134,19 +150,6 @@ impl Visit for Collect {
     }
 }
 
-impl<S, N> FormatEvent<S, N> for LineFormat
-where
-    S: Subscriber + for<'a> LookupSpan<'a>,
-    N: for<'a> FormatFields<'a> + 'static,
-{
-    fn format_event(&self, _ctx: &FmtContext<'_, S, N>, mut writer: Writer<'_>, event: &Event<'_>) -> std::fmt::Result {
-        let mut c = Collect::default();
-        event.record(&mut c);
-        let msg = format!("{}{}", c.msg, c.fields);
-        writer.write_str(&format_line(self.format, *event.metadata().level(), &msg))
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -166,5 +169,22 @@ mod tests {
     fn text_line_is_logrus_style() {
         let line = format_line(LogFormat::Text, Level::WARN, "x");
         assert!(line.contains("level=warning msg=\"x\""), "{line}");
+    }
+
+    #[test]
+    fn events_below_the_level_are_dropped_and_fields_follow_the_message() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("log.json");
+        let file = std::fs::File::create(&path).unwrap();
+        let sink = LogSink { file: Some(Arc::new(Mutex::new(file))), format: LogFormat::Json };
+        tracing::subscriber::with_default(LineSubscriber { sink, max: Level::WARN }, || {
+            tracing::debug!("not shown");
+            tracing::warn!(id = "c1", "hook failed");
+        });
+        let text = std::fs::read_to_string(&path).unwrap();
+        let lines: Vec<serde_json::Value> = text.lines().map(|l| serde_json::from_str(l).unwrap()).collect();
+        assert_eq!(lines.len(), 1, "{text}");
+        assert_eq!(lines[0]["level"], "warning");
+        assert_eq!(lines[0]["msg"], "hook failed id=c1");
     }
 }

@@ -28,6 +28,25 @@ fn a_directory_is_named_as_such() {
     assert_eq!(read_document(&dir.path().join("config.json")).unwrap_err().to_string(), "a directory");
 }
 
+/// oci-spec's check of a CPU list, done without regex in vendor/oci-spec: the
+/// same ASCII strings pass and fail as with its `^(\d+(-\d+)?)(,\d+(-\d+)?)*$`.
+#[test]
+fn exec_cpu_affinity_lists_are_checked_as_oci_spec_did() {
+    let config = |list: &str| {
+        format!(
+            r#"{{"ociVersion": "1.0.2", "process": {{"cwd": "/", "user": {{"uid": 0, "gid": 0}}, "args": ["sh"],
+                "execCPUAffinity": {{"final": "{list}"}}}}}}"#
+        )
+    };
+    for good in ["0", "0-3", "0,2,4-7", "10-12,1"] {
+        parse(Path::new("config.json"), &config(good)).unwrap_or_else(|e| panic!("{good}: {e}"));
+    }
+    for bad in ["", "a", "0-", "-1", "1,,2", "1-2-3", "0 ,1"] {
+        let e = parse(Path::new("config.json"), &config(bad)).unwrap_err().to_string();
+        assert!(e.contains("process.execCPUAffinity.final"), "{bad:?}: {e}");
+    }
+}
+
 #[test]
 fn text_that_is_not_utf8_reads_as_runc_reads_it() {
     assert_eq!(as_go_reads_it(b"{\"a\": \"x\xffy\"}".to_vec()), "{\"a\": \"x\u{fffd}y\"}");
