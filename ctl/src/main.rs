@@ -6,7 +6,6 @@
 
 mod archive;
 mod auth;
-#[allow(dead_code)] // the parser lands before the executor that calls it (next commit)
 mod build;
 mod cli;
 mod config;

@@ -66,6 +66,11 @@ impl Ctl {
         c
     }
 
+    /// The cgroup parent this store's containers run under (removed on drop).
+    pub fn cgroup_parent(&self) -> &str {
+        &self.cgroup_parent
+    }
+
     pub fn inspect(&self, name: &str, format: &str) -> String {
         self.cmd(["inspect", "-f", format, name]).success().trim().to_string()
     }

@@ -7,6 +7,7 @@
 //! after `make test-images`.
 
 mod archive;
+mod build;
 mod commit;
 mod containers;
 #[cfg(feature = "test-hooks")]

@@ -2,6 +2,7 @@
 //! docker's flag-error style and exit codes. Each handler turns flags into
 //! calls on the modules below and returns the process's exit status.
 
+pub(crate) mod build;
 mod check;
 pub(crate) mod container;
 mod events;
@@ -113,6 +114,10 @@ pub(crate) enum Command {
     Import(import::ImportArgs),
     /// Download an image from a registry
     Pull(pull::PullArgs),
+    /// Build an image from a Dockerfile
+    Build(build::BuildArgs),
+    /// Manage builds
+    Builder(build::BuilderArgs),
     /// Upload an image to a registry
     Push(push::PushArgs),
     /// Show the history of an image
@@ -247,6 +252,8 @@ pub(crate) fn run(cli: Cli) -> anyhow::Result<i32> {
         Command::Import(args) => import::run(&config, &args),
         Command::History(args) => history::run(&config, &args),
         Command::Pull(args) => pull::run(&config, &args),
+        Command::Build(args) => build::run(&config, &args),
+        Command::Builder(args) => build::builder(&config, &args),
         Command::Push(args) => push::run(&config, &args),
         Command::Network(args) => network::run(&config, args),
         Command::Inspect(args) => inspect::run_any(&config, &args),

@@ -21,7 +21,7 @@ use crate::db::{Db, DbError};
 /// How many events the journal keeps, as docker's daemon (`eventsLimit`).
 pub(crate) const LIMIT: i64 = 256;
 
-/// The table, appended to the schema as migration 5.
+/// The table, appended to the schema (migration 7).
 pub(crate) const MIGRATION: &str = r#"
     -- docker's event messages, oldest first; seq never reused (AUTOINCREMENT)
     -- so a follower's cursor stays valid while old rows are trimmed.
