@@ -116,7 +116,7 @@ vm: build run-deps vm-deps
 conformance: build
 	IT_LOGS=$(BUILD)/integration integration/run-all.sh -c "$(INTEGRATION_CLIENTS)" $(INTEGRATION_RUNTIMES)
 
-APT_BENCH_DEPS := busybox-static hyperfine time runc crun python3 util-linux skopeo umoci podman conmon docker.io docker-registry netavark aardvark-dns curl jq
+APT_BENCH_DEPS := busybox-static hyperfine time runc crun python3 util-linux skopeo umoci podman conmon docker.io docker-registry netavark aardvark-dns curl jq buildah
 
 bench-deps:
 	$(call apt_install,$(APT_BENCH_DEPS))
@@ -128,12 +128,15 @@ bench-deps:
 # bench/network.sh: run -p until HTTP 200 vs podman, and what a user network
 # costs a container, in a network namespace of its own (build/bench/network.md);
 # bench/containers.sh: berthctl run --rm / exec / idle supervisor RSS vs podman
-# (conmon) and docker, 100 x run -d and ps -a (build/bench/containers.md).
+# (conmon) and docker, 100 x run -d and ps -a (build/bench/containers.md);
+# bench/build.sh: berthctl build vs docker build vs buildah bud, a cached
+# 10-step rebuild and a cold 3-RUN build (build/bench/build.md).
 bench: build bench-deps test-images
 	bench/run.sh
 	bench/pull.sh
 	mkdir -p $(BUILD)/bench && bench/network.sh $(CURDIR)/$(BUILD)/images | tee $(BUILD)/bench/network.md
 	bench/containers.sh
+	bench/build.sh
 
 clean:
 	$(CARGO) clean

@@ -6,13 +6,13 @@
 
 mod archive;
 mod auth;
-#[allow(dead_code)] // the parser lands before the executor that calls it (next commit)
 mod build;
 mod cli;
 mod config;
 mod container;
 mod content;
 mod db;
+mod events;
 mod format;
 mod host;
 mod image;

@@ -15,7 +15,7 @@ use crate::support::{self, Run, Store};
 pub struct Ctl {
     pub store: Store,
     runtime: String,
-    cgroup_parent: String,
+    pub cgroup_parent: String,
 }
 
 /// The busybox layer blob of the test images (a rootfs tar.gz).
@@ -27,7 +27,7 @@ pub fn busybox_layer() -> PathBuf {
 
 /// crun refuses the hybrid layout; it runs in a mount namespace without
 /// the cgroup2 mount (the host facts' workaround), through this wrapper.
-fn crun_wrapper(dir: &Path) -> String {
+pub fn crun_wrapper(dir: &Path) -> String {
     let path = dir.join("crun-hybrid");
     std::fs::write(
         &path,
@@ -66,6 +66,11 @@ impl Ctl {
         c
     }
 
+    /// The cgroup parent this store's containers run under (removed on drop).
+    pub fn cgroup_parent(&self) -> &str {
+        &self.cgroup_parent
+    }
+
     pub fn inspect(&self, name: &str, format: &str) -> String {
         self.cmd(["inspect", "-f", format, name]).success().trim().to_string()
     }
@@ -84,7 +89,7 @@ impl Ctl {
     }
 
     /// Pids of live processes whose command line mentions our data root.
-    fn our_processes(&self) -> Vec<i32> {
+    pub fn our_processes(&self) -> Vec<i32> {
         let needle = self.store.root.to_string_lossy().into_owned();
         let mut out = Vec::new();
         for e in std::fs::read_dir("/proc").unwrap().flatten() {
@@ -97,7 +102,7 @@ impl Ctl {
         out
     }
 
-    fn cgroup_dirs(&self) -> Vec<PathBuf> {
+    pub fn cgroup_dirs(&self) -> Vec<PathBuf> {
         let mut out = Vec::new();
         for e in std::fs::read_dir("/sys/fs/cgroup").unwrap().flatten() {
             let d = e.path().join(self.cgroup_parent.trim_start_matches('/'));

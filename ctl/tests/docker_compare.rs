@@ -114,12 +114,14 @@ fn same_results_as_docker() {
             mismatches.push(format!("run {row:?}\n  berthctl: {ours:?}\n  docker:   {theirs:?}"));
         }
     }
+    let t0 = unix_now();
     // Not {{.Config.Entrypoint}}: a null prints `<no value>` in our templates
     // where docker's typed struct prints `[]` (docs/ARCHITECTURE.md, format/).
     let format = "{{.State.Status}} {{.State.ExitCode}} {{.Path}} {{.Args}} {{.Config.Cmd}} {{.Config.WorkingDir}} {{.HostConfig.RestartPolicy.Name}} {{.RestartCount}} {{.State.Running}}";
     for (name, args) in [
         ("cmp1", &["busybox", "sh", "-c", "echo one; echo two >&2; exit 4"][..]),
         ("cmp2", &["-w", "/w", "busybox", "pwd"][..]),
+        ("cmp3", &["-l", "b=2", "-l", "a=1", "busybox", "true"][..]),
     ] {
         ctl.run(["--name", name, "--network", "none"]).args(args).output_of();
         dockerd.docker(["run", "--name", name, "--network", "none"]).args(args).output_of();
@@ -140,8 +142,156 @@ fn same_results_as_docker() {
             mismatches.push(format!("ps {name}\n  berthctl: {ours:?}\n  docker:   {theirs:?}"));
         }
     }
+    let until = format!("{:.3}", unix_now() + 1.0);
+    let t0 = format!("{t0:.3}");
+    for (what, args) in FORMAT_TABLE {
+        let args: Vec<String> = args.iter().map(|a| a.replace("{since}", &t0).replace("{until}", &until)).collect();
+        let ours = ctl.cmd(&args).output_of();
+        let theirs = dockerd.docker(&args).output_of();
+        let (ours, theirs) = (shape(what, &result(ours)), shape(what, &result(theirs)));
+        if ours != theirs {
+            mismatches.push(format!("{what} {args:?}\n  berthctl: {ours:?}\n  docker:   {theirs:?}"));
+        }
+    }
     assert!(mismatches.is_empty(), "differences from docker:\n{}", mismatches.join("\n"));
 }
+
+fn unix_now() -> f64 {
+    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_secs_f64()
+}
+
+/// What of an output must match: `text` all of it, `keys` the keys of each
+/// JSON line in their order, `header` the first line, `zone` how the
+/// events' times end (`Z` or an offset) and what follows the id.
+fn shape(what: &str, (code, out): &(i32, String)) -> (i32, String) {
+    let text = match what {
+        "keys" => out
+            .lines()
+            .map(|l| {
+                let v: serde_json::Map<String, serde_json::Value> = serde_json::from_str(l).unwrap_or_default();
+                v.keys().cloned().collect::<Vec<_>>().join(",")
+            })
+            .collect::<Vec<_>>()
+            .join("\n"),
+        "header" => out.lines().next().unwrap_or_default().to_string(),
+        "zone" => out
+            .lines()
+            .map(|l| {
+                let mut f = l.split(' ');
+                let time = f.next().unwrap_or_default();
+                let zone = if time.ends_with('Z') { "Z" } else { &time[time.len().saturating_sub(6)..] };
+                let (kind, action, _id) = (f.next(), f.next(), f.next());
+                format!("{} {kind:?} {action:?} {}", zone, f.collect::<Vec<_>>().join(" "))
+            })
+            .collect::<Vec<_>>()
+            .join("\n"),
+        _ => out.clone(),
+    };
+    (*code, text)
+}
+
+/// Output-format command lines run through both after the containers
+/// above: `text` compares stdout, `keys` the JSON keys in order, `header`
+/// a table's header line, `zone` the shape of `events` lines.
+const FORMAT_TABLE: &[(&str, &[&str])] = &[
+    (
+        "text",
+        &[
+            "inspect",
+            "-f",
+            "{{.Config.Labels}} {{json .Config.Labels}} {{.State.OOMKilled}} {{.HostConfig.Memory}}",
+            "cmp3",
+        ],
+    ),
+    (
+        "text",
+        &[
+            "inspect",
+            "-f",
+            "{{range $k, $v := .Config.Labels}}{{$k}}={{$v}};{{end}} {{index .Config.Labels \"a\"}}",
+            "cmp3",
+        ],
+    ),
+    (
+        "text",
+        &[
+            "ps",
+            "-a",
+            "--filter",
+            "name=cmp3",
+            "--format",
+            "{{.Names}}|{{.Labels}}|{{.Networks}}|{{.Mounts}}|{{.LocalVolumes}}|{{.Ports}}|{{.State}}",
+        ],
+    ),
+    ("keys", &["ps", "-a", "--filter", "name=cmp3", "--format", "{{json .}}"]),
+    ("keys", &["ps", "-a", "--filter", "name=cmp3", "--format", "json"]),
+    (
+        "header",
+        &["ps", "-a", "--format", "table {{.ID}}\t{{.Names}}\t{{.Networks}}\t{{.LocalVolumes}}\t{{.RunningFor}}"],
+    ),
+    (
+        "text",
+        &[
+            "events",
+            "--since",
+            "{since}",
+            "--until",
+            "{until}",
+            "--filter",
+            "type=container",
+            "--filter",
+            "container=cmp1",
+            "--format",
+            "{{.Type}} {{.Action}} {{.Actor.Attributes.name}} {{.Actor.Attributes.exitCode}}",
+        ],
+    ),
+    (
+        "text",
+        &[
+            "events",
+            "--since",
+            "{since}",
+            "--until",
+            "{until}",
+            "--filter",
+            "container=cmp3",
+            "--filter",
+            "event=create",
+            "--format",
+            "{{.Status}} {{.From}} {{.Actor.Attributes.a}} {{.Scope}}",
+        ],
+    ),
+    (
+        "keys",
+        &[
+            "events",
+            "--since",
+            "{since}",
+            "--until",
+            "{until}",
+            "--filter",
+            "container=cmp2",
+            "--filter",
+            "event=die",
+            "--format",
+            "{{json .}}",
+        ],
+    ),
+    (
+        "zone",
+        &[
+            "events",
+            "--since",
+            "{since}",
+            "--until",
+            "{until}",
+            "--filter",
+            "container=cmp3",
+            "--filter",
+            "event=start",
+        ],
+    ),
+];
 
 /// What a container made by this script changed, for `diff`, `cp` and `commit`.
 const CHANGES: &str = "echo hi > /new; rm /etc/group; echo x >> /etc/passwd; mkdir -p /srv/a/b; echo deep > /srv/a/b/f; ln -s /new /link; ln -s /../../../../etc/shadow /etc/x";

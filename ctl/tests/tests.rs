@@ -7,11 +7,13 @@
 //! after `make test-images`.
 
 mod archive;
+mod build;
 mod commit;
 mod containers;
 #[cfg(feature = "test-hooks")]
 mod crash;
 mod docker_compare;
+mod events;
 mod harness;
 mod images;
 mod login;
@@ -21,6 +23,7 @@ mod output;
 mod prune;
 mod pull;
 mod push;
+mod restore;
 mod sandbox;
 mod slow_registry;
 mod support;

@@ -94,7 +94,7 @@ fn from_dir(dir: &Path, file: Option<&str>) -> Result<Context, BuildError> {
     let root = std::fs::canonicalize(dir).map_err(|e| {
         prepare_err(format!("unable to prepare context: unable to evaluate symlinks in context path: {e}"))
     })?;
-    let (text, name, inside) = match file {
+    let (text, name) = match file {
         Some("-") => {
             let mut data = Vec::new();
             std::io::stdin().read_to_end(&mut data).map_err(|source| BuildError::Io {
@@ -102,14 +102,12 @@ fn from_dir(dir: &Path, file: Option<&str>) -> Result<Context, BuildError> {
                 path: "<stdin>".into(),
                 source,
             })?;
-            (dockerfile_text(data, "Dockerfile")?, "Dockerfile".to_string(), None)
+            (dockerfile_text(data, "Dockerfile")?, "Dockerfile".to_string())
         }
         Some(f) => {
             // docker: `-f` is relative to the current directory, not the context.
             let abs = std::path::absolute(f).unwrap_or_else(|_| PathBuf::from(f));
-            let text = read_dockerfile(&abs)?;
-            let inside = abs.strip_prefix(&root).ok().map(|p| p.to_string_lossy().into_owned());
-            (text, f.to_string(), inside)
+            (read_dockerfile(&abs)?, f.to_string())
         }
         None => {
             let mut p = root.join("Dockerfile");
@@ -117,10 +115,10 @@ fn from_dir(dir: &Path, file: Option<&str>) -> Result<Context, BuildError> {
                 p = root.join("dockerfile");
             }
             let name = p.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
-            (read_dockerfile(&p)?, name.clone(), Some(name))
+            (read_dockerfile(&p)?, name)
         }
     };
-    let ignore = read_ignore(&root, inside.as_deref())?;
+    let ignore = read_ignore(&root)?;
     Ok(Context { root, ignore, dockerfile: text, dockerfile_name: name, _scratch: None })
 }
 
@@ -141,7 +139,7 @@ fn from_archive(reader: impl Read, file: Option<&str>, scratch_parent: &Path) ->
     let rel = file.unwrap_or("Dockerfile");
     let rel_clean = ignore::clean(rel.trim_start_matches('/'));
     let text = read_dockerfile(&scratch.path.join(&rel_clean))?;
-    let ignore = read_ignore(&scratch.path, Some(&rel_clean))?;
+    let ignore = read_ignore(&scratch.path)?;
     Ok(Context {
         root: scratch.path.clone(),
         ignore,
@@ -191,23 +189,17 @@ fn dockerfile_text(data: Vec<u8>, name: &str) -> Result<String, BuildError> {
     String::from_utf8(data).map_err(|_| prepare_err(format!("the Dockerfile ({name}) is not UTF-8 text")))
 }
 
-/// `.dockerignore`, plus docker's `TrimBuildFilesFromExcludes`: the
-/// Dockerfile and `.dockerignore` themselves are always sent.
-fn read_ignore(root: &Path, dockerfile: Option<&str>) -> Result<Matcher, BuildError> {
+/// `.dockerignore`. docker's CLI sends the Dockerfile and `.dockerignore`
+/// even when excluded, and its daemon then removes them from the context
+/// (`removeDockerfile`): so they are simply excluded like any other file.
+fn read_ignore(root: &Path) -> Result<Matcher, BuildError> {
     let path = root.join(".dockerignore");
     let text = match std::fs::read_to_string(&path) {
         Ok(t) => t,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Matcher::default()),
         Err(source) => return Err(BuildError::Io { op: "read", path, source }),
     };
-    let mut patterns = ignore::read_patterns(&text);
-    if !patterns.is_empty() {
-        patterns.push("!.dockerignore".into());
-        if let Some(d) = dockerfile {
-            patterns.push(format!("!{d}"));
-        }
-    }
-    Matcher::new(&patterns).map_err(|e| prepare_err(format!("error checking context: {e}")))
+    Matcher::new(&ignore::read_patterns(&text)).map_err(|e| prepare_err(format!("error checking context: {e}")))
 }
 
 #[cfg(test)]
@@ -232,8 +224,10 @@ mod tests {
         assert_eq!(c.dockerfile, "FROM scratch\n");
         assert!(c.ignore.matches("other"));
         assert!(!c.ignore.matches("keep"));
-        assert!(!c.ignore.matches("Dockerfile"));
-        assert!(!c.ignore.matches(".dockerignore"));
+        assert!(
+            c.ignore.matches("Dockerfile"),
+            "an excluded Dockerfile is not in the context (docker's daemon removes it)"
+        );
     }
 
     #[test]

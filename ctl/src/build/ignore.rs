@@ -115,10 +115,6 @@ impl Matcher {
         Ok(Matcher { patterns: out })
     }
 
-    pub(crate) fn is_empty(&self) -> bool {
-        self.patterns.is_empty()
-    }
-
     /// Whether any exception pattern exists (then excluded directories must
     /// still be walked, as docker does).
     pub(crate) fn has_exclusions(&self) -> bool {

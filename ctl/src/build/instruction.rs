@@ -99,6 +99,8 @@ pub(crate) struct Dockerfile {
     pub meta_args: Vec<(String, Option<String>)>,
     pub stages: Vec<Stage>,
     pub escape: char,
+    /// The parser's warnings (empty continuation lines), shown first.
+    pub warnings: Vec<String>,
 }
 
 /// An instruction docker refuses, with its line.
@@ -110,7 +112,7 @@ pub(crate) struct InstructionError {
 
 /// Turn parsed nodes into stages.
 pub(crate) fn build(nodes: &[Node], escape: char) -> Result<Dockerfile, InstructionError> {
-    let mut file = Dockerfile { meta_args: Vec::new(), stages: Vec::new(), escape };
+    let mut file = Dockerfile { meta_args: Vec::new(), stages: Vec::new(), escape, warnings: Vec::new() };
     for node in nodes {
         let at = |message: String| InstructionError { line: node.start_line, message };
         if node.keyword == "from" {

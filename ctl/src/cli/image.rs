@@ -5,7 +5,7 @@ use clap::Subcommand;
 
 use crate::config::Config;
 
-use super::{history, images, import, inspect, prune, pull, push, rmi, save, tag};
+use super::{build, history, images, import, inspect, prune, pull, push, rmi, save, tag};
 
 #[derive(Debug, Subcommand)]
 pub(crate) enum ImageCommand {
@@ -27,6 +27,8 @@ pub(crate) enum ImageCommand {
     Prune(prune::PruneArgs),
     /// Download an image from a registry
     Pull(pull::PullArgs),
+    /// Build an image from a Dockerfile
+    Build(build::BuildArgs),
     /// Upload an image to a registry
     Push(push::PushArgs),
     /// Save one or more images to a tar archive
@@ -45,6 +47,7 @@ pub(crate) fn run(config: &Config, cmd: ImageCommand) -> anyhow::Result<i32> {
         ImageCommand::Tag(args) => tag::run(config, &args),
         ImageCommand::Prune(args) => prune::run(config, &args),
         ImageCommand::Pull(args) => pull::run(config, &args),
+        ImageCommand::Build(args) => build::run(config, &args),
         ImageCommand::Push(args) => push::run(config, &args),
         ImageCommand::Save(args) => save::save(config, &args),
         ImageCommand::Load(args) => save::load(config, &args),

@@ -36,6 +36,10 @@ pub(crate) fn run(config: &Config, args: &ImagesArgs) -> anyhow::Result<i32> {
     let store = Store::open(&config.data_root)?;
     let filters = Filters::parse(&args.filter, args.repository.as_deref())?;
     let mut images = image::list(&store.db)?;
+    if !args.all {
+        let hidden = crate::build::cache::intermediate(&store)?;
+        images.retain(|i| !hidden.contains(i.id.as_str()));
+    }
     images.retain(|i| filters.keep_image(&store, i));
     let summaries: Vec<ImageSummary> = images.iter().filter_map(|i| summary(i, &filters)).collect();
     let opts = ListOptions {

@@ -47,5 +47,6 @@ pub(crate) fn run(config: &Config, args: &ImportArgs) -> anyhow::Result<i32> {
     };
     let id = image::import(&mut store, src, &opts).with_context(|| format!("import {}", args.file))?;
     println!("{id}");
+    crate::events::image(&config.data_root, "import", &id.to_string(), &id.to_string());
     Ok(0)
 }

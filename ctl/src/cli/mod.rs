@@ -2,8 +2,10 @@
 //! docker's flag-error style and exit codes. Each handler turns flags into
 //! calls on the modules below and returns the process's exit status.
 
+pub(crate) mod build;
 mod check;
 pub(crate) mod container;
+mod events;
 mod history;
 mod image;
 mod images;
@@ -15,6 +17,7 @@ mod network;
 mod prune;
 mod pull;
 mod push;
+mod restore;
 mod rmi;
 mod save;
 mod system;
@@ -86,6 +89,8 @@ pub(crate) enum Command {
     Info(info::InfoArgs),
     /// Show the berthctl and runtime version information
     Version(version::VersionArgs),
+    /// Get real time events from the server
+    Events(events::EventsArgs),
     #[command(flatten)]
     Containers(Box<container::ContainerCommand>),
     /// Manage containers
@@ -109,6 +114,10 @@ pub(crate) enum Command {
     Import(import::ImportArgs),
     /// Download an image from a registry
     Pull(pull::PullArgs),
+    /// Build an image from a Dockerfile
+    Build(build::BuildArgs),
+    /// Manage builds
+    Builder(build::BuilderArgs),
     /// Upload an image to a registry
     Push(push::PushArgs),
     /// Show the history of an image
@@ -234,6 +243,7 @@ pub(crate) fn run(cli: Cli) -> anyhow::Result<i32> {
     match cli.command {
         Command::Info(args) => info::run(&config, &args),
         Command::Version(args) => version::run(&config, &args),
+        Command::Events(args) => events::run(&config, &args),
         Command::Containers(cmd) => container::run(&config, &cmd),
         Command::Container { command } => container::run_group(&config, &command),
         Command::Hook { id, event } => crate::supervisor::hook(&config, &id, &event),
@@ -242,6 +252,8 @@ pub(crate) fn run(cli: Cli) -> anyhow::Result<i32> {
         Command::Import(args) => import::run(&config, &args),
         Command::History(args) => history::run(&config, &args),
         Command::Pull(args) => pull::run(&config, &args),
+        Command::Build(args) => build::run(&config, &args),
+        Command::Builder(args) => build::builder(&config, &args),
         Command::Push(args) => push::run(&config, &args),
         Command::Network(args) => network::run(&config, args),
         Command::Inspect(args) => inspect::run_any(&config, &args),

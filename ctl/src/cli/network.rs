@@ -198,6 +198,7 @@ fn create(db: &mut Db, a: CreateArgs) -> anyhow::Result<i32> {
     };
     let n = db.write(|tx| network::create(tx, &opts).map_err(anyhow::Error::from))?;
     println!("{}", n.id);
+    log(db, "create", &n, None);
     Ok(0)
 }
 
@@ -307,11 +308,31 @@ fn container_name(conn: &rusqlite::Connection, id: &str) -> String {
     conn.query_row("SELECT name FROM containers WHERE id = ?1", [id], |r| r.get(0)).unwrap_or_else(|_| id.to_string())
 }
 
+/// docker's network event: the network's id, its `name` and `type` (the
+/// driver), and the container for connect and disconnect.
+fn log(db: &Db, action: &str, n: &store::Network, container: Option<&str>) {
+    let mut e = crate::events::Event::new("network", action, &n.id).attr("name", &n.name).attr("type", &n.driver);
+    if let Some(c) = container {
+        e = e.attr("container", c);
+    }
+    crate::events::emit_on(db, &e);
+}
+
+/// `log` for a network named by what the user typed.
+fn log_named(db: &Db, action: &str, key: &str, container: &str) {
+    if let Ok(Some(n)) = store::find_network(db.conn(), key) {
+        log(db, action, &n, Some(container));
+    }
+}
+
 fn rm(db: &mut Db, a: &RmArgs) -> anyhow::Result<i32> {
     let mut status = 0;
     for key in &a.networks {
         match db.write(|tx| network::remove(tx, key)) {
-            Ok(_) => println!("{key}"),
+            Ok(n) => {
+                println!("{key}");
+                log(db, "destroy", &n, None);
+            }
             Err(NetworkError::NotFound(_)) if a.force => {}
             Err(e) => {
                 eprintln!("Error response from daemon: {e}");
@@ -348,6 +369,7 @@ fn connect(config: &Config, db: &mut Db, a: &ConnectArgs) -> anyhow::Result<i32>
     let who = network::container::Identity { id: &c.id, name: &c.name, hostname: &c.config.hostname };
     let driver = network::driver(&config.runroot)?;
     db.write(|tx| network::container::connect(tx, &*driver, &config.runroot, who, &a.network, ip, &a.alias))?;
+    log_named(db, "connect", &a.network, &c.id);
     Ok(0)
 }
 
@@ -355,6 +377,10 @@ fn disconnect(config: &Config, db: &mut Db, a: &DisconnectArgs) -> anyhow::Resul
     let _ = a.force;
     let c = crate::container::store::Store::open(&config.data_root)?.lookup(&a.container)?;
     let driver = network::driver(&config.runroot)?;
+    let n = store::find_network(db.conn(), &a.network).ok().flatten();
     db.write(|tx| network::container::disconnect(tx, &*driver, &config.runroot, &c.id, &a.network))?;
+    if let Some(n) = n {
+        log(db, "disconnect", &n, Some(&c.id));
+    }
     Ok(0)
 }

@@ -45,8 +45,10 @@ pub(crate) fn run(config: &Config, args: &PullArgs) -> anyhow::Result<i32> {
     let pulled = registry::pull(&mut store, &args.name, &opts, &progress)?;
     tracing::debug!(id = %pulled.id, digest = %pulled.digest, "pulled");
     progress.message(&format!("Digest: {}", pulled.digest));
-    status(&progress, &familiar(&pulled.reference.to_string()), pulled.downloaded);
+    let shown = familiar(&pulled.reference.to_string());
+    status(&progress, &shown, pulled.downloaded);
     println!("{}", pulled.reference);
+    crate::events::image(&config.data_root, "pull", &shown, &familiar(&pulled.reference.repository()));
     Ok(0)
 }
 

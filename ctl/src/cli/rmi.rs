@@ -22,12 +22,19 @@ pub(crate) fn run(config: &Config, args: &RmiArgs) -> anyhow::Result<i32> {
     let mut store = Store::open(&config.data_root)?;
     let mut status = 0;
     for name in &args.images {
+        let id = image::find_id(&store.db, name).map(|id| id.to_string()).unwrap_or_default();
         match image::remove(&mut store, name, args.force) {
             Ok(lines) => {
                 for l in lines {
                     match l {
-                        Removal::Untagged(n) => println!("Untagged: {n}"),
-                        Removal::Deleted(id) => println!("Deleted: {id}"),
+                        Removal::Untagged(n) => {
+                            println!("Untagged: {n}");
+                            crate::events::image(&config.data_root, "untag", &id, &n);
+                        }
+                        Removal::Deleted(d) => {
+                            println!("Deleted: {d}");
+                            crate::events::image(&config.data_root, "delete", &d.to_string(), &d.to_string());
+                        }
                     }
                 }
             }

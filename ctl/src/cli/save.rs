@@ -52,6 +52,11 @@ pub(crate) fn save(config: &Config, args: &SaveArgs) -> anyhow::Result<i32> {
         }
         Some(path) => save_to_file(&store, args, Path::new(path)).with_context(|| format!("save {what} to {path}"))?,
     }
+    for name in &args.images {
+        if let Ok(id) = image::find_id(&store.db, name) {
+            crate::events::image(&config.data_root, "save", id.as_str(), id.as_str());
+        }
+    }
     Ok(0)
 }
 
@@ -86,6 +91,9 @@ pub(crate) fn load(config: &Config, args: &LoadArgs) -> anyhow::Result<i32> {
     let _lock = store.gc_lock(image::GcLock::Writer)?;
     let source = args.input.as_deref().unwrap_or("stdin");
     let loaded = archive::load(&mut store, input).with_context(|| format!("load {source}"))?;
+    for l in &loaded {
+        crate::events::image(&config.data_root, "load", &l.id.to_string(), &l.id.to_string());
+    }
     if !args.quiet {
         for l in loaded {
             if l.tags.is_empty() {

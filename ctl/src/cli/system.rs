@@ -31,6 +31,10 @@ pub(crate) enum SystemCommand {
     Check(super::check::CheckArgs),
     /// Remove unused data
     Prune(super::system_prune::SystemPruneArgs),
+    /// Get real time events from the server
+    Events(super::events::EventsArgs),
+    /// Start the containers whose restart policy asks for it (run at boot)
+    Restore(super::restore::RestoreArgs),
 }
 
 #[derive(Debug, Args)]
@@ -48,6 +52,8 @@ pub(crate) fn run(config: &Config, args: &SystemArgs) -> anyhow::Result<i32> {
         SystemCommand::Df(a) => df(config, a),
         SystemCommand::Check(a) => super::check::run(config, a),
         SystemCommand::Prune(a) => super::system_prune::run(config, a),
+        SystemCommand::Events(a) => super::events::run(config, a),
+        SystemCommand::Restore(a) => super::restore::run(config, a),
     }
 }
 

@@ -24,5 +24,7 @@ pub(crate) fn run(config: &Config, args: &TagArgs) -> anyhow::Result<i32> {
         }
     };
     image::tag(&mut store, &id, &target)?;
+    let tagged = crate::reference::familiar(&target.to_string());
+    crate::events::image(&config.data_root, "tag", id.as_str(), &tagged);
     Ok(0)
 }

@@ -52,18 +52,35 @@ pub(crate) fn refresh(config: &Config, store: &mut Store, c: Container) -> anyho
         Some(s) if s.status == "running" || s.status == "paused" || s.status == "created" => Ok(c),
         _ => {
             // The supervisor writes `<run>/exit` before its hook records the
-            // exit; without it the status went with the supervisor, and
-            // docker reports 137 for a container found dead after its shim vanished.
+            // exit; without it the status went with the supervisor: docker
+            // reports 137 for a container found dead after its shim vanished,
+            // and 255 for one that was running when the host went down.
             let exit_file = Layout::new(config, &c.id).run.join("exit");
-            let code = std::fs::read_to_string(exit_file).ok().and_then(|t| t.trim().parse().ok()).unwrap_or(137);
+            let recorded = std::fs::read_to_string(exit_file).ok().and_then(|t| t.trim().parse().ok());
+            let code = recorded.unwrap_or_else(|| if host_went_down(config, &c) { 255 } else { 137 });
             cleanup_after_exit(config, &rt, &c);
             let now = now_rfc3339();
-            Ok(store.update(&c.id, |r| {
+            let change = |r: &mut Container| {
                 mark_exited(r, code, &now);
                 r.supervisor = None;
-            })?)
+            };
+            Ok(store.update_logged(&c.id, change, |r| vec![r.event("die").attr("exitCode", code.to_string())])?)
         }
     }
+}
+
+/// Whether the container was running when the host went down: its run
+/// dir (on the runroot, a tmpfs) is gone though no supervisor removed it, or
+/// it last started before this boot of the host (`btime` of /proc/stat).
+fn host_went_down(config: &Config, c: &Container) -> bool {
+    if !Layout::new(config, &c.id).run.exists() {
+        return true;
+    }
+    let boot = std::fs::read_to_string("/proc/stat")
+        .ok()
+        .and_then(|s| s.lines().find_map(|l| l.strip_prefix("btime ").and_then(|v| v.trim().parse::<i64>().ok())));
+    let started = chrono::DateTime::parse_from_rfc3339(&c.state.started_at).ok().map(|t| t.timestamp());
+    matches!((boot, started), (Some(b), Some(s)) if s < b)
 }
 
 /// Look a container up by what the user typed, and refresh it.
@@ -93,6 +110,16 @@ fn cleanup_after_exit(config: &Config, rt: &Runtime, c: &Container) {
     let _ = std::fs::remove_dir_all(&layout.run);
     if let Err(e) = crate::volume::attach::deactivate(&config.data_root, &c.id) {
         tracing::warn!(error = %e, "deactivate volumes");
+    }
+}
+
+/// After a stop the old supervisor finishes its cleanup (unmount, run dir);
+/// a new one must not start before, or it would lose its run dir and rootfs.
+pub(crate) fn wait_supervisor_gone(store: &Store, id: &str) {
+    if let Ok(Container { supervisor: Some(sup), .. }) = store.get(id)
+        && is_alive(&sup)
+    {
+        wait_pid(sup.pid, Duration::from_secs(10));
     }
 }
 
@@ -137,15 +164,21 @@ pub(crate) fn stop(config: &Config, store: &mut Store, id: &str, timeout: Option
     let signal = c.config.stop_signal.clone().unwrap_or_else(|| "SIGTERM".into());
     if c.state.paused {
         // A frozen process cannot act on SIGTERM: docker kills it outright.
+        store.log(&kill_event(&c, "KILL"));
         rt.kill(&c.id, "KILL")?;
-    } else if let Err(e) = rt.kill(&c.id, &signal) {
-        tracing::debug!(error = %e, "stop signal");
+    } else {
+        store.log(&kill_event(&c, &signal));
+        if let Err(e) = rt.kill(&c.id, &signal) {
+            tracing::debug!(error = %e, "stop signal");
+        }
     }
     if !wait_pid(c.state.pid, Duration::from_secs(timeout.max(0) as u64)) {
+        store.log(&kill_event(&c, "KILL"));
         rt.kill(&c.id, "KILL")?;
         wait_pid(c.state.pid, Duration::from_secs(10));
     }
-    wait_recorded(config, store, id, Duration::from_secs(10))?;
+    let c = wait_recorded(config, store, id, Duration::from_secs(10))?;
+    store.log(&c.event("stop"));
     Ok(())
 }
 
@@ -161,11 +194,21 @@ pub(crate) fn kill(config: &Config, store: &mut Store, id: &str, signal: &str) -
         store.update(id, |r| r.manually_stopped = true)?;
     }
     rt.kill(&c.id, signal)?;
+    store.log(&kill_event(&c, signal));
     if is_kill {
         wait_pid(c.state.pid, Duration::from_secs(10));
         wait_recorded(config, store, id, Duration::from_secs(10))?;
     }
     Ok(())
+}
+
+/// docker's `kill` event: the signal as its number.
+fn kill_event(c: &Container, signal: &str) -> crate::events::Event {
+    let name = signal.trim_start_matches("SIG").to_ascii_uppercase();
+    let number = name.parse::<i32>().ok().or_else(|| {
+        std::str::FromStr::from_str(&format!("SIG{name}")).ok().map(|s: nix::sys::signal::Signal| s as i32)
+    });
+    c.event("kill").attr("signal", number.map_or(name, |n| n.to_string()))
 }
 
 /// Remove a container that is down (forced: killed first); with `volumes`

@@ -59,15 +59,24 @@ impl Layout {
 /// The start time of a process (field 22 of /proc/<pid>/stat, in clock
 /// ticks since boot), which with the pid identifies it across pid reuse.
 pub(crate) fn process_start_time(pid: i32) -> Option<u64> {
+    process_stat(pid).map(|(_, start)| start)
+}
+
+/// The state letter (field 3) and start time (field 22) of /proc/<pid>/stat.
+fn process_stat(pid: i32) -> Option<(char, u64)> {
     let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
     // The command name (field 2) may hold spaces and parentheses: split after the last ')'.
     let rest = &stat[stat.rfind(')')? + 2..];
-    rest.split(' ').nth(19)?.parse().ok()
+    let mut fields = rest.split(' ');
+    let state = fields.next()?.chars().next()?;
+    Some((state, fields.nth(18)?.parse().ok()?))
 }
 
-/// Whether the process recorded as (pid, start time) is still alive.
+/// Whether the process recorded as (pid, start time) is still alive; a
+/// zombie (killed, not yet reaped by whoever inherited it) is not.
 pub(crate) fn is_alive(p: &record::ProcessId) -> bool {
-    p.pid > 0 && process_start_time(p.pid) == Some(p.start_time)
+    p.pid > 0
+        && matches!(process_stat(p.pid), Some((state, start)) if start == p.start_time && !matches!(state, 'Z' | 'X'))
 }
 
 /// Whether this host mounts the unified hierarchy at /sys/fs/cgroup.

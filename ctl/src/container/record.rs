@@ -162,4 +162,14 @@ impl Container {
     pub(crate) fn short_id(&self) -> &str {
         &self.id[..self.id.len().min(12)]
     }
+
+    /// docker's event about this container: its labels, `image` (as the
+    /// user named it) and `name` as the attributes.
+    pub(crate) fn event(&self, action: &str) -> crate::events::Event {
+        let mut e = crate::events::Event::new("container", action, &self.id);
+        e.attributes = self.config.labels.clone().into_iter().collect();
+        e.attributes.insert("image".into(), self.config.image.clone());
+        e.attributes.insert("name".into(), self.name.trim_start_matches('/').to_string());
+        e
+    }
 }

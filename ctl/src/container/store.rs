@@ -50,6 +50,11 @@ impl Store {
         Ok(Store { db: Db::open(&data_root.join("berth.db"))? })
     }
 
+    /// The database, for reads that join other tables (`ps`'s networks).
+    pub(crate) fn db(&self) -> &Db {
+        &self.db
+    }
+
     fn sql(&self) -> impl Fn(rusqlite::Error) -> StoreError + '_ {
         |e| StoreError::Db(self.db.err(e))
     }
@@ -90,6 +95,7 @@ impl Store {
                 )
                 .map_err(&sql)?;
             }
+            crate::events::append(tx, &c.event("create")).map_err(&sql)?;
             also(tx)
         })
     }
@@ -154,6 +160,16 @@ impl Store {
     where
         F: FnOnce(&mut Container),
     {
+        self.update_logged(id, change, |_| Vec::new())
+    }
+
+    /// `update`, and the events `events` makes of the new record appended in
+    /// the same transaction (so `events` never shows what did not happen).
+    pub(crate) fn update_logged<F, E>(&mut self, id: &str, change: F, events: E) -> Result<Container, StoreError>
+    where
+        F: FnOnce(&mut Container),
+        E: FnOnce(&Container) -> Vec<crate::events::Event>,
+    {
         let path = self.db.path().to_path_buf();
         let sql = move |source| StoreError::Db(DbError::Sql { path: path.clone(), source });
         self.db.write(|tx| {
@@ -164,8 +180,16 @@ impl Store {
             let mut c = decode(id, &json.ok_or_else(|| StoreError::NotFound(id.to_string()))?)?;
             change(&mut c);
             tx.execute("UPDATE containers SET record = ?2 WHERE id = ?1", params![id, encode(&c)]).map_err(&sql)?;
+            for e in events(&c) {
+                crate::events::append(tx, &e).map_err(&sql)?;
+            }
             Ok(c)
         })
+    }
+
+    /// Append an event about a container to the journal (best effort).
+    pub(crate) fn log(&self, event: &crate::events::Event) {
+        crate::events::emit_on(&self.db, event);
     }
 
     /// Give a container another name (`rename`), refusing a taken one.
@@ -186,9 +210,10 @@ impl Store {
                 .map_err(&sql)?
                 .ok_or_else(|| StoreError::NotFound(id.to_string()))?;
             let mut c = decode(id, &json)?;
-            c.name = new_name.to_string();
+            let old = std::mem::replace(&mut c.name, new_name.to_string());
             tx.execute("UPDATE containers SET name = ?2, record = ?3 WHERE id = ?1", params![id, new_name, encode(&c)])
                 .map_err(&sql)?;
+            crate::events::append(tx, &c.event("rename").attr("oldName", format!("/{old}"))).map_err(&sql)?;
             Ok(())
         })
     }
@@ -198,6 +223,13 @@ impl Store {
         let path = self.db.path().to_path_buf();
         let sql = move |source| StoreError::Db(DbError::Sql { path: path.clone(), source });
         self.db.write(|tx| {
+            let json: Option<String> = tx
+                .query_row("SELECT record FROM containers WHERE id = ?1", params![id], |r| r.get(0))
+                .optional()
+                .map_err(&sql)?;
+            if let Some(c) = json.and_then(|j| decode(id, &j).ok()) {
+                crate::events::append(tx, &c.event("destroy")).map_err(&sql)?;
+            }
             tx.execute("DELETE FROM containers WHERE id = ?1", params![id]).map_err(&sql)?;
             tx.execute("DELETE FROM image_holds WHERE holder = ?1", params![holder(id)]).map_err(&sql)?;
             crate::network::container::release(tx, id)?;

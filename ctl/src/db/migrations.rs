@@ -130,4 +130,8 @@ pub(super) const MIGRATIONS: &[&str] = &[
     ALTER TABLE networks ADD COLUMN gateway6 TEXT;
     ALTER TABLE endpoints ADD COLUMN ip6 TEXT;
     "#,
+    // 6: the build cache: step keys to the images they made (build/cache.rs).
+    crate::build::cache::MIGRATION,
+    // 7: the events journal (events/mod.rs): docker's last 256 event messages.
+    crate::events::MIGRATION,
 ];

@@ -168,6 +168,12 @@ pub(crate) fn inspect<R, E: std::fmt::Display>(
     if errors.is_empty() { Ok(()) } else { Err(FormatError::Inspect(errors)) }
 }
 
+/// `v` as the `json` template function writes it (Go's `json.Marshal`
+/// without HTML escaping), keeping the object's key order.
+pub(crate) fn json_text(v: &serde_json::Value) -> String {
+    json::encode(v, json::TEMPLATE)
+}
+
 /// One object as `version -f` and `info -f` print it: the template (or
 /// `json`) over `data`, then a newline. `name` is the template's name in
 /// error messages (docker names `version`'s, not `info`'s).

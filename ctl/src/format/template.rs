@@ -70,6 +70,10 @@ pub(crate) enum Mode {
     /// A table's header row, rendered over the column names with docker's
     /// header functions.
     Header,
+    /// A typed message whose maps are open (`events`' `Actor.Attributes`):
+    /// a missing key prints `<no value>` as Go's does for a map, and `json`
+    /// keeps the message's field order and does not escape.
+    Message,
 }
 
 /// A parsed template, ready for rows (and, for tables, the header).
@@ -109,14 +113,15 @@ impl Parsed {
             let t = Template::new(name);
             // Headers run over a map of column names, where Go's missing
             // key prints "<no value>"; everything else fails on one.
-            let strict = mode != Mode::Header;
+            let strict = !matches!(mode, Mode::Header | Mode::Message);
             with_functions(if strict { t.missing_key(MissingKey::Error) } else { t }, mode)
         };
         // Parsed unnamed first so that syntax errors read as Go's
         // ("template: :1: unclosed action").
         let unnamed = base("").parse(source).map_err(|e| syntax(name, e))?;
         let named = base(MAIN).parse(source).map_err(|e| syntax(name, e))?;
-        let json_path = if matches!(mode, Mode::Inspect | Mode::Object) { json_only_path(source) } else { None };
+        let json_path =
+            if matches!(mode, Mode::Inspect | Mode::Object | Mode::Message) { json_only_path(source) } else { None };
         let Some(main) = named.lookup(MAIN).cloned() else {
             return Ok(Parsed { body: unnamed, named: false, json_path });
         };

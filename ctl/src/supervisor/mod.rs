@@ -96,7 +96,8 @@ fn exited(config: &Config, store: &mut Store, id: &str, code: i32) -> anyhow::Re
         tracing::warn!(error = %e, "network teardown");
     }
     let now = now_rfc3339();
-    let c = store.update(id, |r| lifecycle::mark_exited(r, code, &now))?;
+    let die = |r: &crate::container::record::Container| vec![r.event("die").attr("exitCode", code.to_string())];
+    let c = store.update_logged(id, |r| lifecycle::mark_exited(r, code, &now), die)?;
     if restart::should_restart(&c.host_config.restart_policy, code, c.restart_count, c.manually_stopped) {
         store.update(id, |r| {
             r.state.status = "restarting".into();
@@ -154,19 +155,23 @@ pub(crate) fn record_running(
 ) -> anyhow::Result<()> {
     let now = now_rfc3339();
     store
-        .update(id, |r| {
-            r.state.status = "running".into();
-            r.state.running = true;
-            r.state.restarting = false;
-            r.state.paused = false;
-            r.state.pid = pid;
-            r.state.started_at = now;
-            r.state.finished_at = ZERO_TIME.into();
-            r.state.error.clear();
-            if supervisor.is_some() {
-                r.supervisor = supervisor;
-            }
-        })
+        .update_logged(
+            id,
+            |r| {
+                r.state.status = "running".into();
+                r.state.running = true;
+                r.state.restarting = false;
+                r.state.paused = false;
+                r.state.pid = pid;
+                r.state.started_at = now;
+                r.state.finished_at = ZERO_TIME.into();
+                r.state.error.clear();
+                if supervisor.is_some() {
+                    r.supervisor = supervisor;
+                }
+            },
+            |r| vec![r.event("start")],
+        )
         .with_context(|| format!("record container {id} running"))?;
     Ok(())
 }

@@ -79,7 +79,6 @@ fn process_json(c: &Container, a: &ExecArgs, rootfs: &std::path::Path) -> anyhow
 pub(crate) fn run(config: &Config, a: &ExecArgs) -> anyhow::Result<i32> {
     let mut store = Store::open(&config.data_root)?;
     let c = lifecycle::lookup(config, &mut store, &a.container)?;
-    drop(store);
     if c.state.paused {
         anyhow::bail!("Container {} is paused, unpause the container before exec", c.id);
     }
@@ -92,7 +91,17 @@ pub(crate) fn run(config: &Config, a: &ExecArgs) -> anyhow::Result<i32> {
     let process_file = layout.run.join(format!("exec-{tag}.json"));
     let log = layout.run.join(format!("exec-{tag}.log"));
     std::fs::write(&process_file, serde_json::to_vec(&process_json(&c, a, &layout.rootfs())?)?)?;
+    // docker's exec events: the action names the command, the exec's id is an attribute.
+    let exec_id = crate::network::random_id();
+    let command = a.command.join(" ");
+    store.log(&c.event(&format!("exec_create: {command}")).attr("execID", &exec_id));
+    store.log(&c.event(&format!("exec_start: {command}")).attr("execID", &exec_id));
     let result = exec(&rt, &c, a, &layout, &process_file, &log, &tag);
+    if !a.detach {
+        let code = result.as_ref().map_or(126, |c| *c);
+        store.log(&c.event("exec_die").attr("execID", &exec_id).attr("exitCode", code.to_string()));
+    }
+    drop(store);
     let _ = std::fs::remove_file(&process_file);
     let _ = std::fs::remove_file(&log);
     result

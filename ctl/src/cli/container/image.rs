@@ -23,6 +23,7 @@ fn pull(config: &Config, name: &str) -> anyhow::Result<()> {
     } else {
         eprintln!("Status: Image is up to date for {shown}");
     }
+    crate::events::image(&config.data_root, "pull", &shown, &familiar(&pulled.reference.repository()));
     Ok(())
 }
 

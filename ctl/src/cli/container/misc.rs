@@ -98,6 +98,7 @@ pub(crate) fn attach(config: &Config, a: &AttachArgs) -> anyhow::Result<i32> {
     };
     let sock = client::connect(&Layout::new(config, &c.id).attach_socket(), &opts)
         .map_err(|e| anyhow::anyhow!("attach to {}: {e}", c.id))?;
+    store.log(&c.event("attach"));
     match client::pump(sock, &opts)? {
         AttachEnd::Exited(code) => Ok(code),
         AttachEnd::Detached => Ok(0),

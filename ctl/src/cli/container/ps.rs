@@ -8,7 +8,9 @@ use crate::config::Config;
 use crate::container::record::{Container, ZERO_TIME};
 use crate::container::store::Store;
 use crate::container::{Layout, lifecycle};
-use crate::format::rows::containers::{self as rows, ContainerSummary};
+use std::collections::HashMap;
+
+use crate::format::rows::containers::{self as rows, ContainerSummary, MountSummary, PortSummary};
 use crate::format::time::{StateFacts, container_state_word, container_status};
 
 #[derive(Debug, clap::Args)]
@@ -74,7 +76,65 @@ pub(crate) fn dir_size(path: &std::path::Path) -> u64 {
         .sum()
 }
 
-fn summary(config: &Config, c: &Container, size: bool) -> ContainerSummary {
+/// What `ps` shows of the containers' networks, read once for all rows:
+/// network names by container (endpoints joined with networks) and
+/// published ports by container.
+#[derive(Default)]
+struct NetworkView {
+    names: HashMap<String, Vec<String>>,
+    ports: HashMap<String, Vec<PortSummary>>,
+}
+
+impl NetworkView {
+    fn read(db: &crate::db::Db) -> rusqlite::Result<NetworkView> {
+        let mut view = NetworkView::default();
+        let conn = db.conn();
+        if !db.has_table("endpoints").unwrap_or(false) {
+            return Ok(view);
+        }
+        let mut stmt = conn.prepare(
+            "SELECT e.container_id, n.name FROM endpoints e JOIN networks n ON n.id = e.network_id ORDER BY e.rowid",
+        )?;
+        for row in stmt.query_map([], |r| Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?)))? {
+            let (id, name) = row?;
+            view.names.entry(id).or_default().push(name);
+        }
+        for p in crate::network::store::ports(conn, None)? {
+            view.ports.entry(p.container_id.clone()).or_default().push(PortSummary {
+                ip: Some(std::net::IpAddr::V4(p.host_ip)),
+                private_port: p.container_port,
+                public_port: p.host_port,
+                proto: p.protocol.clone(),
+            });
+        }
+        Ok(view)
+    }
+
+    /// docker's Networks of a container: the networks it is on, else its mode.
+    fn networks(&self, c: &Container) -> Vec<String> {
+        match self.names.get(&c.id) {
+            Some(n) => n.clone(),
+            None if c.host_config.network_mode.starts_with("container:") => Vec::new(),
+            None if c.host_config.network_mode.is_empty() => Vec::new(),
+            None => vec![c.host_config.network_mode.clone()],
+        }
+    }
+
+    /// Published ports, then exposed ports that are not published.
+    fn ports(&self, c: &Container) -> Vec<PortSummary> {
+        let mut out = self.ports.get(&c.id).cloned().unwrap_or_default();
+        for key in c.config.exposed_ports.keys() {
+            let (port, proto) = key.split_once('/').unwrap_or((key, "tcp"));
+            let Ok(port) = port.parse::<u16>() else { continue };
+            if !out.iter().any(|p| p.private_port == port && p.proto == proto) {
+                out.push(PortSummary { ip: None, private_port: port, public_port: 0, proto: proto.to_string() });
+            }
+        }
+        out
+    }
+}
+
+fn summary(config: &Config, c: &Container, size: bool, net: &NetworkView) -> ContainerSummary {
     let f = facts(c);
     let now = Utc::now();
     // docker's daemon (daemon/list.go) single-quotes arguments with a space.
@@ -93,6 +153,14 @@ fn summary(config: &Config, c: &Container, size: bool) -> ContainerSummary {
         size_rw: upper,
         size_root_fs: upper,
         labels: c.config.labels.clone(),
+        mounts: c
+            .mount_points
+            .iter()
+            .filter(|m| m.kind != crate::volume::spec::Kind::Tmpfs)
+            .map(|m| MountSummary { name: m.name.clone(), source: m.source.clone(), driver: m.driver.clone() })
+            .collect(),
+        networks: net.networks(c),
+        ports: net.ports(c),
         ..Default::default()
     }
 }
@@ -143,6 +211,10 @@ pub(crate) fn run(config: &Config, a: &PsArgs) -> anyhow::Result<i32> {
         list.push(lifecycle::refresh(config, &mut store, c)?);
     }
     list.reverse(); // newest first, as docker
+    let net = NetworkView::read(store.db()).unwrap_or_else(|e| {
+        tracing::warn!(error = %e, "read networks for ps");
+        NetworkView::default()
+    });
     let last = if a.latest { Some(1) } else { a.last.filter(|n| *n >= 0) };
     let all = a.all || last.is_some() || filters.iter().any(|(k, _)| k == "status" || k == "exited");
     let mut rows_out = Vec::new();
@@ -154,7 +226,7 @@ pub(crate) fn run(config: &Config, a: &PsArgs) -> anyhow::Result<i32> {
         if !matches(c, state, &filters)? {
             continue;
         }
-        rows_out.push(rows::row(&summary(config, c, a.size), !a.no_trunc, Utc::now()));
+        rows_out.push(rows::row(&summary(config, c, a.size, &net), !a.no_trunc, Utc::now()));
     }
     if let Some(n) = last {
         rows_out.truncate(n as usize);

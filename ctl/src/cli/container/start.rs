@@ -30,6 +30,10 @@ pub(crate) struct Attach {
 /// return its exit status (None when detached or not attached).
 pub(crate) fn start_container(config: &Config, c: &Container, attach: Option<Attach>) -> anyhow::Result<Option<i32>> {
     let rt = lifecycle::runtime_for(config, c)?;
+    if attach.is_some() {
+        // docker's order: attach, then start.
+        crate::events::emit(&config.data_root, c.event("attach"));
+    }
     let launched = spawn::spawn(config, &rt, c)?;
     let Some(a) = attach else {
         launched.start(config, &c.id)?;
@@ -93,6 +97,7 @@ fn start_one(config: &Config, name: &str, a: &StartArgs) -> anyhow::Result<Optio
         // docker: starting a running container is a no-op.
         return Ok(None);
     }
+    lifecycle::wait_supervisor_gone(&store, &c.id);
     let c = store.update(&c.id, |r| r.manually_stopped = false)?;
     drop(store);
     let attach = (a.attach || a.interactive).then_some(Attach { stdin: a.interactive });

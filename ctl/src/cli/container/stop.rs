@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use crate::config::Config;
 use crate::container::lifecycle;
-use crate::container::store::Store;
+use crate::container::record::Container;
 
 use super::for_each;
 
@@ -49,24 +49,12 @@ pub(crate) fn stop(config: &Config, a: &StopArgs) -> anyhow::Result<i32> {
 pub(crate) fn restart(config: &Config, a: &StopArgs) -> anyhow::Result<i32> {
     Ok(for_each(config, &a.containers, true, |store, id| {
         lifecycle::stop(config, store, id, a.time)?;
-        wait_supervisor_gone(store, id);
+        lifecycle::wait_supervisor_gone(store, id);
         let c = store.update(id, |r| r.manually_stopped = false)?;
         super::start::start_container(config, &c, None)?;
+        store.log(&c.event("restart"));
         Ok(())
     }))
-}
-
-/// After a stop the old supervisor finishes its cleanup; a new one must not
-/// start before (they would share the run dir).
-fn wait_supervisor_gone(store: &Store, id: &str) {
-    for _ in 0..2000 {
-        match store.get(id) {
-            Ok(c) if c.supervisor.as_ref().is_some_and(crate::container::is_alive) => {
-                std::thread::sleep(Duration::from_millis(5))
-            }
-            _ => return,
-        }
-    }
 }
 
 pub(crate) fn kill(config: &Config, a: &KillArgs) -> anyhow::Result<i32> {
@@ -97,10 +85,11 @@ pub(crate) fn pause(config: &Config, a: &NamesArgs) -> anyhow::Result<i32> {
             anyhow::bail!("Container {id} is already paused");
         }
         lifecycle::runtime_for(config, &c)?.pause(id)?;
-        store.update(id, |r| {
+        let change = |r: &mut Container| {
             r.state.paused = true;
             r.state.status = "paused".into();
-        })?;
+        };
+        store.update_logged(id, change, |r| vec![r.event("pause")])?;
         Ok(())
     }))
 }
@@ -112,10 +101,11 @@ pub(crate) fn unpause(config: &Config, a: &NamesArgs) -> anyhow::Result<i32> {
             anyhow::bail!("Container {id} is not paused");
         }
         lifecycle::runtime_for(config, &c)?.resume(id)?;
-        store.update(id, |r| {
+        let change = |r: &mut Container| {
             r.state.paused = false;
             r.state.status = "running".into();
-        })?;
+        };
+        store.update_logged(id, change, |r| vec![r.event("unpause")])?;
         Ok(())
     }))
 }

@@ -1,0 +1,339 @@
+//! `berthctl build` judged by what a user checks: a corpus of Dockerfiles
+//! (`ctl/tests/build/<case>/`) built from the test busybox, then `run` of the
+//! result, its config through `inspect`, its history; the cache (a rebuild
+//! runs no RUN, an edited file reruns only the steps from its COPY on); a
+//! failing RUN's message, exit code and what it leaves behind; and, where
+//! Debian's dockerd runs, the same corpus built by docker's classic builder
+//! from the same busybox layer, compared field by field.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+use crate::containers::Ctl;
+use crate::support::{Dockerd, Run};
+
+fn case(name: &str) -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/build").join(name)
+}
+
+/// A copy of a case's context the test may change.
+fn copy_case(ctl: &Ctl, name: &str) -> PathBuf {
+    let dst = ctl.store.path().join(format!("ctx-{name}"));
+    let ok = Command::new("cp").arg("-a").arg(case(name)).arg(&dst).status().expect("run cp");
+    assert!(ok.success(), "copy the {name} case");
+    dst
+}
+
+fn build(ctl: &Ctl, args: &[&str]) -> Command {
+    let mut c = ctl.cmd(["build", "--cgroup-parent", ctl.cgroup_parent()]);
+    c.args(args);
+    c
+}
+
+fn text(out: &Output) -> (String, String) {
+    (String::from_utf8_lossy(&out.stdout).into_owned(), String::from_utf8_lossy(&out.stderr).into_owned())
+}
+
+fn run_image(ctl: &Ctl, image: &str) -> String {
+    ctl.run(["--rm", "--network", "none", image]).success()
+}
+
+/// The config fields two builders must agree on (a missing one is null).
+const CONFIG_FIELDS: &[&str] = &[
+    "Env",
+    "Cmd",
+    "Entrypoint",
+    "WorkingDir",
+    "User",
+    "ExposedPorts",
+    "Volumes",
+    "Labels",
+    "StopSignal",
+    "OnBuild",
+    "Healthcheck",
+    "Shell",
+];
+
+/// Missing, null, "", [] and {} all mean "not set" (docker's inspect omits
+/// empty fields; our config keeps some).
+fn unset_as_null(v: Option<&serde_json::Value>) -> serde_json::Value {
+    use serde_json::Value;
+    match v {
+        None | Some(Value::Null) => Value::Null,
+        Some(Value::String(s)) if s.is_empty() => Value::Null,
+        Some(Value::Array(a)) if a.is_empty() => Value::Null,
+        Some(Value::Object(o)) if o.is_empty() => Value::Null,
+        Some(v) => v.clone(),
+    }
+}
+
+/// `{{json .Config}}` and the layer count of an image, from `inspect`.
+fn config_of(mut inspect: Command) -> (serde_json::Value, usize) {
+    let out = inspect.success();
+    let mut lines = out.lines();
+    let config = serde_json::from_str(lines.next().unwrap_or("null")).expect("config JSON");
+    let layers = lines.next().and_then(|l| l.trim().parse().ok()).unwrap_or(0);
+    (config, layers)
+}
+
+/// The history's CREATED BY lines, COPY's content hash left out (docker's
+/// is a tarsum, ours a sha256 of the same files).
+fn history(cmd: Command) -> Vec<String> {
+    let mut cmd = cmd;
+    let out = cmd.success();
+    out.lines()
+        .map(|l| {
+            let mut l = l.to_string();
+            for kind in ["file:", "dir:", "multi:"] {
+                if let Some(i) = l.find(kind) {
+                    let end = l[i..].find(' ').map_or(l.len(), |e| i + e);
+                    l.replace_range(i..end, &format!("{kind}<hash>"));
+                }
+            }
+            l
+        })
+        .collect()
+}
+
+/// (case, build args, what `run` of the image prints).
+const CORPUS: &[(&str, &[&str], &str)] = &[
+    ("single", &[], "hello from the context\nbuilt with hello\n/app/hello.txt 644 0:0 23\n/app/built 640 0:0 17\n"),
+    ("multistage", &[], "made in build\nartifact\n/opt/artifact 600 0:0\n"),
+    ("args", &["--build-arg", "GREETING=hi"], "hi world\nfallback\narg-in-run:gone\n"),
+    ("dockerignore", &[], ".\n./.dockerignore\n./a.txt\n./keep.log\n./sub\n./sub/deep\n./sub/deep/y.txt\n"),
+    (
+        "user",
+        &[],
+        "uid=1234(app) gid=1234(app) groups=1234(app)\nuid=1234(app) gid=1234(app) groups=1234(app)\nhello.txt 644 app:1234\nsecret.txt 644 app:100\nmine 644 app:1234\n",
+    ),
+    ("workdir", &[], "/a/b/c\n/etc\n/a 755 0:0\n/a/b 755 0:0\n/a/b/c 755 0:0\n"),
+    ("volume", &[], "seeded\n/cache\n/logs\n"),
+];
+
+#[test]
+#[ignore = "needs root"]
+fn corpus_builds_and_runs() {
+    let ctl = Ctl::new();
+    for (name, extra, want) in CORPUS {
+        let tag = format!("corpus-{name}");
+        let mut args = vec!["-t", tag.as_str()];
+        args.extend_from_slice(extra);
+        let out = build(&ctl, &args).arg(case(name)).success();
+        // Only the stages the target needs are built (docker's classic builder builds all).
+        assert!(!out.contains("AS unused"), "{out}");
+        assert_eq!(run_image(&ctl, &tag), *want, "run of the {name} case");
+    }
+    // Config fields a user reads back.
+    let f = |img: &str, fmt: &str| ctl.inspect(img, fmt);
+    assert_eq!(f("corpus-single", "{{.Config.WorkingDir}} {{.Config.StopSignal}}"), "/app SIGINT");
+    assert_eq!(f("corpus-single", "{{json .Config.ExposedPorts}}"), r#"{"53/udp":{},"8080/tcp":{}}"#);
+    assert_eq!(f("corpus-single", "{{index .Config.Labels \"org.example.case\"}}"), "single");
+    assert_eq!(f("corpus-args", "{{json .Config.Labels}}"), r#"{"base":"","greeting":"hi"}"#);
+    assert_eq!(f("corpus-user", "{{.Config.User}}"), "app");
+    assert_eq!(f("corpus-volume", "{{json .Config.Volumes}}"), r#"{"/cache":{},"/data":{},"/logs":{}}"#);
+    // One layer per filesystem step: busybox's, COPY, RUN (WORKDIR /app is new: one more).
+    assert_eq!(f("corpus-single", "{{len .RootFS.Layers}}"), "4");
+    let h = history(ctl.cmd(["history", "--no-trunc", "--format", "{{.CreatedBy}}", "corpus-single"]));
+    assert_eq!(
+        h[0],
+        r#"/bin/sh -c #(nop)  CMD ["sh" "-c" "cat /app/hello.txt /app/built; stat -c '%n %a %u:%g %s' /app/hello.txt /app/built"]"#
+    );
+    assert_eq!(h[3], "/bin/sh -c echo \"built with $GREETING\" > /app/built  && chmod 640 /app/built");
+    assert_eq!(h[4], "/bin/sh -c #(nop) COPY file:<hash> in . ");
+    assert_eq!(h[5], "/bin/sh -c #(nop) WORKDIR /app");
+    assert_eq!(h[6], "/bin/sh -c #(nop)  ENV GREETING=hello");
+    let h = history(ctl.cmd(["history", "--no-trunc", "--format", "{{.CreatedBy}}", "corpus-args"]));
+    assert!(h.iter().any(|l| l == "|1 GREETING=hi /bin/sh -c echo \"$GREETING $WHO\" > /greeting"), "{h:#?}");
+    // Intermediate images stay out of `images`; the multistage case's first
+    // stage is the one untagged image left, as with docker's classic builder.
+    let listed = ctl.cmd(["images", "--format", "{{.Repository}}"]).success();
+    assert_eq!(listed.matches("<none>").count(), 1, "{listed}");
+}
+
+#[test]
+#[ignore = "needs root"]
+fn heredocs_and_onbuild() {
+    let ctl = Ctl::new();
+    build(&ctl, &["-t", "heredoc"]).arg(case("heredoc")).success();
+    assert_eq!(
+        run_image(&ctl, "heredoc"),
+        "line one\nline two\nscript ran\nhello heredoc\n$NOT_EXPANDED\nsecond file\nhi from a script\n/usr/local/bin/hi 750 0:0\n"
+    );
+    build(&ctl, &["-t", "onbuild-parent"]).arg(case("onbuild")).success();
+    assert_eq!(ctl.inspect("onbuild-parent", "{{len .Config.OnBuild}}"), "2");
+    let out = build(&ctl, &["-t", "onbuild-child", "-f"])
+        .arg(case("onbuild").join("Dockerfile.child"))
+        .arg(case("onbuild"))
+        .success();
+    assert!(out.contains("# Executing 2 build triggers"), "{out}");
+    assert_eq!(run_image(&ctl, "onbuild-child"), "trigger ran\nafter the triggers\nfrom the child's context\n");
+    // Triggers run once: the child does not pass them on.
+    assert_eq!(ctl.inspect("onbuild-child", "{{json .Config.OnBuild}}"), "null");
+}
+
+/// Lines of build output that ran a container (RUN, and docker's metadata commits).
+fn ran(out: &str) -> Vec<&str> {
+    out.lines().filter(|l| l.starts_with(" ---> Running in")).collect()
+}
+
+#[test]
+#[ignore = "needs root"]
+fn cache_reuses_steps_until_the_changed_file() {
+    let ctl = Ctl::new();
+    let ctx = copy_case(&ctl, "cache");
+    let first = build(&ctl, &["-t", "cached"]).arg(&ctx).success();
+    assert!(!ran(&first).is_empty());
+    let id = ctl.inspect("cached", "{{.Id}}");
+    let again = build(&ctl, &["-t", "cached"]).arg(&ctx).success();
+    assert!(ran(&again).is_empty(), "a rebuild with nothing changed ran steps:\n{again}");
+    assert_eq!(again.matches(" ---> Using cache").count(), 9, "{again}");
+    assert_eq!(ctl.inspect("cached", "{{.Id}}"), id);
+    // Edit the second copied file: the steps before its COPY stay cached.
+    std::fs::write(ctx.join("second.txt"), "second, edited\n").unwrap();
+    let edited = build(&ctl, &["-t", "cached"]).arg(&ctx).success();
+    let steps: Vec<&str> = edited.split("Step ").skip(1).collect();
+    for (i, s) in steps.iter().enumerate() {
+        let cached = s.contains(" ---> Using cache");
+        assert_eq!(cached, (1..6).contains(&i), "step {} cached={cached}:\n{edited}", i + 1);
+    }
+    assert_eq!(run_image(&ctl, "cached"), "one\nfirst\nsecond, edited\n");
+    // --no-cache (docker's spelling with a value too) reruns everything.
+    let cold = build(&ctl, &["--no-cache=true", "-t", "cached"]).arg(&ctx).success();
+    assert!(!cold.contains("Using cache"), "{cold}");
+    // builder prune reclaims the cache: the next build runs again.
+    let pruned = ctl.cmd(["builder", "prune", "-f"]).success();
+    assert!(pruned.contains("Total reclaimed space:"), "{pruned}");
+    let after = build(&ctl, &["-t", "cached2"]).arg(&ctx).success();
+    assert!(!after.contains("Using cache ---> "), "{after}");
+    assert_eq!(run_image(&ctl, "cached"), "one\nfirst\nsecond, edited\n");
+}
+
+fn entries(dir: &Path) -> Vec<String> {
+    let mut v: Vec<String> = std::fs::read_dir(dir)
+        .map(|r| r.filter_map(Result::ok).map(|e| e.file_name().to_string_lossy().into_owned()).collect())
+        .unwrap_or_default();
+    v.sort();
+    v
+}
+
+#[test]
+#[ignore = "needs root"]
+fn failing_run_reports_and_leaves_nothing() {
+    let ctl = Ctl::new();
+    let snapshots = ctl.store.root.join("snapshots");
+    let before = entries(&snapshots);
+    let out = build(&ctl, &["-t", "failing"]).arg(case("failing")).failure();
+    let (stdout, stderr) = text(&out);
+    assert_eq!(out.status.code(), Some(3), "{stdout}{stderr}");
+    assert!(stdout.contains("output before the failure") && stdout.contains("to stderr"), "{stdout}");
+    assert!(
+        stderr.contains(
+            "The command '/bin/sh -c echo \"output before the failure\" && echo \"to stderr\" >&2 && exit 3' returned a non-zero code: 3"
+        ),
+        "{stderr}"
+    );
+    // The first RUN's layer is kept (cache); nothing of the failed one.
+    assert_eq!(entries(&snapshots).len(), before.len() + 1);
+    assert!(entries(&ctl.store.root.join("tmp")).is_empty(), "scratch dirs left");
+    let mounts = std::fs::read_to_string("/proc/self/mountinfo").unwrap();
+    assert!(!mounts.contains(ctl.store.path().to_str().unwrap()), "mounts left under the store");
+    assert!(entries(&ctl.store.runroot.join("runtime")).is_empty(), "runtime containers left");
+    assert!(ctl.cmd(["images", "-q", "failing"]).success().is_empty());
+    // A syntax error names the file, the line and the instruction.
+    let out = build(&ctl, &[]).arg(case("syntax")).failure();
+    assert_eq!(text(&out).1, "Dockerfile parse error line 3: unknown instruction: FOO\n");
+    // A missing COPY source is named.
+    let dir = ctl.store.path().join("missing");
+    std::fs::create_dir_all(&dir).unwrap();
+    std::fs::write(dir.join("Dockerfile"), "FROM busybox\nCOPY nope.txt /\n").unwrap();
+    let out = build(&ctl, &[]).arg(&dir).failure();
+    assert!(
+        text(&out).1.contains("COPY failed: file not found in build context or excluded by .dockerignore: stat nope.txt: file does not exist"),
+        "{:?}",
+        text(&out)
+    );
+}
+
+#[test]
+#[ignore = "needs root"]
+fn tutorial_lines_and_quiet() {
+    let ctl = Ctl::new();
+    let ctx = copy_case(&ctl, "tutorial");
+    let file = ctx.join("conf/Dockerfile.nginx");
+    // build -t "mattma/nginx:v1" -f path (the Dockerfile away from the context root)
+    build(&ctl, &["-t", "mattma/nginx:v1", "-f"]).arg(&file).arg(&ctx).success();
+    assert_eq!(run_image(&ctl, "mattma/nginx:v1"), "<h1>tutorial</h1>\n");
+    // build --no-cache=true -f <dockerfile> -t <tag> .
+    let out = build(&ctl, &["--no-cache=true", "-f"])
+        .arg(&file)
+        .args(["-t", "mattma/nginx:v2", "."])
+        .current_dir(&ctx)
+        .success();
+    assert!(out.contains("Successfully tagged mattma/nginx:v2"), "{out}");
+    assert!(!out.contains("Using cache"), "{out}");
+    // -q prints only the id; --iidfile writes it.
+    let iid = ctl.store.path().join("iid");
+    let q = build(&ctl, &["-q", "--iidfile"]).arg(&iid).arg("-f").arg(&file).arg(&ctx).success();
+    let id = q.trim();
+    assert!(id.starts_with("sha256:") && id.len() == 71, "{q:?}");
+    assert_eq!(std::fs::read_to_string(&iid).unwrap(), id);
+    // A Dockerfile on stdin, no context.
+    let mut child = build(&ctl, &["-t", "from-stdin", "-"])
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    use std::io::Write;
+    child.stdin.take().unwrap().write_all(b"FROM busybox\nCMD [\"echo\", \"stdin\"]\n").unwrap();
+    assert!(child.wait_with_output().unwrap().status.success());
+    assert_eq!(run_image(&ctl, "from-stdin"), "stdin\n");
+}
+
+/// The corpus through docker's classic builder (DOCKER_BUILDKIT=0) and
+/// berthctl from the same busybox layer: same `run` output, same config
+/// fields, same history lines.
+#[test]
+#[ignore = "needs root"]
+fn same_images_as_docker_classic_builder() {
+    let ctl = Ctl::new();
+    let dockerd = Dockerd::start();
+    let layer = crate::containers::busybox_layer();
+    dockerd.docker(["import", "--change", r#"CMD ["sh"]"#]).arg(&layer).arg("busybox").success();
+    let mut mismatches = Vec::new();
+    for (name, extra, _) in CORPUS {
+        let tag = format!("cmp-{name}");
+        let mut args = vec!["-t", tag.as_str()];
+        args.extend_from_slice(extra);
+        build(&ctl, &args).arg(case(name)).success();
+        let mut d = dockerd.docker(["build"]);
+        d.env("DOCKER_BUILDKIT", "0").args(&args).arg(case(name));
+        d.success();
+        let ours = run_image(&ctl, &tag);
+        let theirs = dockerd.docker(["run", "--rm", "--network", "none", &tag]).success();
+        if ours != theirs {
+            mismatches.push(format!("{name}: run\n  berthctl: {ours:?}\n  docker:   {theirs:?}"));
+        }
+        let fmt = ["inspect", "-f", "{{json .Config}}\n{{len .RootFS.Layers}}", &tag];
+        let (ours, our_layers) = config_of(ctl.cmd(fmt));
+        let (theirs, their_layers) = config_of(dockerd.docker(fmt));
+        for field in CONFIG_FIELDS {
+            let (o, t) = (unset_as_null(ours.get(*field)), unset_as_null(theirs.get(*field)));
+            if o != t {
+                mismatches.push(format!("{name}: Config.{field}\n  berthctl: {o}\n  docker:   {t}"));
+            }
+        }
+        if our_layers != their_layers {
+            mismatches.push(format!("{name}: layers: berthctl {our_layers}, docker {their_layers}"));
+        }
+        let fmt = ["history", "--no-trunc", "--format", "{{.CreatedBy}}", &tag];
+        let (mut ours, mut theirs) = (history(ctl.cmd(fmt)), history(dockerd.docker(fmt)));
+        // The base's own lines (an import here and there) are not the build's.
+        let base = ["history", "-q", "busybox"];
+        ours.truncate(ours.len() - ctl.cmd(base).success().lines().count());
+        theirs.truncate(theirs.len() - dockerd.docker(base).success().lines().count());
+        if ours != theirs {
+            mismatches.push(format!("{name}: history\n  berthctl: {ours:#?}\n  docker:   {theirs:#?}"));
+        }
+    }
+    assert!(mismatches.is_empty(), "differences from docker build:\n{}", mismatches.join("\n"));
+}
