@@ -57,6 +57,18 @@ fn create_does_not_run_the_user_process_and_start_does() {
     assert!(wait_until(|| b.rootfs().join("ran").exists()));
 }
 
+/// `start` returns once the user program runs, not when it ends: a shell that
+/// goes on to exec a second program (a second execve of the same pid) and runs
+/// for 3 s is still running when `start` is back.
+#[test]
+#[ignore = "needs root"]
+fn start_returns_while_the_program_still_runs() {
+    let b = Bundle::new("sp-startret", &["sh", "-c", "sleep 3"]);
+    created(&b);
+    b.ok(&["start", &b.id]);
+    assert_eq!(b.state()["status"], "running", "start waited for the program to end");
+}
+
 #[test]
 #[ignore = "needs root"]
 fn config_changes_after_create_do_not_affect_the_container() {

@@ -91,7 +91,8 @@ impl ProcEvents {
         }
     }
 
-    /// The events about `pid` that arrive until `deadline`, stopping at its exit.
+    /// The events about `pid` that arrive until `deadline`, stopping at the first
+    /// that decides its fate: its execve or its exit.
     /// Other processes' events are skipped. Lost events (the socket's buffer
     /// overflowed: ENOBUFS) are an error: the caller cannot know what it missed.
     pub fn watch(&self, pid: i32, deadline: Instant) -> Result<Vec<ProcEvent>> {
@@ -102,7 +103,10 @@ impl ProcEvents {
                 continue;
             }
             match what {
-                PROC_EVENT_EXEC => seen.push(ProcEvent::Exec { pid }),
+                PROC_EVENT_EXEC => {
+                    seen.push(ProcEvent::Exec { pid });
+                    break;
+                }
                 PROC_EVENT_EXIT => {
                     let status = i32_at(&buf, EVENT_DATA + 8).unwrap_or(0);
                     seen.push(ProcEvent::Exit { pid, status });
