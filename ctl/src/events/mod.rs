@@ -1,6 +1,6 @@
 //! The events journal: what docker's daemon keeps in memory for `docker
 //! events` (its last 256 messages, moby `daemon/events/events.go`), kept
-//! here in the store's database (`events`, migration 5) because there is no
+//! here in the store's database (`events`, migration 7) because there is no
 //! daemon. Every command and supervisor appends the events of what it did;
 //! `berthctl events` reads them back and follows new rows.
 //!
