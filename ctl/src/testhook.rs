@@ -9,7 +9,8 @@
 //! `pull:snapshots` (snapshots committed, the image not yet recorded),
 //! `commit:layer` (a layer packed and unpacked, its blob and snapshot not
 //! committed), `commit:image` (config and manifest stored, the image not yet
-//! recorded).
+//! recorded), `network:setup` (a container's interfaces and rules made, the
+//! container not yet created).
 
 /// Die here if the test asked for it.
 #[cfg(feature = "test-hooks")]
