@@ -117,7 +117,10 @@ fn setup(ch: &Channel, cfg: &InitConfig<'_>) -> Result<Infallible, Cause> {
     let prepared = setup::apply_process(process, cfg.seccomp.is_some(), cfg.allow_setgroups)?;
     let listener = notify_listener(cfg, &linux, host_pid)?;
 
-    tracing::debug!(id = cfg.id, "init: ready, waiting for start");
+    match fifo {
+        Some(_) => tracing::debug!(id = cfg.id, "init: ready, waiting on the exec fifo"),
+        None => tracing::debug!(id = cfg.id, "init: ready, waiting for start on the channel"),
+    }
     ch.send(&Msg::Ready)?;
     let Some(fifo) = fifo else {
         // `run`: started over the channel, which its caller holds open until our
