@@ -91,7 +91,7 @@ fn failure_code(message: &str) -> i32 {
 
 /// Record the exit and tear the network down; whether to restart (then the
 /// record says "restarting"), else finish.
-fn exited(config: &Config, store: &mut Store, id: &str, code: i32) -> anyhow::Result<bool> {
+pub(crate) fn exited(config: &Config, store: &mut Store, id: &str, code: i32) -> anyhow::Result<bool> {
     if let Err(e) = crate::network::stop(config, id) {
         tracing::warn!(error = %e, "network teardown");
     }
