@@ -41,6 +41,7 @@ impl Args {
             preserve_fds: self.preserve_fds,
             systemd_cgroup: g.systemd_cgroup,
             rootless: g.rootless,
+            started_by_caller: false,
         }
     }
 }

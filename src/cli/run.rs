@@ -25,6 +25,9 @@ pub fn run(g: &Global, args: Args) -> anyhow::Result<i32> {
     super::create::check_preserve_fds(args.create.preserve_fds)?;
     let id = args.create.id.clone();
     let mut opts = args.create.options(g);
+    // One process creates and starts: init is started over its channel, not
+    // through the exec fifo that `create` + `start` need.
+    opts.started_by_caller = true;
     let spec_terminal = crate::spec::load(&opts.bundle)
         .ok()
         .and_then(|s| s.process().as_ref().and_then(|p| p.terminal()))
@@ -42,13 +45,13 @@ pub fn run(g: &Global, args: Args) -> anyhow::Result<i32> {
         Some(l) => l.finish(created.is_ok())?,
         None => None,
     };
-    let created = created?;
+    let mut created = created?;
     if args.detach {
-        container::start(&g.root, &id)?;
+        container::start_created(&id, &mut created)?;
         return Ok(0);
     }
     let signals = Signals::block()?;
-    if let Err(e) = container::start(&g.root, &id) {
+    if let Err(e) = container::start_created(&id, &mut created) {
         let _ = container::delete(&g.root, &id, true);
         return Err(e.into());
     }

@@ -18,8 +18,12 @@ pub enum Msg {
     MountsReady,
     /// parent → init: hooks done, go on to createContainer hooks and pivot_root.
     HooksDone,
-    /// init → parent: everything is set up; init now waits on the exec fifo.
+    /// init → parent: everything is set up; init now waits on the exec fifo (or,
+    /// for `run`, for `Start`).
     Ready,
+    /// parent → init, `run` only: go on to execve now. There is no exec fifo: a
+    /// failure comes back as `Error`, success as EOF (the channel is CLOEXEC).
+    Start,
     /// init → parent: setup failed; the whole error chain as text.
     Error(String),
 }
@@ -39,6 +43,18 @@ impl Channel {
         // Serialising these plain enums cannot fail: no maps with non-string keys.
         let data = serde_json::to_vec(msg).unwrap_or_default();
         send(self.fd.as_raw_fd(), &data, MsgFlags::MSG_NOSIGNAL).map_err(|e| sys::Error::new("send", e))?;
+        Ok(())
+    }
+
+    /// [`send`](Self::send) with write(2): the last report of a setup process,
+    /// which may come after its seccomp filter is loaded, and a strict profile
+    /// allows `write` (the program needs it) where it denies `sendto`. A
+    /// SOCK_SEQPACKET write is one datagram, as a send is. Only while the other
+    /// side holds the channel: without MSG_NOSIGNAL, a write to a closed peer
+    /// raises SIGPIPE once the caller's dispositions are reset for execve.
+    pub fn write_msg(&self, msg: &Msg) -> Result<(), sys::Error> {
+        let data = serde_json::to_vec(msg).unwrap_or_default();
+        nix::unistd::write(&self.fd, &data).map_err(|e| sys::Error::new("write", e))?;
         Ok(())
     }
 
@@ -82,6 +98,8 @@ mod tests {
         a.send(&Msg::Error(long.clone())).unwrap();
         assert_eq!(b.recv().unwrap(), Some(Msg::Ready));
         assert_eq!(b.recv().unwrap(), Some(Msg::Error(long)));
+        a.write_msg(&Msg::Error("after the filter".into())).unwrap();
+        assert_eq!(b.recv().unwrap(), Some(Msg::Error("after the filter".into())));
         drop(a);
         assert_eq!(b.recv().unwrap(), None);
     }

@@ -34,12 +34,18 @@ pub struct CreateOptions {
     pub preserve_fds: i32,
     pub systemd_cgroup: bool,
     pub rootless: bool,
+    /// `run`: the caller starts the container itself with [`start_created`],
+    /// over the channel to init, instead of through the exec fifo (`create` +
+    /// `start` must go through the fifo: they are two processes).
+    pub started_by_caller: bool,
 }
 
 /// The created container: its init pid (always a child of this process, even
 /// when joining a pid namespace forced an intermediate fork).
 pub struct Created {
     pub pid: Pid,
+    /// With `started_by_caller`: the channel to init, which waits for `Start`.
+    waiting: Option<(Channel, State)>,
 }
 
 pub fn create(opts: &CreateOptions) -> Result<Created, ContainerError> {
@@ -132,7 +138,7 @@ fn create_in(
     let cgroup_tasks = if plan.new_user || plan.join_user { Vec::new() } else { setup::open_self_join(cgroup)? };
     let self_join = !cgroup_tasks.is_empty();
     testhook::pause_at("after-cgroup");
-    let fifo = make_fifo(dir)?;
+    let fifo = if opts.started_by_caller { None } else { Some(make_fifo(dir)?) };
     let console_socket = opts.console_socket.as_deref().map(console::connect).transpose()?;
     let idmapped = detached_sources(&loaded)?;
     let (parent_ch, child_ch) = channel::pair()?;
@@ -140,7 +146,7 @@ fn create_in(
         spec: &loaded.spec,
         rootfs: &loaded.rootfs,
         bundle: &loaded.bundle,
-        fifo: &fifo,
+        fifo: fifo.as_deref(),
         console_socket,
         no_pivot: opts.no_pivot,
         no_new_keyring: opts.no_new_keyring,
@@ -173,7 +179,7 @@ fn create_in(
     if let Some(pid_file) = &opts.pid_file {
         write_pid_file(pid_file, pid)?;
     }
-    Ok(Created { pid })
+    Ok(Created { pid, waiting: opts.started_by_caller.then_some((parent_ch, state)) })
 }
 
 /// The seccomp filter, compiled before clone (errors reach the user directly,
@@ -382,6 +388,34 @@ fn run_runtime_hooks(state: &State) -> Result<(), Cause> {
     #[allow(deprecated)]
     hooks::run_all("prestart", hooks.prestart().as_ref(), &oci)?;
     hooks::run_all("createRuntime", hooks.create_runtime().as_ref(), &oci)?;
+    Ok(())
+}
+
+/// `start` for a container made with `started_by_caller` (`run`): tell init to
+/// go on, wait until it has exec'd (EOF: execve closed the channel) or failed
+/// (its error, written even after the seccomp filter when the profile allows
+/// `write`), then run the poststart hooks, as `start` does. Init is our child,
+/// reaped by nobody but us, so /proc tells a silent death from an execve.
+pub fn start_created(id: &str, created: &mut Created) -> Result<(), ContainerError> {
+    let err = |c: Cause| c.into_error(id, "start");
+    let Some((ch, state)) = created.waiting.take() else {
+        return Err(err(Cause::AlreadyStarted));
+    };
+    ch.send(&Msg::Start).map_err(|e| err(e.into()))?;
+    let outcome = match ch.recv().map_err(|e| err(e.into()))? {
+        None => super::execwatch::reached_execve(state.pid, Some(state.init_start_time))
+            .map_err(|why| Cause::Init(format!("container init {why}"))),
+        Some(Msg::Error(e)) => Err(Cause::Init(e)),
+        Some(other) => Err(Cause::UnexpectedMessage { from: "init", message: format!("{other:?}") }),
+    };
+    if let Err(e) = outcome {
+        // Init exits after its error: wait until it is gone, so that the
+        // container reads `stopped` once start has failed (as `start`).
+        super::start::wait_gone(&state);
+        return Err(err(e));
+    }
+    tracing::debug!(id, "start: init went on to execve");
+    super::start::poststart(id, &state);
     Ok(())
 }
 

@@ -121,7 +121,8 @@ fn exec_in(opts: &ExecOptions, st: &super::State) -> Result<Execed, Cause> {
                 Ok(never) => match never {},
                 Err(e) => e,
             };
-            let _ = child_ch.send(&Msg::Error(error_chain(&e)));
+            // write(2): after the seccomp filter a strict profile may deny sendto.
+            let _ = child_ch.write_msg(&Msg::Error(error_chain(&e)));
             exit_now(1)
         }
         Forked::Parent(pid) => pid,

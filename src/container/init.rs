@@ -37,7 +37,8 @@ pub(super) struct InitConfig<'a> {
     pub spec: &'a Spec,
     pub rootfs: &'a Path,
     pub bundle: &'a Path,
-    pub fifo: &'a Path,
+    /// The exec fifo; None when the caller starts us over the channel (`run`).
+    pub fifo: Option<&'a Path>,
     pub console_socket: Option<OwnedFd>,
     pub no_pivot: bool,
     pub no_new_keyring: bool,
@@ -56,7 +57,10 @@ pub(super) struct InitConfig<'a> {
     pub idmapped: rootfs::IdmappedTrees,
 }
 
-/// Run init; never returns. On failure the error chain goes to the parent.
+/// Run init; never returns. On failure the error chain goes to the parent: to
+/// `create` before `Ready`, to `run` after its `Start`. It is written with
+/// write(2), not sent: after the seccomp filter a strict profile allows the
+/// program's `write` but not `sendto`.
 ///
 /// `lock` is our copy (through clone) of `create`'s container lock, dropped first
 /// thing: the flock belongs to the open file, so if `create` were killed, our copy
@@ -68,7 +72,7 @@ pub(super) fn run(ch: &Channel, cfg: &InitConfig<'_>, lock: ContainerLock) -> ! 
         Ok(never) => match never {},
         Err(e) => e,
     };
-    let _ = ch.send(&Msg::Error(error_chain(&err)));
+    let _ = ch.write_msg(&Msg::Error(error_chain(&err)));
     exit_now(1)
 }
 
@@ -76,8 +80,8 @@ fn sys_err(call: &'static str) -> impl FnOnce(nix::errno::Errno) -> Cause {
     move |e| Cause::Sys(sys::Error::new(call, e))
 }
 
-/// Init's steps, in order; each failure goes back to `create` (before `Ready`)
-/// or to `start` (after).
+/// Init's steps, in order; each failure goes back to `create` (before `Ready`),
+/// to `start` (after, through the exec fifo) or to `run` (after, on the channel).
 fn setup(ch: &Channel, cfg: &InitConfig<'_>) -> Result<Infallible, Cause> {
     expect(ch, Msg::Go, "parent went away before setup")?;
     // Only after Go: an unprivileged parent writes our uid_map/gid_map before it,
@@ -99,8 +103,13 @@ fn setup(ch: &Channel, cfg: &InitConfig<'_>) -> Result<Infallible, Cause> {
     };
     // The exec fifo lives in the host's state dir, out of reach after pivot_root:
     // keep an O_PATH handle and reopen it through /proc/self/fd at the end.
-    let fifo = sys::fd::open(cfg.fifo, OFlag::O_PATH | OFlag::O_CLOEXEC, Mode::empty())
-        .map_err(|e| sys::Error::with_path("open exec fifo", cfg.fifo, e))?;
+    let fifo = match cfg.fifo {
+        Some(path) => Some(
+            sys::fd::open(path, OFlag::O_PATH | OFlag::O_CLOEXEC, Mode::empty())
+                .map_err(|e| sys::Error::with_path("open exec fifo", path, e))?,
+        ),
+        None => None,
+    };
     let process =
         cfg.spec.process().as_ref().ok_or_else(|| crate::spec::SpecError::invalid("process", "must be set"))?;
     make_rootfs(ch, cfg, process.terminal().unwrap_or(false))?;
@@ -108,18 +117,29 @@ fn setup(ch: &Channel, cfg: &InitConfig<'_>) -> Result<Infallible, Cause> {
     let prepared = setup::apply_process(process, cfg.seccomp.is_some(), cfg.allow_setgroups)?;
     let listener = notify_listener(cfg, &linux, host_pid)?;
 
-    tracing::debug!(id = cfg.id, "init: ready, waiting on the exec fifo");
+    match fifo {
+        Some(_) => tracing::debug!(id = cfg.id, "init: ready, waiting on the exec fifo"),
+        None => tracing::debug!(id = cfg.id, "init: ready, waiting for start on the channel"),
+    }
     ch.send(&Msg::Ready)?;
+    let Some(fifo) = fifo else {
+        // `run`: started over the channel, which its caller holds open until our
+        // execve closes it; a failure goes back on it (see `run`).
+        expect(ch, Msg::Start, "parent went away before start")?;
+        return after_start(cfg, &prepared, listener.as_ref(), None);
+    };
     // From here on `create` has returned: the channel is closed, and every failure
     // travels to `start` through the exec fifo instead (see `report_to_start`).
     let mut started = wait_for_start(&fifo)?;
     drop(fifo);
-    let e = match after_start(cfg, &prepared, listener.as_ref(), &mut started) {
+    let e = match after_start(cfg, &prepared, listener.as_ref(), Some(&mut started)) {
         Ok(never) => match never {},
         Err(e) => e,
     };
     report_to_start(&mut started, &e);
-    Err(e)
+    // Not on the channel too: nobody reads it, and once signals are reset for
+    // execve a write to it would end us with SIGPIPE instead of status 1.
+    exit_now(1)
 }
 
 /// Wait for `want` from the parent; anything else (or EOF) is `gone`.
@@ -203,7 +223,7 @@ fn after_start(
     cfg: &InitConfig<'_>,
     prepared: &Prepared,
     listener: Option<&Listener>,
-    started: &mut File,
+    started: Option<&mut File>,
 ) -> Result<Infallible, Cause> {
     testhook::fail_at("start-after-fifo")?;
     let hooks = cfg.spec.hooks().clone().unwrap_or_default();
@@ -213,7 +233,7 @@ fn after_start(
         let state = hook_state(cfg, "running");
         hooks::run_all("startContainer", hooks.start_container().as_ref(), &state)?;
     }
-    setup::exec(prepared, cfg.seccomp, listener, cfg.preserve_fds, Some(started))
+    setup::exec(prepared, cfg.seccomp, listener, cfg.preserve_fds, started)
 }
 
 /// Tell `start` why init stops: `1` and the error chain on the exec fifo. Init

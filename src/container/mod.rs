@@ -23,7 +23,7 @@ mod update;
 mod userns;
 
 pub use checkpoint::{CheckpointOptions, CriuCommon, RestoreOptions, checkpoint, restore, wait_restored};
-pub use create::{CreateOptions, create, write_pid_file};
+pub use create::{CreateOptions, create, start_created, write_pid_file};
 pub use delete::delete;
 pub use error::{Cause, ContainerError, error_chain};
 pub use events::{Event, stats, stream};

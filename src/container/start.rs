@@ -71,22 +71,31 @@ pub fn start(root: &Path, id: &str) -> Result<(), ContainerError> {
     if let Err(e) = outcome(&got, events.as_ref(), st.pid, st.init_start_time) {
         // Init closes the fifo as it exits: wait until it is gone, so that the
         // container reads `stopped` once `start` has failed.
-        for _ in 0..1000 {
-            if !state::is_alive(st.pid, st.init_start_time) {
-                break;
-            }
-            std::thread::sleep(std::time::Duration::from_millis(1));
-        }
+        wait_gone(&st);
         return Err(err(Cause::Init(e)));
     }
     tracing::debug!(id, "start: init went on to execve");
-    // Poststart failures are logged, not fatal, and the remaining hooks still run
-    // (runtime spec "Lifecycle" step 9).
+    poststart(id, &st);
+    Ok(())
+}
+
+/// Wait (a second at most) until init, which is exiting, is gone.
+pub(super) fn wait_gone(st: &super::State) {
+    for _ in 0..1000 {
+        if !state::is_alive(st.pid, st.init_start_time) {
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(1));
+    }
+}
+
+/// Poststart failures are logged, not fatal, and the remaining hooks still run
+/// (runtime spec "Lifecycle" step 9).
+pub(super) fn poststart(id: &str, st: &super::State) {
     if let Some(h) = st.config.hooks().as_ref().and_then(|h| h.poststart().as_ref()) {
         let oci = serde_json::to_vec(&st.to_oci(Status::Running)).unwrap_or_default();
         hooks::run_all_warn(id, "poststart", h, &oci);
     }
-    Ok(())
 }
 
 /// What init wrote on the exec fifo before EOF: `0` when it went on to its last

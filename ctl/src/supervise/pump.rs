@@ -75,11 +75,13 @@ impl Client {
         let _ = self.send(protocol::EXIT, code.to_string().as_bytes());
     }
 
-    /// Hand the exit to the client that claimed it: EXIT, then its answer
+    /// Hand the exit to the client that claimed it: EXIT (the status, and
+    /// whether the OOM killer struck, which it records), then its answer
     /// (whether to restart) once it has recorded the exit. None when it went
     /// away or said nothing within `timeout`: the caller runs the hook itself.
-    pub(crate) fn hand_exit(&mut self, code: i32, timeout: Duration) -> Option<bool> {
-        self.send(protocol::EXIT, code.to_string().as_bytes()).ok()?;
+    pub(crate) fn hand_exit(&mut self, code: i32, oom_killed: bool, timeout: Duration) -> Option<bool> {
+        let status = if oom_killed { format!("{code} {}", protocol::OOM_KILLED) } else { code.to_string() };
+        self.send(protocol::EXIT, status.as_bytes()).ok()?;
         self.stream.set_read_timeout(Some(timeout)).ok()?;
         let mut buf = [0u8; 4096];
         loop {

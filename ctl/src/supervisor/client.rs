@@ -26,13 +26,13 @@ pub(crate) struct AttachOpts {
     pub proxy: Option<(Runtime, String)>,
     /// Record the container's exit here, in place of the supervisor's
     /// `berthctl __hook exited` (the foreground `run` and `start -a`): called
-    /// with the exit status, it answers whether to restart (None: it failed,
-    /// the supervisor runs the hook).
+    /// with the exit status and whether the OOM killer struck, it answers
+    /// whether to restart (None: it failed, the supervisor runs the hook).
     pub exit_hook: Option<ExitHook>,
 }
 
 /// What records an exit for `AttachOpts::exit_hook`.
-pub(crate) type ExitHook = Box<dyn Fn(i32) -> Option<bool>>;
+pub(crate) type ExitHook = Box<dyn Fn(i32, bool) -> Option<bool>>;
 
 /// How an attach ended.
 #[derive(Debug, PartialEq, Eq)]
@@ -186,8 +186,11 @@ pub(crate) fn pump(mut sock: UnixStream, opts: &AttachOpts) -> io::Result<Attach
                     protocol::STDOUT => write_all_flush(&mut io::stdout().lock(), &payload),
                     protocol::STDERR => write_all_flush(&mut io::stderr().lock(), &payload),
                     protocol::EXIT => {
-                        let code = String::from_utf8_lossy(&payload).trim().parse().unwrap_or(-1);
-                        record_exit(&mut sock, opts, code);
+                        let status = String::from_utf8_lossy(&payload).into_owned();
+                        let mut words = status.split_whitespace();
+                        let code = words.next().and_then(|w| w.parse().ok()).unwrap_or(-1);
+                        let oom_killed = words.any(|w| w == protocol::OOM_KILLED);
+                        record_exit(&mut sock, opts, code, oom_killed);
                         return Ok(AttachEnd::Exited(code));
                     }
                     _ => {}
@@ -200,9 +203,9 @@ pub(crate) fn pump(mut sock: UnixStream, opts: &AttachOpts) -> io::Result<Attach
 /// With an exit hook the supervisor waits for our record of the exit: run
 /// the hook and tell it what was decided (nothing when the hook failed, so
 /// the supervisor records the exit itself).
-fn record_exit(sock: &mut UnixStream, opts: &AttachOpts, code: i32) {
+fn record_exit(sock: &mut UnixStream, opts: &AttachOpts, code: i32, oom_killed: bool) {
     let Some(hook) = &opts.exit_hook else { return };
-    if let Some(restart) = hook(code) {
+    if let Some(restart) = hook(code, oom_killed) {
         let answer: &[u8] = if restart { b"restart" } else { b"done" };
         let _ = protocol::write_frame(sock, protocol::EXIT_DONE, answer);
     }

@@ -9,7 +9,8 @@ use std::io::{self, Write};
 pub(crate) const STDIN: u8 = 0;
 pub(crate) const STDOUT: u8 = 1;
 pub(crate) const STDERR: u8 = 2;
-/// Supervisor → client: the container exited; payload is the status in decimal.
+/// Supervisor → client: the container exited; payload is the status in decimal
+/// (followed by " oom-killed" for the client that claimed the exit, when so).
 pub(crate) const EXIT: u8 = 3;
 /// Client → supervisor: "rows cols".
 pub(crate) const RESIZE: u8 = 4;
@@ -24,6 +25,9 @@ pub(crate) const HELLO: u8 = 6;
 pub(crate) const EXIT_DONE: u8 = 7;
 /// The hello word that claims the exit.
 pub(crate) const CLAIM_EXIT: &str = "exit-hook";
+/// After the status in the EXIT to the client that claimed the exit: the
+/// OOM killer struck in the container's cgroup.
+pub(crate) const OOM_KILLED: &str = "oom-killed";
 
 const HEADER: usize = 8;
 /// A frame larger than this is a protocol error, not an allocation.

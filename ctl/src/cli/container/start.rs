@@ -66,11 +66,11 @@ pub(crate) fn start_container(config: &Config, c: &Container, attach: Option<Att
 /// of a foreground `run --rm`.
 fn exit_hook(config: &Config, id: &str) -> client::ExitHook {
     let (config, id) = (config.clone(), id.to_string());
-    Box::new(move |code| {
+    Box::new(move |code, oom_killed| {
         crate::testhook::fault("run:exit");
         let recorded = Store::open(&config.data_root)
             .map_err(anyhow::Error::from)
-            .and_then(|mut store| crate::supervisor::exited(&config, &mut store, &id, code));
+            .and_then(|mut store| crate::supervisor::exited(&config, &mut store, &id, code, oom_killed));
         match recorded {
             Ok(restart) => Some(restart),
             Err(e) => {
