@@ -97,7 +97,13 @@ fn failure_code(message: &str) -> i32 {
 
 /// Record the exit and tear the network down; whether to restart (then the
 /// record says "restarting"), else finish.
-fn exited(config: &Config, store: &mut Store, id: &str, code: i32, oom_killed: bool) -> anyhow::Result<bool> {
+pub(crate) fn exited(
+    config: &Config,
+    store: &mut Store,
+    id: &str,
+    code: i32,
+    oom_killed: bool,
+) -> anyhow::Result<bool> {
     if let Err(e) = crate::network::stop(config, id) {
         tracing::warn!(error = %e, "network teardown");
     }
