@@ -10,7 +10,8 @@
 //! `commit:layer` (a layer packed and unpacked, its blob and snapshot not
 //! committed), `commit:image` (config and manifest stored, the image not yet
 //! recorded), `run:exit` (a foreground `run` told of the exit it claimed,
-//! before recording it: the supervisor must record it).
+//! before recording it: the supervisor must record it), `network:setup` (a
+//! container's interfaces and rules made, the container not yet created).
 
 /// Die here if the test asked for it.
 #[cfg(feature = "test-hooks")]

@@ -35,7 +35,7 @@ pub(crate) fn run(config: &Config, a: &SystemPruneArgs) -> anyhow::Result<i32> {
     }
     let mut pruned: Vec<Pruned> = vec![
         super::container::rm::prune_containers(config, &filter)?,
-        super::network::prune_networks(&mut super::network::open_db(config)?, &filter)?,
+        super::network::prune_networks(config, &mut super::network::open_db(config)?, &filter)?,
     ];
     if a.volumes {
         let select = |v: &crate::volume::Volume| filter.selects(&v.label_map(), None);
