@@ -19,7 +19,7 @@ APT_RUN_DEPS := busybox-static
 APT_TEST_DEPS := busybox-static runc crun iproute2 util-linux uidmap strace procps attr \
 	containerd podman docker.io skopeo umoci hyperfine time psmisc libcap2-bin \
 	conmon jq bsdutils dbus python3 debootstrap docker-registry apache2-utils zstd curl \
-	libseccomp-dev linux-libc-dev netavark aardvark-dns criu
+	libseccomp-dev linux-libc-dev netavark aardvark-dns criu nftables
 
 .PHONY: all build run bundle test test-deps test-images unit lint integration conformance bench bench-deps clean vm vm-deps
 

@@ -42,7 +42,9 @@ dockerd --data-root "$W/d" --exec-root "$R/d" --pidfile "$R/d.pid" -H "unix://$R
     --exec-opt native.cgroupdriver=cgroupfs >"$W/dockerd.log" 2>&1 &
 DPID=$!
 D="docker -H unix://$R/d.sock"
+# An empty client config: buildah checks that the auth file DOCKER_CONFIG names exists.
 export DOCKER_CONFIG=$W/docker-config
+mkdir -p "$DOCKER_CONFIG" && echo '{}' >"$DOCKER_CONFIG/config.json"
 until $D version >/dev/null 2>&1; do sleep 0.2; done
 $D import --change 'CMD ["sh"]' "$LAYER" busybox >/dev/null
 
@@ -96,7 +98,11 @@ time_it() { # rounds, command…: the median in ms
 declare -A CACHED COLD
 run_tool() { # name, build command prefix (context dir appended)
     name=$1; shift
-    "$@" "$W/ten" >/dev/null 2>&1 || { echo "$name: warm-up build failed" >&2; return; }
+    "$@" "$W/ten" >"$W/$name.warmup.log" 2>&1 || {
+        echo "$name: warm-up build failed:" >&2
+        tail -n 5 "$W/$name.warmup.log" >&2
+        return
+    }
     CACHED[$name]=$(time_it "$ROUNDS" "$@" "$W/ten") || return
     COLD[$name]=$(time_it "$ROUNDS" "$@" --no-cache "$W/cold") || true
 }
@@ -105,7 +111,7 @@ run_tool docker-classic env DOCKER_BUILDKIT=0 $D build -q --network none -t benc
 if DOCKER_BUILDKIT=1 $D build -q --network none "$W/cold" >/dev/null 2>&1; then
     run_tool docker-buildkit env DOCKER_BUILDKIT=1 $D build -q --network none -t bench
 fi
-[ -n "$BH" ] && run_tool buildah $BH bud -q --isolation chroot --network none --build-arg BASE=localhost/busybox -t bench
+[ -n "$BH" ] && run_tool buildah $BH bud -q --isolation oci --runtime runc --network none --build-arg BASE=localhost/busybox -t bench
 
 {
     echo "# berthctl build vs docker build vs buildah bud ($(date -u +%Y-%m-%d), load $(cut -d' ' -f1 /proc/loadavg), median of $ROUNDS)"

@@ -107,6 +107,110 @@ pub(crate) fn backing_filesystem(path: &Path) -> Result<&'static str, HostError>
     Ok(name)
 }
 
+/// What the cgroup controllers let a container be limited by: docker's
+/// `sysinfo` checks, the fields of `info` (`MemoryLimit`, `SwapLimit`, …).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub(crate) struct CgroupFeatures {
+    pub memory_limit: bool,
+    pub swap_limit: bool,
+    pub kernel_memory: bool,
+    pub kernel_memory_tcp: bool,
+    pub oom_kill_disable: bool,
+    pub cpu_cfs_period: bool,
+    pub cpu_cfs_quota: bool,
+    pub cpu_shares: bool,
+    pub cpuset: bool,
+    pub pids_limit: bool,
+}
+
+/// The features of the cgroup tree at `root` (/sys/fs/cgroup) of `version`:
+/// on v1 (and hybrid) the interface files of each controller's mount, as
+/// docker's `pkg/sysinfo` reads them; on v2 the root's `cgroup.controllers`.
+pub(crate) fn cgroup_features(root: &Path, version: u32) -> CgroupFeatures {
+    if version == 2 {
+        let controllers = std::fs::read_to_string(root.join("cgroup.controllers")).unwrap_or_default();
+        let has = |c: &str| controllers.split_whitespace().any(|x| x == c);
+        return CgroupFeatures {
+            memory_limit: has("memory"),
+            swap_limit: has("memory"),
+            cpu_cfs_period: has("cpu"),
+            cpu_cfs_quota: has("cpu"),
+            cpu_shares: has("cpu"),
+            cpuset: has("cpuset"),
+            pids_limit: has("pids"),
+            ..CgroupFeatures::default()
+        };
+    }
+    let file = |ctrl: &str, name: &str| root.join(ctrl).join(name).exists();
+    CgroupFeatures {
+        memory_limit: file("memory", "memory.limit_in_bytes"),
+        swap_limit: file("memory", "memory.memsw.limit_in_bytes"),
+        kernel_memory: file("memory", "memory.kmem.limit_in_bytes"),
+        kernel_memory_tcp: file("memory", "memory.kmem.tcp.limit_in_bytes"),
+        oom_kill_disable: file("memory", "memory.oom_control"),
+        cpu_cfs_period: file("cpu", "cpu.cfs_period_us"),
+        cpu_cfs_quota: file("cpu", "cpu.cfs_quota_us"),
+        cpu_shares: file("cpu", "cpu.shares"),
+        cpuset: file("cpuset", "cpuset.cpus"),
+        pids_limit: root.join("pids").is_dir(),
+    }
+}
+
+impl CgroupFeatures {
+    /// docker's warnings for what is missing (daemon/info_unix.go).
+    pub(crate) fn warnings(&self, version: u32) -> Vec<String> {
+        let v1 = version == 1;
+        [
+            (self.memory_limit, true, "No memory limit support"),
+            (self.swap_limit, true, "No swap limit support"),
+            (self.kernel_memory_tcp, v1, "No kernel memory TCP limit support"),
+            (self.oom_kill_disable, v1, "No oom kill disable support"),
+            (self.cpu_cfs_quota, true, "No cpu cfs quota support"),
+            (self.cpu_cfs_period, true, "No cpu cfs period support"),
+            (self.cpu_shares, true, "No cpu shares support"),
+            (self.cpuset, true, "No cpuset support"),
+        ]
+        .into_iter()
+        .filter(|(has, applies, _)| !has && *applies)
+        .map(|(_, _, w)| format!("WARNING: {w}"))
+        .collect()
+    }
+}
+
+/// Whether the kernel forwards IPv4 (`net.ipv4.ip_forward`).
+pub(crate) fn ipv4_forwarding(proc: &Path) -> bool {
+    std::fs::read_to_string(proc.join("sys/net/ipv4/ip_forward")).is_ok_and(|v| v.trim() == "1")
+}
+
+/// Whether the filesystem holding `path` fills in `d_type` (overlay needs
+/// it; docker's "Supports d_type"): an entry of the nearest existing
+/// ancestor's listing carries its type without a stat.
+pub(crate) fn supports_d_type(path: &Path) -> bool {
+    use nix::dir::Dir;
+    use nix::fcntl::OFlag;
+    use nix::sys::stat::Mode;
+    let existing = path.ancestors().find(|p| p.is_dir()).unwrap_or(Path::new("/"));
+    let Ok(mut dir) = Dir::open(existing, OFlag::O_RDONLY | OFlag::O_DIRECTORY, Mode::empty()) else {
+        return false;
+    };
+    // "." is always listed, so there is at least one entry to look at.
+    dir.iter().flatten().next().is_some_and(|e| e.file_type().is_some())
+}
+
+/// A stable identifier of this store on this host, in UUID form (docker's
+/// `ID`, its engine-id): derived from /etc/machine-id (the host name when
+/// there is none) and the data root, so `info` writes nothing.
+pub(crate) fn engine_id(machine_id: &Path, proc: &Path, data_root: &Path) -> String {
+    use sha2::Digest as _;
+    let host = std::fs::read_to_string(machine_id).or_else(|_| hostname(proc)).unwrap_or_default();
+    let mut h = sha2::Sha256::new();
+    h.update(host.trim().as_bytes());
+    h.update([0]);
+    h.update(data_root.as_os_str().as_encoded_bytes());
+    let hex: String = h.finalize()[..16].iter().map(|b| format!("{b:02x}")).collect();
+    format!("{}-{}-{}-{}-{}", &hex[..8], &hex[8..12], &hex[12..16], &hex[16..20], &hex[20..])
+}
+
 /// What a runc-compatible runtime says about itself: its version and the
 /// `key: value` lines that follow ("commit", "spec", "go", "libseccomp").
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -147,6 +251,39 @@ fn parse_runtime_version(text: &str) -> RuntimeVersion {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn cgroup_features_of_v1_and_v2() {
+        let dir = tempfile::tempdir().unwrap();
+        let v1 = dir.path().join("v1");
+        for f in ["memory/memory.limit_in_bytes", "memory/memory.oom_control", "cpu/cpu.shares", "pids/x"] {
+            std::fs::create_dir_all(v1.join(f).parent().unwrap()).unwrap();
+            std::fs::write(v1.join(f), "").unwrap();
+        }
+        let f = cgroup_features(&v1, 1);
+        assert!(f.memory_limit && f.oom_kill_disable && f.cpu_shares && f.pids_limit);
+        assert!(!f.swap_limit && !f.cpu_cfs_quota && !f.cpuset);
+        assert_eq!(f.warnings(1)[0], "WARNING: No swap limit support");
+        let v2 = dir.path().join("v2");
+        std::fs::create_dir_all(&v2).unwrap();
+        std::fs::write(v2.join("cgroup.controllers"), "cpuset cpu io memory pids\n").unwrap();
+        let f = cgroup_features(&v2, 2);
+        assert!(f.memory_limit && f.swap_limit && f.cpu_cfs_quota && f.cpuset && f.pids_limit);
+        assert!(!f.kernel_memory && !f.oom_kill_disable);
+        assert!(f.warnings(2).is_empty());
+    }
+
+    #[test]
+    fn engine_id_is_a_stable_uuid_per_store() {
+        let dir = tempfile::tempdir().unwrap();
+        let mid = dir.path().join("machine-id");
+        std::fs::write(&mid, "3d1219c7c4c5404aaa1f6d2a48adfda4\n").unwrap();
+        let a = engine_id(&mid, dir.path(), Path::new("/var/lib/berth"));
+        assert_eq!(a, engine_id(&mid, dir.path(), Path::new("/var/lib/berth")));
+        assert_ne!(a, engine_id(&mid, dir.path(), Path::new("/srv/berth")));
+        let parts: Vec<usize> = a.split('-').map(str::len).collect();
+        assert_eq!(parts, [8, 4, 4, 4, 12]);
+    }
 
     #[test]
     fn runtime_versions_of_runc_crun_and_berth() {

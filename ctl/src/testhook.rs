@@ -9,7 +9,9 @@
 //! `pull:snapshots` (snapshots committed, the image not yet recorded),
 //! `commit:layer` (a layer packed and unpacked, its blob and snapshot not
 //! committed), `commit:image` (config and manifest stored, the image not yet
-//! recorded).
+//! recorded), `run:exit` (a foreground `run` told of the exit it claimed,
+//! before recording it: the supervisor must record it), `network:setup` (a
+//! container's interfaces and rules made, the container not yet created).
 
 /// Die here if the test asked for it.
 #[cfg(feature = "test-hooks")]

@@ -283,3 +283,40 @@ fn cp_never_follows_a_symlink_out_of_the_rootfs() {
     assert!(std::fs::symlink_metadata(out.join("etc/x")).unwrap().file_type().is_symlink());
     assert_eq!(std::fs::read_to_string(&host).unwrap(), "host\n");
 }
+
+/// `cp` where docker's rules have corners (each checked with dockerd
+/// 20.10): a dangling link at DEST is written through, both ways (in the
+/// container its target is created; a link whose target's directory is
+/// missing is "Could not find the file"); `NAME:` with no path is refused
+/// with docker's words.
+#[test]
+#[ignore = "needs root"]
+fn cp_through_dangling_links_and_empty_paths() {
+    let ctl = Ctl::new();
+    let tmp = ctl.store.path().join("cp");
+    std::fs::create_dir_all(&tmp).unwrap();
+    ran(&ctl, "l1", "ln -s /nowhere/x /dl; ln -s /missing /dl2");
+    let local = tmp.join("f.txt");
+    std::fs::write(&local, "hello\n").unwrap();
+    ctl.cmd(["cp"]).arg(&local).arg("l1:/dl2").success();
+    let tar = ctl.cmd(["cp", "l1:/missing", "-"]).output_of().stdout;
+    assert_eq!(tar_file(&tar, "missing").unwrap().1, b"hello\n".to_vec());
+    let out = ctl.cmd(["cp"]).arg(&local).arg("l1:/dl").failure();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(err, "Error response from daemon: Could not find the file /nowhere in container l1\n");
+    // Out onto a local dangling link: its target is created, the link stays.
+    std::os::unix::fs::symlink(tmp.join("target"), tmp.join("dang")).unwrap();
+    ctl.cmd(["cp", "l1:/missing"]).arg(tmp.join("dang")).success();
+    assert!(std::fs::symlink_metadata(tmp.join("dang")).unwrap().file_type().is_symlink());
+    assert_eq!(std::fs::read_to_string(tmp.join("target")).unwrap(), "hello\n");
+    // NAME: with no path.
+    let out = ctl.cmd(["cp", "l1:", "-"]).failure();
+    assert_eq!(
+        (out.status.code(), String::from_utf8_lossy(&out.stderr).as_ref()),
+        (Some(1), "Error response from daemon: bad parameter: pathcannot be empty\n")
+    );
+    let out = ctl.cmd(["cp"]).arg(&local).arg("l1:").failure();
+    assert_eq!((out.status.code(), String::from_utf8_lossy(&out.stderr).as_ref()), (Some(1), "no such directory\n"));
+    ctl.cmd(["rm", "l1"]).success();
+    ctl.assert_clean();
+}

@@ -332,6 +332,37 @@ fn killed_supervisor_leaves_the_truth_and_no_leak() {
     ctl.assert_clean();
 }
 
+/// A foreground `run` records its container's exit itself; killed just
+/// before it does, the supervisor records it (and removes the container
+/// for `--rm`) all the same.
+#[test]
+#[ignore = "needs root"]
+fn exit_recorded_when_the_foreground_run_is_killed_at_the_exit() {
+    use std::os::unix::process::ExitStatusExt;
+    let ctl = Ctl::new();
+    let out = ctl
+        .run(["--name", "f1", "busybox", "sh", "-c", "exit 4"])
+        .env("BERTH_TEST_FAULT", "run:exit")
+        .output()
+        .unwrap();
+    assert_eq!(out.status.signal(), Some(9), "run was not killed at the exit: {out:?}");
+    ctl.wait_for("f1", "{{.State.Status}} {{.State.ExitCode}}", "exited 4");
+    let out =
+        ctl.run(["--rm", "--name", "f2", "busybox", "true"]).env("BERTH_TEST_FAULT", "run:exit").output().unwrap();
+    assert_eq!(out.status.signal(), Some(9), "run --rm was not killed at the exit: {out:?}");
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while ctl.cmd(["ps", "-a", "--format", "{{.Names}}"]).success() != "f1\n" {
+        assert!(Instant::now() < deadline, "f2 was not removed after its run was killed");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    // Without the fault the foreground run records the exit and removes.
+    let out = ctl.run(["--rm", "busybox", "sh", "-c", "echo out; exit 5"]).output().unwrap();
+    assert_eq!((out.status.code(), String::from_utf8_lossy(&out.stdout).as_ref()), (Some(5), "out\n"));
+    assert_eq!(ctl.cmd(["ps", "-a", "--format", "{{.Names}}"]).success(), "f1\n");
+    ctl.cmd(["rm", "f1"]).success();
+    ctl.assert_clean();
+}
+
 #[test]
 #[ignore = "needs root"]
 fn fifty_parallel_detached_runs_get_distinct_names() {

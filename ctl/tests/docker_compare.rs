@@ -378,11 +378,101 @@ fn diff_cp_and_commit_same_as_docker() {
     for args in [
         &["run", "--rm", "--network", "none", "committed"][..],
         &["history", "--format", "{{.CreatedBy}}|{{.Comment}}", "committed"][..],
+        // docker's commit config: the container's Config with the change,
+        // its id and its Config as it ran (container, container_config).
+        &[
+            "image",
+            "inspect",
+            "-f",
+            "{{.Config.Image}} {{.Config.Cmd}} {{.Config.AttachStdout}} {{.ContainerConfig.Image}} \
+             {{.ContainerConfig.Cmd}} {{.ContainerConfig.AttachStdout}} {{len .Container}} \
+             {{eq .Config.Hostname .ContainerConfig.Hostname}} {{len .Config.Hostname}}",
+            "committed",
+        ][..],
     ] {
         let ours = result(ctl.cmd(args).output_of());
         let theirs = result(dockerd.docker(args).output_of());
         if ours != theirs {
             mismatches.push(format!("{args:?}\n  berthctl: {ours:?}\n  docker:   {theirs:?}"));
+        }
+    }
+    assert!(mismatches.is_empty(), "differences from docker:\n{}", mismatches.join("\n"));
+}
+
+/// `info` and `version` templates docker users script against, with the
+/// same store contents (one image, one stopped container) on the same host:
+/// the same values where both describe the host or the store, every key of
+/// docker's `info --format '{{json .}}'`, and the same DriverStatus keys.
+#[test]
+#[ignore = "needs root"]
+fn info_and_version_as_docker() {
+    let ctl = Ctl::new();
+    let dockerd = Dockerd::start();
+    let layer = crate::containers::busybox_layer();
+    dockerd.docker(["import", "--change", r#"CMD ["sh"]"#]).arg(&layer).arg("busybox").success();
+    ctl.run(["--name", "i1", "--network", "none", "busybox", "true"]).success();
+    dockerd.docker(["run", "--name", "i1", "--network", "none", "busybox", "true"]).success();
+    let mut mismatches = Vec::new();
+    for format in [
+        "{{.Containers}} {{.ContainersRunning}} {{.ContainersPaused}} {{.ContainersStopped}} {{.Images}}",
+        "{{.Driver}} {{range .DriverStatus}}{{index . 0}},{{end}}",
+        "{{.LoggingDriver}} {{.CgroupDriver}} {{.CgroupVersion}}",
+        "{{.KernelVersion}} / {{.OperatingSystem}} / {{.OSVersion}} / {{.OSType}} / {{.Architecture}}",
+        "{{.NCPU}} {{.MemTotal}} {{.Name}}",
+        "{{.MemoryLimit}} {{.SwapLimit}} {{.KernelMemory}} {{.KernelMemoryTCP}} {{.OomKillDisable}}",
+        "{{.CPUCfsPeriod}} {{.CPUCfsQuota}} {{.CPUShares}} {{.CPUSet}} {{.PidsLimit}} {{.IPv4Forwarding}}",
+        "{{.HTTPProxy}}|{{.HTTPSProxy}}|{{.NoProxy}}|",
+        "{{.Plugins.Volume}} {{.Swarm.LocalNodeState}} {{.SecurityOptions}}",
+        "{{.IndexServerAddress}} {{.RegistryConfig.InsecureRegistryCIDRs}} {{.ExperimentalBuild}} {{.Labels}}",
+        "{{.Debug}} {{.NEventsListener}} {{.Isolation}}|",
+    ] {
+        let ours = ctl.cmd(["info", "--format", format]).success();
+        let theirs = dockerd.docker(["info", "--format", format]).success();
+        if ours != theirs {
+            mismatches.push(format!("info -f {format:?}\n  berthctl: {ours:?}\n  docker:   {theirs:?}"));
+        }
+    }
+    let keys = |json: &str| -> Vec<String> {
+        let v: serde_json::Value = serde_json::from_str(json).expect("info --format '{{json .}}' is JSON");
+        v.as_object().unwrap().keys().cloned().collect()
+    };
+    let ours = keys(&ctl.cmd(["info", "--format", "{{json .}}"]).success());
+    for k in keys(&dockerd.docker(["info", "--format", "{{json .}}"]).success()) {
+        if !ours.contains(&k) {
+            mismatches.push(format!("info: docker's key {k} missing"));
+        }
+    }
+    for format in [
+        "{{.Client.Os}}/{{.Client.Arch}}",
+        "{{.Server.Os}}/{{.Server.Arch}} {{.Server.KernelVersion}}",
+        "{{(index .Server.Components 0).Name}} {{index (index .Server.Components 0).Details \"KernelVersion\"}}",
+        "{{range .Server.Components}}{{if eq .Name \"docker-init\"}}{{.Version}}{{end}}{{end}}",
+    ] {
+        let ours = ctl.cmd(["version", "--format", format]).success();
+        let theirs = dockerd.docker(["version", "--format", format]).success();
+        if ours != theirs {
+            mismatches.push(format!("version -f {format:?}\n  berthctl: {ours:?}\n  docker:   {theirs:?}"));
+        }
+    }
+    // The default layout's Server part has docker's lines in docker's order.
+    let ours = ctl.cmd(["info"]).success();
+    let theirs = dockerd.docker(["info"]).success();
+    let heads = |text: &str| -> Vec<String> {
+        let server = text.split("Server:\n").nth(1).unwrap_or_default();
+        server
+            .lines()
+            .filter(|l| l.starts_with(' ') && !l.starts_with("  "))
+            .filter_map(|l| l.split(':').next())
+            .map(|h| h.trim().to_string())
+            .collect()
+    };
+    let ours_heads = heads(&ours);
+    let mut at = 0;
+    for h in heads(&theirs).iter().filter(|h| !["containerd version", "runc version", "Registry"].contains(&h.as_str()))
+    {
+        match ours_heads[at..].iter().position(|o| o == h) {
+            Some(i) => at += i + 1,
+            None => mismatches.push(format!("info: docker's line {h:?} missing or out of order in:\n{ours}")),
         }
     }
     assert!(mismatches.is_empty(), "differences from docker:\n{}", mismatches.join("\n"));

@@ -176,3 +176,63 @@ fn image_events_and_bad_input() {
     assert_ne!(out.status.code(), Some(0));
     assert!(String::from_utf8_lossy(&out.stderr).contains("cannot be after `until` time"), "{out:?}");
 }
+
+/// The volume events docker's daemon logs (seen from dockerd 20.10 with
+/// the same command lines): `create` on each create call, `mount` at each
+/// start with the destination, mode and propagation, `unmount` when the
+/// container stops, `destroy` on `rm -v` and `volume rm`; bind mounts none.
+#[test]
+#[ignore = "needs root"]
+fn volume_events_as_docker() {
+    let ctl = Ctl::new();
+    let t0 = format!("{:.9}", now());
+    ctl.cmd(["volume", "create", "v1"]).success();
+    // In the foreground: run returns once the supervisor's exit hook has
+    // finished (volumes unmounted), so the journal's order is fixed.
+    ctl.run(["--name", "c1", "-v", "v1:/data", "-v", "/anon", "-v", "/tmp:/h:ro", "busybox", "true"]).success();
+    let id = ctl.inspect("c1", "{{.Id}}");
+    ctl.run(["--rm", "-v", "v1:/data:ro", "busybox", "true"]).success();
+    let anon = ctl.inspect("c1", "{{range .Mounts}}{{if eq .Destination \"/anon\"}}{{.Name}}{{end}}{{end}}");
+    assert_eq!(anon.len(), 64, "{anon}");
+    ctl.cmd(["rm", "-v", "c1"]).success();
+    ctl.cmd(["volume", "rm", "v1"]).success();
+    let lines = history(&ctl, &t0, &["--filter", "type=volume"]);
+    let rest: Vec<&str> = lines.iter().map(|l| l.split_once(' ').unwrap().1).collect();
+    let second = rest
+        .iter()
+        .find_map(|l| l.strip_prefix("volume mount v1 (container=").filter(|l| !l.starts_with(&id)))
+        .and_then(|l| l.split_once(','))
+        .map(|(c, _)| c.to_string())
+        .expect("the --rm container mounts v1");
+    let want = [
+        "volume create v1 (driver=local)".to_string(),
+        "volume create v1 (driver=local)".to_string(),
+        format!("volume create {anon} (driver=local)"),
+        format!("volume mount v1 (container={id}, destination=/data, driver=local, propagation=, read/write=true)"),
+        format!("volume mount {anon} (container={id}, destination=/anon, driver=local, propagation=, read/write=true)"),
+        format!("volume unmount v1 (container={id}, driver=local)"),
+        format!("volume unmount {anon} (container={id}, driver=local)"),
+        "volume create v1 (driver=local)".to_string(),
+        format!(
+            "volume mount v1 (container={second}, destination=/data, driver=local, propagation=, read/write=false)"
+        ),
+        format!("volume unmount v1 (container={second}, driver=local)"),
+        format!("volume destroy {anon} (driver=local)"),
+        "volume destroy v1 (driver=local)".to_string(),
+    ];
+    assert_eq!(rest, want.iter().map(String::as_str).collect::<Vec<_>>());
+    for l in &lines {
+        assert_docker_line(l, l.split_once(' ').unwrap().1);
+    }
+    // volume= matches the volume's name; the JSON carries docker's Actor.
+    let json = history(&ctl, &t0, &["--filter", "volume=v1", "--filter", "event=mount", "--format", "{{json .}}"]);
+    assert_eq!(json.len(), 2, "{json:?}");
+    let v: serde_json::Value = serde_json::from_str(&json[0]).unwrap();
+    assert_eq!(
+        (v["Type"].as_str(), v["Action"].as_str(), v["Actor"]["ID"].as_str()),
+        (Some("volume"), Some("mount"), Some("v1"))
+    );
+    assert_eq!(v["Actor"]["Attributes"]["destination"], "/data");
+    assert!(v.get("status").is_none(), "volume events have no deprecated status: {v}");
+    ctl.assert_clean();
+}

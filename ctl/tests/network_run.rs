@@ -115,21 +115,6 @@ impl Net {
     }
 }
 
-/// Pids of live processes whose command line holds `needle` (berthctl and
-/// its supervisor name the store's paths; so does the netavark wrapper).
-fn processes_mentioning(needle: &str) -> Vec<i32> {
-    let me = std::process::id() as i32;
-    let mut out = Vec::new();
-    for e in std::fs::read_dir("/proc").into_iter().flatten().flatten() {
-        let Ok(pid) = e.file_name().to_string_lossy().parse::<i32>() else { continue };
-        let cmdline = std::fs::read(e.path().join("cmdline")).unwrap_or_default();
-        if pid != me && String::from_utf8_lossy(&cmdline).contains(needle) {
-            out.push(pid);
-        }
-    }
-    out
-}
-
 impl Drop for Net {
     fn drop(&mut self) {
         if let Ok(out) = self.ctl(["ps", "-aq", "--no-trunc"]).output() {
@@ -137,6 +122,8 @@ impl Drop for Net {
                 let _ = self.ctl(["rm", "-f", id]).output();
             }
         }
+        // User networks keep their bridge and aardvark-dns until removed.
+        let _ = self.ctl(["network", "prune", "-f"]).output();
         // Our parent in every hierarchy the runtime made it in (on a hybrid
         // host: each v1 controller, systemd's named one and the cgroup2 mount).
         for e in std::fs::read_dir("/sys/fs/cgroup").into_iter().flatten().flatten() {
@@ -215,6 +202,11 @@ fn published_ports_answer_on_loopback_and_the_hosts_address() {
     net.run_d(&args);
     assert_eq!(net.fetch("http://127.0.0.1:8080/"), "published\n");
     assert_eq!(net.fetch(&format!("http://{HOST_ADDR}:8080/")), "published\n");
+    // Hairpin, as docker: a container on the same bridge reaches the
+    // published port through the host's address.
+    let script = format!("printf 'GET / HTTP/1.0\\r\\n\\r\\n' | nc -w 5 {HOST_ADDR} 8080");
+    let hairpin = net.run_rm(&["busybox", "sh", "-c", &script]);
+    assert!(hairpin.ends_with("published\n"), "{hairpin}");
     // UDP: Debian's perl (in the nginx image) prints the first datagram.
     let nginx = net.pull("nginx:latest");
     let listen = r#"my $s = IO::Socket::INET->new(LocalPort => 53, Proto => "udp") or die "bind: $!"; $| = 1; print "ready\n"; $s->recv(my $m, 100); print $m"#;
@@ -305,8 +297,9 @@ fn connect_and_disconnect_a_running_container() {
 #[ignore = "needs root"]
 fn nothing_is_left_after_rm_f_a_killed_setup_and_a_killed_supervisor() {
     let net = Net::new();
-    // Warm up: netavark's base chains (shared by every network, as podman's)
-    // stay once made; everything per container must go.
+    // Warm up: the base chains (shared by every network, as podman's and
+    // docker's) and the default bridge stay once made; everything per
+    // container must go, and a user network's bridge with `network rm`.
     net.run_rm(&["-p", "9999:80", "busybox", "true"]);
     let before = net.sandbox.snapshot(&net.store);
     let leases = net.leases();
@@ -331,33 +324,17 @@ fn nothing_is_left_after_rm_f_a_killed_setup_and_a_killed_supervisor() {
     assert_eq!(net.sandbox.snapshot(&net.store), before, "after a killed supervisor");
     assert_eq!(net.leases(), leases);
 
-    // berthctl killed with -9 in the middle of setup (netavark done, the
-    // container not yet created): rm -f replays the recorded teardown.
-    let marker = net.store.path().join("setup-done");
-    let wrapper = net.store.path().join("netavark-then-wait");
-    let real = ["/usr/libexec/podman/netavark", "/usr/lib/podman/netavark"]
-        .into_iter()
-        .find(|p| std::path::Path::new(p).exists())
-        .expect("netavark installed");
-    let script = format!(
-        "#!/bin/sh\n{real} \"$@\"; rc=$?\ncase \" $* \" in *\" setup \"*) touch {m}; while [ -e {m} ]; do sleep 0.1; done;; esac\nexit $rc\n",
-        m = marker.display()
-    );
-    std::fs::write(&wrapper, script).expect("write the netavark wrapper");
-    std::fs::set_permissions(&wrapper, std::os::unix::fs::PermissionsExt::from_mode(0o755)).expect("chmod wrapper");
+    // berthctl killed with -9 in the middle of setup (the veth, address and
+    // rules made, the container not yet created): rm -f replays the
+    // recorded teardown.
     let mut run =
         net.ctl(["run", "-d", "--cgroup-parent", &net.cgroup_parent, "--name", "mid", "-p", "8083:80", "busybox"]);
-    let mut child = run.args(["sleep", "1000"]).env("BERTH_NETAVARK", &wrapper).spawn().expect("spawn run");
-    let deadline = Instant::now() + Duration::from_secs(20);
-    while !marker.exists() {
-        assert!(Instant::now() < deadline, "setup never reached netavark");
-        std::thread::sleep(Duration::from_millis(20));
-    }
-    for pid in processes_mentioning(&net.store.path().to_string_lossy()) {
-        let _ = nix::sys::signal::kill(nix::unistd::Pid::from_raw(pid), nix::sys::signal::Signal::SIGKILL);
-    }
-    let _ = child.wait();
-    std::fs::remove_file(&marker).expect("remove the marker (ends the wrapper's wait)");
+    let out = run.args(["sleep", "1000"]).env("BERTH_TEST_FAULT", "network:setup").output().expect("run berthctl");
+    assert_eq!(
+        std::os::unix::process::ExitStatusExt::signal(&out.status),
+        Some(9),
+        "berthctl died at the fault point: {out:?}"
+    );
     assert_ne!(net.sandbox.snapshot(&net.store), before, "the killed setup left its interfaces, as expected");
     net.rm_all();
     assert_eq!(net.sandbox.snapshot(&net.store), before, "after berthctl killed during setup");
@@ -518,4 +495,38 @@ fn macvlan_network_on_a_veth_parent() {
     assert_eq!(driver.success().trim(), "macvlan m1");
     net.rm_all();
     net.ctl(["network", "rm", "mv"]).success();
+}
+
+#[test]
+#[ignore = "needs root"]
+fn netavark_backend_is_still_an_option_and_teardown_follows_the_record() {
+    let net = Net::new();
+    net.run_rm(&["-p", "9998:80", "busybox", "true"]);
+    let before = net.sandbox.snapshot(&net.store);
+    let mut run = net.ctl(["run", "-d", "--cgroup-parent", &net.cgroup_parent, "--name", "old", "-p", "8084:80"]);
+    run.env("BERTH_NETWORK_BACKEND", "netavark").args(["busybox"]).args(httpd("through-netavark"));
+    run.success();
+    assert_eq!(net.fetch("http://127.0.0.1:8084/").trim(), "through-netavark");
+    // Removed by a berthctl on the native backend: the stored record says
+    // netavark made it, so netavark tears it down.
+    net.rm_all();
+    // netavark removes the bridge with its last container; nothing else of
+    // the container may stay.
+    let after = net.sandbox.snapshot(&net.store);
+    let links = |s: &str| -> Vec<String> {
+        s.split("--- nft").next().unwrap_or_default().lines().map(str::to_string).collect()
+    };
+    let extra: Vec<String> = links(&after).into_iter().filter(|l| !links(&before).contains(l)).collect();
+    assert!(extra.is_empty(), "left behind: {extra:?}");
+    assert!(after.ends_with("--- netns\n"), "no netns file is left: {after}");
+    // And the native driver sets up again after netavark took the bridge.
+    net.run_d(
+        &["--name", "new", "-p", "8085:80", "busybox"]
+            .iter()
+            .copied()
+            .chain(httpd("native").iter().map(String::as_str))
+            .collect::<Vec<_>>(),
+    );
+    assert_eq!(net.fetch("http://127.0.0.1:8085/").trim(), "native");
+    net.rm_all();
 }

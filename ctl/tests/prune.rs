@@ -104,3 +104,55 @@ fn system_prune_removes_what_nothing_uses_and_du_sees_the_space() {
     assert_eq!(std::fs::read_dir(root.join("content/blobs/sha256")).unwrap().count(), 0);
     ctl.assert_clean();
 }
+
+/// `system prune` takes the build cache as docker's does (its last pruner,
+/// "Deleted build cache objects:"), and its total counts what that freed: a
+/// 3 MB layer only the step images of an untagged build held is reclaimed;
+/// a tagged image stays, its cache goes, and the next build runs its steps
+/// again; `-a` takes the image and its cache.
+#[test]
+#[ignore = "needs root"]
+fn system_prune_reclaims_the_build_cache() {
+    let ctl = Ctl::new();
+    let ctx = ctl.store.path().join("ctx");
+    std::fs::create_dir(&ctx).unwrap();
+    std::fs::write(
+        ctx.join("Dockerfile"),
+        "FROM busybox\nRUN head -c 3000000 /dev/urandom > /big\nRUN echo small > /small\n",
+    )
+    .unwrap();
+    let build = |tag: &[&str]| {
+        let mut c = ctl.cmd(["build", "--network", "none", "--cgroup-parent", ctl.cgroup_parent()]);
+        c.args(tag).arg(&ctx);
+        c.success()
+    };
+    build(&[]);
+    let root = ctl.store.root.clone();
+    let before = du(&root);
+    let out = ctl.cmd(["system", "prune", "-f"]).success();
+    let blocks: Vec<&str> = out.split("\n\n").collect();
+    assert_eq!(blocks.len(), 3, "{out}");
+    assert!(blocks[0].starts_with("Deleted Images:\ndeleted: sha256:") && blocks[0].lines().count() == 2, "{out}");
+    let cache: Vec<&str> = blocks[1].lines().collect();
+    assert_eq!(cache[0], "Deleted build cache objects:", "{out}");
+    assert!(cache.len() == 2 && cache[1].len() == 64, "the first step's image: {out}");
+    let total = blocks[2].strip_prefix("Total reclaimed space: ").expect("the total line");
+    let mb: f64 = total.strip_suffix("MB\n").unwrap_or_else(|| panic!("{out}")).parse().unwrap();
+    assert!(mb > 3.0, "reclaimed {mb} MB: {out}");
+    assert!(before - du(&root) > 3_000_000, "du: {before} -> {}", du(&root));
+    assert_eq!(ctl.cmd(["images", "-aq"]).success().lines().count(), 1, "busybox only");
+
+    // Tagged: the image stays and runs, its cache goes.
+    build(&["-t", "small"]);
+    let out = ctl.cmd(["system", "prune", "-f"]).success();
+    assert!(out.starts_with("Deleted build cache objects:\n"), "{out}");
+    assert_eq!(ctl.run(["--rm", "--network", "none", "small", "cat", "/small"]).success(), "small\n");
+    assert_eq!(ctl.cmd(["builder", "prune", "-f"]).success(), "Total reclaimed space: 0B\n");
+    let again = build(&["-t", "small"]);
+    assert!(!again.contains("Using cache"), "{again}");
+    let out = ctl.cmd(["system", "prune", "-a", "-f"]).success();
+    assert!(out.contains("untagged: small:latest\n"), "{out}");
+    assert!(out.contains("\n\nDeleted build cache objects:\n"), "{out}");
+    assert_eq!(ctl.cmd(["images", "-aq"]).success(), "", "{out}");
+    ctl.assert_clean();
+}

@@ -370,3 +370,43 @@ fn lying_registries_fail_with_names_and_leave_nothing() {
         assert_nothing_left(&store);
     }
 }
+
+/// The requests of `reg`'s log after its first `skip` lines (`"GET /v2/… HTTP/1.1"`).
+fn requests_after(reg: &support::Registry, skip: usize) -> Vec<String> {
+    reg.log()
+        .lines()
+        .skip(skip)
+        .filter_map(|l| l.split('"').find(|part| part.contains(" /v2/")).map(str::to_string))
+        .collect()
+}
+
+/// An anonymous registry is asked for the manifest straight away (no `GET
+/// /v2/` ping before each request), and a second pull of a present image
+/// asks one HEAD of the manifest and nothing else.
+#[test]
+#[ignore = "needs root"]
+fn anonymous_pull_skips_the_ping_and_a_second_pull_is_one_head() {
+    // A registry of this test's own: its log holds only our requests.
+    let reg = support::Registry::start(false);
+    let store = Store::new();
+    let name = reg.reference("busybox");
+    let probes = reg.log().lines().count();
+    store.berthctl(["pull", "-q", &name]).success();
+    // The registry logs a request once it has answered: wait for the lines
+    // of the config and the layer.
+    let wait_for = |skip: usize, n: usize, what: &str| {
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+        while requests_after(&reg, skip).iter().filter(|r| r.contains(what)).count() < n {
+            assert!(std::time::Instant::now() < deadline, "{what}: {:?}", requests_after(&reg, skip));
+            std::thread::sleep(std::time::Duration::from_millis(20));
+        }
+    };
+    wait_for(probes, 2, "/blobs/");
+    let first = requests_after(&reg, probes);
+    assert!(!first.iter().any(|r| r.starts_with("GET /v2/ ")), "{first:?}");
+    let seen = reg.log().lines().count();
+    assert_eq!(store.berthctl(["pull", "-q", &name]).success(), format!("{name}:latest\n"));
+    wait_for(seen, 1, "/manifests/");
+    assert_eq!(requests_after(&reg, seen), vec!["HEAD /v2/busybox/manifests/latest HTTP/1.1".to_string()]);
+    reg.stop();
+}

@@ -79,7 +79,11 @@ impl Sandbox {
     /// What must be exactly as before after a test: links, firewall rules
     /// (nftables, which iptables-nft also writes), and the netns files.
     pub fn snapshot(&self, store: &Store) -> String {
-        let links = self.sh("ip -o link show | sed 's/^[0-9]*: //; s/ link\\/.*//' | sort");
+        // A bridge's carrier and operstate (UNKNOWN when new, UP or
+        // NO-CARRIER once it had a port) are the kernel's, not something left
+        // behind.
+        let links = self
+            .sh("ip -o link show | sed 's/^[0-9]*: //; s/ link\\/.*//; s/ state [A-Z]* / /; s/NO-CARRIER,//' | sort");
         // Packet counters move with traffic; the rules themselves must not.
         let rules = self.sh("nft list ruleset | sed -E 's/packets [0-9]+ bytes [0-9]+//'");
         let netns = self.sh(&format!("ls -A {}/netns 2>/dev/null || true", store.runroot.display()));

@@ -19,6 +19,7 @@ mod images;
 mod login;
 mod network;
 mod network_run;
+mod oom;
 mod output;
 mod prune;
 mod pull;

@@ -102,24 +102,28 @@ pub(crate) struct Pruned {
     pub reclaimed: u64,
 }
 
-/// Remove every cache entry, and the images that were there only for the
-/// cache (no tag, no repo digest, nothing holding them); then collect.
-pub(crate) fn prune(store: &mut Store) -> Result<Pruned, BuildError> {
+/// Remove every cache entry (with `used_before`, only those last used
+/// before that time, in seconds since the epoch: docker's `until` filter),
+/// and the images that were there only for the cache (no tag, no repo
+/// digest, nothing holding them); then collect.
+pub(crate) fn prune(store: &mut Store, used_before: Option<i64>) -> Result<Pruned, BuildError> {
     let _gc = store.gc_lock(image::GcLock::Sweep)?;
+    let cutoff = used_before.unwrap_or(i64::MAX);
     let conn = store.db.conn();
     let mut st = conn
         .prepare(
             "SELECT DISTINCT image_id FROM build_cache
-             WHERE image_id NOT IN (SELECT image_id FROM tags)
+             WHERE last_used < ?1
+               AND image_id NOT IN (SELECT image_id FROM tags)
                AND image_id NOT IN (SELECT image_id FROM repo_digests)
                AND image_id NOT IN (SELECT image_id FROM image_holds)",
         )
         .map_err(sql(store))?;
-    let ids: Vec<String> = st.query_map([], |r| r.get(0)).and_then(Iterator::collect).map_err(sql(store))?;
+    let ids: Vec<String> = st.query_map([cutoff], |r| r.get(0)).and_then(Iterator::collect).map_err(sql(store))?;
     drop(st);
     let path = store.db.path().to_path_buf();
     store.db.write(|tx| {
-        tx.execute("DELETE FROM build_cache", [])
+        tx.execute("DELETE FROM build_cache WHERE last_used < ?1", [cutoff])
             .map_err(|source| BuildError::Db(DbError::Sql { path: path.clone(), source }))
     })?;
     let mut out = Pruned::default();

@@ -393,6 +393,7 @@ impl Builder<'_> {
             history: image::HistoryEntry { created_by: Some(created_by), ..Default::default() },
             created: None,
             author,
+            container: None,
             tag: None,
         };
         let id = image::record_image(&mut self.store, &rec)?;

@@ -176,7 +176,7 @@ fn prune(config: &Config, args: &BuilderPruneArgs) -> anyhow::Result<i32> {
         }
     }
     let mut store = Store::open(&config.data_root)?;
-    let pruned = build::cache::prune(&mut store)?;
+    let pruned = build::cache::prune(&mut store, None)?;
     if !pruned.images.is_empty() {
         println!("Deleted build cache objects:");
         for id in &pruned.images {

@@ -134,15 +134,19 @@ fn kind_name(kind: Kind) -> &'static str {
     }
 }
 
-/// docker's container-config keys, in its order, with its defaults.
-fn docker_config(raw: &Value) -> Value {
-    let c = raw.get("config").cloned().unwrap_or(json!({}));
+/// docker's container-config keys, in its order, with its defaults, from
+/// an image config's `config` or `container_config` section (a committed
+/// image's carry the container's Hostname, Image, Attach…).
+fn docker_config(c: &Value) -> Value {
     let get = |k: &str, d: Value| c.get(k).cloned().unwrap_or(d);
     let mut v = json!({
-        "Hostname": "", "Domainname": "", "User": get("User", json!("")),
-        "AttachStdin": false, "AttachStdout": false, "AttachStderr": false,
-        "Tty": false, "OpenStdin": false, "StdinOnce": false,
-        "Env": get("Env", Value::Null), "Cmd": get("Cmd", Value::Null), "Image": "",
+        "Hostname": get("Hostname", json!("")), "Domainname": get("Domainname", json!("")),
+        "User": get("User", json!("")),
+        "AttachStdin": get("AttachStdin", json!(false)), "AttachStdout": get("AttachStdout", json!(false)),
+        "AttachStderr": get("AttachStderr", json!(false)),
+        "Tty": get("Tty", json!(false)), "OpenStdin": get("OpenStdin", json!(false)),
+        "StdinOnce": get("StdinOnce", json!(false)),
+        "Env": get("Env", Value::Null), "Cmd": get("Cmd", Value::Null), "Image": get("Image", json!("")),
         "Volumes": get("Volumes", Value::Null), "WorkingDir": get("WorkingDir", json!("")),
         "Entrypoint": get("Entrypoint", Value::Null), "OnBuild": get("OnBuild", Value::Null),
         "Labels": get("Labels", Value::Null),
@@ -167,13 +171,17 @@ pub(crate) fn to_json(img: &Image) -> Value {
         "Parent": "",
         "Comment": s("comment"),
         "Created": s("created"),
+        // A committed image's container and its config (docker's commit).
+        "Container": s("container"),
+        "ContainerConfig": docker_config(raw.get("container_config").unwrap_or(&Value::Null)),
         "DockerVersion": s("docker_version"),
         "Author": s("author"),
-        "Config": docker_config(&raw),
+        "Config": docker_config(raw.get("config").unwrap_or(&Value::Null)),
         "Architecture": s("architecture"),
         "Os": s("os"),
         "Size": img.size,
-        "GraphDriver": {"Name": "overlay", "Data": {"LowerDir": lower.join(":")}},
+        "VirtualSize": img.size,
+        "GraphDriver": {"Name": "overlay2", "Data": {"LowerDir": lower.join(":")}},
         "RootFS": {"Type": "layers", "Layers": diff_ids},
         "Metadata": {"LastTagTime": chrono::DateTime::from_timestamp(img.added, 0).map(|t| t.to_rfc3339()).unwrap_or_default()},
     });

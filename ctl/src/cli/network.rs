@@ -147,8 +147,8 @@ pub(crate) fn run(config: &Config, args: NetworkArgs) -> anyhow::Result<i32> {
         NetworkCommand::Create(a) => create(&mut db, a),
         NetworkCommand::Ls(a) => ls(&mut db, &a),
         NetworkCommand::Inspect(a) => inspect(&mut db, &a),
-        NetworkCommand::Rm(a) => rm(&mut db, &a),
-        NetworkCommand::Prune(a) => prune(&mut db, &a),
+        NetworkCommand::Rm(a) => rm(config, &mut db, &a),
+        NetworkCommand::Prune(a) => prune(config, &mut db, &a),
         NetworkCommand::Connect(a) => connect(config, &mut db, &a),
         NetworkCommand::Disconnect(a) => disconnect(config, &mut db, &a),
     }
@@ -325,10 +325,11 @@ fn log_named(db: &Db, action: &str, key: &str, container: &str) {
     }
 }
 
-fn rm(db: &mut Db, a: &RmArgs) -> anyhow::Result<i32> {
+fn rm(config: &Config, db: &mut Db, a: &RmArgs) -> anyhow::Result<i32> {
+    let driver = network::driver(&config.runroot)?;
     let mut status = 0;
     for key in &a.networks {
-        match db.write(|tx| network::remove(tx, key)) {
+        match db.write(|tx| network::remove(tx, &*driver, key)) {
             Ok(n) => {
                 println!("{key}");
                 log(db, "destroy", &n, None);
@@ -343,14 +344,14 @@ fn rm(db: &mut Db, a: &RmArgs) -> anyhow::Result<i32> {
     Ok(status)
 }
 
-fn prune(db: &mut Db, a: &PruneArgs) -> anyhow::Result<i32> {
+fn prune(config: &Config, db: &mut Db, a: &PruneArgs) -> anyhow::Result<i32> {
     let filter = PruneFilter::parse(&a.filter, &["label", "label!", "until"])?;
     if !a.force
         && !super::prune::confirm("WARNING! This will remove all custom networks not used by at least one container.")?
     {
         return Ok(0);
     }
-    let pruned = prune_networks(db, &filter)?;
+    let pruned = prune_networks(config, db, &filter)?;
     if !pruned.output.is_empty() {
         println!("{}", pruned.output);
     }
@@ -358,8 +359,9 @@ fn prune(db: &mut Db, a: &PruneArgs) -> anyhow::Result<i32> {
 }
 
 /// Remove the user networks no container is on that `filter` selects.
-pub(super) fn prune_networks(db: &mut Db, filter: &PruneFilter) -> anyhow::Result<Pruned> {
-    let removed = db.write(|tx| network::prune(tx, |n| !filter.selects(&n.labels, Some(&n.created))))?;
+pub(super) fn prune_networks(config: &Config, db: &mut Db, filter: &PruneFilter) -> anyhow::Result<Pruned> {
+    let driver = network::driver(&config.runroot)?;
+    let removed = db.write(|tx| network::prune(tx, &*driver, |n| !filter.selects(&n.labels, Some(&n.created))))?;
     Ok(Pruned::list("Deleted Networks:", removed, 0))
 }
 

@@ -96,6 +96,17 @@ impl PruneFilter {
         self.until.is_some()
     }
 
+    /// The `until` time in seconds since the epoch, if given.
+    pub(crate) fn until_secs(&self) -> Option<i64> {
+        self.until.map(|t| t.timestamp())
+    }
+
+    /// Whether a `label=` filter is given (objects without labels, such as
+    /// build cache entries, then never match).
+    pub(crate) fn needs_labels(&self) -> bool {
+        !self.labels.is_empty()
+    }
+
     /// Whether an object with these labels, made at `created` (RFC 3339),
     /// is selected: every `label`, no `label!`, and made before `until`.
     pub(crate) fn selects(&self, labels: &BTreeMap<String, String>, created: Option<&str>) -> bool {
@@ -130,10 +141,15 @@ pub(crate) fn run(config: &Config, args: &PruneArgs) -> anyhow::Result<i32> {
 pub(crate) fn images(config: &Config, all: bool, filter: &PruneFilter) -> anyhow::Result<Pruned> {
     let mut store = Store::open(&config.data_root)?;
     let _sweep = store.gc_lock(GcLock::Sweep)?;
+    // A build step's image with children is the build cache's, not
+    // dangling (docker's prune skips images with children): the build
+    // cache's pruner takes it.
+    let intermediate = crate::build::cache::intermediate(&store)?;
     let mut lines = Vec::new();
     for i in image::list(&store.db)? {
         let dangling = i.tags.is_empty();
-        if i.holders > 0 || (!all && !dangling) || !selects(&store, &i, filter) {
+        if i.holders > 0 || (!all && !dangling) || intermediate.contains(i.id.as_str()) || !selects(&store, &i, filter)
+        {
             continue;
         }
         lines.extend(image::prune_one(&mut store, &i.id)?);

@@ -35,7 +35,7 @@ pub(crate) fn run(config: &Config, a: &SystemPruneArgs) -> anyhow::Result<i32> {
     }
     let mut pruned: Vec<Pruned> = vec![
         super::container::rm::prune_containers(config, &filter)?,
-        super::network::prune_networks(&mut super::network::open_db(config)?, &filter)?,
+        super::network::prune_networks(config, &mut super::network::open_db(config)?, &filter)?,
     ];
     if a.volumes {
         let select = |v: &crate::volume::Volume| filter.selects(&v.label_map(), None);
@@ -54,11 +54,19 @@ pub(crate) fn run(config: &Config, a: &SystemPruneArgs) -> anyhow::Result<i32> {
     Ok(0)
 }
 
-/// The build cache's pruner. berthctl keeps no build cache yet; when `build`
-/// adds one, its `builder prune` function (every unused entry, all of them
-/// with `all`) is called from here.
-fn build_cache(_config: &Config, _all: bool, _filter: &PruneFilter) -> anyhow::Result<Pruned> {
-    Ok(Pruned::default())
+/// The build cache's pruner, `builder prune`'s (docker/cli
+/// `builder.CachePrune`): every cache entry and the untagged step images only
+/// it kept, the layers they leave unused collected. Entries carry no labels,
+/// so a `label=` filter keeps them all; `until` keeps those used since.
+/// berthctl's cache has no dangling/shared split, so `-a` prunes the same.
+fn build_cache(config: &Config, _all: bool, filter: &PruneFilter) -> anyhow::Result<Pruned> {
+    if filter.needs_labels() {
+        return Ok(Pruned::default());
+    }
+    let mut store = crate::image::Store::open(&config.data_root)?;
+    let pruned = crate::build::cache::prune(&mut store, filter.until_secs())?;
+    let ids = pruned.images.iter().map(|d| d.hex().to_string());
+    Ok(Pruned::list("Deleted build cache objects:", ids, pruned.reclaimed))
 }
 
 /// docker's confirmation text (without the "Are you sure…" line).

@@ -106,6 +106,7 @@ fn collect(config: &Config) -> anyhow::Result<VersionInfo> {
             ("Os".to_string(), "linux".to_string()),
             ("Arch".to_string(), arch.clone()),
             ("KernelVersion".to_string(), kernel.clone()),
+            ("Experimental".to_string(), "false".to_string()),
         ]),
     };
     Ok(VersionInfo {
@@ -117,7 +118,10 @@ fn collect(config: &Config) -> anyhow::Result<VersionInfo> {
         },
         server: ServerVersion {
             platform: Platform { name: "berthctl (daemonless)".to_string() },
-            components: vec![engine, runtime_component(&config.runtime_name, &config.runtime, runtime)],
+            components: [engine, runtime_component(&config.runtime_name, &config.runtime, runtime)]
+                .into_iter()
+                .chain(init_component())
+                .collect(),
             version,
             os: "linux".to_string(),
             arch,
@@ -140,6 +144,16 @@ fn runtime_component(name: &str, path: &Path, v: host::RuntimeVersion) -> Compon
     details.insert("Path".to_string(), path.display().to_string());
     let name = Path::new(name).file_name().map_or(name.to_string(), |n| n.to_string_lossy().into_owned());
     Component { name, version: v.version, details }
+}
+
+/// What `--init` runs, as docker shows its docker-init (tini): berthctl
+/// bind-mounts tini-static or catatonit at /sbin/docker-init.
+fn init_component() -> Option<Component> {
+    let path = crate::container::bundle::find_init()?;
+    let out = std::process::Command::new(&path).arg("--version").output().ok()?;
+    let version = String::from_utf8_lossy(&out.stdout).split_whitespace().last()?.to_string();
+    let details = BTreeMap::from([("GitCommit".to_string(), String::new())]);
+    Some(Component { name: "docker-init".to_string(), version, details })
 }
 
 fn capitalize(s: &str) -> String {

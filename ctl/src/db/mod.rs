@@ -35,10 +35,34 @@ pub(crate) struct Db {
     path: PathBuf,
 }
 
+/// The first connection of a process to a WAL database finds no other user
+/// of its index (`-shm`) and rebuilds it by reading the whole WAL, which
+/// stays up to 1000 pages long (see `Db::open`); a command that opens the
+/// database several times (`run` does six) paid that each time. One idle
+/// connection kept for the life of the process keeps the index mapped, so
+/// only the first open reads the WAL. It holds no lock between statements,
+/// so other commands' writes and checkpoints are not held up.
+fn keep_wal_index(path: &Path) {
+    static KEPT: std::sync::Mutex<Option<Connection>> = std::sync::Mutex::new(None);
+    let Ok(mut kept) = KEPT.lock() else { return };
+    if kept.is_some() {
+        return;
+    }
+    let Ok(conn) = Connection::open(path) else { return };
+    let _ = conn.busy_timeout(BUSY_TIMEOUT);
+    let ready = conn.set_db_config(rusqlite::config::DbConfig::SQLITE_DBCONFIG_NO_CKPT_ON_CLOSE, true).is_ok()
+        && conn.pragma_update(None, "journal_mode", "WAL").is_ok()
+        && conn.pragma_query_value(None, "user_version", |r| r.get::<_, i64>(0)).is_ok();
+    if ready {
+        *kept = Some(conn);
+    }
+}
+
 impl Db {
     /// Open (creating if needed) and bring the schema up to date.
     pub(crate) fn open(path: &Path) -> Result<Db, DbError> {
         let open_err = |source| DbError::Open { path: path.to_path_buf(), source };
+        keep_wal_index(path);
         let conn = Connection::open(path).map_err(open_err)?;
         conn.busy_timeout(BUSY_TIMEOUT).map_err(open_err)?;
         // WAL survives in the file; setting it again is a no-op read.

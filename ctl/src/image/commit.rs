@@ -13,7 +13,7 @@
 //! let id: Digest = image::record_image(&mut store, &ImageRecord {
 //!     parent: Some(&parent), layer, config,
 //!     history: HistoryEntry { created_by: Some("/bin/sh -c make".into()), ..Default::default() },
-//!     created: None, author: None, tag: None })?;
+//!     created: None, author: None, container: None, tag: None })?;
 //! ```
 //!
 //! `layer_from_dir` packs the tree (`pack::pack_dir`: deterministic order,
@@ -72,6 +72,9 @@ pub(crate) struct ImageRecord<'a> {
     pub created: Option<String>,
     /// The config's top-level `author` (`commit -a`, `MAINTAINER`).
     pub author: Option<String>,
+    /// `commit`'s container: its id and its docker `Config`, written as the
+    /// config's `container` and `container_config` (docker's commit).
+    pub container: Option<(String, Map<String, Value>)>,
     pub tag: Option<Reference>,
 }
 
@@ -267,6 +270,10 @@ fn new_config(rec: &ImageRecord<'_>, created: &str) -> Result<Value, ImageError>
         config.insert("author".into(), json!(a));
     }
     config.insert("config".into(), Value::Object(rec.config.clone()));
+    if let Some((id, container_config)) = &rec.container {
+        config.insert("container".into(), json!(id));
+        config.insert("container_config".into(), Value::Object(container_config.clone()));
+    }
     config.insert("created".into(), json!(created));
     config.insert("history".into(), Value::Array(history));
     config.insert("os".into(), os);
@@ -321,6 +328,7 @@ mod tests {
             history: HistoryEntry { created_by: Some("make".into()), comment: Some("msg".into()), author: None },
             created: None,
             author: Some("me".into()),
+            container: Some(("c1".into(), Map::from_iter([("Hostname".to_string(), json!("box"))]))),
             tag: Some(Reference::parse("made:v1").unwrap()),
         };
         let id = record_image(&mut s, &rec).unwrap();
@@ -332,6 +340,9 @@ mod tests {
         assert_eq!(raw["config"]["Cmd"], json!(["sh"]));
         assert_eq!(raw["config"]["Env"], json!(["A=1"]));
         assert_eq!(raw["author"], json!("me"));
+        let keys: Vec<&str> = raw.as_object().unwrap().keys().map(String::as_str).collect();
+        assert_eq!(keys[..5], ["architecture", "author", "config", "container", "container_config"]);
+        assert_eq!((&raw["container"], &raw["container_config"]["Hostname"]), (&json!("c1"), &json!("box")));
         let h = raw["history"].as_array().unwrap();
         assert_eq!(h.len(), 2);
         assert_eq!((&h[1]["created_by"], &h[1]["comment"]), (&json!("make"), &json!("msg")));

@@ -249,6 +249,7 @@ pub(crate) fn setup(
         }
         return Err(wrap(who.id)(e));
     }
+    crate::testhook::fault("network:setup");
     let own = attached.first().map(|(_, e)| (e.ip, who.hostname));
     let network_dns = attached.iter().find_map(|(n, _)| super::dns_address(n));
     write_etc(etc_dir, &etc::hosts(&req.extra_hosts, own), &etc::resolv_conf(&host_resolv, &dns, network_dns))?;

@@ -34,6 +34,19 @@ pub(crate) enum DriverError {
         #[source]
         source: serde_json::Error,
     },
+    #[error("{what} (netns {netns:?})")]
+    Netlink {
+        what: &'static str,
+        netns: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("network state {path:?}")]
+    State {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
     #[error("lock {path:?}")]
     Lock {
         path: PathBuf,
@@ -89,6 +102,11 @@ pub(crate) trait NetworkDriver {
     fn setup(&self, netns: &Path, input: &str) -> Result<SetupResult, DriverError>;
     /// Undo `setup` of the same input.
     fn teardown(&self, netns: &Path, input: &str) -> Result<(), DriverError>;
+    /// `network rm`: remove what the network itself had (its bridge and
+    /// rules), once no container is on it.
+    fn remove_network(&self, _network: &Network) -> Result<(), DriverError> {
+        Ok(())
+    }
 }
 
 /// Find a helper program: `$env` if set, else the first of `dirs` that has

@@ -1,6 +1,6 @@
 //! Networks: the records (`store`), address management (`ipam`), published
 //! ports (`ports`), the driver that builds interfaces and firewall rules
-//! (`driver`, `netavark`), the container's network namespace file
+//! (`driver`; `native`, the default, or `netavark`), the container's network namespace file
 //! (`netns`) and its /etc files (`etc`).
 //!
 //! Network commands use the functions here; the container's run path calls
@@ -15,6 +15,7 @@ pub(crate) mod driver;
 mod etc;
 pub(crate) mod inspect;
 pub(crate) mod ipam;
+mod native;
 mod netavark;
 pub(crate) mod netns;
 pub(crate) mod ports;
@@ -300,8 +301,9 @@ fn has_interface(name: &str) -> bool {
     dev.lines().skip(2).filter_map(|l| l.split_once(':')).any(|(n, _)| n.trim() == name)
 }
 
-/// `network rm`, in the caller's write transaction.
-pub(crate) fn remove(c: &Connection, key: &str) -> Result<Network, NetworkError> {
+/// `network rm`, in the caller's write transaction (the driver removes the
+/// network's bridge and rules; its failure rolls the removal back).
+pub(crate) fn remove(c: &Connection, driver: &dyn driver::NetworkDriver, key: &str) -> Result<Network, NetworkError> {
     ensure_defaults(c)?;
     let n = store::find_network(c, key)?.ok_or_else(|| NetworkError::NotFound(key.to_string()))?;
     if is_predefined(&n) {
@@ -311,11 +313,16 @@ pub(crate) fn remove(c: &Connection, key: &str) -> Result<Network, NetworkError>
         return Err(NetworkError::InUse { name: n.name, id: n.id });
     }
     store::delete_network(c, &n.id)?;
+    driver.remove_network(&n)?;
     Ok(n)
 }
 
 /// `network prune`: every user network without endpoints; returns their names.
-pub(crate) fn prune(c: &Connection, keep: impl Fn(&Network) -> bool) -> Result<Vec<String>, NetworkError> {
+pub(crate) fn prune(
+    c: &Connection,
+    driver: &dyn driver::NetworkDriver,
+    keep: impl Fn(&Network) -> bool,
+) -> Result<Vec<String>, NetworkError> {
     ensure_defaults(c)?;
     let mut removed = Vec::new();
     for n in store::networks(c)? {
@@ -323,15 +330,53 @@ pub(crate) fn prune(c: &Connection, keep: impl Fn(&Network) -> bool) -> Result<V
             continue;
         }
         store::delete_network(c, &n.id)?;
+        driver.remove_network(&n)?;
         removed.push(n.name);
     }
     Ok(removed)
 }
 
 /// The driver for containers of the store whose run state is `runroot`:
-/// netavark, with its state (and aardvark-dns's) in `<runroot>/netavark`.
+/// the native one (state in `<runroot>/net`), or netavark (state in
+/// `<runroot>/netavark`) with `BERTH_NETWORK_BACKEND=netavark`. A stored
+/// input is always replayed by the driver that made it.
 pub(crate) fn driver(runroot: &Path) -> Result<Box<dyn driver::NetworkDriver>, NetworkError> {
-    Ok(Box::new(netavark::Netavark::new(&runroot.join("netavark"))))
+    let netavark = std::env::var("BERTH_NETWORK_BACKEND").is_ok_and(|b| b == "netavark");
+    Ok(Box::new(Backends {
+        native: native::Native::new(&runroot.join("net")),
+        netavark: netavark::Netavark::new(&runroot.join("netavark")),
+        prefer_netavark: netavark,
+    }))
+}
+
+/// Both drivers: new setups go to the preferred one, stored inputs to the
+/// one that made them.
+struct Backends {
+    native: native::Native,
+    netavark: netavark::Netavark,
+    prefer_netavark: bool,
+}
+
+impl Backends {
+    fn of(&self, input: &str) -> &dyn driver::NetworkDriver {
+        if native::Native::owns(input) { &self.native } else { &self.netavark }
+    }
+}
+
+impl driver::NetworkDriver for Backends {
+    fn input(&self, a: &driver::Attachment<'_>) -> String {
+        if self.prefer_netavark { self.netavark.input(a) } else { self.native.input(a) }
+    }
+    fn setup(&self, netns: &Path, input: &str) -> Result<driver::SetupResult, driver::DriverError> {
+        self.of(input).setup(netns, input)
+    }
+    fn teardown(&self, netns: &Path, input: &str) -> Result<(), driver::DriverError> {
+        self.of(input).teardown(netns, input)
+    }
+    fn remove_network(&self, n: &Network) -> Result<(), driver::DriverError> {
+        // netavark removes its bridge with the network's last container.
+        self.native.remove_network(n)
+    }
 }
 
 fn open_db(config: &crate::config::Config) -> Result<crate::db::Db, NetworkError> {
@@ -410,6 +455,20 @@ pub(crate) fn dns_address(n: &Network) -> Option<Ipv4Addr> {
 mod tests {
     use super::*;
 
+    /// A driver with nothing to remove.
+    struct Nop;
+    impl driver::NetworkDriver for Nop {
+        fn input(&self, _: &driver::Attachment<'_>) -> String {
+            String::new()
+        }
+        fn setup(&self, _: &Path, _: &str) -> Result<driver::SetupResult, driver::DriverError> {
+            Ok(Default::default())
+        }
+        fn teardown(&self, _: &Path, _: &str) -> Result<(), driver::DriverError> {
+            Ok(())
+        }
+    }
+
     fn opts(name: &str) -> CreateOptions {
         CreateOptions { name: name.into(), driver: "bridge".into(), ..Default::default() }
     }
@@ -468,7 +527,7 @@ mod tests {
         let c = store::test_db();
         ensure_defaults(&c).unwrap();
         assert_eq!(
-            remove(&c, "bridge").unwrap_err().to_string(),
+            remove(&c, &Nop, "bridge").unwrap_err().to_string(),
             "bridge is a pre-defined network and cannot be removed"
         );
         let n = create(&c, &opts("web")).unwrap();
@@ -483,10 +542,10 @@ mod tests {
             endpoint_id: "e".into(),
         };
         store::insert_endpoint(&c, &e).unwrap();
-        assert!(matches!(remove(&c, "web"), Err(NetworkError::InUse { .. })));
-        assert!(prune(&c, |_| false).unwrap().is_empty());
+        assert!(matches!(remove(&c, &Nop, "web"), Err(NetworkError::InUse { .. })));
+        assert!(prune(&c, &Nop, |_| false).unwrap().is_empty());
         store::delete_container(&c, "c").unwrap();
-        assert_eq!(prune(&c, |_| false).unwrap(), vec!["web".to_string()]);
-        assert!(matches!(remove(&c, "web"), Err(NetworkError::NotFound(_))));
+        assert_eq!(prune(&c, &Nop, |_| false).unwrap(), vec!["web".to_string()]);
+        assert!(matches!(remove(&c, &Nop, "web"), Err(NetworkError::NotFound(_))));
     }
 }

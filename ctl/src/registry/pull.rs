@@ -50,6 +50,16 @@ pub(super) struct Remote {
     auth: RegistryAuth,
     registry: String,
     image: String,
+    /// Anonymous manifest requests without oci-client's `GET /v2/` ping
+    /// (`direct_manifest`); None when there are credentials or the registry
+    /// is known to want a token.
+    direct: Option<Direct>,
+}
+
+/// A plain HTTP client for anonymous manifest requests.
+struct Direct {
+    http: reqwest::Client,
+    scheme: &'static str,
 }
 
 impl Remote {
@@ -72,12 +82,15 @@ impl Remote {
             Some(d) => oci_client::Reference::with_digest(r.domain.clone(), r.path.clone(), d.to_string()),
             None => oci_client::Reference::with_tag(r.domain.clone(), r.path.clone(), r.tag_or_digest()),
         };
+        let auth = auth::credentials(auth_file, &r.domain);
+        let direct = direct_client(&r.domain, &auth);
         Remote {
             client: oci_client::Client::new(config),
             reference,
-            auth: auth::credentials(auth_file, &r.domain),
+            auth,
             registry: r.domain.clone(),
             image: r.to_string(),
+            direct,
         }
     }
 
@@ -99,20 +112,67 @@ impl Remote {
         &self,
         reference: &oci_client::Reference,
         expected: Option<&Digest>,
+        store: &Store,
     ) -> Result<(Vec<u8>, Digest), RegistryError> {
         let what = format!("manifest {}", reference.digest().or(reference.tag()).unwrap_or("latest"));
-        let (bytes, _) = self
-            .client
-            .pull_manifest_raw(reference, &self.auth, manifest::ACCEPT)
-            .await
-            .map_err(|e| self.fail(&what, e))?;
+        let bytes = match self.direct_manifest(reference, store).await {
+            Some(bytes) => bytes,
+            None => {
+                let (bytes, _) = self
+                    .client
+                    .pull_manifest_raw(reference, &self.auth, manifest::ACCEPT)
+                    .await
+                    .map_err(|e| self.fail(&what, e))?;
+                bytes.to_vec()
+            }
+        };
         let digest = Digest::of(&bytes);
         if let Some(e) = expected
             && e != &digest
         {
             return Err(self.invalid(format!("{what}: digest mismatch (got {digest})")));
         }
-        Ok((bytes.to_vec(), digest))
+        Ok((bytes, digest))
+    }
+
+    /// The manifest without oci-client's `GET /v2/` ping (one round trip per
+    /// request on an anonymous registry): a HEAD, and the stored copy when
+    /// the store holds the digest it names (a second pull asks nothing
+    /// more); else a GET. None — the caller goes through oci-client, with
+    /// its token flow and its error messages — on 401 or any other failure.
+    async fn direct_manifest(&self, reference: &oci_client::Reference, store: &Store) -> Option<Vec<u8>> {
+        let d = self.direct.as_ref()?;
+        let tag_or_digest = reference.digest().or(reference.tag()).unwrap_or("latest");
+        let url = format!(
+            "{}://{}/v2/{}/manifests/{tag_or_digest}",
+            d.scheme,
+            reference.resolve_registry(),
+            reference.repository()
+        );
+        let accept = manifest::ACCEPT.join(", ");
+        let head = d.http.head(&url).header(reqwest::header::ACCEPT, &accept).send().await.ok()?;
+        if !head.status().is_success() {
+            tracing::debug!(url, status = %head.status(), "manifest HEAD: going through the token flow");
+            return None;
+        }
+        let named = head
+            .headers()
+            .get("docker-content-digest")
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.parse::<Digest>().ok());
+        if let Some(digest) = named
+            && store.content.has(&digest)
+            && let Ok(bytes) = store.content.read(&digest)
+            && Digest::of(&bytes) == digest
+        {
+            return Some(bytes);
+        }
+        let res = d.http.get(&url).header(reqwest::header::ACCEPT, &accept).send().await.ok()?;
+        if !res.status().is_success() || res.content_length().is_some_and(|n| n > MAX_DOCUMENT) {
+            return None;
+        }
+        let bytes = res.bytes().await.ok()?;
+        (bytes.len() as u64 <= MAX_DOCUMENT).then(|| bytes.to_vec())
     }
 
     /// A small blob (the config) whole, checked.
@@ -135,6 +195,21 @@ impl Remote {
 fn read_timeout() -> std::time::Duration {
     let secs = std::env::var("BERTH_REGISTRY_READ_TIMEOUT").ok().and_then(|s| s.parse().ok()).unwrap_or(60);
     std::time::Duration::from_secs(secs)
+}
+
+/// The client for anonymous manifest requests: none with credentials (the
+/// token flow needs oci-client's ping) or for Docker Hub, which always wants
+/// a token.
+fn direct_client(domain: &str, auth: &RegistryAuth) -> Option<Direct> {
+    if !matches!(auth, RegistryAuth::Anonymous) || domain == crate::reference::DOCKER_HUB {
+        return None;
+    }
+    let http = reqwest::Client::builder()
+        .connect_timeout(std::time::Duration::from_secs(30))
+        .read_timeout(read_timeout())
+        .build()
+        .ok()?;
+    Some(Direct { http, scheme: if is_loopback(domain) { "http" } else { "https" } })
 }
 
 /// docker talks plain HTTP to registries on loopback.
@@ -192,14 +267,14 @@ struct Resolved {
 }
 
 async fn resolve(remote: &Remote, r: &Reference, opts: &PullOptions, store: &Store) -> Result<Resolved, RegistryError> {
-    let (top, top_digest) = remote.manifest(&remote.reference, r.digest.as_ref()).await?;
+    let (top, top_digest) = remote.manifest(&remote.reference, r.digest.as_ref(), store).await?;
     let (manifest, manifest_digest, parsed) = match manifest::parse(&top).map_err(|e| remote.invalid(e))? {
         Parsed::Index(entries) => {
             let want = manifest::wanted_platform(opts.platform.as_deref()).map_err(|e| remote.invalid(e))?;
             let entry = manifest::choose(&entries, &want).map_err(|e| remote.invalid(e))?;
             let d: Digest = entry.digest.parse().map_err(|e| remote.fail("index entry", e))?;
             let by_digest = oci_client::Reference::with_digest(r.domain.clone(), r.path.clone(), d.to_string());
-            let (bytes, digest) = remote.manifest(&by_digest, Some(&d)).await?;
+            let (bytes, digest) = remote.manifest(&by_digest, Some(&d), store).await?;
             store.content.put(&top).map_err(|e| remote.fail("store index", e))?;
             let parsed = manifest::parse(&bytes).map_err(|e| remote.invalid(e))?;
             (bytes, digest, parsed)

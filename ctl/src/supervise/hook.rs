@@ -39,12 +39,17 @@ fn run(a: &Args, event: &[&std::ffi::OsStr]) -> String {
     }
 }
 
-/// The container exited with `code` (and the runtime deleted it): berthctl
-/// records it and tears the network down; true if the restart policy
-/// asks for another start, else berthctl has finished (unmounted, removed
-/// for `--rm`).
-pub(crate) fn exited(a: &Args, code: i32) -> bool {
-    run(a, &["exited".as_ref(), code.to_string().as_ref()]) == "restart"
+/// The container exited with `code` (and the runtime deleted it; the OOM
+/// killer struck in it when `oom_killed`): berthctl records it and tears the
+/// network down; true if the restart policy asks for another start, else
+/// berthctl has finished (unmounted, removed for `--rm`).
+pub(crate) fn exited(a: &Args, code: i32, oom_killed: bool) -> bool {
+    let code = code.to_string();
+    let mut event: Vec<&std::ffi::OsStr> = vec!["exited".as_ref(), code.as_ref()];
+    if oom_killed {
+        event.push("--oom-killed".as_ref());
+    }
+    run(a, &event) == "restart"
 }
 
 /// A start failed: berthctl records the failure and finishes; its answer is

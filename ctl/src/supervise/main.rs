@@ -11,7 +11,8 @@
 //!
 //! It never opens berthctl's database: berthctl prepares the bundle, and
 //! after each exit the supervisor writes the status to `<run>/exit` and runs
-//! `berthctl __hook` (`hook.rs`) to record it, tear the network down, unmount
+//! `berthctl __hook` (`hook.rs`) to record it (with the OOM killer's
+//! verdict, read from the cgroup before `delete`: `oom.rs`), tear the network down, unmount
 //! and decide on a restart. So its idle memory is a small binary's, not
 //! berthctl's (tokio, rustls, SQLite); see bench/RESULTS.md.
 #![deny(unsafe_code)]
@@ -21,6 +22,7 @@ mod backoff;
 mod hook;
 mod launch;
 mod logwriter;
+mod oom;
 #[path = "../supervisor/protocol.rs"]
 mod protocol;
 mod pump;
@@ -38,6 +40,10 @@ use args::Args;
 use launch::{ContainerIo, Failure};
 use logwriter::LogWriter;
 use pump::{Client, Pump};
+
+/// How long a client that claimed the exit may take to record it before the
+/// supervisor runs `berthctl __hook exited` itself.
+const CLAIMED_EXIT_TIMEOUT: Duration = Duration::from_secs(30);
 
 fn main() {
     let args = match args::parse(std::env::args_os().skip(1)) {
@@ -131,10 +137,18 @@ impl Supervisor {
             if !first {
                 hook::running(&self.args, pid);
             }
+            // Found while init lives, read before `delete` removes it.
+            let memory_cgroup = oom::memory_cgroup_of(pid);
             let code = self.pump(io, pid);
+            let oom_killed = memory_cgroup.as_deref().is_some_and(|d| oom::kills(d) > 0);
             launch::delete(&self.args);
             self.write_exit_file(code);
-            let restart = hook::exited(&self.args, code);
+            // A foreground `run` that claimed the exit records it itself
+            // (one berthctl process fewer); else, or if it fails, the hook.
+            let restart = match self.hand_exit(code, oom_killed) {
+                Some(restart) => restart,
+                None => hook::exited(&self.args, code, oom_killed),
+            };
             // Clients hear of the exit only once berthctl has recorded it
             // (and removed the container, for --rm), so `run --rm x; ps -a`
             // never sees it.
@@ -209,6 +223,13 @@ impl Supervisor {
         if let Err(e) = std::fs::write(&path, format!("{code}\n")) {
             eprintln!("write {path:?}: {e}");
         }
+    }
+
+    /// Give the exit to the client that claimed it; its decision, if it made one.
+    fn hand_exit(&mut self, code: i32, oom_killed: bool) -> Option<bool> {
+        let i = self.clients.iter().position(|c| c.claims_exit)?;
+        let mut client = self.clients.remove(i);
+        client.hand_exit(code, oom_killed, CLAIMED_EXIT_TIMEOUT)
     }
 
     fn notify_exit(&mut self, code: i32) {

@@ -30,6 +30,8 @@ pub(crate) struct Client {
     stdin: bool,
     stdout: bool,
     stderr: bool,
+    /// This client records the exit itself (the foreground `run`).
+    pub(crate) claims_exit: bool,
 }
 
 impl Client {
@@ -54,7 +56,14 @@ impl Client {
         };
         stream.set_read_timeout(None)?;
         let has = |s: &str| hello.split(',').any(|w| w == s);
-        Ok(Client { stream, reader, stdin: has("stdin"), stdout: has("stdout"), stderr: has("stderr") })
+        Ok(Client {
+            stream,
+            reader,
+            stdin: has("stdin"),
+            stdout: has("stdout"),
+            stderr: has("stderr"),
+            claims_exit: has(protocol::CLAIM_EXIT),
+        })
     }
 
     fn send(&mut self, kind: u8, data: &[u8]) -> io::Result<()> {
@@ -64,6 +73,32 @@ impl Client {
     /// Tell the client the container exited with `code`.
     pub(crate) fn send_exit(&mut self, code: i32) {
         let _ = self.send(protocol::EXIT, code.to_string().as_bytes());
+    }
+
+    /// Hand the exit to the client that claimed it: EXIT (the status, and
+    /// whether the OOM killer struck, which it records), then its answer
+    /// (whether to restart) once it has recorded the exit. None when it went
+    /// away or said nothing within `timeout`: the caller runs the hook itself.
+    pub(crate) fn hand_exit(&mut self, code: i32, oom_killed: bool, timeout: Duration) -> Option<bool> {
+        let status = if oom_killed { format!("{code} {}", protocol::OOM_KILLED) } else { code.to_string() };
+        self.send(protocol::EXIT, status.as_bytes()).ok()?;
+        self.stream.set_read_timeout(Some(timeout)).ok()?;
+        let mut buf = [0u8; 4096];
+        loop {
+            while let Ok(Some((kind, payload))) = self.reader.next_frame() {
+                if kind == protocol::EXIT_DONE {
+                    return match payload.as_slice() {
+                        b"restart" => Some(true),
+                        b"done" => Some(false),
+                        _ => None,
+                    };
+                }
+            }
+            match self.stream.read(&mut buf) {
+                Ok(0) | Err(_) => return None,
+                Ok(n) => self.reader.feed(&buf[..n]),
+            }
+        }
     }
 }
 

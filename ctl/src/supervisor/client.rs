@@ -24,7 +24,15 @@ pub(crate) struct AttachOpts {
     pub tty: bool,
     /// Where to send proxied signals (container id and its runtime).
     pub proxy: Option<(Runtime, String)>,
+    /// Record the container's exit here, in place of the supervisor's
+    /// `berthctl __hook exited` (the foreground `run` and `start -a`): called
+    /// with the exit status and whether the OOM killer struck, it answers
+    /// whether to restart (None: it failed, the supervisor runs the hook).
+    pub exit_hook: Option<ExitHook>,
 }
+
+/// What records an exit for `AttachOpts::exit_hook`.
+pub(crate) type ExitHook = Box<dyn Fn(i32, bool) -> Option<bool>>;
 
 /// How an attach ended.
 #[derive(Debug, PartialEq, Eq)]
@@ -39,7 +47,12 @@ pub(crate) enum AttachEnd {
 pub(crate) fn connect(socket: &Path, opts: &AttachOpts) -> io::Result<UnixStream> {
     let mut s = UnixStream::connect(socket)?;
     let mut want = Vec::new();
-    for (on, name) in [(opts.stdin, "stdin"), (opts.stdout, "stdout"), (opts.stderr, "stderr")] {
+    for (on, name) in [
+        (opts.stdin, "stdin"),
+        (opts.stdout, "stdout"),
+        (opts.stderr, "stderr"),
+        (opts.exit_hook.is_some(), protocol::CLAIM_EXIT),
+    ] {
         if on {
             want.push(name);
         }
@@ -173,12 +186,28 @@ pub(crate) fn pump(mut sock: UnixStream, opts: &AttachOpts) -> io::Result<Attach
                     protocol::STDOUT => write_all_flush(&mut io::stdout().lock(), &payload),
                     protocol::STDERR => write_all_flush(&mut io::stderr().lock(), &payload),
                     protocol::EXIT => {
-                        return Ok(AttachEnd::Exited(String::from_utf8_lossy(&payload).trim().parse().unwrap_or(-1)));
+                        let status = String::from_utf8_lossy(&payload).into_owned();
+                        let mut words = status.split_whitespace();
+                        let code = words.next().and_then(|w| w.parse().ok()).unwrap_or(-1);
+                        let oom_killed = words.any(|w| w == protocol::OOM_KILLED);
+                        record_exit(&mut sock, opts, code, oom_killed);
+                        return Ok(AttachEnd::Exited(code));
                     }
                     _ => {}
                 }
             }
         }
+    }
+}
+
+/// With an exit hook the supervisor waits for our record of the exit: run
+/// the hook and tell it what was decided (nothing when the hook failed, so
+/// the supervisor records the exit itself).
+fn record_exit(sock: &mut UnixStream, opts: &AttachOpts, code: i32, oom_killed: bool) {
+    let Some(hook) = &opts.exit_hook else { return };
+    if let Some(restart) = hook(code, oom_killed) {
+        let answer: &[u8] = if restart { b"restart" } else { b"done" };
+        let _ = protocol::write_frame(sock, protocol::EXIT_DONE, answer);
     }
 }
 

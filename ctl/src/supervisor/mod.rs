@@ -29,7 +29,13 @@ use crate::container::{Layout, lifecycle, now_rfc3339, rootfs};
 pub(crate) enum HookEvent {
     /// The container exited with CODE and the runtime deleted it. Prints
     /// "restart" when the policy asks for another start, else "done".
-    Exited { code: i32 },
+    Exited {
+        code: i32,
+        /// The OOM killer killed a process of the container (its memory
+        /// cgroup's `oom_kill` count, read by the supervisor before delete).
+        #[arg(long)]
+        oom_killed: bool,
+    },
     /// `<runtime> VERB` (create or start) failed. Prints "<exit code> <message>".
     Failed {
         verb: String,
@@ -52,8 +58,8 @@ pub(crate) enum HookEvent {
 pub(crate) fn hook(config: &Config, id: &str, event: &HookEvent) -> anyhow::Result<i32> {
     let mut store = Store::open(&config.data_root)?;
     match event {
-        HookEvent::Exited { code } => {
-            let restart = exited(config, &mut store, id, *code)?;
+        HookEvent::Exited { code, oom_killed } => {
+            let restart = exited(config, &mut store, id, *code, *oom_killed)?;
             println!("{}", if restart { "restart" } else { "done" });
         }
         HookEvent::Failed { verb, output, message } => {
@@ -91,13 +97,27 @@ fn failure_code(message: &str) -> i32 {
 
 /// Record the exit and tear the network down; whether to restart (then the
 /// record says "restarting"), else finish.
-fn exited(config: &Config, store: &mut Store, id: &str, code: i32) -> anyhow::Result<bool> {
+pub(crate) fn exited(
+    config: &Config,
+    store: &mut Store,
+    id: &str,
+    code: i32,
+    oom_killed: bool,
+) -> anyhow::Result<bool> {
     if let Err(e) = crate::network::stop(config, id) {
         tracing::warn!(error = %e, "network teardown");
     }
     let now = now_rfc3339();
-    let die = |r: &crate::container::record::Container| vec![r.event("die").attr("exitCode", code.to_string())];
-    let c = store.update_logged(id, |r| lifecycle::mark_exited(r, code, &now), die)?;
+    let change = |r: &mut crate::container::record::Container| {
+        lifecycle::mark_exited(r, code, &now);
+        r.state.oom_killed = oom_killed;
+    };
+    // docker's daemon hears containerd's oom event before the exit.
+    let events = |r: &crate::container::record::Container| {
+        let die = r.event("die").attr("exitCode", code.to_string());
+        if oom_killed { vec![r.event("oom"), die] } else { vec![die] }
+    };
+    let c = store.update_logged(id, change, events)?;
     if restart::should_restart(&c.host_config.restart_policy, code, c.restart_count, c.manually_stopped) {
         store.update(id, |r| {
             r.state.status = "restarting".into();

@@ -9,14 +9,25 @@ use std::io::{self, Write};
 pub(crate) const STDIN: u8 = 0;
 pub(crate) const STDOUT: u8 = 1;
 pub(crate) const STDERR: u8 = 2;
-/// Supervisor → client: the container exited; payload is the status in decimal.
+/// Supervisor → client: the container exited; payload is the status in decimal
+/// (followed by " oom-killed" for the client that claimed the exit, when so).
 pub(crate) const EXIT: u8 = 3;
 /// Client → supervisor: "rows cols".
 pub(crate) const RESIZE: u8 = 4;
 /// Client → supervisor: no more stdin.
 pub(crate) const CLOSE_STDIN: u8 = 5;
-/// Client → supervisor, first frame: which streams it wants, e.g. "stdin,stdout,stderr".
+/// Client → supervisor, first frame: which streams it wants, e.g. "stdin,stdout,stderr";
+/// the word "exit-hook" claims the exit: the supervisor sends this client EXIT
+/// first and lets it record the exit in place of `berthctl __hook exited`.
 pub(crate) const HELLO: u8 = 6;
+/// Client → supervisor, after EXIT to the client that claimed the exit: what
+/// its record of the exit decided, "restart" or "done".
+pub(crate) const EXIT_DONE: u8 = 7;
+/// The hello word that claims the exit.
+pub(crate) const CLAIM_EXIT: &str = "exit-hook";
+/// After the status in the EXIT to the client that claimed the exit: the
+/// OOM killer struck in the container's cgroup.
+pub(crate) const OOM_KILLED: &str = "oom-killed";
 
 const HEADER: usize = 8;
 /// A frame larger than this is a protocol error, not an allocation.

@@ -16,7 +16,7 @@ use serde_json::{Value, json};
 
 use super::copyup::{self, CopyError};
 use super::spec::{self, Kind, MountPoint, SpecError};
-use super::store::{Store, Take};
+use super::store::{MountAt, Store, Take};
 use super::{LOCAL_DRIVER, VolumeError};
 
 #[derive(Debug, thiserror::Error)]
@@ -152,7 +152,8 @@ fn activate_all(store: &mut Store, id: &str, points: &[MountPoint], rootfs: &Pat
     for mp in points {
         match mp.kind {
             Kind::Volume => {
-                store.activate(id, &mp.name)?;
+                let at = MountAt { destination: &mp.destination, rw: mp.rw, propagation: &mp.propagation };
+                store.activate(id, &mp.name, &at)?;
                 let data = store.layout.data(&mp.name);
                 // The source handed to the runtime must be the volume's own
                 // directory, never a link (the store made it; check anyway).

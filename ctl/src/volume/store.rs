@@ -4,6 +4,9 @@
 //! before the commit, undone when the transaction does not commit. A removed volume's directory is
 //! renamed aside inside the transaction and deleted after it, so a `run -v`
 //! that creates the same name right after never loses its new directory.
+//! Each change appends docker's volume event (`create`, `mount`, `unmount`,
+//! `destroy`, with docker's attributes) to the events journal in the same
+//! transaction.
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -11,6 +14,7 @@ use std::path::{Path, PathBuf};
 use rusqlite::{Connection, OptionalExtension, Transaction, params};
 
 use crate::db::Db;
+use crate::events::Event;
 
 use super::local::{self, LocalOptions};
 use super::{
@@ -296,9 +300,10 @@ impl Store {
         })
     }
 
-    /// The container starts using `name`: the first active user mounts the
-    /// driver's filesystem (`-o type=…`) on `_data`.
-    pub(crate) fn activate(&mut self, container: &str, name: &str) -> Result<(), VolumeError> {
+    /// The container starts using `name` at `destination`: the first active
+    /// user mounts the driver's filesystem (`-o type=…`) on `_data`. The
+    /// journal gets docker's `volume mount` event.
+    pub(crate) fn activate(&mut self, container: &str, name: &str, at: &MountAt<'_>) -> Result<(), VolumeError> {
         self.write(|tx, path, layout, undo| {
             let v = read(tx, path, name)?.ok_or_else(|| VolumeError::NotFound(name.to_string()))?;
             tx.execute(
@@ -306,6 +311,13 @@ impl Store {
                 params![name, container],
             )
             .map_err(sql(path, "record active mount"))?;
+            let event = Event::new("volume", "mount", name)
+                .attr("container", container)
+                .attr("destination", at.destination)
+                .attr("driver", &v.driver)
+                .attr("propagation", at.propagation)
+                .attr("read/write", at.rw.to_string());
+            log(tx, path, &event)?;
             let opts = LocalOptions::parse(v.options.as_ref()).map_err(|source| local_err(name, source))?;
             let data = layout.data(name);
             if opts.needs_mount() && !local::is_mounted(&data) {
@@ -322,7 +334,7 @@ impl Store {
         self.write(|tx, path, layout, _undo| {
             let names: Vec<String> = {
                 let mut stmt = tx
-                    .prepare("SELECT volume FROM volume_active WHERE container = ?1")
+                    .prepare("SELECT volume FROM volume_active WHERE container = ?1 ORDER BY rowid")
                     .map_err(sql(path, "list active mounts"))?;
                 stmt.query_map(params![container], |r| r.get(0))
                     .and_then(Iterator::collect)
@@ -331,6 +343,9 @@ impl Store {
             tx.execute("DELETE FROM volume_active WHERE container = ?1", params![container])
                 .map_err(sql(path, "drop active mounts"))?;
             for name in &names {
+                let driver = read(tx, path, name)?.map_or_else(|| LOCAL_DRIVER.to_string(), |v| v.driver);
+                let event = Event::new("volume", "unmount", name).attr("container", container).attr("driver", driver);
+                log(tx, path, &event)?;
                 let left: i64 = tx
                     .query_row("SELECT count(*) FROM volume_active WHERE volume = ?1", params![name], |r| r.get(0))
                     .map_err(sql(path, "count active mounts"))?;
@@ -341,6 +356,22 @@ impl Store {
             Ok(())
         })
     }
+}
+
+/// Where a container mounts a volume, for docker's `volume mount` event.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct MountAt<'a> {
+    pub destination: &'a str,
+    pub rw: bool,
+    /// Empty for a volume, as docker's event shows it.
+    pub propagation: &'a str,
+}
+
+/// Append one of docker's volume events in the transaction that made the
+/// change it reports.
+fn log(tx: &Transaction<'_>, path: &Path, event: &Event) -> Result<(), VolumeError> {
+    crate::events::append(tx, event).map_err(sql(path, "record event"))?;
+    Ok(())
 }
 
 fn local_err(name: &str, source: super::LocalError) -> VolumeError {
@@ -359,6 +390,10 @@ fn ensure(
     want: &Volume,
     undo: &mut Undo,
 ) -> Result<Volume, VolumeError> {
+    // docker's volume service logs `create` on every create call, the
+    // idempotent ones of an existing volume included (a `run -v name:…`
+    // logs it too).
+    let created = Event::new("volume", "create", &want.name).attr("driver", &want.driver);
     if let Some(existing) = read(tx, path, &want.name)? {
         if existing.driver != want.driver {
             return Err(VolumeError::DriverConflict {
@@ -367,6 +402,7 @@ fn ensure(
                 requested: want.driver.clone(),
             });
         }
+        log(tx, path, &created)?;
         return Ok(existing);
     }
     let to_json = |m: &Option<BTreeMap<String, String>>| m.as_ref().map(|m| serde_json::json!(m).to_string());
@@ -377,6 +413,7 @@ fn ensure(
     .map_err(sql(path, "insert volume"))?;
     make_dirs(layout, &want.name)?;
     undo.made.push(layout.dir(&want.name));
+    log(tx, path, &created)?;
     Ok(want.clone())
 }
 
@@ -417,8 +454,10 @@ fn delete_row(
     name: &str,
     undo: &mut Undo,
 ) -> Result<(), VolumeError> {
+    let driver = read(tx, path, name)?.map_or_else(|| LOCAL_DRIVER.to_string(), |v| v.driver);
     tx.execute("DELETE FROM volume_active WHERE volume = ?1", params![name]).map_err(sql(path, "delete volume"))?;
     tx.execute("DELETE FROM volumes WHERE name = ?1", params![name]).map_err(sql(path, "delete volume"))?;
+    log(tx, path, &Event::new("volume", "destroy", name).attr("driver", driver))?;
     let dir = layout.dir(name);
     if std::fs::symlink_metadata(&dir).is_err() {
         return Ok(());
@@ -517,6 +556,40 @@ mod tests {
         assert_eq!(s.list().unwrap().len(), 1);
         let err = s.create(&CreateRequest { name: "v2".into(), driver: "nfs".into(), ..Default::default() });
         assert!(matches!(err, Err(VolumeError::Driver { .. })));
+    }
+
+    #[test]
+    fn each_change_logs_dockers_volume_event() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut s = Store::open(dir.path()).unwrap();
+        s.create(&named("vol1")).unwrap();
+        let anon = s.take("c1", &[Take { name: "vol1".into(), options: None }, Take::default()]).unwrap();
+        let anon = anon[1].name.clone();
+        s.activate("c1", "vol1", &MountAt { destination: "/data", rw: false, propagation: "" }).unwrap();
+        s.deactivate("c1").unwrap();
+        s.release("c1", true).unwrap();
+        s.remove("vol1", false).unwrap();
+        let rows = crate::events::read_after(&s.db, 0).unwrap();
+        let got: Vec<String> = rows
+            .iter()
+            .map(|(_, e)| {
+                let attrs: Vec<String> = e.attributes.iter().map(|(k, v)| format!("{k}={v}")).collect();
+                format!("{} {} {} ({})", e.kind, e.action, e.actor, attrs.join(", "))
+            })
+            .collect();
+        assert_eq!(
+            got,
+            [
+                "volume create vol1 (driver=local)".to_string(),
+                "volume create vol1 (driver=local)".to_string(),
+                format!("volume create {anon} (driver=local)"),
+                "volume mount vol1 (container=c1, destination=/data, driver=local, propagation=, read/write=false)"
+                    .to_string(),
+                "volume unmount vol1 (container=c1, driver=local)".to_string(),
+                format!("volume destroy {anon} (driver=local)"),
+                "volume destroy vol1 (driver=local)".to_string(),
+            ]
+        );
     }
 
     #[test]

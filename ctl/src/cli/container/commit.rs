@@ -101,6 +101,7 @@ fn commit_container(config: &Config, a: &CommitArgs, tag: Option<Reference>) -> 
             history: HistoryEntry { created_by, comment: a.message.clone(), author: a.author.clone() },
             created: None,
             author: a.author.clone(),
+            container: Some((c.id.clone(), container_config(&c)?)),
             tag,
         },
     )?;
@@ -122,6 +123,17 @@ fn config_of(c: &Container, parent: &image::Image) -> anyhow::Result<Map<String,
             m.insert(k.into(), v.clone());
         }
     }
+    Ok(m)
+}
+
+/// docker's `container_config`: the container's Config as it ran (docker's
+/// field set; `ExposedPorts` only when it has some).
+fn container_config(c: &Container) -> anyhow::Result<Map<String, Value>> {
+    let mut m = match serde_json::to_value(&c.config)? {
+        Value::Object(m) => m,
+        _ => Map::new(),
+    };
+    m.retain(|k, v| !(k == "ExposedPorts" && v.as_object().is_some_and(Map::is_empty)));
     Ok(m)
 }
 

@@ -71,6 +71,10 @@ pub(crate) fn run(config: &Config, a: &CpArgs) -> anyhow::Result<i32> {
     let result = match (split(&a.src), split(&a.dest)) {
         ((Some(_), _), (Some(_), _)) => Err(anyhow!("copying between containers is not supported")),
         ((None, _), (None, _)) => Err(anyhow!("must specify at least one container source")),
+        // `NAME:` names no path: docker 20.10's daemon refuses it going out
+        // (its words, run together as it prints them), its client going in.
+        ((Some(_), ""), (None, _)) => Err(DaemonError("bad parameter: pathcannot be empty".into()).into()),
+        ((None, src), (Some(_), "")) if src != "-" => Err(anyhow!("no such directory")),
         ((Some(c), src), (None, dest)) => copy_out(config, a, c, src, dest),
         ((None, src), (Some(c), dest)) => copy_in(config, a, c, src, dest),
     };
@@ -177,10 +181,41 @@ fn local_dest(dest: &str) -> anyhow::Result<(PathBuf, bool, bool)> {
     {
         bail!("invalid output path: directory {:?} does not exist", d);
     }
-    match std::fs::metadata(&path) {
-        Ok(m) => Ok((path, true, m.is_dir())),
-        Err(e) if e.kind() == io::ErrorKind::NotFound => Ok((path, false, false)),
-        Err(e) => bail!("stat {dest}: {e}"),
+    resolve_dest_links(path)
+}
+
+/// docker's `CopyInfoDestinationPath`: a symlink at DEST is followed (up to
+/// 10 links, relative targets joined to the link's directory), so the copy
+/// writes its target, and a dangling link's target is created (its
+/// directory must exist); the link itself stays. Returns the path to write,
+/// whether it exists, and whether it is a directory.
+fn resolve_dest_links(mut path: PathBuf) -> anyhow::Result<(PathBuf, bool, bool)> {
+    let original = path.clone();
+    let mut hops = 0;
+    loop {
+        match std::fs::symlink_metadata(&path) {
+            Ok(m) if m.file_type().is_symlink() => {
+                hops += 1;
+                if hops > 10 {
+                    bail!("too many symlinks in {}", original.display());
+                }
+                let target = std::fs::read_link(&path).with_context(|| format!("readlink {}", path.display()))?;
+                path = match path.parent() {
+                    Some(dir) if target.is_relative() => dir.join(target),
+                    _ => target,
+                };
+            }
+            Ok(m) => return Ok((path, true, m.is_dir())),
+            Err(e) if e.kind() == io::ErrorKind::NotFound => {
+                let parent = path.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
+                match std::fs::metadata(parent) {
+                    Ok(m) if m.is_dir() => return Ok((path, false, false)),
+                    Ok(_) => bail!("{}: not a directory", parent.display()),
+                    Err(e) => bail!("stat {}: {}", parent.display(), io_text(&e)),
+                }
+            }
+            Err(e) => bail!("lstat {}: {}", path.display(), io_text(&e)),
+        }
     }
 }
 
@@ -346,6 +381,25 @@ mod tests {
         assert_eq!(split("./rel:x"), (None, "./rel:x"));
         assert_eq!(split("file"), (None, "file"));
         assert_eq!(split("-"), (None, "-"));
+    }
+
+    #[test]
+    fn a_link_at_the_local_destination_is_followed_as_docker() {
+        let d = tempfile::tempdir().unwrap();
+        let dir = d.path();
+        std::fs::create_dir(dir.join("sub")).unwrap();
+        std::os::unix::fs::symlink(dir.join("nowhere"), dir.join("dang")).unwrap();
+        std::os::unix::fs::symlink("sub", dir.join("rel")).unwrap();
+        std::os::unix::fs::symlink("loop", dir.join("loop")).unwrap();
+        std::os::unix::fs::symlink("/no/such/dir/x", dir.join("deep")).unwrap();
+        // A dangling link: its target is what gets written.
+        assert_eq!(resolve_dest_links(dir.join("dang")).unwrap(), (dir.join("nowhere"), false, false));
+        // A relative link to a directory: the directory, joined to the link's.
+        assert_eq!(resolve_dest_links(dir.join("rel")).unwrap(), (dir.join("sub"), true, true));
+        let err = resolve_dest_links(dir.join("loop")).unwrap_err().to_string();
+        assert!(err.starts_with("too many symlinks in "), "{err}");
+        let err = resolve_dest_links(dir.join("deep")).unwrap_err().to_string();
+        assert_eq!(err, "stat /no/such/dir: no such file or directory");
     }
 
     #[test]

@@ -51,7 +51,8 @@ pub(crate) fn to_json(config: &Config, c: &Container, size: bool) -> Value {
         "LogPath": if c.host_config.log_config.kind == "none" { String::new() } else { layout.log_file().display().to_string() },
         "Name": format!("/{}", c.name),
         "RestartCount": c.restart_count,
-        "Driver": "overlay",
+        // docker's name for the same layout (lower dirs, upper, work).
+        "Driver": "overlay2",
         "Platform": "linux",
         "MountLabel": "",
         "ProcessLabel": "",
@@ -65,7 +66,7 @@ pub(crate) fn to_json(config: &Config, c: &Container, size: bool) -> Value {
                 "UpperDir": layout.upper(),
                 "WorkDir": layout.work(),
             },
-            "Name": "overlay",
+            "Name": "overlay2",
         },
         "Mounts": c.mount_points.iter().map(crate::volume::spec::MountPoint::inspect).collect::<Vec<_>>(),
         "Config": config_json,

@@ -95,6 +95,7 @@ pub(crate) fn attach(config: &Config, a: &AttachArgs) -> anyhow::Result<i32> {
         stderr: true,
         tty: c.config.tty,
         proxy: a.sig_proxy.then(|| (rt, c.id.clone())),
+        exit_hook: None,
     };
     let sock = client::connect(&Layout::new(config, &c.id).attach_socket(), &opts)
         .map_err(|e| anyhow::anyhow!("attach to {}: {e}", c.id))?;

@@ -45,6 +45,7 @@ pub(crate) fn start_container(config: &Config, c: &Container, attach: Option<Att
         stderr: true,
         tty: c.config.tty,
         proxy: Some((rt, c.id.clone())),
+        exit_hook: Some(exit_hook(config, &c.id)),
     };
     let sock = client::connect(&Layout::new(config, &c.id).attach_socket(), &opts)
         .map_err(|e| anyhow::anyhow!("attach to {}: {e}", c.id))?;
@@ -58,6 +59,26 @@ pub(crate) fn start_container(config: &Config, c: &Container, attach: Option<Att
             Ok(Some(c.state.exit_code))
         }
     }
+}
+
+/// The attached command records the exit itself (as the supervisor's
+/// `berthctl __hook exited` would): one berthctl process fewer on the path
+/// of a foreground `run --rm`.
+fn exit_hook(config: &Config, id: &str) -> client::ExitHook {
+    let (config, id) = (config.clone(), id.to_string());
+    Box::new(move |code, oom_killed| {
+        crate::testhook::fault("run:exit");
+        let recorded = Store::open(&config.data_root)
+            .map_err(anyhow::Error::from)
+            .and_then(|mut store| crate::supervisor::exited(&config, &mut store, &id, code, oom_killed));
+        match recorded {
+            Ok(restart) => Some(restart),
+            Err(e) => {
+                tracing::debug!(error = %e, id, "record the exit (the supervisor's hook will)");
+                None
+            }
+        }
+    })
 }
 
 pub(crate) fn run(config: &Config, a: &StartArgs) -> anyhow::Result<i32> {
