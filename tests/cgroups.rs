@@ -437,3 +437,32 @@ fn systemd_driver_without_systemd_is_a_clear_error() {
     assert_eq!(err.lines().count(), 1, "one error line: {err}");
     b.assert_clean();
 }
+
+/// A device rule without an access is refused by `create` with runc 1.1.5's
+/// words (libcontainer/specconv), before anything is made (issue 11).
+#[test]
+#[ignore = "needs root"]
+fn a_device_rule_without_access_is_refused_as_runc_does() {
+    let with_rule = |access: Option<&'static str>| {
+        move |c: &mut serde_json::Value| {
+            let mut rule = json!({"allow": true, "type": "c", "major": 99, "minor": 1});
+            if let Some(a) = access {
+                rule["access"] = json!(a);
+            }
+            let mut devs = c["linux"]["resources"]["devices"].as_array().cloned().unwrap_or_default();
+            devs.push(rule);
+            c["linux"]["resources"]["devices"] = json!(devs);
+        }
+    };
+    for (n, access) in [Some(""), None].into_iter().enumerate() {
+        let b = Bundle::with(&format!("cg-acc-empty{n}"), &["true"], with_rule(access));
+        let (code, _, err) = b.run();
+        let (runc_code, _, runc_err) = crate::common::runc_run(&b);
+        let msg = crate::common::runc_msg(runc_err.as_bytes());
+        assert!(runc_code != 0 && msg.contains("field cannot be empty"), "runc: {runc_err}");
+        let words = msg.trim_start_matches("runc run failed: ");
+        assert_ne!(code, 0, "{access:?}");
+        assert!(err.contains(words), "{access:?}: berth said {err}, runc {msg}");
+        b.assert_clean();
+    }
+}

@@ -42,6 +42,39 @@ impl FsManager {
         !d.v2 && !self.rootless
     }
 
+    /// `d`'s directory and the levels above it that do not exist yet, top first.
+    /// v1 cpuset levels with empty cpus/mems (new ones, or a parent made without
+    /// them) would refuse tasks, so `create` has each inherit its parent's.
+    fn make_dir(&self, d: &Dir) -> Result<(), CgroupError> {
+        // The leaf first: its parent usually exists, and one mkdir does it
+        // (instead of a stat of each level).
+        match fs::create_dir(&d.path) {
+            Ok(()) => return Ok(()),
+            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => return Ok(()),
+            Err(_) => {}
+        }
+        let mut missing = Vec::new();
+        let mut cur = d.path.clone();
+        while !cur.exists() && cur.starts_with(&d.root) && cur != d.root {
+            missing.push(cur.clone());
+            if !cur.pop() {
+                break;
+            }
+        }
+        for dir in missing.iter().rev() {
+            match fs::create_dir(dir) {
+                Ok(()) => {}
+                Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {}
+                Err(source) if self.rootless => {
+                    tracing::debug!(path = ?dir, error = %source, "rootless: cgroup not delegated, skipped");
+                    break;
+                }
+                Err(source) => return Err(CgroupError::Io { what: "create cgroup", path: dir.clone(), source }),
+            }
+        }
+        Ok(())
+    }
+
     fn add_task_where(&self, pid: Pid, wanted: impl Fn(&Dir) -> bool) -> Result<(), CgroupError> {
         for d in self.dirs.list.iter().filter(|d| wanted(d)) {
             if self.rootless && !d.path.exists() {
@@ -62,28 +95,7 @@ impl FsManager {
 impl CgroupManager for FsManager {
     fn create(&self) -> Result<(), CgroupError> {
         for d in &self.dirs.list {
-            // Levels that do not exist yet, top first. v1 cpuset levels with empty
-            // cpus/mems (new ones, or a parent made without them) would refuse
-            // tasks, so each inherits its parent's.
-            let mut missing = Vec::new();
-            let mut cur = d.path.clone();
-            while !cur.exists() && cur.starts_with(&d.root) && cur != d.root {
-                missing.push(cur.clone());
-                if !cur.pop() {
-                    break;
-                }
-            }
-            for dir in missing.iter().rev() {
-                match fs::create_dir(dir) {
-                    Ok(()) => {}
-                    Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {}
-                    Err(source) if self.rootless => {
-                        tracing::debug!(path = ?dir, error = %source, "rootless: cgroup not delegated, skipped");
-                        break;
-                    }
-                    Err(source) => return Err(CgroupError::Io { what: "create cgroup", path: dir.clone(), source }),
-                }
-            }
+            self.make_dir(d)?;
             if !d.v2 && d.controllers.iter().any(|c| c == "cpuset") && d.path.exists() {
                 v1::inherit_cpuset_path(&d.root, &d.path)?;
             }
@@ -149,6 +161,12 @@ impl CgroupManager for FsManager {
 
     fn destroy(&self) -> Result<(), CgroupError> {
         for d in &self.dirs.list {
+            // Usually empty and without children: one rmdir.
+            match fs::remove_dir(&d.path) {
+                Ok(()) => continue,
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => continue,
+                Err(_) => {}
+            }
             // Children the container made (with a cgroup namespace it may), deepest first.
             let mut all = walk(&d.path);
             all.reverse();
@@ -176,11 +194,18 @@ impl CgroupManager for FsManager {
 
 /// `dir` and every directory below it, parents before children.
 fn walk(dir: &Path) -> Vec<PathBuf> {
+    use std::os::unix::fs::MetadataExt;
     let mut out = Vec::new();
-    if !dir.is_dir() {
+    let Ok(meta) = fs::metadata(dir) else { return out };
+    if !meta.is_dir() {
         return out;
     }
     out.push(dir.to_path_buf());
+    // A directory's link count is 2 plus its subdirectories on cgroupfs (kernfs),
+    // as on most filesystems: 2 means there is nothing below to list.
+    if meta.nlink() == 2 {
+        return out;
+    }
     let mut i = 0;
     while i < out.len() {
         if let Ok(entries) = fs::read_dir(&out[i]) {

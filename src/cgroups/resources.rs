@@ -386,13 +386,31 @@ fn devices(m: &Dirs, devs: &[LinuxDeviceCgroup]) -> Result<(), CgroupError> {
             None => return Err(missing("linux.resources.devices", "devices")),
         },
     };
-    // The rules start from "deny everything", as runc's do.
-    write(&d.path.join("devices.deny"), "a", "linux.resources.devices")?;
+    // The rules start from "deny everything", as runc's do. Each file is opened
+    // once: every write(2) to it is one rule.
+    let (allow_path, deny_path) = (d.path.join("devices.allow"), d.path.join("devices.deny"));
+    let mut files: [Option<std::fs::File>; 2] = [None, None];
+    let mut put = |allow: bool, value: &str, field: &str| {
+        let path = if allow { &allow_path } else { &deny_path };
+        let failed = |source| CgroupError::Write {
+            field: field.to_string(),
+            path: path.clone(),
+            value: value.to_string(),
+            source,
+        };
+        let slot = &mut files[usize::from(allow)];
+        if slot.is_none() {
+            *slot =
+                Some(std::fs::OpenOptions::new().write(true).create(true).truncate(true).open(path).map_err(failed)?);
+        }
+        let f = slot.as_mut().expect("opened above");
+        std::io::Write::write_all(f, value.as_bytes()).map_err(failed)
+    };
+    put(false, "a", "linux.resources.devices")?;
     for (i, rule) in rules.iter().enumerate() {
-        let file = if rule.allow { "devices.allow" } else { "devices.deny" };
         let field =
             if i < devs.len() { format!("linux.resources.devices[{i}]") } else { "linux.resources.devices".into() };
-        write(&d.path.join(file), &rule.to_v1(), &field)?;
+        put(rule.allow, &rule.to_v1(), &field)?;
     }
     Ok(())
 }

@@ -345,17 +345,29 @@ pub fn load_process(path: &Path) -> Result<Process, Cause> {
         path: path.to_path_buf(),
         source,
     })?;
-    let perr = |e: serde_path_to_error::Error<serde_json::Error>| {
-        let field = e.path().to_string();
-        Cause::ProcessFile { path: path.to_path_buf(), field, source: e.into_inner() }
+    let perr = |text: &str, e: serde_json::Error| {
+        let field = crate::spec::jsonpath::field_of(text, &e);
+        Cause::ProcessFile { path: path.to_path_buf(), field, source: e }
     };
-    let de = &mut serde_json::Deserializer::from_str(&text);
-    let mut doc: serde_json::Value = serde_path_to_error::deserialize(de).map_err(perr)?;
+    let doc: serde_json::Value = serde_json::from_str(&text).map_err(|e| perr(&text, e))?;
     // runc's process.json `user` is optional: without it the process runs as 0:0.
-    if let Some(obj) = doc.as_object_mut() {
-        obj.entry("user").or_insert_with(|| serde_json::json!({"uid": 0, "gid": 0}));
-    }
-    serde_path_to_error::deserialize(doc).map_err(perr)
+    // Added to the text, not to the parsed value, so that a later error still
+    // has a position in a text to name its field by.
+    let text = match doc.as_object() {
+        Some(obj) if !obj.contains_key("user") => with_root_user(&text),
+        _ => text,
+    };
+    serde_json::from_str(&text).map_err(|e| perr(&text, e))
+}
+
+/// `text`, a JSON object, with `"user": {"uid": 0, "gid": 0}` as its first
+/// member (inserted after the opening brace, so that later lines keep their
+/// numbers).
+fn with_root_user(text: &str) -> String {
+    let Some(brace) = text.find('{') else { return text.to_string() };
+    let rest = &text[brace + 1..];
+    let sep = if rest.trim_start().starts_with('}') { "" } else { "," };
+    format!("{}{{\"user\": {{\"uid\": 0, \"gid\": 0}}{sep}{rest}", &text[..brace])
 }
 
 #[cfg(test)]

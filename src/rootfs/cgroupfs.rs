@@ -24,17 +24,29 @@ struct Hierarchy {
     options: String,
 }
 
+/// Each hierarchy once, at its first mount (the host's, mounted at boot): other
+/// containers' cgroup mounts (a container without a mount namespace, a rootfs
+/// on a shared mount) show up in our mountinfo too, and may be gone by the time
+/// we bind from them.
 fn host_hierarchies() -> Vec<Hierarchy> {
     let text = fs::read_to_string("/proc/self/mountinfo").unwrap_or_default();
-    sys::mountinfo::parse(&text)
-        .into_iter()
-        .filter(|m| m.fstype == "cgroup" || m.fstype == "cgroup2")
-        .map(|m| Hierarchy {
-            options: m.super_options.iter().filter(|o| *o != "rw" && *o != "ro").cloned().collect::<Vec<_>>().join(","),
-            mountpoint: m.mountpoint,
-            fstype: m.fstype,
-        })
-        .collect()
+    hierarchies_in(&text)
+}
+
+fn hierarchies_in(mountinfo: &str) -> Vec<Hierarchy> {
+    let mut found: Vec<Hierarchy> = Vec::new();
+    for m in sys::mountinfo::parse(mountinfo) {
+        if m.fstype != "cgroup" && m.fstype != "cgroup2" {
+            continue;
+        }
+        let options =
+            m.super_options.iter().filter(|o| *o != "rw" && *o != "ro").cloned().collect::<Vec<_>>().join(",");
+        if found.iter().any(|h| h.fstype == m.fstype && h.options == options) {
+            continue;
+        }
+        found.push(Hierarchy { options, mountpoint: m.mountpoint, fstype: m.fstype });
+    }
+    found
 }
 
 /// This process's cgroup path on the hierarchy `h` (from /proc/self/cgroup).
@@ -145,4 +157,22 @@ fn mount_one(
             .map_err(|e| sys::Error::with_path("mount remount", dst, e))?;
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::hierarchies_in;
+
+    #[test]
+    fn each_hierarchy_once_at_its_first_mount() {
+        let text = "\
+30 25 0:26 / /sys/fs/cgroup/cpu,cpuacct rw,nosuid - cgroup cgroup rw,cpu,cpuacct
+31 25 0:27 / /sys/fs/cgroup/memory rw,nosuid - cgroup cgroup rw,memory
+32 25 0:28 / /sys/fs/cgroup/unified rw,nosuid - cgroup2 cgroup2 rw
+90 80 0:26 /c1 /tmp/b/rootfs/sys/fs/cgroup/cpu,cpuacct ro,nosuid - cgroup cgroup rw,cpu,cpuacct
+91 80 0:27 /c1 /tmp/b/rootfs/sys/fs/cgroup/memory ro,nosuid - cgroup cgroup rw,memory
+";
+        let got: Vec<String> = hierarchies_in(text).iter().map(|h| h.mountpoint.display().to_string()).collect();
+        assert_eq!(got, ["/sys/fs/cgroup/cpu,cpuacct", "/sys/fs/cgroup/memory", "/sys/fs/cgroup/unified"]);
+    }
 }

@@ -6,6 +6,7 @@
 #[cfg(test)]
 mod fuzz;
 mod generate;
+pub(crate) mod jsonpath;
 #[cfg(test)]
 mod tests;
 mod validate;
@@ -49,16 +50,14 @@ impl SpecError {
 /// Parse config.json text; the error names the file, line, column and the JSON
 /// field path where the document did not match the spec's types.
 pub fn parse(path: &Path, text: &str) -> Result<Spec, SpecError> {
-    let de = &mut serde_json::Deserializer::from_str(text);
-    serde_path_to_error::deserialize(de).map_err(|e| {
-        let field = e.path().to_string();
-        let inner = e.into_inner();
+    serde_json::from_str(text).map_err(|e| {
+        let field = jsonpath::field_of(text, &e);
         SpecError::Parse {
             path: path.to_path_buf(),
-            line: inner.line(),
-            column: inner.column(),
+            line: e.line(),
+            column: e.column(),
             field: if field == "." { "config".into() } else { field },
-            source: inner,
+            source: e,
         }
     })
 }

@@ -54,3 +54,88 @@ fn text_that_is_not_utf8_reads_as_runc_reads_it() {
     let read: Vec<String> = serde_json::from_str(&as_go_reads_it(lone.as_bytes().to_vec())).unwrap();
     assert_eq!(read, ["\u{fffd}", "\u{fffd}x", "\u{1f600}", "\\udc80", "\"", "é"]);
 }
+
+/// Every leaf of `v` with its path, for the corruption test below.
+fn leaves(v: &serde_json::Value, at: &mut Vec<serde_json::Value>, out: &mut Vec<Vec<serde_json::Value>>) {
+    use serde_json::Value;
+    match v {
+        Value::Object(m) => {
+            for (k, x) in m {
+                at.push(Value::String(k.clone()));
+                out.push(at.clone());
+                leaves(x, at, out);
+                at.pop();
+            }
+        }
+        Value::Array(a) => {
+            for (i, x) in a.iter().enumerate() {
+                at.push(Value::from(i));
+                out.push(at.clone());
+                leaves(x, at, out);
+                at.pop();
+            }
+        }
+        _ => {}
+    }
+}
+
+fn slot<'a>(v: &'a mut serde_json::Value, path: &[serde_json::Value]) -> &'a mut serde_json::Value {
+    path.iter().fold(v, |v, p| match p {
+        serde_json::Value::String(k) => &mut v[k.as_str()],
+        p => &mut v[p.as_u64().unwrap() as usize],
+    })
+}
+
+/// The field a parse error names is the one the path-tracking deserializer
+/// (serde_path_to_error, which berth used before) names, for every member of
+/// runc's default config replaced by a value of the wrong type or removed, in
+/// pretty and compact text.
+#[test]
+fn parse_errors_name_the_field_as_the_path_tracking_deserializer_did() {
+    use serde_json::{Value, json};
+    let mut base = serde_json::to_value(default_spec()).unwrap();
+    base["mounts"][0]["options"] = json!(["nosuid"]);
+    base["linux"]["resources"] = json!({"memory": {"limit": 1}, "devices": [{"allow": false, "access": "rwm"}]});
+    let mut paths = Vec::new();
+    leaves(&base, &mut Vec::new(), &mut paths);
+    let wrong = [json!("x"), json!(-1), json!(1.5), json!({"a": [1]}), json!([true]), json!(null), json!(true)];
+    let (mut checked, mut failed) = (0, Vec::new());
+    for p in &paths {
+        let mut docs = Vec::new();
+        for w in &wrong {
+            let mut doc = base.clone();
+            *slot(&mut doc, p) = w.clone();
+            docs.push(doc);
+        }
+        let mut doc = base.clone();
+        let (last, parent) = p.split_last().unwrap();
+        match (slot(&mut doc, parent), last) {
+            (Value::Object(m), Value::String(k)) => {
+                m.remove(k);
+            }
+            (Value::Array(a), i) => {
+                a.remove(i.as_u64().unwrap() as usize);
+            }
+            _ => {}
+        }
+        docs.push(doc);
+        for doc in docs {
+            for text in [serde_json::to_string_pretty(&doc).unwrap(), serde_json::to_string(&doc).unwrap()] {
+                let de = &mut serde_json::Deserializer::from_str(&text);
+                let Err(want) = serde_path_to_error::deserialize::<_, Spec>(de) else { continue };
+                let want = want.path().to_string();
+                let want = if want == "." { "config".to_string() } else { want };
+                let got = match parse(Path::new("config.json"), &text) {
+                    Err(SpecError::Parse { field, .. }) => field,
+                    other => format!("{other:?}"),
+                };
+                checked += 1;
+                if got != want {
+                    failed.push(format!("want {want}, got {got}"));
+                }
+            }
+        }
+    }
+    assert!(checked > 100, "only {checked} failing documents");
+    assert!(failed.is_empty(), "{} of {checked} differ: {:#?}", failed.len(), &failed[..failed.len().min(30)]);
+}

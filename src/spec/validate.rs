@@ -132,6 +132,7 @@ fn validate_linux(spec: &Spec) -> Result<(), SpecError> {
             ));
         }
     }
+    validate_device_rules(linux)?;
     for key in linux.sysctl().iter().flat_map(|s| s.keys()) {
         validate_sysctl(
             key,
@@ -139,6 +140,22 @@ fn validate_linux(spec: &Spec) -> Result<(), SpecError> {
             has(LinuxNamespaceType::Ipc),
             has(LinuxNamespaceType::Uts),
         )?;
+    }
+    Ok(())
+}
+
+/// runc's check of `linux.resources.devices` (libcontainer/specconv): every rule
+/// names its access. What the access string holds is not checked: runc takes its
+/// `r`, `w` and `m` and ignores anything else (see `cgroups::devices`).
+fn validate_device_rules(linux: &oci_spec::runtime::Linux) -> Result<(), SpecError> {
+    let rules = linux.resources().as_ref().and_then(|r| r.devices().as_ref());
+    for (i, d) in rules.map(Vec::as_slice).unwrap_or_default().iter().enumerate() {
+        if d.access().as_deref().unwrap_or_default().is_empty() {
+            return Err(SpecError::invalid(
+                format!("linux.resources.devices[{i}].access"),
+                format!("device access at {i} field cannot be empty"),
+            ));
+        }
     }
     Ok(())
 }
