@@ -90,9 +90,8 @@ fn run_one(kind: &'static str, index: usize, hook: &Hook, state_json: &[u8]) -> 
     cmd.stdin(Stdio::piped()).stdout(Stdio::piped()).stderr(Stdio::piped());
     let spawn_err = |source| HookError::Spawn { kind, index, path: path.clone(), source };
     let mut child = cmd.spawn().map_err(spawn_err)?;
-    if let Some(mut stdin) = child.stdin.take() {
-        // A hook may exit without reading its stdin; a broken pipe is not a failure.
-        let _ = stdin.write_all(state_json);
+    if let Some(stdin) = child.stdin.take() {
+        write_state(stdin, state_json);
     }
     let (mut out_pipe, mut out_kept) = (child.stdout.take(), Vec::new());
     let mut err_pipe = child.stderr.take();
@@ -192,6 +191,39 @@ fn go_status(status: std::process::ExitStatus) -> String {
     let name = name.unwrap_or_else(|| format!("signal {sig}"));
     let core = if status.core_dumped() { " (core dumped)" } else { "" };
     format!("signal: {name}{core}")
+}
+
+/// Write the state to a hook's stdin. A hook may exit without reading it: a
+/// broken pipe is not a failure, and must not end berth with SIGPIPE (`run` and
+/// `exec` reset SIGPIPE to its default for the container's sake before hooks
+/// run). SIGPIPE is blocked in this thread for the write, and the one the write
+/// raised is taken back before the mask is restored.
+fn write_state(mut stdin: std::process::ChildStdin, state_json: &[u8]) {
+    use nix::sys::signal::{SigSet, SigmaskHow, Signal, pthread_sigmask};
+    let mut pipe = SigSet::empty();
+    pipe.add(Signal::SIGPIPE);
+    let mut old = SigSet::empty();
+    let blocked = pthread_sigmask(SigmaskHow::SIG_BLOCK, Some(&pipe), Some(&mut old)).is_ok();
+    let res = stdin.write_all(state_json);
+    drop(stdin);
+    if blocked && !old.contains(Signal::SIGPIPE) {
+        let raised = res.as_ref().is_err_and(|e| e.kind() == std::io::ErrorKind::BrokenPipe);
+        if raised && pending_sigpipe() {
+            // Pending, so this returns at once.
+            let _ = pipe.wait();
+        }
+        let _ = pthread_sigmask(SigmaskHow::SIG_UNBLOCK, Some(&pipe), None);
+    }
+}
+
+/// Is a SIGPIPE pending for this thread or the process?
+fn pending_sigpipe() -> bool {
+    let Ok(text) = std::fs::read_to_string("/proc/thread-self/status") else { return false };
+    let bit = 1u64 << (nix::sys::signal::Signal::SIGPIPE as u32 - 1);
+    text.lines()
+        .filter_map(|l| l.strip_prefix("SigPnd:").or_else(|| l.strip_prefix("ShdPnd:")))
+        .filter_map(|v| u64::from_str_radix(v.trim(), 16).ok())
+        .any(|mask| mask & bit != 0)
 }
 
 #[cfg(test)]
