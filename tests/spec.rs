@@ -212,8 +212,9 @@ fn kill_signals_created_and_running_containers_and_refuses_stopped_ones() {
     // Let the shell install its trap before signalling.
     std::thread::sleep(std::time::Duration::from_millis(300));
     b.ok(&["kill", &b.id, "USR1"]);
-    assert!(wait_until(|| b.rootfs().join("sig").exists()));
-    assert_eq!(fs::read_to_string(b.rootfs().join("sig")).unwrap(), "usr1\n");
+    // The shell's `>` makes the file before `echo` fills it: wait for the line.
+    let sig = || fs::read_to_string(b.rootfs().join("sig")).unwrap_or_default();
+    assert!(wait_until(|| sig() == "usr1\n"), "the trap wrote {:?}", sig());
 }
 
 #[test]
