@@ -15,6 +15,10 @@ base_path, out = sys.argv[1], sys.argv[2]
 base = json.load(open(base_path))
 base["process"]["terminal"] = False
 base["root"] = {"path": "/payload/rootfs", "readonly": False}
+# `berth spec` adds a cgroup namespace only on a pure v2 host (as runc 1.2);
+# this base is made on the (hybrid) host, and the guest checks the namespace root.
+if not any(n["type"] == "cgroup" for n in base["linux"]["namespaces"]):
+    base["linux"]["namespaces"].append({"type": "cgroup"})
 
 LOOP = ["sh", "-c", "trap 'exit 0' TERM; while :; do sleep 1; done"]
 PARENT = "/berth-vm"

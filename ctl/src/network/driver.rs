@@ -5,8 +5,10 @@
 //! be replayed exactly as setup was given.
 
 use std::collections::BTreeMap;
+use std::io::Write;
 use std::net::IpAddr;
 use std::path::{Path, PathBuf};
+use std::process::{Command, Output, Stdio};
 
 use serde::{Deserialize, Serialize};
 
@@ -124,4 +126,18 @@ pub(crate) fn find_helper(program: &'static str, env: &str) -> Result<PathBuf, D
         .find(|p| p.is_file())
         .cloned()
         .ok_or_else(|| DriverError::NotFound { program, looked: format!("${env}, {} and PATH", dirs.join(", ")) })
+}
+
+/// Run `cmd` with `input` on its stdin and its stdout and stderr captured. A
+/// failed write (the program exited without reading) is reported only once the
+/// program has been waited for, so that it never outlives us as a zombie.
+pub(crate) fn pipe_through(cmd: &mut Command, input: &str) -> std::io::Result<Output> {
+    let mut child = cmd.stdin(Stdio::piped()).stderr(Stdio::piped()).spawn()?;
+    // The pipe is ours until dropped; stdin was requested piped above.
+    let mut stdin = child.stdin.take().expect("stdin is piped");
+    let written = stdin.write_all(input.as_bytes());
+    drop(stdin);
+    let out = child.wait_with_output()?;
+    written?;
+    Ok(out)
 }

@@ -12,13 +12,12 @@
 use std::cell::OnceCell;
 use std::collections::BTreeMap;
 use std::fs::File;
-use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 
 use serde_json::{Value, json};
 
-use super::driver::{Attachment, DriverError, NetworkDriver, SetupResult, find_helper};
+use super::driver::{Attachment, DriverError, NetworkDriver, SetupResult, find_helper, pipe_through};
 use super::store::Network;
 
 pub(crate) struct Netavark {
@@ -69,24 +68,9 @@ impl Netavark {
             .map_err(|(_, e)| lock_err(std::io::Error::from(e)))?;
         let spawn_err =
             |source| DriverError::Spawn { program: helpers.netavark.clone(), verb, netns: netns.into(), source };
-        let mut child = Command::new(&helpers.netavark)
-            .arg("--config")
-            .arg(&self.config_dir)
-            .arg("--aardvark-binary")
-            .arg(&helpers.aardvark)
-            .arg(verb)
-            .arg(netns)
-            .stdin(Stdio::piped())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .map_err(spawn_err)?;
-        // The pipe is ours until dropped; stdin was requested piped above.
-        let mut stdin = child.stdin.take().expect("stdin is piped");
-        let written = stdin.write_all(input.as_bytes());
-        drop(stdin);
-        let out = child.wait_with_output().map_err(spawn_err)?;
-        written.map_err(spawn_err)?;
+        let mut cmd = Command::new(&helpers.netavark);
+        cmd.arg("--config").arg(&self.config_dir).arg("--aardvark-binary").arg(&helpers.aardvark);
+        let out = pipe_through(cmd.arg(verb).arg(netns).stdout(Stdio::piped()), input).map_err(spawn_err)?;
         if !out.status.success() {
             return Err(DriverError::Failed {
                 program: helpers.netavark.clone(),

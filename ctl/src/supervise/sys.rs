@@ -1,6 +1,6 @@
-//! The supervisor's only `unsafe`: berthctl's own wrappers from `src/sys/`
-//! (SCM_RIGHTS for the pty master, the window-size ioctl), shared by path so
-//! both binaries run the same reviewed code.
+//! The supervisor's system-call wrappers: berthctl's own from `ctl/src/sys/`
+//! (SCM_RIGHTS for the pty master, the window-size ioctl), included by path so
+//! both binaries run the same reviewed code and no other module needs them.
 
 #[path = "../sys/scm.rs"]
 mod scm;

@@ -18,14 +18,13 @@
 //! a reboot.
 
 use std::collections::BTreeMap;
-use std::io::Write;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 
 use serde::{Deserialize, Serialize};
 
-use crate::network::driver::DriverError;
+use crate::network::driver::{DriverError, pipe_through};
 
 /// What the rules are made from.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
@@ -246,19 +245,8 @@ fn restore(family: Family, input: &str) -> Result<(), DriverError> {
         netns: PathBuf::from("(host)"),
         source,
     };
-    let mut child = Command::new(program)
-        .args(["--noflush", "-w"])
-        .stdin(Stdio::piped())
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped())
-        .spawn()
+    let out = pipe_through(Command::new(program).args(["--noflush", "-w"]).stdout(Stdio::null()), input)
         .map_err(spawn_err)?;
-    // The pipe is ours until dropped; stdin was requested piped above.
-    let mut stdin = child.stdin.take().expect("stdin is piped");
-    let written = stdin.write_all(input.as_bytes());
-    drop(stdin);
-    let out = child.wait_with_output().map_err(spawn_err)?;
-    written.map_err(spawn_err)?;
     if !out.status.success() {
         let message = String::from_utf8_lossy(&out.stderr).trim().to_string();
         return Err(DriverError::Failed {
