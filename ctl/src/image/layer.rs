@@ -112,7 +112,7 @@ pub(crate) fn apply(
     };
     let started = Instant::now();
     let mut tee = Tee { inner: src, ingest, hasher: sha2::Sha256::new(), read: 0, waited: Duration::ZERO };
-    let (stats, diff_id, read_time) = {
+    let (stats, diff_id, read_time, tar_bytes) = {
         let buffered = BufReader::with_capacity(BUF, &mut tee);
         let decompressed: Box<dyn Read> = match compression {
             Compression::None => Box::new(buffered),
@@ -125,12 +125,13 @@ pub(crate) fn apply(
             inner: BufReader::with_capacity(BUF, decompressed),
             hasher: sha2::Sha256::new(),
             spent: Duration::ZERO,
+            read: 0,
         };
         let stats = unpack::unpack(&mut hashing, fs).map_err(LayerError::Unpack)?;
         // The tar ends at two zero blocks; what follows (padding) is part of the diff.
         io::copy(&mut hashing, &mut io::sink()).map_err(LayerError::Decompress)?;
-        let decompress = hashing.spent;
-        (stats, Digest::from_sha256(&hashing.hasher.finalize()), decompress)
+        let (decompress, tar_bytes) = (hashing.spent, hashing.read);
+        (stats, Digest::from_sha256(&hashing.hasher.finalize()), decompress, tar_bytes)
     };
     // Anything after the compressed stream still belongs to the blob's digest.
     io::copy(&mut tee, &mut io::sink()).map_err(LayerError::Decompress)?;
@@ -139,6 +140,7 @@ pub(crate) fn apply(
     {
         return Err(LayerError::DiffId { expected: expected.clone(), actual: diff_id });
     }
+    let unpacked = started.elapsed();
     let (blob, blob_size) = match tee.ingest {
         Some(ingest) => ingest.commit().map_err(LayerError::Content)?,
         None => {
@@ -152,14 +154,17 @@ pub(crate) fn apply(
         }
     };
     // Where the time went: waiting for the source, decompressing and
-    // hashing, and creating files (the rest).
-    let total = started.elapsed();
+    // hashing (the blob's ingest writes included), creating files (the
+    // rest), and committing the blob (its fsync).
     tracing::debug!(
         blob = %blob,
         bytes = stats.bytes,
+        blob_bytes = blob_size,
+        tar_bytes,
         source_ms = tee.waited.as_millis() as u64,
         decompress_ms = read_time.saturating_sub(tee.waited).as_millis() as u64,
-        write_ms = total.saturating_sub(read_time).as_millis() as u64,
+        write_ms = unpacked.saturating_sub(read_time).as_millis() as u64,
+        commit_ms = started.elapsed().saturating_sub(unpacked).as_millis() as u64,
         "layer applied"
     );
     Ok(Applied { blob, blob_size, diff_id, size: stats.bytes })
@@ -196,6 +201,8 @@ struct Hashing<R> {
     hasher: sha2::Sha256,
     /// Time spent producing decompressed bytes (source waits included).
     spent: Duration,
+    /// Decompressed bytes read.
+    read: u64,
 }
 
 impl<R: BufRead> Read for Hashing<R> {
@@ -205,6 +212,7 @@ impl<R: BufRead> Read for Hashing<R> {
         self.spent += t.elapsed();
         let n = n?;
         self.hasher.update(&buf[..n]);
+        self.read += n as u64;
         Ok(n)
     }
 }
