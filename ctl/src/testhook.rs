@@ -10,7 +10,9 @@
 //! `commit:layer` (a layer packed and unpacked, its blob and snapshot not
 //! committed), `commit:image` (config and manifest stored, the image not yet
 //! recorded), `run:exit` (a foreground `run` told of the exit it claimed,
-//! before recording it: the supervisor must record it), `network:setup` (a
+//! before recording it: the supervisor must record it), `run:started` (the
+//! supervisor ran the container, berthctl has not recorded it running: the
+//! supervisor must), `network:setup` (a
 //! container's interfaces and rules made, the container not yet created).
 
 /// Die here if the test asked for it.

@@ -363,6 +363,36 @@ fn exit_recorded_when_the_foreground_run_is_killed_at_the_exit() {
     ctl.assert_clean();
 }
 
+/// The supervisor runs the container (`<runtime> run --detach`) before
+/// berthctl records it running; berthctl killed in between leaves a
+/// container that runs under its supervisor, which `ps` lists and `rm -f`
+/// removes (and a `--rm` one that removes itself at its exit).
+#[test]
+#[ignore = "needs root"]
+fn run_killed_after_the_start_leaves_a_complete_container() {
+    use std::os::unix::process::ExitStatusExt;
+    let ctl = Ctl::new();
+    let out = ctl
+        .run(["-d", "--name", "s1", "busybox", "sleep", "1000"])
+        .env("BERTH_TEST_FAULT", "run:started")
+        .output()
+        .unwrap();
+    assert_eq!(out.status.signal(), Some(9), "run was not killed after the start: {out:?}");
+    ctl.wait_for("s1", "{{.State.Status}}", "running");
+    assert_eq!(ctl.cmd(["ps", "--format", "{{.Names}}"]).success(), "s1\n");
+    let out =
+        ctl.run(["--rm", "--name", "s2", "busybox", "true"]).env("BERTH_TEST_FAULT", "run:started").output().unwrap();
+    assert_eq!(out.status.signal(), Some(9), "run --rm was not killed after the start: {out:?}");
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while ctl.cmd(["ps", "-a", "--format", "{{.Names}}"]).success() != "s1\n" {
+        assert!(Instant::now() < deadline, "s2 was not removed after its run was killed");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    ctl.cmd(["rm", "-f", "s1"]).success();
+    assert_eq!(ctl.cmd(["ps", "-aq"]).success(), "");
+    ctl.assert_clean();
+}
+
 #[test]
 #[ignore = "needs root"]
 fn fifty_parallel_detached_runs_get_distinct_names() {

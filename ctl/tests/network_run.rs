@@ -242,7 +242,7 @@ fn publish_all_takes_free_ports_and_a_port_in_use_leaves_nothing() {
     assert_eq!(net.fetch(&format!("http://127.0.0.1:{host_port}/")), "all\n");
     assert!(net.ctl(["port", "all", "53/udp"]).success().starts_with("0.0.0.0:"));
 
-    let before = net.sandbox.snapshot(&net.store);
+    let before = net.sandbox.settled(&net.store);
     let leases = net.leases();
     let taken = format!("{host_port}:80");
     let out = net
@@ -251,7 +251,7 @@ fn publish_all_takes_free_ports_and_a_port_in_use_leaves_nothing() {
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(err.contains(&format!("Bind for 0.0.0.0:{host_port} failed: port is already allocated")), "{err}");
     assert!(net.ctl(["ps", "-a", "--format", "{{.Names}}"]).success().lines().all(|n| n != "twin"));
-    assert_eq!(net.sandbox.snapshot(&net.store), before);
+    assert_eq!(net.sandbox.settled(&net.store), before);
     assert_eq!(net.leases(), leases);
     net.rm_all();
 }
@@ -268,7 +268,33 @@ fn none_host_and_container_modes() {
     let ip = net.inspect("owner", "{{.NetworkSettings.IPAddress}}");
     let shared = net.run_rm(&["--network", "container:owner", "busybox", "ip", "-o", "addr"]);
     assert!(shared.contains(&format!("{ip}/")), "container: shares the stack: {shared}");
+    // The owner removed while another container still runs in its netns:
+    // its interface (and address, free again) goes at once, as docker's.
+    net.run_d(&["--name", "guest", "--network", "container:owner", "busybox", "sleep", "1000"]);
+    net.ctl(["rm", "-f", "owner"]).success();
+    let left = net.ctl(["exec", "guest", "ip", "-o", "link"]).success();
+    assert!(!left.contains("eth0"), "the owner's interface is gone: {left}");
     net.rm_all();
+}
+
+#[test]
+#[ignore = "needs root"]
+fn system_check_removes_a_veth_no_container_uses() {
+    let net = Net::new();
+    net.run_rm(&["busybox", "true"]);
+    let before = net.sandbox.settled(&net.store);
+    // What a crash can leave: a container's host end on our bridge whose
+    // peer lives on (here in the sandbox itself).
+    net.sandbox
+        .sh("ip link add vb00000000000 type veth peer name straypeer && ip link set vb00000000000 master berth0 up");
+    let out = net.ctl(["system", "check"]).output_of();
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(1), "{text}");
+    assert!(text.contains("veth vb00000000000: no container uses it"), "{text}");
+    let repaired = net.ctl(["system", "check", "--repair"]).success();
+    assert!(repaired.contains("veth vb00000000000: no container uses it: repaired"), "{repaired}");
+    assert_eq!(net.sandbox.settled(&net.store), before);
+    assert!(net.ctl(["system", "check"]).success().contains("store is consistent"));
 }
 
 #[test]
@@ -301,7 +327,7 @@ fn nothing_is_left_after_rm_f_a_killed_setup_and_a_killed_supervisor() {
     // docker's) and the default bridge stay once made; everything per
     // container must go, and a user network's bridge with `network rm`.
     net.run_rm(&["-p", "9999:80", "busybox", "true"]);
-    let before = net.sandbox.snapshot(&net.store);
+    let before = net.sandbox.settled(&net.store);
     let leases = net.leases();
 
     net.ctl(["network", "create", "n1"]).success();
@@ -309,7 +335,7 @@ fn nothing_is_left_after_rm_f_a_killed_setup_and_a_killed_supervisor() {
     net.run_d(&["--name", "bravo", "--network", "n1", "busybox", "sleep", "1000"]);
     net.rm_all();
     net.ctl(["network", "rm", "n1"]).success();
-    assert_eq!(net.sandbox.snapshot(&net.store), before, "after rm -f");
+    assert_eq!(net.sandbox.settled(&net.store), before, "after rm -f");
 
     // A supervisor killed with -9 while the container runs: rm -f still
     // tears everything down.
@@ -321,7 +347,7 @@ fn nothing_is_left_after_rm_f_a_killed_setup_and_a_killed_supervisor() {
     assert_eq!(comm.trim(), "berthctl-superv", "the container's parent is its supervisor");
     net.sandbox.sh(&format!("kill -9 {supervisor}"));
     net.rm_all();
-    assert_eq!(net.sandbox.snapshot(&net.store), before, "after a killed supervisor");
+    assert_eq!(net.sandbox.settled(&net.store), before, "after a killed supervisor");
     assert_eq!(net.leases(), leases);
 
     // berthctl killed with -9 in the middle of setup (the veth, address and
@@ -337,7 +363,7 @@ fn nothing_is_left_after_rm_f_a_killed_setup_and_a_killed_supervisor() {
     );
     assert_ne!(net.sandbox.snapshot(&net.store), before, "the killed setup left its interfaces, as expected");
     net.rm_all();
-    assert_eq!(net.sandbox.snapshot(&net.store), before, "after berthctl killed during setup");
+    assert_eq!(net.sandbox.settled(&net.store), before, "after berthctl killed during setup");
     assert_eq!(net.leases(), leases);
 }
 
@@ -502,7 +528,7 @@ fn macvlan_network_on_a_veth_parent() {
 fn netavark_backend_is_still_an_option_and_teardown_follows_the_record() {
     let net = Net::new();
     net.run_rm(&["-p", "9998:80", "busybox", "true"]);
-    let before = net.sandbox.snapshot(&net.store);
+    let before = net.sandbox.settled(&net.store);
     let mut run = net.ctl(["run", "-d", "--cgroup-parent", &net.cgroup_parent, "--name", "old", "-p", "8084:80"]);
     run.env("BERTH_NETWORK_BACKEND", "netavark").args(["busybox"]).args(httpd("through-netavark"));
     run.success();
@@ -512,7 +538,7 @@ fn netavark_backend_is_still_an_option_and_teardown_follows_the_record() {
     net.rm_all();
     // netavark removes the bridge with its last container; nothing else of
     // the container may stay.
-    let after = net.sandbox.snapshot(&net.store);
+    let after = net.sandbox.settled(&net.store);
     let links = |s: &str| -> Vec<String> {
         s.split("--- nft").next().unwrap_or_default().lines().map(str::to_string).collect()
     };

@@ -89,6 +89,22 @@ impl Sandbox {
         let netns = self.sh(&format!("ls -A {}/netns 2>/dev/null || true", store.runroot.display()));
         format!("--- links\n{links}--- nft\n{rules}--- netns\n{netns}")
     }
+
+    /// The snapshot once no container runs and the kernel has removed the
+    /// veth pairs of the netns that were released (a removed container's
+    /// host end, `vb…`, goes with its netns in the kernel's own time):
+    /// waits for that, boundedly, and returns what is there then.
+    pub fn settled(&self, store: &Store) -> String {
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+        loop {
+            let snap = self.snapshot(store);
+            let links = snap.split("--- nft").next().unwrap_or_default();
+            if !links.lines().any(|l| l.starts_with("vb")) || std::time::Instant::now() > deadline {
+                return snap;
+            }
+            std::thread::sleep(std::time::Duration::from_millis(20));
+        }
+    }
 }
 
 impl Drop for Sandbox {

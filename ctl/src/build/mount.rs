@@ -43,7 +43,7 @@ impl StepRoot {
             Some(img) if !img.lower_dirs.is_empty() => img.lower_dirs.clone(),
             _ => vec![root.dir.join("empty")],
         };
-        rootfs::mount_overlay(&lower, &root.upper(), &root.dir.join("work"), &root.rootfs())
+        rootfs::mount_overlay(&lower, &root.upper(), &root.dir.join("work"), &root.rootfs(), false)
             .map_err(|e| BuildError::Step(format!("mount the step's rootfs: {e}")))?;
         root.mounted = true;
         Ok(root)

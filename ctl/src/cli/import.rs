@@ -32,8 +32,8 @@ pub(crate) fn run(config: &Config, args: &ImportArgs) -> anyhow::Result<i32> {
     if args.file.contains("://") {
         anyhow::bail!("import {}: importing from a URL is not supported; download it and import the file", args.file);
     }
-    let src: Box<dyn Read> = if args.file == "-" {
-        Box::new(std::io::stdin().lock())
+    let src: Box<dyn Read + Send> = if args.file == "-" {
+        Box::new(std::io::stdin())
     } else {
         Box::new(File::open(&args.file).with_context(|| format!("open {}", args.file))?)
     };

@@ -48,7 +48,20 @@ fn unescape(s: &str) -> String {
 
 /// Mount the overlay (nothing to do when it is already there, e.g. after a
 /// restart). `--read-only` is applied by the runtime (root.readonly).
-pub(crate) fn mount_overlay(lower: &[PathBuf], upper: &Path, work: &Path, target: &Path) -> Result<(), RootfsError> {
+///
+/// `volatile` (for `--rm` containers, whose upper dir is deleted at the
+/// exit) mounts with overlayfs' `volatile` option: no sync of the upper
+/// filesystem, neither for the container's fsyncs nor at the unmount, where
+/// it cost a journal commit of the host's filesystem (3 ms, and 50–260 ms
+/// when the disk is busy; bench/RESULTS.md). Kernels before 5.10 refuse the
+/// option: the mount is then made without it.
+pub(crate) fn mount_overlay(
+    lower: &[PathBuf],
+    upper: &Path,
+    work: &Path,
+    target: &Path,
+    volatile: bool,
+) -> Result<(), RootfsError> {
     if lower.is_empty() {
         return Err(RootfsError::NoLayers);
     }
@@ -60,8 +73,20 @@ pub(crate) fn mount_overlay(lower: &[PathBuf], upper: &Path, work: &Path, target
     }
     let lowers: Vec<String> = lower.iter().map(|p| p.to_string_lossy().into_owned()).collect();
     let data = format!("lowerdir={},upperdir={},workdir={}", lowers.join(":"), upper.display(), work.display());
-    mount(Some("overlay"), target, Some("overlay"), MsFlags::empty(), Some(data.as_str()))
-        .map_err(|source| RootfsError::Mount { target: target.to_path_buf(), lower: lower.len(), source })
+    let mount_with = |data: &str| mount(Some("overlay"), target, Some("overlay"), MsFlags::empty(), Some(data));
+    let mounted = if volatile {
+        // A volatile mount leaves `work/work/incompat/volatile` behind and
+        // the kernel refuses the next mount while it is there (a restart):
+        // nothing needs recovering for a container whose upper dir goes away.
+        let _ = std::fs::remove_dir_all(work.join("work/incompat/volatile"));
+        mount_with(&format!("{data},volatile")).or_else(|e| match e {
+            nix::Error::EINVAL => mount_with(&data),
+            e => Err(e),
+        })
+    } else {
+        mount_with(&data)
+    };
+    mounted.map_err(|source| RootfsError::Mount { target: target.to_path_buf(), lower: lower.len(), source })
 }
 
 /// Unmount the rootfs if it is mounted (lazily, so a process still holding

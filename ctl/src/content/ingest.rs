@@ -75,11 +75,13 @@ impl Ingest {
             path: self.path.clone(),
             source: io::Error::other("already committed"),
         })?;
+        let t = std::time::Instant::now();
         file.sync_all().map_err(ContentError::io("fsync", &self.path))?;
         drop(file);
         let target = self.blobs.join(actual.hex());
         fs::rename(&self.path, &target).map_err(ContentError::io("rename into", &target))?;
         File::open(&self.blobs).and_then(|d| d.sync_all()).map_err(ContentError::io("fsync", &self.blobs))?;
+        tracing::debug!(blob = %actual, fsync_ms = t.elapsed().as_millis() as u64, "blob committed");
         self.path = PathBuf::new();
         Ok((actual, self.written))
     }

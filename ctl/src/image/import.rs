@@ -29,7 +29,7 @@ pub(crate) struct ImportOptions {
 }
 
 /// Import `src` and return the new image's id.
-pub(crate) fn import(store: &mut Store, src: impl Read, opts: &ImportOptions) -> Result<Digest, ImageError> {
+pub(crate) fn import(store: &mut Store, src: impl Read + Send, opts: &ImportOptions) -> Result<Digest, ImageError> {
     let (os, arch, variant) = platform(opts.platform.as_deref())?;
     let mut config_section = serde_json::Map::new();
     apply_changes(&mut config_section, &opts.changes)?;

@@ -1,10 +1,11 @@
 //! One layer through one pass: the stream as it arrives (compressed or not) is
 //! hashed and written to an ingest file, decompressed, hashed again (the diff
 //! id) and unpacked into a pending snapshot, all at once — no temp file of the
-//! whole layer, no second read. The caller commits blob and snapshot only when
+//! whole layer, no second read; decompression and file creation run on two
+//! threads. The caller commits blob and snapshot only when
 //! both digests are right.
 
-use std::io::{self, BufRead, BufReader, Read, Write};
+use std::io::{self, BufReader, Read, Write};
 use std::path::Path;
 use std::time::{Duration, Instant};
 
@@ -99,8 +100,13 @@ pub(crate) enum BlobSink {
 /// `compression`, and unpack it into `fs`. `expected_diff_id` (from the image
 /// config) is checked when given. On any error nothing is committed: the
 /// ingest file is removed when dropped and the caller drops the snapshot.
+///
+/// Two threads: one reads, stores and decompresses the stream and hashes
+/// both digests; this one creates the files, fed through a channel of a few
+/// chunks (memory stays bounded). A layer's time is then the slower of the
+/// two, not their sum.
 pub(crate) fn apply(
-    src: impl Read,
+    src: impl Read + Send,
     compression: Compression,
     sink: BlobSink,
     fs: &Path,
@@ -111,58 +117,165 @@ pub(crate) fn apply(
         BlobSink::Verify(d) => (None, Some(d)),
     };
     let started = Instant::now();
-    let mut tee = Tee { inner: src, ingest, hasher: sha2::Sha256::new(), read: 0, waited: Duration::ZERO };
-    let (stats, diff_id, read_time) = {
+    let tee = Tee { inner: src, ingest, hasher: sha2::Sha256::new(), read: 0, waited: Duration::ZERO };
+    let (produced, unpacked) = std::thread::scope(|s| {
+        let (tx, rx) = std::sync::mpsc::sync_channel(PIPE_CHUNKS);
+        let producer = s.spawn(move || decompress(tee, compression, &tx));
+        let mut pipe = Pipe { rx, current: Vec::new(), pos: 0, waited: Duration::ZERO };
+        let unpacked = unpack::unpack(&mut pipe, fs).and_then(|stats| {
+            // The tar ends at two zero blocks; what follows (padding) is part
+            // of the diff: let the producer hash it to the end.
+            io::copy(&mut pipe, &mut io::sink()).map_err(UnpackError::Read)?;
+            Ok((stats, started.elapsed().saturating_sub(pipe.waited)))
+        });
+        // Dropping the receiver stops a producer still sending (after an unpack error).
+        drop(pipe);
+        let produced = producer.join().unwrap_or_else(|_| Err(LayerError::Decompress(io::Error::other("panicked"))));
+        (produced, unpacked)
+    });
+    // A broken stream is the cause of the unpacker's read error: report it first.
+    let mut p = produced?;
+    let (stats, write_time) = unpacked.map_err(LayerError::Unpack)?;
+    if let Some(expected) = expected_diff_id
+        && expected != &p.diff_id
+    {
+        return Err(LayerError::DiffId { expected: expected.clone(), actual: p.diff_id });
+    }
+    let done = started.elapsed();
+    let (blob, blob_size) = match p.tee.ingest.take() {
+        Some(ingest) => ingest.commit().map_err(LayerError::Content)?,
+        None => {
+            let actual = Digest::from_sha256(&std::mem::take(&mut p.tee.hasher).finalize());
+            match verify {
+                Some(expected) if expected != actual => {
+                    return Err(LayerError::Content(ContentError::DigestMismatch { expected, actual }));
+                }
+                _ => (actual, p.tee.read),
+            }
+        }
+    };
+    // Where the time went, per thread: waiting for the source, decompressing
+    // and hashing (the blob's ingest writes included); creating files (not
+    // counting waits for decompressed bytes); then committing the blob.
+    tracing::debug!(
+        blob = %blob,
+        bytes = stats.bytes,
+        blob_bytes = blob_size,
+        tar_bytes = p.tar_bytes,
+        source_ms = p.tee.waited.as_millis() as u64,
+        decompress_ms = p.busy.saturating_sub(p.tee.waited).as_millis() as u64,
+        write_ms = write_time.as_millis() as u64,
+        total_ms = done.as_millis() as u64,
+        commit_ms = started.elapsed().saturating_sub(done).as_millis() as u64,
+        "layer applied"
+    );
+    Ok(Applied { blob, blob_size, diff_id: p.diff_id, size: stats.bytes })
+}
+
+/// Decompressed chunks in flight between the two threads of [`apply`].
+const PIPE_CHUNKS: usize = 4;
+
+type Chunk = io::Result<Vec<u8>>;
+
+/// What the decompressing thread hands back.
+struct Produced<R> {
+    tee: Tee<R>,
+    diff_id: Digest,
+    tar_bytes: u64,
+    /// Time spent reading, decompressing and hashing (source waits included).
+    busy: Duration,
+}
+
+/// The decompressing thread: read `tee` to its end through the decompressor,
+/// hash what comes out and send it on in chunks. A read error is sent on
+/// too (the unpacker fails on it) and returned. A closed channel means the
+/// unpacker failed: stop, its error is the one reported.
+fn decompress<R: Read>(
+    mut tee: Tee<R>,
+    compression: Compression,
+    tx: &std::sync::mpsc::SyncSender<Chunk>,
+) -> Result<Produced<R>, LayerError> {
+    let started = Instant::now();
+    let mut hasher = sha2::Sha256::new();
+    let mut tar_bytes = 0u64;
+    let mut stopped = false;
+    {
         let buffered = BufReader::with_capacity(BUF, &mut tee);
-        let decompressed: Box<dyn Read> = match compression {
+        let mut decompressed: Box<dyn Read> = match compression {
             Compression::None => Box::new(buffered),
             Compression::Gzip => Box::new(flate2::bufread::MultiGzDecoder::new(buffered)),
             Compression::Zstd => {
                 Box::new(zstd::stream::read::Decoder::with_buffer(buffered).map_err(LayerError::Decompress)?)
             }
         };
-        let mut hashing = Hashing {
-            inner: BufReader::with_capacity(BUF, decompressed),
-            hasher: sha2::Sha256::new(),
-            spent: Duration::ZERO,
-        };
-        let stats = unpack::unpack(&mut hashing, fs).map_err(LayerError::Unpack)?;
-        // The tar ends at two zero blocks; what follows (padding) is part of the diff.
-        io::copy(&mut hashing, &mut io::sink()).map_err(LayerError::Decompress)?;
-        let decompress = hashing.spent;
-        (stats, Digest::from_sha256(&hashing.hasher.finalize()), decompress)
-    };
-    // Anything after the compressed stream still belongs to the blob's digest.
-    io::copy(&mut tee, &mut io::sink()).map_err(LayerError::Decompress)?;
-    if let Some(expected) = expected_diff_id
-        && expected != &diff_id
-    {
-        return Err(LayerError::DiffId { expected: expected.clone(), actual: diff_id });
-    }
-    let (blob, blob_size) = match tee.ingest {
-        Some(ingest) => ingest.commit().map_err(LayerError::Content)?,
-        None => {
-            let actual = Digest::from_sha256(&tee.hasher.finalize());
-            match verify {
-                Some(expected) if expected != actual => {
-                    return Err(LayerError::Content(ContentError::DigestMismatch { expected, actual }));
+        loop {
+            let mut chunk = vec![0u8; BUF];
+            let n = match read_full(&mut decompressed, &mut chunk) {
+                Ok(n) => n,
+                Err(e) => {
+                    let _ = tx.send(Err(io::Error::new(e.kind(), e.to_string())));
+                    return Err(LayerError::Decompress(e));
                 }
-                _ => (actual, tee.read),
+            };
+            if n == 0 {
+                break;
+            }
+            chunk.truncate(n);
+            hasher.update(&chunk);
+            tar_bytes += n as u64;
+            if tx.send(Ok(chunk)).is_err() {
+                stopped = true;
+                break;
             }
         }
-    };
-    // Where the time went: waiting for the source, decompressing and
-    // hashing, and creating files (the rest).
-    let total = started.elapsed();
-    tracing::debug!(
-        blob = %blob,
-        bytes = stats.bytes,
-        source_ms = tee.waited.as_millis() as u64,
-        decompress_ms = read_time.saturating_sub(tee.waited).as_millis() as u64,
-        write_ms = total.saturating_sub(read_time).as_millis() as u64,
-        "layer applied"
-    );
-    Ok(Applied { blob, blob_size, diff_id, size: stats.bytes })
+    }
+    // Anything after the compressed stream still belongs to the blob's
+    // digest (not worth reading when the unpacker has failed).
+    if !stopped {
+        io::copy(&mut tee, &mut io::sink()).map_err(LayerError::Decompress)?;
+    }
+    Ok(Produced { tee, diff_id: Digest::from_sha256(&hasher.finalize()), tar_bytes, busy: started.elapsed() })
+}
+
+/// Fill `buf` unless the stream ends first; returns how much was read.
+fn read_full(r: &mut impl Read, buf: &mut [u8]) -> io::Result<usize> {
+    let mut n = 0;
+    while n < buf.len() {
+        match r.read(&mut buf[n..]) {
+            Ok(0) => break,
+            Ok(k) => n += k,
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+            Err(e) => return Err(e),
+        }
+    }
+    Ok(n)
+}
+
+/// The unpacking end of the channel as a `Read`; a closed channel is the end.
+struct Pipe {
+    rx: std::sync::mpsc::Receiver<Chunk>,
+    current: Vec<u8>,
+    pos: usize,
+    /// Time spent waiting for the decompressing thread.
+    waited: Duration,
+}
+
+impl Read for Pipe {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        while self.pos == self.current.len() {
+            let t = Instant::now();
+            let next = self.rx.recv();
+            self.waited += t.elapsed();
+            match next {
+                Ok(chunk) => (self.current, self.pos) = (chunk?, 0),
+                Err(_) => return Ok(0),
+            }
+        }
+        let n = buf.len().min(self.current.len() - self.pos);
+        buf[..n].copy_from_slice(&self.current[self.pos..self.pos + n]);
+        self.pos += n;
+        Ok(n)
+    }
 }
 
 /// Writes everything read through it into the ingest file (which hashes
@@ -187,24 +300,6 @@ impl<R: Read> Read for Tee<R> {
             None => self.hasher.update(&buf[..n]),
         }
         self.read += n as u64;
-        Ok(n)
-    }
-}
-
-struct Hashing<R> {
-    inner: R,
-    hasher: sha2::Sha256,
-    /// Time spent producing decompressed bytes (source waits included).
-    spent: Duration,
-}
-
-impl<R: BufRead> Read for Hashing<R> {
-    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
-        let t = Instant::now();
-        let n = self.inner.read(buf);
-        self.spent += t.elapsed();
-        let n = n?;
-        self.hasher.update(&buf[..n]);
         Ok(n)
     }
 }

@@ -17,7 +17,7 @@ use std::path::{Path, PathBuf};
 use rusqlite::Connection;
 use serde::{Deserialize, Serialize};
 
-use super::driver::{Attachment, NetworkDriver};
+use super::driver::{Attachment, Netns, NetworkDriver};
 use super::etc::{self, DnsConfig};
 use super::store::{self, Endpoint, Network, Setup};
 use super::{NetworkError, ipam, netns, ports};
@@ -306,9 +306,12 @@ pub(crate) fn teardown(
     if !calls.0.is_empty() && !netns::is_mounted(&setup.netns) {
         netns::create(&setup.netns)?;
     }
+    // The netns dies with its bind mount unless a `container:` container
+    // still runs in it: then its interfaces must go now, as docker's do.
+    let after = if own && !store::is_joined(c, id)? { Netns::Released } else { Netns::Kept };
     let mut first_err = None;
     for call in calls.0.iter().rev() {
-        if let Err(e) = driver.teardown(&setup.netns, &call.input) {
+        if let Err(e) = driver.teardown(&setup.netns, &call.input, after) {
             first_err.get_or_insert(NetworkError::from(e));
         }
     }
@@ -375,7 +378,7 @@ pub(crate) fn disconnect(
         let mut calls: Calls =
             setup.driver_input.as_deref().and_then(|t| serde_json::from_str(t).ok()).unwrap_or_default();
         if let Some(pos) = calls.0.iter().position(|call| call.networks == [n.name.clone()]) {
-            driver.teardown(&setup.netns, &calls.0[pos].input)?;
+            driver.teardown(&setup.netns, &calls.0[pos].input, Netns::Kept)?;
             calls.0.remove(pos);
         }
         record(c, id, &setup.netns, &calls)?;
@@ -389,8 +392,9 @@ pub(crate) fn disconnect(
 
 /// `system check`: the teardown of every container whose networking is
 /// still recorded as set up but that no longer runs (`running`), the rows of
-/// containers that no longer exist (`exists`), and netns files under
-/// `<runroot>/netns` that no record names. Each is done only with `repair`;
+/// containers that no longer exist (`exists`), what the driver finds left
+/// that no record names (a veth), and netns files under `<runroot>/netns`
+/// that no record names. Each is done only with `repair`;
 /// returns one line per finding and whether it was repaired.
 pub(crate) fn check(
     c: &Connection,
@@ -415,6 +419,16 @@ pub(crate) fn check(
             found.push((format!("container {id}: address leases and host ports of a removed container"), repair));
         }
     }
+    let mut inputs = Vec::new();
+    for id in store::containers(c)? {
+        let calls: Calls = store::setup(c, &id)?
+            .and_then(|s| s.driver_input)
+            .and_then(|t| serde_json::from_str(&t).ok())
+            .unwrap_or_default();
+        inputs.extend(calls.0.into_iter().map(|call| call.input));
+    }
+    let inputs: Vec<&str> = inputs.iter().map(String::as_str).collect();
+    found.extend(driver.leftovers(&inputs, repair)?);
     let dir = runroot.join("netns");
     let entries = match std::fs::read_dir(&dir) {
         Ok(entries) => entries,
@@ -465,7 +479,7 @@ mod tests {
             }
             Ok(SetupResult::new())
         }
-        fn teardown(&self, _netns: &Path, input: &str) -> Result<(), DriverError> {
+        fn teardown(&self, _netns: &Path, input: &str, _after: Netns) -> Result<(), DriverError> {
             self.calls.borrow_mut().push(("teardown".into(), input.into()));
             Ok(())
         }

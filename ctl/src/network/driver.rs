@@ -97,13 +97,33 @@ pub(crate) struct InterfaceAddress {
     pub ipnet: String,
 }
 
+/// What becomes of the container's network namespace after a teardown.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Netns {
+    /// It stays in use (a `network disconnect`, or a `container:` mode
+    /// container still in it).
+    Kept,
+    /// Its bind mount, the last reference, goes right after.
+    Released,
+}
+
 pub(crate) trait NetworkDriver {
     /// The input to give `setup` and, later, `teardown` (kept by the caller).
     fn input(&self, attachment: &Attachment<'_>) -> String;
     /// Create the interfaces and rules for `input` in and around `netns`.
     fn setup(&self, netns: &Path, input: &str) -> Result<SetupResult, DriverError>;
-    /// Undo `setup` of the same input.
-    fn teardown(&self, netns: &Path, input: &str) -> Result<(), DriverError>;
+    /// Undo `setup` of the same input. With [`Netns::Released`] the caller
+    /// drops the namespace's last reference right after, and the kernel
+    /// removes what lives in it (and the host's end of a veth pair with
+    /// its peer) on its own; with [`Netns::Kept`] (a disconnect, or another
+    /// container still in the namespace) every interface is removed now.
+    fn teardown(&self, netns: &Path, input: &str, after: Netns) -> Result<(), DriverError>;
+    /// `system check`: what the driver finds left behind by containers
+    /// whose recorded inputs are not in `inputs` (removed with `repair`);
+    /// one line per finding and whether it was repaired.
+    fn leftovers(&self, _inputs: &[&str], _repair: bool) -> Result<Vec<(String, bool)>, DriverError> {
+        Ok(Vec::new())
+    }
     /// `network rm`: remove what the network itself had (its bridge and
     /// rules), once no container is on it.
     fn remove_network(&self, _network: &Network) -> Result<(), DriverError> {

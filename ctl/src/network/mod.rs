@@ -370,8 +370,11 @@ impl driver::NetworkDriver for Backends {
     fn setup(&self, netns: &Path, input: &str) -> Result<driver::SetupResult, driver::DriverError> {
         self.of(input).setup(netns, input)
     }
-    fn teardown(&self, netns: &Path, input: &str) -> Result<(), driver::DriverError> {
-        self.of(input).teardown(netns, input)
+    fn teardown(&self, netns: &Path, input: &str, after: driver::Netns) -> Result<(), driver::DriverError> {
+        self.of(input).teardown(netns, input, after)
+    }
+    fn leftovers(&self, inputs: &[&str], repair: bool) -> Result<Vec<(String, bool)>, driver::DriverError> {
+        self.native.leftovers(inputs, repair)
     }
     fn remove_network(&self, n: &Network) -> Result<(), driver::DriverError> {
         // netavark removes its bridge with the network's last container.
@@ -464,7 +467,7 @@ mod tests {
         fn setup(&self, _: &Path, _: &str) -> Result<driver::SetupResult, driver::DriverError> {
             Ok(Default::default())
         }
-        fn teardown(&self, _: &Path, _: &str) -> Result<(), driver::DriverError> {
+        fn teardown(&self, _: &Path, _: &str, _: driver::Netns) -> Result<(), driver::DriverError> {
             Ok(())
         }
     }

@@ -17,7 +17,11 @@ use std::process::{Command, Stdio};
 
 use serde_json::{Value, json};
 
+<<<<<<< HEAD
 use super::driver::{Attachment, DriverError, NetworkDriver, SetupResult, find_helper, pipe_through};
+=======
+use super::driver::{Attachment, DriverError, Netns, NetworkDriver, SetupResult, find_helper};
+>>>>>>> main
 use super::store::Network;
 
 pub(crate) struct Netavark {
@@ -195,7 +199,7 @@ impl NetworkDriver for Netavark {
         })
     }
 
-    fn teardown(&self, netns: &Path, input: &str) -> Result<(), DriverError> {
+    fn teardown(&self, netns: &Path, input: &str, _after: Netns) -> Result<(), DriverError> {
         match self.run("teardown", netns, input) {
             Err(DriverError::Failed { message, .. }) if is_already_gone(&message) => Ok(()),
             other => other.map(drop),

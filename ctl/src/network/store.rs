@@ -270,6 +270,18 @@ pub(crate) fn setup(c: &Connection, container_id: &str) -> rusqlite::Result<Opti
     Ok(row.and_then(|(netns, driver_input)| netns.map(|n| Setup { netns: PathBuf::from(n), driver_input })))
 }
 
+/// Whether another container asked for `--network container:<id>` (and so
+/// may still run in this container's netns).
+pub(crate) fn is_joined(c: &Connection, container_id: &str) -> rusqlite::Result<bool> {
+    // The request is serde_json's compact text: `"mode":"container:<id>"`.
+    let needle = format!("\"mode\":\"container:{container_id}\"");
+    c.query_row(
+        "SELECT EXISTS (SELECT 1 FROM container_networks WHERE container_id != ?1 AND instr(request, ?2) > 0)",
+        [container_id, &needle],
+        |r| r.get(0),
+    )
+}
+
 /// Every container with a network record (for `system check`).
 pub(crate) fn containers(c: &Connection) -> rusqlite::Result<Vec<String>> {
     let mut st = c.prepare(

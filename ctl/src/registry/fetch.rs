@@ -1,8 +1,9 @@
 //! One layer: stream the blob from the registry through a bounded channel
 //! into a blocking thread that stores, decompresses, checks and unpacks it in
-//! one pass (`image::layer::apply`), or re-apply a blob already stored (a pull
-//! killed after the blob was committed but before its snapshot was). The
-//! channel holds a few chunks at most, so memory does not grow with the layer.
+//! one pass (`image::layer::apply`, which unpacks on a second thread), or
+//! re-apply a blob already stored (a pull killed after the blob was committed
+//! but before its snapshot was). The channels hold a few chunks at most, so
+//! memory does not grow with the layer.
 
 use std::io::{self, Read};
 use std::sync::Arc;

@@ -122,6 +122,7 @@ impl Snapshots {
     /// Returns the snapshot id of each, in order.
     pub(crate) fn commit(&self, db: &mut Db, done: Vec<(Pending, Finished)>) -> Result<Vec<SnapshotId>, SnapshotError> {
         if let Some((p, _)) = done.first() {
+            let t = std::time::Instant::now();
             // One syncfs covers every file of every snapshot: they share a file system.
             let d = fs::File::open(&p.fs).map_err(|source| SnapshotError::Io {
                 id: p.id,
@@ -135,6 +136,7 @@ impl Snapshots {
                 path: p.fs.clone(),
                 source: e.into(),
             })?;
+            tracing::debug!(snapshots = done.len(), syncfs_ms = t.elapsed().as_millis() as u64, "snapshots synced");
         }
         let path = db.path().to_path_buf();
         let sql = |source| DbError::Sql { path: path.clone(), source };

@@ -22,6 +22,9 @@ pub(crate) struct Args {
     pub log: Option<(PathBuf, u64, u32)>,
     pub tty: bool,
     pub stdin: bool,
+    /// The attach socket, bound and listening, inherited from berthctl
+    /// (which connects to it before it starts us); else we bind it.
+    pub attach_fd: Option<i32>,
 }
 
 /// Parse `--key value` pairs and the `--tty` and `--stdin` flags.
@@ -38,6 +41,7 @@ pub(crate) fn parse(mut it: impl Iterator<Item = OsString>) -> Result<Args, Stri
         log: None,
         tty: false,
         stdin: false,
+        attach_fd: None,
     };
     let (mut log, mut max_size, mut max_files) = (None, 0u64, 1u32);
     while let Some(key) = it.next() {
@@ -61,6 +65,7 @@ pub(crate) fn parse(mut it: impl Iterator<Item = OsString>) -> Result<Args, Stri
                     "--log" => log = Some(PathBuf::from(value)),
                     "--log-max-size" => max_size = number()?,
                     "--log-max-files" => max_files = number()? as u32,
+                    "--attach-fd" => a.attach_fd = Some(number()? as i32),
                     _ => return Err(format!("unknown argument {key}")),
                 }
             }
@@ -97,7 +102,7 @@ mod tests {
         let a = parse(
             args(
                 "--id c1 --bundle /d/c1 --run /r/c1 --runtime /bin/runc --runtime-root /r/rt --berthctl /bin/berthctl \
-                 --data-root /d --runroot /r --log /d/c1/c1-json.log --log-max-size 100 --log-max-files 3 --tty",
+                 --data-root /d --runroot /r --log /d/c1/c1-json.log --log-max-size 100 --log-max-files 3 --tty --attach-fd 3",
             )
             .into_iter(),
         )
@@ -105,6 +110,7 @@ mod tests {
         assert_eq!(a.id, "c1");
         assert_eq!(a.log, Some((PathBuf::from("/d/c1/c1-json.log"), 100, 3)));
         assert!(a.tty && !a.stdin);
+        assert_eq!(a.attach_fd, Some(3));
     }
 
     #[test]

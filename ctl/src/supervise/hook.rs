@@ -79,6 +79,12 @@ pub(crate) fn running(a: &Args, pid: i32) {
     run(a, &["running".as_ref(), pid.to_string().as_ref()]);
 }
 
+/// The container runs as `pid` under this supervisor (`supervisor`), and
+/// the berthctl that started it went away before recording that.
+pub(crate) fn adopted(a: &Args, pid: i32, supervisor: u32) {
+    run(a, &["running".as_ref(), pid.to_string().as_ref(), "--supervisor".as_ref(), supervisor.to_string().as_ref()]);
+}
+
 /// `stop` ended a restart wait: berthctl finishes.
 pub(crate) fn stopped(a: &Args) {
     run(a, &["stopped".as_ref()]);

@@ -1,7 +1,9 @@
 //! One start of the container from the bundle berthctl prepared: the
 //! container's stdio made (pipes, or a pty whose master the runtime sends to
-//! our console socket), `<runtime> create` run and its pid read, then
-//! `<runtime> start`; and `<runtime> delete` after each exit.
+//! our console socket), `<runtime> run --detach` run (create and start in one
+//! runtime process: runc, crun and berth all have it) and its pid read; and
+//! `<runtime> delete` after each exit. The attach clients that must see the
+//! first byte of output are connected before (`main.rs`).
 
 use std::fs::File;
 use std::os::fd::{AsFd, OwnedFd};
@@ -53,14 +55,16 @@ fn pipe(verb: &'static str) -> Result<(OwnedFd, OwnedFd), Failure> {
     nix::unistd::pipe().map_err(|e| ours(verb, "pipe", e))
 }
 
-/// `<runtime> create` with the container's stdio; our ends and its pid.
-pub(crate) fn create(a: &Args) -> Result<(ContainerIo, i32), Failure> {
+/// `<runtime> run --detach` with the container's stdio; our ends and its
+/// pid. A failure is reported as create's, as docker names it ("OCI runtime
+/// create failed").
+pub(crate) fn run(a: &Args) -> Result<(ContainerIo, i32), Failure> {
     let log = a.run.join("runtime.log");
     let pid_file = a.run.join("pid");
     let _ = std::fs::remove_file(&log);
     let _ = std::fs::remove_file(&pid_file);
     let mut cmd = runtime(a, Some(&log));
-    cmd.arg("create").arg("--bundle").arg(&a.bundle).arg("--pid-file").arg(&pid_file);
+    cmd.arg("run").arg("--detach").arg("--bundle").arg(&a.bundle).arg("--pid-file").arg(&pid_file);
     let mut io = None;
     let console = if a.tty {
         let sock = a.run.join("console");
@@ -85,7 +89,7 @@ pub(crate) fn create(a: &Args) -> Result<(ContainerIo, i32), Failure> {
         None
     };
     cmd.arg(&a.id);
-    let status = cmd.status().map_err(|e| ours("create", &format!("run {:?} create", a.runtime), e))?;
+    let status = cmd.status().map_err(|e| ours("create", &format!("run {:?} run", a.runtime), e))?;
     drop(cmd); // closes the container's ends we passed
     if !status.success() {
         return Err(Failure { verb: "create", detail: Detail::Output(log) });
@@ -113,26 +117,6 @@ fn receive_master(listener: &UnixListener, id: &str) -> Result<OwnedFd, Failure>
     }
     let (conn, _) = listener.accept().map_err(|e| ours("create", "accept on console socket", e))?;
     crate::sys::recv_fd(&conn).map_err(|e| ours("create", "receive pty master", e))
-}
-
-/// `<runtime> start`; its stderr is kept in the run dir for berthctl to read.
-pub(crate) fn start(a: &Args) -> Result<(), Failure> {
-    let out = a.run.join("start.err");
-    let err = File::create(&out).map_err(|e| ours("start", &format!("create {out:?}"), e))?;
-    let status = runtime(a, None)
-        .arg("start")
-        .arg(&a.id)
-        .stdin(Stdio::null())
-        .stdout(Stdio::null())
-        .stderr(err)
-        .status()
-        .map_err(|e| ours("start", &format!("run {:?} start", a.runtime), e))?;
-    if status.success() {
-        let _ = std::fs::remove_file(&out);
-        Ok(())
-    } else {
-        Err(Failure { verb: "start", detail: Detail::Output(out) })
-    }
 }
 
 /// `<runtime> delete --force`, as after every run.

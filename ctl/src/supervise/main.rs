@@ -2,12 +2,16 @@
 //! small program of its own (berthctl starts it from beside itself). It
 //! makes its own session and becomes a child subreaper, so it outlives the
 //! command that started it and the container's init is reparented to it.
-//! It runs `<runtime> create`, tells its parent over its stdin/stdout pipes
-//! (the handshake: "created <pid>", then waits for "start", then "started";
-//! or "error <exit code> <message>"), runs `<runtime> start`, holds the
-//! container's stdio, writes the json-file log, serves the attach socket,
-//! reaps the container, runs `<runtime> delete` and restarts per policy with
-//! docker's backoff. One poll loop, blocking I/O, no async runtime.
+//! It takes the attach connections already queued on the socket berthctl
+//! bound and passed down (`--attach-fd`: the foreground `run` is connected
+//! before we exist, so it sees the first byte of output), runs `<runtime>
+//! run --detach`, tells its parent over its stdin/stdout pipes (the
+//! handshake: "started <pid>", then waits for "recorded" — berthctl has
+//! recorded the container running, so no exit can be recorded before it; or
+//! "error <exit code> <message>"), holds the container's stdio, writes the
+//! json-file log, serves the attach socket, reaps the container, runs
+//! `<runtime> delete` and restarts per policy with docker's backoff. One poll
+//! loop, blocking I/O, no async runtime.
 //!
 //! It never opens berthctl's database: berthctl prepares the bundle, and
 //! after each exit the supervisor writes the status to `<run>/exit` and runs
@@ -80,10 +84,10 @@ impl Handshake {
         let _ = self.to_parent.flush();
     }
 
-    /// Wait for "start"; false if the parent went away or said anything else.
-    fn wait_start(&mut self) -> bool {
+    /// Wait for "recorded"; false if the parent went away or said anything else.
+    fn wait_recorded(&mut self) -> bool {
         let mut line = String::new();
-        matches!(self.from_parent.read_line(&mut line), Ok(n) if n > 0) && line.trim() == "start"
+        matches!(self.from_parent.read_line(&mut line), Ok(n) if n > 0) && line.trim() == "recorded"
     }
 }
 
@@ -104,9 +108,14 @@ impl Supervisor {
         let signals = SignalFd::with_flags(&mask, SfdFlags::SFD_CLOEXEC | SfdFlags::SFD_NONBLOCK)
             .map_err(|e| format!("signalfd: {e}"))?;
         std::fs::create_dir_all(&args.run).map_err(|e| format!("create {:?}: {e}", args.run))?;
-        let sock = args.run.join("attach");
-        let _ = std::fs::remove_file(&sock);
-        let listener = UnixListener::bind(&sock).map_err(|e| format!("bind attach socket {sock:?}: {e}"))?;
+        let listener = match args.attach_fd {
+            Some(fd) => sys::inherited_listener(fd)?,
+            None => {
+                let sock = args.run.join("attach");
+                let _ = std::fs::remove_file(&sock);
+                UnixListener::bind(&sock).map_err(|e| format!("bind attach socket {sock:?}: {e}"))?
+            }
+        };
         Ok(Supervisor { args, listener, signals, clients: Vec::new() })
     }
 
@@ -166,24 +175,19 @@ impl Supervisor {
         }
     }
 
-    /// `<runtime> create`, the handshake on the first start, `<runtime> start`.
+    /// `<runtime> run --detach`, with the handshake on the first start.
     fn launch(&mut self, handshake: Option<&mut Handshake>) -> Result<(ContainerIo, i32), Failure> {
-        let (io, pid) = launch::create(&self.args)?;
+        // The parent connected before it started us: take those clients
+        // now so they see the first byte of output.
+        self.accept_pending();
+        let (io, pid) = launch::run(&self.args)?;
         if let Some(h) = handshake {
-            h.say(&format!("created {pid}"));
-            if !h.wait_start() {
-                return Err(Failure {
-                    verb: "start",
-                    detail: launch::Detail::Message("start aborted by berthctl".into()),
-                });
+            h.say(&format!("started {pid}"));
+            if !h.wait_recorded() {
+                // berthctl went away before it recorded the start (killed):
+                // the container runs, so record it as the restart path does.
+                hook::adopted(&self.args, pid, std::process::id());
             }
-            // The parent connected before it said "start": take those
-            // clients now so they see the first byte of output.
-            self.accept_pending();
-            launch::start(&self.args)?;
-            h.say("started");
-        } else {
-            launch::start(&self.args)?;
         }
         Ok((io, pid))
     }

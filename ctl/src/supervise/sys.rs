@@ -1,7 +1,10 @@
 //! The supervisor's system-call wrappers: berthctl's own from `ctl/src/sys/`
-//! (SCM_RIGHTS for the pty master, the window-size ioctl), included by path so
-//! both binaries run the same reviewed code and no other module needs them.
+//! (SCM_RIGHTS for the pty master, the window-size ioctl, the inherited attach
+//! socket), included by path so both binaries run the same reviewed code and
+//! no other module needs them.
 
+#[path = "../sys/inherit.rs"]
+mod inherit;
 #[path = "../sys/scm.rs"]
 mod scm;
 #[path = "../sys/tty.rs"]
@@ -9,5 +12,6 @@ mod scm;
 #[allow(dead_code)]
 mod tty;
 
+pub(crate) use inherit::inherited_listener;
 pub(crate) use scm::recv_fd;
 pub(crate) use tty::{WinSize, set_window_size};

@@ -36,7 +36,8 @@ fn io_err(what: &'static str, path: &std::path::Path) -> impl FnOnce(std::io::Er
 /// container's volumes are mounted (driver options), filled (copy-up) and
 /// added to the spec's mounts.
 pub(crate) fn prepare(config: &Config, c: &Container, layout: &Layout) -> Result<(), LaunchError> {
-    rootfs::mount_overlay(&c.lower_dirs, &layout.upper(), &layout.work(), &layout.rootfs())?;
+    let volatile = c.host_config.auto_remove;
+    rootfs::mount_overlay(&c.lower_dirs, &layout.upper(), &layout.work(), &layout.rootfs(), volatile)?;
     bundle::ensure_workdir(&layout.rootfs(), &c.config.working_dir)?;
     bundle::write_etc_files(&layout.dir, &c.config.hostname, c.host_config.network_mode == "host")?;
     let volumes = crate::volume::attach::mounts_for(&config.data_root, &c.id, &c.mount_points, &layout.rootfs())?;

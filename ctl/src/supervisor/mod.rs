@@ -3,7 +3,8 @@
 //! conmon's model) that holds the container's stdio, writes its log, serves
 //! the attach socket, reaps it and applies the restart backoff; it never
 //! opens the store. berthctl does what needs the store or the network:
-//! `spawn` prepares the bundle and starts the supervisor, and the supervisor
+//! `spawn` prepares the bundle, binds the attach socket (and connects to it,
+//! to attach) and starts the supervisor, and the supervisor
 //! calls back `berthctl __hook <id> <event>` (conmon's exit command) after
 //! each exit, failure or restart; `hook` below answers those.
 
@@ -48,8 +49,13 @@ pub(crate) enum HookEvent {
     },
     /// Before a restart: count it, prepare the bundle. Prints "ok" or "done".
     Restart,
-    /// A restarted container runs as PID.
-    Running { pid: i32 },
+    /// A restarted container runs as PID (or a new one, when the berthctl
+    /// that started it went away before recording it: then under SUPERVISOR).
+    Running {
+        pid: i32,
+        #[arg(long)]
+        supervisor: Option<i32>,
+    },
     /// `stop` ended a restart wait.
     Stopped,
 }
@@ -78,7 +84,13 @@ pub(crate) fn hook(config: &Config, id: &str, event: &HookEvent) -> anyhow::Resu
             println!("{code} {message}");
         }
         HookEvent::Restart => println!("{}", if restart(config, &mut store, id)? { "ok" } else { "done" }),
-        HookEvent::Running { pid } => record_running(&mut store, id, *pid, None)?,
+        HookEvent::Running { pid, supervisor } => {
+            let supervisor = supervisor.map(|sup| crate::container::record::ProcessId {
+                pid: sup,
+                start_time: crate::container::process_start_time(sup).unwrap_or(0),
+            });
+            record_running(&mut store, id, *pid, supervisor)?
+        }
         HookEvent::Stopped => {
             store.update(id, |r| {
                 r.state.status = "exited".into();

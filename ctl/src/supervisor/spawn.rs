@@ -1,13 +1,19 @@
 //! The parent's side of starting a supervisor: prepare the bundle (rootfs,
-//! volumes, network, config.json), spawn `berthctl-supervise` detached (it
-//! makes its own session), then the handshake over its stdin and stdout:
-//! wait for "created <pid>", record the container running, let the caller
-//! attach, say "start", wait for "started". A failure arrives as
-//! "error <exit code> <message>", after the supervisor's hook recorded it.
+//! volumes, network, config.json), bind the attach socket and, to attach,
+//! connect to it (so no output is missed: the supervisor takes the queued
+//! connection before it starts the container), spawn `berthctl-supervise`
+//! detached (it makes its own session) with the socket, then the handshake
+//! over its stdin and stdout: wait for "started <pid>" (the supervisor ran
+//! `<runtime> run --detach`: one runtime process, not create + start),
+//! record the container running, say "recorded" (only then may the
+//! supervisor record an exit). A failure arrives as "error <exit code>
+//! <message>", after the supervisor's hook recorded it.
 
 use std::io::{BufRead, BufReader, Write};
+use std::os::fd::AsRawFd;
+use std::os::unix::net::{UnixListener, UnixStream};
 use std::path::{Path, PathBuf};
-use std::process::{Child, ChildStdin, ChildStdout, Command, Stdio};
+use std::process::{Child, ChildStdout, Command, Stdio};
 
 use crate::config::Config;
 use crate::container::record::{Container, ProcessId};
@@ -15,6 +21,7 @@ use crate::container::runtime::Runtime;
 use crate::container::store::Store;
 use crate::container::{Layout, process_start_time};
 
+use super::client::{self, AttachOpts};
 use super::logfile::Rotation;
 
 /// The supervisor's program, installed beside berthctl.
@@ -29,12 +36,10 @@ pub(crate) struct StartError {
     pub message: String,
 }
 
-pub(crate) struct Launched {
+struct Launched {
     child: Child,
-    to_sup: ChildStdin,
     from_sup: BufReader<ChildStdout>,
     log: PathBuf,
-    rt: Runtime,
 }
 
 /// `berthctl-supervise` beside our own binary (the two are built and
@@ -53,8 +58,14 @@ fn supervisor_path() -> anyhow::Result<PathBuf> {
 }
 
 /// Prepare container `c`, spawn its supervisor and wait until the container
-/// is created (not yet started); the record says it runs, with its pid.
-pub(crate) fn spawn(config: &Config, rt: &Runtime, c: &Container) -> anyhow::Result<Launched> {
+/// runs; the record says so, with its pid. With `attach`, the connection to
+/// the attach socket, made before the container started.
+pub(crate) fn spawn(
+    config: &Config,
+    rt: &Runtime,
+    c: &Container,
+    attach: Option<&AttachOpts>,
+) -> anyhow::Result<Option<UnixStream>> {
     let layout = Layout::new(config, &c.id);
     let mut store = Store::open(&config.data_root)?;
     let fail = |store: &mut Store, message: String| {
@@ -64,32 +75,59 @@ pub(crate) fn spawn(config: &Config, rt: &Runtime, c: &Container) -> anyhow::Res
     if let Err(e) = super::launch::prepare(config, c, &layout) {
         return Err(fail(&mut store, crate::cli::error_chain(&anyhow::Error::new(e))));
     }
-    let mut child = match supervisor_command(config, rt, c, &layout).and_then(|mut cmd| {
-        std::fs::create_dir_all(&layout.run).map_err(|e| anyhow::anyhow!("create {:?}: {e}", layout.run))?;
-        cmd.spawn().map_err(|e| anyhow::anyhow!("spawn supervisor for {}: {e}", c.id))
-    }) {
-        Ok(child) => child,
+    let (mut child, sock) = match start_supervisor(config, rt, c, &layout, attach) {
+        Ok(v) => v,
         Err(e) => return Err(fail(&mut store, crate::cli::error_chain(&e))),
     };
-    let (Some(to_sup), Some(from_sup)) = (child.stdin.take(), child.stdout.take()) else {
+    let (Some(mut to_sup), Some(from_sup)) = (child.stdin.take(), child.stdout.take()) else {
         anyhow::bail!("supervisor for {}: no stdio pipes", c.id);
     };
-    let mut l =
-        Launched { child, to_sup, from_sup: BufReader::new(from_sup), log: layout.supervisor_log(), rt: rt.clone() };
-    let pid = match l.expect("created") {
+    let mut l = Launched { child, from_sup: BufReader::new(from_sup), log: layout.supervisor_log() };
+    let pid = match l.expect("started") {
         Ok(pid) => pid,
         Err(Lost(e)) => {
-            // The runtime may have created it before the supervisor went.
+            // The runtime may have made it before the supervisor went.
             let _ = rt.delete(&c.id, true);
             return Err(fail(&mut store, e));
         }
         Err(Said(e)) => return Err(e),
     };
+    crate::testhook::fault("run:started");
     let sup = l.child.id() as i32;
     let sup = ProcessId { pid: sup, start_time: process_start_time(sup).unwrap_or(0) };
-    // Recorded before "start", so the supervisor's exit hook always comes after.
+    // Recorded before "recorded", so the supervisor's exit hook always comes
+    // after (should we die first, the supervisor records it).
     super::record_running(&mut store, &c.id, pid.parse().unwrap_or(0), Some(sup))?;
-    Ok(l)
+    to_sup.write_all(b"recorded\n").map_err(|e| anyhow::anyhow!("tell supervisor {}: {e}", c.id))?;
+    Ok(sock)
+}
+
+/// Bind the attach socket, connect to it when attaching, and spawn the
+/// supervisor with the listening socket as an inherited descriptor.
+fn start_supervisor(
+    config: &Config,
+    rt: &Runtime,
+    c: &Container,
+    layout: &Layout,
+    attach: Option<&AttachOpts>,
+) -> anyhow::Result<(Child, Option<UnixStream>)> {
+    std::fs::create_dir_all(&layout.run).map_err(|e| anyhow::anyhow!("create {:?}: {e}", layout.run))?;
+    let path = layout.attach_socket();
+    let _ = std::fs::remove_file(&path);
+    let listener = UnixListener::bind(&path).map_err(|e| anyhow::anyhow!("bind attach socket {path:?}: {e}"))?;
+    let sock = match attach {
+        Some(opts) => Some(client::connect(&path, opts).map_err(|e| anyhow::anyhow!("attach to {}: {e}", c.id))?),
+        None => None,
+    };
+    let mut cmd = supervisor_command(config, rt, c, layout)?;
+    cmd.arg("--attach-fd").arg(listener.as_raw_fd().to_string());
+    // The supervisor inherits the listener: not close-on-exec for this
+    // spawn (berthctl starts no other process meanwhile); our copy closes
+    // when `listener` drops.
+    nix::fcntl::fcntl(listener.as_raw_fd(), nix::fcntl::FcntlArg::F_SETFD(nix::fcntl::FdFlag::empty()))
+        .map_err(|e| anyhow::anyhow!("attach socket {path:?}: {e}"))?;
+    let child = cmd.spawn().map_err(|e| anyhow::anyhow!("spawn supervisor for {}: {e}", c.id))?;
+    Ok((child, sock))
 }
 
 /// `berthctl-supervise` with what it needs to know about `c`.
@@ -155,20 +193,5 @@ impl Launched {
             return Err(Said(e.into()));
         }
         Err(Lost(format!("supervisor said {line:?}, expected {word:?}")))
-    }
-
-    /// Tell the supervisor to start the container and wait until it has.
-    pub(crate) fn start(mut self, config: &Config, id: &str) -> anyhow::Result<()> {
-        self.to_sup.write_all(b"start\n").map_err(|e| anyhow::anyhow!("tell supervisor to start: {e}"))?;
-        match self.expect("started") {
-            Ok(_) => Ok(()),
-            Err(Said(e)) => Err(e),
-            Err(Lost(message)) => {
-                let _ = self.rt.delete(id, true);
-                let mut store = Store::open(&config.data_root)?;
-                super::failed(config, &mut store, id, 125, &message);
-                Err(StartError { code: 125, message }.into())
-            }
-        }
     }
 }

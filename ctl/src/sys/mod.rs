@@ -5,7 +5,8 @@
 //! network namespace's loopback, `time.rs` the local zone's name, `term.rs`
 //! reading a password without echo, `at.rs` opening inside a rootfs,
 //! `pidfd.rs`, `scm.rs` (SCM_RIGHTS) and `tty.rs` (window size) for containers
-//! (the supervisor binary includes `scm.rs` and `tty.rs` too: `supervise/sys.rs`).
+//! (the supervisor binary includes `scm.rs` and `tty.rs` too, and `inherit.rs`,
+//! its attach socket, only it: `supervise/sys.rs`).
 
 mod at;
 mod pidfd;

@@ -1,11 +1,11 @@
-//! `start` (`-a`, `-i`) and the path `run` shares: spawn the supervisor,
-//! attach before the container starts when asked (so no output is missed),
-//! start it, and with attach wait for its exit status.
+//! `start` (`-a`, `-i`) and the path `run` shares: attach before the
+//! container starts when asked (so no output is missed), spawn the
+//! supervisor, which starts it, and with attach wait for its exit status.
 
 use crate::config::Config;
+use crate::container::lifecycle;
 use crate::container::record::Container;
 use crate::container::store::Store;
-use crate::container::{Layout, lifecycle};
 use crate::supervisor::client::{self, AttachEnd, AttachOpts};
 use crate::supervisor::spawn::{self, StartError};
 
@@ -34,22 +34,16 @@ pub(crate) fn start_container(config: &Config, c: &Container, attach: Option<Att
         // docker's order: attach, then start.
         crate::events::emit(&config.data_root, c.event("attach"));
     }
-    let launched = spawn::spawn(config, &rt, c)?;
-    let Some(a) = attach else {
-        launched.start(config, &c.id)?;
-        return Ok(None);
-    };
-    let opts = AttachOpts {
+    let opts = attach.map(|a| AttachOpts {
         stdin: a.stdin && c.config.open_stdin,
         stdout: true,
         stderr: true,
         tty: c.config.tty,
-        proxy: Some((rt, c.id.clone())),
+        proxy: Some((rt.clone(), c.id.clone())),
         exit_hook: Some(exit_hook(config, &c.id)),
-    };
-    let sock = client::connect(&Layout::new(config, &c.id).attach_socket(), &opts)
-        .map_err(|e| anyhow::anyhow!("attach to {}: {e}", c.id))?;
-    launched.start(config, &c.id)?;
+    });
+    let sock = spawn::spawn(config, &rt, c, opts.as_ref())?;
+    let (Some(opts), Some(sock)) = (opts, sock) else { return Ok(None) };
     match client::pump(sock, &opts).map_err(|e| anyhow::anyhow!("attach to {}: {e}", c.id))? {
         AttachEnd::Exited(code) => Ok(Some(code)),
         AttachEnd::Detached => Ok(None),

@@ -13,7 +13,7 @@ use std::net::IpAddr;
 use std::os::fd::AsRawFd;
 
 use netlink_packet_core::{
-    NLM_F_ACK, NLM_F_CREATE, NLM_F_EXCL, NLM_F_REQUEST, NetlinkHeader, NetlinkMessage, NetlinkPayload,
+    NLM_F_ACK, NLM_F_CREATE, NLM_F_DUMP, NLM_F_EXCL, NLM_F_REQUEST, NetlinkHeader, NetlinkMessage, NetlinkPayload,
 };
 use netlink_packet_route::RouteNetlinkMessage;
 use netlink_packet_route::address::{AddressAttribute, AddressFlags, AddressMessage};
@@ -28,6 +28,14 @@ use netlink_sys::{Socket, SocketAddr, protocols::NETLINK_ROUTE};
 pub(crate) struct Rtnl {
     socket: Socket,
     seq: u32,
+}
+
+/// An interface as `links` lists it.
+pub(crate) struct Link {
+    pub index: u32,
+    pub name: String,
+    /// The bridge it is a port of.
+    pub master: Option<u32>,
 }
 
 /// A new interface: its name, MAC (`02:42:…`) and where it goes.
@@ -153,6 +161,41 @@ impl Rtnl {
         m.header.flags = LinkFlags::Up;
         m.header.change_mask = LinkFlags::Up;
         self.request(RouteNetlinkMessage::SetLink(m), 0).map(drop)
+    }
+
+    /// `ip link set NAME down`; one already gone is fine.
+    pub(crate) fn set_down(&mut self, name: &str) -> io::Result<()> {
+        let mut m = LinkMessage::default();
+        m.header.change_mask = LinkFlags::Up;
+        m.attributes.push(LinkAttribute::IfName(name.to_string()));
+        ignore(self.request(RouteNetlinkMessage::SetLink(m), 0), libc::ENODEV)
+    }
+
+    /// Every interface: `ip -o link` (name, index, master).
+    pub(crate) fn links(&mut self) -> io::Result<Vec<Link>> {
+        let replies = self.request(RouteNetlinkMessage::GetLink(LinkMessage::default()), NLM_F_DUMP)?;
+        Ok(replies
+            .into_iter()
+            .filter_map(|r| match r {
+                RouteNetlinkMessage::NewLink(l) => Some(l),
+                _ => None,
+            })
+            .map(|l| Link {
+                index: l.header.index,
+                name: l
+                    .attributes
+                    .iter()
+                    .find_map(|a| match a {
+                        LinkAttribute::IfName(n) => Some(n.clone()),
+                        _ => None,
+                    })
+                    .unwrap_or_default(),
+                master: l.attributes.iter().find_map(|a| match a {
+                    LinkAttribute::Controller(m) => Some(*m),
+                    _ => None,
+                }),
+            })
+            .collect())
     }
 
     /// `ip link del NAME`; one already gone is fine.

@@ -11,10 +11,15 @@
 //! default route inside; the published ports' rules; its DNS line. A
 //! macvlan network gets a macvlan link made in the container's netns.
 //!
-//! Teardown deletes the host's end of the veth (the pair goes with it),
-//! drops the container's rules and DNS line; each step is a no-op when its
-//! object is already gone, so a teardown replayed after a crash or a reboot
-//! finishes. Calls are serialized by `lock` in the state directory.
+//! Teardown drops the container's rules and DNS line and sets the host's
+//! end of the veth down; the pair itself goes with the netns when its bind
+//! mount, the last reference, is removed (the kernel deletes a veth's peer
+//! with it), without waiting for the kernel as a delete does. A
+//! `disconnect`, or a netns another container still runs in, deletes the
+//! interfaces now. Each step is a no-op when its object is already gone, so
+//! a teardown replayed after a crash or a reboot finishes; `system check`
+//! finds a veth on our bridges that no container's record names and
+//! removes it. Calls are serialized by `lock` in the state directory.
 
 mod dns;
 mod firewall;
@@ -26,7 +31,7 @@ use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 
-use super::driver::{Attachment, DriverError, NetworkDriver, SetupResult};
+use super::driver::{Attachment, DriverError, Netns, NetworkDriver, SetupResult};
 use super::store::Network;
 use link::{NewLink, Rtnl};
 
@@ -145,7 +150,16 @@ impl Native {
             } else {
                 let bridge = ensure_bridge(&mut host, n).map_err(net_err("set up bridge"))?;
                 let veth = veth_name(&input.id, &n.ifname);
-                host.add_veth(&veth, bridge, &peer).map_err(net_err("add veth pair"))?;
+                match host.add_veth(&veth, bridge, &peer) {
+                    // The pair of this container's previous run, its netns
+                    // not yet cleaned up by the kernel: remove it now.
+                    Err(e) if e.raw_os_error() == Some(libc::EEXIST) => {
+                        host.delete(&veth).map_err(net_err("delete stale veth pair"))?;
+                        host.add_veth(&veth, bridge, &peer)
+                    }
+                    made => made,
+                }
+                .map_err(net_err("add veth pair"))?;
             }
             configure_inside(&mut inside, n).map_err(net_err("configure the container's interface"))?;
         }
@@ -189,7 +203,25 @@ impl Native {
         vec![(format!("{}/{}", input.id, n.interface), rules)]
     }
 
-    fn teardown_locked(&self, netns: &Path, input: &Input) -> Result<(), DriverError> {
+    fn teardown_locked(&self, netns: &Path, input: &Input, after: Netns) -> Result<(), DriverError> {
+        match after {
+            Netns::Kept => self.remove_links(netns, input)?,
+            Netns::Released => set_veths_down(netns, input)?,
+        }
+        let keys: Vec<String> = input.networks.iter().map(|n| format!("{}/{}", input.id, n.interface)).collect();
+        self.firewall().update(|s| {
+            for k in &keys {
+                s.ports.remove(k);
+            }
+        })?;
+        for n in input.networks.iter().filter(|n| n.dns) {
+            self.dns().remove(&n.name, &input.id)?;
+        }
+        Ok(())
+    }
+
+    /// Remove the container's interfaces now (the netns stays).
+    fn remove_links(&self, netns: &Path, input: &Input) -> Result<(), DriverError> {
         let net_err = |what: &'static str| {
             move |source: std::io::Error| DriverError::Netlink { what, netns: netns.to_path_buf(), source }
         };
@@ -206,17 +238,24 @@ impl Native {
                 host.delete(&veth_name(&input.id, &n.ifname)).map_err(net_err("delete veth pair"))?;
             }
         }
-        let keys: Vec<String> = input.networks.iter().map(|n| format!("{}/{}", input.id, n.interface)).collect();
-        self.firewall().update(|s| {
-            for k in &keys {
-                s.ports.remove(k);
-            }
-        })?;
-        for n in input.networks.iter().filter(|n| n.dns) {
-            self.dns().remove(&n.name, &input.id)?;
-        }
         Ok(())
     }
+}
+
+/// A netns about to be released: its pairs go with it, in the kernel's own
+/// time (its cleanup worker, after RCU grace periods: the ~18 ms a delete
+/// here would wait for). Until then the host's ends are down, so the
+/// bridge forgets their MACs and sends them nothing: the addresses, freed
+/// now, may already be someone else's.
+fn set_veths_down(netns: &Path, input: &Input) -> Result<(), DriverError> {
+    let net_err = |what: &'static str| {
+        move |source: std::io::Error| DriverError::Netlink { what, netns: netns.to_path_buf(), source }
+    };
+    let mut host = Rtnl::open().map_err(net_err("open rtnetlink"))?;
+    for n in input.networks.iter().filter(|n| n.driver != "macvlan") {
+        host.set_down(&veth_name(&input.id, &n.ifname)).map_err(net_err("set veth down"))?;
+    }
+    Ok(())
 }
 
 /// The bridge of `n`, made if missing, with its addresses and sysctls
@@ -340,10 +379,52 @@ impl NetworkDriver for Native {
         Ok(SetupResult::new())
     }
 
-    fn teardown(&self, netns: &Path, input: &str) -> Result<(), DriverError> {
+    fn teardown(&self, netns: &Path, input: &str, after: Netns) -> Result<(), DriverError> {
         let input = Self::parse(input)?;
         let _lock = self.lock()?;
-        self.teardown_locked(netns, &input)
+        self.teardown_locked(netns, &input, after)
+    }
+
+    fn leftovers(&self, inputs: &[&str], repair: bool) -> Result<Vec<(String, bool)>, DriverError> {
+        let bridges: Vec<String> = self.firewall().load().networks.into_keys().collect();
+        if bridges.is_empty() {
+            return Ok(Vec::new());
+        }
+        let mut expected = Vec::new();
+        for input in inputs.iter().filter(|i| Self::owns(i)) {
+            let input = Self::parse(input)?;
+            expected.extend(input.networks.iter().map(|n| veth_name(&input.id, &n.ifname)));
+        }
+        let net_err = |source| DriverError::Netlink { what: "list links", netns: "(host)".into(), source };
+        let mut host = Rtnl::open().map_err(net_err)?;
+        let strays = |host: &mut Rtnl| -> std::io::Result<Vec<String>> {
+            let links = host.links()?;
+            let ours: Vec<u32> = links.iter().filter(|l| bridges.contains(&l.name)).map(|l| l.index).collect();
+            Ok(links
+                .into_iter()
+                .filter(|l| l.master.is_some_and(|m| ours.contains(&m)) && l.name.starts_with("vb"))
+                .filter(|l| !expected.contains(&l.name))
+                .map(|l| l.name)
+                .collect())
+        };
+        // A container's pair outlives its teardown until the kernel cleans
+        // its netns up (milliseconds, more under load): what is still there
+        // after a while is left behind.
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(2);
+        let mut left = strays(&mut host).map_err(net_err)?;
+        while !left.is_empty() && std::time::Instant::now() < deadline {
+            std::thread::sleep(std::time::Duration::from_millis(20));
+            left = strays(&mut host).map_err(net_err)?;
+        }
+        let mut found = Vec::new();
+        for name in left {
+            if repair {
+                let _lock = self.lock()?;
+                host.delete(&name).map_err(net_err)?;
+            }
+            found.push((format!("veth {name}: no container uses it"), repair));
+        }
+        Ok(found)
     }
 
     fn remove_network(&self, n: &Network) -> Result<(), DriverError> {
