@@ -17,11 +17,7 @@ use std::process::{Command, Stdio};
 
 use serde_json::{Value, json};
 
-<<<<<<< HEAD
-use super::driver::{Attachment, DriverError, NetworkDriver, SetupResult, find_helper, pipe_through};
-=======
-use super::driver::{Attachment, DriverError, Netns, NetworkDriver, SetupResult, find_helper};
->>>>>>> main
+use super::driver::{Attachment, DriverError, Netns, NetworkDriver, SetupResult, find_helper, pipe_through};
 use super::store::Network;
 
 pub(crate) struct Netavark {
