@@ -210,7 +210,7 @@ fn decompress<R: Read>(
         };
         loop {
             let mut chunk = vec![0u8; BUF];
-            let n = match read_full(&mut decompressed, &mut chunk) {
+            let n = match crate::unpack::read_full(&mut decompressed, &mut chunk) {
                 Ok(n) => n,
                 Err(e) => {
                     let _ = tx.send(Err(io::Error::new(e.kind(), e.to_string())));
@@ -235,20 +235,6 @@ fn decompress<R: Read>(
         io::copy(&mut tee, &mut io::sink()).map_err(LayerError::Decompress)?;
     }
     Ok(Produced { tee, diff_id: Digest::from_sha256(&hasher.finalize()), tar_bytes, busy: started.elapsed() })
-}
-
-/// Fill `buf` unless the stream ends first; returns how much was read.
-fn read_full(r: &mut impl Read, buf: &mut [u8]) -> io::Result<usize> {
-    let mut n = 0;
-    while n < buf.len() {
-        match r.read(&mut buf[n..]) {
-            Ok(0) => break,
-            Ok(k) => n += k,
-            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
-            Err(e) => return Err(e),
-        }
-    }
-    Ok(n)
 }
 
 /// The unpacking end of the channel as a `Read`; a closed channel is the end.

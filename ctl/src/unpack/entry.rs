@@ -171,7 +171,8 @@ fn write_sparse<R: Read>(file: &mut File, data: &mut R) -> Result<u64, CreateErr
     Ok(total)
 }
 
-fn read_full<R: Read>(r: &mut R, buf: &mut [u8]) -> io::Result<usize> {
+/// Fill `buf` unless the stream ends first; returns how much was read.
+pub(crate) fn read_full<R: Read>(r: &mut R, buf: &mut [u8]) -> io::Result<usize> {
     let mut n = 0;
     while n < buf.len() {
         match r.read(&mut buf[n..]) {

@@ -15,6 +15,7 @@ use std::path::{Path, PathBuf};
 
 use nix::errno::Errno;
 
+pub(crate) use entry::read_full;
 use root::Root;
 
 /// The prefix of a whiteout entry, and the opaque-directory marker (AUFS's
