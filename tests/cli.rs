@@ -665,7 +665,7 @@ fn single_dash_flags_and_flags_after_the_id_as_runc() {
     assert_eq!((be.as_str(), re.as_str()), ("12 -t --env Z\n", "12 -t --env Z\n"));
     // ps: before the id, its own flags (single-dash long too); after it, ps(1)'s.
     let (bp, rp) = both(&["ps", "-format", "json", "ID"]);
-    assert_eq!(serde_json::from_str::<Value>(&bp).unwrap().as_array().map(Vec::len), Some(1), "{bp}");
+    assert!(serde_json::from_str::<Value>(&bp).unwrap().as_array().is_some_and(|a| !a.is_empty()), "{bp}");
     assert!(serde_json::from_str::<Value>(&rp).is_ok(), "{rp}");
     let (bp, rp) = both(&["ps", "ID", "-f", "json"]);
     let json = |t: &str| serde_json::from_str::<Value>(t).is_ok();
