@@ -537,3 +537,144 @@ fn checkpoint_and_restore_say_what_is_missing() {
         assert_eq!(b.state()["status"], "running", "--leave-running");
     }
 }
+
+/// runc's stdout with berth's name where runc prints its own (the help texts
+/// berth copies), and the VERSION section of the app help left out.
+fn as_berths(runc_stdout: &[u8]) -> String {
+    let t = text(runc_stdout).replace("/run/runc", "/run/berth").replace("runc", "berth");
+    let t = t.replace("opencontainers/berth/types", "opencontainers/runc/types");
+    without_version(&t)
+}
+
+fn without_version(t: &str) -> String {
+    match (t.find("\nVERSION:\n"), t.find("\n\nCOMMANDS:")) {
+        (Some(a), Some(b)) => format!("{}{}", &t[..a], &t[b..]),
+        _ => t.to_string(),
+    }
+}
+
+#[test]
+#[ignore = "needs root"]
+fn help_texts_are_runcs_with_berths_name() {
+    let commands = [
+        "checkpoint",
+        "create",
+        "delete",
+        "events",
+        "exec",
+        "kill",
+        "list",
+        "pause",
+        "ps",
+        "restore",
+        "resume",
+        "run",
+        "spec",
+        "start",
+        "state",
+        "update",
+        "features",
+        "help",
+    ];
+    let mut cases: Vec<Vec<&str>> = vec![vec![], vec!["-h"], vec!["--help"], vec!["-help"], vec!["help"], vec!["h"]];
+    for c in commands {
+        cases.extend([vec![c, "--help"], vec![c, "-h"], vec!["help", c], vec!["h", c]]);
+    }
+    for args in cases {
+        let b = Command::new(BERTH).args(&args).output().unwrap();
+        let r = Command::new("runc").args(&args).output().unwrap();
+        assert_eq!((code(&b), code(&r)), (0, 0), "{args:?}: {}", text(&b.stderr));
+        assert_eq!(without_version(&text(&b.stdout)), as_berths(&r.stdout), "{args:?}");
+    }
+}
+
+#[test]
+#[ignore = "needs root"]
+fn usage_errors_print_and_exit_as_runc() {
+    let dir = tempfile::tempdir().unwrap();
+    let cases: &[&[&str]] = &[
+        &["--bogus", "list"],
+        &["-x"],
+        &["--debug=maybe", "list"],
+        &["--log-format", "xml", "list"],
+        &["foo"],
+        &["help", "foo"],
+        &["help", "-x"],
+        &["state"],
+        &["state", "a", "b"],
+        &["kill"],
+        &["kill", "id", "9", "extra"],
+        &["exec"],
+        &["ps"],
+        &["list", "x"],
+        &["spec", "x"],
+        &["features", "x"],
+        &["delete", "--bogus", "id"],
+        &["delete", "id", "--bogus"],
+        &["delete", "id", "--", "--force"],
+        &["delete", "-f", "--force", "id"],
+        &["delete", "--force=yes", "id"],
+        &["exec", "-e", "A=1", "--env", "B=2", "id", "true"],
+        &["exec", "-t=maybe", "id"],
+        &["exec", "-g", "1", "-g", "x", "id"],
+        &["create", "-b"],
+        &["create", "--preserve-fds", "x", "id"],
+        &["events", "--interval", "1", "id"],
+        &["update", "--pids-limit", "x", "id"],
+        &["update", "id", "--pids-limit", "x"],
+        &["list", "--format"],
+        &["list", "--format", "x"],
+        &["list", "-q", "x"],
+        &["list", "--", "-q"],
+        &["kill", "-h", "a", "b", "c"],
+        &["--debug", "list", "-h"],
+        &["--root"],
+    ];
+    for args in cases {
+        let (b, r) = (berth_at(dir.path(), args), runc_at(dir.path(), args));
+        assert_eq!(code(&b), code(&r), "{args:?}: berth {} / runc {}", text(&b.stderr), text(&r.stderr));
+        assert_eq!(without_version(&text(&b.stdout)), as_berths(&r.stdout), "{args:?}");
+        let msg = runc_msg(&r.stderr).trim_end_matches("\\n").replace("runc: ", "");
+        assert!(text(&b.stderr).contains(&msg), "{args:?}: berth {:?}, runc {msg:?}", text(&b.stderr));
+    }
+}
+
+#[test]
+#[ignore = "needs root"]
+fn single_dash_flags_and_flags_after_the_id_as_runc() {
+    let b = running("cli-order", |_| {});
+    let r = Runc::new("cli-order-r", LOOP);
+    r.create_and_start();
+    let (broot, rroot) = (b.root.path().to_str().unwrap().to_string(), r.root().to_str().unwrap().to_string());
+    let both = |args: &[&str]| {
+        let sub = |root: &str, id: &str| {
+            let mut v = vec!["-root".to_string(), root.to_string()];
+            v.extend(args.iter().map(|a| if *a == "ID" { id.to_string() } else { a.to_string() }));
+            v
+        };
+        let bo = Command::new(BERTH).args(sub(&broot, &b.id)).stdin(Stdio::null()).output().unwrap();
+        let ro = Command::new("runc").args(sub(&rroot, &r.bundle.id)).stdin(Stdio::null()).output().unwrap();
+        assert_eq!(code(&bo), code(&ro), "{args:?}: berth {} / runc {}", text(&bo.stderr), text(&ro.stderr));
+        (text(&bo.stdout), text(&ro.stdout))
+    };
+    // A single-dash long global flag, and list's flags after nothing.
+    let (bl, rl) = both(&["list", "-quiet"]);
+    assert_eq!((bl.trim(), rl.trim()), (b.id.as_str(), r.bundle.id.as_str()));
+    // exec: everything after the id is the process's, even what looks like exec's flags.
+    let (be, re) = both(&["exec", "-e", "X=1", "-e", "Y=2", "ID", "sh", "-c", "echo $X$Y -t --env Z"]);
+    assert_eq!((be.as_str(), re.as_str()), ("12 -t --env Z\n", "12 -t --env Z\n"));
+    // ps: before the id, its own flags (single-dash long too); after it, ps(1)'s.
+    let (bp, rp) = both(&["ps", "-format", "json", "ID"]);
+    assert!(serde_json::from_str::<Value>(&bp).unwrap().as_array().is_some_and(|a| !a.is_empty()), "{bp}");
+    assert!(serde_json::from_str::<Value>(&rp).is_ok(), "{rp}");
+    let (bp, rp) = both(&["ps", "ID", "-f", "json"]);
+    let json = |t: &str| serde_json::from_str::<Value>(t).is_ok();
+    assert_eq!(json(&bp), json(&rp), "berth {bp:?} / runc {rp:?}");
+    // kill and delete: flags after the id count.
+    both(&["kill", "ID", "KILL", "-a"]);
+    assert!(wait_until(|| b.state()["status"] == "stopped" && r.status() == "stopped"));
+    both(&["delete", "ID", "--force"]);
+    let (bs, rs) = (b.berth(&["state", &b.id]), r.runc(&["state", &r.bundle.id]));
+    assert_eq!((code(&bs), code(&rs)), (1, 1), "deleted: {} / {}", text(&bs.stderr), text(&rs.stderr));
+    b.assert_clean();
+}

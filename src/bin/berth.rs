@@ -7,11 +7,11 @@ use berth::cli::CommandError;
 fn main() {
     let cli = match berth::cli::Cli::parse_args(std::env::args_os()) {
         Ok(cli) => cli,
-        Err(e) => {
-            let _ = e.print();
-            // urfave/cli, which runc uses, exits 1 on a usage error; help and
-            // version exit 0.
-            std::process::exit(if e.use_stderr() { 1 } else { 0 });
+        Err(early) => {
+            // Help and the version exit 0; a usage error of the global flags 1,
+            // as runc's urfave/cli does.
+            let _ = early.print();
+            std::process::exit(early.code());
         }
     };
     let sink = match berth::cli::log::init(cli.log.as_deref(), cli.log_format, cli.debug) {

@@ -5,94 +5,157 @@
 use std::path::PathBuf;
 
 use super::Global;
+use super::args::{Flag, Kind, Matches, flag};
 use crate::container::{self, CheckpointOptions, CriuCommon, RestoreOptions};
 
 /// The flags checkpoint and restore share (runc's spelling).
-#[derive(clap::Args, Debug)]
+#[derive(Debug)]
 pub struct Common {
     /// Path for the criu image files (default ./checkpoint)
-    #[arg(long = "image-path")]
     pub image_path: Option<PathBuf>,
     /// Path for criu's work files and logs (default: the image path)
-    #[arg(long = "work-path")]
     pub work_path: Option<PathBuf>,
     /// Allow open tcp connections
-    #[arg(long = "tcp-established")]
     pub tcp_established: bool,
     /// Allow external unix sockets
-    #[arg(long = "ext-unix-sk")]
     pub ext_unix_sk: bool,
     /// Allow shell jobs
-    #[arg(long = "shell-job")]
     pub shell_job: bool,
     /// Handle file locks, for safety
-    #[arg(long = "file-locks")]
     pub file_locks: bool,
     /// cgroups mode: soft (default), full or strict
-    #[arg(long = "manage-cgroups-mode")]
     pub manage_cgroups_mode: Option<String>,
     /// Create a namespace, but do not restore its properties
-    #[arg(long = "empty-ns")]
     pub empty_ns: Vec<String>,
     /// Enable auto deduplication of memory images
-    #[arg(long = "auto-dedup")]
     pub auto_dedup: bool,
     /// Use userfaultfd to lazily restore memory pages
-    #[arg(long = "lazy-pages")]
     pub lazy_pages: bool,
 }
 
-#[derive(clap::Args, Debug)]
+#[derive(Debug)]
 pub struct Args {
-    #[command(flatten)]
     pub common: Common,
     /// Path for previous criu image files in pre-dump
-    #[arg(long = "parent-path")]
     pub parent_path: Option<PathBuf>,
     /// Leave the process running after checkpointing
-    #[arg(long = "leave-running")]
     pub leave_running: bool,
     /// criu writes \0 to this fd once lazy-pages is ready
-    #[arg(long = "status-fd", default_value_t = -1, allow_negative_numbers = true)]
     pub status_fd: i32,
     /// ADDRESS:PORT of the page server
-    #[arg(long = "page-server")]
     pub page_server: Option<String>,
     /// Dump the container's memory only, and leave it running
-    #[arg(long = "pre-dump")]
     pub pre_dump: bool,
     pub id: String,
 }
 
-#[derive(clap::Args, Debug)]
+#[derive(Debug)]
 pub struct RestoreArgs {
-    #[command(flatten)]
     pub common: Common,
     /// Unix socket that receives the pty master
-    #[arg(long = "console-socket")]
     pub console_socket: Option<PathBuf>,
     /// Path to the bundle directory
-    #[arg(short, long, default_value = ".")]
     pub bundle: PathBuf,
     /// Detach from the container's process
-    #[arg(short, long)]
     pub detach: bool,
     /// File to write the process id to
-    #[arg(long = "pid-file")]
     pub pid_file: Option<PathBuf>,
     /// Do not use a subreaper to reap reparented processes
-    #[arg(long = "no-subreaper")]
     pub no_subreaper: bool,
     /// Do not use pivot_root
-    #[arg(long = "no-pivot")]
     pub no_pivot: bool,
     /// LSM profile for the restored process, TYPE:NAME
-    #[arg(long = "lsm-profile")]
     pub lsm_profile: Option<String>,
     /// LSM mount context for the restore
-    #[arg(long = "lsm-mount-context")]
     pub lsm_mount_context: Option<String>,
     pub id: String,
+}
+
+pub(crate) const FLAGS: &[Flag] = &[
+    flag(&["image-path"], Kind::Str),
+    flag(&["work-path"], Kind::Str),
+    flag(&["parent-path"], Kind::Str),
+    flag(&["leave-running"], Kind::Bool),
+    flag(&["tcp-established"], Kind::Bool),
+    flag(&["ext-unix-sk"], Kind::Bool),
+    flag(&["shell-job"], Kind::Bool),
+    flag(&["lazy-pages"], Kind::Bool),
+    flag(&["status-fd"], Kind::Int),
+    flag(&["page-server"], Kind::Str),
+    flag(&["file-locks"], Kind::Bool),
+    flag(&["pre-dump"], Kind::Bool),
+    flag(&["manage-cgroups-mode"], Kind::Str),
+    flag(&["empty-ns"], Kind::StrList),
+    flag(&["auto-dedup"], Kind::Bool),
+];
+
+pub(crate) const RESTORE_FLAGS: &[Flag] = &[
+    flag(&["console-socket"], Kind::Str),
+    flag(&["image-path"], Kind::Str),
+    flag(&["work-path"], Kind::Str),
+    flag(&["tcp-established"], Kind::Bool),
+    flag(&["ext-unix-sk"], Kind::Bool),
+    flag(&["shell-job"], Kind::Bool),
+    flag(&["file-locks"], Kind::Bool),
+    flag(&["manage-cgroups-mode"], Kind::Str),
+    flag(&["bundle", "b"], Kind::Str),
+    flag(&["detach", "d"], Kind::Bool),
+    flag(&["pid-file"], Kind::Str),
+    flag(&["no-subreaper"], Kind::Bool),
+    flag(&["no-pivot"], Kind::Bool),
+    flag(&["empty-ns"], Kind::StrList),
+    flag(&["auto-dedup"], Kind::Bool),
+    flag(&["lazy-pages"], Kind::Bool),
+    flag(&["lsm-profile"], Kind::Str),
+    flag(&["lsm-mount-context"], Kind::Str),
+];
+
+impl Common {
+    fn parse(m: &Matches) -> Result<Common, String> {
+        Ok(Common {
+            image_path: m.path("image-path"),
+            work_path: m.path("work-path"),
+            tcp_established: m.bool("tcp-established"),
+            ext_unix_sk: m.bool("ext-unix-sk"),
+            shell_job: m.bool("shell-job"),
+            file_locks: m.bool("file-locks"),
+            manage_cgroups_mode: m.string("manage-cgroups-mode")?,
+            empty_ns: m.strings("empty-ns")?,
+            auto_dedup: m.bool("auto-dedup"),
+            lazy_pages: m.bool("lazy-pages"),
+        })
+    }
+}
+
+impl Args {
+    pub(crate) fn parse(m: &Matches) -> Result<Args, String> {
+        Ok(Args {
+            common: Common::parse(m)?,
+            parent_path: m.path("parent-path"),
+            leave_running: m.bool("leave-running"),
+            status_fd: m.number("status-fd")?.unwrap_or(-1),
+            page_server: m.string("page-server")?,
+            pre_dump: m.bool("pre-dump"),
+            id: m.arg(0)?.unwrap_or_default(),
+        })
+    }
+}
+
+impl RestoreArgs {
+    pub(crate) fn parse(m: &Matches) -> Result<RestoreArgs, String> {
+        Ok(RestoreArgs {
+            common: Common::parse(m)?,
+            console_socket: m.path("console-socket"),
+            bundle: m.path("bundle").unwrap_or_else(|| ".".into()),
+            detach: m.bool("detach"),
+            pid_file: m.path("pid-file"),
+            no_subreaper: m.bool("no-subreaper"),
+            no_pivot: m.bool("no-pivot"),
+            lsm_profile: m.string("lsm-profile")?,
+            lsm_mount_context: m.string("lsm-mount-context")?,
+            id: m.arg(0)?.unwrap_or_default(),
+        })
+    }
 }
 
 impl Common {

@@ -2,30 +2,55 @@
 use std::path::PathBuf;
 
 use super::Global;
+use super::args::{Flag, Kind, Matches, flag};
+
 use crate::container::{self, CreateOptions};
 
-#[derive(clap::Args, Debug)]
-#[group(id = "create_args")]
+#[derive(Debug)]
 pub struct Args {
     /// Path to the bundle directory
-    #[arg(short, long, default_value = ".")]
     pub bundle: PathBuf,
     /// Unix socket that receives the pty master when process.terminal is true
-    #[arg(long = "console-socket")]
     pub console_socket: Option<PathBuf>,
     /// File to write the init pid to
-    #[arg(long = "pid-file")]
     pub pid_file: Option<PathBuf>,
     /// Do not use pivot_root (for ramdisk roots)
-    #[arg(long = "no-pivot")]
     pub no_pivot: bool,
     /// Do not create a new session keyring
-    #[arg(long = "no-new-keyring")]
     pub no_new_keyring: bool,
     /// Pass N extra fds (3..3+N-1) to the container process
-    #[arg(long = "preserve-fds", default_value_t = 0)]
     pub preserve_fds: i32,
     pub id: String,
+}
+
+pub(crate) const FLAGS: &[Flag] = &[
+    flag(&["bundle", "b"], Kind::Str),
+    flag(&["console-socket"], Kind::Str),
+    flag(&["pid-file"], Kind::Str),
+    flag(&["no-pivot"], Kind::Bool),
+    flag(&["no-new-keyring"], Kind::Bool),
+    flag(&["preserve-fds"], Kind::Int),
+];
+
+/// `--preserve-fds`: Go's int, clamped to ours (a count that large is refused
+/// later as "too many open files", as runc does).
+pub(crate) fn preserve_fds(m: &Matches) -> Result<i32, String> {
+    let n: i64 = m.number("preserve-fds")?.unwrap_or(0);
+    Ok(i32::try_from(n).unwrap_or(if n < 0 { i32::MIN } else { i32::MAX }))
+}
+
+impl Args {
+    pub(crate) fn parse(m: &Matches) -> Result<Args, String> {
+        Ok(Args {
+            bundle: m.path("bundle").unwrap_or_else(|| ".".into()),
+            console_socket: m.path("console-socket"),
+            pid_file: m.path("pid-file"),
+            no_pivot: m.bool("no-pivot"),
+            no_new_keyring: m.bool("no-new-keyring"),
+            preserve_fds: preserve_fds(m)?,
+            id: m.arg(0)?.unwrap_or_default(),
+        })
+    }
 }
 
 impl Args {

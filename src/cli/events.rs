@@ -5,17 +5,29 @@ use std::time::Duration;
 use anyhow::Context;
 
 use super::Global;
+use super::args::{Flag, Kind, Matches, flag};
+
 use crate::container::{self, Event};
 
-#[derive(clap::Args, Debug)]
+#[derive(Debug)]
 pub struct Args {
     /// Print the container's stats once and exit
-    #[arg(long)]
     pub stats: bool,
     /// Interval between stats events (e.g. 5s, 500ms, 1m)
-    #[arg(long, default_value = "5s")]
     pub interval: String,
     pub id: String,
+}
+
+pub(crate) const FLAGS: &[Flag] = &[flag(&["interval"], Kind::Duration), flag(&["stats"], Kind::Bool)];
+
+impl Args {
+    pub(crate) fn parse(m: &Matches) -> Result<Args, String> {
+        Ok(Args {
+            stats: m.bool("stats"),
+            interval: m.string("interval")?.unwrap_or_else(|| "5s".into()),
+            id: m.arg(0)?.unwrap_or_default(),
+        })
+    }
 }
 
 /// Go-style durations as runc takes them: `5s`, `500ms`, `1m30s`, `2h`.

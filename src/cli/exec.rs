@@ -8,63 +8,92 @@ use anyhow::Context;
 use oci_spec::runtime::{Capability, Process, UserBuilder};
 
 use super::Global;
+use super::args::{Flag, Kind, Matches, flag};
+
 use super::supervise::{ConsoleListener, Signals, supervise};
 use crate::container::{self, ExecOptions};
 
-#[derive(clap::Args, Debug)]
+#[derive(Debug)]
 pub struct Args {
     /// Unix socket that receives the pty master
-    #[arg(long = "console-socket")]
     pub console_socket: Option<PathBuf>,
     /// Current working directory in the container
-    #[arg(long)]
     pub cwd: Option<String>,
     /// Set an environment variable (repeatable)
-    #[arg(short, long = "env")]
     pub env: Vec<String>,
     /// Allocate a pseudo-TTY
-    #[arg(short, long)]
     pub tty: bool,
     /// UID (format: <uid>[:<gid>])
-    #[arg(short, long)]
     pub user: Option<String>,
     /// Additional gids (repeatable)
-    #[arg(short = 'g', long = "additional-gids")]
     pub additional_gids: Vec<u32>,
     /// Path to a process.json
-    #[arg(short, long)]
     pub process: Option<PathBuf>,
     /// Detach from the process
-    #[arg(short, long)]
     pub detach: bool,
     /// File to write the process pid to
-    #[arg(long = "pid-file")]
     pub pid_file: Option<PathBuf>,
     /// SELinux label for the process
-    #[arg(long = "process-label")]
     pub process_label: Option<String>,
     /// AppArmor profile for the process
-    #[arg(long)]
     pub apparmor: Option<String>,
     /// Set no_new_privs
-    #[arg(long = "no-new-privs")]
     pub no_new_privs: bool,
     /// Add a capability (repeatable)
-    #[arg(short, long)]
     pub cap: Vec<String>,
     /// Pass N extra fds (3..3+N-1) to the process
-    #[arg(long = "preserve-fds", default_value_t = 0)]
     pub preserve_fds: i32,
     /// Sub-cgroup (of the container's) to put the process in
-    #[arg(long)]
     pub cgroup: Vec<String>,
     /// Allow exec in a paused container
-    #[arg(long = "ignore-paused")]
     pub ignore_paused: bool,
     pub id: String,
     /// The command and its arguments
-    #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
     pub command: Vec<String>,
+}
+
+pub(crate) const FLAGS: &[Flag] = &[
+    flag(&["console-socket"], Kind::Str),
+    flag(&["cwd"], Kind::Str),
+    flag(&["env", "e"], Kind::StrList),
+    flag(&["tty", "t"], Kind::Bool),
+    flag(&["user", "u"], Kind::Str),
+    flag(&["additional-gids", "g"], Kind::IntList),
+    flag(&["process", "p"], Kind::Str),
+    flag(&["detach", "d"], Kind::Bool),
+    flag(&["pid-file"], Kind::Str),
+    flag(&["process-label"], Kind::Str),
+    flag(&["apparmor"], Kind::Str),
+    flag(&["no-new-privs"], Kind::Bool),
+    flag(&["cap", "c"], Kind::StrList),
+    flag(&["preserve-fds"], Kind::Int),
+    flag(&["cgroup"], Kind::StrList),
+    flag(&["ignore-paused"], Kind::Bool),
+];
+
+impl Args {
+    pub(crate) fn parse(m: &Matches) -> Result<Args, String> {
+        Ok(Args {
+            console_socket: m.path("console-socket"),
+            cwd: m.string("cwd")?,
+            env: m.strings("env")?,
+            tty: m.bool("tty"),
+            user: m.string("user")?,
+            additional_gids: m.numbers("additional-gids")?,
+            process: m.path("process"),
+            detach: m.bool("detach"),
+            pid_file: m.path("pid-file"),
+            process_label: m.string("process-label")?,
+            apparmor: m.string("apparmor")?,
+            no_new_privs: m.bool("no-new-privs"),
+            cap: m.strings("cap")?,
+            preserve_fds: super::create::preserve_fds(m)?,
+            cgroup: m.strings("cgroup")?,
+            ignore_paused: m.bool("ignore-paused"),
+            id: m.arg(0)?.unwrap_or_default(),
+            command: m.args_from(1)?,
+        })
+    }
 }
 
 pub fn run(g: &Global, args: Args) -> anyhow::Result<i32> {

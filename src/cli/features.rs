@@ -3,6 +3,7 @@
 use serde_json::json;
 
 use super::Global;
+use super::args::Matches;
 
 const MOUNT_OPTIONS: &[&str] = &[
     "async",
@@ -69,8 +70,14 @@ const MOUNT_OPTIONS: &[&str] = &[
     "unbindable",
 ];
 
-#[derive(clap::Args, Debug)]
+#[derive(Debug)]
 pub struct Args {}
+
+impl Args {
+    pub(crate) fn parse(_m: &Matches) -> Result<Args, String> {
+        Ok(Args {})
+    }
+}
 
 pub fn run(g: &Global, _args: Args) -> anyhow::Result<i32> {
     let caps: Vec<String> = crate::security::caps::known_names();

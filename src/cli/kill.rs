@@ -1,16 +1,28 @@
 //! `berth kill <id> [SIGNAL]`.
 use super::Global;
+use super::args::{Flag, Kind, Matches, flag};
+
 use crate::container;
 
-#[derive(clap::Args, Debug)]
+#[derive(Debug)]
 pub struct Args {
     /// Send the signal to every process in the container's cgroup
-    #[arg(short, long)]
     pub all: bool,
     pub id: String,
     /// Signal name (KILL, SIGKILL) or number; default SIGTERM
-    #[arg(default_value = "SIGTERM")]
     pub signal: String,
+}
+
+pub(crate) const FLAGS: &[Flag] = &[flag(&["all", "a"], Kind::Bool)];
+
+impl Args {
+    pub(crate) fn parse(m: &Matches) -> Result<Args, String> {
+        Ok(Args {
+            all: m.bool("all"),
+            id: m.arg(0)?.unwrap_or_default(),
+            signal: m.arg(1)?.unwrap_or_else(|| "SIGTERM".into()),
+        })
+    }
 }
 
 pub fn run(g: &Global, args: Args) -> anyhow::Result<i32> {

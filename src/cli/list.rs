@@ -1,19 +1,32 @@
 //! `berth list`: runc's table (tabwriter: min width 12, padding 3) or JSON.
 use super::Global;
+use super::args::{Flag, Kind, Matches, flag};
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Format {
     Table,
     Json,
 }
 
-#[derive(clap::Args, Debug)]
+#[derive(Debug)]
 pub struct Args {
-    #[arg(short, long, value_enum, default_value_t = Format::Table)]
     pub format: Format,
     /// Print only the container ids
-    #[arg(short, long)]
     pub quiet: bool,
+}
+
+pub(crate) const FLAGS: &[Flag] = &[flag(&["format", "f"], Kind::Str), flag(&["quiet", "q"], Kind::Bool)];
+
+impl Args {
+    pub(crate) fn parse(m: &Matches) -> Result<Args, String> {
+        let format = match m.string("format")?.as_deref() {
+            None | Some("table") => Format::Table,
+            Some("json") => Format::Json,
+            // runc's check, made when it runs the command.
+            Some(_) => return Err("invalid format option".into()),
+        };
+        Ok(Args { format, quiet: m.bool("quiet") })
+    }
 }
 
 pub fn run(g: &Global, args: Args) -> anyhow::Result<i32> {

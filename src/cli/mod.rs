@@ -1,12 +1,14 @@
 //! `berth`'s command line: runc's global flags and subcommands, spelled exactly as
 //! runc spells them, since containerd's shim and conmon call us with runc's argv.
 
+mod args;
 mod checkpoint;
 mod create;
 mod delete;
 mod events;
 mod exec;
 mod features;
+mod help;
 mod kill;
 mod list;
 pub mod log;
@@ -19,10 +21,10 @@ mod state;
 mod supervise;
 mod update;
 
+use std::ffi::OsString;
 use std::path::PathBuf;
 
-use clap::{ArgAction, CommandFactory, FromArgMatches, Parser, Subcommand};
-
+use args::{Arity, Flag, Kind, Matches, flag};
 pub use log::{LogFormat, LogSink};
 
 /// The commit berth was built from: `BERTH_COMMIT` at build time (the Makefile
@@ -32,99 +34,85 @@ const COMMIT: &str = match option_env!("BERTH_COMMIT") {
     _ => "unknown",
 };
 
-/// `--version`/`-v`, in runc's shape: docker's `info` reads the `commit:` line
-/// (clap prints the binary's name before it: `berth version X`).
-static VERSION: std::sync::LazyLock<String> =
-    std::sync::LazyLock::new(|| format!("version {}\ncommit: {COMMIT}\nspec: 1.2.0", env!("CARGO_PKG_VERSION")));
+/// `--version`/`-v`, in runc's shape: docker's `info` reads the `commit:` line.
+fn version() -> String {
+    format!("berth version {}\ncommit: {COMMIT}\nspec: 1.2.0\n", env!("CARGO_PKG_VERSION"))
+}
 
-#[derive(Parser, Debug)]
-#[command(
-    name = "berth",
-    version = VERSION.as_str(),
-    disable_version_flag = true,
-    disable_help_subcommand = true,
-    about = "berth: an OCI container runtime, a drop-in replacement for runc"
-)]
+/// The parsed command line: runc's global flags and one command.
+#[derive(Debug)]
 pub struct Cli {
-    /// Print the version
-    #[arg(short = 'v', long = "version", action = ArgAction::Version)]
-    version: Option<bool>,
-    /// Root directory for container state (default /run/berth; $XDG_RUNTIME_DIR/berth
+    /// `--root`: the state directory (default /run/berth; $XDG_RUNTIME_DIR/berth
     /// for an unprivileged caller, as runc does)
-    #[arg(long, global = true)]
     pub root: Option<PathBuf>,
-    /// Write log lines to this file instead of stderr
-    #[arg(long, global = true)]
+    /// `--log`: log lines go to this file instead of stderr
     pub log: Option<PathBuf>,
-    /// Log format: text or json
-    #[arg(long = "log-format", global = true, value_enum, default_value_t = LogFormat::Text)]
+    /// `--log-format text|json`
     pub log_format: LogFormat,
-    /// Enable debug logging
-    #[arg(long, global = true)]
+    /// `--debug`
     pub debug: bool,
-    /// Use the systemd cgroup driver (cgroupsPath is slice:prefix:name)
-    #[arg(long = "systemd-cgroup", global = true)]
+    /// `--systemd-cgroup`: cgroupsPath is slice:prefix:name
     pub systemd_cgroup: bool,
-    /// Rootless mode: auto, true or false
-    #[arg(long, value_enum, default_value_t = Rootless::Auto)]
+    /// `--rootless auto|true|false`
     pub rootless: Rootless,
-    /// Path to the criu binary used for checkpoint and restore
-    #[arg(long, global = true, default_value = "criu")]
+    /// `--criu`: the criu binary for checkpoint and restore
     pub criu: PathBuf,
-    #[command(subcommand)]
     pub command: Command,
 }
 
-#[derive(Subcommand, Debug)]
+#[derive(Debug)]
 pub enum Command {
-    /// Create a container
     Create(create::Args),
-    /// Start a created container
     Start(start::Args),
-    /// Create and start a container, and wait for it
     Run(run::Args),
-    /// Output the state of a container
     State(state::Args),
-    /// Display container events: stats and OOM notifications
     Events(events::Args),
-    /// Run a process in a running container
     Exec(exec::Args),
-    /// Send a signal to a container's init (or every process with --all)
     Kill(kill::Args),
-    /// Delete a container
     Delete(delete::Args),
-    /// Freeze every process of a container
     Pause(pause::Args),
-    /// Thaw a paused container
     Resume(pause::Args),
-    /// List the processes of a container
     Ps(ps::Args),
-    /// Update a container's resource limits
     Update(update::Args),
-    /// List containers
-    #[command(alias = "ls")]
     List(list::Args),
-    /// Create a new specification file (config.json)
     Spec(spec::Args),
-    /// Show the features this runtime supports
     Features(features::Args),
-    /// Checkpoint a running container (through CRIU)
     Checkpoint(checkpoint::Args),
-    /// Restore a container from a previous checkpoint (through CRIU)
     Restore(checkpoint::RestoreArgs),
-    /// Show a list of commands or help for one command
-    #[command(alias = "h")]
+    /// `help [TOPIC]`, `CMD --help`, or no command at all.
     Help(HelpArgs),
+    /// The command's arguments were wrong: runc prints why and the command's
+    /// help, and exits 1.
+    Usage(Usage),
 }
 
-#[derive(clap::Args, Debug)]
+#[derive(Debug)]
 pub struct HelpArgs {
     /// The command to show help for
     pub topic: Option<String>,
 }
 
+/// A usage error of one command.
+#[derive(Debug)]
+pub struct Usage {
+    command: &'static str,
+    message: String,
+    shown: Shown,
+}
+
+/// What urfave/cli prints on stdout before the command's help.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Shown {
+    /// A flag could not be parsed: "Incorrect Usage: ERR".
+    FlagError,
+    /// Too few or too many arguments: "Incorrect Usage." (runc's checkArgs).
+    ArgCount,
+    /// A value the command itself refuses: nothing, and no help.
+    Nothing,
+}
+
 /// `--rootless`, as runc takes it.
-#[derive(clap::ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Rootless {
     Auto,
     True,
@@ -139,6 +127,154 @@ pub struct Global {
     pub rootless: bool,
 }
 
+/// A command line that ends before any command runs: help, the version, or a
+/// usage error of the global flags. `print` writes what runc writes.
+#[derive(Debug)]
+pub struct Early {
+    stdout: String,
+    error: Option<String>,
+    code: i32,
+}
+
+impl Early {
+    fn usage(error: String) -> Early {
+        // urfave/cli: "Incorrect Usage. ERR", except for normalizeFlags' error,
+        // printed bare.
+        let head = if error.starts_with("Cannot use two forms") { String::new() } else { "Incorrect Usage. ".into() };
+        Early { stdout: format!("{head}{error}\n\n{}", help::app()), error: Some(error), code: 1 }
+    }
+
+    /// Print runc's output for this ending: the text on stdout, the error (if
+    /// any) on stderr.
+    pub fn print(&self) -> std::io::Result<()> {
+        use std::io::Write;
+        std::io::stdout().write_all(self.stdout.as_bytes())?;
+        if let Some(e) = &self.error {
+            writeln!(std::io::stderr(), "berth: {e}")?;
+        }
+        Ok(())
+    }
+
+    /// The exit status: 0 for help and version, 1 for a usage error.
+    pub fn code(&self) -> i32 {
+        self.code
+    }
+}
+
+/// The global flags, in runc's order (urfave adds help and version).
+const GLOBAL: &[Flag] = &[
+    flag(&["debug"], Kind::Bool),
+    flag(&["log"], Kind::Str),
+    flag(&["log-format"], Kind::Str),
+    flag(&["root"], Kind::Str),
+    flag(&["criu"], Kind::Str),
+    flag(&["systemd-cgroup"], Kind::Bool),
+    flag(&["rootless"], Kind::Str),
+    flag(&["version", "v"], Kind::Bool),
+];
+
+/// One command: its name, flags, positional count and how its arguments are
+/// read. `reorder` is urfave's default; runc turns it off for `exec` and `ps`,
+/// whose trailing arguments are the process's own.
+struct Spec {
+    name: &'static str,
+    flags: &'static [Flag],
+    reorder: bool,
+    arity: Arity,
+    build: fn(&Matches) -> Result<Command, String>,
+}
+
+const fn cmd(
+    name: &'static str,
+    flags: &'static [Flag],
+    arity: Arity,
+    build: fn(&Matches) -> Result<Command, String>,
+) -> Spec {
+    Spec { name, flags, reorder: true, arity, build }
+}
+
+/// runc 1.1.5's commands, with each one's `checkArgs`.
+const COMMANDS: &[Spec] = &[
+    cmd("checkpoint", checkpoint::FLAGS, Arity::Exactly(1), |m| Ok(Command::Checkpoint(checkpoint::Args::parse(m)?))),
+    cmd("create", create::FLAGS, Arity::Exactly(1), |m| Ok(Command::Create(create::Args::parse(m)?))),
+    cmd("delete", delete::FLAGS, Arity::Exactly(1), |m| Ok(Command::Delete(delete::Args::parse(m)?))),
+    cmd("events", events::FLAGS, Arity::Exactly(1), |m| Ok(Command::Events(events::Args::parse(m)?))),
+    Spec {
+        name: "exec",
+        flags: exec::FLAGS,
+        reorder: false,
+        arity: Arity::AtLeast(1),
+        build: |m| Ok(Command::Exec(exec::Args::parse(m)?)),
+    },
+    cmd("kill", kill::FLAGS, Arity::Between(1, 2), |m| Ok(Command::Kill(kill::Args::parse(m)?))),
+    cmd("list", list::FLAGS, Arity::Exactly(0), |m| Ok(Command::List(list::Args::parse(m)?))),
+    cmd("pause", &[], Arity::Exactly(1), |m| Ok(Command::Pause(pause::Args::parse(m)?))),
+    Spec {
+        name: "ps",
+        flags: ps::FLAGS,
+        reorder: false,
+        arity: Arity::AtLeast(1),
+        build: |m| Ok(Command::Ps(ps::Args::parse(m)?)),
+    },
+    cmd("restore", checkpoint::RESTORE_FLAGS, Arity::Exactly(1), |m| {
+        Ok(Command::Restore(checkpoint::RestoreArgs::parse(m)?))
+    }),
+    cmd("resume", &[], Arity::Exactly(1), |m| Ok(Command::Resume(pause::Args::parse(m)?))),
+    cmd("run", run::FLAGS, Arity::Exactly(1), |m| Ok(Command::Run(run::Args::parse(m)?))),
+    cmd("spec", spec::FLAGS, Arity::Exactly(0), |m| Ok(Command::Spec(spec::Args::parse(m)?))),
+    cmd("start", &[], Arity::Exactly(1), |m| Ok(Command::Start(start::Args::parse(m)?))),
+    cmd("state", &[], Arity::Exactly(1), |m| Ok(Command::State(state::Args::parse(m)?))),
+    cmd("update", update::FLAGS, Arity::Exactly(1), |m| Ok(Command::Update(update::Args::parse(m)?))),
+    cmd("features", &[], Arity::Exactly(0), |m| Ok(Command::Features(features::Args::parse(m)?))),
+    cmd("help", &[], Arity::Any, |m| Ok(Command::Help(HelpArgs { topic: m.arg(0)?.or_else(|| lossy_arg(m)) }))),
+    cmd("h", &[], Arity::Any, |m| Ok(Command::Help(HelpArgs { topic: m.arg(0)?.or_else(|| lossy_arg(m)) }))),
+];
+
+fn lossy_arg(m: &Matches) -> Option<String> {
+    m.rest.first().map(|a| a.to_string_lossy().into_owned())
+}
+
+/// One command's arguments, as urfave/cli's `Command.Run` and runc's
+/// `checkArgs` read them.
+fn parse_command(spec: &Spec, args: Vec<OsString>) -> Command {
+    let args = if spec.reorder { args::reorder(spec.flags, args) } else { args };
+    let usage = |message: String, shown: Shown| Command::Usage(Usage { command: spec.name, message, shown });
+    let m = match Matches::parse(spec.flags, &args) {
+        Ok(m) => m,
+        Err(e) => return usage(e, Shown::FlagError),
+    };
+    if m.help() {
+        return Command::Help(HelpArgs { topic: Some(spec.name.into()) });
+    }
+    if let Err(e) = spec.arity.check(spec.name, m.rest.len()) {
+        return usage(e, Shown::ArgCount);
+    }
+    (spec.build)(&m).unwrap_or_else(|e| usage(e, Shown::Nothing))
+}
+
+/// runc's `--rootless` values: `auto` (any case) or empty, or Go's ParseBool.
+fn rootless(value: Option<OsString>) -> Result<Rootless, String> {
+    let Some(v) = value else { return Ok(Rootless::Auto) };
+    let b = v.as_encoded_bytes();
+    if b.is_empty() || b.eq_ignore_ascii_case(b"auto") {
+        return Ok(Rootless::Auto);
+    }
+    match args::go_bool(b) {
+        Some(true) => Ok(Rootless::True),
+        Some(false) => Ok(Rootless::False),
+        None => Err(format!("invalid --rootless value {:?}: want true, false or auto", v.to_string_lossy())),
+    }
+}
+
+/// runc's `--log-format`, checked before any command runs.
+fn log_format(value: Option<OsString>) -> Result<LogFormat, String> {
+    match value.as_ref().map(|v| v.as_encoded_bytes()) {
+        None | Some(b"" | b"text") => Ok(LogFormat::Text),
+        Some(b"json") => Ok(LogFormat::Json),
+        Some(v) => Err(format!("invalid log-format: {}", String::from_utf8_lossy(v))),
+    }
+}
+
 impl Cli {
     pub fn global(&self) -> Global {
         let rootless = match self.rootless {
@@ -151,66 +287,74 @@ impl Cli {
         Global { root, criu: self.criu.clone(), systemd_cgroup: self.systemd_cgroup, rootless }
     }
 
-    /// Parse the command line as runc's (urfave/cli) would: every boolean flag
-    /// also takes `--flag=true|false`, and a usage error exits 1, not clap's 2.
-    pub fn parse_args<I, T>(args: I) -> Result<Cli, clap::Error>
+    /// Parse the command line (`args` starts with the program's name) as runc's
+    /// urfave/cli does. Help, the version and a usage error of the global flags
+    /// end here; a command's usage error becomes `Command::Usage`, reported once
+    /// logging is set up, as runc does.
+    pub fn parse_args<I, T>(args: I) -> Result<Cli, Early>
     where
         I: IntoIterator<Item = T>,
-        T: Into<std::ffi::OsString> + Clone,
+        T: Into<OsString>,
     {
-        let mut cmd = go_bools(Cli::command());
-        let matches = cmd.try_get_matches_from_mut(args)?;
-        Cli::from_arg_matches(&matches).map_err(|e| e.format(&mut cmd))
-    }
-}
-
-/// Go's `strconv.ParseBool`, which urfave/cli uses for `--flag=VALUE`.
-fn go_bool(s: &str) -> Result<bool, String> {
-    match s {
-        "1" | "t" | "T" | "true" | "TRUE" | "True" => Ok(true),
-        "0" | "f" | "F" | "false" | "FALSE" | "False" => Ok(false),
-        _ => Err(format!("invalid boolean value {s:?}")),
-    }
-}
-
-/// Every `SetTrue` flag of `cmd` and its subcommands, made to take an optional
-/// `=true|false` as well (`--debug=true`, `delete --force=false`), as runc does.
-fn go_bools(cmd: clap::Command) -> clap::Command {
-    let cmd = cmd.mut_args(|a| {
-        if matches!(a.get_action(), ArgAction::SetTrue) {
-            a.action(ArgAction::Set)
-                .num_args(0..=1)
-                .require_equals(true)
-                .default_missing_value("true")
-                .default_value("false")
-                .hide_default_value(true)
-                .hide_possible_values(true)
-                .value_parser(clap::builder::ValueParser::new(go_bool))
-        } else {
-            a
+        let argv: Vec<OsString> = args.into_iter().skip(1).map(Into::into).collect();
+        let mut m = Matches::parse(GLOBAL, &argv).map_err(Early::usage)?;
+        if m.help() {
+            return Err(Early { stdout: help::app(), error: None, code: 0 });
         }
-    });
-    cmd.mut_subcommands(go_bools)
+        if m.bool("version") {
+            return Err(Early { stdout: version(), error: None, code: 0 });
+        }
+        let fail = |error: String| Early { stdout: String::new(), error: Some(error), code: 1 };
+        let log_format = log_format(m.os("log-format")).map_err(fail)?;
+        let rootless = rootless(m.os("rootless")).map_err(fail)?;
+        let rest = std::mem::take(&mut m.rest);
+        let command = match rest.first() {
+            None => Command::Help(HelpArgs { topic: None }),
+            Some(name) => match COMMANDS.iter().find(|c| name.as_encoded_bytes() == c.name.as_bytes()) {
+                Some(spec) => parse_command(spec, rest[1..].to_vec()),
+                // urfave/cli shows the help of an unknown command: none.
+                None => Command::Help(HelpArgs { topic: Some(name.to_string_lossy().into_owned()) }),
+            },
+        };
+        Ok(Cli {
+            root: m.path("root"),
+            log: m.path("log"),
+            log_format,
+            debug: m.bool("debug"),
+            systemd_cgroup: m.bool("systemd-cgroup"),
+            rootless,
+            criu: m.path("criu").unwrap_or_else(|| "criu".into()),
+            command,
+        })
+    }
 }
 
 /// `berth help [COMMAND]`: runc's help command. An unknown topic is an error
 /// with urfave/cli's wording and exit code 3.
 fn help(args: HelpArgs) -> anyhow::Result<i32> {
-    let mut cmd = Cli::command();
-    // Gives each subcommand its full name ("berth kill") for its usage line.
-    cmd.build();
-    let Some(topic) = args.topic else {
-        cmd.print_help()?;
-        return Ok(0);
+    use std::io::Write;
+    let text = match args.topic {
+        None => help::app(),
+        Some(topic) => help::command(&topic).ok_or(UnknownHelpTopic(topic))?.to_string(),
     };
-    let found = cmd.get_subcommands_mut().find(|c| c.get_name() == topic || c.get_all_aliases().any(|a| a == topic));
-    match found {
-        Some(sub) => {
-            sub.print_help()?;
-            Ok(0)
-        }
-        None => Err(UnknownHelpTopic(topic).into()),
-    }
+    std::io::stdout().write_all(text.as_bytes())?;
+    Ok(0)
+}
+
+/// A command's usage error: runc's text and the command's help on stdout, the
+/// error itself returned (printed by the bin, exit 1).
+fn usage(u: Usage) -> anyhow::Result<i32> {
+    use std::io::Write;
+    let head = match u.shown {
+        Shown::FlagError => format!("Incorrect Usage: {}\n\n", u.message),
+        Shown::ArgCount => "Incorrect Usage.\n\n".into(),
+        Shown::Nothing => return Err(anyhow::anyhow!(u.message)),
+    };
+    let mut out = std::io::stdout();
+    out.write_all(head.as_bytes())?;
+    out.write_all(help::command(u.command).unwrap_or_default().as_bytes())?;
+    out.flush()?;
+    Err(anyhow::anyhow!(u.message))
 }
 
 /// `help foo`: runc's "No help topic for 'foo'", exit status 3.
@@ -266,39 +410,10 @@ pub fn run(cli: Cli) -> Result<i32, CommandError> {
         Command::Checkpoint(a) => checkpoint::checkpoint(&g, a),
         Command::Restore(a) => checkpoint::restore(&g, a),
         Command::Help(a) => help(a),
+        Command::Usage(u) => usage(u),
     };
     result.map_err(|e| if e.is::<UnknownHelpTopic>() { CommandError::Help(e) } else { CommandError::Failed(e) })
 }
 
 #[cfg(test)]
-mod tests {
-    use clap::Parser;
-
-    use super::*;
-
-    #[test]
-    fn boolean_flags_take_go_bool_values_and_negative_numbers_parse() {
-        let cli = Cli::parse_args(["berth", "--debug=true", "delete", "--force=false", "x"]).unwrap();
-        assert!(cli.debug);
-        assert!(matches!(cli.command, Command::Delete(ref d) if !d.force));
-        assert!(Cli::parse_args(["berth", "--debug", "delete", "-f", "x"]).unwrap().debug);
-        assert!(!Cli::parse_args(["berth", "--debug=F", "list"]).unwrap().debug);
-        assert!(Cli::parse_args(["berth", "--debug=maybe", "list"]).is_err());
-        let cli = Cli::parse_args(["berth", "update", "--memory", "-1", "--pids-limit", "-1", "x"]).unwrap();
-        assert!(matches!(cli.command, Command::Update(ref u) if u.pids_limit == Some(-1)));
-    }
-
-    #[test]
-    fn rootless_takes_only_auto_true_or_false() {
-        let cli = Cli::try_parse_from(["berth", "--rootless", "true", "list"]).unwrap();
-        assert_eq!(cli.rootless, Rootless::True);
-        assert!(cli.global().rootless);
-        let cli = Cli::try_parse_from(["berth", "--rootless", "false", "list"]).unwrap();
-        assert!(!cli.global().rootless);
-        assert_eq!(Cli::try_parse_from(["berth", "list"]).unwrap().rootless, Rootless::Auto);
-        let err = Cli::try_parse_from(["berth", "--rootless", "yes", "list"]).unwrap_err();
-        assert_eq!(err.kind(), clap::error::ErrorKind::InvalidValue);
-        // `spec --rootless` stays the subcommand's own flag.
-        assert!(Cli::try_parse_from(["berth", "spec", "--rootless"]).is_ok());
-    }
-}
+mod tests;

@@ -6,15 +6,26 @@ use std::process::Command;
 use anyhow::{Context, bail};
 
 use super::Global;
+use super::args::{Flag, Kind, Matches, flag};
 
-#[derive(clap::Args, Debug)]
+#[derive(Debug)]
 pub struct Args {
-    #[arg(short, long, default_value = "table")]
     pub format: String,
     pub id: String,
     /// Options passed to ps (default -ef)
-    #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
     pub ps_args: Vec<String>,
+}
+
+pub(crate) const FLAGS: &[Flag] = &[flag(&["format", "f"], Kind::Str)];
+
+impl Args {
+    pub(crate) fn parse(m: &Matches) -> Result<Args, String> {
+        Ok(Args {
+            format: m.string("format")?.unwrap_or_else(|| "table".into()),
+            id: m.arg(0)?.unwrap_or_default(),
+            ps_args: m.args_from(1)?,
+        })
+    }
 }
 
 pub fn run(g: &Global, args: Args) -> anyhow::Result<i32> {

@@ -2,23 +2,44 @@
 //! a terminal without `--console-socket`, relaying our stdio to the pty.
 
 use super::Global;
+use super::args::{Flag, Kind, Matches, flag};
+
 use super::supervise::{ConsoleListener, Signals, supervise};
 use crate::container;
 
-#[derive(clap::Args, Debug)]
+#[derive(Debug)]
 pub struct Args {
-    #[command(flatten)]
     pub create: super::create::Args,
     /// Do not wait: return once the container is started
-    #[arg(short, long)]
     pub detach: bool,
     /// Do not delete the container after it exits
-    #[arg(long)]
     pub keep: bool,
     /// Accepted for runc compatibility: berth's `run` is init's parent, so it
     /// reaps it without being a subreaper
-    #[arg(long = "no-subreaper")]
     pub no_subreaper: bool,
+}
+
+pub(crate) const FLAGS: &[Flag] = &[
+    flag(&["bundle", "b"], Kind::Str),
+    flag(&["console-socket"], Kind::Str),
+    flag(&["detach", "d"], Kind::Bool),
+    flag(&["keep"], Kind::Bool),
+    flag(&["pid-file"], Kind::Str),
+    flag(&["no-subreaper"], Kind::Bool),
+    flag(&["no-pivot"], Kind::Bool),
+    flag(&["no-new-keyring"], Kind::Bool),
+    flag(&["preserve-fds"], Kind::Int),
+];
+
+impl Args {
+    pub(crate) fn parse(m: &Matches) -> Result<Args, String> {
+        Ok(Args {
+            create: super::create::Args::parse(m)?,
+            detach: m.bool("detach"),
+            keep: m.bool("keep"),
+            no_subreaper: m.bool("no-subreaper"),
+        })
+    }
 }
 
 pub fn run(g: &Global, args: Args) -> anyhow::Result<i32> {

@@ -4,15 +4,22 @@ use std::path::PathBuf;
 use anyhow::{Context, bail};
 
 use super::Global;
+use super::args::{Flag, Kind, Matches, flag};
 
-#[derive(clap::Args, Debug)]
+#[derive(Debug)]
 pub struct Args {
     /// Bundle directory to write config.json into
-    #[arg(short, long, default_value = ".")]
     pub bundle: PathBuf,
     /// Generate a config for a rootless container
-    #[arg(long)]
     pub rootless: bool,
+}
+
+pub(crate) const FLAGS: &[Flag] = &[flag(&["bundle", "b"], Kind::Str), flag(&["rootless"], Kind::Bool)];
+
+impl Args {
+    pub(crate) fn parse(m: &Matches) -> Result<Args, String> {
+        Ok(Args { bundle: m.path("bundle").unwrap_or_else(|| ".".into()), rootless: m.bool("rootless") })
+    }
 }
 
 pub fn run(_g: &Global, args: Args) -> anyhow::Result<i32> {

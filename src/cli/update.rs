@@ -6,44 +6,79 @@ use anyhow::{Context, bail};
 use serde_json::{Value, json};
 
 use super::Global;
+use super::args::{Flag, Kind, Matches, flag};
 
-#[derive(clap::Args, Debug)]
+#[derive(Debug)]
 pub struct Args {
     /// Path to a linux.resources JSON document, or - for stdin
-    #[arg(short, long)]
     pub resources: Option<PathBuf>,
-    #[arg(long = "blkio-weight", allow_negative_numbers = true)]
     pub blkio_weight: Option<u16>,
-    #[arg(long = "cpu-period", allow_negative_numbers = true)]
     pub cpu_period: Option<u64>,
-    #[arg(long = "cpu-quota", allow_negative_numbers = true)]
     pub cpu_quota: Option<i64>,
-    #[arg(long = "cpu-share", allow_negative_numbers = true)]
     pub cpu_share: Option<u64>,
-    #[arg(long = "cpu-rt-period", allow_negative_numbers = true)]
     pub cpu_rt_period: Option<u64>,
-    #[arg(long = "cpu-rt-runtime", allow_negative_numbers = true)]
     pub cpu_rt_runtime: Option<i64>,
-    #[arg(long = "cpuset-cpus")]
     pub cpuset_cpus: Option<String>,
-    #[arg(long = "cpuset-mems")]
     pub cpuset_mems: Option<String>,
     /// Memory limit (bytes, or with a k/m/g suffix)
-    #[arg(long, allow_negative_numbers = true)]
     pub memory: Option<String>,
-    #[arg(long = "memory-reservation", allow_negative_numbers = true)]
     pub memory_reservation: Option<String>,
     /// Memory plus swap limit (-1 for unlimited)
-    #[arg(long = "memory-swap", allow_negative_numbers = true)]
     pub memory_swap: Option<String>,
-    #[arg(long = "pids-limit", allow_negative_numbers = true)]
     pub pids_limit: Option<i64>,
     /// Accepted for runc compatibility; kernel memory limits are ignored
-    #[arg(long = "kernel-memory", hide = true, allow_negative_numbers = true)]
     pub kernel_memory: Option<String>,
-    #[arg(long = "kernel-memory-tcp", hide = true, allow_negative_numbers = true)]
     pub kernel_memory_tcp: Option<String>,
+    /// Intel RDT schemas: berth has no RDT support, so given, they are refused
+    /// with runc's message for a host without it
+    pub l3_cache_schema: Option<String>,
+    pub mem_bw_schema: Option<String>,
     pub id: String,
+}
+
+pub(crate) const FLAGS: &[Flag] = &[
+    flag(&["resources", "r"], Kind::Str),
+    flag(&["blkio-weight"], Kind::Int),
+    flag(&["cpu-period"], Kind::Str),
+    flag(&["cpu-quota"], Kind::Str),
+    flag(&["cpu-share"], Kind::Str),
+    flag(&["cpu-rt-period"], Kind::Str),
+    flag(&["cpu-rt-runtime"], Kind::Str),
+    flag(&["cpuset-cpus"], Kind::Str),
+    flag(&["cpuset-mems"], Kind::Str),
+    flag(&["kernel-memory"], Kind::Str),
+    flag(&["kernel-memory-tcp"], Kind::Str),
+    flag(&["memory"], Kind::Str),
+    flag(&["memory-reservation"], Kind::Str),
+    flag(&["memory-swap"], Kind::Str),
+    flag(&["pids-limit"], Kind::Int),
+    flag(&["l3-cache-schema"], Kind::Str),
+    flag(&["mem-bw-schema"], Kind::Str),
+];
+
+impl Args {
+    pub(crate) fn parse(m: &Matches) -> Result<Args, String> {
+        Ok(Args {
+            resources: m.path("resources"),
+            blkio_weight: m.number("blkio-weight")?,
+            cpu_period: m.number("cpu-period")?,
+            cpu_quota: m.number("cpu-quota")?,
+            cpu_share: m.number("cpu-share")?,
+            cpu_rt_period: m.number("cpu-rt-period")?,
+            cpu_rt_runtime: m.number("cpu-rt-runtime")?,
+            cpuset_cpus: m.string("cpuset-cpus")?,
+            cpuset_mems: m.string("cpuset-mems")?,
+            memory: m.string("memory")?,
+            memory_reservation: m.string("memory-reservation")?,
+            memory_swap: m.string("memory-swap")?,
+            pids_limit: m.number("pids-limit")?,
+            kernel_memory: m.string("kernel-memory")?,
+            kernel_memory_tcp: m.string("kernel-memory-tcp")?,
+            l3_cache_schema: m.string("l3-cache-schema")?,
+            mem_bw_schema: m.string("mem-bw-schema")?,
+            id: m.arg(0)?.unwrap_or_default(),
+        })
+    }
 }
 
 /// docker's RAMInBytes: a number with an optional b/k/m/g/t/p suffix (binary
@@ -88,6 +123,12 @@ fn set(v: &mut Value, flag: &str, section: &str, key: &str, value: Value) -> any
 }
 
 pub fn run(g: &Global, args: Args) -> anyhow::Result<i32> {
+    if args.l3_cache_schema.is_some() {
+        bail!("Intel RDT/CAT: l3 cache schema is not enabled");
+    }
+    if args.mem_bw_schema.is_some() {
+        bail!("Intel RDT/MBA: memory bandwidth schema is not enabled");
+    }
     let mut patch = match &args.resources {
         Some(p) => {
             let mut text = String::new();

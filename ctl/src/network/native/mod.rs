@@ -120,12 +120,9 @@ impl Native {
     }
 
     fn setup_locked(&self, netns: &Path, input: &Input) -> Result<(), DriverError> {
-        let net_err = |what: &'static str| {
-            move |source: std::io::Error| DriverError::Netlink { what, netns: netns.to_path_buf(), source }
-        };
-        let ns_file = File::open(netns).map_err(net_err("open netns"))?;
-        let mut host = Rtnl::open().map_err(net_err("open rtnetlink"))?;
-        let mut inside = Rtnl::open_in(&ns_file).map_err(net_err("open rtnetlink in netns"))?;
+        let ns_file = File::open(netns).map_err(net_err(netns, "open netns"))?;
+        let mut host = Rtnl::open().map_err(net_err(netns, "open rtnetlink"))?;
+        let mut inside = Rtnl::open_in(&ns_file).map_err(net_err(netns, "open rtnetlink in netns"))?;
         // Write-ahead: a bridge is in the state (so `network rm` removes
         // it) before it exists.
         let bridges: Vec<&NetInput> = input.networks.iter().filter(|n| n.driver == "bridge").collect();
@@ -140,28 +137,28 @@ impl Native {
         for n in &input.networks {
             let peer = NewLink { name: &n.ifname, mac: link::parse_mac(&n.mac), netns: Some(&ns_file) };
             if n.driver == "macvlan" {
-                let parent = host.index(&n.interface).map_err(net_err("find macvlan parent"))?;
+                let parent = host.index(&n.interface).map_err(net_err(netns, "find macvlan parent"))?;
                 let parent = parent.ok_or_else(|| DriverError::Netlink {
                     what: "find macvlan parent",
                     netns: n.interface.clone().into(),
                     source: std::io::Error::from_raw_os_error(libc::ENODEV),
                 })?;
-                host.add_macvlan(parent, &peer).map_err(net_err("add macvlan"))?;
+                host.add_macvlan(parent, &peer).map_err(net_err(netns, "add macvlan"))?;
             } else {
-                let bridge = ensure_bridge(&mut host, n).map_err(net_err("set up bridge"))?;
+                let bridge = ensure_bridge(&mut host, n).map_err(net_err(netns, "set up bridge"))?;
                 let veth = veth_name(&input.id, &n.ifname);
                 match host.add_veth(&veth, bridge, &peer) {
                     // The pair of this container's previous run, its netns
                     // not yet cleaned up by the kernel: remove it now.
                     Err(e) if e.raw_os_error() == Some(libc::EEXIST) => {
-                        host.delete(&veth).map_err(net_err("delete stale veth pair"))?;
+                        host.delete(&veth).map_err(net_err(netns, "delete stale veth pair"))?;
                         host.add_veth(&veth, bridge, &peer)
                     }
                     made => made,
                 }
-                .map_err(net_err("add veth pair"))?;
+                .map_err(net_err(netns, "add veth pair"))?;
             }
-            configure_inside(&mut inside, n).map_err(net_err("configure the container's interface"))?;
+            configure_inside(&mut inside, n).map_err(net_err(netns, "configure the container's interface"))?;
         }
         let ports = self.port_rules(input);
         fw.update(|s| {
@@ -222,20 +219,17 @@ impl Native {
 
     /// Remove the container's interfaces now (the netns stays).
     fn remove_links(&self, netns: &Path, input: &Input) -> Result<(), DriverError> {
-        let net_err = |what: &'static str| {
-            move |source: std::io::Error| DriverError::Netlink { what, netns: netns.to_path_buf(), source }
-        };
-        let mut host = Rtnl::open().map_err(net_err("open rtnetlink"))?;
+        let mut host = Rtnl::open().map_err(net_err(netns, "open rtnetlink"))?;
         for n in &input.networks {
             if n.driver == "macvlan" {
                 // It lives in the container's netns: gone with it, or removed
                 // now for a disconnect.
                 if let Ok(ns_file) = File::open(netns) {
-                    let mut inside = Rtnl::open_in(&ns_file).map_err(net_err("open rtnetlink in netns"))?;
-                    inside.delete(&n.ifname).map_err(net_err("delete macvlan"))?;
+                    let mut inside = Rtnl::open_in(&ns_file).map_err(net_err(netns, "open rtnetlink in netns"))?;
+                    inside.delete(&n.ifname).map_err(net_err(netns, "delete macvlan"))?;
                 }
             } else {
-                host.delete(&veth_name(&input.id, &n.ifname)).map_err(net_err("delete veth pair"))?;
+                host.delete(&veth_name(&input.id, &n.ifname)).map_err(net_err(netns, "delete veth pair"))?;
             }
         }
         Ok(())
@@ -248,14 +242,16 @@ impl Native {
 /// bridge forgets their MACs and sends them nothing: the addresses, freed
 /// now, may already be someone else's.
 fn set_veths_down(netns: &Path, input: &Input) -> Result<(), DriverError> {
-    let net_err = |what: &'static str| {
-        move |source: std::io::Error| DriverError::Netlink { what, netns: netns.to_path_buf(), source }
-    };
-    let mut host = Rtnl::open().map_err(net_err("open rtnetlink"))?;
+    let mut host = Rtnl::open().map_err(net_err(netns, "open rtnetlink"))?;
     for n in input.networks.iter().filter(|n| n.driver != "macvlan") {
-        host.set_down(&veth_name(&input.id, &n.ifname)).map_err(net_err("set veth down"))?;
+        host.set_down(&veth_name(&input.id, &n.ifname)).map_err(net_err(netns, "set veth down"))?;
     }
     Ok(())
+}
+
+/// A netlink failure of step `what` for the container whose netns is `netns`.
+fn net_err<'a>(netns: &'a Path, what: &'static str) -> impl Fn(std::io::Error) -> DriverError + 'a {
+    move |source| DriverError::Netlink { what, netns: netns.to_path_buf(), source }
 }
 
 /// The bridge of `n`, made if missing, with its addresses and sysctls
