@@ -460,8 +460,9 @@ fn flags_contexts_and_add_sources() {
     build(&ctl, &["--build-arg", "GREETING", "-t", "args-unset"]).env_remove("GREETING").arg(case("args")).success();
     assert_eq!(run_image(&ctl, "args-unset"), "hello world\nfallback\narg-in-run:gone\n");
 
-    let host = ["--platform", "linux/amd64", "--progress", "plain", "-t", "plat"];
+    let host = ["--platform", "linux/amd64", "--progress", "plain", "-t", "plat", "-t", "plat:two"];
     build(&ctl, &host).arg(case("single")).success();
+    assert_eq!(ctl.inspect("plat:two", "{{.Id}}"), ctl.inspect("plat", "{{.Id}}"), "every -t names the image");
     let out = build(&ctl, &["--platform", "linux/s390x"]).arg(case("single")).failure();
     assert_eq!(out.status.code(), Some(1), "{:?}", text(&out));
     assert!(text(&out).1.starts_with("platform \"linux/s390x\" is not supported"), "{:?}", text(&out));
