@@ -148,7 +148,9 @@ impl Early {
     /// any) on stderr.
     pub fn print(&self) -> std::io::Result<()> {
         use std::io::Write;
-        std::io::stdout().write_all(self.stdout.as_bytes())?;
+        let mut out = std::io::stdout();
+        out.write_all(self.stdout.as_bytes())?;
+        out.flush()?;
         if let Some(e) = &self.error {
             writeln!(std::io::stderr(), "berth: {e}")?;
         }
@@ -337,7 +339,10 @@ fn help(args: HelpArgs) -> anyhow::Result<i32> {
         None => help::app(),
         Some(topic) => help::command(&topic).ok_or(UnknownHelpTopic(topic))?.to_string(),
     };
-    std::io::stdout().write_all(text.as_bytes())?;
+    let mut out = std::io::stdout();
+    out.write_all(text.as_bytes())?;
+    // The bin ends with process::exit, which drops what a LineWriter still holds.
+    out.flush()?;
     Ok(0)
 }
 
