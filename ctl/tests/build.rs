@@ -109,6 +109,11 @@ const CORPUS: &[(&str, &[&str], &str)] = &[
     ("workdir", &[], "/a/b/c\n/etc\n/a 755 0:0\n/a/b 755 0:0\n/a/b/c 755 0:0\n"),
     ("volume", &[], "seeded\n/cache\n/logs\n"),
     ("instructions", &[], INSTRUCTIONS_OUT),
+    (
+        "dockerignore-exceptions",
+        &[],
+        ".\n./.dockerignore\n./Dockerfile\n./README.md\n./a\n./a/b\n./a/b/c\n./a/b/c/x.md\n./dir\n./dir/keep\n./dir/sub\n./dir/sub/keep\n",
+    ),
 ];
 
 /// `run` of the instructions case, as docker 20.10's classic builder's image prints it.
