@@ -160,3 +160,28 @@ fn a_foreign_parent_without_cpus_gets_them_as_runc_does() {
         }
     }
 }
+
+/// A default config's device rules are runc's `AllowedDevices`, no more: berth
+/// also allowed c 5:1 (the host's /dev/console), which runc 1.1.5 does not.
+/// Compared on the v1 devices hierarchy (this host's); the v2 program is built
+/// from the same list.
+#[test]
+#[ignore = "needs root"]
+fn default_device_rules_are_runcs() {
+    if !std::path::Path::new("/sys/fs/cgroup/devices/devices.list").exists() {
+        return;
+    }
+    let b = crate::common::running("rc-devs", |_| {});
+    let r = crate::common::Runc::new("rc-devs-r", crate::common::LOOP);
+    r.create_and_start();
+    let pid = |state: &[u8]| serde_json::from_slice::<Value>(state).unwrap()["pid"].as_i64().unwrap() as i32;
+    let (bpid, rpid) = (b.state()["pid"].as_i64().unwrap() as i32, pid(&r.runc(&["state", &r.bundle.id]).stdout));
+    let rules = |pid: i32| {
+        let mut v: Vec<String> =
+            crate::common::cgroup_file(pid, "devices", "devices.list").lines().map(String::from).collect();
+        v.sort();
+        v
+    };
+    assert_eq!(rules(bpid), rules(rpid));
+    b.ok(&["delete", "--force", &b.id]);
+}

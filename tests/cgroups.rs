@@ -429,7 +429,9 @@ fn systemd_driver_without_systemd_is_a_clear_error() {
         c["linux"]["cgroupsPath"] = json!("system.slice:berth:cg-systemd");
         c["linux"]["resources"] = json!({"memory": {"limit": 67108864}});
     });
-    let out = b.create(&["--systemd-cgroup"]);
+    // A global flag: before the command, as runc takes it (runc refuses
+    // `create --systemd-cgroup` as an unknown flag of create, and so does berth).
+    let out = b.berth(&["--systemd-cgroup", "create", "--bundle", b.path().to_str().unwrap(), &b.id]);
     assert!(!out.status.success());
     let err = text(&out.stderr);
     assert!(err.contains("--systemd-cgroup") && err.contains("berth-cg-systemd.scope"), "{err}");

@@ -618,6 +618,7 @@ fn usage_errors_print_and_exit_as_runc() {
         &["exec", "-t=maybe", "id"],
         &["exec", "-g", "1", "-g", "x", "id"],
         &["create", "-b"],
+        &["create", "--systemd-cgroup", "id"],
         &["create", "--preserve-fds", "x", "id"],
         &["events", "--interval", "1", "id"],
         &["update", "--pids-limit", "x", "id"],

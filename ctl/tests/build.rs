@@ -108,7 +108,21 @@ const CORPUS: &[(&str, &[&str], &str)] = &[
     ),
     ("workdir", &[], "/a/b/c\n/etc\n/a 755 0:0\n/a/b 755 0:0\n/a/b/c 755 0:0\n"),
     ("volume", &[], "seeded\n/cache\n/logs\n"),
+    ("instructions", &[], INSTRUCTIONS_OUT),
+    (
+        "dockerignore-exceptions",
+        &[],
+        ".\n./.dockerignore\n./Dockerfile\n./README.md\n./a\n./a/b\n./a/b/c\n./a/b/c/x.md\n./dir\n./dir/keep\n./dir/sub\n./dir/sub/keep\n",
+    ),
 ];
+
+/// `run` of the instructions case, as docker 20.10's classic builder's image prints it.
+const INSTRUCTIONS_OUT: &str = "shell: /bin/sh ce\nshell: /bin/sh ce\nfrom the archive\ntool\n\
+added 755 0:0\nadded/plain.txt 644 0:0\n\
+globbed 755 0:0\nglobbed/one.txt 644 0:0\nglobbed/plain.txt 644 0:0\nglobbed/two.txt 644 0:0\n\
+tree 755 12:34\ntree/sub 755 12:34\ntree/sub/file 644 12:34\n\
+unpacked 755 0:0\nunpacked/pkg 755 0:0\nunpacked/pkg/bin 711 5:6\nunpacked/pkg/bin/tool 750 5:6\n\
+unpacked/pkg/link 777 0:0\nunpacked/pkg/readme 640 7:8\n";
 
 #[test]
 #[ignore = "needs root"]
@@ -131,6 +145,15 @@ fn corpus_builds_and_runs() {
     assert_eq!(f("corpus-args", "{{json .Config.Labels}}"), r#"{"base":"","greeting":"hi"}"#);
     assert_eq!(f("corpus-user", "{{.Config.User}}"), "app");
     assert_eq!(f("corpus-volume", "{{json .Config.Volumes}}"), r#"{"/cache":{},"/data":{},"/logs":{}}"#);
+    // SHELL, HEALTHCHECK (its shell form as CMD-SHELL) and ENTRYPOINT land in the config.
+    assert_eq!(
+        f("corpus-instructions", "{{json .Config.Shell}} {{json .Config.Entrypoint}}"),
+        r#"["/bin/sh","-e","-c"] ["sh","-c"]"#
+    );
+    let health: serde_json::Value =
+        serde_json::from_str(&f("corpus-instructions", "{{json .Config.Healthcheck}}")).unwrap();
+    let want = r#"{"Test":["CMD-SHELL","cat /shell || exit 1"],"Interval":5000000000,"Timeout":2000000000,"StartPeriod":1000000000,"Retries":4}"#;
+    assert_eq!(health, serde_json::from_str::<serde_json::Value>(want).unwrap());
     // One layer per filesystem step: busybox's, COPY, RUN (WORKDIR /app is new: one more).
     assert_eq!(f("corpus-single", "{{len .RootFS.Layers}}"), "4");
     let h = history(ctl.cmd(["history", "--no-trunc", "--format", "{{.CreatedBy}}", "corpus-single"]));
@@ -145,9 +168,10 @@ fn corpus_builds_and_runs() {
     let h = history(ctl.cmd(["history", "--no-trunc", "--format", "{{.CreatedBy}}", "corpus-args"]));
     assert!(h.iter().any(|l| l == "|1 GREETING=hi /bin/sh -c echo \"$GREETING $WHO\" > /greeting"), "{h:#?}");
     // Intermediate images stay out of `images`; the multistage case's first
-    // stage is the one untagged image left, as with docker's classic builder.
+    // stage and the instructions case's scratch stage are the untagged
+    // images left, as with docker's classic builder.
     let listed = ctl.cmd(["images", "--format", "{{.Repository}}"]).success();
-    assert_eq!(listed.matches("<none>").count(), 1, "{listed}");
+    assert_eq!(listed.matches("<none>").count(), 2, "{listed}");
 }
 
 #[test]
@@ -289,9 +313,46 @@ fn tutorial_lines_and_quiet() {
     assert_eq!(run_image(&ctl, "from-stdin"), "stdin\n");
 }
 
+/// The flattened filesystem of an image as `create` + `export` give it:
+/// path -> "kind mode uid:gid" and a regular file's sha256 or a link's
+/// target. What the engine adds to every container (`/dev`, `/proc`,
+/// `/sys`, `/etc/{hostname,hosts,resolv.conf,mtab}`, `.dockerenv`) is left out.
+fn filesystem(mut create: Command, mut export: Command) -> std::collections::BTreeMap<String, String> {
+    use sha2::Digest;
+    create.success();
+    let out = export.output().expect("run export");
+    assert!(out.status.success(), "export: {}", String::from_utf8_lossy(&out.stderr));
+    let mut files = std::collections::BTreeMap::new();
+    let mut archive = tar::Archive::new(&out.stdout[..]);
+    for e in archive.entries().expect("read the export") {
+        let mut e = e.expect("an export entry");
+        let path = String::from_utf8_lossy(&e.path_bytes()).trim_end_matches('/').trim_start_matches("./").to_string();
+        let engine = ["dev", "proc", "sys", ".dockerenv", "etc/hostname", "etc/hosts", "etc/resolv.conf", "etc/mtab"];
+        if engine.iter().any(|p| path == *p || path.starts_with(&format!("{p}/"))) {
+            continue;
+        }
+        let h = e.header();
+        let (kind, mode, uid, gid) =
+            (h.entry_type(), h.mode().unwrap_or(0) & 0o7777, h.uid().unwrap_or(0), h.gid().unwrap_or(0));
+        let what = match kind {
+            tar::EntryType::Regular => {
+                let mut data = Vec::new();
+                std::io::Read::read_to_end(&mut e, &mut data).expect("read an export entry");
+                format!("{:x}", sha2::Sha256::digest(&data))
+            }
+            tar::EntryType::Symlink | tar::EntryType::Link => {
+                e.link_name_bytes().map(|l| String::from_utf8_lossy(&l).into_owned()).unwrap_or_default()
+            }
+            _ => String::new(),
+        };
+        files.insert(path, format!("{kind:?} {mode:o} {uid}:{gid} {what}"));
+    }
+    files
+}
+
 /// The corpus through docker's classic builder (DOCKER_BUILDKIT=0) and
 /// berthctl from the same busybox layer: same `run` output, same config
-/// fields, same history lines.
+/// fields, same history lines, same files (content, modes, owners).
 #[test]
 #[ignore = "needs root"]
 fn same_images_as_docker_classic_builder() {
@@ -322,6 +383,19 @@ fn same_images_as_docker_classic_builder() {
                 mismatches.push(format!("{name}: Config.{field}\n  berthctl: {o}\n  docker:   {t}"));
             }
         }
+        let (ours, theirs) = (
+            filesystem(ctl.cmd(["create", "--name", &tag, &tag]), ctl.cmd(["export", &tag])),
+            filesystem(dockerd.docker(["create", "--name", &tag, &tag]), dockerd.docker(["export", &tag])),
+        );
+        for path in ours.keys().chain(theirs.keys()).collect::<std::collections::BTreeSet<_>>() {
+            if ours.get(path) != theirs.get(path) {
+                mismatches.push(format!(
+                    "{name}: {path}\n  berthctl: {:?}\n  docker:   {:?}",
+                    ours.get(path),
+                    theirs.get(path)
+                ));
+            }
+        }
         if our_layers != their_layers {
             mismatches.push(format!("{name}: layers: berthctl {our_layers}, docker {their_layers}"));
         }
@@ -336,4 +410,117 @@ fn same_images_as_docker_classic_builder() {
         }
     }
     assert!(mismatches.is_empty(), "differences from docker build:\n{}", mismatches.join("\n"));
+}
+
+/// Answers every GET on loopback with `body` (a thread for the test's
+/// life); the URL it serves.
+fn serve(body: &'static [u8]) -> String {
+    use std::io::{BufRead, BufReader, Write};
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind loopback");
+    let url = format!("http://{}/files/fetched.txt", listener.local_addr().unwrap());
+    std::thread::spawn(move || {
+        for mut s in listener.incoming().flatten() {
+            // The request's head, to its blank line.
+            let mut reader = BufReader::new(&s);
+            let mut line = String::new();
+            while reader.read_line(&mut line).is_ok_and(|n| n > 0) && line != "\r\n" {
+                line.clear();
+            }
+            let head = format!("HTTP/1.1 200 OK\r\nContent-Length: {}\r\nConnection: close\r\n\r\n", body.len());
+            let _ = s.write_all(head.as_bytes()).and_then(|()| s.write_all(body));
+        }
+    });
+    url
+}
+
+/// Build flags and context forms the corpus does not use: `--target` builds
+/// only the stages it needs and takes that stage's config; `--build-arg K`
+/// takes K's value from the environment (the Dockerfile's default when K is
+/// unset); `--label`; `--platform` of the host and `--progress`; a context
+/// as a tar file and as a tar on stdin with `-f` inside it; ADD of a URL;
+/// COPY --chmod of a directory (BuildKit's flag: every copied entry).
+#[test]
+#[ignore = "needs root"]
+fn flags_contexts_and_add_sources() {
+    let ctl = Ctl::new();
+    let out = build(&ctl, &["--target", "base", "-t", "target-base"]).arg(case("instructions")).success();
+    assert!(out.contains("Step 8/8 : COPY *.txt /globbed/"), "{out}");
+    assert!(!out.contains("scratch") && !out.contains("ENTRYPOINT"), "stages past the target were built:\n{out}");
+    // Fields the image does not set read as docker's typed config gives them.
+    let unset =
+        "{{json .Config.Entrypoint}} {{json .Config.Healthcheck}} {{json .Config.StopSignal}} {{json .Config.Shell}}";
+    assert_eq!(ctl.inspect("target-base", unset), r#"null null "" ["/bin/sh","-e","-c"]"#);
+    ctl.cmd(["create", "--name", "plain", "busybox"]).success();
+    assert_eq!(ctl.inspect("plain", unset), r#"null null "" null"#);
+    let out = build(&ctl, &["--target", "nosuch"]).arg(case("instructions")).failure();
+    assert_eq!(text(&out).1, "failed to reach build target nosuch in Dockerfile\n");
+
+    let args = ["--build-arg", "GREETING", "--label", "a.b=c", "--label", "bare", "-t", "args-env"];
+    build(&ctl, &args).env("GREETING", "fromenv").arg(case("args")).success();
+    assert_eq!(run_image(&ctl, "args-env"), "fromenv world\nfallback\narg-in-run:gone\n");
+    assert_eq!(
+        ctl.inspect("args-env", "{{json .Config.Labels}}"),
+        r#"{"a.b":"c","bare":"","base":"","greeting":"fromenv"}"#
+    );
+    build(&ctl, &["--build-arg", "GREETING", "-t", "args-unset"]).env_remove("GREETING").arg(case("args")).success();
+    assert_eq!(run_image(&ctl, "args-unset"), "hello world\nfallback\narg-in-run:gone\n");
+
+    let host = ["--platform", "linux/amd64", "--progress", "plain", "-t", "plat", "-t", "plat:two"];
+    build(&ctl, &host).arg(case("single")).success();
+    assert_eq!(ctl.inspect("plat:two", "{{.Id}}"), ctl.inspect("plat", "{{.Id}}"), "every -t names the image");
+    let out = build(&ctl, &["--platform", "linux/s390x"]).arg(case("single")).failure();
+    assert_eq!(out.status.code(), Some(1), "{:?}", text(&out));
+    assert!(text(&out).1.starts_with("platform \"linux/s390x\" is not supported"), "{:?}", text(&out));
+
+    // SOURCE_DATE_EPOCH (BuildKit's rule): file and image times clamped to
+    // it, so the same input gives the same image, RUN steps included.
+    let rebuild =
+        || build(&ctl, &["--no-cache", "-q"]).env("SOURCE_DATE_EPOCH", "1700000000").arg(case("single")).success();
+    let id = rebuild();
+    assert_eq!(rebuild(), id);
+    assert_eq!(ctl.inspect(id.trim(), "{{.Created}}"), "2023-11-14T22:13:20Z");
+
+    // A tar of the tutorial's context: as a file, and on stdin, -f inside it.
+    let tar = ctl.store.path().join("ctx.tar");
+    let ok = Command::new("tar").arg("-C").arg(case("tutorial")).arg("-cf").arg(&tar).arg(".").status().unwrap();
+    assert!(ok.success());
+    build(&ctl, &["-f", "conf/Dockerfile.nginx", "-t", "from-tar"]).arg(&tar).success();
+    assert_eq!(run_image(&ctl, "from-tar"), "<h1>tutorial</h1>\n");
+    build(&ctl, &["-f", "conf/Dockerfile.nginx", "-t", "from-stdin-tar", "-"])
+        .stdin(std::fs::File::open(&tar).unwrap())
+        .success();
+    assert_eq!(run_image(&ctl, "from-stdin-tar"), "<h1>tutorial</h1>\n");
+
+    // ADD <url> (a loopback server: mode 600 as docker's) and COPY --chmod of a directory.
+    let dir = ctl.store.path().join("sources");
+    std::fs::create_dir_all(dir.join("tree/sub")).unwrap();
+    std::fs::write(dir.join("tree/sub/file"), "in tree\n").unwrap();
+    let url = serve(b"fetched over http\n");
+    std::fs::write(
+        dir.join("Dockerfile"),
+        format!(
+            "FROM busybox\nADD {url} /fetched/\nCOPY --chmod=750 tree /tree/\nCOPY --from=args-env /greeting /\n\
+             CMD [\"sh\", \"-c\", \"cat /fetched/fetched.txt /greeting; cd / && stat -c '%n %a %u:%g' fetched/fetched.txt tree/sub tree/sub/file\"]\n"
+        ),
+    )
+    .unwrap();
+    build(&ctl, &["-t", "sources"]).arg(&dir).success();
+    assert_eq!(
+        run_image(&ctl, "sources"),
+        "fetched over http\nfromenv world\nfetched/fetched.txt 600 0:0\ntree/sub 750 0:0\ntree/sub/file 750 0:0\n"
+    );
+
+    // FROM an image not stored here pulls it; --pull asks the registry
+    // again, a build with it stored does not.
+    let reference = crate::support::registry().reference("busybox:latest");
+    let dir = ctl.store.path().join("pull");
+    std::fs::create_dir_all(&dir).unwrap();
+    std::fs::write(dir.join("Dockerfile"), format!("FROM {reference}\nCMD [\"echo\", \"pulled\"]\n")).unwrap();
+    let first = build(&ctl, &["-t", "pulled"]).arg(&dir).success();
+    assert!(first.contains("Pulling from"), "{first}");
+    assert_eq!(run_image(&ctl, "pulled"), "pulled\n");
+    let stored = build(&ctl, &["-t", "pulled"]).arg(&dir).success();
+    assert!(!stored.contains("Pulling from"), "{stored}");
+    let again = build(&ctl, &["--pull", "-t", "pulled"]).arg(&dir).success();
+    assert!(again.contains("Pulling from"), "{again}");
 }

@@ -65,6 +65,10 @@ fn commit_then_run_sees_the_change_and_the_new_config() {
             r#"CMD ["cat", "/new"]"#,
             "-c",
             "ENV A=1",
+            "-c",
+            "HEALTHCHECK --interval=3s CMD true",
+            "-c",
+            "STOPSIGNAL SIGUSR1",
         ])
         .args(["c1", "mine:v1"])
         .success();
@@ -75,6 +79,10 @@ fn commit_then_run_sees_the_change_and_the_new_config() {
     let history = ctl.cmd(["history", "--format", "{{.CreatedBy}}|{{.Comment}}", "mine:v1"]).success();
     assert_eq!(history.lines().next(), Some("sh -c echo hi > /new; rm /etc/group|added new"), "{history}");
     assert_eq!(ctl.inspect("mine:v1", "{{.Author}} {{len .RootFS.Layers}}"), "Ann <ann@example.com> 2");
+    assert_eq!(ctl.inspect("mine:v1", "{{.Config.StopSignal}}"), "SIGUSR1");
+    let health: serde_json::Value =
+        serde_json::from_str(&ctl.inspect("mine:v1", "{{json .Config.Healthcheck}}")).unwrap();
+    assert_eq!(health, serde_json::json!({"Test": ["CMD-SHELL", "true"], "Interval": 3_000_000_000u64}));
     assert_eq!(ctl.inspect("mine:v1", "{{.Id}}"), id.trim());
     // Without a name: a dangling image, shown by its id.
     let id2 = ctl.cmd(["commit", "c1"]).success();

@@ -556,3 +556,38 @@ fn netavark_backend_is_still_an_option_and_teardown_follows_the_record() {
     assert_eq!(net.fetch("http://127.0.0.1:8085/").trim(), "native");
     net.rm_all();
 }
+
+/// A build's RUN steps get docker's default bridge, `build --network host`
+/// the host's stack, and `RUN --network=none` only a loopback; nothing of
+/// a step's network is left after the build.
+#[test]
+#[ignore = "needs root"]
+fn build_run_steps_use_the_default_bridge_host_or_none() {
+    let net = Net::new();
+    let ctx = net.store.path().join("netctx");
+    std::fs::create_dir_all(&ctx).unwrap();
+    std::fs::write(
+        ctx.join("Dockerfile"),
+        "FROM busybox\nRUN ip -o -4 addr > /default\nRUN --network=none ip -o link | cut -d: -f2 > /none\n\
+         CMD [\"cat\", \"/default\", \"/none\"]\n",
+    )
+    .unwrap();
+    let build = |tag: &str, extra: &[&str]| {
+        let mut c = net.ctl(["build", "-q", "--cgroup-parent", &net.cgroup_parent, "-t", tag]);
+        c.args(extra).arg(&ctx).success();
+        net.run_rm(&["--network", "none", tag])
+    };
+    let bridged = build("bridged", &[]);
+    let subnet = net.ctl(["network", "inspect", "-f", "{{range .IPAM.Config}}{{.Subnet}}{{end}}", "bridge"]).success();
+    let net16 = subnet.trim().split('.').take(2).collect::<Vec<_>>().join("."); // the bridge's /16
+    assert!(bridged.contains("eth0") && bridged.contains(&format!("inet {net16}.")), "{bridged} (bridge {subnet})");
+    assert!(bridged.ends_with(" lo\n") && !bridged.contains(HOST_ADDR), "{bridged}");
+    // The bridge now exists; another bridged build leaves no veth, rule or lease.
+    let before = net.sandbox.snapshot(&net.store);
+    build("bridged", &["--no-cache"]);
+    assert_eq!(net.sandbox.snapshot(&net.store), before, "a RUN step's network is left");
+    assert_eq!(net.leases().trim(), "", "a RUN step's lease is left");
+    // The network is not part of a step's cache key (docker's neither): --no-cache.
+    let host = build("hosted", &["--network", "host", "--no-cache"]);
+    assert!(host.contains(&format!("inet {HOST_ADDR}/")), "{host}");
+}

@@ -18,7 +18,10 @@ use oci_spec::runtime::{LinuxDeviceCgroup, LinuxDeviceType};
 use super::CgroupError;
 use crate::sys::bpf::{self, Insn};
 
-/// runc's default device rules (`c 1:3 rwm` …), as v1 rule lines.
+/// runc's default device rules (`AllowedDevices` in runc 1.1.5's
+/// libcontainer/specconv: `c 1:3 rwm` …), as v1 rule lines. Not the host's
+/// `/dev/console` (c 5:1): runc does not allow it, and a config that wants
+/// it says so (docker's does).
 pub(super) const DEFAULT_RULES: &[&str] = &[
     "c 1:3 rwm",
     "c 1:5 rwm",
@@ -26,7 +29,6 @@ pub(super) const DEFAULT_RULES: &[&str] = &[
     "c 1:8 rwm",
     "c 1:9 rwm",
     "c 5:0 rwm",
-    "c 5:1 rwm",
     "c 5:2 rwm",
     "c 136:* rwm",
     "c 10:200 rwm",

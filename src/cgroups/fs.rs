@@ -177,6 +177,15 @@ impl CgroupManager for FsManager {
         Ok(())
     }
 
+    fn remove_if_empty(&self) -> bool {
+        // rmdir of a cgroup with a process or a child in it fails (EBUSY): an
+        // rmdir that succeeds has removed an empty one.
+        self.dirs.list.iter().all(|d| match fs::remove_dir(&d.path) {
+            Ok(()) => true,
+            Err(e) => e.kind() == std::io::ErrorKind::NotFound,
+        })
+    }
+
     fn paths(&self) -> Vec<PathBuf> {
         self.dirs.list.iter().map(|d| d.path.clone()).collect()
     }

@@ -117,6 +117,13 @@ pub trait CgroupManager {
     fn is_frozen(&self) -> Result<bool, CgroupError>;
     /// Remove the cgroup directories; missing ones are not an error.
     fn destroy(&self) -> Result<(), CgroupError>;
+    /// One rmdir per directory, no listing and no retry: true if the cgroup is
+    /// gone (it was empty, as a stopped container's usually is), false if a
+    /// process or a child cgroup is still there (the caller kills and
+    /// [`destroy`](Self::destroy)s). The default removes nothing.
+    fn remove_if_empty(&self) -> bool {
+        false
+    }
     /// The container's cgroup path on each hierarchy, for `ps`, `events` and tests.
     fn paths(&self) -> Vec<PathBuf>;
     /// Usage counters with runc's `events --stats` names.

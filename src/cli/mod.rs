@@ -228,11 +228,13 @@ const COMMANDS: &[Spec] = &[
     cmd("state", &[], Arity::Exactly(1), |m| Ok(Command::State(state::Args::parse(m)?))),
     cmd("update", update::FLAGS, Arity::Exactly(1), |m| Ok(Command::Update(update::Args::parse(m)?))),
     cmd("features", &[], Arity::Exactly(0), |m| Ok(Command::Features(features::Args::parse(m)?))),
-    cmd("help", &[], Arity::Any, |m| Ok(Command::Help(HelpArgs { topic: m.arg(0)?.or_else(|| lossy_arg(m)) }))),
-    cmd("h", &[], Arity::Any, |m| Ok(Command::Help(HelpArgs { topic: m.arg(0)?.or_else(|| lossy_arg(m)) }))),
+    cmd("help", &[], Arity::Any, |m| Ok(Command::Help(HelpArgs { topic: first_arg(m) }))),
+    cmd("h", &[], Arity::Any, |m| Ok(Command::Help(HelpArgs { topic: first_arg(m) }))),
 ];
 
-fn lossy_arg(m: &Matches) -> Option<String> {
+/// `help`'s topic: its first argument (a name that is no UTF-8 is no topic
+/// either, so it is shown lossily in the error).
+fn first_arg(m: &Matches) -> Option<String> {
     m.rest.first().map(|a| a.to_string_lossy().into_owned())
 }
 

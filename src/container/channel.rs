@@ -14,16 +14,15 @@ pub enum Msg {
     Go,
     /// init → parent: the pid of init when joining a pid namespace forced a fork.
     Pid(i32),
-    /// init → parent: mounts done, run prestart/createRuntime hooks now.
+    /// init → parent: mounts done, run prestart/createRuntime hooks now (only
+    /// when the config has some: see `InitConfig::runtime_hooks`).
     MountsReady,
     /// parent → init: hooks done, go on to createContainer hooks and pivot_root.
     HooksDone,
-    /// init → parent: everything is set up; init now waits on the exec fifo (or,
-    /// for `run`, for `Start`).
+    /// init → parent: everything is set up; init now waits on the exec fifo or,
+    /// for `run` (no fifo), goes on to execve at once: a failure after this
+    /// comes back as `Error`, success as EOF (the channel is CLOEXEC).
     Ready,
-    /// parent → init, `run` only: go on to execve now. There is no exec fifo: a
-    /// failure comes back as `Error`, success as EOF (the channel is CLOEXEC).
-    Start,
     /// init → parent: setup failed; the whole error chain as text.
     Error(String),
 }

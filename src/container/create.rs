@@ -142,6 +142,7 @@ fn create_in(
     let console_socket = opts.console_socket.as_deref().map(console::connect).transpose()?;
     let idmapped = detached_sources(&loaded)?;
     let (parent_ch, child_ch) = channel::pair()?;
+    let runtime_hooks = has_runtime_hooks(&loaded.spec) || testhook::pause_requested("after-mounts");
     let init_config = InitConfig {
         spec: &loaded.spec,
         rootfs: &loaded.rootfs,
@@ -158,6 +159,7 @@ fn create_in(
         allow_setgroups: !(plan.new_user && opts.rootless),
         cgroup_tasks,
         idmapped,
+        runtime_hooks,
     };
     let child = clone_init(&plan, &loaded.linux, parent_ch, child_ch, &init_config, lock)?;
     drop(init_config);
@@ -171,9 +173,14 @@ fn create_in(
     testhook::pause_at("after-clone");
     set_oom_score_adj(&loaded.spec, child)?;
     parent_ch.send(&Msg::Go)?;
-    let pid = handshake(&parent_ch, child, store, &mut state, cleanup)?;
-    state.init_start_time =
-        super::state::start_time(pid.as_raw()).ok_or_else(|| Cause::Init("init exited before it was ready".into()))?;
+    let pid = handshake(&parent_ch, child, store, &mut state, cleanup, runtime_hooks)?;
+    // `create`: init waits on the exec fifo, so it must be alive. `run`: init went
+    // on from Ready and may have exec'd and exited already (a zombie until we
+    // reap it); its start time was read when its pid was recorded.
+    if !opts.started_by_caller || state.init_start_time == 0 {
+        state.init_start_time = super::state::start_time(pid.as_raw())
+            .ok_or_else(|| Cause::Init("init exited before it was ready".into()))?;
+    }
     state.creating = false;
     store.save(&state)?;
     if let Some(pid_file) = &opts.pid_file {
@@ -348,8 +355,16 @@ fn set_oom_score_adj(spec: &Spec, child: Pid) -> Result<(), Cause> {
 
 /// The parent's side of init's setup after Go: a new pid (init forked to enter
 /// a pid namespace), the prestart and createRuntime hooks once the mounts are
-/// made, until Ready. Returns init's pid.
-fn handshake(ch: &Channel, child: Pid, store: &Store, state: &mut State, cleanup: &mut Cleanup) -> Result<Pid, Cause> {
+/// made (`runtime_hooks`: only then does init stop for them), until Ready.
+/// Returns init's pid.
+fn handshake(
+    ch: &Channel,
+    child: Pid,
+    store: &Store,
+    state: &mut State,
+    cleanup: &mut Cleanup,
+    runtime_hooks: bool,
+) -> Result<Pid, Cause> {
     let mut pid = child;
     loop {
         match ch.recv()? {
@@ -368,6 +383,10 @@ fn handshake(ch: &Channel, child: Pid, store: &Store, state: &mut State, cleanup
                 ch.send(&Msg::HooksDone)?;
             }
             Some(Msg::Ready) => {
+                if !runtime_hooks {
+                    // Init did not stop after its mounts (no hooks): they are made.
+                    testhook::pause_at("after-mounts");
+                }
                 testhook::pause_at("ready");
                 state.pid = pid.as_raw();
                 return Ok(pid);
@@ -377,6 +396,15 @@ fn handshake(ch: &Channel, child: Pid, store: &Store, state: &mut State, cleanup
             None => return Err(Cause::Init("init exited before it was ready".into())),
         }
     }
+}
+
+/// Does the config have prestart or createRuntime hooks (run by us, between
+/// init's mounts and its pivot_root)?
+fn has_runtime_hooks(spec: &Spec) -> bool {
+    let Some(hooks) = spec.hooks() else { return false };
+    #[allow(deprecated)]
+    let prestart = hooks.prestart();
+    [prestart, hooks.create_runtime()].iter().any(|h| h.as_ref().is_some_and(|h| !h.is_empty()))
 }
 
 /// prestart and createRuntime, in the runtime's namespaces. runtime.md: hooks
@@ -391,17 +419,17 @@ fn run_runtime_hooks(state: &State) -> Result<(), Cause> {
     Ok(())
 }
 
-/// `start` for a container made with `started_by_caller` (`run`): tell init to
-/// go on, wait until it has exec'd (EOF: execve closed the channel) or failed
-/// (its error, written even after the seccomp filter when the profile allows
-/// `write`), then run the poststart hooks, as `start` does. Init is our child,
-/// reaped by nobody but us, so /proc tells a silent death from an execve.
+/// `start` for a container made with `started_by_caller` (`run`): init went on
+/// from Ready without waiting (nothing can come between create and start in one
+/// process), so wait until it has exec'd (EOF: execve closed the channel) or
+/// failed (its error, written even after the seccomp filter when the profile
+/// allows `write`), then run the poststart hooks, as `start` does. Init is our
+/// child, reaped by nobody but us, so /proc tells a silent death from an execve.
 pub fn start_created(id: &str, created: &mut Created) -> Result<(), ContainerError> {
     let err = |c: Cause| c.into_error(id, "start");
     let Some((ch, state)) = created.waiting.take() else {
         return Err(err(Cause::AlreadyStarted));
     };
-    ch.send(&Msg::Start).map_err(|e| err(e.into()))?;
     let outcome = match ch.recv().map_err(|e| err(e.into()))? {
         None => super::execwatch::reached_execve(state.pid, Some(state.init_start_time))
             .map_err(|why| Cause::Init(format!("container init {why}"))),

@@ -49,10 +49,14 @@ pub fn delete(root: &Path, id: &str, force: bool) -> Result<(), ContainerError> 
         super::hostmounts::remove_new(&st.rootfs, before);
     }
     let cg = cgroups::open(&st.cgroup).map_err(|e| err(e.into()))?;
-    // Processes left without a pid namespace (or with --force) go too.
-    kill_cgroup(cg.as_ref());
-    if let Err(e) = cg.destroy() {
-        return Err(err(e.into()));
+    // A stopped container's cgroup is usually empty: removed with one rmdir per
+    // hierarchy, without reading every cgroup.procs first. Processes left (no
+    // pid namespace, or --force) make that fail and are killed first.
+    if !(status == Status::Stopped && cg.remove_if_empty()) {
+        kill_cgroup(cg.as_ref());
+        if let Err(e) = cg.destroy() {
+            return Err(err(e.into()));
+        }
     }
     tracing::debug!(id, "delete: cgroup removed");
     store.remove(&cid).map_err(err)?;

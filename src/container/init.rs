@@ -6,7 +6,8 @@
 //! Order (runc's, see libcontainer/standard_init_linux.go, but for seccomp): join
 //! namespaces by path, mounts, prestart hooks (parent), createContainer hooks,
 //! pivot_root, hostname, sysctl, console, masked/read-only paths, labels,
-//! rlimits, user, cwd, capabilities, no_new_privs, then wait on the exec fifo,
+//! rlimits, user, cwd, capabilities, no_new_privs, then wait on the exec fifo
+//! (`run`: go on at once),
 //! startContainer hooks, close-on-exec for every fd, and last the seccomp
 //! filter, right before execve, so that a profile need allow nothing of ours.
 
@@ -55,10 +56,14 @@ pub(super) struct InitConfig<'a> {
     pub cgroup_tasks: Vec<(PathBuf, File)>,
     /// Idmapped copies of bind sources, made by the parent (see `userns`).
     pub idmapped: rootfs::IdmappedTrees,
+    /// The parent has prestart/createRuntime hooks to run once the mounts are
+    /// made: stop for them (`MountsReady`, `HooksDone`). Without any, that round
+    /// trip — two wake-ups of one process by the other — is left out.
+    pub runtime_hooks: bool,
 }
 
 /// Run init; never returns. On failure the error chain goes to the parent: to
-/// `create` before `Ready`, to `run` after its `Start`. It is written with
+/// `create` before `Ready`, to `run` after `Ready`. It is written with
 /// write(2), not sent: after the seccomp filter a strict profile allows the
 /// program's `write` but not `sendto`.
 ///
@@ -123,9 +128,10 @@ fn setup(ch: &Channel, cfg: &InitConfig<'_>) -> Result<Infallible, Cause> {
     }
     ch.send(&Msg::Ready)?;
     let Some(fifo) = fifo else {
-        // `run`: started over the channel, which its caller holds open until our
-        // execve closes it; a failure goes back on it (see `run`).
-        expect(ch, Msg::Start, "parent went away before start")?;
+        // `run`: one process creates and starts, so nothing can come between the
+        // two and we go on at once (runc's `run` opens the exec fifo as soon as
+        // init is ready; here there is no fifo). The caller holds the channel
+        // open until our execve closes it; a failure goes back on it (see `run`).
         return after_start(cfg, &prepared, listener.as_ref(), None);
     };
     // From here on `create` has returned: the channel is closed, and every failure
@@ -184,8 +190,10 @@ fn enter_namespaces(ch: &Channel, cfg: &InitConfig<'_>, linux: &oci_spec::runtim
 fn make_rootfs(ch: &Channel, cfg: &InitConfig<'_>, terminal: bool) -> Result<(), Cause> {
     nix::unistd::chdir(cfg.bundle).map_err(|e| sys::Error::with_path("chdir", cfg.bundle, e))?;
     rootfs::prepare(&Linux, cfg.spec, cfg.rootfs, terminal, &cfg.idmapped)?;
-    ch.send(&Msg::MountsReady)?;
-    expect(ch, Msg::HooksDone, "parent went away during hooks")?;
+    if cfg.runtime_hooks {
+        ch.send(&Msg::MountsReady)?;
+        expect(ch, Msg::HooksDone, "parent went away during hooks")?;
+    }
     let hooks = cfg.spec.hooks().clone().unwrap_or_default();
     if hooks.create_container().as_ref().is_some_and(|h| !h.is_empty()) {
         let state = hook_state(cfg, "created");

@@ -8,7 +8,8 @@
 //! Stages, in order: `after-state-dir` (state dir and lock made, no state.json
 //! yet), `after-cgroup` (state saved, cgroup made and limits written),
 //! `after-clone` (init cloned and in the cgroup, waiting for its go),
-//! `after-mounts` (init has mounted the rootfs; hooks not run yet), `ready`
+//! `after-mounts` (init has mounted the rootfs and waits; hooks not run yet —
+//! without hooks init only stops there when a test pauses there), `ready`
 //! (init waits on the exec fifo; state not yet final).
 
 #[cfg(feature = "test-hooks")]
@@ -29,6 +30,19 @@ pub(super) fn pause_at(stage: &str) {
 #[inline(always)]
 pub(super) fn pause_at(stage: &str) {
     tracing::debug!(stage, "create");
+}
+
+/// Will `create` pause at `stage`? Init stops after its mounts only for hooks,
+/// or for a test that pauses there.
+#[cfg(feature = "test-hooks")]
+pub(super) fn pause_requested(stage: &str) -> bool {
+    std::env::var("BERTH_TEST_PAUSE_AT").ok().as_deref() == Some(stage)
+}
+
+#[cfg(not(feature = "test-hooks"))]
+#[inline(always)]
+pub(super) fn pause_requested(_stage: &str) -> bool {
+    false
 }
 
 /// With `BERTH_TEST_FAIL_AT=<stage>`, fail at `stage` as a real step would. The

@@ -177,6 +177,10 @@ impl Entry<'_> {
             Err(Errno::EPERM) if fstype == "sysfs" || fstype == "mqueue" => self.bind_host(&target, flags)?,
             Err(e) => return Err(self.err("mount", sys::Error::with_path("mount", dst, e))),
         }
+        if below.is_none() && !self.opts.has_after_mount() {
+            return Ok(());
+        }
+        // The new mount, through the target opened again (now its root).
         let target = root.open_path(dst).map_err(|e| self.err("open target", e))?;
         if let Some(below) = below {
             copy_up(&below, &target).map_err(|source| RootfsError::Io {
@@ -271,8 +275,7 @@ fn check_target(
     fstype: &str,
     bind_src: Option<&Path>,
 ) -> Result<(), String> {
-    let here = std::fs::metadata(proc_fd(target)).map_err(|e| format!("{dst:?}: {e}"))?;
-    if root.is_same(&here) {
+    if root.is_same(target).map_err(|e| format!("{dst:?}: {e}"))? {
         return Err(format!("{dst:?} resolves to the rootfs root, which cannot be mounted onto"));
     }
     let inside = root.inside(target).unwrap_or_else(|| dst.to_path_buf());
@@ -329,7 +332,8 @@ pub(super) fn remount_bind(
     ops.mount(None, target, None, flags, None).map_err(|e| sys::Error::with_path("mount remount", target, e))
 }
 
-/// Propagation and recursive attributes, after the mount exists.
+/// Propagation and recursive attributes, after the mount exists (only when
+/// [`MountOptions::has_after_mount`]).
 fn finish(ops: &dyn MountOps, target: &Path, opts: &MountOptions) -> Result<(), sys::Error> {
     for p in &opts.propagation {
         ops.mount(None, target, None, *p, None).map_err(|e| sys::Error::with_path("mount propagation", target, e))?;

@@ -49,6 +49,12 @@ impl MountOptions {
             .intersects(MsFlags::MS_NOATIME | MsFlags::MS_RELATIME | MsFlags::MS_STRICTATIME | MsFlags::MS_NODIRATIME)
     }
 
+    /// Whether the mount needs more once it exists: a propagation change or
+    /// recursive attributes (see `mount::finish`).
+    pub fn has_after_mount(&self) -> bool {
+        !self.propagation.is_empty() || self.rec_set != 0 || self.rec_clear != 0
+    }
+
     pub fn data(&self) -> Option<String> {
         (!self.data.is_empty()).then(|| self.data.join(","))
     }

@@ -19,6 +19,8 @@ const RESOLVE: u64 = sm::RESOLVE_IN_ROOT | sm::RESOLVE_NO_MAGICLINKS;
 pub struct Root {
     fd: OwnedFd,
     path: PathBuf,
+    /// The root's (st_dev, st_ino), read once: every target is checked against it.
+    id: (u64, u64),
 }
 
 /// What to create when the target is missing.
@@ -32,7 +34,8 @@ impl Root {
     pub fn open(path: &Path) -> Result<Root, sys::Error> {
         let fd = sys::fd::open(path, OFlag::O_PATH | OFlag::O_DIRECTORY | OFlag::O_CLOEXEC, Mode::empty())
             .map_err(|e| sys::Error::with_path("open rootfs", path, e))?;
-        Ok(Root { fd, path: path.to_path_buf() })
+        let id = identity(&fd)?;
+        Ok(Root { fd, path: path.to_path_buf(), id })
     }
 
     /// Open `inside` as an O_PATH handle without following its last component:
@@ -47,10 +50,9 @@ impl Root {
         sm::openat2(self.fd.as_fd(), &relative(inside), libc::O_PATH | libc::O_NOFOLLOW, 0, resolve)
     }
 
-    /// Whether `meta` (of an opened target) is the rootfs root itself.
-    pub fn is_same(&self, meta: &std::fs::Metadata) -> bool {
-        use std::os::unix::fs::MetadataExt;
-        std::fs::metadata(proc_fd(&self.fd)).is_ok_and(|r| r.dev() == meta.dev() && r.ino() == meta.ino())
+    /// Whether an opened target is the rootfs root itself.
+    pub fn is_same(&self, target: &OwnedFd) -> Result<bool, sys::Error> {
+        Ok(identity(target)? == self.id)
     }
 
     /// Where an opened object sits, as a path inside the rootfs (from its
@@ -150,6 +152,14 @@ enum Created {
 pub fn file_type(fd: &OwnedFd) -> Result<nix::sys::stat::SFlag, sys::Error> {
     let st = nix::sys::stat::fstat(fd.as_raw_fd()).map_err(|e| sys::Error::new("fstat", e))?;
     Ok(nix::sys::stat::SFlag::from_bits_truncate(st.st_mode & libc::S_IFMT))
+}
+
+/// (st_dev, st_ino) of an opened object: fstat on the fd itself (an O_PATH
+/// handle opened through its symlinks is the object they lead to), not a lookup
+/// of its /proc/self/fd link.
+fn identity(fd: &OwnedFd) -> Result<(u64, u64), sys::Error> {
+    let st = nix::sys::stat::fstat(fd.as_raw_fd()).map_err(|e| sys::Error::new("fstat", e))?;
+    Ok((st.st_dev, st.st_ino))
 }
 
 /// `/proc/self/fd/N` for an fd: the way to name an opened object in mount(2).

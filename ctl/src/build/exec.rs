@@ -391,7 +391,7 @@ impl Builder<'_> {
             layer,
             config: state.config.clone(),
             history: image::HistoryEntry { created_by: Some(created_by), ..Default::default() },
-            created: None,
+            created: source_date(),
             author,
             container: None,
             tag: None,
@@ -424,6 +424,14 @@ fn author_of(img: &Image) -> Option<String> {
 
 pub(crate) fn lex_err(e: lex::LexError) -> BuildError {
     BuildError::Step(e.0)
+}
+
+/// SOURCE_DATE_EPOCH as the images' and their history's creation time
+/// (BuildKit's rule; the layers' file times are clamped to it too): the same
+/// input then gives the same image id.
+fn source_date() -> Option<String> {
+    let secs = std::env::var("SOURCE_DATE_EPOCH").ok()?.parse::<i64>().ok()?;
+    chrono::DateTime::from_timestamp(secs, 0).map(|t| t.to_rfc3339_opts(chrono::SecondsFormat::Secs, true))
 }
 
 #[cfg(test)]

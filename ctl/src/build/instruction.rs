@@ -378,7 +378,7 @@ fn parse_onbuild(node: &Node) -> Result<Instruction, String> {
     Ok(Instruction::Onbuild(expr.to_string()))
 }
 
-fn parse_health(node: &Node) -> Result<Health, String> {
+pub(crate) fn parse_health(node: &Node) -> Result<Health, String> {
     at_least_one(node, "HEALTHCHECK")?;
     let typ = node.args[0].to_ascii_uppercase();
     let args = &node.args[1..];

@@ -26,7 +26,7 @@ pub(crate) mod lex;
 mod mount;
 pub(crate) mod parser;
 mod run;
-mod step;
+pub(crate) mod step;
 
 use std::path::PathBuf;
 

@@ -390,6 +390,17 @@ fn check_signal(s: &str) -> Result<(), BuildError> {
     if ok { Ok(()) } else { Err(BuildError::Step(format!("Invalid signal: {s}"))) }
 }
 
+/// `HEALTHCHECK …` (a line of `commit --change`/`import --change`) as the
+/// config's `Healthcheck`, parsed and checked as the build's instruction.
+pub(crate) fn healthcheck_config(line: &str) -> Result<Value, String> {
+    let parsed = super::parser::parse(line).map_err(|e| e.message)?;
+    let node = parsed.nodes.first().ok_or("HEALTHCHECK requires at least one argument")?;
+    match super::instruction::parse_health(node) {
+        Ok(h) => Ok(health_json(&h)),
+        Err(e) => Err(e),
+    }
+}
+
 fn health_json(h: &Health) -> Value {
     let mut m = Map::new();
     m.insert("Test".into(), json!(h.test));

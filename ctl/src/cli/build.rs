@@ -94,14 +94,14 @@ pub(crate) fn run(config: &Config, args: &BuildArgs) -> anyhow::Result<i32> {
             n => n.to_string(),
         },
     };
-    if let Some(p) = &opts.platform {
-        build::check_platform(p)?;
-    }
     let scratch_parent = config.data_root.join("tmp");
-    let built = build::context::load(&args.context, args.file.as_deref(), &scratch_parent).and_then(|ctx| {
-        let df = build::parse_dockerfile(&ctx.dockerfile_name, &ctx.dockerfile)?;
-        build::build(config, &ctx, &df, &opts)
-    });
+    let platform = opts.platform.as_deref().map_or(Ok(()), build::check_platform);
+    let built = platform
+        .and_then(|()| build::context::load(&args.context, args.file.as_deref(), &scratch_parent))
+        .and_then(|ctx| {
+            let df = build::parse_dockerfile(&ctx.dockerfile_name, &ctx.dockerfile)?;
+            build::build(config, &ctx, &df, &opts)
+        });
     match built {
         Ok(id) => {
             if let Some(f) = &args.iidfile {

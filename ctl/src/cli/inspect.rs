@@ -20,11 +20,38 @@ pub(crate) struct InspectArgs {
     pub images: Vec<String>,
 }
 
+/// Whether `--format` is a template (not the JSON output).
+pub(crate) fn templated(format: Option<&str>) -> bool {
+    !matches!(format, None | Some("") | Some("json"))
+}
+
+/// What a template sees: docker's CLI runs it on its typed structs first,
+/// where `Config`'s omitted fields still exist (`{{json .Config.Healthcheck}}`
+/// is `null`, `.Config.StopSignal` ""), so they are filled in here; the JSON
+/// output leaves them out as docker's does.
+pub(crate) fn typed_view(mut v: Value, templated: bool) -> Value {
+    if let Some(c) = v.get_mut("Config").and_then(Value::as_object_mut).filter(|_| templated) {
+        for (k, d) in [
+            ("ExposedPorts", Value::Null),
+            ("StopSignal", json!("")),
+            ("Healthcheck", Value::Null),
+            ("Shell", Value::Null),
+        ] {
+            let v = c.entry(k).or_insert(Value::Null);
+            if v.is_null() {
+                *v = d;
+            }
+        }
+    }
+    v
+}
+
 /// `image inspect`: "No such image" for a name that is not one.
 pub(crate) fn run(config: &Config, args: &InspectArgs) -> anyhow::Result<i32> {
     let store = Store::open(&config.data_root)?;
+    let templated = templated(args.format.as_deref());
     let lookup = |name: &String| match image::resolve(&store, name) {
-        Ok(img) => Ok(to_json(&img)),
+        Ok(img) => Ok(typed_view(to_json(&img), templated)),
         Err(image::ImageError::NotFound(_)) => Err(format!("Error: No such image: {name}")),
         Err(e) => Err(format!("Error: {}", super::error_chain(&e.into()))),
     };
@@ -85,18 +112,19 @@ pub(crate) fn run_any(config: &Config, args: &ObjectInspectArgs) -> anyhow::Resu
     super::network::all_networks(&mut net_db)?;
     let volumes = crate::volume::Store::open(&config.data_root)?;
     let mut containers = crate::container::store::Store::open(&config.data_root)?;
+    let templated = templated(args.format.as_deref());
     let lookup = |name: &String| {
         for kind in kinds {
             let found = match kind {
                 Kind::Container => match crate::container::lifecycle::lookup(config, &mut containers, name) {
-                    Ok(c) => Some(super::container::inspect::to_json(config, &c, args.size)),
+                    Ok(c) => Some(typed_view(super::container::inspect::to_json(config, &c, args.size), templated)),
                     Err(e) if matches!(e.downcast_ref(), Some(crate::container::store::StoreError::NotFound(_))) => {
                         None
                     }
                     Err(e) => return Err(format!("Error: {}", super::error_chain(&e))),
                 },
                 Kind::Image => match image::resolve(&images, name) {
-                    Ok(img) => Some(to_json(&img)),
+                    Ok(img) => Some(typed_view(to_json(&img), templated)),
                     Err(image::ImageError::NotFound(_)) => None,
                     Err(e) => return Err(format!("Error: {}", super::error_chain(&e.into()))),
                 },

@@ -1,6 +1,6 @@
 //! `--change` for `import` (and later `commit`): the Dockerfile instructions
 //! docker accepts there (CMD, ENTRYPOINT, ENV, EXPOSE, LABEL, ONBUILD, USER,
-//! VOLUME, WORKDIR, STOPSIGNAL), applied to the image config's `config`
+//! VOLUME, WORKDIR, STOPSIGNAL, HEALTHCHECK), applied to the image config's `config`
 //! section in OCI's key spelling.
 
 use serde_json::{Map, Value, json};
@@ -17,7 +17,8 @@ pub(crate) fn apply_changes(config: &mut Map<String, Value>, changes: &[String])
 fn apply_one(config: &mut Map<String, Value>, change: &str) -> Result<(), ImageError> {
     let (instr, args) = change.split_once(char::is_whitespace).unwrap_or((change, ""));
     let args = args.trim();
-    let invalid = || ImageError::Invalid(format!("{} is not a valid change command", instr.to_uppercase()));
+    // moby checks the word lowercased and names it as written.
+    let invalid = || ImageError::Invalid(format!("{instr} is not a valid change command"));
     match instr.to_uppercase().as_str() {
         "CMD" => {
             config.insert("Cmd".into(), json!(exec_or_shell(args)));
@@ -33,6 +34,10 @@ fn apply_one(config: &mut Map<String, Value>, change: &str) -> Result<(), ImageE
         }
         "STOPSIGNAL" => {
             config.insert("StopSignal".into(), json!(args));
+        }
+        "HEALTHCHECK" => {
+            let health = crate::build::step::healthcheck_config(change).map_err(ImageError::Invalid)?;
+            config.insert("Healthcheck".into(), health);
         }
         "ENV" => {
             let env = config.entry("Env").or_insert_with(|| json!([])).as_array_mut().ok_or_else(invalid)?;
@@ -138,5 +143,21 @@ mod tests {
     fn unknown_instruction_is_refused_as_docker_says() {
         let err = apply_changes(&mut Map::new(), &["ADD x /".to_string()]).unwrap_err();
         assert_eq!(err.to_string(), "ADD is not a valid change command");
+        let err = apply_changes(&mut Map::new(), &["shell [\"sh\"]".to_string()]).unwrap_err();
+        assert_eq!(err.to_string(), "shell is not a valid change command");
+    }
+
+    #[test]
+    fn healthcheck_is_a_valid_change_as_docker_says() {
+        let mut c = Map::new();
+        apply_changes(&mut c, &["HEALTHCHECK --interval=3s --retries=2 CMD true".to_string()]).unwrap();
+        assert_eq!(
+            c["Healthcheck"],
+            json!({"Test": ["CMD-SHELL", "true"], "Interval": 3_000_000_000u64, "Retries": 2})
+        );
+        apply_changes(&mut c, &["healthcheck NONE".to_string()]).unwrap();
+        assert_eq!(c["Healthcheck"], json!({"Test": ["NONE"]}));
+        let err = apply_changes(&mut c, &["HEALTHCHECK --retries=0 CMD true".to_string()]).unwrap_err();
+        assert_eq!(err.to_string(), "--retries must be at least 1 (not 0)");
     }
 }

@@ -102,10 +102,11 @@ fn network_settings(net: &str) -> Value {
 pub(crate) fn run(config: &Config, a: &InspectArgs) -> anyhow::Result<i32> {
     let mut store = Store::open(&config.data_root)?;
     let mut out = std::io::stdout().lock();
+    let templated = crate::cli::inspect::templated(a.format.as_deref());
     crate::format::inspect(&mut out, a.format.as_deref(), &a.containers, |name| {
         let c = store.lookup(name).map_err(|e| format!("Error: {e}"))?;
         let c = lifecycle::refresh(config, &mut store, c).map_err(|e| format!("Error: {e}"))?;
-        Ok::<_, String>(to_json(config, &c, a.size))
+        Ok::<_, String>(crate::cli::inspect::typed_view(to_json(config, &c, a.size), templated))
     })?;
     Ok(0)
 }
