@@ -506,6 +506,10 @@ fn kill_takes_real_time_signals_and_thaws_a_paused_container_for_kill() {
         let out = b.create(&[]);
         assert!(out.status.success(), "{}", text(&out.stderr));
         assert!(b.berth(&["start", &b.id]).status.success());
+        // The shell is the namespace's init: the kernel drops a signal it has
+        // no handler for, so send it only once the trap is installed.
+        let pid = b.state()["pid"].as_i64().unwrap();
+        assert!(crate::common::wait_until(|| catches(pid, 37)), "{sig}: the trap was never installed");
         let out = b.berth(&["kill", &b.id, sig]);
         assert!(out.status.success(), "{sig}: {}", text(&out.stderr));
         assert!(crate::common::wait_until(|| b.state()["status"] == "stopped"), "{sig}: init did not get it");
@@ -522,6 +526,13 @@ fn kill_takes_real_time_signals_and_thaws_a_paused_container_for_kill() {
         assert!(crate::common::wait_until(|| b.state()["status"] == "stopped"), "all={all}: still {}", b.state());
         let _ = b.berth(&["delete", &b.id]);
     }
+}
+
+/// Whether process `pid` has a handler for signal `sig` (`SigCgt` in its status).
+fn catches(pid: i64, sig: u32) -> bool {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap_or_default();
+    let mask = status.lines().find_map(|l| l.strip_prefix("SigCgt:")).map(str::trim).unwrap_or("0");
+    u64::from_str_radix(mask, 16).is_ok_and(|m| m & (1 << (sig - 1)) != 0)
 }
 
 /// `true`'s allowlist under an EPERM default, with `extra` allowed too and

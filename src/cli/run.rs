@@ -61,17 +61,21 @@ pub fn run(g: &Global, args: Args) -> anyhow::Result<i32> {
         listener = Some(l);
     }
     Signals::reset_inherited()?;
+    // Blocked before init exists (it unblocks them before execve): `run`'s init
+    // goes on to execve without waiting to be started, so a signal sent once the
+    // container's process runs must find us forwarding, not killed by it (runc
+    // sets up its forwarder before it runs the container, too).
+    let signals = if args.detach { None } else { Some(Signals::block()?) };
     let created = container::create(&opts);
     let master = match listener {
         Some(l) => l.finish(created.is_ok())?,
         None => None,
     };
     let mut created = created?;
-    if args.detach {
+    let Some(signals) = signals else {
         container::start_created(&id, &mut created)?;
         return Ok(0);
-    }
-    let signals = Signals::block()?;
+    };
     if let Err(e) = container::start_created(&id, &mut created) {
         let _ = container::delete(&g.root, &id, true);
         return Err(e.into());
