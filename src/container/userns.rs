@@ -66,6 +66,7 @@ fn helper(program: &str, pid: Pid, maps: &[LinuxIdMapping]) -> Result<(), Cause>
     for m in maps {
         cmd.args([m.container_id().to_string(), m.host_id().to_string(), m.size().to_string()]);
     }
+    crate::sys::process::unblock_signals_in_child(&mut cmd);
     let out = cmd.output().map_err(|source| Cause::Io { what: "run", path: program.into(), source })?;
     if !out.status.success() {
         let stderr = String::from_utf8_lossy(&out.stderr).trim().to_string();

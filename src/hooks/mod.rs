@@ -88,6 +88,7 @@ fn run_one(kind: &'static str, index: usize, hook: &Hook, state_json: &[u8]) -> 
         }
     }
     cmd.stdin(Stdio::piped()).stdout(Stdio::piped()).stderr(Stdio::piped());
+    crate::sys::process::unblock_signals_in_child(&mut cmd);
     let spawn_err = |source| HookError::Spawn { kind, index, path: path.clone(), source };
     let mut child = cmd.spawn().map_err(spawn_err)?;
     if let Some(stdin) = child.stdin.take() {

@@ -211,6 +211,24 @@ pub fn signal_set(signals: &[i32]) -> Result<nix::sys::signal::SigSet> {
     Ok(unsafe { nix::sys::signal::SigSet::from_sigset_t_unchecked(raw) })
 }
 
+/// Start `cmd`'s child with no signal blocked. `run` blocks the signals it
+/// forwards before the container exists, and a child inherits the mask: a hook
+/// killing itself with SIGSYS would otherwise live on and exit 0.
+pub fn unblock_signals_in_child(cmd: &mut std::process::Command) {
+    use std::os::unix::process::CommandExt;
+    // SAFETY: the closure runs in the child between fork and exec, where only
+    // async-signal-safe calls are allowed: it builds an empty set on its stack
+    // (sigemptyset) and calls pthread_sigmask, both async-signal-safe; it
+    // allocates nothing and touches no lock.
+    unsafe {
+        cmd.pre_exec(|| {
+            let empty = nix::sys::signal::SigSet::empty();
+            nix::sys::signal::pthread_sigmask(nix::sys::signal::SigmaskHow::SIG_SETMASK, Some(&empty), None)
+                .map_err(std::io::Error::from)
+        });
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
