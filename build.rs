@@ -1,10 +1,10 @@
 //! Links the `berth` binary with its functions in the order a profile of its
 //! common commands first called them (`src/bin/berth.order`, made by
-//! `bench/orderfile.sh`), so the code one command runs sits on few pages: the
-//! kernel maps 64 KiB around every page fault of the binary, so scattered hot
-//! code made all of the text resident (peak RSS of create; bench/RESULTS.md).
-//! A name the order file lists but the build lacks (another toolchain, another
-//! profile) is skipped silently; the order only moves code, never changes it.
+//! `bench/orderfile.sh`), so the code one command runs sits on few pages, and
+//! in the release and ci profiles with those functions in a mapping of their
+//! own (see `linker_script`). A name the order file lists but the build lacks
+//! (another toolchain, another profile) is skipped silently; the order and the
+//! script only move code, never change it.
 
 fn main() {
     let dir = std::env::var("CARGO_MANIFEST_DIR").expect("cargo sets CARGO_MANIFEST_DIR");
@@ -22,4 +22,38 @@ fn main() {
         println!("cargo:rustc-link-arg-bin=berth=-Wl,-Map={}", map.to_string_lossy());
     }
     println!("cargo:rerun-if-env-changed=BERTH_LINK_MAP");
+    // The release and ci profiles (both panic=abort): see linker_script.
+    if std::env::var("PROFILE").as_deref() == Ok("release") {
+        let out = std::path::PathBuf::from(std::env::var("OUT_DIR").expect("cargo sets OUT_DIR"));
+        let script = out.join("berth.ld");
+        let text = std::fs::read_to_string(&order).unwrap_or_default();
+        std::fs::write(&script, linker_script(&text)).expect("write OUT_DIR/berth.ld");
+        println!("cargo:rustc-link-arg-bin=berth=-Wl,-T,{}", script.display());
+    }
+}
+
+/// The linker script of the release `berth` (peak RSS of create; bench/RESULTS.md):
+/// - The functions of the order file go to `.text.hot`, the rest of the code to
+///   `.text.cold`, after a one-page gap so that the two are separate mappings.
+///   The kernel (6.18, ext4's large folios) maps a whole folio of the page cache
+///   on one fault, but never past the mapping: the code no common command runs
+///   is then not resident. A function missing from the file costs pages, never
+///   correctness.
+/// - The unwind tables (`.eh_frame`, the LSDAs: a quarter of the read-only
+///   segment) are discarded: nothing unwinds when a panic aborts, and
+///   `-C force-unwind-tables=no` would also reach the test binaries, which
+///   unwind. A backtrace (RUST_BACKTRACE, anyhow) then finds no frame and is
+///   empty; libgcc_s's own tables stay, so its unwinder stops cleanly.
+fn linker_script(order: &str) -> String {
+    let mut hot = String::new();
+    for name in order.lines().map(str::trim) {
+        if !name.is_empty() && !name.contains(['*', '?', '[', ']', '(', ')', ' ']) {
+            hot.push_str(&format!("    *(.text.{name} .text.unlikely.{name})\n"));
+        }
+    }
+    format!(
+        "SECTIONS {{\n  /DISCARD/ : {{ *(.eh_frame) *(.eh_frame_hdr) *(.gcc_except_table*) }}\n}} INSERT AFTER .text;\n\
+         SECTIONS {{\n  .text.hot : {{\n{hot}    *(.text.unlikely .text.startup .text.exit .text.hot)\n  }}\n}} INSERT BEFORE .text;\n\
+         SECTIONS {{\n  .text.cold ALIGN(CONSTANT(MAXPAGESIZE)) + CONSTANT(MAXPAGESIZE) : AT(ADDR(.text.cold)) {{ *(.text.*) }}\n}} INSERT AFTER .fini;\n"
+    )
 }

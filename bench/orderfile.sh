@@ -4,6 +4,11 @@
 # bench and the clients run most: create, state, start, delete, run (parent and
 # init), exec and kill. Needs root, gdb, nm, busybox and runc (for `runc spec`);
 # takes several minutes (a breakpoint on every function).
+# The trace misses what lld's identical code folding merged and a few generic
+# instances; the committed order also has the names bench/orderfile/icf.py and
+# the page-fault rounds of bench/orderfile/coldfaults.py added (their headers
+# say how; bench/RESULTS.md, "the hot code in a mapping of its own"): run them
+# after this script, or the cold mapping gets faulted in again.
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 repo=$(dirname "$here")

@@ -204,18 +204,30 @@ fn concurrent_updates_of_different_fields_are_all_kept() {
     }
 }
 
-/// runc's flags over a `-r` document whose section is not an object: an error
-/// naming the flag, not a crash.
+/// As runc: with `-r` the flags are not read (runc's update takes the document
+/// or the flags); bad flag values are named in runc's words after the container
+/// is found, and nothing is changed.
 #[test]
 #[ignore = "needs root"]
-fn update_flags_over_a_non_object_section_fail_clearly() {
-    let b = Bundle::with("cg-upd-bad", LOOP, |_| {});
+fn update_reads_the_document_or_the_flags_as_runc() {
+    let b = Bundle::with("cg-upd-either", LOOP, |_| {});
     b.create_and_start();
+    let pids_before = host_file(&b, "pids", "pids.max");
     let res = b.path().join("res.json");
-    fs::write(&res, r#"{"memory": 5}"#).unwrap();
-    let out = b.berth(&["update", "-r", res.to_str().unwrap(), "--memory", "64m", &b.id]);
-    assert_eq!(out.status.code(), Some(1), "{}", text(&out.stderr));
-    assert!(text(&out.stderr).contains("--memory: memory in the resources document"), "{}", text(&out.stderr));
+    fs::write(&res, r#"{"memory": {"limit": 67108864}}"#).unwrap();
+    let out = b.berth(&["update", "-r", res.to_str().unwrap(), "--pids-limit", "7", &b.id]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert_eq!(host_file(&b, "memory", "memory.limit_in_bytes"), "67108864");
+    assert_eq!(host_file(&b, "pids", "pids.max"), pids_before);
+    for (args, msg) in [
+        (["--memory", "1e3"], "invalid value for memory: invalid size: '1e3'"),
+        (["--cpu-share", "-2"], r#"invalid value for cpu-share: strconv.ParseUint: parsing "-2": invalid syntax"#),
+    ] {
+        let out = b.berth(&["update", args[0], args[1], &b.id]);
+        assert_eq!(out.status.code(), Some(1), "{args:?}");
+        assert!(text(&out.stderr).contains(msg), "{args:?}: {}", text(&out.stderr));
+    }
+    assert_eq!(host_file(&b, "memory", "memory.limit_in_bytes"), "67108864");
 }
 
 #[test]

@@ -623,6 +623,9 @@ fn usage_errors_print_and_exit_as_runc() {
         &["events", "--interval", "1", "id"],
         &["update", "--pids-limit", "x", "id"],
         &["update", "id", "--pids-limit", "x"],
+        // runc looks the container up before it reads a value.
+        &["update", "--memory", "abc", "id"],
+        &["update", "--cpu-period", "x", "id"],
         &["list", "--format"],
         &["list", "--format", "x"],
         &["list", "-q", "x"],

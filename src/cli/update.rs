@@ -13,11 +13,11 @@ pub struct Args {
     /// Path to a linux.resources JSON document, or - for stdin
     pub resources: Option<PathBuf>,
     pub blkio_weight: Option<u16>,
-    pub cpu_period: Option<u64>,
-    pub cpu_quota: Option<i64>,
-    pub cpu_share: Option<u64>,
-    pub cpu_rt_period: Option<u64>,
-    pub cpu_rt_runtime: Option<i64>,
+    pub cpu_period: Option<String>,
+    pub cpu_quota: Option<String>,
+    pub cpu_share: Option<String>,
+    pub cpu_rt_period: Option<String>,
+    pub cpu_rt_runtime: Option<String>,
     pub cpuset_cpus: Option<String>,
     pub cpuset_mems: Option<String>,
     /// Memory limit (bytes, or with a k/m/g suffix)
@@ -61,11 +61,11 @@ impl Args {
         Ok(Args {
             resources: m.path("resources"),
             blkio_weight: m.number("blkio-weight")?,
-            cpu_period: m.number("cpu-period")?,
-            cpu_quota: m.number("cpu-quota")?,
-            cpu_share: m.number("cpu-share")?,
-            cpu_rt_period: m.number("cpu-rt-period")?,
-            cpu_rt_runtime: m.number("cpu-rt-runtime")?,
+            cpu_period: m.string("cpu-period")?,
+            cpu_quota: m.string("cpu-quota")?,
+            cpu_share: m.string("cpu-share")?,
+            cpu_rt_period: m.string("cpu-rt-period")?,
+            cpu_rt_runtime: m.string("cpu-rt-runtime")?,
             cpuset_cpus: m.string("cpuset-cpus")?,
             cpuset_mems: m.string("cpuset-mems")?,
             memory: m.string("memory")?,
@@ -81,111 +81,128 @@ impl Args {
     }
 }
 
-/// docker's RAMInBytes: a number with an optional b/k/m/g/t/p suffix (binary
-/// units), or -1.
+/// go-units' RAMInBytes as runc 1.1 vendors it: `^(\d+(\.\d+)*) ?([kKmMgGtTpP])?[iI]?[bB]?$`
+/// (binary units), or -1 for unlimited.
 pub fn parse_bytes(s: &str) -> anyhow::Result<i64> {
-    let t = s.trim().to_ascii_lowercase();
-    if t == "-1" {
+    if s == "-1" {
         return Ok(-1);
     }
-    let t = t.strip_suffix('b').filter(|r| !r.is_empty()).unwrap_or(&t);
-    let (num, mult) = match t.chars().last() {
-        Some('k') => (&t[..t.len() - 1], 1i64 << 10),
-        Some('m') => (&t[..t.len() - 1], 1 << 20),
-        Some('g') => (&t[..t.len() - 1], 1 << 30),
-        Some('t') => (&t[..t.len() - 1], 1 << 40),
-        Some('p') => (&t[..t.len() - 1], 1 << 50),
-        _ => (t, 1),
-    };
-    let n: f64 = num.parse().with_context(|| format!("invalid size {s:?}"))?;
-    if n < 0.0 {
-        bail!("invalid size {s:?}");
+    let invalid = || anyhow::anyhow!("invalid size: '{s}'");
+    let num_end = s.find(|c: char| !c.is_ascii_digit() && c != '.').unwrap_or(s.len());
+    let num = &s[..num_end];
+    let well_formed = num.split('.').all(|part| !part.is_empty() && part.bytes().all(|b| b.is_ascii_digit()));
+    if !well_formed {
+        return Err(invalid());
     }
-    Ok((n * mult as f64) as i64)
-}
-
-/// Set `section.key` in the resources document, as the flag `flag` asks. A
-/// document (or section) that is not an object cannot take it: an error naming
-/// both, not a panic.
-fn set(v: &mut Value, flag: &str, section: &str, key: &str, value: Value) -> anyhow::Result<()> {
-    let Some(doc) = v.as_object_mut() else {
-        bail!("{flag}: the resources document is not a JSON object");
-    };
-    let sect = doc.entry(section).or_insert_with(|| json!({}));
-    if sect.is_null() {
-        *sect = json!({});
+    let mut rest = s[num_end..].strip_prefix(' ').unwrap_or(&s[num_end..]);
+    let mut shift = 0;
+    if let Some(i) = rest.chars().next().and_then(|c| "kmgtp".find(c.to_ascii_lowercase())) {
+        shift = 10 * (i as u32 + 1);
+        rest = &rest[1..];
     }
-    let Some(sect) = sect.as_object_mut() else {
-        bail!("{flag}: {section} in the resources document is not a JSON object");
-    };
-    sect.insert(key.to_string(), value);
-    Ok(())
+    let rest = rest.strip_prefix(['i', 'I']).unwrap_or(rest);
+    let rest = rest.strip_prefix(['b', 'B']).unwrap_or(rest);
+    if !rest.is_empty() {
+        return Err(invalid());
+    }
+    // "1.2.3" passes the pattern and fails here, with strconv's words as in runc.
+    let n: f64 = num.parse().map_err(|_| anyhow::anyhow!("strconv.ParseFloat: parsing {num:?}: invalid syntax"))?;
+    Ok((n * (1u64 << shift) as f64) as i64)
 }
 
 pub fn run(g: &Global, args: Args) -> anyhow::Result<i32> {
+    // runc looks the container up before it reads a value or the document:
+    // `update --memory abc nosuch` says the container does not exist.
+    crate::container::load_state(&g.root, &args.id, "update")?;
+    let patch = match &args.resources {
+        // runc reads either the document or the flags, never both.
+        Some(p) => read_resources(p)?,
+        None => flag_resources(&args)?,
+    };
     if args.l3_cache_schema.is_some() {
         bail!("Intel RDT/CAT: l3 cache schema is not enabled");
     }
     if args.mem_bw_schema.is_some() {
         bail!("Intel RDT/MBA: memory bandwidth schema is not enabled");
     }
-    let mut patch = match &args.resources {
-        Some(p) => {
-            let mut text = String::new();
-            if p.as_os_str() == "-" {
-                std::io::stdin()
-                    .take(crate::spec::MAX_CONFIG_BYTES)
-                    .read_to_string(&mut text)
-                    .context("read resources from stdin")?;
-            } else {
-                text = crate::spec::read_document(p).with_context(|| format!("read {}", p.display()))?;
-            }
-            let doc: Value = serde_json::from_str(&text).with_context(|| format!("parse resources {}", p.display()))?;
-            if !doc.is_object() {
-                bail!("resources {}: not a JSON object", p.display());
-            }
-            doc
-        }
-        None => json!({}),
-    };
-    if let Some(w) = args.blkio_weight {
-        set(&mut patch, "--blkio-weight", "blockIO", "weight", json!(w))?;
-    }
-    if let Some(v) = args.cpu_period {
-        set(&mut patch, "--cpu-period", "cpu", "period", json!(v))?;
-    }
-    if let Some(v) = args.cpu_quota {
-        set(&mut patch, "--cpu-quota", "cpu", "quota", json!(v))?;
-    }
-    if let Some(v) = args.cpu_share {
-        set(&mut patch, "--cpu-share", "cpu", "shares", json!(v))?;
-    }
-    if let Some(v) = args.cpu_rt_period {
-        set(&mut patch, "--cpu-rt-period", "cpu", "realtimePeriod", json!(v))?;
-    }
-    if let Some(v) = args.cpu_rt_runtime {
-        set(&mut patch, "--cpu-rt-runtime", "cpu", "realtimeRuntime", json!(v))?;
-    }
-    if let Some(v) = &args.cpuset_cpus {
-        set(&mut patch, "--cpuset-cpus", "cpu", "cpus", json!(v))?;
-    }
-    if let Some(v) = &args.cpuset_mems {
-        set(&mut patch, "--cpuset-mems", "cpu", "mems", json!(v))?;
-    }
-    if let Some(v) = &args.memory {
-        set(&mut patch, "--memory", "memory", "limit", json!(parse_bytes(v)?))?;
-    }
-    if let Some(v) = &args.memory_reservation {
-        set(&mut patch, "--memory-reservation", "memory", "reservation", json!(parse_bytes(v)?))?;
-    }
-    if let Some(v) = &args.memory_swap {
-        set(&mut patch, "--memory-swap", "memory", "swap", json!(parse_bytes(v)?))?;
-    }
-    if let Some(v) = args.pids_limit {
-        set(&mut patch, "--pids-limit", "pids", "limit", json!(v))?;
-    }
     crate::container::update(&g.root, &args.id, &patch)?;
     Ok(0)
+}
+
+/// The `-r` document (`-`: stdin), which must be a JSON object.
+fn read_resources(p: &std::path::Path) -> anyhow::Result<Value> {
+    let mut text = String::new();
+    if p.as_os_str() == "-" {
+        std::io::stdin()
+            .take(crate::spec::MAX_CONFIG_BYTES)
+            .read_to_string(&mut text)
+            .context("read resources from stdin")?;
+    } else {
+        text = crate::spec::read_document(p).with_context(|| format!("read {}", p.display()))?;
+    }
+    let doc: Value = serde_json::from_str(&text).with_context(|| format!("parse resources {}", p.display()))?;
+    if !doc.is_object() {
+        bail!("resources {}: not a JSON object", p.display());
+    }
+    Ok(doc)
+}
+
+/// A value runc parses with Go's strconv, with its error's words.
+fn go_number<T: std::str::FromStr>(flag: &str, v: &str, func: &str) -> anyhow::Result<T> {
+    v.parse().map_err(|_| anyhow::anyhow!("invalid value for {flag}: strconv.{func}: parsing {v:?}: invalid syntax"))
+}
+
+/// A size flag (`-1`: unlimited), with runc's "invalid value for …".
+fn size(flag: &str, v: &str) -> anyhow::Result<i64> {
+    parse_bytes(v).map_err(|e| anyhow::anyhow!("invalid value for {flag}: {e}"))
+}
+
+/// The resources document runc's flags make.
+fn flag_resources(args: &Args) -> anyhow::Result<Value> {
+    let mut patch = json!({});
+    if let Some(w) = args.blkio_weight {
+        patch["blockIO"]["weight"] = json!(w);
+    }
+    for (flag, value, key) in [
+        ("cpu-period", &args.cpu_period, "period"),
+        ("cpu-rt-period", &args.cpu_rt_period, "realtimePeriod"),
+        ("cpu-share", &args.cpu_share, "shares"),
+    ] {
+        if let Some(v) = value {
+            let n: u64 = go_number(flag, v, "ParseUint")?;
+            patch["cpu"][key] = json!(n);
+        }
+    }
+    for (flag, value, key) in
+        [("cpu-quota", &args.cpu_quota, "quota"), ("cpu-rt-runtime", &args.cpu_rt_runtime, "realtimeRuntime")]
+    {
+        if let Some(v) = value {
+            let n: i64 = go_number(flag, v, "ParseInt")?;
+            patch["cpu"][key] = json!(n);
+        }
+    }
+    if let Some(v) = &args.cpuset_cpus {
+        patch["cpu"]["cpus"] = json!(v);
+    }
+    if let Some(v) = &args.cpuset_mems {
+        patch["cpu"]["mems"] = json!(v);
+    }
+    for (flag, value, key) in [
+        ("memory", &args.memory, "limit"),
+        ("memory-swap", &args.memory_swap, "swap"),
+        ("memory-reservation", &args.memory_reservation, "reservation"),
+    ] {
+        if let Some(v) = value {
+            patch["memory"][key] = json!(size(flag, v)?);
+        }
+    }
+    if let Some(v) = args.pids_limit {
+        patch["pids"]["limit"] = json!(v);
+    }
+    if args.kernel_memory.is_some() || args.kernel_memory_tcp.is_some() {
+        tracing::warn!("Kernel memory settings are ignored and will be removed");
+    }
+    Ok(patch)
 }
 
 #[cfg(test)]
@@ -193,31 +210,67 @@ mod tests {
     use super::*;
 
     #[test]
-    fn sizes_parse_like_docker() {
+    fn sizes_parse_like_go_units() {
         assert_eq!(parse_bytes("1024").unwrap(), 1024);
         assert_eq!(parse_bytes("64m").unwrap(), 64 << 20);
         assert_eq!(parse_bytes("1G").unwrap(), 1 << 30);
         assert_eq!(parse_bytes("512kb").unwrap(), 512 << 10);
+        assert_eq!(parse_bytes("2 MiB").unwrap(), 2 << 20);
+        assert_eq!(parse_bytes("1.5k").unwrap(), 1536);
         assert_eq!(parse_bytes("-1").unwrap(), -1);
-        assert!(parse_bytes("lots").is_err());
+        for bad in ["lots", "1e3", "-5m", "", "m", "64mm", "inf", "1. k"] {
+            assert_eq!(parse_bytes(bad).unwrap_err().to_string(), format!("invalid size: '{bad}'"), "{bad}");
+        }
+        let e = parse_bytes("1.2.3").unwrap_err().to_string();
+        assert_eq!(e, r#"strconv.ParseFloat: parsing "1.2.3": invalid syntax"#);
+    }
+
+    fn args(f: impl FnOnce(&mut Args)) -> Args {
+        let mut a = Args {
+            resources: None,
+            blkio_weight: None,
+            cpu_period: None,
+            cpu_quota: None,
+            cpu_share: None,
+            cpu_rt_period: None,
+            cpu_rt_runtime: None,
+            cpuset_cpus: None,
+            cpuset_mems: None,
+            memory: None,
+            memory_reservation: None,
+            memory_swap: None,
+            pids_limit: None,
+            kernel_memory: None,
+            kernel_memory_tcp: None,
+            l3_cache_schema: None,
+            mem_bw_schema: None,
+            id: "c".into(),
+        };
+        f(&mut a);
+        a
     }
 
     #[test]
-    fn flags_over_a_non_object_section_are_an_error_naming_the_flag() {
-        let mut doc = json!({"memory": 5});
-        let e = set(&mut doc, "--memory", "memory", "limit", json!(1)).unwrap_err().to_string();
-        assert!(e.contains("--memory") && e.contains("memory"), "{e}");
-        let mut doc = json!([1, 2]);
-        let e = set(&mut doc, "--pids-limit", "pids", "limit", json!(1)).unwrap_err().to_string();
-        assert!(e.contains("--pids-limit") && e.contains("not a JSON object"), "{e}");
+    fn flags_make_runcs_resources_document() {
+        let a = args(|a| {
+            a.cpu_share = Some("512".into());
+            a.cpu_quota = Some("-1".into());
+            a.memory = Some("64m".into());
+            a.memory_swap = Some("-1".into());
+            a.pids_limit = Some(3);
+        });
+        let doc = flag_resources(&a).unwrap();
+        let want = json!({"cpu": {"shares": 512, "quota": -1}, "memory": {"limit": 64 << 20, "swap": -1}, "pids": {"limit": 3}});
+        assert_eq!(doc, want);
     }
 
     #[test]
-    fn flags_fill_missing_and_null_sections_and_keep_the_rest() {
-        let mut doc = json!({"cpu": null, "memory": {"swap": 7}});
-        set(&mut doc, "--cpu-share", "cpu", "shares", json!(512)).unwrap();
-        set(&mut doc, "--memory", "memory", "limit", json!(9)).unwrap();
-        set(&mut doc, "--pids-limit", "pids", "limit", json!(3)).unwrap();
-        assert_eq!(doc, json!({"cpu": {"shares": 512}, "memory": {"swap": 7, "limit": 9}, "pids": {"limit": 3}}));
+    fn bad_values_are_named_in_runcs_words() {
+        let e = flag_resources(&args(|a| a.cpu_period = Some("x".into()))).unwrap_err().to_string();
+        assert_eq!(e, r#"invalid value for cpu-period: strconv.ParseUint: parsing "x": invalid syntax"#);
+        let e = flag_resources(&args(|a| a.cpu_rt_runtime = Some("1.5".into()))).unwrap_err().to_string();
+        assert_eq!(e, r#"invalid value for cpu-rt-runtime: strconv.ParseInt: parsing "1.5": invalid syntax"#);
+        let e = flag_resources(&args(|a| a.memory_reservation = Some("-5m".into()))).unwrap_err().to_string();
+        assert_eq!(e, "invalid value for memory-reservation: invalid size: '-5m'");
     }
 }
