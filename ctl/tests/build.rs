@@ -24,9 +24,17 @@ fn copy_case(ctl: &Ctl, name: &str) -> PathBuf {
     dst
 }
 
+/// A build with docker's classic builder's output (`DOCKER_BUILDKIT=0`).
 fn build(ctl: &Ctl, args: &[&str]) -> Command {
     let mut c = ctl.cmd(["build", "--cgroup-parent", ctl.cgroup_parent()]);
-    c.args(args);
+    c.env("DOCKER_BUILDKIT", "0").args(args);
+    c
+}
+
+/// A build with the default output, BuildKit's plain progress.
+fn buildkit(ctl: &Ctl, args: &[&str]) -> Command {
+    let mut c = ctl.cmd(["build", "--cgroup-parent", ctl.cgroup_parent()]);
+    c.env_remove("DOCKER_BUILDKIT").args(args);
     c
 }
 
@@ -265,7 +273,9 @@ fn failing_run_reports_and_leaves_nothing() {
     assert!(ctl.cmd(["images", "-q", "failing"]).success().is_empty());
     // A syntax error names the file, the line and the instruction.
     let out = build(&ctl, &[]).arg(case("syntax")).failure();
-    assert_eq!(text(&out).1, "Dockerfile parse error line 3: unknown instruction: FOO\n");
+    let stderr = text(&out).1;
+    assert!(stderr.starts_with("DEPRECATED: The legacy builder is deprecated"), "{stderr}");
+    assert!(stderr.ends_with("\nDockerfile parse error line 3: unknown instruction: FOO\n"), "{stderr}");
     // A missing COPY source is named.
     let dir = ctl.store.path().join("missing");
     std::fs::create_dir_all(&dir).unwrap();
@@ -453,7 +463,7 @@ fn flags_contexts_and_add_sources() {
     ctl.cmd(["create", "--name", "plain", "busybox"]).success();
     assert_eq!(ctl.inspect("plain", unset), r#"null null "" null"#);
     let out = build(&ctl, &["--target", "nosuch"]).arg(case("instructions")).failure();
-    assert_eq!(text(&out).1, "failed to reach build target nosuch in Dockerfile\n");
+    assert!(text(&out).1.ends_with("\n\nfailed to reach build target nosuch in Dockerfile\n"), "{:?}", text(&out));
 
     let args = ["--build-arg", "GREETING", "--label", "a.b=c", "--label", "bare", "-t", "args-env"];
     build(&ctl, &args).env("GREETING", "fromenv").arg(case("args")).success();
@@ -470,7 +480,7 @@ fn flags_contexts_and_add_sources() {
     assert_eq!(ctl.inspect("plat:two", "{{.Id}}"), ctl.inspect("plat", "{{.Id}}"), "every -t names the image");
     let out = build(&ctl, &["--platform", "linux/s390x"]).arg(case("single")).failure();
     assert_eq!(out.status.code(), Some(1), "{:?}", text(&out));
-    assert!(text(&out).1.starts_with("platform \"linux/s390x\" is not supported"), "{:?}", text(&out));
+    assert!(text(&out).1.contains("\n\nplatform \"linux/s390x\" is not supported"), "{:?}", text(&out));
 
     // SOURCE_DATE_EPOCH (BuildKit's rule): file and image times clamped to
     // it, so the same input gives the same image, RUN steps included.
@@ -523,4 +533,107 @@ fn flags_contexts_and_add_sources() {
     assert!(!stored.contains("Pulling from"), "{stored}");
     let again = build(&ctl, &["--pull", "-t", "pulled"]).arg(&dir).success();
     assert!(again.contains("Pulling from"), "{again}");
+}
+
+/// BuildKit's vertices in plain output, in order: (name, how it ended:
+/// `CACHED`, `DONE`, `ERROR: …`).
+fn vertices(stderr: &str) -> Vec<(String, String)> {
+    let mut v: Vec<(String, String, String)> = Vec::new();
+    for line in stderr.lines() {
+        let Some((n, text)) = line.strip_prefix('#').and_then(|l| l.split_once(' ')) else { continue };
+        match v.iter_mut().find(|(k, _, _)| k == n) {
+            None => v.push((n.to_string(), text.to_string(), String::new())),
+            Some(e) if text == "CACHED" || text.starts_with("DONE ") => e.2 = text.split(' ').next().unwrap().into(),
+            Some(e) if text.starts_with("ERROR: ") => e.2 = text.to_string(),
+            Some(_) => {}
+        }
+    }
+    v.into_iter().map(|(_, name, end)| (name, end)).collect()
+}
+
+fn steps(stderr: &str) -> Vec<(String, String)> {
+    vertices(stderr).into_iter().filter(|(n, _)| n.starts_with('[') && !n.starts_with("[internal]")).collect()
+}
+
+#[test]
+#[ignore = "needs root"]
+fn buildkit_output_says_which_steps_were_cached() {
+    let ctl = Ctl::new();
+    let ctx = copy_case(&ctl, "cache");
+    let out = buildkit(&ctl, &["-t", "bk"]).arg(&ctx).output().unwrap();
+    let (stdout, stderr) = text(&out);
+    assert!(out.status.success() && stdout.is_empty(), "{stdout}{stderr}");
+    assert!(stderr.starts_with("#0 building with \"default\" instance using docker driver\n\n#1 [internal] load build definition from Dockerfile\n#1 transferring dockerfile: "), "{stderr}");
+    let names: Vec<String> = steps(&stderr).into_iter().map(|(n, _)| n).collect();
+    let want = [
+        "[1/7] FROM docker.io/library/busybox:latest",
+        "[2/7] RUN echo one > /one",
+        "[3/7] WORKDIR /work",
+        "[4/7] COPY first.txt ./",
+        "[5/7] RUN cat first.txt > /first-copy",
+        "[6/7] COPY second.txt ./",
+        "[7/7] RUN cat second.txt > /second-copy",
+    ];
+    assert_eq!(names, want, "{stderr}");
+    assert!(vertices(&stderr).iter().any(|(n, e)| n == "[internal] load build context" && e == "DONE"), "{stderr}");
+    assert_eq!(steps(&stderr)[1].1, "DONE", "{stderr}");
+    let id = ctl.inspect("bk", "{{.Id}}");
+    assert!(stderr.contains("exporting to image\n"), "{stderr}");
+    assert!(stderr.contains(&format!(" writing image {id} done\n")), "{stderr}");
+    assert!(stderr.contains(" naming to docker.io/library/bk:latest done\n"), "{stderr}");
+    // A rebuild: every step CACHED, the same image.
+    let out = buildkit(&ctl, &["-t", "bk"]).arg(&ctx).output().unwrap();
+    let again = text(&out).1;
+    assert!(steps(&again).iter().all(|(_, e)| e == "CACHED"), "{again}");
+    assert_eq!(ctl.inspect("bk", "{{.Id}}"), id);
+    // An edit reruns from its COPY on; the steps before it stay CACHED.
+    std::fs::write(ctx.join("second.txt"), "second, edited\n").unwrap();
+    let out = buildkit(&ctl, &["-t", "bk"]).arg(&ctx).output().unwrap();
+    let edited = text(&out).1;
+    let ends: Vec<String> = steps(&edited).into_iter().map(|(_, e)| e).collect();
+    assert_eq!(ends, ["CACHED", "CACHED", "CACHED", "CACHED", "CACHED", "DONE", "DONE"], "{edited}");
+    assert_eq!(run_image(&ctl, "bk"), "one\nfirst\nsecond, edited\n");
+    // -q: only the id, on stdout.
+    let q = buildkit(&ctl, &["-q"]).arg(&ctx).output().unwrap();
+    let (stdout, stderr) = text(&q);
+    assert!(stdout.starts_with("sha256:") && stderr.is_empty(), "{stdout}{stderr}");
+}
+
+#[test]
+#[ignore = "needs root"]
+fn buildkit_output_of_a_failing_run_and_of_stages() {
+    let ctl = Ctl::new();
+    let out = buildkit(&ctl, &["-t", "bkfail"]).arg(case("failing")).output().unwrap();
+    let (stdout, stderr) = text(&out);
+    assert_eq!(out.status.code(), Some(1), "{stdout}{stderr}");
+    assert!(stdout.is_empty(), "{stdout}");
+    let process = r#"process "/bin/sh -c echo \"output before the failure\" && echo \"to stderr\" >&2 && exit 3" did not complete successfully: exit code: 3"#;
+    let failed = r#"[3/3] RUN echo "output before the failure" && echo "to stderr" >&2 && exit 3"#;
+    let last = steps(&stderr).pop().unwrap();
+    assert_eq!(last, (failed.to_string(), format!("ERROR: {process}")), "{stderr}");
+    // Its output, prefixed `#N <secs> `, and again in the error block.
+    let n = stderr.lines().find(|l| l.ends_with(failed)).unwrap().split(' ').next().unwrap().to_string();
+    let logged =
+        stderr.lines().filter(|l| l.starts_with(&format!("{n} ")) && l.ends_with(" output before the failure"));
+    assert_eq!(logged.count(), 1, "{stderr}");
+    let block = format!("#{} ERROR: {process}\n------\n > {failed}:\n", &n[1..]);
+    assert!(stderr.contains(&block), "{stderr}");
+    assert!(stderr.contains("to stderr\n------\n"), "{stderr}");
+    assert!(stderr.ends_with(&format!("------\nERROR: failed to solve: {process}\n")), "{stderr}");
+    assert!(ctl.cmd(["images", "-q", "bkfail"]).success().is_empty());
+    // Multi-stage: steps named by their stage (`stage-N` when unnamed).
+    let out = buildkit(&ctl, &["-t", "bkstages"]).arg(case("multistage")).output().unwrap();
+    let stderr = text(&out).1;
+    assert!(out.status.success(), "{stderr}");
+    let names: Vec<String> = steps(&stderr).into_iter().map(|(n, _)| n).collect();
+    let want = [
+        "[build 1/2] FROM docker.io/library/busybox:latest",
+        "[build 2/2] RUN mkdir -p /out && echo \"made in build\" > /out/artifact && chmod 600 /out/artifact",
+        "[stage-2 1/3] FROM docker.io/library/busybox:latest",
+        "[stage-2 2/3] COPY --from=build /out/artifact /opt/artifact",
+        "[stage-2 3/3] COPY --from=0 /out /opt/all/",
+    ];
+    assert_eq!(names, want, "{stderr}");
+    let metadata = vertices(&stderr).into_iter().filter(|(n, _)| n.contains("load metadata for")).count();
+    assert_eq!(metadata, 1, "{stderr}");
 }

@@ -123,6 +123,7 @@ fn system_prune_reclaims_the_build_cache() {
     .unwrap();
     let build = |tag: &[&str]| {
         let mut c = ctl.cmd(["build", "--network", "none", "--cgroup-parent", ctl.cgroup_parent()]);
+        c.env("DOCKER_BUILDKIT", "0");
         c.args(tag).arg(&ctx);
         c.success()
     };

@@ -12,6 +12,7 @@ use serde_json::{Map, Value};
 
 use super::context::{Context, Scratch};
 use super::instruction::{Dockerfile, Stage, Step};
+use super::output::{Output, StepNames, Style};
 use super::{BuildError, cache, lex};
 use crate::config::Config;
 use crate::image::{self, GcLock, Image, Store};
@@ -33,26 +34,8 @@ pub(crate) struct BuildOptions {
     pub network: String,
     /// `--cgroup-parent` of RUN's containers (docker's default: `/berthctl`).
     pub cgroup_parent: String,
-}
-
-/// The build's output: docker's lines on stdout, or kept for an error
-/// under `-q`.
-pub(crate) struct Output {
-    pub quiet: bool,
-    pub kept: Vec<u8>,
-}
-
-impl Output {
-    pub(crate) fn line(&mut self, s: &str) {
-        if self.quiet {
-            self.kept.extend_from_slice(s.as_bytes());
-            self.kept.push(b'\n');
-        } else {
-            let mut out = std::io::stdout().lock();
-            let _ = writeln!(out, "{s}");
-            let _ = out.flush();
-        }
-    }
+    /// BuildKit's output (the default) or the classic builder's.
+    pub style: Style,
 }
 
 /// The state of the stage being built: its current image and config.
@@ -128,6 +111,10 @@ pub(crate) struct Builder<'a> {
     pub step: usize,
     pub total: usize,
     pub meta_args: Vec<(String, Option<String>)>,
+    /// BuildKit's "load build context" vertex was printed.
+    pub context_loaded: bool,
+    /// Steps are named with their stage (`[builder 2/3]`).
+    pub multi_stage: bool,
 }
 
 /// The stages `target` needs, in file order: its base and `COPY --from`
@@ -203,7 +190,9 @@ pub(crate) fn build(
         store,
         ctx,
         opts,
-        out: Output { quiet: opts.quiet, kept: Vec::new() },
+        out: Output::new(opts.style, opts.quiet),
+        context_loaded: false,
+        multi_stage: df.stages.len() > 1,
         scratch,
         escape: df.escape,
         results: vec![None; df.stages.len()],
@@ -230,8 +219,9 @@ impl Builder<'_> {
     fn run(&mut self, df: &Dockerfile, stages: &[usize], target: usize) -> Result<Digest, BuildError> {
         let _gc = self.store.gc_lock(GcLock::Writer)?;
         self.meta(df)?;
+        self.header(df, stages)?;
         for &i in stages {
-            let image = self.stage(&df.stages[i])?;
+            let image = self.stage(&df.stages[i], i)?;
             self.results[i] = image;
         }
         let Some(img) = self.results[target].clone() else {
@@ -248,10 +238,15 @@ impl Builder<'_> {
             self.out.line(&format!("[Warning] One or more build-args [{}] were not consumed", unused.join(" ")));
         }
         self.out.line(&format!("Successfully built {}", img.id.short()));
+        self.out.start("exporting to image");
+        self.out.status("exporting layers done");
+        self.out.status(&format!("writing image {} done", img.id));
         for t in &self.opts.tags {
             image::tag(&mut self.store, &img.id, t)?;
+            self.out.status(&format!("naming to {t} done"));
             self.out.line(&format!("Successfully tagged {}", crate::reference::familiar(&t.to_string())));
         }
+        self.out.done();
         Ok(img.id.clone())
     }
 
@@ -279,26 +274,87 @@ impl Builder<'_> {
         v
     }
 
-    fn stage(&mut self, stage: &Stage) -> Result<Option<Image>, BuildError> {
+    fn stage(&mut self, stage: &Stage, index: usize) -> Result<Option<Image>, BuildError> {
         self.step += 1;
         self.out.line(&format!("Step {}/{} : {}", self.step, self.total, stage.original));
-        let mut state = self.from(stage)?;
+        let mut names = StepNames {
+            stage: self.multi_stage.then(|| stage.name.clone().unwrap_or_else(|| format!("stage-{index}"))),
+            index: 0,
+            total: stage.steps.iter().filter(|s| is_vertex(s)).count(),
+        };
+        let mut state = self.from(stage, &mut names)?;
         self.out.line(&format!(" ---> {}", state.short_id()));
         for step in &stage.steps {
             self.step += 1;
             self.out.line(&format!("Step {}/{} : {}", self.step, self.total, step.original));
-            self.dispatch(&mut state, step)?;
+            if is_vertex(step) {
+                self.load_context(step);
+                self.out.start(&names.next(&step.original));
+            }
+            if let Err(e) = self.dispatch(&mut state, step) {
+                self.out.failed(&match &e {
+                    BuildError::RunFailed { command, code } => super::output::run_failed(command, *code),
+                    e => e.to_string(),
+                });
+                return Err(e);
+            }
+            self.out.done();
             self.out.line(&format!(" ---> {}", state.short_id()));
         }
         Ok(state.image)
     }
 
-    /// FROM: scratch, an earlier stage, or an image (pulled when missing or
-    /// with `--pull`); then the base image's ONBUILD triggers.
-    fn from(&mut self, stage: &Stage) -> Result<StageState, BuildError> {
+    /// BuildKit's first vertices: the builder, the Dockerfile, each base
+    /// image's metadata, the `.dockerignore`.
+    fn header(&mut self, df: &Dockerfile, stages: &[usize]) -> Result<(), BuildError> {
+        if !self.out.buildkit() {
+            return Ok(());
+        }
+        self.out.note("building with \"default\" instance using docker driver");
+        let file = self.ctx.dockerfile_name.rsplit('/').next().unwrap_or("Dockerfile").to_string();
+        let size = self.ctx.dockerfile.len();
+        self.out.vertex(
+            &format!("[internal] load build definition from {file}"),
+            &[format!("transferring dockerfile: {size}B done")],
+        );
+        let mut seen = Vec::new();
+        for &i in stages {
+            let base = self.base_name(&df.stages[i])?;
+            if base != "scratch" && self.stage_index(&base, i).is_none() && !seen.contains(&base) {
+                self.out.vertex(&format!("[internal] load metadata for {}", full_name(&base)), &[]);
+                seen.push(base);
+            }
+        }
+        let ignore = std::fs::metadata(self.ctx.root.join(".dockerignore")).map_or(2, |m| m.len());
+        self.out.vertex("[internal] load .dockerignore", &[format!("transferring context: {ignore}B done")]);
+        Ok(())
+    }
+
+    /// BuildKit's "load build context" vertex, before the first step that
+    /// reads the context.
+    fn load_context(&mut self, step: &Step) {
+        let reads = matches!(&step.instruction, super::instruction::Instruction::Copy(c) if c.from.is_none());
+        if !reads || self.context_loaded || !self.out.buildkit() {
+            return;
+        }
+        self.context_loaded = true;
+        let size = crate::format::units::human_size(tree_size(&self.ctx.root));
+        self.out.vertex("[internal] load build context", &[format!("transferring context: {size} done")]);
+    }
+
+    /// A stage's FROM with the meta ARGs expanded.
+    fn base_name(&self, stage: &Stage) -> Result<String, BuildError> {
         let vars: Vec<(String, String)> =
             self.meta_args.iter().filter_map(|(k, v)| v.clone().map(|v| (k.clone(), v))).collect();
-        let base = lex::process_word(&stage.base, self.escape, &vars).map_err(lex_err)?;
+        lex::process_word(&stage.base, self.escape, &vars).map_err(lex_err)
+    }
+
+    /// FROM: scratch, an earlier stage, or an image (pulled when missing or
+    /// with `--pull`); then the base image's ONBUILD triggers.
+    fn from(&mut self, stage: &Stage, names: &mut StepNames) -> Result<StageState, BuildError> {
+        let vars: Vec<(String, String)> =
+            self.meta_args.iter().filter_map(|(k, v)| v.clone().map(|v| (k.clone(), v))).collect();
+        let base = self.base_name(stage)?;
         if let Some(p) = &stage.platform {
             let p = lex::process_word(p, self.escape, &vars).map_err(lex_err)?;
             super::step::check_platform(&p)?;
@@ -308,7 +364,15 @@ impl Builder<'_> {
         } else if let Some(i) = self.stage_index(&base, self.results.len()) {
             Some(self.results[i].clone().ok_or_else(|| BuildError::Step(format!("stage {base} has no image")))?)
         } else {
-            Some(self.base_image(&base)?)
+            names.total += 1;
+            self.out.start(&names.next(&format!("FROM {}", full_name(&base))));
+            let stored = !self.opts.pull && image::resolve(&self.store, &base).is_ok();
+            let img = self.base_image(&base)?;
+            if stored {
+                self.out.cached();
+            }
+            self.out.done();
+            Some(img)
         };
         let mut config = image::config_section(image.as_ref())?;
         add_default_path(&mut config);
@@ -352,7 +416,7 @@ impl Builder<'_> {
         if !must_pull {
             return Ok(stored?);
         }
-        let progress = crate::progress::Progress::new(self.opts.quiet);
+        let progress = crate::progress::Progress::new(self.opts.quiet || self.out.buildkit());
         let opts =
             crate::registry::PullOptions { platform: self.opts.platform.clone(), auth_file: self.config.auth_file() };
         match crate::registry::pull(&mut self.store, name, &opts, &progress) {
@@ -371,6 +435,7 @@ impl Builder<'_> {
         let Some(id) = cache::lookup(&mut self.store, key)? else { return Ok(false) };
         let Ok(img) = image::load(&self.store, &id) else { return Ok(false) };
         self.out.line(" ---> Using cache");
+        self.out.cached();
         state.config = image::config_section(Some(&img))?;
         state.image = Some(img);
         Ok(true)
@@ -420,6 +485,34 @@ fn add_default_path(config: &mut Map<String, Value>) {
 fn author_of(img: &Image) -> Option<String> {
     let v: Value = serde_json::from_slice(&img.config_raw).ok()?;
     v.get("author").and_then(Value::as_str).map(str::to_string)
+}
+
+/// A step BuildKit shows as a vertex: one that changes the filesystem.
+fn is_vertex(step: &Step) -> bool {
+    use super::instruction::Instruction;
+    matches!(step.instruction, Instruction::Run(_) | Instruction::Copy(_) | Instruction::Workdir(_))
+}
+
+/// An image name as BuildKit prints it: `docker.io/library/busybox:latest`.
+fn full_name(name: &str) -> String {
+    let Ok(r) = Reference::parse(name) else { return name.to_string() };
+    let s = r.to_string();
+    let last = s.rsplit('/').next().unwrap_or("");
+    if last.contains(':') || last.contains('@') { s } else { format!("{s}:latest") }
+}
+
+/// The bytes of the regular files under `dir` (BuildKit's "transferring
+/// context" size, near enough: it sends only what the steps use).
+fn tree_size(dir: &std::path::Path) -> u64 {
+    let Ok(entries) = std::fs::read_dir(dir) else { return 0 };
+    entries
+        .filter_map(Result::ok)
+        .map(|e| match e.file_type() {
+            Ok(t) if t.is_dir() => tree_size(&e.path()),
+            Ok(t) if t.is_file() => e.metadata().map_or(0, |m| m.len()),
+            _ => 0,
+        })
+        .sum()
 }
 
 pub(crate) fn lex_err(e: lex::LexError) -> BuildError {

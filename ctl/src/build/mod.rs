@@ -11,6 +11,8 @@
 //!   instruction; `copystep.rs` + `copy.rs` COPY/ADD; `mount.rs` a step's
 //!   overlay rootfs and its layer; `run.rs` a RUN step's container.
 //! - `cache.rs` — the `build_cache` table and `builder prune`.
+//! - `output.rs` — the progress output: BuildKit's plain vertices (the
+//!   default) or the classic builder's `Step N/M` lines (`DOCKER_BUILDKIT=0`).
 //!
 //! Layers and images are made by `image::layer_from_dir` and
 //! `image::record_image`, the same calls `commit` uses.
@@ -24,6 +26,7 @@ pub(crate) mod ignore;
 pub(crate) mod instruction;
 pub(crate) mod lex;
 mod mount;
+pub(crate) mod output;
 pub(crate) mod parser;
 mod run;
 pub(crate) mod step;

@@ -82,7 +82,7 @@ impl StepRoot {
         script: Option<(String, String)>,
     ) -> Result<Outcome, BuildError> {
         let out_path = self.dir.join("output");
-        let output = if b.out.quiet {
+        let output = if b.out.quiet || b.out.buildkit() {
             File::create(&out_path).map_err(io("create", &out_path))?
         } else {
             let fd = std::os::fd::AsFd::as_fd(&std::io::stdout())
@@ -117,10 +117,10 @@ impl StepRoot {
             mounts,
         };
         let outcome = run::run(b.config, req);
-        if b.out.quiet
+        if (b.out.quiet || b.out.buildkit())
             && let Ok(text) = std::fs::read(&out_path)
         {
-            b.out.kept.extend_from_slice(&text);
+            b.out.run_output(&text);
         }
         outcome
     }

@@ -1,12 +1,16 @@
 //! `berthctl build [OPTIONS] PATH | - ` / `image build`, with docker's flags,
-//! and `builder prune`. The output is docker's classic builder's ("Step N/M :
-//! …", " ---> Using cache", "Successfully built <id>"); `-q` prints only the
-//! image id. A failing RUN prints docker's "The command '…' returned a
-//! non-zero code: N" and exits with that code, as docker's CLI does.
+//! and `builder prune`. The output is BuildKit's plain progress on stderr,
+//! as docker 23+ prints it (`#4 [2/3] COPY a /a`, `#4 CACHED`); a failing
+//! RUN ends with `ERROR: failed to solve: process "…" did not complete
+//! successfully: exit code: N`, exit 1. With `DOCKER_BUILDKIT=0` it is the
+//! classic builder's ("Step N/M : …", " ---> Using cache", "Successfully
+//! built <id>"), a failing RUN printing "The command '…' returned a non-zero
+//! code: N" and exiting with that code. `-q` prints only the image id.
 
 use std::io::{BufRead, Write};
 use std::path::PathBuf;
 
+use crate::build::output::{LEGACY_NOTICE, Style};
 use crate::build::{self, BuildError, BuildOptions};
 use crate::config::Config;
 use crate::format::units;
@@ -78,7 +82,18 @@ pub(crate) fn run(config: &Config, args: &BuildArgs) -> anyhow::Result<i32> {
         .iter()
         .map(|t| Reference::parse(t).map_err(|e| anyhow::anyhow!("invalid argument {t:?} for \"-t, --tag\" flag: {e}")))
         .collect::<anyhow::Result<Vec<_>>>()?;
+    let style = match Style::from_env(std::env::var("DOCKER_BUILDKIT").ok().as_deref()) {
+        Ok(s) => s,
+        Err(e) => {
+            eprintln!("ERROR: {e}");
+            return Ok(1);
+        }
+    };
+    if style == Style::Classic {
+        eprintln!("{LEGACY_NOTICE}");
+    }
     let opts = BuildOptions {
+        style,
         tags,
         no_cache: args.no_cache,
         pull: args.pull,
@@ -102,6 +117,12 @@ pub(crate) fn run(config: &Config, args: &BuildArgs) -> anyhow::Result<i32> {
             let df = build::parse_dockerfile(&ctx.dockerfile_name, &ctx.dockerfile)?;
             build::build(config, &ctx, &df, &opts)
         });
+    report(args, style, built)
+}
+
+/// The build's result: the id (`-q`, `--iidfile`) or the error, in the
+/// builder's words, and the exit code.
+fn report(args: &BuildArgs, style: Style, built: Result<crate::reference::Digest, BuildError>) -> anyhow::Result<i32> {
     match built {
         Ok(id) => {
             if let Some(f) = &args.iidfile {
@@ -111,6 +132,15 @@ pub(crate) fn run(config: &Config, args: &BuildArgs) -> anyhow::Result<i32> {
                 println!("{id}");
             }
             Ok(0)
+        }
+        Err(BuildError::RunFailed { command, code }) if style == Style::BuildKit => {
+            eprintln!("ERROR: failed to solve: {}", build::output::run_failed(&command, code));
+            Ok(1)
+        }
+        Err(e) if style == Style::BuildKit => {
+            let solve = if matches!(e, BuildError::Context(_)) { "" } else { "failed to solve: " };
+            eprintln!("ERROR: {solve}{}", super::error_chain(&anyhow::Error::from(e)));
+            Ok(1)
         }
         Err(BuildError::RunFailed { command, code }) => {
             // docker's CLI prints the daemon's message bare and exits with the command's status.
