@@ -111,29 +111,31 @@ fn version_has_runcs_shape() {
     }
 }
 
+/// runc 1.1.5's commands, each with a help text.
+const COMMANDS: [&str; 17] = [
+    "checkpoint",
+    "create",
+    "delete",
+    "events",
+    "exec",
+    "kill",
+    "list",
+    "pause",
+    "ps",
+    "restore",
+    "resume",
+    "run",
+    "spec",
+    "start",
+    "state",
+    "update",
+    "features",
+];
+
 #[test]
 #[ignore = "needs root"]
 fn help_exits_0_for_every_command_and_an_unknown_topic_as_runc() {
-    let commands = [
-        "checkpoint",
-        "create",
-        "delete",
-        "events",
-        "exec",
-        "kill",
-        "list",
-        "pause",
-        "ps",
-        "restore",
-        "resume",
-        "run",
-        "spec",
-        "start",
-        "state",
-        "update",
-        "features",
-    ];
-    for c in commands {
+    for c in COMMANDS {
         for args in [vec![c, "-h"], vec![c, "--help"], vec!["help", c], vec!["h", c]] {
             let b = Command::new(BERTH).args(&args).output().unwrap();
             let r = Command::new("runc").args(&args).output().unwrap();
@@ -556,28 +558,8 @@ fn without_version(t: &str) -> String {
 #[test]
 #[ignore = "needs root"]
 fn help_texts_are_runcs_with_berths_name() {
-    let commands = [
-        "checkpoint",
-        "create",
-        "delete",
-        "events",
-        "exec",
-        "kill",
-        "list",
-        "pause",
-        "ps",
-        "restore",
-        "resume",
-        "run",
-        "spec",
-        "start",
-        "state",
-        "update",
-        "features",
-        "help",
-    ];
     let mut cases: Vec<Vec<&str>> = vec![vec![], vec!["-h"], vec!["--help"], vec!["-help"], vec!["help"], vec!["h"]];
-    for c in commands {
+    for c in COMMANDS.into_iter().chain(["help"]) {
         cases.extend([vec![c, "--help"], vec![c, "-h"], vec!["help", c], vec!["h", c]]);
     }
     for args in cases {
