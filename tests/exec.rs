@@ -4,7 +4,7 @@ use std::fs;
 
 use serde_json::json;
 
-use crate::common::{Bundle, text};
+use crate::common::{Bundle, status_field, text, wait_until};
 
 /// A running container named `exec-box` to exec into.
 fn running(id: &str) -> Bundle {
@@ -80,6 +80,9 @@ fn exec_detach_writes_pid_file() {
     let pid: i32 = fs::read_to_string(&pid_file).unwrap().parse().unwrap();
     let cmdline = fs::read_to_string(format!("/proc/{pid}/cmdline")).unwrap();
     assert!(cmdline.starts_with("sleep"), "{cmdline:?}");
+    // The host's pid of a process in init's pid namespace.
+    let init = b.state()["pid"].as_i64().unwrap();
+    assert_eq!(pid_ns(pid as i64), pid_ns(init));
     let _ = nix::sys::signal::kill(nix::unistd::Pid::from_raw(pid), nix::sys::signal::Signal::SIGKILL);
 }
 
@@ -249,4 +252,92 @@ fn exec_started_with_signals_ignored() {
     let pid = nix::unistd::Pid::from_raw(child.id() as i32);
     nix::sys::signal::kill(pid, nix::sys::signal::Signal::SIGINT).unwrap();
     assert_eq!(child.wait().unwrap().code(), Some(4));
+}
+
+fn pid_ns(pid: i64) -> std::path::PathBuf {
+    fs::read_link(format!("/proc/{pid}/ns/pid")).unwrap()
+}
+
+/// The processes whose parent is `parent`.
+fn children_of(parent: i32) -> Vec<i32> {
+    let mut out = Vec::new();
+    for e in fs::read_dir("/proc").unwrap().flatten() {
+        let Ok(pid) = e.file_name().to_string_lossy().parse::<i32>() else { continue };
+        let stat = fs::read_to_string(e.path().join("stat")).unwrap_or_default();
+        let ppid = stat.rsplit_once(')').and_then(|(_, rest)| rest.split_whitespace().nth(1)?.parse::<i32>().ok());
+        if ppid == Some(parent) {
+            out.push(pid);
+        }
+    }
+    out
+}
+
+/// The exec'd process is berth's own child (berth waits for it and forwards
+/// signals to it) and a member of init's pid namespace, not its init; berth's
+/// own children would still be born in the host's.
+#[test]
+#[ignore = "needs root"]
+fn exec_process_is_berths_child_in_inits_pid_namespace() {
+    let b = running("ex-child");
+    let mut child = b.cmd(&["exec", "ex-child", "sh", "-c", "echo $$ > /tmp/in.pid; exec sleep 60"]).spawn().unwrap();
+    let in_pid = b.rootfs().join("tmp/in.pid");
+    assert!(wait_until(|| fs::read_to_string(&in_pid).is_ok_and(|s| s.ends_with('\n'))), "never started");
+    let inside: i32 = fs::read_to_string(&in_pid).unwrap().trim().parse().unwrap();
+    assert!(inside > 1, "the exec'd process is the namespace's init");
+    let berth = child.id() as i32;
+    let kids = children_of(berth);
+    assert_eq!(kids.len(), 1, "berth's children: {kids:?}");
+    let status = fs::read_to_string(format!("/proc/{}/status", kids[0])).unwrap();
+    assert_eq!(status_field(&status, "NSpid:"), format!("{}\t{inside}", kids[0]));
+    let init = b.state()["pid"].as_i64().unwrap();
+    assert_eq!(pid_ns(kids[0] as i64), pid_ns(init));
+    let own = fs::read_link("/proc/self/ns/pid").unwrap();
+    assert_eq!(fs::read_link(format!("/proc/{berth}/ns/pid_for_children")).unwrap(), own);
+    nix::sys::signal::kill(nix::unistd::Pid::from_raw(berth), nix::sys::signal::Signal::SIGTERM).unwrap();
+    assert_eq!(child.wait().unwrap().code(), Some(128 + 15));
+}
+
+/// A container with a user namespace (root on the host drives it): the process
+/// is the mapped root, in init's user and pid namespaces, not their init.
+#[test]
+#[ignore = "needs root"]
+fn exec_into_a_container_with_a_user_namespace() {
+    let b = crate::common::running("ex-userns", |c| {
+        c["linux"]["namespaces"].as_array_mut().unwrap().push(json!({"type": "user"}));
+        c["linux"]["uidMappings"] = json!([{"containerID": 0, "hostID": 200000, "size": 65536}]);
+        c["linux"]["gidMappings"] = json!([{"containerID": 0, "hostID": 200000, "size": 65536}]);
+    });
+    let out = b.berth(&[
+        "exec",
+        &b.id,
+        "sh",
+        "-c",
+        "id -u; echo $$; readlink /proc/self/ns/user; readlink /proc/self/ns/pid",
+    ]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let init = b.state()["pid"].as_i64().unwrap();
+    let user_ns = fs::read_link(format!("/proc/{init}/ns/user")).unwrap();
+    let seen = text(&out.stdout);
+    let lines: Vec<&str> = seen.lines().collect();
+    assert_eq!(lines.len(), 4, "{seen}");
+    assert_eq!(lines[0], "0");
+    assert!(lines[1].parse::<i32>().is_ok_and(|p| p > 1), "{seen}");
+    assert_eq!(lines[2..], [user_ns.to_str().unwrap(), pid_ns(init).to_str().unwrap()]);
+}
+
+/// A container without a pid namespace: the process is in ours, as init is.
+#[test]
+#[ignore = "needs root"]
+fn exec_into_a_container_without_a_pid_namespace() {
+    let b = crate::common::running("ex-nopidns", |c| {
+        c["linux"]["namespaces"].as_array_mut().unwrap().retain(|n| n["type"] != "pid");
+    });
+    let out = b.berth(&["exec", &b.id, "sh", "-c", "readlink /proc/self/ns/pid; readlink /proc/self/ns/uts"]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let own = fs::read_link("/proc/self/ns/pid").unwrap();
+    let init = b.state()["pid"].as_i64().unwrap();
+    assert_eq!(pid_ns(init), own);
+    let init_uts = fs::read_link(format!("/proc/{init}/ns/uts")).unwrap();
+    let want = format!("{}\n{}\n", own.display(), init_uts.display());
+    assert_eq!(text(&out.stdout), want);
 }

@@ -162,6 +162,14 @@ fn rootless_lifecycle_under_xdg_runtime_dir() {
     assert_eq!(fs::metadata(format!("/proc/{pid}")).unwrap().uid(), user.uid);
     assert!(user.berth(dir, &["start", "rl-life"]).status.success());
     assert_eq!(state(&user)["status"], "running");
+    // exec joins the user namespace first, then the pid namespace (with a fork).
+    let out = user.berth(dir, &["exec", "rl-life", "sh", "-c", "id -u; echo $$; readlink /proc/self/ns/pid"]);
+    assert!(out.status.success(), "exec: {}", text(&out.stderr));
+    let init_ns = fs::read_link(format!("/proc/{pid}/ns/pid")).unwrap();
+    let seen = text(&out.stdout);
+    let lines: Vec<&str> = seen.lines().collect();
+    assert_eq!((lines.len(), lines[0], lines[2]), (3, "0", init_ns.to_str().unwrap()), "{seen}");
+    assert!(lines[1].parse::<i32>().is_ok_and(|p| p > 1), "{seen}");
     let out = user.berth(dir, &["kill", "rl-life", "KILL"]);
     assert!(out.status.success(), "kill: {}", text(&out.stderr));
     assert!(wait_until(|| state(&user)["status"] == "stopped"));

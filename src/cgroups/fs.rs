@@ -122,6 +122,10 @@ impl CgroupManager for FsManager {
         self.dirs.list.iter().filter(|d| self.self_joins(d)).map(|d| d.path.join("tasks")).collect()
     }
 
+    fn self_join_is_complete(&self) -> bool {
+        self.dirs.list.iter().all(|d| self.self_joins(d))
+    }
+
     fn add_task_except_self_join(&self, pid: Pid) -> Result<(), CgroupError> {
         self.add_task_where(pid, |d| !self.self_joins(d))
     }

@@ -105,6 +105,12 @@ pub trait CgroupManager {
     fn self_join_files(&self) -> Vec<PathBuf> {
         Vec::new()
     }
+    /// Whether `self_join_files` covers every hierarchy: then
+    /// `add_task_except_self_join` has nothing to do, and a process that joins
+    /// them itself needs nothing from its parent.
+    fn self_join_is_complete(&self) -> bool {
+        false
+    }
     /// `add_task` on the hierarchies that `self_join_files` does not cover.
     fn add_task_except_self_join(&self, pid: Pid) -> Result<(), CgroupError> {
         self.add_task(pid)

@@ -1,7 +1,10 @@
 //! `exec`: run a new process in a running container. The process joins every
 //! namespace of the container's init (user first), its cgroup, and gets the
-//! process settings it asks for; a new member of a pid namespace needs a fork,
-//! done with CLONE_PARENT so the process is our child and we can wait for it.
+//! process settings it asks for. A pid namespace holds only the children of the
+//! process that joins it: without a user namespace to join, we join it for the
+//! one child we clone, which is born there; with one, the process joins it after
+//! the user namespace and forks, with CLONE_PARENT so the process is still our
+//! child and we can wait for it.
 
 use std::fs;
 use std::os::fd::{AsRawFd, OwnedFd};
@@ -68,21 +71,7 @@ pub fn exec(opts: &ExecOptions, (st, status): (super::State, Status)) -> Result<
 
 fn exec_in(opts: &ExecOptions, st: &super::State) -> Result<Execed, Cause> {
     let process = &opts.process;
-    let args = process.args().as_deref().unwrap_or_default();
-    if args.is_empty() || args[0].is_empty() {
-        return Err(Cause::Usage("process.args: must contain at least one element".into()));
-    }
-    let terminal = process.terminal().unwrap_or(false);
-    if terminal && opts.console_socket.is_none() {
-        return Err(Cause::Usage("cannot allocate tty if berth will detach without setting console socket".into()));
-    }
-    // runc's checks and words (libcontainer/container_linux.go, utils_linux.go).
-    if !process.cwd().is_absolute() {
-        return Err(Cause::Usage("Cwd must be an absolute path".into()));
-    }
-    if let Some(bad) = process.env().as_deref().unwrap_or_default().iter().find(|e| !e.contains('=')) {
-        return Err(Cause::Usage(format!("invalid environment variable: {bad:?}")));
-    }
+    check_process(process, opts.console_socket.is_some())?;
     let cgroup_config = sub_cgroup(&st.cgroup, &opts.cgroup)?;
     let linux = st.config.linux().clone().unwrap_or_default();
     let seccomp = match linux.seccomp() {
@@ -91,7 +80,7 @@ fn exec_in(opts: &ExecOptions, st: &super::State) -> Result<Execed, Cause> {
     };
     let namespaces = linux.namespaces().clone().unwrap_or_default();
     let extras = open_extras(st, &linux, seccomp.as_ref())?;
-    let ns_fds = open_namespaces(st, &namespaces)?;
+    let mut ns_fds = open_namespaces(st, &namespaces)?;
     let console_socket = match &opts.console_socket {
         Some(p) => Some(console::connect(p)?),
         None => None,
@@ -101,22 +90,29 @@ fn exec_in(opts: &ExecOptions, st: &super::State) -> Result<Execed, Cause> {
     // The process joins the v1 hierarchies itself, as init does (create.rs).
     let cgroup_tasks = if user_ns { Vec::new() } else { setup::open_self_join(cg.as_ref())? };
     let self_join = !cgroup_tasks.is_empty();
+    // With no user namespace to join, we (root over init's namespaces, as init's
+    // creator was) may join its pid namespace for the process we clone: it is
+    // born there and needs no fork of its own. Otherwise the process joins the
+    // user namespace first and the pid namespace with its privileges, and forks.
+    let pid_ns = pid_for_children(&mut ns_fds, user_ns);
+    let handoff = Handoff { fork: user_ns, go: !(self_join && cg.self_join_is_complete()) };
     let (parent_ch, child_ch) = channel::pair()?;
 
-    let child = match clone_fork(CloneFlags::empty())? {
+    let child = match clone_setup_process(pid_ns.as_ref())? {
         Forked::Child => {
             drop(parent_ch);
-            let e = match child_setup(
-                &child_ch,
-                &ns_fds,
+            let setup = Setup {
+                ns_fds: &ns_fds,
                 extras,
                 process,
-                seccomp.as_ref(),
+                seccomp: seccomp.as_ref(),
                 console_socket,
-                opts.preserve_fds,
-                !st.rootless || !user_ns,
-                &cgroup_tasks,
-            ) {
+                preserve_fds: opts.preserve_fds,
+                allow_setgroups: !st.rootless || !user_ns,
+                cgroup_tasks: &cgroup_tasks,
+                handoff,
+            };
+            let e = match child_setup(&child_ch, setup) {
                 Ok(never) => match never {},
                 Err(e) => e,
             };
@@ -127,9 +123,8 @@ fn exec_in(opts: &ExecOptions, st: &super::State) -> Result<Execed, Cause> {
         Forked::Parent(pid) => pid,
     };
     drop(child_ch);
-    drop(ns_fds);
-    drop(cgroup_tasks);
-    match parent_side(&parent_ch, child, cg.as_ref(), self_join) {
+    drop((ns_fds, pid_ns, cgroup_tasks));
+    match parent_side(&parent_ch, child, cg.as_ref(), self_join, handoff) {
         Ok(pid) => write_pid_file(opts, pid),
         Err(e) => {
             let _ = kill(child, Signal::SIGKILL);
@@ -137,6 +132,71 @@ fn exec_in(opts: &ExecOptions, st: &super::State) -> Result<Execed, Cause> {
             Err(e)
         }
     }
+}
+
+/// runc's checks of the process, with its words (libcontainer/container_linux.go,
+/// utils_linux.go).
+fn check_process(process: &Process, console_socket: bool) -> Result<(), Cause> {
+    let args = process.args().as_deref().unwrap_or_default();
+    if args.is_empty() || args[0].is_empty() {
+        return Err(Cause::Usage("process.args: must contain at least one element".into()));
+    }
+    if process.terminal().unwrap_or(false) && !console_socket {
+        return Err(Cause::Usage("cannot allocate tty if berth will detach without setting console socket".into()));
+    }
+    if !process.cwd().is_absolute() {
+        return Err(Cause::Usage("Cwd must be an absolute path".into()));
+    }
+    if let Some(bad) = process.env().as_deref().unwrap_or_default().iter().find(|e| !e.contains('=')) {
+        return Err(Cause::Usage(format!("invalid environment variable: {bad:?}")));
+    }
+    Ok(())
+}
+
+/// One of init's namespaces: its fd, its type, its path (for errors).
+type NsFd = (OwnedFd, CloneFlags, String);
+
+/// What the parent and the setup process exchange once it is cloned.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct Handoff {
+    /// The setup process forks once more after joining the namespaces (a pid
+    /// namespace joined after a user namespace holds only its children) and
+    /// sends that child's pid; the child, made with CLONE_PARENT, is ours.
+    fork: bool,
+    /// The parent moves the process into (some of) its cgroups first: the
+    /// process waits for `Go`. Not when it joins every hierarchy itself.
+    go: bool,
+}
+
+/// With no user namespace to join: init's pid namespace, out of the list the
+/// setup process joins, for the parent to join for its children around the
+/// clone (`clone_setup_process`). With one, none: the list is left whole.
+fn pid_for_children(ns_fds: &mut Vec<NsFd>, user_ns: bool) -> Option<NsFd> {
+    if user_ns {
+        return None;
+    }
+    let i = ns_fds.iter().position(|(_, flag, _)| *flag == CloneFlags::CLONE_NEWPID)?;
+    Some(ns_fds.remove(i))
+}
+
+/// Clone the setup process, non-dumpable from its first instruction: in init's
+/// pid namespace (`pid_ns`) it is visible to the container before it has joined
+/// the mount namespace, and nothing in there may open its /proc/<pid>/exe (the
+/// host binary, CVE-2019-5736). We are made non-dumpable for the clone and
+/// dumpable again after it, as we were.
+fn clone_setup_process(pid_ns: Option<&NsFd>) -> Result<Forked, Cause> {
+    use nix::sys::prctl::{get_dumpable, set_dumpable};
+    let dumpable = get_dumpable().map_err(|e| sys::Error::new("prctl PR_GET_DUMPABLE", e))?;
+    set_dumpable(false).map_err(|e| sys::Error::new("prctl PR_SET_DUMPABLE", e))?;
+    let forked = match pid_ns {
+        Some((fd, _, path)) => namespaces::clone_in_pid_namespace(fd, path),
+        None => clone_fork(CloneFlags::empty()).map_err(Cause::from),
+    };
+    if dumpable && !matches!(forked, Ok(Forked::Child)) {
+        // Only our own core dumps and /proc ownership depend on it.
+        let _ = set_dumpable(true);
+    }
+    forked
 }
 
 /// What the process needs besides init's namespaces: init's root, when there is
@@ -177,10 +237,7 @@ fn open_extras(
 
 /// The init's namespaces, in joining order, opened while the container is known
 /// to be alive (checked again after the opens: a reused pid is never joined).
-fn open_namespaces(
-    st: &super::State,
-    namespaces: &[oci_spec::runtime::LinuxNamespace],
-) -> Result<Vec<(OwnedFd, CloneFlags, String)>, Cause> {
+fn open_namespaces(st: &super::State, namespaces: &[oci_spec::runtime::LinuxNamespace]) -> Result<Vec<NsFd>, Cause> {
     let mut ns_fds = Vec::new();
     for (typ, name) in NS_ORDER {
         if !namespaces.iter().any(|n| n.typ() == typ) {
@@ -244,23 +301,30 @@ fn sub_cgroup(own: &cgroups::CgroupConfig, given: &[String]) -> Result<cgroups::
     Ok(cgroups::CgroupConfig { path: base.join(sub), ..own.clone() })
 }
 
-/// Receive the process's pid, put it in the cgroup, let it go, and wait until it
-/// has exec'd (the channel is CLOEXEC: EOF means execve succeeded).
-fn parent_side(ch: &Channel, child: Pid, cg: &dyn cgroups::CgroupManager, self_join: bool) -> Result<Pid, Cause> {
-    let pid = match ch.recv()? {
-        Some(Msg::Pid(p)) => Pid::from_raw(p),
-        Some(Msg::Error(e)) => return Err(Cause::Init(e)),
-        _ => return Err(Cause::Init("exec setup exited early".into())),
-    };
-    // The intermediate process exits right after the fork.
-    let _ = waitpid(child, None);
+/// Learn the process's pid (ours from the clone, or sent when it forked), put it
+/// in the cgroup and let it go when it waits for that, and wait until it has
+/// exec'd (the channel is CLOEXEC: EOF means execve succeeded).
+fn parent_side(
+    ch: &Channel,
+    child: Pid,
+    cg: &dyn cgroups::CgroupManager,
+    self_join: bool,
+    handoff: Handoff,
+) -> Result<Pid, Cause> {
+    let pid = if handoff.fork { forked_pid(ch, child)? } else { child };
+    if handoff.go {
+        if let Err(e) = setup::add_task(cg, pid, self_join) {
+            return Err(abort(ch, pid, e.into()));
+        }
+        if let Err(e) = ch.send(&Msg::Go) {
+            return Err(abort(ch, pid, e.into()));
+        }
+    }
     let fail = |e: Cause| {
         let _ = kill(pid, Signal::SIGKILL);
         let _ = waitpid(pid, None);
         e
     };
-    setup::add_task(cg, pid, self_join).map_err(|e| fail(e.into()))?;
-    ch.send(&Msg::Go).map_err(|e| fail(e.into()))?;
     match ch.recv().map_err(|e| fail(e.into()))? {
         // EOF: execve closed the channel, or the process died before it (after
         // the seccomp filter, which may deny it the send of its error).
@@ -279,53 +343,87 @@ fn parent_side(ch: &Channel, child: Pid, cg: &dyn cgroups::CgroupManager, self_j
     }
 }
 
-// Everything it needs must be in hand before the fork; a struct would only rename them.
-#[allow(clippy::too_many_arguments)]
-fn child_setup(
-    ch: &Channel,
-    ns_fds: &[(OwnedFd, CloneFlags, String)],
+/// The pid of the process the setup process forked; the setup process exits
+/// right after the fork and is reaped here.
+fn forked_pid(ch: &Channel, child: Pid) -> Result<Pid, Cause> {
+    let pid = match ch.recv()? {
+        Some(Msg::Pid(p)) => Pid::from_raw(p),
+        Some(Msg::Error(e)) => return Err(Cause::Init(e)),
+        _ => return Err(Cause::Init("exec setup exited early".into())),
+    };
+    let _ = waitpid(child, None);
+    Ok(pid)
+}
+
+/// Our step of the hand-off failed (`ours`): the process is killed and reaped.
+/// If it had failed first, its error is still queued on the channel and is the
+/// one reported (e.g. it could not join a namespace while we wrote its pid).
+fn abort(ch: &Channel, pid: Pid, ours: Cause) -> Cause {
+    let _ = kill(pid, Signal::SIGKILL);
+    // Killed, it closes its end: recv returns what it sent, or EOF.
+    let why = match ch.recv() {
+        Ok(Some(Msg::Error(e))) => Cause::Init(e),
+        _ => ours,
+    };
+    let _ = waitpid(pid, None);
+    why
+}
+
+/// Everything the setup process needs, in hand before the clone.
+struct Setup<'a> {
+    /// Init's namespaces it joins, in order (without the pid namespace when we
+    /// joined that for it).
+    ns_fds: &'a [NsFd],
     extras: Extras,
-    process: &Process,
-    seccomp: Option<&security::seccomp::Filter>,
+    process: &'a Process,
+    seccomp: Option<&'a security::seccomp::Filter>,
     console_socket: Option<OwnedFd>,
     preserve_fds: i32,
     allow_setgroups: bool,
-    cgroup_tasks: &[(std::path::PathBuf, fs::File)],
-) -> Result<std::convert::Infallible, Cause> {
+    cgroup_tasks: &'a [(std::path::PathBuf, fs::File)],
+    handoff: Handoff,
+}
+
+fn child_setup(ch: &Channel, s: Setup<'_>) -> Result<std::convert::Infallible, Cause> {
     setup::hide_from_container()?;
-    // The host's /proc, to learn our pid as the host sees it once forked below
-    // (a seccomp agent's message carries it); closed before execve.
-    let host_proc = match extras.listener {
+    // The host's /proc, to learn our pid as the host sees it (a seccomp agent's
+    // message carries it) once in the container's mount namespace; closed
+    // before execve.
+    let host_proc = match s.extras.listener {
         Some(_) => Some(
             sys::fd::open("/proc", OFlag::O_PATH | OFlag::O_DIRECTORY | OFlag::O_CLOEXEC, Mode::empty())
                 .map_err(|e| sys::Error::with_path("open", "/proc", e))?,
         ),
         None => None,
     };
-    namespaces::join(&sys::ops::Linux, ns_fds)?;
-    if let Some(root) = &extras.root {
+    namespaces::join(&sys::ops::Linux, s.ns_fds)?;
+    if let Some(root) = &s.extras.root {
         nix::unistd::fchdir(root.as_raw_fd()).map_err(|e| sys::Error::with_path("fchdir", "container root", e))?;
         nix::unistd::chroot(".").map_err(|e| sys::Error::with_path("chroot", "container root", e))?;
         nix::unistd::chdir("/").map_err(|e| sys::Error::with_path("chdir", "/", e))?;
     }
-    // Joining the pid namespace takes effect for children only.
-    match clone_fork(CloneFlags::CLONE_PARENT)? {
-        Forked::Parent(pid) => {
-            let _ = ch.send(&Msg::Pid(pid.as_raw()));
-            exit_now(0)
+    if s.handoff.fork {
+        // A pid namespace joined here takes effect for children only.
+        match clone_fork(CloneFlags::CLONE_PARENT)? {
+            Forked::Parent(pid) => {
+                let _ = ch.send(&Msg::Pid(pid.as_raw()));
+                exit_now(0)
+            }
+            Forked::Child => {}
         }
-        Forked::Child => {}
     }
-    match ch.recv()? {
-        Some(Msg::Go) => {}
-        _ => return Err(Cause::Init("parent went away".into())),
+    if s.handoff.go {
+        match ch.recv()? {
+            Some(Msg::Go) => {}
+            _ => return Err(Cause::Init("parent went away".into())),
+        }
     }
-    setup::join_cgroups(cgroup_tasks)?;
-    if let Some(sock) = console_socket {
-        console::setup_exec(sock, process.console_size())?;
+    setup::join_cgroups(s.cgroup_tasks)?;
+    if let Some(sock) = s.console_socket {
+        console::setup_exec(sock, s.process.console_size())?;
     }
-    let prepared = setup::apply_process(process, seccomp.is_some(), allow_setgroups)?;
-    let listener = match (extras.listener, host_proc) {
+    let prepared = setup::apply_process(s.process, s.seccomp.is_some(), s.allow_setgroups)?;
+    let listener = match (s.extras.listener, host_proc) {
         (Some((sock, profile, state)), Some(proc)) => {
             let link = nix::fcntl::readlinkat(Some(proc.as_raw_fd()), "self")
                 .map_err(|e| sys::Error::with_path("readlink", "/proc/self", e))?;
@@ -334,7 +432,7 @@ fn child_setup(
         }
         _ => None,
     };
-    setup::exec(&prepared, seccomp, listener.as_ref(), preserve_fds, None)
+    setup::exec(&prepared, s.seccomp, listener.as_ref(), s.preserve_fds, None)
 }
 
 /// Read a process.json (`exec --process`).
@@ -385,11 +483,9 @@ mod tests {
         }
     }
 
-    #[test]
-    fn exec_joins_inits_namespaces_user_first_and_mount_last() {
-        use LinuxNamespaceType::*;
+    fn state_of_this_process() -> crate::container::State {
         let me = std::process::id() as i32;
-        let st = crate::container::State {
+        crate::container::State {
             id: "c1".into(),
             pid: me,
             init_start_time: crate::container::state::start_time(me).unwrap(),
@@ -401,15 +497,21 @@ mod tests {
             creating: false,
             config: Default::default(),
             host_mounts_before: None,
-        };
-        let list: Vec<_> = [Mount, Network, Pid, Uts, Ipc, User, Cgroup]
-            .into_iter()
-            .map(|t| oci_spec::runtime::LinuxNamespaceBuilder::default().typ(t).build().unwrap())
+        }
+    }
+
+    /// The setns calls the setup process makes for `types`, and the namespace
+    /// the parent joins for it (with no user namespace: the pid namespace).
+    fn joins(types: &[LinuxNamespaceType]) -> (Option<CloneFlags>, Vec<CloneFlags>) {
+        let list: Vec<_> = types
+            .iter()
+            .map(|t| oci_spec::runtime::LinuxNamespaceBuilder::default().typ(*t).build().unwrap())
             .collect();
-        let fds = open_namespaces(&st, &list).unwrap();
+        let mut fds = open_namespaces(&state_of_this_process(), &list).unwrap();
+        let parent = pid_for_children(&mut fds, types.contains(&LinuxNamespaceType::User)).map(|(_, f, _)| f);
         let rec = crate::sys::ops::fake::Recorder::default();
         namespaces::join(&rec, &fds).unwrap();
-        let order: Vec<_> = rec
+        let child = rec
             .calls()
             .into_iter()
             .map(|c| match c {
@@ -417,9 +519,19 @@ mod tests {
                 other => panic!("{other:?}"),
             })
             .collect();
+        (parent, child)
+    }
+
+    #[test]
+    fn exec_joins_inits_namespaces_user_first_and_mount_last() {
         use CloneFlags as F;
+        use LinuxNamespaceType::*;
+        // With a user namespace the process joins every one, the pid namespace
+        // with the user namespace's privileges (and forks for it).
+        let (parent, child) = joins(&[Mount, Network, Pid, Uts, Ipc, User, Cgroup]);
+        assert_eq!(parent, None);
         assert_eq!(
-            order,
+            child,
             [
                 F::CLONE_NEWUSER,
                 F::CLONE_NEWIPC,
@@ -430,6 +542,15 @@ mod tests {
                 F::CLONE_NEWNS
             ]
         );
+        // Without one, the parent joins the pid namespace for the process it
+        // clones (born in it: no fork), which joins the rest, mount last.
+        let (parent, child) = joins(&[Mount, Network, Pid, Uts, Ipc, Cgroup]);
+        assert_eq!(parent, Some(F::CLONE_NEWPID));
+        assert_eq!(child, [F::CLONE_NEWIPC, F::CLONE_NEWUTS, F::CLONE_NEWNET, F::CLONE_NEWCGROUP, F::CLONE_NEWNS]);
+        // No pid namespace: nothing for the parent to join.
+        let (parent, child) = joins(&[Mount, Network]);
+        assert_eq!(parent, None);
+        assert_eq!(child, [F::CLONE_NEWNET, F::CLONE_NEWNS]);
     }
 
     #[test]

@@ -1,7 +1,7 @@
 //! Namespaces for create, init and exec: which ones clone makes, which init
 //! joins by path or unshares afterwards, when a fork is needed for them to take
-//! effect, the time namespace's offsets, and becoming root in a new user
-//! namespace.
+//! effect (or a child is cloned into a pid namespace), the time namespace's
+//! offsets, and becoming root in a new user namespace.
 
 use std::os::fd::{AsFd, OwnedFd};
 use std::path::Path;
@@ -14,6 +14,7 @@ use oci_spec::runtime::{Linux, LinuxNamespace, LinuxNamespaceType};
 use super::error::Cause;
 use crate::sys;
 use crate::sys::ops::{CredOps, NsOps};
+use crate::sys::process::{Forked, clone_fork};
 
 pub(super) const CLONE_NEWTIME: CloneFlags = CloneFlags::from_bits_retain(libc::CLONE_NEWTIME);
 
@@ -85,6 +86,31 @@ pub(super) fn join<P: AsRef<Path>>(ops: &dyn NsOps, to_join: &[(OwnedFd, CloneFl
         needs_fork |= *flag == CloneFlags::CLONE_NEWPID;
     }
     Ok(needs_fork)
+}
+
+/// clone(2) a child into the pid namespace `fd` (`path`, for errors), as
+/// [`clone_fork`]: setns(CLONE_NEWPID) changes only the namespace our children
+/// are born in, never our own, and we go back to ours right after the clone so
+/// that nothing else we start is born in there. Needs CAP_SYS_ADMIN over the
+/// namespace (no user namespace to join).
+pub(super) fn clone_in_pid_namespace(fd: &OwnedFd, path: &str) -> Result<Forked, Cause> {
+    const OWN: &str = "/proc/self/ns/pid";
+    let own = sys::fd::open(OWN, OFlag::O_RDONLY | OFlag::O_CLOEXEC, Mode::empty())
+        .map_err(|e| sys::Error::with_path("open namespace", OWN, e))?;
+    nix::sched::setns(fd, CloneFlags::CLONE_NEWPID).map_err(|e| sys::Error::with_path("setns", path, e))?;
+    let forked = clone_fork(CloneFlags::empty());
+    if let Ok(Forked::Child) = forked {
+        return Ok(Forked::Child);
+    }
+    let back = nix::sched::setns(&own, CloneFlags::CLONE_NEWPID).map_err(|e| sys::Error::with_path("setns", OWN, e));
+    match (forked?, back) {
+        (Forked::Parent(pid), Err(e)) => {
+            let _ = nix::sys::signal::kill(pid, nix::sys::signal::Signal::SIGKILL);
+            let _ = nix::sys::wait::waitpid(pid, None);
+            Err(e.into())
+        }
+        (forked, _) => Ok(forked),
+    }
 }
 
 /// The namespaces to create that clone did not (`made`).
