@@ -223,3 +223,30 @@ fn exec_into_a_paused_container_is_refused_until_resumed() {
     let procs: Vec<String> = text(&out.stdout).lines().skip(1).map(str::to_string).collect();
     assert!(procs.iter().all(|p| p == "sh" || p == "sleep" || p == "ps"), "{procs:?}");
 }
+
+/// `berth exec` started with INT and CHLD ignored (as by `nohup`, or a shell's
+/// `trap ''`): the process starts with no signal ignored, its exit status is
+/// berth's (an ignored SIGCHLD would have the kernel reap it before berth
+/// waits), and INT sent to berth still reaches it.
+#[test]
+#[ignore = "needs root"]
+fn exec_started_with_signals_ignored() {
+    use std::process::Command;
+    let b = running("ex-sigign");
+    let root = b.root.path().to_str().unwrap().to_string();
+    let ignoring = |script: &str| {
+        let mut c = Command::new("sh");
+        c.args(["-c", "trap '' INT CHLD; exec \"$@\"", "sh", crate::common::BERTH, "--root", &root]);
+        c.args(["exec", "ex-sigign", "sh", "-c", script]);
+        c
+    };
+    let out = ignoring("grep SigIgn /proc/self/status; exit 6").output().unwrap();
+    assert_eq!(out.status.code(), Some(6), "{}", text(&out.stderr));
+    let mask = text(&out.stdout).trim().trim_start_matches("SigIgn:").trim().to_string();
+    assert_eq!(u64::from_str_radix(&mask, 16), Ok(0), "the process starts with ignored signals: {mask}");
+    let mut child = ignoring("trap 'exit 4' INT; echo > /tmp/ready; while true; do sleep 0.05; done").spawn().unwrap();
+    assert!(crate::common::wait_until(|| b.rootfs().join("tmp/ready").exists()), "exec'd process never started");
+    let pid = nix::unistd::Pid::from_raw(child.id() as i32);
+    nix::sys::signal::kill(pid, nix::sys::signal::Signal::SIGINT).unwrap();
+    assert_eq!(child.wait().unwrap().code(), Some(4));
+}

@@ -11,7 +11,7 @@ use super::Global;
 use super::args::{Flag, Kind, Matches, flag};
 
 use super::supervise::{ConsoleListener, Signals, supervise};
-use crate::container::{self, ExecOptions};
+use crate::container::{self, ExecOptions, State, Status};
 
 #[derive(Debug)]
 pub struct Args {
@@ -98,7 +98,7 @@ impl Args {
 
 pub fn run(g: &Global, args: Args) -> anyhow::Result<i32> {
     super::create::check_preserve_fds(args.preserve_fds)?;
-    let process = build_process(g, &args)?;
+    let (process, loaded) = build_process(g, &args)?;
     let terminal = process.terminal().unwrap_or(false);
     let mut console_socket = args.console_socket.clone();
     let mut listener = None;
@@ -108,7 +108,6 @@ pub fn run(g: &Global, args: Args) -> anyhow::Result<i32> {
         listener = Some(l);
     }
     let opts = ExecOptions {
-        root: g.root.clone(),
         id: args.id.clone(),
         process,
         console_socket,
@@ -117,10 +116,10 @@ pub fn run(g: &Global, args: Args) -> anyhow::Result<i32> {
         ignore_paused: args.ignore_paused,
         cgroup: args.cgroup.clone(),
     };
-    // Before the forwarder blocks them: resetting unblocks them again.
-    Signals::reset_inherited()?;
+    // Before the forwarder blocks it: resetting unblocks it again.
+    Signals::reset_child_signal()?;
     let signals = if args.detach { None } else { Some(Signals::block()?) };
-    let execed = container::exec(&opts);
+    let execed = container::exec(&opts, loaded);
     let master = match listener {
         Some(l) => l.finish(execed.is_ok())?,
         None => None,
@@ -132,14 +131,27 @@ pub fn run(g: &Global, args: Args) -> anyhow::Result<i32> {
     }
 }
 
-fn build_process(g: &Global, args: &Args) -> anyhow::Result<Process> {
-    if let Some(p) = &args.process {
-        return container::load_process(p).map_err(|c| c.into_error(&args.id, "exec").into());
-    }
-    if args.command.is_empty() {
-        anyhow::bail!("exec: container {}: no command given (use --process or give args)", args.id);
-    }
-    let (st, _) = container::load_state(&g.root, &args.id, "exec")?;
+/// The process to start, and the container's state and status, read once here
+/// for both (`container::exec` checks the status): a bad `--process` file or a
+/// missing command is reported before the container is looked up, as before.
+fn build_process(g: &Global, args: &Args) -> anyhow::Result<(Process, (State, Status))> {
+    let from_file = match &args.process {
+        Some(p) => Some(container::load_process(p).map_err(|c| c.into_error(&args.id, "exec"))?),
+        None if args.command.is_empty() => {
+            anyhow::bail!("exec: container {}: no command given (use --process or give args)", args.id)
+        }
+        None => None,
+    };
+    let loaded = container::load_state(&g.root, &args.id, "exec")?;
+    let process = match from_file {
+        Some(p) => p,
+        None => from_args(&loaded.0, args)?,
+    };
+    Ok((process, loaded))
+}
+
+/// The container's `process` with what runc's flags change in it.
+fn from_args(st: &State, args: &Args) -> anyhow::Result<Process> {
     let mut p = st.config.process().clone().unwrap_or_default();
     p.set_args(Some(args.command.clone()));
     p.set_terminal(Some(args.tty));

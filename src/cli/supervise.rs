@@ -38,6 +38,17 @@ impl Signals {
         Ok(())
     }
 
+    /// `exec`'s part of [`reset_inherited`](Self::reset_inherited): SIGCHLD
+    /// alone. Ignored, it would have the kernel reap our child before we wait for
+    /// it. The rest need nothing here: the process `exec` starts resets every
+    /// signal itself before execve (`container::setup::exec`), exec starts no
+    /// other program, and a blocked signal is queued for the signalfd even when
+    /// ignored. (`run` resets them all: its hooks start with its dispositions.)
+    pub fn reset_child_signal() -> anyhow::Result<()> {
+        sys::process::reset_ignored_signals(&[libc::SIGCHLD])?;
+        Ok(())
+    }
+
     pub fn block() -> anyhow::Result<Signals> {
         let mask = sys::process::signal_set(&forwarded())?;
         sigprocmask(SigmaskHow::SIG_BLOCK, Some(&mask), None).map_err(|e| sys::Error::new("sigprocmask", e))?;

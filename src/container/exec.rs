@@ -18,14 +18,12 @@ use oci_spec::runtime::{LinuxNamespaceType, Process};
 use super::channel::{self, Channel, Msg};
 use super::error::error_chain;
 use super::error::{Cause, ContainerError};
-use super::load_state as load;
 use super::state::Status;
 use super::{namespaces, setup};
 use crate::sys::process::{Forked, clone_fork, exit_now};
 use crate::{cgroups, console, security, sys};
 
 pub struct ExecOptions {
-    pub root: PathBuf,
     pub id: String,
     pub process: Process,
     pub console_socket: Option<PathBuf>,
@@ -52,9 +50,10 @@ const NS_ORDER: [(LinuxNamespaceType, &str); 8] = [
     (LinuxNamespaceType::Mount, "mnt"),
 ];
 
-pub fn exec(opts: &ExecOptions) -> Result<Execed, ContainerError> {
+/// Start `opts.process` in the container whose state and status the caller
+/// loaded (`load_state`, once for both the process and this).
+pub fn exec(opts: &ExecOptions, (st, status): (super::State, Status)) -> Result<Execed, ContainerError> {
     let err = |c: Cause| c.into_error(&opts.id, "exec");
-    let (st, status) = load(&opts.root, &opts.id, "exec")?;
     match status {
         Status::Running | Status::Created => {}
         Status::Paused if opts.ignore_paused => {}
