@@ -126,5 +126,5 @@ pub(super) fn write(path: &Path, value: &str, field: &str) -> Result<(), CgroupE
 }
 
 pub(super) fn read(path: &Path) -> Option<String> {
-    fs::read_to_string(path).ok().map(|s| s.trim().to_string())
+    crate::sys::procfs::read(path).ok().map(|s| s.trim().to_string())
 }

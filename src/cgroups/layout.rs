@@ -4,7 +4,6 @@
 //! are parameters so unit tests run on fixtures.
 
 use std::collections::BTreeMap;
-use std::fs;
 use std::path::{Path, PathBuf};
 
 /// The host's cgroup hierarchies.
@@ -51,7 +50,7 @@ impl Layout {
 
     /// The host's layout.
     pub fn detect() -> Layout {
-        let mut l = Layout::parse(&fs::read_to_string("/proc/self/mountinfo").unwrap_or_default());
+        let mut l = Layout::parse(&crate::sys::procfs::read("/proc/self/mountinfo").unwrap_or_default());
         if let Some(u) = &l.unified {
             l.unified_controllers = read_controllers(&u.join("cgroup.controllers"));
         }
@@ -76,7 +75,7 @@ pub enum Owner {
 }
 
 pub fn read_controllers(path: &Path) -> Vec<String> {
-    fs::read_to_string(path).unwrap_or_default().split_whitespace().map(str::to_string).collect()
+    crate::sys::procfs::read(path).unwrap_or_default().split_whitespace().map(str::to_string).collect()
 }
 
 /// This process's cgroup per hierarchy, from /proc/self/cgroup: v1 controller →

@@ -155,7 +155,7 @@ fn host() -> &'static (Layout, std::collections::BTreeMap<String, PathBuf>) {
     static HOST: std::sync::OnceLock<(Layout, std::collections::BTreeMap<String, PathBuf>)> =
         std::sync::OnceLock::new();
     HOST.get_or_init(|| {
-        let own = layout::own_cgroups(&std::fs::read_to_string("/proc/self/cgroup").unwrap_or_default());
+        let own = layout::own_cgroups(&crate::sys::procfs::read("/proc/self/cgroup").unwrap_or_default());
         (Layout::detect(), own)
     })
 }

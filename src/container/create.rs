@@ -130,14 +130,17 @@ fn create_in(
     let mut state = new_state(opts, id, &loaded);
     cleanup.host_mounts = state.host_mounts_before.clone().map(|b| (loaded.rootfs.clone(), b));
     store.save(&state)?;
-    let cgroup = make_cgroup(cgroups::open(&state.cgroup)?, loaded.linux.resources().as_ref(), &mut cleanup.cgroup)?;
-    // Init joins the v1 hierarchies itself (see `CgroupManager::self_join_files`),
-    // through files opened here where the host's paths resolve. Not from a user
-    // namespace, whose root may not write the host's cgroupfs.
+    let cgroup = cgroups::open(&state.cgroup)?;
+    let resources = loaded.linux.resources().as_ref();
+    if let Some(resources) = resources {
+        cgroup.check(resources)?;
+    }
+    // Init joins the v1 hierarchies itself (see `CgroupManager::self_join_files`)
+    // once we have made them. Not from a user namespace, whose root may not write
+    // the host's cgroupfs.
     let plan = loaded.plan;
-    let cgroup_tasks = if plan.new_user || plan.join_user { Vec::new() } else { setup::open_self_join(cgroup)? };
+    let cgroup_tasks = if plan.new_user || plan.join_user { Vec::new() } else { cgroup.self_join_files() };
     let self_join = !cgroup_tasks.is_empty();
-    testhook::pause_at("after-cgroup");
     let fifo = if opts.started_by_caller { None } else { Some(make_fifo(dir)?) };
     let console_socket = opts.console_socket.as_deref().map(console::connect).transpose()?;
     let idmapped = detached_sources(&loaded)?;
@@ -156,6 +159,7 @@ fn create_in(
         seccomp_listener,
         id: id.as_str(),
         clone_flags: plan.init_flags(),
+        early: plan.early(),
         allow_setgroups: !(plan.new_user && opts.rootless),
         cgroup_tasks,
         idmapped,
@@ -165,12 +169,15 @@ fn create_in(
     drop(init_config);
     let (parent_ch, child) = child;
     cleanup.pid = Some(child);
+    record_pid(store, &mut state, child)?;
+    testhook::pause_at("after-clone");
+    // The cgroup is made while init makes its network namespace (`Plan::early`).
+    let cgroup = make_cgroup(cgroup, resources, &mut cleanup.cgroup)?;
+    testhook::pause_at("after-cgroup");
     if plan.new_user {
         userns::write_mappings(child, &loaded.linux, opts.rootless)?;
     }
     setup::add_task(cgroup, child, self_join)?;
-    record_pid(store, &mut state, child)?;
-    testhook::pause_at("after-clone");
     set_oom_score_adj(&loaded.spec, child)?;
     parent_ch.send(&Msg::Go)?;
     let pid = handshake(&parent_ch, child, store, &mut state, cleanup, runtime_hooks)?;
@@ -278,16 +285,14 @@ fn new_state(opts: &CreateOptions, id: &ContainerId, loaded: &Loaded) -> State {
     }
 }
 
-/// The container's cgroup: checked (a frozen one is refused before it is ours
-/// to remove), created, handed to `cleanup`, its limits written.
+/// The container's cgroup (its `resources` already checked): a frozen one is
+/// refused before it is ours to remove, then it is created, handed to
+/// `cleanup`, its limits written.
 fn make_cgroup<'a>(
     cgroup: Box<dyn CgroupManager>,
     resources: Option<&LinuxResources>,
     slot: &'a mut Option<Box<dyn CgroupManager>>,
 ) -> Result<&'a dyn CgroupManager, Cause> {
-    if let Some(resources) = resources {
-        cgroup.check(resources)?;
-    }
     check_existing_cgroup(cgroup.as_ref())?;
     cgroup.create()?;
     let cgroup: &'a dyn CgroupManager = &**slot.insert(cgroup);
@@ -323,7 +328,7 @@ fn clone_init(
     lock: ContainerLock,
 ) -> Result<(Channel, Pid), Cause> {
     let host_time = if plan.new_time { Some(namespaces::new_time_namespace(linux)?) } else { None };
-    let child = match clone_fork(plan.clone)? {
+    let child = match clone_fork(plan.at_clone())? {
         Forked::Child => {
             drop(parent_ch);
             init::run(&child_ch, init_config, lock)

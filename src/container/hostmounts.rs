@@ -14,7 +14,7 @@ use crate::sys;
 
 /// Ids of the mounts whose mount point is `rootfs`, bottom first.
 pub(super) fn at(rootfs: &Path) -> Vec<u64> {
-    let text = std::fs::read_to_string("/proc/self/mountinfo").unwrap_or_default();
+    let text = crate::sys::procfs::read("/proc/self/mountinfo").unwrap_or_default();
     sys::mountinfo::parse(&text).into_iter().filter(|m| m.mountpoint == rootfs).map(|m| m.id).collect()
 }
 

@@ -48,12 +48,16 @@ pub(super) struct InitConfig<'a> {
     /// The seccomp agent's socket, connected by `create` (`linux.seccomp.listenerPath`).
     pub seccomp_listener: Option<OwnedFd>,
     pub id: &'a str,
-    /// Namespaces already created by clone.
+    /// Namespaces already created by clone, or by us before Go (`early`).
     pub clone_flags: CloneFlags,
+    /// Namespaces we unshare first thing, while `create` makes the cgroup
+    /// (`namespaces::Plan::early`).
+    pub early: CloneFlags,
     pub allow_setgroups: bool,
-    /// v1 `tasks` files to write "0" to, joining the container's cgroup without
-    /// the kernel's threadgroup lock (see `CgroupManager::self_join_files`).
-    pub cgroup_tasks: Vec<(PathBuf, File)>,
+    /// v1 `tasks` files to write "0" to once `create` has made them, joining the
+    /// container's cgroup without the kernel's threadgroup lock (see
+    /// `CgroupManager::self_join_files`).
+    pub cgroup_tasks: Vec<PathBuf>,
     /// Idmapped copies of bind sources, made by the parent (see `userns`).
     pub idmapped: rootfs::IdmappedTrees,
     /// The parent has prestart/createRuntime hooks to run once the mounts are
@@ -88,14 +92,17 @@ fn sys_err(call: &'static str) -> impl FnOnce(nix::errno::Errno) -> Cause {
 /// Init's steps, in order; each failure goes back to `create` (before `Ready`),
 /// to `start` (after, through the exec fifo) or to `run` (after, on the channel).
 fn setup(ch: &Channel, cfg: &InitConfig<'_>) -> Result<Infallible, Cause> {
+    // While `create` makes the cgroup; a failure is told after Go, as any other.
+    let early = namespaces::unshare(&Linux, cfg.early, &oci_spec::runtime::Linux::default());
     expect(ch, Msg::Go, "parent went away before setup")?;
+    early?;
     // Only after Go: an unprivileged parent writes our uid_map/gid_map before it,
     // which root-owned /proc files would forbid (runc's nsexec does the same), and
     // until Go no namespace has been joined, so nothing from a container sees us.
     setup::hide_from_container()?;
     // Before anything that depends on the cgroup: the initial CPU affinity (a
     // cpuset join resets it), forks, the cgroup namespace.
-    setup::join_cgroups(&cfg.cgroup_tasks)?;
+    setup::join_cgroups(&setup::open_tasks(&cfg.cgroup_tasks)?)?;
     if let Some(p) = cfg.spec.process() {
         process::set_cpu_affinity(p, true)?;
     }

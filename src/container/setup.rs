@@ -31,11 +31,16 @@ pub(super) fn hide_from_container() -> Result<(), Cause> {
 /// Open the `tasks` files through which the container's first process joins its
 /// v1 cgroups itself, each with its path for error messages.
 pub(super) fn open_self_join(cg: &dyn CgroupManager) -> Result<Vec<(PathBuf, File)>, Cause> {
-    cg.self_join_files()
-        .into_iter()
-        .map(|path| match fs::OpenOptions::new().write(true).open(&path) {
-            Ok(f) => Ok((path, f)),
-            Err(source) => Err(Cause::Io { what: "open cgroup tasks", path, source }),
+    open_tasks(&cg.self_join_files())
+}
+
+/// Open `tasks` files for [`join_cgroups`].
+pub(super) fn open_tasks(paths: &[PathBuf]) -> Result<Vec<(PathBuf, File)>, Cause> {
+    paths
+        .iter()
+        .map(|path| match fs::OpenOptions::new().write(true).open(path) {
+            Ok(f) => Ok((path.clone(), f)),
+            Err(source) => Err(Cause::Io { what: "open cgroup tasks", path: path.clone(), source }),
         })
         .collect()
 }

@@ -233,7 +233,7 @@ impl Store {
 
 /// Start time (clock ticks since boot) of `pid`, or None if it is gone or a zombie.
 pub fn start_time(pid: i32) -> Option<u64> {
-    let stat = fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    let stat = crate::sys::procfs::read(format!("/proc/{pid}/stat")).ok()?;
     // The command name (field 2) may contain spaces and parentheses: split after
     // the last ')'.
     let rest = &stat[stat.rfind(')')? + 2..];

@@ -4,7 +4,6 @@
 //! tree is never visible. Every layout: v1 (a tmpfs with one dir per hierarchy),
 //! unified v2, and hybrid (v1 plus the cgroup2 mount at `unified`).
 
-use std::fs;
 use std::path::{Path, PathBuf};
 
 use nix::errno::Errno;
@@ -29,7 +28,7 @@ struct Hierarchy {
 /// on a shared mount) show up in our mountinfo too, and may be gone by the time
 /// we bind from them.
 fn host_hierarchies() -> Vec<Hierarchy> {
-    let text = fs::read_to_string("/proc/self/mountinfo").unwrap_or_default();
+    let text = sys::procfs::read("/proc/self/mountinfo").unwrap_or_default();
     hierarchies_in(&text)
 }
 
@@ -49,10 +48,10 @@ fn hierarchies_in(mountinfo: &str) -> Vec<Hierarchy> {
     found
 }
 
-/// This process's cgroup path on the hierarchy `h` (from /proc/self/cgroup).
-fn own_path(h: &Hierarchy) -> Option<PathBuf> {
-    let text = fs::read_to_string("/proc/self/cgroup").ok()?;
-    for line in text.lines() {
+/// This process's cgroup path on the hierarchy `h`, from `own` (the text of
+/// /proc/self/cgroup).
+fn own_path(own: &str, h: &Hierarchy) -> Option<PathBuf> {
+    for line in own.lines() {
         let mut parts = line.splitn(3, ':');
         let (_, controllers, path) = (parts.next()?, parts.next()?, parts.next()?);
         let matches = if h.fstype == "cgroup2" {
@@ -85,6 +84,8 @@ pub(super) fn mount_cgroup(
         source: e,
     };
     let hierarchies = host_hierarchies();
+    // Read once for every hierarchy (init joined the container's cgroups first).
+    let own = sys::procfs::read("/proc/self/cgroup").unwrap_or_default();
     let flags = opts.flags.difference(MsFlags::MS_REMOUNT | MsFlags::MS_BIND | MsFlags::MS_REC);
     let unified_only = hierarchies.iter().all(|h| h.fstype == "cgroup2");
     if unified_only {
@@ -95,7 +96,7 @@ pub(super) fn mount_cgroup(
                 sys::Error::with_path("mount cgroup (no cgroup hierarchy on the host)", dst, nix::errno::Errno::ENOENT),
             ));
         };
-        return mount_one(ops, root, h, dst, flags, cgroupns).map_err(|e| err("mount", dst, e));
+        return mount_one(ops, root, h, &own, dst, flags, cgroupns).map_err(|e| err("mount", dst, e));
     }
     // v1 or hybrid: a tmpfs holding one directory per hierarchy.
     let target = root.create(dst, Kind::Dir).map_err(|e| err("create target", dst, e))?;
@@ -105,7 +106,7 @@ pub(super) fn mount_cgroup(
     for h in hierarchies.iter() {
         let Some(name) = h.mountpoint.file_name() else { continue };
         let sub = dst.join(name);
-        mount_one(ops, root, h, &sub, flags, cgroupns).map_err(|e| err("mount", &sub, e))?;
+        mount_one(ops, root, h, &own, &sub, flags, cgroupns).map_err(|e| err("mount", &sub, e))?;
         // Comounted controllers get the host's links too (cpu -> cpu,cpuacct).
         let n = name.to_string_lossy();
         if n.contains(',') {
@@ -129,6 +130,7 @@ fn mount_one(
     ops: &dyn MountOps,
     root: &Root,
     h: &Hierarchy,
+    own: &str,
     dst: &Path,
     flags: MsFlags,
     cgroupns: bool,
@@ -147,7 +149,7 @@ fn mount_one(
             Err(e) => return Err(sys::Error::with_path("mount cgroup", dst, e)),
         }
     }
-    let src = h.mountpoint.join(own_path(h).unwrap_or_default());
+    let src = h.mountpoint.join(own_path(own, h).unwrap_or_default());
     ops.mount(Some(&src), &proc_fd(&target), None, MsFlags::MS_BIND | MsFlags::MS_REC, None)
         .map_err(|e| sys::Error::with_path("mount bind", &src, e))?;
     if !flags.is_empty() {

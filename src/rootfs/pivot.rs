@@ -53,7 +53,7 @@ pub(super) fn pivot(rootfs: &Path, no_pivot: bool) -> Result<(), RootfsError> {
 /// fresh procfs (one without the masked paths) as long as a fully visible one
 /// exists there.
 fn hide_full_proc_and_sys(rootfs: &Path) -> Result<(), RootfsError> {
-    let text = std::fs::read_to_string("/proc/self/mountinfo").map_err(|source| RootfsError::Io {
+    let text = crate::sys::procfs::read("/proc/self/mountinfo").map_err(|source| RootfsError::Io {
         what: "read",
         path: "/proc/self/mountinfo".into(),
         source,

@@ -91,8 +91,8 @@ impl Root {
         let rel = relative(inside);
         let comps: Vec<&std::ffi::OsStr> =
             rel.components().filter_map(|c| if let Component::Normal(n) = c { Some(n) } else { None }).collect();
-        let mut dir = sm::openat2(self.fd.as_fd(), Path::new("."), libc::O_PATH | libc::O_DIRECTORY, 0, RESOLVE)?;
-        for (i, name) in comps.iter().enumerate() {
+        let (mut dir, first) = self.deepest_start(&comps)?;
+        for (i, name) in comps.iter().enumerate().skip(first) {
             let last = i + 1 == comps.len();
             let next = Path::new(name);
             match sm::openat2(dir.as_fd(), next, libc::O_PATH, 0, RESOLVE) {
@@ -139,6 +139,23 @@ impl Root {
             dir = sm::openat2(dir.as_fd(), next, libc::O_PATH, 0, RESOLVE)?;
         }
         Ok(Created::Done(dir))
+    }
+}
+
+impl Root {
+    /// Where `create_once` starts its walk: usually only the last component is
+    /// missing, so at its parent (resolved in the root, as from the top), else
+    /// at the root. Returns the directory and the index of the first component
+    /// to walk from it.
+    fn deepest_start(&self, comps: &[&std::ffi::OsStr]) -> Result<(OwnedFd, usize), sys::Error> {
+        if comps.len() > 1 {
+            let parent: PathBuf = comps[..comps.len() - 1].iter().collect();
+            if let Ok(fd) = sm::openat2(self.fd.as_fd(), &parent, libc::O_PATH | libc::O_DIRECTORY, 0, RESOLVE) {
+                return Ok((fd, comps.len() - 1));
+            }
+        }
+        let fd = sm::openat2(self.fd.as_fd(), Path::new("."), libc::O_PATH | libc::O_DIRECTORY, 0, RESOLVE)?;
+        Ok((fd, 0))
     }
 }
 

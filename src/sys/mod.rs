@@ -18,6 +18,7 @@
 //! - `time.rs`: the wall clock as RFC 3339 (UTC, nanoseconds), for state and logs;
 //! - `ops.rs`: the test seam, `MountOps`/`NsOps`/`CredOps` with the real `Linux`
 //!   and a recording fake (`ops::fake::Recorder`) for unit tests;
+//! - `procfs.rs`: /proc files read whole in one read, not std's size probes;
 //! - `mountinfo.rs`: the one parser of /proc/<pid>/mountinfo (no syscall, no
 //!   `unsafe`: shared by cgroups and rootfs, which may not import each other).
 //!
@@ -32,6 +33,7 @@ pub mod mountinfo;
 pub(crate) mod ops;
 pub mod proc_events;
 pub mod process;
+pub mod procfs;
 pub mod sched;
 pub mod seccomp;
 pub mod time;
