@@ -67,6 +67,7 @@ impl Args {
             systemd_cgroup: g.systemd_cgroup,
             rootless: g.rootless,
             started_by_caller: false,
+            spec: None,
         }
     }
 }

@@ -49,10 +49,10 @@ pub fn run(g: &Global, args: Args) -> anyhow::Result<i32> {
     // One process creates and starts: init is started over its channel, not
     // through the exec fifo that `create` + `start` need.
     opts.started_by_caller = true;
-    let spec_terminal = crate::spec::load(&opts.bundle)
-        .ok()
-        .and_then(|s| s.process().as_ref().and_then(|p| p.terminal()))
-        .unwrap_or(false);
+    // Read once, for create too; an error is create's to report.
+    opts.spec = crate::spec::load(&opts.bundle).ok();
+    let spec_terminal =
+        opts.spec.as_ref().and_then(|s| s.process().as_ref().and_then(|p| p.terminal())).unwrap_or(false);
     // A terminal without a console socket: we are the console socket's receiver.
     let mut listener = None;
     if spec_terminal && opts.console_socket.is_none() && !args.detach {

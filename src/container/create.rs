@@ -38,6 +38,9 @@ pub struct CreateOptions {
     /// over the channel to init, instead of through the exec fifo (`create` +
     /// `start` must go through the fifo: they are two processes).
     pub started_by_caller: bool,
+    /// The bundle's config.json, when the caller has read it already (`run`
+    /// reads it for `process.terminal`): not read and parsed a second time.
+    pub spec: Option<Spec>,
 }
 
 /// The created container: its init pid (always a child of this process, even
@@ -227,7 +230,10 @@ fn load(opts: &CreateOptions) -> Result<Loaded, Cause> {
         path: opts.bundle.clone(),
         source,
     })?;
-    let spec = spec::load(&bundle)?;
+    let spec = match &opts.spec {
+        Some(spec) => spec.clone(),
+        None => spec::load(&bundle)?,
+    };
     let process = spec.process().as_ref().ok_or_else(|| spec::SpecError::invalid("process", "must be set"))?;
     let rootfs_path = spec::rootfs_path(&spec, &bundle);
     let rootfs = fs::canonicalize(&rootfs_path).map_err(|source| Cause::Io {

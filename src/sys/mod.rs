@@ -18,6 +18,8 @@
 //! - `time.rs`: the wall clock as RFC 3339 (UTC, nanoseconds), for state and logs;
 //! - `ops.rs`: the test seam, `MountOps`/`NsOps`/`CredOps` with the real `Linux`
 //!   and a recording fake (`ops::fake::Recorder`) for unit tests;
+//! - `unwind.rs`: the `_Unwind_*` entry points std links against, as no-ops, in
+//!   builds that never unwind, so libgcc_s.so is not loaded;
 //! - `procfs.rs`: /proc files read whole in one read, not std's size probes;
 //! - `mountinfo.rs`: the one parser of /proc/<pid>/mountinfo (no syscall, no
 //!   `unsafe`: shared by cgroups and rootfs, which may not import each other).
@@ -38,6 +40,8 @@ pub mod sched;
 pub mod seccomp;
 pub mod time;
 pub mod tty;
+#[cfg(panic = "abort")]
+pub mod unwind;
 
 use std::fmt;
 use std::path::PathBuf;
