@@ -341,3 +341,33 @@ fn exec_into_a_container_without_a_pid_namespace() {
     let want = format!("{}\n{}\n", own.display(), init_uts.display());
     assert_eq!(text(&out.stdout), want);
 }
+
+/// Seen from a mount namespace without the cgroup2 mount (a v1-only layout, as
+/// the bench's), exec's process joins every hierarchy itself and the parent has
+/// nothing to do before it goes on (no `Go`): it still ends up in each of
+/// init's v1 cgroups.
+#[test]
+#[ignore = "needs root"]
+fn exec_on_a_v1_only_layout_joins_every_hierarchy_itself() {
+    if !std::path::Path::new("/sys/fs/cgroup/unified/cgroup.procs").exists() {
+        return; // not a hybrid host: nothing to unmount
+    }
+    let b = running("ex-v1only");
+    let probe = ["exec", "ex-v1only", "cat", "/proc/self/cgroup"];
+    let out = std::process::Command::new("unshare")
+        .args(["-m", "sh", "-c", "mount --make-rprivate / && umount /sys/fs/cgroup/unified && exec \"$@\"", "sh"])
+        .arg(crate::common::BERTH)
+        .arg("--root")
+        .arg(b.root.path())
+        .args(probe)
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let v1 =
+        |text: &str| -> Vec<String> { text.lines().filter(|l| !l.starts_with("0::")).map(str::to_string).collect() };
+    let seen = v1(&text(&out.stdout));
+    // The same process as berth starts it with the hybrid layout (init's cgroups).
+    let want = v1(&b.ok(&probe));
+    assert!(!want.is_empty());
+    assert_eq!(seen, want);
+}
