@@ -408,20 +408,11 @@ fn exec_refuses_escaping_cgroups_bare_env_and_relative_cwd_as_runc() {
     let b = Bundle::new("sf-exec-flags", &["sleep", "100"]);
     assert!(b.create(&[]).status.success());
     assert!(b.berth(&["start", &b.id]).status.success());
-    let runc_root = tempfile::tempdir().unwrap();
-    let runc = |args: &[&str]| {
-        let mut c = std::process::Command::new("runc");
-        c.arg("--root").arg(runc_root.path()).args(args).stdin(std::process::Stdio::null());
-        crate::common::output_of(c)
-    };
-    let rid = "sf-exec-flags-runc";
-    let mut config = b.config();
-    config["linux"]["cgroupsPath"] = json!(format!("/{}/{rid}", crate::common::cgroup_parent()));
-    config["root"]["path"] = json!(b.rootfs());
-    let rb = tempfile::tempdir().unwrap();
-    fs::write(rb.path().join("config.json"), serde_json::to_vec(&config).unwrap()).unwrap();
-    let out = runc(&["run", "-d", "--bundle", rb.path().to_str().unwrap(), rid]);
-    assert!(out.status.success(), "runc run: {}", text(&out.stderr));
+    // runc's container goes with `r` (Drop: runc delete --force), even when an
+    // assertion below fails.
+    let r = crate::common::Runc::new("sf-exec-flags-runc", &["sleep", "100"]);
+    r.create_and_start();
+    let (rid, runc) = (r.bundle.id.clone(), |args: &[&str]| r.runc(args));
     let cases: [(&[&str], &str); 4] = [
         (&["--cgroup", ".."], ".. is not a sub cgroup path"),
         (&["--cgroup", "a/../.."], "a/../.. is not a sub cgroup path"),
@@ -431,8 +422,8 @@ fn exec_refuses_escaping_cgroups_bare_env_and_relative_cwd_as_runc() {
     for (flags, want) in cases {
         let mut args = vec!["exec"];
         args.extend_from_slice(flags);
-        let r = runc(&[&args[..], &[rid, "true"]].concat());
-        assert!(!r.status.success() && text(&r.stderr).contains(want), "runc {flags:?}: {}", text(&r.stderr));
+        let out = runc(&[&args[..], &[rid.as_str(), "true"]].concat());
+        assert!(!out.status.success() && text(&out.stderr).contains(want), "runc {flags:?}: {}", text(&out.stderr));
         let ours = b.berth(&[&args[..], &[&b.id, "true"]].concat());
         let want = want.replace("\\\"", "\"");
         assert!(
@@ -441,7 +432,7 @@ fn exec_refuses_escaping_cgroups_bare_env_and_relative_cwd_as_runc() {
             text(&ours.stderr)
         );
     }
-    let _ = runc(&["delete", "--force", rid]);
+    drop(r);
 
     // A real sub-cgroup: the process lands in it, on every hierarchy.
     for d in b.cgroup_dirs() {
