@@ -4,6 +4,7 @@
 //! tree is never visible. Every layout: v1 (a tmpfs with one dir per hierarchy),
 //! unified v2, and hybrid (v1 plus the cgroup2 mount at `unified`).
 
+use std::cell::OnceCell;
 use std::path::{Path, PathBuf};
 
 use nix::errno::Errno;
@@ -84,8 +85,9 @@ pub(super) fn mount_cgroup(
         source: e,
     };
     let hierarchies = host_hierarchies();
-    // Read once for every hierarchy (init joined the container's cgroups first).
-    let own = sys::procfs::read("/proc/self/cgroup").unwrap_or_default();
+    // Read once for every hierarchy (init joined the container's cgroups first),
+    // and only when a bind needs it: in a cgroup namespace a fresh mount does not.
+    let own = OnceCell::new();
     let flags = opts.flags.difference(MsFlags::MS_REMOUNT | MsFlags::MS_BIND | MsFlags::MS_REC);
     let unified_only = hierarchies.iter().all(|h| h.fstype == "cgroup2");
     if unified_only {
@@ -130,7 +132,7 @@ fn mount_one(
     ops: &dyn MountOps,
     root: &Root,
     h: &Hierarchy,
-    own: &str,
+    own: &OnceCell<String>,
     dst: &Path,
     flags: MsFlags,
     cgroupns: bool,
@@ -149,6 +151,7 @@ fn mount_one(
             Err(e) => return Err(sys::Error::with_path("mount cgroup", dst, e)),
         }
     }
+    let own = own.get_or_init(|| sys::procfs::read("/proc/self/cgroup").unwrap_or_default());
     let src = h.mountpoint.join(own_path(own, h).unwrap_or_default());
     ops.mount(Some(&src), &proc_fd(&target), None, MsFlags::MS_BIND | MsFlags::MS_REC, None)
         .map_err(|e| sys::Error::with_path("mount bind", &src, e))?;
