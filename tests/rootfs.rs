@@ -389,3 +389,58 @@ fn idmapped_mount_shows_mapped_owners() {
     assert_eq!(std::os::unix::fs::MetadataExt::uid(&meta), 1000);
     assert_eq!(host_mounts_under(b.path()), Vec::<String>::new());
 }
+
+/// Mount point, per-mount options and fs type of every mount under /sys/fs/cgroup
+/// in a container's mountinfo, with its `ls -l` of the tree's top.
+fn cgroup_tree(out: &str) -> Vec<String> {
+    let mut tree: Vec<String> = out
+        .lines()
+        .filter(|l| l.split(' ').nth(4).is_some_and(|p| p.starts_with("/sys/fs/cgroup")))
+        .map(|l| {
+            let fstype = l.split(" - ").nth(1).and_then(|r| r.split(' ').next()).unwrap_or_default();
+            format!("{} {} {fstype}", l.split(' ').nth(4).unwrap_or_default(), mount_opts(l).join(","))
+        })
+        .collect();
+    tree.extend(out.lines().filter(|l| l.starts_with('l') || l.starts_with('d')).map(|l| {
+        // The name (and link target) of each `ls -l` entry, without owner and times.
+        l.split_whitespace().skip(8).collect::<Vec<_>>().join(" ")
+    }));
+    tree
+}
+
+#[test]
+#[ignore = "needs root"]
+fn cgroup_mount_tree_is_runcs_read_only_and_read_write() {
+    let script = "cat /proc/self/mountinfo; ls -l /sys/fs/cgroup; touch /sys/fs/cgroup/x 2>/dev/null && echo tmpfs-writable; \
+                  for d in /sys/fs/cgroup/*/; do mkdir $d/sub 2>/dev/null && rmdir $d/sub && echo $d-writable; done; true";
+    for ro in [true, false] {
+        let b = Bundle::with(if ro { "rf-cgroup-ro" } else { "rf-cgroup-rw" }, &["sh", "-c", script], |c| {
+            let mounts = c["mounts"].as_array_mut().unwrap();
+            let cg = mounts.iter_mut().find(|m| m["type"] == "cgroup").unwrap();
+            if !ro {
+                cg["options"] = json!(["nosuid", "noexec", "nodev", "relatime"]);
+            }
+        });
+        let out = b.run_ok();
+        let mut ours = cgroup_tree(&out);
+        assert!(ours.iter().any(|l| l.starts_with("/sys/fs/cgroup/memory ")), "{out}");
+        // Unlike runc 1.1, the tmpfs holding the hierarchies is read-only with
+        // them, and a hybrid host's cgroup2 hierarchy is there too (`unified`).
+        let mode = if ro { "ro" } else { "rw" };
+        assert_eq!(ours.remove(0), format!("/sys/fs/cgroup {mode},nosuid,nodev,noexec,relatime tmpfs"));
+        ours.retain(|l| !l.contains("unified"));
+        let (code, theirs, err) = runc_run(&b);
+        assert_eq!(code, 0, "runc: {err}");
+        assert_eq!(ours, cgroup_tree(&theirs)[1..], "ro={ro}\n{out}");
+        // runc 1.1 leaves its tmpfs mode 0555 rather than read-only: only the
+        // hierarchies are compared.
+        let hierarchy = |l: &&str| l.ends_with("/-writable") && !l.contains("unified");
+        let writable: Vec<&str> = out.lines().filter(hierarchy).collect();
+        assert_eq!(writable, theirs.lines().filter(hierarchy).collect::<Vec<_>>(), "ro={ro}");
+        if ro {
+            assert!(!out.contains("-writable"), "{out}");
+        } else {
+            assert!(writable.iter().any(|l| l.contains("/memory/")), "{out}");
+        }
+    }
+}

@@ -339,7 +339,7 @@ fn finish(ops: &dyn MountOps, target: &Path, opts: &MountOptions) -> Result<(), 
         ops.mount(None, target, None, *p, None).map_err(|e| sys::Error::with_path("mount propagation", target, e))?;
     }
     if opts.rec_set != 0 || opts.rec_clear != 0 {
-        ops.mount_setattr_recursive(target, opts.rec_set, opts.rec_clear)?;
+        ops.mount_setattr(target, opts.rec_set, opts.rec_clear, true)?;
     }
     Ok(())
 }

@@ -63,6 +63,40 @@ impl MountOptions {
 /// MS_NOSYMFOLLOW (Linux 5.10), which nix 0.29 does not name.
 pub const MS_NOSYMFOLLOW: MsFlags = MsFlags::from_bits_retain(256);
 
+/// The per-mount attributes (MOUNT_ATTR_* to set, to clear) that a bind remount
+/// with `flags` leaves a mount with, as the kernel's path_mount reads them: the
+/// flags given are set and the others cleared; an atime mode given replaces the
+/// mount's (strictatime over noatime over relatime), none keeps it. Superblock
+/// flags are not the mount's and are left out, as a bind remount ignores them.
+pub fn remount_attrs(flags: MsFlags) -> (u64, u64) {
+    let bits = [
+        (MsFlags::MS_RDONLY, sm::MOUNT_ATTR_RDONLY),
+        (MsFlags::MS_NOSUID, sm::MOUNT_ATTR_NOSUID),
+        (MsFlags::MS_NODEV, sm::MOUNT_ATTR_NODEV),
+        (MsFlags::MS_NOEXEC, sm::MOUNT_ATTR_NOEXEC),
+        (MS_NOSYMFOLLOW, sm::MOUNT_ATTR_NOSYMFOLLOW),
+    ];
+    let (mut set, mut clear) = (0, 0);
+    for (flag, attr) in bits {
+        if flags.contains(flag) { set |= attr } else { clear |= attr }
+    }
+    let atime = MsFlags::MS_NOATIME | MsFlags::MS_RELATIME | MsFlags::MS_STRICTATIME | MsFlags::MS_NODIRATIME;
+    if flags.intersects(atime) {
+        clear |= sm::MOUNT_ATTR_ATIME_MASK | sm::MOUNT_ATTR_NODIRATIME;
+        set |= if flags.contains(MsFlags::MS_STRICTATIME) {
+            sm::MOUNT_ATTR_STRICTATIME
+        } else if flags.contains(MsFlags::MS_NOATIME) {
+            sm::MOUNT_ATTR_NOATIME
+        } else {
+            sm::MOUNT_ATTR_RELATIME
+        };
+        if flags.contains(MsFlags::MS_NODIRATIME) {
+            set |= sm::MOUNT_ATTR_NODIRATIME;
+        }
+    }
+    (set, clear & !set)
+}
+
 /// Parse options; unknown `x-` options are accepted and left out of the kernel
 /// call (runc does the same for `x-*`).
 pub fn parse(options: &[String]) -> MountOptions {
@@ -187,6 +221,26 @@ mod tests {
         let o = p(&["nosuid", "noexec", "nodev", "mode=1777", "size=65536k"]);
         assert_eq!(o.flags, MsFlags::MS_NOSUID | MsFlags::MS_NOEXEC | MsFlags::MS_NODEV);
         assert_eq!(o.data().as_deref(), Some("mode=1777,size=65536k"));
+    }
+
+    #[test]
+    fn remount_attrs_give_exactly_the_flags() {
+        use sm::*;
+        let (set, clear) = remount_attrs(p(&["ro", "nosuid", "nodev", "noexec", "relatime"]).flags);
+        assert_eq!(set, MOUNT_ATTR_RDONLY | MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV | MOUNT_ATTR_NOEXEC);
+        assert_eq!(clear, MOUNT_ATTR_NOSYMFOLLOW | MOUNT_ATTR_ATIME_MASK | MOUNT_ATTR_NODIRATIME);
+        // No atime option: the mount keeps its own mode.
+        let (set, clear) = remount_attrs(p(&["nosuid"]).flags);
+        assert_eq!(
+            (set, clear),
+            (MOUNT_ATTR_NOSUID, MOUNT_ATTR_RDONLY | MOUNT_ATTR_NODEV | MOUNT_ATTR_NOEXEC | MOUNT_ATTR_NOSYMFOLLOW)
+        );
+        // strictatime wins over noatime, as in the kernel's path_mount.
+        let (set, _) = remount_attrs(p(&["noatime", "strictatime", "nodiratime"]).flags);
+        assert_eq!(set, MOUNT_ATTR_STRICTATIME | MOUNT_ATTR_NODIRATIME);
+        let (set, clear) = remount_attrs(p(&["noatime"]).flags);
+        assert_eq!(set & MOUNT_ATTR_ATIME_MASK, MOUNT_ATTR_NOATIME);
+        assert_ne!(clear & MOUNT_ATTR_NODIRATIME, 0);
     }
 
     #[test]

@@ -84,8 +84,9 @@ struct MountAttr {
 }
 
 /// mount_setattr(2) on the mount at `path` (an fd path such as /proc/self/fd/N
-/// works) with AT_RECURSIVE: set and clear MOUNT_ATTR_* on the whole tree.
-pub fn mount_setattr_recursive(path: &Path, set: u64, clear: u64) -> Result<()> {
+/// works): set and clear MOUNT_ATTR_* on it, or with `recursive` (AT_RECURSIVE)
+/// on the whole tree.
+pub fn mount_setattr(path: &Path, set: u64, clear: u64, recursive: bool) -> Result<()> {
     let cpath = CString::new(path.as_os_str().as_bytes())
         .map_err(|_| Error::with_path("mount_setattr", path, Errno::EINVAL))?;
     let attr = MountAttr { attr_set: set, attr_clr: clear, propagation: 0, userns_fd: 0 };
@@ -98,7 +99,7 @@ pub fn mount_setattr_recursive(path: &Path, set: u64, clear: u64) -> Result<()> 
             libc::SYS_mount_setattr,
             libc::AT_FDCWD,
             cpath.as_ptr(),
-            libc::AT_RECURSIVE as libc::c_uint,
+            if recursive { libc::AT_RECURSIVE as libc::c_uint } else { 0 },
             &attr as *const MountAttr,
             std::mem::size_of::<MountAttr>(),
         )

@@ -33,8 +33,8 @@ pub(crate) trait MountOps {
     ) -> std::result::Result<(), Errno>;
     /// move_mount(2) of a detached tree onto an opened target.
     fn move_mount(&self, tree: BorrowedFd<'_>, target: BorrowedFd<'_>) -> Result<()>;
-    /// mount_setattr(2) with AT_RECURSIVE.
-    fn mount_setattr_recursive(&self, target: &Path, set: u64, clear: u64) -> Result<()>;
+    /// mount_setattr(2) on the mount at `target`, with AT_RECURSIVE when `recursive`.
+    fn mount_setattr(&self, target: &Path, set: u64, clear: u64, recursive: bool) -> Result<()>;
     /// mknod(2) of a device node at `path`.
     fn mknod(&self, path: &Path, kind: SFlag, mode: Mode, dev: u64) -> std::result::Result<(), Errno>;
     /// lchown(2) (`fchownat` with AT_SYMLINK_NOFOLLOW).
@@ -73,8 +73,8 @@ impl MountOps for Linux {
         super::mount::move_mount_to(tree, target)
     }
 
-    fn mount_setattr_recursive(&self, target: &Path, set: u64, clear: u64) -> Result<()> {
-        super::mount::mount_setattr_recursive(target, set, clear)
+    fn mount_setattr(&self, target: &Path, set: u64, clear: u64, recursive: bool) -> Result<()> {
+        super::mount::mount_setattr(target, set, clear, recursive)
     }
 
     fn mknod(&self, path: &Path, kind: SFlag, mode: Mode, dev: u64) -> std::result::Result<(), Errno> {
@@ -136,7 +136,7 @@ pub(crate) mod fake {
     pub(crate) enum Call {
         Mount { src: Option<PathBuf>, target: PathBuf, fstype: Option<String>, flags: MsFlags, data: Option<String> },
         MoveMount { target: PathBuf },
-        SetAttr { target: PathBuf, set: u64, clear: u64 },
+        SetAttr { target: PathBuf, set: u64, clear: u64, recursive: bool },
         Mknod { path: PathBuf, kind: SFlag, dev: u64 },
         Lchown { path: PathBuf },
         Setns { ns: PathBuf, nstype: CloneFlags },
@@ -170,7 +170,9 @@ pub(crate) mod fake {
                         Call::Mount { src: src.as_ref().map(cut), target: cut(&target), fstype, flags, data }
                     }
                     Call::MoveMount { target } => Call::MoveMount { target: cut(&target) },
-                    Call::SetAttr { target, set, clear } => Call::SetAttr { target: cut(&target), set, clear },
+                    Call::SetAttr { target, set, clear, recursive } => {
+                        Call::SetAttr { target: cut(&target), set, clear, recursive }
+                    }
                     Call::Mknod { path, kind, dev } => Call::Mknod { path: cut(&path), kind, dev },
                     Call::Lchown { path } => Call::Lchown { path: cut(&path) },
                     other => other,
@@ -209,8 +211,8 @@ pub(crate) mod fake {
             Ok(())
         }
 
-        fn mount_setattr_recursive(&self, target: &Path, set: u64, clear: u64) -> Result<()> {
-            self.push(Call::SetAttr { target: resolve(target), set, clear });
+        fn mount_setattr(&self, target: &Path, set: u64, clear: u64, recursive: bool) -> Result<()> {
+            self.push(Call::SetAttr { target: resolve(target), set, clear, recursive });
             Ok(())
         }
 
