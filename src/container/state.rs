@@ -181,7 +181,13 @@ impl Store {
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Err(Cause::NotExist),
             Err(source) => return Err(Cause::Io { what: "read state", path, source }),
         };
-        serde_json::from_slice(&data).map_err(Cause::Json)
+        // As text, as config.json is read: one instance of the spec's parser.
+        let text = String::from_utf8(data).map_err(|e| Cause::Io {
+            what: "read state",
+            path: path.clone(),
+            source: std::io::Error::new(std::io::ErrorKind::InvalidData, e),
+        })?;
+        serde_json::from_str(&text).map_err(Cause::Json)
     }
 
     /// Every container id with a state dir, sorted.

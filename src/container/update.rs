@@ -29,11 +29,15 @@ pub fn update(root: &Path, id: &str, patch: &Value) -> Result<LinuxResources, Co
     }
     let mut linux = st.config.linux().clone().unwrap_or_default();
     let current = linux.resources().clone().unwrap_or_default();
-    let mut merged = serde_json::to_value(&current).map_err(|e| err(Cause::Json(e)))?;
+    // Through text, not `to_value`/`from_value`: the resources are then read and
+    // written by the same serde instances as config.json and state.json.
+    let text = serde_json::to_string(&current).map_err(|e| err(Cause::Json(e)))?;
+    let mut merged: serde_json::Value = serde_json::from_str(&text).map_err(|e| err(Cause::Json(e)))?;
     let mut patch = patch.clone();
     drop_unchanged(&mut patch);
     merge(&mut merged, &patch);
-    let resources: LinuxResources = serde_json::from_value(merged).map_err(|e| err(Cause::Resources(e)))?;
+    let resources: LinuxResources =
+        serde_json::from_str(&merged.to_string()).map_err(|e| err(Cause::Resources(e)))?;
     let cg = cgroups::open(&st.cgroup).map_err(|e| err(e.into()))?;
     cg.set(&resources).map_err(|e| err(e.into()))?;
     linux.set_resources(Some(resources.clone()));
