@@ -22,6 +22,9 @@ pub(crate) mod sys;
 
 // The public API: what `src/bin/berth.rs` and the root tests need.
 pub use container::error_chain;
+/// For [`c_main!`]: the start-up the binary's C `main` runs first.
+#[doc(hidden)]
+pub use sys::entry::start as __entry_start;
 pub use sys::fd::recv_fd;
 /// A seccomp agent's side of a notify fd (the seccomp notify tests' listener).
 pub use sys::seccomp::{NotifResp, notif_recv, notif_send};

@@ -2,9 +2,14 @@
 //! result to an exit status. Errors are printed once: to the log (JSON for
 //! containerd and podman) and, when the log is a file, also to stderr.
 
+#![no_main]
+
 use berth::cli::CommandError;
 
-fn main() {
+berth::c_main!(real_main);
+
+/// Never returns: the status goes out through `std::process::exit`.
+fn real_main() {
     let cli = match berth::cli::Cli::parse_args(std::env::args_os()) {
         Ok(cli) => cli,
         Err(early) => {

@@ -36,8 +36,7 @@ pub fn update(root: &Path, id: &str, patch: &Value) -> Result<LinuxResources, Co
     let mut patch = patch.clone();
     drop_unchanged(&mut patch);
     merge(&mut merged, &patch);
-    let resources: LinuxResources =
-        serde_json::from_str(&merged.to_string()).map_err(|e| err(Cause::Resources(e)))?;
+    let resources: LinuxResources = serde_json::from_str(&merged.to_string()).map_err(|e| err(Cause::Resources(e)))?;
     let cg = cgroups::open(&st.cgroup).map_err(|e| err(e.into()))?;
     cg.set(&resources).map_err(|e| err(e.into()))?;
     linux.set_resources(Some(resources.clone()));

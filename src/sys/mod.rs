@@ -18,6 +18,8 @@
 //! - `time.rs`: the wall clock as RFC 3339 (UTC, nanoseconds), for state and logs;
 //! - `ops.rs`: the test seam, `MountOps`/`NsOps`/`CredOps` with the real `Linux`
 //!   and a recording fake (`ops::fake::Recorder`) for unit tests;
+//! - `entry.rs`: the binary's C `main` (`#![no_main]`) and the part of std's
+//!   runtime start-up berth needs (stdio open, SIGPIPE ignored);
 //! - `unwind.rs`: the `_Unwind_*` entry points std links against, as no-ops, in
 //!   builds that never unwind, so libgcc_s.so is not loaded;
 //! - `procfs.rs`: /proc files read whole in one read, not std's size probes;
@@ -29,6 +31,7 @@
 
 pub mod bpf;
 pub mod capset;
+pub mod entry;
 pub mod fd;
 pub mod mount;
 pub mod mountinfo;

@@ -1,0 +1,50 @@
+//! The C `main` of the `berth` binary, which is `#![no_main]`: std's runtime
+//! start-up (`lang_start`) is not linked, and with it goes its main-thread stack
+//! guard, which asks glibc's `pthread_getattr_np` where the stack is — through
+//! /proc/self/maps and `sscanf`. Statically linked (the release build, see the
+//! Makefile), that is 130 kB of glibc and a read of /proc/self/maps at every
+//! start left out. What std's start-up did that berth needs is done here: fds 0,
+//! 1 and 2 are made open (on /dev/null) when the caller closed them, and SIGPIPE
+//! is ignored, so a write to a closed pipe is an `EPIPE` error, not a kill. Left
+//! out: the "has overflowed its stack" message (an overflow is a plain SIGSEGV)
+//! and the name "main" of the main thread (a panic aborts in either case).
+//! `std::env::args` needs nothing: glibc hands it argv through `.init_array`.
+
+use std::os::fd::IntoRawFd;
+
+use nix::errno::Errno;
+use nix::fcntl::{FcntlArg, OFlag, fcntl};
+use nix::sys::signal::{SigHandler, Signal, signal};
+use nix::sys::stat::Mode;
+
+/// Define the binary's C `main`: it runs [`start`], then `body`, which must end
+/// the process (`std::process::exit`, which flushes stdout as std's runtime
+/// would). Used once, in `src/bin/berth.rs`.
+#[macro_export]
+macro_rules! c_main {
+    ($body:path) => {
+        // SAFETY: the one `main` symbol of the binary (`#![no_main]`: std
+        // defines none), with C's signature; libc's start-up calls it once.
+        #[unsafe(no_mangle)]
+        extern "C" fn main(_argc: ::std::ffi::c_int, _argv: *const *const ::std::ffi::c_char) -> ::std::ffi::c_int {
+            $crate::__entry_start();
+            $body();
+            0
+        }
+    };
+}
+
+/// What std's runtime does before `main` that berth relies on.
+pub fn start() {
+    for fd in 0..=2 {
+        if fcntl(fd, FcntlArg::F_GETFD) == Err(Errno::EBADF) {
+            // The lowest free fd: this one, as the lower ones are open.
+            if let Ok(null) = super::fd::open("/dev/null", OFlag::O_RDWR, Mode::empty()) {
+                let _ = null.into_raw_fd();
+            }
+        }
+    }
+    // SAFETY: SIG_IGN installs no handler, so no code of ours can run in signal
+    // context; nothing else changes SIGPIPE's disposition concurrently (one thread).
+    let _ = unsafe { signal(Signal::SIGPIPE, SigHandler::SigIgn) };
+}
