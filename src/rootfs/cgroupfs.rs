@@ -153,7 +153,9 @@ fn subdir(dir: &OwnedFd, name: &OsStr) -> Result<OwnedFd, sys::Error> {
 /// The cgroup mount's flags on every hierarchy mount, and the tmpfs under them
 /// read-only with it, as runc's remount of each: with one mount_setattr on the
 /// whole tree (the fresh mounts of a cgroup namespace already have them), then
-/// the tmpfs's own when they differ. Kernels before 5.12 get runc's remounts.
+/// the tmpfs's own when they differ. Kernels before 5.12 (no mount_setattr) and
+/// 5.12–5.13 (no MOUNT_ATTR_NOSYMFOLLOW: EINVAL, before anything changed) get
+/// runc's remounts.
 fn set_flags(
     ops: &dyn MountOps,
     root: &Root,
@@ -163,15 +165,14 @@ fn set_flags(
     flags: MsFlags,
 ) -> Result<(), sys::Error> {
     let own = TMPFS_FLAGS | (flags & MsFlags::MS_RDONLY);
-    let (set, clear) = super::options::remount_attrs(flags);
-    match ops.mount_setattr(&proc_fd(tmpfs), set, clear, true) {
-        Err(e) if e.errno == Errno::ENOSYS => {}
+    // The tmpfs keeps its relatime, as a remount without an atime option does.
+    let tmpfs_attrs = super::options::remount_attrs(own | MsFlags::MS_RELATIME);
+    let attrs = super::options::remount_attrs(flags);
+    match ops.mount_setattr(&proc_fd(tmpfs), attrs.0, attrs.1, true) {
+        Err(e) if matches!(e.errno, Errno::ENOSYS | Errno::EINVAL) => {}
         Err(e) => return Err(e),
-        Ok(()) if own == flags => return Ok(()),
-        Ok(()) => {
-            let (set, clear) = super::options::remount_attrs(own);
-            return ops.mount_setattr(&proc_fd(tmpfs), set, clear, false);
-        }
+        Ok(()) if attrs == tmpfs_attrs => return Ok(()),
+        Ok(()) => return ops.mount_setattr(&proc_fd(tmpfs), tmpfs_attrs.0, tmpfs_attrs.1, false),
     }
     for name in made {
         let dir = sys::mount::openat2(tmpfs.as_fd(), Path::new(name), libc::O_PATH, 0, sys::mount::RESOLVE_BENEATH)?;

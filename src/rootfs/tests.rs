@@ -152,3 +152,41 @@ fn a_masked_path_that_is_a_symlink_is_refused() {
     assert!(err.contains("is a symlink"), "{err}");
     assert!(rec.calls().is_empty());
 }
+
+/// The v1 cgroup mount (on a host with v1 hierarchies): one recursive
+/// mount_setattr gives every bind and the tmpfs their flags; without
+/// mount_setattr (ENOSYS, or EINVAL for an attribute the kernel lacks) each is
+/// remounted as runc does.
+#[test]
+fn v1_cgroup_flags_in_one_setattr_or_remounts_without_it() {
+    let json = r#"{"ociVersion": "1.0.2", "root": {"path": "rootfs"}, "mounts": [
+        {"destination": "/sys/fs/cgroup", "type": "cgroup", "source": "cgroup",
+         "options": ["nosuid", "noexec", "nodev", "relatime", "ro"]}],
+        "linux": {"namespaces": [{"type": "mount"}]}}"#;
+    for fail in [None, Some(nix::errno::Errno::ENOSYS), Some(nix::errno::Errno::EINVAL)] {
+        let tmp = tempfile::tempdir().unwrap();
+        let rootfs = tmp.path().canonicalize().unwrap();
+        let rec = Recorder { fail_setattr: fail, ..Recorder::default() };
+        prepare(&rec, &spec(json), &rootfs, false, &Vec::new()).unwrap();
+        let got = lines(&rec.under(&rootfs));
+        if !got.iter().any(|l| l == "tmpfs /sys/fs/cgroup") {
+            return; // a cgroup2-only host: one fresh mount or bind, no tmpfs
+        }
+        let binds = got.iter().filter(|l| l.starts_with("bind /sys/fs/cgroup/")).count();
+        assert!(binds > 0, "{got:?}");
+        // runc's default options are the tmpfs's own plus relatime: one call.
+        let setattrs: Vec<Call> = rec.calls().into_iter().filter(|c| matches!(c, Call::SetAttr { .. })).collect();
+        assert_eq!(setattrs.len(), 1, "{setattrs:?}");
+        let Call::SetAttr { set, recursive, .. } = &setattrs[0] else { unreachable!() };
+        assert!(*recursive && set & crate::sys::mount::MOUNT_ATTR_RDONLY != 0);
+        let remounts: Vec<&String> = got.iter().filter(|l| l.starts_with("remount")).collect();
+        match fail {
+            None => assert!(remounts.is_empty(), "{got:?}"),
+            Some(_) => {
+                assert_eq!(remounts.len(), binds + 1, "{got:?}");
+                assert!(remounts.iter().all(|l| l.ends_with(" ro")), "{got:?}");
+                assert_eq!(remounts.last().unwrap().as_str(), "remount /sys/fs/cgroup ro");
+            }
+        }
+    }
+}

@@ -147,11 +147,13 @@ pub(crate) mod fake {
     }
 
     /// Records every call, in order, and makes none: each succeeds, except a
-    /// mount onto a target listed in `fail_mounts`, which fails with EPERM.
+    /// mount onto a target listed in `fail_mounts`, which fails with EPERM, and
+    /// every mount_setattr when `fail_setattr` names an errno.
     #[derive(Default)]
     pub(crate) struct Recorder {
         pub calls: RefCell<Vec<Call>>,
         pub fail_mounts: Vec<PathBuf>,
+        pub fail_setattr: Option<Errno>,
     }
 
     impl Recorder {
@@ -213,7 +215,10 @@ pub(crate) mod fake {
 
         fn mount_setattr(&self, target: &Path, set: u64, clear: u64, recursive: bool) -> Result<()> {
             self.push(Call::SetAttr { target: resolve(target), set, clear, recursive });
-            Ok(())
+            match self.fail_setattr {
+                Some(e) => Err(crate::sys::Error::new("mount_setattr", e)),
+                None => Ok(()),
+            }
         }
 
         fn mknod(&self, path: &Path, kind: SFlag, _mode: Mode, dev: u64) -> std::result::Result<(), Errno> {
