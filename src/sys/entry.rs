@@ -34,13 +34,16 @@ macro_rules! c_main {
     };
 }
 
-/// What std's runtime does before `main` that berth relies on.
+/// What std's runtime does before `main` that berth relies on. Without
+/// /dev/null to fill a closed stdio fd, it aborts as std's does: the next file
+/// opened would take that fd and receive what berth prints.
 pub fn start() {
     for fd in 0..=2 {
         if fcntl(fd, FcntlArg::F_GETFD) == Err(Errno::EBADF) {
             // The lowest free fd: this one, as the lower ones are open.
-            if let Ok(null) = super::fd::open("/dev/null", OFlag::O_RDWR, Mode::empty()) {
-                let _ = null.into_raw_fd();
+            match super::fd::open("/dev/null", OFlag::O_RDWR, Mode::empty()) {
+                Ok(null) => _ = null.into_raw_fd(),
+                Err(_) => std::process::abort(),
             }
         }
     }
