@@ -176,17 +176,13 @@ impl Store {
 
     pub fn load(&self, id: &ContainerId) -> Result<State, Cause> {
         let path = self.dir(id).join("state.json");
-        let data = match fs::read(&path) {
-            Ok(d) => d,
+        // As text, as config.json is read: one instance of the spec's parser (a
+        // file that is not UTF-8 is an InvalidData error naming it).
+        let text = match fs::read_to_string(&path) {
+            Ok(t) => t,
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Err(Cause::NotExist),
             Err(source) => return Err(Cause::Io { what: "read state", path, source }),
         };
-        // As text, as config.json is read: one instance of the spec's parser.
-        let text = String::from_utf8(data).map_err(|e| Cause::Io {
-            what: "read state",
-            path: path.clone(),
-            source: std::io::Error::new(std::io::ErrorKind::InvalidData, e),
-        })?;
         serde_json::from_str(&text).map_err(Cause::Json)
     }
 
