@@ -80,6 +80,23 @@ fn delete_force_kills_a_running_container() {
 
 #[test]
 #[ignore = "needs root"]
+fn run_whose_container_is_deleted_by_force_elsewhere_exits_137_and_leaves_nothing() {
+    // `run` deletes its container from the state it holds in memory: when a
+    // `delete --force` from elsewhere got there first, it finds nothing to do.
+    let b = Bundle::new("lc-runforce", &["sleep", "1000"]);
+    let mut run = b.cmd(&["run", "--bundle", b.path().to_str().unwrap(), "lc-runforce"]);
+    run.stdout(std::process::Stdio::null()).stderr(std::process::Stdio::piped());
+    let child = run.spawn().expect("spawn berth run");
+    assert!(wait_until(|| b.berth(&["state", "lc-runforce"]).stdout.windows(9).any(|w| w == b"\"running\"")));
+    assert!(b.berth(&["delete", "--force", "lc-runforce"]).status.success());
+    let out = child.wait_with_output().expect("wait for berth run");
+    assert_eq!(out.status.code(), Some(137), "run: {}", text(&out.stderr));
+    assert_eq!(text(&out.stderr), "", "run printed an error");
+    b.assert_clean();
+}
+
+#[test]
+#[ignore = "needs root"]
 fn delete_of_a_created_container_kills_init() {
     let b = Bundle::new("lc-delcreated", &["true"]);
     assert!(b.create(&[]).status.success());

@@ -1,10 +1,12 @@
-//! Which cgroup hierarchies the host has, read from a mountinfo file: cgroup v1
+//! Which cgroup hierarchies the host has (`sys::cgroupinfo`, from mountinfo): cgroup v1
 //! controllers (each on its own mount, or comounted), a cgroup2 mount, or both
 //! (hybrid: v1 controllers plus a cgroup2 mount that owns some controllers). Paths
 //! are parameters so unit tests run on fixtures.
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
+
+use crate::sys::cgroupinfo::Hierarchy;
 
 /// The host's cgroup hierarchies.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -29,20 +31,25 @@ impl Layout {
     }
 
     /// Parse `mountinfo`; `unified_controllers` is read from the cgroup2 mount.
+    #[cfg(test)]
     pub fn parse(mountinfo: &str) -> Layout {
+        Layout::from_hierarchies(&crate::sys::cgroupinfo::hierarchies(mountinfo))
+    }
+
+    /// Each v1 controller (or `name=`) at its hierarchy's mount, and the cgroup2
+    /// mount; `unified_controllers` is left to the caller.
+    fn from_hierarchies(hierarchies: &[Hierarchy]) -> Layout {
         let mut layout = Layout::default();
-        for m in crate::sys::mountinfo::parse(mountinfo) {
-            match m.fstype.as_str() {
-                "cgroup" => {
-                    for opt in &m.super_options {
-                        if opt == "rw" || opt == "ro" || opt.starts_with("release_agent") || opt == "clone_children" {
-                            continue;
-                        }
-                        layout.v1.entry(opt.clone()).or_insert_with(|| m.mountpoint.clone());
-                    }
+        for h in hierarchies {
+            if h.is_v2() {
+                layout.unified.get_or_insert_with(|| h.mountpoint.clone());
+                continue;
+            }
+            for opt in h.options.split(',') {
+                if opt.is_empty() || opt.starts_with("release_agent") || opt == "clone_children" {
+                    continue;
                 }
-                "cgroup2" if layout.unified.is_none() => layout.unified = Some(m.mountpoint),
-                _ => {}
+                layout.v1.entry(opt.to_string()).or_insert_with(|| h.mountpoint.clone());
             }
         }
         layout
@@ -50,7 +57,7 @@ impl Layout {
 
     /// The host's layout.
     pub fn detect() -> Layout {
-        let mut l = Layout::parse(&crate::sys::procfs::read("/proc/self/mountinfo").unwrap_or_default());
+        let mut l = Layout::from_hierarchies(crate::sys::cgroupinfo::host_hierarchies());
         if let Some(u) = &l.unified {
             l.unified_controllers = read_controllers(&u.join("cgroup.controllers"));
         }
@@ -82,9 +89,7 @@ pub fn read_controllers(path: &Path) -> Vec<String> {
 /// path, and "" → the cgroup2 path.
 pub fn own_cgroups(text: &str) -> BTreeMap<String, PathBuf> {
     let mut out = BTreeMap::new();
-    for line in text.lines() {
-        let mut parts = line.splitn(3, ':');
-        let (Some(_), Some(controllers), Some(path)) = (parts.next(), parts.next(), parts.next()) else { continue };
+    for (controllers, path) in crate::sys::cgroupinfo::memberships(text) {
         if controllers.is_empty() {
             out.insert(String::new(), PathBuf::from(path));
         }

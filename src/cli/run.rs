@@ -82,7 +82,7 @@ pub fn run(g: &Global, args: Args) -> anyhow::Result<i32> {
     }
     let code = supervise(created.pid, &signals, master.as_ref())?;
     if !args.keep {
-        container::delete(&g.root, &id, true)?;
+        container::delete_run(&g.root, &id, &created)?;
     }
     Ok(code)
 }

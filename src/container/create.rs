@@ -47,8 +47,12 @@ pub struct CreateOptions {
 /// when joining a pid namespace forced an intermediate fork).
 pub struct Created {
     pub pid: Pid,
-    /// With `started_by_caller`: the channel to init, which waits for `Start`.
-    waiting: Option<(Channel, State)>,
+    /// With `started_by_caller`: the channel to init, which waits for `Start`
+    /// (taken by [`start_created`]).
+    channel: Option<Channel>,
+    /// With `started_by_caller`: the state saved, for `delete_run` once the
+    /// caller has reaped init.
+    pub(super) state: Option<State>,
 }
 
 pub fn create(opts: &CreateOptions) -> Result<Created, ContainerError> {
@@ -196,7 +200,10 @@ fn create_in(
     if let Some(pid_file) = &opts.pid_file {
         write_pid_file(pid_file, pid)?;
     }
-    Ok(Created { pid, waiting: opts.started_by_caller.then_some((parent_ch, state)) })
+    if opts.started_by_caller {
+        return Ok(Created { pid, channel: Some(parent_ch), state: Some(state) });
+    }
+    Ok(Created { pid, channel: None, state: None })
 }
 
 /// The seccomp filter, compiled before clone (errors reach the user directly,
@@ -438,7 +445,7 @@ fn run_runtime_hooks(state: &State) -> Result<(), Cause> {
 /// child, reaped by nobody but us, so /proc tells a silent death from an execve.
 pub fn start_created(id: &str, created: &mut Created) -> Result<(), ContainerError> {
     let err = |c: Cause| c.into_error(id, "start");
-    let Some((ch, state)) = created.waiting.take() else {
+    let (Some(ch), Some(state)) = (created.channel.take(), created.state.as_ref()) else {
         return Err(err(Cause::AlreadyStarted));
     };
     let outcome = match ch.recv().map_err(|e| err(e.into()))? {
@@ -450,11 +457,11 @@ pub fn start_created(id: &str, created: &mut Created) -> Result<(), ContainerErr
     if let Err(e) = outcome {
         // Init exits after its error: wait until it is gone, so that the
         // container reads `stopped` once start has failed (as `start`).
-        super::start::wait_gone(&state);
+        super::start::wait_gone(state);
         return Err(err(e));
     }
     tracing::debug!(id, "start: init went on to execve");
-    super::start::poststart(id, &state);
+    super::start::poststart(id, state);
     Ok(())
 }
 

@@ -7,9 +7,10 @@ use std::time::{Duration, Instant};
 use nix::sys::signal::{Signal, kill};
 use nix::unistd::Pid;
 
+use super::create::Created;
 use super::error::{Cause, ContainerError};
 use super::kill::kill_cgroup;
-use super::state::{self, Status, Store};
+use super::state::{self, State, Status, Store};
 use super::{ContainerId, load_state as load};
 use crate::{cgroups, hooks};
 
@@ -36,6 +37,39 @@ pub fn delete(root: &Path, id: &str, force: bool) -> Result<(), ContainerError> 
         Ok(s) => s,
         Err(e) => return missing(e),
     };
+    remove(&store, &cid, &st, status, force)
+}
+
+/// `run`'s delete of the container it created, started and reaped: as
+/// `delete --force`, with the state `create` saved, from memory instead of two
+/// reads of state.json (`update` changes only the resources, which delete does
+/// not use). Under the lock only the state's presence is checked: a
+/// `delete --force` from elsewhere may have removed the container meanwhile.
+/// A container made without `started_by_caller` is deleted as by `delete --force`.
+pub fn delete_run(root: &Path, id: &str, created: &Created) -> Result<(), ContainerError> {
+    let Some(st) = created.state.as_ref().filter(|st| st.id == id) else {
+        return delete(root, id, true);
+    };
+    let err = |c: Cause| c.into_error(id, "delete");
+    let cid = ContainerId::new(id).map_err(err)?;
+    let store = Store::new(root);
+    let _lock = match store.lock(&cid) {
+        Ok(l) => l,
+        Err(Cause::NotExist) => return Ok(()),
+        Err(c) => return Err(err(c)),
+    };
+    if !store.dir(&cid).join("state.json").exists() {
+        return store.remove(&cid).map_err(err);
+    }
+    remove(&store, &cid, st, store.status(st), true)
+}
+
+/// The steps of `delete` once the container is loaded and locked: kill init
+/// (created, or `force`), the mounts made in the caller's mount namespace, the
+/// cgroup, the state, then the poststop hooks.
+fn remove(store: &Store, cid: &ContainerId, st: &State, status: Status, force: bool) -> Result<(), ContainerError> {
+    let id = cid.as_str();
+    let err = |c: Cause| c.into_error(id, "delete");
     tracing::debug!(id, %status, force, "delete");
     match status {
         Status::Stopped => {}
@@ -59,7 +93,7 @@ pub fn delete(root: &Path, id: &str, force: bool) -> Result<(), ContainerError> 
         }
     }
     tracing::debug!(id, "delete: cgroup removed");
-    store.remove(&cid).map_err(err)?;
+    store.remove(cid).map_err(err)?;
     tracing::debug!(id, "delete: state removed");
     // Poststop failures are logged, not fatal, and the remaining hooks still run
     // (runtime spec "Lifecycle" step 13).

@@ -24,7 +24,7 @@ mod userns;
 
 pub use checkpoint::{CheckpointOptions, CriuCommon, RestoreOptions, checkpoint, restore, wait_restored};
 pub use create::{CreateOptions, create, start_created, write_pid_file};
-pub use delete::delete;
+pub use delete::{delete, delete_run};
 pub use error::{Cause, ContainerError, error_chain};
 pub use events::{Event, stats, stream};
 pub use exec::{ExecOptions, exec, load_process};

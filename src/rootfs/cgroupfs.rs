@@ -17,58 +17,17 @@ use super::RootfsError;
 use super::options::MountOptions;
 use super::resolve::{Kind, Root, proc_fd};
 use crate::sys;
+use crate::sys::cgroupinfo::Hierarchy;
 use crate::sys::ops::MountOps;
 
-/// One cgroup hierarchy mounted on the host.
-struct Hierarchy {
-    mountpoint: PathBuf,
-    fstype: String,
-    /// Super options without rw/ro: the controllers (v1) or "" (v2).
-    options: String,
-}
-
-/// Each hierarchy once, at its first mount (the host's, mounted at boot): other
-/// containers' cgroup mounts (a container without a mount namespace, a rootfs
-/// on a shared mount) show up in our mountinfo too, and may be gone by the time
-/// we bind from them.
-fn host_hierarchies() -> Vec<Hierarchy> {
-    let text = sys::procfs::read("/proc/self/mountinfo").unwrap_or_default();
-    hierarchies_in(&text)
-}
-
-fn hierarchies_in(mountinfo: &str) -> Vec<Hierarchy> {
-    let mut found: Vec<Hierarchy> = Vec::new();
-    for m in sys::mountinfo::parse(mountinfo) {
-        if m.fstype != "cgroup" && m.fstype != "cgroup2" {
-            continue;
-        }
-        let options =
-            m.super_options.iter().filter(|o| *o != "rw" && *o != "ro").cloned().collect::<Vec<_>>().join(",");
-        if found.iter().any(|h| h.fstype == m.fstype && h.options == options) {
-            continue;
-        }
-        found.push(Hierarchy { options, mountpoint: m.mountpoint, fstype: m.fstype });
-    }
-    found
-}
-
 /// This process's cgroup path on the hierarchy `h`, from `own` (the text of
-/// /proc/self/cgroup).
+/// /proc/self/cgroup), relative to the hierarchy's root.
 fn own_path(own: &str, h: &Hierarchy) -> Option<PathBuf> {
-    for line in own.lines() {
-        let mut parts = line.splitn(3, ':');
-        let (_, controllers, path) = (parts.next()?, parts.next()?, parts.next()?);
-        let matches = if h.fstype == "cgroup2" {
-            controllers.is_empty()
-        } else {
-            let want: Vec<&str> = h.options.split(',').filter(|o| !o.starts_with("none")).collect();
-            controllers.split(',').any(|c| want.contains(&c))
-        };
-        if matches {
-            return Some(PathBuf::from(path.trim_start_matches('/')));
-        }
-    }
-    None
+    let want: Vec<&str> = h.options.split(',').filter(|o| !o.starts_with("none")).collect();
+    let (_, path) = sys::cgroupinfo::memberships(own).find(|(controllers, _)| {
+        if h.is_v2() { controllers.is_empty() } else { controllers.split(',').any(|c| want.contains(&c)) }
+    })?;
+    Some(PathBuf::from(path.trim_start_matches('/')))
 }
 
 pub(super) fn mount_cgroup(
@@ -87,12 +46,12 @@ pub(super) fn mount_cgroup(
         call,
         source: e,
     };
-    let hierarchies = host_hierarchies();
+    let hierarchies = sys::cgroupinfo::host_hierarchies();
     // Read once for every hierarchy (init joined the container's cgroups first),
     // and only when a bind needs it: in a cgroup namespace a fresh mount does not.
     let own = OnceCell::new();
     let flags = opts.flags.difference(MsFlags::MS_REMOUNT | MsFlags::MS_BIND | MsFlags::MS_REC);
-    let unified_only = hierarchies.iter().all(|h| h.fstype == "cgroup2");
+    let unified_only = hierarchies.iter().all(Hierarchy::is_v2);
     if unified_only {
         let Some(h) = hierarchies.first() else {
             return Err(err(
@@ -217,22 +176,4 @@ fn mount_one(
     ops.mount(Some(&src), &proc_fd(target), None, MsFlags::MS_BIND | MsFlags::MS_REC, None)
         .map_err(|e| sys::Error::with_path("mount bind", &src, e))?;
     Ok(true)
-}
-
-#[cfg(test)]
-mod tests {
-    use super::hierarchies_in;
-
-    #[test]
-    fn each_hierarchy_once_at_its_first_mount() {
-        let text = "\
-30 25 0:26 / /sys/fs/cgroup/cpu,cpuacct rw,nosuid - cgroup cgroup rw,cpu,cpuacct
-31 25 0:27 / /sys/fs/cgroup/memory rw,nosuid - cgroup cgroup rw,memory
-32 25 0:28 / /sys/fs/cgroup/unified rw,nosuid - cgroup2 cgroup2 rw
-90 80 0:26 /c1 /tmp/b/rootfs/sys/fs/cgroup/cpu,cpuacct ro,nosuid - cgroup cgroup rw,cpu,cpuacct
-91 80 0:27 /c1 /tmp/b/rootfs/sys/fs/cgroup/memory ro,nosuid - cgroup cgroup rw,memory
-";
-        let got: Vec<String> = hierarchies_in(text).iter().map(|h| h.mountpoint.display().to_string()).collect();
-        assert_eq!(got, ["/sys/fs/cgroup/cpu,cpuacct", "/sys/fs/cgroup/memory", "/sys/fs/cgroup/unified"]);
-    }
 }

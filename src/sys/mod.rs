@@ -24,13 +24,17 @@
 //!   builds that never unwind, so libgcc_s.so is not loaded;
 //! - `procfs.rs`: /proc files read whole in one read, not std's size probes;
 //! - `mountinfo.rs`: the one parser of /proc/<pid>/mountinfo (no syscall, no
-//!   `unsafe`: shared by cgroups and rootfs, which may not import each other).
+//!   `unsafe`: shared by cgroups and rootfs, which may not import each other);
+//! - `cgroupinfo.rs`: the host's cgroup hierarchies (read once per process, and
+//!   inherited by init through clone) and the one parser of /proc/<pid>/cgroup,
+//!   for the same two.
 //!
 //! pivot_root, mount, setns and the rest that nix wraps safely are called from
 //! nix where they are used.
 
 pub mod bpf;
 pub mod capset;
+pub mod cgroupinfo;
 pub mod entry;
 pub mod fd;
 pub mod mount;
