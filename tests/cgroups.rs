@@ -227,6 +227,15 @@ fn update_reads_the_document_or_the_flags_as_runc() {
         assert_eq!(out.status.code(), Some(1), "{args:?}");
         assert!(text(&out.stderr).contains(msg), "{args:?}: {}", text(&out.stderr));
     }
+    // A document of the wrong type is named by field, as runc's unmarshal error
+    // is, and changes nothing.
+    fs::write(&res, r#"{"pids": {"limit": "many"}}"#).unwrap();
+    let out = b.berth(&["update", "-r", res.to_str().unwrap(), &b.id]);
+    assert_eq!(out.status.code(), Some(1));
+    let err = text(&out.stderr);
+    assert!(err.contains(r#"linux.resources.pids.limit: invalid type: string "many", expected i64"#), "{err}");
+    assert!(!err.contains("column"), "{err}");
+    assert_eq!(host_file(&b, "pids", "pids.max"), pids_before);
     assert_eq!(host_file(&b, "memory", "memory.limit_in_bytes"), "67108864");
 }
 

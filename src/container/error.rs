@@ -86,8 +86,10 @@ pub enum Cause {
         #[source]
         source: serde_json::Error,
     },
-    #[error("linux.resources")]
-    Resources(#[source] serde_json::Error),
+    /// The resources `update` merged do not parse: the field (`memory.limit`)
+    /// and serde's message.
+    #[error("linux.resources{}{field}: {message}", if field.is_empty() { "" } else { "." })]
+    Resources { field: String, message: String },
     /// newuidmap/newgidmap refused the mapping; their stderr.
     #[error("{program}: {stderr}")]
     IdMapTool { program: String, stderr: String },

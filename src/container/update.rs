@@ -36,7 +36,8 @@ pub fn update(root: &Path, id: &str, patch: &Value) -> Result<LinuxResources, Co
     let mut patch = patch.clone();
     drop_unchanged(&mut patch);
     merge(&mut merged, &patch);
-    let resources: LinuxResources = serde_json::from_str(&merged.to_string()).map_err(|e| err(Cause::Resources(e)))?;
+    let text = merged.to_string();
+    let resources: LinuxResources = serde_json::from_str(&text).map_err(|e| err(resources_error(&text, &e)))?;
     let cg = cgroups::open(&st.cgroup).map_err(|e| err(e.into()))?;
     cg.set(&resources).map_err(|e| err(e.into()))?;
     linux.set_resources(Some(resources.clone()));
@@ -81,6 +82,80 @@ fn drop_unchanged(patch: &mut Value) {
     }
 }
 
+/// A parse error of the merged resources, named by field as runc's are
+/// (`memory.limit`): serde_json gives only a position, in a text the user never
+/// wrote.
+fn resources_error(text: &str, e: &serde_json::Error) -> Cause {
+    let whole = e.to_string();
+    let position = format!(" at line {} column {}", e.line(), e.column());
+    let message = whole.strip_suffix(&position).unwrap_or(&whole).to_string();
+    Cause::Resources { field: field_at(text, e.column()), message }
+}
+
+/// The field that 1-based `column` of the one-line JSON `text` falls in, as a
+/// path: `memory.limit`, `devices[1].allow`; "" at the top level.
+fn field_at(text: &str, column: usize) -> String {
+    struct Frame {
+        array: bool,
+        index: usize,
+        key: String,
+    }
+    let mut frames: Vec<Frame> = Vec::new();
+    let (mut in_string, mut escaped, mut string) = (false, false, String::new());
+    let mut want_key = false;
+    for c in text.chars().take(column.saturating_sub(1)) {
+        if in_string {
+            match c {
+                _ if escaped => {
+                    escaped = false;
+                    string.push(c);
+                }
+                '\\' => escaped = true,
+                '"' => {
+                    in_string = false;
+                    if want_key && let Some(f) = frames.last_mut() {
+                        f.key = std::mem::take(&mut string);
+                        want_key = false;
+                    }
+                }
+                _ => string.push(c),
+            }
+            continue;
+        }
+        match c {
+            '"' => {
+                in_string = true;
+                string.clear();
+            }
+            '{' | '[' => {
+                frames.push(Frame { array: c == '[', index: 0, key: String::new() });
+                want_key = c == '{';
+            }
+            '}' | ']' => {
+                frames.pop();
+            }
+            ',' => match frames.last_mut() {
+                Some(f) if f.array => f.index += 1,
+                Some(_) => want_key = true,
+                None => {}
+            },
+            _ => {}
+        }
+    }
+    let mut path = String::new();
+    for f in &frames {
+        if f.array {
+            path.push_str(&format!("[{}]", f.index));
+        } else if !f.key.is_empty() {
+            if !path.is_empty() {
+                path.push('.');
+            }
+            path.push_str(&f.key);
+        }
+    }
+    path
+}
+
 /// Deep merge: objects merge key by key, anything else replaces.
 fn merge(base: &mut Value, patch: &Value) {
     match (base, patch) {
@@ -97,6 +172,21 @@ fn merge(base: &mut Value, patch: &Value) {
 mod tests {
     use super::*;
     use serde_json::json;
+
+    fn error_of(text: &str) -> String {
+        let e = serde_json::from_str::<LinuxResources>(text).unwrap_err();
+        resources_error(text, &e).to_string()
+    }
+
+    #[test]
+    fn a_resources_error_names_the_field_not_a_position() {
+        let msg = error_of(r#"{"memory":{"swap":5,"limit":"x"},"pids":{"limit":1}}"#);
+        assert_eq!(msg, r#"linux.resources.memory.limit: invalid type: string "x", expected i64"#);
+        let msg = error_of(r#"{"devices":[{"allow":true},{"allow":"no","access":"r"}]}"#);
+        assert_eq!(msg, r#"linux.resources.devices[1].allow: invalid type: string "no", expected a boolean"#);
+        let msg = error_of(r#"{"cpu":{"cpus":"0,\"1"},"memory":{"limit":-1.5}}"#);
+        assert!(msg.starts_with("linux.resources.memory.limit: invalid type: floating point"), "{msg}");
+    }
 
     #[test]
     fn merge_keeps_unnamed_fields() {
