@@ -92,8 +92,9 @@ fn resources_error(text: &str, e: &serde_json::Error) -> Cause {
     Cause::Resources { field: field_at(text, e.column()), message }
 }
 
-/// The field that 1-based `column` of the one-line JSON `text` falls in, as a
-/// path: `memory.limit`, `devices[1].allow`; "" at the top level.
+/// The field that 1-based `column` (serde_json counts bytes) of the one-line
+/// JSON `text` falls in, as a path: `memory.limit`, `devices[1].allow`; "" at
+/// the top level.
 fn field_at(text: &str, column: usize) -> String {
     struct Frame {
         array: bool,
@@ -101,20 +102,20 @@ fn field_at(text: &str, column: usize) -> String {
         key: String,
     }
     let mut frames: Vec<Frame> = Vec::new();
-    let (mut in_string, mut escaped, mut string) = (false, false, String::new());
+    let (mut in_string, mut escaped, mut string) = (false, false, Vec::new());
     let mut want_key = false;
-    for c in text.chars().take(column.saturating_sub(1)) {
+    for &c in text.as_bytes().iter().take(column.saturating_sub(1)) {
         if in_string {
             match c {
                 _ if escaped => {
                     escaped = false;
                     string.push(c);
                 }
-                '\\' => escaped = true,
-                '"' => {
+                b'\\' => escaped = true,
+                b'"' => {
                     in_string = false;
                     if want_key && let Some(f) = frames.last_mut() {
-                        f.key = std::mem::take(&mut string);
+                        f.key = String::from_utf8_lossy(&string).into_owned();
                         want_key = false;
                     }
                 }
@@ -123,18 +124,18 @@ fn field_at(text: &str, column: usize) -> String {
             continue;
         }
         match c {
-            '"' => {
+            b'"' => {
                 in_string = true;
                 string.clear();
             }
-            '{' | '[' => {
-                frames.push(Frame { array: c == '[', index: 0, key: String::new() });
-                want_key = c == '{';
+            b'{' | b'[' => {
+                frames.push(Frame { array: c == b'[', index: 0, key: String::new() });
+                want_key = c == b'{';
             }
-            '}' | ']' => {
+            b'}' | b']' => {
                 frames.pop();
             }
-            ',' => match frames.last_mut() {
+            b',' => match frames.last_mut() {
                 Some(f) if f.array => f.index += 1,
                 Some(_) => want_key = true,
                 None => {}
@@ -186,6 +187,9 @@ mod tests {
         assert_eq!(msg, r#"linux.resources.devices[1].allow: invalid type: string "no", expected a boolean"#);
         let msg = error_of(r#"{"cpu":{"cpus":"0,\"1"},"memory":{"limit":-1.5}}"#);
         assert!(msg.starts_with("linux.resources.memory.limit: invalid type: floating point"), "{msg}");
+        // Columns count bytes: a multi-byte value before the error moves it.
+        let msg = error_of(r#"{"unified":{"é.x":"ü"},"pids":{"limit":true}}"#);
+        assert_eq!(msg, "linux.resources.pids.limit: invalid type: boolean `true`, expected i64");
     }
 
     #[test]
