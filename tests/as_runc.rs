@@ -7,7 +7,7 @@ use std::process::Command;
 
 use serde_json::{Value, json};
 
-use crate::common::{Bundle, berth_spec, cgroup2_unified, runc_run, text};
+use crate::common::{Bundle, LOOP, Runc, berth_spec, cgroup2_unified, runc_msg, runc_run, running, text, wait_until};
 
 /// `berth spec` writes runc's default config: the same document but for the
 /// version, the hostname and, as runc 1.2 (not 1.1.5), a cgroup namespace on a
@@ -184,4 +184,87 @@ fn default_device_rules_are_runcs() {
     };
     assert_eq!(rules(bpid), rules(rpid));
     b.ok(&["delete", "--force", &b.id]);
+}
+
+/// A command refused for the container's status, in runc's words and with its
+/// exit code: pause of a paused container, exec into a paused or a stopped one,
+/// start of a stopped one. containerd and podman read some of these texts.
+#[test]
+#[ignore = "needs root"]
+fn status_refusals_are_worded_as_runcs() {
+    let runc = Runc::with("rc-st-runc", LOOP, |_| {});
+    runc.create_and_start();
+    let b = running("rc-st", |_| {});
+    let compare = |args: &[&str]| {
+        let with =
+            |id: &str| args.iter().map(|a| if *a == "ID" { id.to_string() } else { a.to_string() }).collect::<Vec<_>>();
+        let r_args = with(&runc.bundle.id);
+        let rout = runc.runc(&r_args.iter().map(String::as_str).collect::<Vec<_>>());
+        let b_args = with(&b.id);
+        let bout = b.berth(&b_args.iter().map(String::as_str).collect::<Vec<_>>());
+        // runc's exec prefixes its refusals with "exec failed: ".
+        let want = runc_msg(&rout.stderr);
+        let want = want.strip_prefix("exec failed: ").unwrap_or(&want).to_string();
+        assert!(!want.is_empty(), "{args:?}: runc said nothing: {}", text(&rout.stderr));
+        assert_eq!(bout.status.code(), rout.status.code(), "{args:?}: {}", text(&bout.stderr));
+        assert!(text(&bout.stderr).contains(&want), "{args:?}: runc {want:?}, berth {}", text(&bout.stderr));
+    };
+    for id in [&runc.bundle.id, &b.id] {
+        let out = if *id == b.id { b.berth(&["pause", id]) } else { runc.runc(&["pause", id]) };
+        assert!(out.status.success(), "pause {id}: {}", text(&out.stderr));
+    }
+    compare(&["pause", "ID"]);
+    compare(&["exec", "ID", "true"]);
+    for id in [&runc.bundle.id, &b.id] {
+        let out = if *id == b.id { b.berth(&["kill", id, "KILL"]) } else { runc.runc(&["kill", id, "KILL"]) };
+        assert!(out.status.success(), "kill {id}: {}", text(&out.stderr));
+    }
+    assert!(wait_until(|| runc.status() == "stopped" && b.state()["status"] == "stopped"));
+    compare(&["exec", "ID", "true"]);
+    compare(&["start", "ID"]);
+    compare(&["pause", "ID"]);
+    compare(&["resume", "ID"]);
+}
+
+/// A cwd that does not exist, on a read-only root: init makes it (mode 0755)
+/// before the root turns read-only, as runc does (docker's `--read-only -w
+/// /new`). exec never makes one: a missing `--cwd` fails with 255 in both, and
+/// nothing is created.
+#[test]
+#[ignore = "needs root"]
+fn a_missing_cwd_is_made_by_init_not_by_exec_as_runc_does() {
+    let b = Bundle::with("rc-cwd", &["sh", "-c", "pwd; stat -c %a /new/sub"], |c| {
+        c["root"]["readonly"] = json!(true);
+        c["process"]["cwd"] = json!("/new/sub");
+    });
+    let (rc, rout, rerr) = runc_run(&b);
+    assert_eq!((rc, rout.as_str()), (0, "/new/sub\n755\n"), "runc: {rerr}");
+    fs::remove_dir_all(b.rootfs().join("new")).unwrap();
+    assert_eq!(b.run_ok(), "/new/sub\n755\n");
+
+    let runc = Runc::with("rc-cwdx-runc", LOOP, |_| {});
+    runc.create_and_start();
+    let b = running("rc-cwdx", |_| {});
+    let rout = runc.runc(&["exec", "--cwd", "/missing", &runc.bundle.id, "true"]);
+    assert_eq!(rout.status.code(), Some(255), "runc: {}", text(&rout.stderr));
+    assert!(!runc.bundle.rootfs().join("missing").exists());
+    let out = b.berth(&["exec", "--cwd", "/missing", &b.id, "true"]);
+    assert_eq!(out.status.code(), Some(255), "{}", text(&out.stderr));
+    assert!(text(&out.stderr).contains("/missing"), "{}", text(&out.stderr));
+    assert!(!b.rootfs().join("missing").exists());
+}
+
+/// A program named by a path that is not there: runc's (Go's exec.LookPath)
+/// "stat" error, not the $PATH search's.
+#[test]
+#[ignore = "needs root"]
+fn a_missing_program_path_is_reported_as_runc_does() {
+    let b = Bundle::new("rc-nopath", &["/no/such/prog"]);
+    let (rc, _, rerr) = runc_run(&b);
+    assert_ne!(rc, 0);
+    assert!(rerr.contains("stat /no/such/prog"), "runc: {rerr}");
+    let (code, _, err) = b.run();
+    assert_ne!(code, 0);
+    assert!(err.contains("exec: \"/no/such/prog\": stat /no/such/prog"), "{err}");
+    b.assert_clean();
 }

@@ -57,8 +57,12 @@ pub enum Cause {
     /// A failure inside the container's init, carried back over the socketpair.
     #[error("init: {0}")]
     Init(String),
-    #[error("cannot exec in a paused container (use --ignore-paused)")]
+    #[error("cannot exec in a paused container (use --ignore-paused to override)")]
     ExecPaused,
+    #[error("cannot exec in a stopped container")]
+    ExecStopped,
+    #[error("cannot start a container that has stopped")]
+    StartStopped,
     #[error("cannot start an already running container")]
     AlreadyStarted,
     #[error("container's cgroup unexpectedly frozen")]
@@ -70,8 +74,6 @@ pub enum Cause {
     /// CRIU is missing, too old, or failed (its log named).
     #[error("{0}")]
     Criu(String),
-    #[error("container already paused")]
-    AlreadyPaused,
     #[error("container not paused")]
     NotPaused,
     #[error("cannot delete container {id} that is not stopped: {status}")]

@@ -63,6 +63,7 @@ pub fn exec(opts: &ExecOptions, (st, status): (super::State, Status)) -> Result<
         Status::Paused => {
             return Err(err(Cause::ExecPaused));
         }
+        Status::Stopped => return Err(err(Cause::ExecStopped)),
         status => return Err(err(Cause::BadStatus { action: "exec in", status })),
     }
     tracing::debug!(id = opts.id, pid = st.pid, args = ?opts.process.args(), "exec");

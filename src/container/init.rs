@@ -5,7 +5,7 @@
 //!
 //! Order (runc's, see libcontainer/standard_init_linux.go, but for seccomp): join
 //! namespaces by path, mounts, prestart hooks (parent), createContainer hooks,
-//! pivot_root, hostname, sysctl, console, masked/read-only paths, labels,
+//! pivot_root, the cwd made, hostname, sysctl, console, masked/read-only paths, labels,
 //! rlimits, user, cwd, capabilities, no_new_privs, then wait on the exec fifo
 //! (`run`: go on at once),
 //! startContainer hooks, close-on-exec for every fd, and last the seccomp
@@ -193,7 +193,7 @@ fn enter_namespaces(ch: &Channel, cfg: &InitConfig<'_>, linux: &oci_spec::runtim
 
 /// The mounts and /dev (relative bind sources are relative to the bundle, as in
 /// runc), the parent's prestart/createRuntime hooks, our createContainer hooks,
-/// then pivot_root.
+/// pivot_root, then the process's cwd (while the root is still writable).
 fn make_rootfs(ch: &Channel, cfg: &InitConfig<'_>, terminal: bool) -> Result<(), Cause> {
     nix::unistd::chdir(cfg.bundle).map_err(|e| sys::Error::with_path("chdir", cfg.bundle, e))?;
     rootfs::prepare(&Linux, cfg.spec, cfg.rootfs, terminal, &cfg.idmapped)?;
@@ -207,6 +207,9 @@ fn make_rootfs(ch: &Channel, cfg: &InitConfig<'_>, terminal: bool) -> Result<(),
         hooks::run_all("createContainer", hooks.create_container().as_ref(), &state)?;
     }
     rootfs::pivot(cfg.spec, cfg.rootfs, cfg.no_pivot)?;
+    if let Some(p) = cfg.spec.process() {
+        process::create_cwd(p)?;
+    }
     Ok(())
 }
 

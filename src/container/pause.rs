@@ -15,7 +15,7 @@ pub fn pause(root: &Path, id: &str) -> Result<(), ContainerError> {
     let err = |c: Cause| c.into_error(id, "pause");
     match status {
         Status::Running | Status::Created => {}
-        Status::Paused => return Err(err(Cause::AlreadyPaused)),
+        // runc: "container not running" for a paused container too.
         _ => return Err(err(Cause::NotRunning)),
     }
     let cg = cgroups::open(&st.cgroup).map_err(|e| err(e.into()))?;

@@ -96,7 +96,6 @@ pub(super) fn apply_process(
     let argv0 = process.args().as_deref().and_then(|a| a.first()).cloned().unwrap_or_default();
 
     let nnp = process.no_new_privileges().unwrap_or(false);
-    process::create_cwd(process)?;
     let entered = process::enter_cwd_as_root(process)?;
     let caps = process.capabilities().as_ref();
     security::caps::drop_bounding(caps)?;

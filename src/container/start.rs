@@ -21,7 +21,7 @@ pub fn start(root: &Path, id: &str) -> Result<(), ContainerError> {
     let err = |c: Cause| c.into_error(id, "start");
     match status {
         Status::Created => {}
-        Status::Stopped => return Err(err(Cause::BadStatus { action: "start", status })),
+        Status::Stopped => return Err(err(Cause::StartStopped)),
         _ => return Err(err(Cause::AlreadyStarted)),
     }
     let store = Store::new(root);

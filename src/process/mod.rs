@@ -39,6 +39,15 @@ pub enum ProcessError {
     CwdNotDir { path: PathBuf },
     #[error("exec: {name:?}: executable file not found in $PATH")]
     NotFound { name: String },
+    /// A program named by path that is not there (Go's exec.LookPath: "stat").
+    #[error("exec: {path:?}: stat {}", path.display())]
+    Stat {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("exec: {path:?}: is a directory")]
+    IsDir { path: PathBuf },
     #[error("exec: {path:?}: permission denied (not an executable file)")]
     NotExecutable { path: PathBuf },
     #[error("process.{field}: contains a NUL byte")]
@@ -276,15 +285,22 @@ pub fn set_cpu_affinity(process: &Process, initial: bool) -> Result<(), ProcessE
     })
 }
 
-/// Create `process.cwd` when it does not exist (as runc does, as root, before the
-/// user switch; docker and podman rely on it). A cwd that exists but is not a
-/// directory fails.
+/// Create the container process's `process.cwd` when it does not exist, mode
+/// 0755, as runc's init does (as root, right after pivot_root and before the
+/// root is made read-only: docker's `--read-only -w /new` relies on it). A cwd
+/// that exists but is not a directory fails. Not for `exec`: runc's exec only
+/// changes into it, and fails if it is missing.
 pub fn create_cwd(process: &Process) -> Result<(), ProcessError> {
+    use std::os::unix::fs::DirBuilderExt;
     let cwd = process.cwd();
     match std::fs::metadata(cwd) {
         Ok(m) if !m.is_dir() => Err(ProcessError::CwdNotDir { path: cwd.clone() }),
         Ok(_) => Ok(()),
-        Err(_) => std::fs::create_dir_all(cwd).map_err(|source| ProcessError::Cwd { path: cwd.clone(), source }),
+        Err(_) => std::fs::DirBuilder::new()
+            .recursive(true)
+            .mode(0o755)
+            .create(cwd)
+            .map_err(|source| ProcessError::Cwd { path: cwd.clone(), source }),
     }
 }
 
@@ -359,11 +375,14 @@ pub fn find_executable(name: &str, env: &[CString]) -> Result<PathBuf, ProcessEr
     Err(ProcessError::NotFound { name: name.to_string() })
 }
 
+/// Go's findExecutable, which runc's LookPath uses: a directory, or a file
+/// without an execute bit, is refused.
 fn check_executable(p: &Path) -> Result<(), ProcessError> {
     match std::fs::metadata(p) {
-        Ok(m) if m.is_file() && m.permissions().mode() & 0o111 != 0 => Ok(()),
+        Ok(m) if m.is_dir() => Err(ProcessError::IsDir { path: p.to_path_buf() }),
+        Ok(m) if m.permissions().mode() & 0o111 != 0 => Ok(()),
         Ok(_) => Err(ProcessError::NotExecutable { path: p.to_path_buf() }),
-        Err(_) => Err(ProcessError::NotFound { name: p.display().to_string() }),
+        Err(source) => Err(ProcessError::Stat { path: p.to_path_buf(), source }),
     }
 }
 
@@ -381,6 +400,18 @@ mod tests {
         assert_eq!(parse_cpu_list("1"), Some(vec![1]));
         assert_eq!(parse_cpu_list("3-1"), None);
         assert_eq!(parse_cpu_list("x"), None);
+    }
+
+    #[test]
+    fn a_program_named_by_path_fails_as_go_lookpath_does() {
+        let err = |name: &str| crate::error_chain(&find_executable(name, &[]).unwrap_err());
+        assert_eq!(
+            err("/no/such/prog"),
+            "exec: \"/no/such/prog\": stat /no/such/prog: No such file or directory (os error 2)"
+        );
+        assert_eq!(err("/etc"), "exec: \"/etc\": is a directory");
+        assert!(err("/etc/passwd").starts_with("exec: \"/etc/passwd\": permission denied"));
+        assert_eq!(err("no-such-prog-xyz"), "exec: \"no-such-prog-xyz\": executable file not found in $PATH");
     }
 
     #[test]
