@@ -333,6 +333,8 @@ fn io_v2(path: &Path) -> Blkio {
 }
 
 /// Per page size: usage, and on v1 max usage and failcnt; on v2 the `max` events.
+/// Keyed by page size only ("2MB"), as runc's HugePageSizes: the reservation
+/// counters (`hugetlb.2MB.rsvd.*`) are not page sizes.
 fn hugetlb(d: &Dir) -> BTreeMap<String, Hugetlb> {
     let mut out = BTreeMap::new();
     let Ok(entries) = std::fs::read_dir(&d.path) else { return out };
@@ -340,6 +342,9 @@ fn hugetlb(d: &Dir) -> BTreeMap<String, Hugetlb> {
     for e in entries.flatten() {
         let name = e.file_name().to_string_lossy().into_owned();
         let Some(size) = name.strip_prefix("hugetlb.").and_then(|r| r.strip_suffix(suffix)) else { continue };
+        if size.contains('.') {
+            continue;
+        }
         let h = if d.v2 {
             Hugetlb {
                 usage: num(&e.path()),
@@ -384,6 +389,24 @@ mod tests {
         assert_eq!(parse_list("0-3,5\n"), vec![0, 1, 2, 3, 5]);
         assert_eq!(parse_list("0"), vec![0]);
         assert!(parse_list("").is_empty());
+    }
+
+    #[test]
+    fn hugetlb_stats_are_keyed_by_page_size_without_the_reservations() {
+        let dir = tempfile::tempdir().unwrap();
+        for (file, value) in [
+            ("hugetlb.2MB.current", "4194304"),
+            ("hugetlb.2MB.events", "max 3\n"),
+            ("hugetlb.2MB.rsvd.current", "8388608"),
+            ("hugetlb.1GB.current", "0"),
+            ("hugetlb.1GB.rsvd.current", "0"),
+        ] {
+            std::fs::write(dir.path().join(file), value).unwrap();
+        }
+        let d = Dir { controllers: Vec::new(), path: dir.path().into(), v2: true, root: dir.path().into() };
+        let h = hugetlb(&d);
+        assert_eq!(h.keys().collect::<Vec<_>>(), ["1GB", "2MB"]);
+        assert_eq!((h["2MB"].usage, h["2MB"].failcnt), (4194304, 3));
     }
 
     #[test]
