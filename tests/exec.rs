@@ -97,6 +97,14 @@ fn exec_errors_name_the_container_and_exit_255() {
         "{}",
         text(&out.stderr)
     );
+    // runc takes only numbers for --user; the value refused is named.
+    let out = b.berth(&["exec", "-u", "root:0", "ex-err", "true"]);
+    assert_eq!(out.status.code(), Some(255));
+    assert!(
+        text(&out.stderr).contains(r#"--user "root:0": the uid must be a number, not "root""#),
+        "{}",
+        text(&out.stderr)
+    );
     let out = b.berth(&["exec", "no-such-container", "true"]);
     assert_eq!(out.status.code(), Some(255));
     assert!(text(&out.stderr).contains("does not exist"), "{}", text(&out.stderr));

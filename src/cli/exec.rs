@@ -164,9 +164,13 @@ fn from_args(st: &State, args: &Args) -> anyhow::Result<Process> {
         p.set_env(Some(env));
     }
     if let Some(u) = &args.user {
+        // runc takes numbers only (no name lookup in the container's /etc/passwd).
+        let id = |v: &str, what: &str| {
+            v.parse::<u32>().with_context(|| format!("--user {u:?}: the {what} must be a number, not {v:?}"))
+        };
         let (uid, gid) = match u.split_once(':') {
-            Some((u, g)) => (u.parse::<u32>().context("--user uid")?, g.parse::<u32>().context("--user gid")?),
-            None => (u.parse::<u32>().context("--user uid")?, p.user().gid()),
+            Some((uv, gv)) => (id(uv, "uid")?, id(gv, "gid")?),
+            None => (id(u, "uid")?, p.user().gid()),
         };
         let user = UserBuilder::default()
             .uid(uid)
