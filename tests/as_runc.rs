@@ -268,3 +268,27 @@ fn a_missing_program_path_is_reported_as_runc_does() {
     assert!(err.contains("exec: \"/no/such/prog\": stat /no/such/prog"), "{err}");
     b.assert_clean();
 }
+
+/// A uid or gid above 2147483647 would be -1 ("unchanged") to setresuid: the
+/// process would stay root. Refused in runc's words, by `run` (nothing left) and
+/// by `exec --user`.
+#[test]
+#[ignore = "needs root"]
+fn ids_above_i32_max_are_refused_as_runc_does() {
+    let want = "uids and gids must be in range 0-2147483647";
+    let b = Bundle::with("rc-bigid", &["id", "-u"], |c| c["process"]["user"]["uid"] = json!(4294967295u32));
+    let (rc, _, rerr) = runc_run(&b);
+    assert!(rc != 0 && rerr.contains(want), "runc: {rerr}");
+    let (code, out, err) = b.run();
+    assert!(code != 0 && err.contains(want) && err.contains("process.user.uid"), "berth: {out} {err}");
+    b.assert_clean();
+
+    let b = running("rc-bigid-x", |_| {});
+    let out = b.berth(&["exec", "--user", "0:4294967295", &b.id, "id"]);
+    assert_eq!(out.status.code(), Some(255), "{}", text(&out.stdout));
+    assert!(
+        text(&out.stderr).contains(want) && text(&out.stderr).contains("process.user.gid"),
+        "{}",
+        text(&out.stderr)
+    );
+}

@@ -50,6 +50,10 @@ pub enum ProcessError {
     IsDir { path: PathBuf },
     #[error("exec: {path:?}: permission denied (not an executable file)")]
     NotExecutable { path: PathBuf },
+    /// runc's user.ErrRange: above i32::MAX an id would be taken as -1 ("leave
+    /// unchanged") by setresuid and friends, and the process would stay root.
+    #[error("process.user.{field}: {id}: uids and gids must be in range 0-2147483647")]
+    IdRange { field: &'static str, id: u32 },
     #[error("process.{field}: contains a NUL byte")]
     Nul { field: &'static str },
     #[error("{field}: {value:?} is not valid")]
@@ -113,6 +117,7 @@ fn user_err(what: impl Into<String>, call: &'static str) -> impl FnOnce(nix::err
 /// PR_SET_KEEPCAPS around this so capabilities survive the uid change.
 pub fn switch_user(process: &Process, allow_setgroups: bool) -> Result<(), ProcessError> {
     let user = process.user();
+    check_id_range(user)?;
     let uid = Uid::from_raw(user.uid());
     let gid = Gid::from_raw(user.gid());
     if allow_setgroups {
@@ -125,6 +130,17 @@ pub fn switch_user(process: &Process, allow_setgroups: bool) -> Result<(), Proce
     nix::unistd::setresuid(uid, uid, uid).map_err(user_err(format!("uid {uid}"), "setresuid"))?;
     if let Some(umask) = user.umask() {
         nix::sys::stat::umask(nix::sys::stat::Mode::from_bits_truncate(umask as nix::libc::mode_t));
+    }
+    Ok(())
+}
+
+/// Every id of `user` within 0..=i32::MAX, as runc requires.
+fn check_id_range(user: &oci_spec::runtime::User) -> Result<(), ProcessError> {
+    let extra = user.additional_gids().as_deref().unwrap_or_default().iter().map(|g| ("additionalGids", *g));
+    for (field, id) in [("uid", user.uid()), ("gid", user.gid())].into_iter().chain(extra) {
+        if id > i32::MAX as u32 {
+            return Err(ProcessError::IdRange { field, id });
+        }
     }
     Ok(())
 }
@@ -412,6 +428,24 @@ mod tests {
         assert_eq!(err("/etc"), "exec: \"/etc\": is a directory");
         assert!(err("/etc/passwd").starts_with("exec: \"/etc/passwd\": permission denied"));
         assert_eq!(err("no-such-prog-xyz"), "exec: \"no-such-prog-xyz\": executable file not found in $PATH");
+    }
+
+    #[test]
+    fn ids_above_i32_max_are_refused_as_runc_does() {
+        use oci_spec::runtime::UserBuilder;
+        let user = |uid: u32, gid: u32, extra: Vec<u32>| {
+            UserBuilder::default().uid(uid).gid(gid).additional_gids(extra).build().unwrap()
+        };
+        assert!(check_id_range(&user(2147483647, 0, vec![5])).is_ok());
+        let e = check_id_range(&user(4294967295, 0, vec![])).unwrap_err().to_string();
+        assert_eq!(e, "process.user.uid: 4294967295: uids and gids must be in range 0-2147483647");
+        assert!(check_id_range(&user(0, 2147483648, vec![])).unwrap_err().to_string().starts_with("process.user.gid"));
+        assert!(
+            check_id_range(&user(0, 0, vec![1, u32::MAX]))
+                .unwrap_err()
+                .to_string()
+                .starts_with("process.user.additionalGids")
+        );
     }
 
     #[test]
