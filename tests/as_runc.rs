@@ -292,3 +292,28 @@ fn ids_above_i32_max_are_refused_as_runc_does() {
         text(&out.stderr)
     );
 }
+
+/// Capability names the runtime does not know are dropped with runc's warning,
+/// in config.json and in `exec --process`, and the container runs.
+#[test]
+#[ignore = "needs root"]
+fn unknown_capabilities_are_ignored_with_runcs_warning() {
+    let want = "ignoring unknown or unavailable capabilities: [CAP_NO_SUCH CAP_ZZZ]";
+    let b = Bundle::with("rc-unkcap", &["true"], |c| {
+        let caps = &mut c["process"]["capabilities"];
+        caps["bounding"].as_array_mut().unwrap().push(json!("CAP_ZZZ"));
+        caps["effective"].as_array_mut().unwrap().push(json!("CAP_NO_SUCH"));
+    });
+    let (rc, _, rerr) = runc_run(&b);
+    assert!(rc == 0 && rerr.contains(want), "runc: {rerr}");
+    let (code, _, err) = b.run();
+    assert!(code == 0 && err.contains(want), "berth: {err}");
+
+    let b = running("rc-unkcap-x", |_| {});
+    let process =
+        json!({"args": ["true"], "cwd": "/", "capabilities": {"bounding": ["CAP_KILL", "CAP_ZZZ", "CAP_NO_SUCH"]}});
+    let file = b.path().join("process.json");
+    fs::write(&file, process.to_string()).unwrap();
+    let out = b.berth(&["exec", "--process", file.to_str().unwrap(), &b.id]);
+    assert!(out.status.success() && text(&out.stderr).contains(want), "{}", text(&out.stderr));
+}

@@ -66,9 +66,11 @@ const CORPUS: &[(&str, Edit, &str)] = &[
         |c| c["process"]["rlimits"] = json!([{"type": "RLIMIT_NOFILE", "soft": -1, "hard": 1}]),
         "process.rlimits[0].soft",
     ),
+    // An unknown capability name is not an error: runc drops it with a warning
+    // (as_runc::unknown_capabilities_are_ignored_with_runcs_warning).
     (
-        "cap-unknown",
-        |c| c["process"]["capabilities"]["bounding"] = json!(["CAP_NOT_A_CAP"]),
+        "cap-not-a-string",
+        |c| c["process"]["capabilities"]["bounding"] = json!([5]),
         "process.capabilities.bounding",
     ),
     (

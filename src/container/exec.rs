@@ -455,7 +455,13 @@ pub fn load_process(path: &Path) -> Result<Process, Cause> {
         Some(obj) if !obj.contains_key("user") => with_root_user(&text),
         _ => text,
     };
-    serde_json::from_str(&text).map_err(|e| perr(&text, e))
+    serde_json::from_str(&text).or_else(|e| {
+        let unknown_cap = crate::spec::jsonpath::field_of(&text, &e).starts_with("capabilities.");
+        unknown_cap
+            .then(|| crate::spec::without_unknown_capabilities(&text, &["capabilities"]))
+            .flatten()
+            .ok_or_else(|| perr(&text, e))
+    })
 }
 
 /// `text`, a JSON object, with `"user": {"uid": 0, "gid": 0}` as its first

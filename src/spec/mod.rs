@@ -50,16 +50,49 @@ impl SpecError {
 /// Parse config.json text; the error names the file, line, column and the JSON
 /// field path where the document did not match the spec's types.
 pub fn parse(path: &Path, text: &str) -> Result<Spec, SpecError> {
-    serde_json::from_str(text).map_err(|e| {
-        let field = jsonpath::field_of(text, &e);
-        SpecError::Parse {
-            path: path.to_path_buf(),
-            line: e.line(),
-            column: e.column(),
-            field: if field == "." { "config".into() } else { field },
-            source: e,
-        }
+    let e = match serde_json::from_str(text) {
+        Ok(spec) => return Ok(spec),
+        Err(e) => e,
+    };
+    let field = jsonpath::field_of(text, &e);
+    if field.starts_with("process.capabilities.")
+        && let Some(spec) = without_unknown_capabilities(text, &["process", "capabilities"])
+    {
+        return Ok(spec);
+    }
+    Err(SpecError::Parse {
+        path: path.to_path_buf(),
+        line: e.line(),
+        column: e.column(),
+        field: if field == "." { "config".into() } else { field },
+        source: e,
     })
+}
+
+/// The document in `text` with the capability names oci-spec does not know
+/// removed from the capability sets at `at` (a path of object keys), and a
+/// warning naming them: runc ignores them the same way ("ignoring unknown or
+/// unavailable capabilities: [CAP_X CAP_Y]", sorted). None when the document
+/// still does not parse; the caller reports its first error then.
+pub(crate) fn without_unknown_capabilities<T: serde::de::DeserializeOwned>(text: &str, at: &[&str]) -> Option<T> {
+    let mut doc: serde_json::Value = serde_json::from_str(text).ok()?;
+    let caps = at.iter().try_fold(&mut doc, |v, key| v.get_mut(*key))?.as_object_mut()?;
+    let mut unknown = std::collections::BTreeSet::new();
+    for set in caps.values_mut().filter_map(serde_json::Value::as_array_mut) {
+        set.retain(|c| match c.as_str() {
+            Some(name) if serde_json::from_value::<oci_spec::runtime::Capability>(c.clone()).is_err() => {
+                unknown.insert(name.to_string());
+                false
+            }
+            _ => true,
+        });
+    }
+    let parsed = serde_json::from_value(doc).ok()?;
+    if !unknown.is_empty() {
+        let names: Vec<_> = unknown.into_iter().collect();
+        tracing::warn!("ignoring unknown or unavailable capabilities: [{}]", names.join(" "));
+    }
+    Some(parsed)
 }
 
 /// The largest config.json or process.json read: podman's and docker's configs,

@@ -102,7 +102,10 @@ fn parse_errors_name_the_field_as_the_path_tracking_deserializer_did() {
     let (mut checked, mut failed) = (0, Vec::new());
     for p in &paths {
         let mut docs = Vec::new();
-        for w in &wrong {
+        // An unknown capability name is dropped with a warning, as runc does
+        // (`without_unknown_capabilities`): not an error any more.
+        let cap_name = |w: &Value| p.len() == 4 && p[..2] == [json!("process"), json!("capabilities")] && w.is_string();
+        for w in wrong.iter().filter(|w| !cap_name(w)) {
             let mut doc = base.clone();
             *slot(&mut doc, p) = w.clone();
             docs.push(doc);
@@ -138,4 +141,20 @@ fn parse_errors_name_the_field_as_the_path_tracking_deserializer_did() {
     }
     assert!(checked > 100, "only {checked} failing documents");
     assert!(failed.is_empty(), "{} of {checked} differ: {:#?}", failed.len(), &failed[..failed.len().min(30)]);
+}
+
+#[test]
+fn unknown_capability_names_are_dropped_as_runc_does_but_bad_types_still_fail() {
+    let mut v = serde_json::to_value(default_spec()).unwrap();
+    let plain = parse("config.json".as_ref(), &v.to_string()).unwrap();
+    let caps = &mut v["process"]["capabilities"];
+    caps["bounding"].as_array_mut().unwrap().push("CAP_NO_SUCH".into());
+    caps["effective"].as_array_mut().unwrap().insert(0, "CAP_ALSO_NOT".into());
+    let spec = parse("config.json".as_ref(), &v.to_string()).unwrap();
+    let c = spec.process().as_ref().unwrap().capabilities().as_ref().unwrap();
+    let want = plain.process().as_ref().unwrap().capabilities().clone().unwrap();
+    assert_eq!((c.bounding(), c.effective()), (want.bounding(), want.effective()));
+    v["process"]["capabilities"]["bounding"].as_array_mut().unwrap().push(5.into());
+    let e = parse("config.json".as_ref(), &v.to_string()).unwrap_err().to_string();
+    assert!(e.contains("process.capabilities.bounding"), "{e}");
 }
