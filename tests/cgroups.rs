@@ -489,3 +489,16 @@ fn a_device_rule_without_access_is_refused_as_runc_does() {
         b.assert_clean();
     }
 }
+
+/// A memory limit too low for init to start: the kernel kills it as it joins.
+/// The error says how init died and names the limit; nothing is left.
+#[test]
+#[ignore = "needs root"]
+fn a_memory_limit_too_low_for_init_is_named_and_leaves_nothing() {
+    let b = Bundle::with("cg-tinymem", &["true"], |c| c["linux"]["resources"] = json!({"memory": {"limit": 4096}}));
+    let (code, out, err) = b.run();
+    assert_ne!(code, 0, "{out}");
+    assert!(err.contains("init: killed by SIGKILL before it was ready"), "{err}");
+    assert!(err.contains("linux.resources.memory.limit is 4096 bytes"), "{err}");
+    b.assert_clean();
+}

@@ -68,11 +68,7 @@ const CORPUS: &[(&str, Edit, &str)] = &[
     ),
     // An unknown capability name is not an error: runc drops it with a warning
     // (as_runc::unknown_capabilities_are_ignored_with_runcs_warning).
-    (
-        "cap-not-a-string",
-        |c| c["process"]["capabilities"]["bounding"] = json!([5]),
-        "process.capabilities.bounding",
-    ),
+    ("cap-not-a-string", |c| c["process"]["capabilities"]["bounding"] = json!([5]), "process.capabilities.bounding"),
     (
         "cap-not-array",
         |c| c["process"]["capabilities"]["effective"] = json!("CAP_KILL"),

@@ -192,8 +192,8 @@ fn create_in(
     // on from Ready and may have exec'd and exited already (a zombie until we
     // reap it); its start time was read when its pid was recorded.
     if !opts.started_by_caller || state.init_start_time == 0 {
-        state.init_start_time = super::state::start_time(pid.as_raw())
-            .ok_or_else(|| Cause::Init("init exited before it was ready".into()))?;
+        state.init_start_time =
+            super::state::start_time(pid.as_raw()).ok_or_else(|| Cause::Init("exited before it was ready".into()))?;
     }
     state.creating = false;
     store.save(&state)?;
@@ -411,9 +411,29 @@ fn handshake(
             }
             Some(Msg::Error(e)) => return Err(Cause::Init(e)),
             Some(other) => return Err(Cause::UnexpectedMessage { from: "init", message: format!("{other:?}") }),
-            None => return Err(Cause::Init("init exited before it was ready".into())),
+            None => return Err(init_gone(pid, &state.config)),
         }
     }
+}
+
+/// Why init went away before Ready, as far as its exit status tells (read with
+/// WNOWAIT: `Cleanup` still reaps it). Killed by SIGKILL with a memory limit set,
+/// the likely cause is that limit: init is charged to the cgroup from its join on.
+fn init_gone(pid: Pid, spec: &Spec) -> Cause {
+    use nix::sys::wait::{Id, WaitPidFlag, WaitStatus, waitid};
+    let limit = spec.linux().as_ref().and_then(|l| l.resources().as_ref()).and_then(|r| r.memory().as_ref());
+    let limit = limit.and_then(|m| m.limit()).filter(|l| *l > 0);
+    let why = match waitid(Id::Pid(pid), WaitPidFlag::WEXITED | WaitPidFlag::WNOWAIT) {
+        Ok(WaitStatus::Signaled(_, sig, _)) => match (sig, limit) {
+            (nix::sys::signal::Signal::SIGKILL, Some(l)) => {
+                format!("killed by SIGKILL before it was ready (linux.resources.memory.limit is {l} bytes: too low?)")
+            }
+            _ => format!("killed by {sig} before it was ready"),
+        },
+        Ok(WaitStatus::Exited(_, code)) => format!("exited with status {code} before it was ready"),
+        _ => "exited before it was ready".into(),
+    };
+    Cause::Init(why)
 }
 
 /// Does the config have prestart or createRuntime hooks (run by us, between
