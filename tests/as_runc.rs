@@ -262,10 +262,11 @@ fn a_missing_program_path_is_reported_as_runc_does() {
     let b = Bundle::new("rc-nopath", &["/no/such/prog"]);
     let (rc, _, rerr) = runc_run(&b);
     assert_ne!(rc, 0);
-    assert!(rerr.contains("stat /no/such/prog"), "runc: {rerr}");
+    assert!(rerr.contains("stat /no/such/prog: no such file or directory"), "runc: {rerr}");
     let (code, _, err) = b.run();
     assert_ne!(code, 0);
-    assert!(err.contains("exec: \"/no/such/prog\": stat /no/such/prog"), "{err}");
+    // Word for word: dockerd reads "no such file or directory" to exit 127.
+    assert!(err.contains("exec: \"/no/such/prog\": stat /no/such/prog: no such file or directory"), "{err}");
     b.assert_clean();
 }
 

@@ -39,13 +39,11 @@ pub enum ProcessError {
     CwdNotDir { path: PathBuf },
     #[error("exec: {name:?}: executable file not found in $PATH")]
     NotFound { name: String },
-    /// A program named by path that is not there (Go's exec.LookPath: "stat").
-    #[error("exec: {path:?}: stat {}", path.display())]
-    Stat {
-        path: PathBuf,
-        #[source]
-        source: std::io::Error,
-    },
+    /// A program named by path that is not there: Go's exec.LookPath words,
+    /// lower case as Go prints an errno. dockerd reads "no such file or
+    /// directory" in them to exit 127, as with runc.
+    #[error("exec: {path:?}: stat {}: {reason}", path.display())]
+    Stat { path: PathBuf, reason: String },
     #[error("exec: {path:?}: is a directory")]
     IsDir { path: PathBuf },
     #[error("exec: {path:?}: permission denied (not an executable file)")]
@@ -391,6 +389,17 @@ pub fn find_executable(name: &str, env: &[CString]) -> Result<PathBuf, ProcessEr
     Err(ProcessError::NotFound { name: name.to_string() })
 }
 
+/// An errno as Go's syscall.Errno prints it: the C library's text, lower case
+/// first ("no such file or directory").
+fn go_errno_text(e: &std::io::Error) -> String {
+    let text = match e.raw_os_error() {
+        Some(n) => nix::errno::Errno::from_raw(n).desc().to_string(),
+        None => e.to_string(),
+    };
+    let mut chars = text.chars();
+    chars.next().map(|c| c.to_lowercase().chain(chars).collect()).unwrap_or_default()
+}
+
 /// Go's findExecutable, which runc's LookPath uses: a directory, or a file
 /// without an execute bit, is refused.
 fn check_executable(p: &Path) -> Result<(), ProcessError> {
@@ -398,7 +407,7 @@ fn check_executable(p: &Path) -> Result<(), ProcessError> {
         Ok(m) if m.is_dir() => Err(ProcessError::IsDir { path: p.to_path_buf() }),
         Ok(m) if m.permissions().mode() & 0o111 != 0 => Ok(()),
         Ok(_) => Err(ProcessError::NotExecutable { path: p.to_path_buf() }),
-        Err(source) => Err(ProcessError::Stat { path: p.to_path_buf(), source }),
+        Err(e) => Err(ProcessError::Stat { path: p.to_path_buf(), reason: go_errno_text(&e) }),
     }
 }
 
@@ -422,8 +431,9 @@ mod tests {
     fn a_program_named_by_path_fails_as_go_lookpath_does() {
         let err = |name: &str| crate::error_chain(&find_executable(name, &[]).unwrap_err());
         assert_eq!(
+            // dockerd reads "no such file or directory" here to exit 127, as with runc.
             err("/no/such/prog"),
-            "exec: \"/no/such/prog\": stat /no/such/prog: No such file or directory (os error 2)"
+            "exec: \"/no/such/prog\": stat /no/such/prog: no such file or directory"
         );
         assert_eq!(err("/etc"), "exec: \"/etc\": is a directory");
         assert!(err("/etc/passwd").starts_with("exec: \"/etc/passwd\": permission denied"));
