@@ -308,7 +308,7 @@ fn hook_state(cfg: &InitConfig<'_>, status: &str) -> Vec<u8> {
 
 fn hook_state_of(cfg: &InitConfig<'_>, status: &str, pid: i32) -> Vec<u8> {
     serde_json::to_vec(&serde_json::json!({
-        "ociVersion": cfg.spec.version(),
+        "ociVersion": crate::spec::OCI_VERSION,
         "id": cfg.id,
         "pid": pid,
         "status": status,

@@ -92,10 +92,12 @@ pub struct OciState {
 }
 
 impl State {
-    /// The OCI view of this state with a live status.
+    /// The OCI view of this state with a live status. Its `ociVersion` is the
+    /// version of the runtime spec the state document complies with (runtime.md):
+    /// berth's, as runc reports its own, not the bundle's.
     pub fn to_oci(&self, status: Status) -> OciState {
         OciState {
-            oci_version: self.config.version().clone(),
+            oci_version: crate::spec::OCI_VERSION.to_string(),
             id: self.id.clone(),
             pid: if status == Status::Stopped { 0 } else { self.pid },
             status,
