@@ -250,7 +250,10 @@ fn a_missing_cwd_is_made_by_init_not_by_exec_as_runc_does() {
     assert!(!runc.bundle.rootfs().join("missing").exists());
     let out = b.berth(&["exec", "--cwd", "/missing", &b.id, "true"]);
     assert_eq!(out.status.code(), Some(255), "{}", text(&out.stderr));
-    assert!(text(&out.stderr).contains("/missing"), "{}", text(&out.stderr));
+    // runc's words, lower case as Go's: dockerd reads "no such file or directory".
+    let want = r#"chdir to cwd ("/missing") set in config.json failed: no such file or directory"#;
+    assert!(text(&rout.stderr).replace("\\\"", "\"").contains(want), "runc: {}", text(&rout.stderr));
+    assert!(text(&out.stderr).contains(want), "{}", text(&out.stderr));
     assert!(!b.rootfs().join("missing").exists());
 }
 

@@ -37,6 +37,10 @@ pub enum ProcessError {
     },
     #[error("process.cwd: {path:?} is not a directory")]
     CwdNotDir { path: PathBuf },
+    /// runc's words (and Go's lower-case errno) for a cwd that cannot be
+    /// entered: dockerd reads "no such file or directory" in them.
+    #[error("process.cwd: chdir to cwd ({path:?}) set in config.json failed: {reason}")]
+    Chdir { path: PathBuf, reason: String },
     #[error("exec: {name:?}: executable file not found in $PATH")]
     NotFound { name: String },
     /// A program named by path that is not there: Go's exec.LookPath words,
@@ -327,7 +331,7 @@ pub fn enter_cwd_as_root(process: &Process) -> Result<bool, ProcessError> {
     match nix::unistd::chdir(cwd.as_path()) {
         Ok(()) => Ok(true),
         Err(nix::errno::Errno::EACCES | nix::errno::Errno::EPERM) => Ok(false),
-        Err(e) => Err(ProcessError::Cwd { path: cwd.clone(), source: e.into() }),
+        Err(e) => Err(ProcessError::Chdir { path: cwd.clone(), reason: go_errno_text(&e.into()) }),
     }
 }
 
@@ -336,7 +340,8 @@ pub fn enter_cwd_as_root(process: &Process) -> Result<bool, ProcessError> {
 pub fn enter_cwd(process: &Process, entered: bool) -> Result<(), ProcessError> {
     let cwd = process.cwd();
     if !entered {
-        std::env::set_current_dir(cwd).map_err(|source| ProcessError::Cwd { path: cwd.clone(), source })?;
+        std::env::set_current_dir(cwd)
+            .map_err(|e| ProcessError::Chdir { path: cwd.clone(), reason: go_errno_text(&e) })?;
     }
     // CVE-2024-21626: a cwd reached through an fd of ours (/proc/self/fd/N) may lie
     // outside the root; getcwd(3) then fails ("(unreachable)"), and runc refuses it.
@@ -430,11 +435,8 @@ mod tests {
     #[test]
     fn a_program_named_by_path_fails_as_go_lookpath_does() {
         let err = |name: &str| crate::error_chain(&find_executable(name, &[]).unwrap_err());
-        assert_eq!(
-            // dockerd reads "no such file or directory" here to exit 127, as with runc.
-            err("/no/such/prog"),
-            "exec: \"/no/such/prog\": stat /no/such/prog: no such file or directory"
-        );
+        // dockerd reads "no such file or directory" here to exit 127, as with runc.
+        assert_eq!(err("/no/such/prog"), "exec: \"/no/such/prog\": stat /no/such/prog: no such file or directory");
         assert_eq!(err("/etc"), "exec: \"/etc\": is a directory");
         assert!(err("/etc/passwd").starts_with("exec: \"/etc/passwd\": permission denied"));
         assert_eq!(err("no-such-prog-xyz"), "exec: \"no-such-prog-xyz\": executable file not found in $PATH");
