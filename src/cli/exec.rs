@@ -5,7 +5,7 @@
 use std::path::PathBuf;
 
 use anyhow::Context;
-use oci_spec::runtime::{Capability, Process, UserBuilder};
+use oci_spec::runtime::{Process, UserBuilder};
 
 use super::Global;
 use super::args::{Flag, Kind, Matches, flag};
@@ -199,7 +199,7 @@ fn from_args(st: &State, args: &Args) -> anyhow::Result<Process> {
         let mut unknown = Vec::new();
         for c in &args.cap {
             let name = if c.starts_with("CAP_") { c.clone() } else { format!("CAP_{c}") };
-            let Ok(cap) = serde_json::from_value::<Capability>(serde_json::Value::String(name)) else {
+            let Some(cap) = crate::spec::capability(&name) else {
                 unknown.push(c.as_str());
                 continue;
             };
@@ -212,9 +212,7 @@ fn from_args(st: &State, args: &Args) -> anyhow::Result<Process> {
                 (add(caps.bounding()), add(caps.effective()), add(caps.permitted()), add(caps.ambient()));
             caps.set_bounding(b).set_effective(e).set_permitted(pm).set_ambient(a);
         }
-        if !unknown.is_empty() {
-            tracing::warn!("ignoring unknown or unavailable capabilities: [{}]", unknown.join(" "));
-        }
+        crate::spec::warn_unknown_capabilities(&unknown);
         p.set_capabilities(Some(caps));
     }
     Ok(p)

@@ -78,27 +78,33 @@ pub(crate) fn without_unknown_capabilities<T: serde::de::DeserializeOwned>(text:
     let mut doc: serde_json::Value = serde_json::from_str(text).ok()?;
     let caps = at.iter().try_fold(&mut doc, |v, key| v.get_mut(*key))?.as_object_mut()?;
     let mut unknown = std::collections::BTreeSet::new();
-    // Both parses go through text (`from_str`), not `from_value`: another
-    // instantiation of the spec's deserializer would add ~190 kB to the binary.
-    let known = |name: &str| {
-        let quoted = serde_json::to_string(name).unwrap_or_default();
-        serde_json::from_str::<oci_spec::runtime::Capability>(&quoted).is_ok()
-    };
     for set in caps.values_mut().filter_map(serde_json::Value::as_array_mut) {
         set.retain(|c| match c.as_str() {
-            Some(name) if !known(name) => {
+            Some(name) if capability(name).is_none() => {
                 unknown.insert(name.to_string());
                 false
             }
             _ => true,
         });
     }
+    // Through text (`from_str`), not `from_value`: another instantiation of the
+    // spec's deserializer would add ~190 kB to the binary.
     let parsed = serde_json::from_str(&doc.to_string()).ok()?;
-    if !unknown.is_empty() {
-        let names: Vec<_> = unknown.into_iter().collect();
+    warn_unknown_capabilities(&unknown.iter().map(String::as_str).collect::<Vec<_>>());
+    Some(parsed)
+}
+
+/// A capability name (`CAP_KILL`) as config.json's parser reads it; None when
+/// oci-spec does not know it. Through text, so the parser's one instance serves.
+pub(crate) fn capability(name: &str) -> Option<oci_spec::runtime::Capability> {
+    serde_json::from_str(&serde_json::to_string(name).ok()?).ok()
+}
+
+/// runc's warning for the capability names it goes on without (none: nothing).
+pub(crate) fn warn_unknown_capabilities(names: &[&str]) {
+    if !names.is_empty() {
         tracing::warn!("ignoring unknown or unavailable capabilities: [{}]", names.join(" "));
     }
-    Some(parsed)
 }
 
 /// The largest config.json or process.json read: podman's and docker's configs,
