@@ -321,3 +321,71 @@ fn unknown_capabilities_are_ignored_with_runcs_warning() {
     let out = b.berth(&["exec", "--process", file.to_str().unwrap(), &b.id]);
     assert!(out.status.success() && text(&out.stderr).contains(want), "{}", text(&out.stderr));
 }
+
+/// A config without a `linux` object makes no namespace: the container shares
+/// the runtime's (config-linux.md: a type not listed is inherited), and a
+/// hostname is refused for want of a UTS namespace, in runc's words.
+#[test]
+#[ignore = "needs root"]
+fn no_linux_object_means_the_hosts_namespaces() {
+    let b = Bundle::with("rc-nolinux", &["readlink", "/proc/self/ns/net"], |c| {
+        c.as_object_mut().unwrap().remove("linux");
+        c["hostname"] = json!("box");
+    });
+    let (rc, _, rerr) = runc_run(&b);
+    assert!(rc != 0 && rerr.contains("unable to set hostname without a private UTS namespace"), "runc: {rerr}");
+    let (code, _, err) = b.run();
+    assert!(code != 0 && err.contains("unable to set hostname without a private UTS namespace"), "berth: {err}");
+    b.assert_clean();
+
+    let args = ["sh", "-c", "readlink /proc/self/ns/net; readlink /proc/self/ns/uts"];
+    let b = Bundle::with("rc-nolinux2", &args, |c| {
+        c.as_object_mut().unwrap().remove("linux");
+        c.as_object_mut().unwrap().remove("hostname");
+        // The host's /proc, /dev and /sys stay as they are: no mount namespace.
+        c["mounts"] = json!([]);
+    });
+    let host = |ns: &str| fs::read_link(format!("/proc/self/ns/{ns}")).unwrap().to_string_lossy().into_owned();
+    // The container's /proc is the rootfs's empty directory: bind the host's in
+    // for readlink, read-only, as a user of such a config would.
+    let proc_dir = b.path().join("rootfs/proc");
+    assert!(Command::new("mount").args(["--rbind", "-o", "ro", "/proc"]).arg(&proc_dir).status().unwrap().success());
+    let (code, out, err) = b.run();
+    let _ = Command::new("umount").arg("-R").arg(&proc_dir).status();
+    assert_eq!(code, 0, "berth: {err}");
+    assert_eq!(out, format!("{}\n{}\n", host("net"), host("uts")));
+    b.assert_clean();
+}
+
+/// A relative mount destination is relative to "/" (deprecated; config.md says
+/// runtimes MUST take it so): mounted there, with a warning, as runc does.
+#[test]
+#[ignore = "needs root"]
+fn relative_mount_destination_is_taken_from_root_as_runc_does() {
+    let b = Bundle::with("rc-reldest", &["sh", "-c", "grep -c ' /scratch ' /proc/self/mountinfo"], |c| {
+        c["mounts"].as_array_mut().unwrap().push(json!({"destination": "scratch", "type": "tmpfs", "source": "tmpfs"}));
+        c["root"]["readonly"] = json!(false);
+    });
+    let (rc, rout, rerr) = runc_run(&b);
+    assert_eq!((rc, rout.as_str()), (0, "1\n"), "runc: {rerr}");
+    let (code, out, err) = b.run();
+    assert_eq!((code, out.as_str()), (0, "1\n"), "berth: {err}");
+    assert!(err.contains("\\\"scratch\\\" is not absolute"), "berth: {err}");
+}
+
+/// cgroup v1 clamps cpu.shares silently; runc reads it back and refuses a value
+/// the kernel changed, and so does berth, leaving nothing behind.
+#[test]
+#[ignore = "needs root"]
+fn clamped_cpu_shares_are_refused_as_runc_does() {
+    if !std::path::Path::new("/sys/fs/cgroup/cpu/cpu.shares").exists() {
+        return; // cgroup v2: shares become a weight, nothing is clamped
+    }
+    let b = Bundle::with("rc-shares", &["true"], |c| c["linux"]["resources"]["cpu"] = json!({"shares": 1}));
+    let want = "the minimum allowed cpu-shares is 2";
+    let (rc, _, rerr) = runc_run(&b);
+    assert!(rc != 0 && rerr.contains(want), "runc: {rerr}");
+    let (code, _, err) = b.run();
+    assert!(code != 0 && err.contains(want), "berth: {err}");
+    b.assert_clean();
+}

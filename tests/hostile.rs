@@ -127,11 +127,6 @@ const CORPUS: &[(&str, Edit, &str)] = &[
         |c| c["linux"]["namespaces"].as_array_mut().unwrap().retain(|n| n["type"] != "uts"),
         "hostname",
     ),
-    (
-        "mount-relative-destination",
-        |c| mount_push(c, json!({"destination": "mnt", "type": "tmpfs", "source": "tmpfs"})),
-        "mounts[7].destination",
-    ),
     ("mount-missing-destination", |c| mount_push(c, json!({"type": "tmpfs", "source": "tmpfs"})), "mounts[7]"),
     ("mount-bad-fstype", |c| mount_push(c, json!({"destination": "/mnt", "type": "nosuchfs", "source": "x"})), "/mnt"),
     (

@@ -242,6 +242,23 @@ fn memory_limits_v1(dir: &Path, limit: Option<i64>, swap: Option<i64>) -> Result
     }
 }
 
+/// The kernel clamps cpu.shares to 2..262144 without an error: read back, a
+/// value it changed is refused in runc's words.
+fn v1_shares_taken(asked: u64, read_back: Option<&str>) -> Result<(), CgroupError> {
+    let Some(got) = read_back.and_then(|t| t.trim().parse::<u64>().ok()) else {
+        return Ok(());
+    };
+    let bound = match asked.cmp(&got) {
+        std::cmp::Ordering::Greater => "maximum",
+        std::cmp::Ordering::Less => "minimum",
+        std::cmp::Ordering::Equal => return Ok(()),
+    };
+    Err(CgroupError::Invalid {
+        field: "linux.resources.cpu.shares".into(),
+        reason: format!("the {bound} allowed cpu-shares is {got}"),
+    })
+}
+
 fn cpu_limits(m: &Dirs, cpu: &LinuxCpu) -> Result<(), CgroupError> {
     let has_cpu = cpu.shares().is_some()
         || cpu.quota().is_some()
@@ -273,6 +290,7 @@ fn cpu_limits(m: &Dirs, cpu: &LinuxCpu) -> Result<(), CgroupError> {
         } else {
             if let Some(s) = cpu.shares().filter(|s| *s > 0) {
                 write(&p("cpu.shares"), &s.to_string(), "linux.resources.cpu.shares")?;
+                v1_shares_taken(s, read(&p("cpu.shares")).as_deref())?;
             }
             if let Some(per) = cpu.period().filter(|v| *v > 0) {
                 write(&p("cpu.cfs_period_us"), &per.to_string(), "linux.resources.cpu.period")?;
@@ -418,6 +436,17 @@ fn devices(m: &Dirs, devs: &[LinuxDeviceCgroup]) -> Result<(), CgroupError> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A cpu.shares the kernel clamped is refused in runc's words.
+    #[test]
+    fn clamped_cpu_shares_are_refused_as_runc_does() {
+        assert!(v1_shares_taken(1024, Some("1024\n")).is_ok());
+        assert!(v1_shares_taken(1024, None).is_ok());
+        let low = v1_shares_taken(1, Some("2\n")).unwrap_err().to_string();
+        assert_eq!(low, "linux.resources.cpu.shares: the minimum allowed cpu-shares is 2");
+        let high = v1_shares_taken(1 << 20, Some("262144")).unwrap_err().to_string();
+        assert_eq!(high, "linux.resources.cpu.shares: the maximum allowed cpu-shares is 262144");
+    }
 
     /// docker sends `blockIO: {"weight": 0}` for every container; runc reads 0 as
     /// "not set", and writing it fails with ERANGE.

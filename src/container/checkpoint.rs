@@ -136,7 +136,7 @@ fn restore_in(root: &Path, store: &Store, id: &ContainerId, opts: &RestoreOption
     })?;
     let config = spec::load(&bundle)?;
     let rootfs = spec::rootfs_path(&config, &bundle);
-    let linux = config.linux().clone().unwrap_or_default();
+    let linux = config.linux().clone().unwrap_or_else(crate::spec::empty_linux);
     let cgroup = CgroupConfig {
         path: linux.cgroups_path().clone().unwrap_or_default(),
         systemd: opts.systemd_cgroup,

@@ -252,7 +252,7 @@ fn load(opts: &CreateOptions) -> Result<Loaded, Cause> {
         return Err(spec::SpecError::invalid("root.path", format!("{rootfs:?} is not a directory")).into());
     }
     check_terminal(process.terminal().unwrap_or(false), opts.console_socket.is_some())?;
-    let linux = spec.linux().clone().unwrap_or_default();
+    let linux = spec.linux().clone().unwrap_or_else(crate::spec::empty_linux);
     let list = linux.namespaces().clone().unwrap_or_default();
     if linux.intel_rdt().is_some() {
         // config-linux.md: "If the resctrl pseudo-filesystem is not mounted, the

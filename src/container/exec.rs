@@ -74,7 +74,7 @@ fn exec_in(opts: &ExecOptions, st: &super::State) -> Result<Execed, Cause> {
     let process = &opts.process;
     check_process(process, opts.console_socket.is_some())?;
     let cgroup_config = sub_cgroup(&st.cgroup, &opts.cgroup)?;
-    let linux = st.config.linux().clone().unwrap_or_default();
+    let linux = st.config.linux().clone().unwrap_or_else(crate::spec::empty_linux);
     let seccomp = match linux.seccomp() {
         Some(profile) => Some(security::seccomp::compile(profile)?),
         None => None,

@@ -106,7 +106,7 @@ fn setup(ch: &Channel, cfg: &InitConfig<'_>) -> Result<Infallible, Cause> {
     if let Some(p) = cfg.spec.process() {
         process::set_cpu_affinity(p, true)?;
     }
-    let linux = cfg.spec.linux().clone().unwrap_or_default();
+    let linux = cfg.spec.linux().clone().unwrap_or_else(crate::spec::empty_linux);
     enter_namespaces(ch, cfg, &linux)?;
     // The pid the host sees, for a seccomp agent: /proc is still the host's.
     let host_pid = match cfg.seccomp_listener {

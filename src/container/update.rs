@@ -27,7 +27,7 @@ pub fn update(root: &Path, id: &str, patch: &Value) -> Result<LinuxResources, Co
     if status == Status::Stopped {
         return Err(err(Cause::NotRunning));
     }
-    let mut linux = st.config.linux().clone().unwrap_or_default();
+    let mut linux = st.config.linux().clone().unwrap_or_else(crate::spec::empty_linux);
     let current = linux.resources().clone().unwrap_or_default();
     // Through text, not `to_value`/`from_value`: the resources are then read and
     // written by the same serde instances as config.json and state.json.

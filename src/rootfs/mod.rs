@@ -153,7 +153,7 @@ pub fn prepare(
     console: bool,
     idmapped: &IdmappedTrees,
 ) -> Result<(), RootfsError> {
-    let linux = spec.linux().clone().unwrap_or_default();
+    let linux = spec.linux().clone().unwrap_or_else(crate::spec::empty_linux);
     let prop = root_propagation(spec)?.unwrap_or(MsFlags::MS_SLAVE | MsFlags::MS_REC);
     let sys_err = |field: &str, call: &'static str, p: &Path| {
         let field = field.to_string();
@@ -251,7 +251,7 @@ pub fn pivot(spec: &Spec, rootfs: &Path, no_pivot: bool) -> Result<(), RootfsErr
 /// `readonlyPaths`, `maskedPaths`, a read-only /dev (after everything under it
 /// was made, as runc's finalizeRootfs), then `root.readonly`.
 pub fn finalize(ops: &dyn MountOps, spec: &Spec, root: &Path) -> Result<(), RootfsError> {
-    let linux = spec.linux().clone().unwrap_or_default();
+    let linux = spec.linux().clone().unwrap_or_else(crate::spec::empty_linux);
     if let Some(prop) = root_propagation(spec)? {
         ops.mount(None, root, None, prop, None).map_err(|e| RootfsError::Sys {
             field: "linux.rootfsPropagation".into(),

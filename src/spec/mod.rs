@@ -181,9 +181,40 @@ fn as_go_reads_it(bytes: Vec<u8>) -> String {
 pub fn load(bundle: &Path) -> Result<Spec, SpecError> {
     let path = bundle.join("config.json");
     let text = read_document(&path).map_err(|source| SpecError::Read { path: path.clone(), source })?;
-    let spec = parse(&path, &text)?;
+    let mut spec = parse(&path, &text)?;
+    normalize(&mut spec);
     validate(&spec)?;
     Ok(spec)
+}
+
+/// What the runtime spec says a config means, made explicit once so that no step
+/// reads it otherwise:
+/// - no `linux` object is a `linux` with nothing in it: no namespace (every one is
+///   the runtime's), no masked or read-only path, no resources. oci-spec's
+///   `Linux::default()` is a sample container instead (namespaces, masked paths).
+/// - a relative mount destination is relative to "/" (deprecated, but runtimes
+///   MUST accept it, config.md "Mounts"); warned about, as runc does.
+pub fn normalize(spec: &mut Spec) {
+    if spec.linux().is_none() {
+        spec.set_linux(Some(empty_linux()));
+    }
+    for (i, m) in spec.mounts_mut().iter_mut().flatten().enumerate() {
+        if !m.destination().is_absolute() {
+            let abs = Path::new("/").join(m.destination());
+            tracing::warn!(
+                "mounts[{i}].destination: {:?} is not absolute: taken as {abs:?} (relative destinations are deprecated)",
+                m.destination()
+            );
+            m.set_destination(abs);
+        }
+    }
+}
+
+/// A `linux` object with no field set.
+pub fn empty_linux() -> oci_spec::runtime::Linux {
+    let mut linux = oci_spec::runtime::Linux::default();
+    linux.set_resources(None).set_namespaces(None).set_masked_paths(None).set_readonly_paths(None);
+    linux
 }
 
 /// The rootfs directory of `spec`, resolved against `bundle` when relative.

@@ -36,11 +36,10 @@ pub fn validate(spec: &Spec) -> Result<(), SpecError> {
         }
         let mut seen = HashSet::new();
         for (i, r) in process.rlimits().as_deref().unwrap_or_default().iter().enumerate() {
-            if !seen.insert(format!("{:?}", r.typ())) {
-                return Err(SpecError::invalid(
-                    format!("process.rlimits[{i}].type"),
-                    format!("duplicate {:?}", r.typ()),
-                ));
+            let name = serde_json::to_value(r.typ()).ok().and_then(|v| v.as_str().map(str::to_string));
+            let name = name.unwrap_or_else(|| format!("{:?}", r.typ()));
+            if !seen.insert(name.clone()) {
+                return Err(SpecError::invalid(format!("process.rlimits[{i}].type"), format!("duplicate {name}")));
             }
             if r.soft() > r.hard() {
                 return Err(SpecError::invalid(
@@ -48,14 +47,6 @@ pub fn validate(spec: &Spec) -> Result<(), SpecError> {
                     format!("soft limit {} is above hard limit {}", r.soft(), r.hard()),
                 ));
             }
-        }
-    }
-    for (i, m) in spec.mounts().as_deref().unwrap_or_default().iter().enumerate() {
-        if !m.destination().is_absolute() {
-            return Err(SpecError::invalid(
-                format!("mounts[{i}].destination"),
-                format!("{:?} is not an absolute path", m.destination()),
-            ));
         }
     }
     validate_hooks(spec)?;
@@ -239,10 +230,12 @@ fn validate_sysctl(key: &str, private_net: bool, private_ipc: bool, private_uts:
 mod tests {
     use super::*;
     use crate::spec::{default_spec, parse};
+    use std::path::Path;
 
     fn check(mut v: serde_json::Value, edit: impl FnOnce(&mut serde_json::Value)) -> Result<(), SpecError> {
         edit(&mut v);
-        let spec = parse("config.json".as_ref(), &v.to_string())?;
+        let mut spec = parse("config.json".as_ref(), &v.to_string())?;
+        crate::spec::normalize(&mut spec);
         validate(&spec)
     }
 
@@ -292,9 +285,30 @@ mod tests {
     }
 
     #[test]
-    fn relative_mount_destination_is_rejected() {
-        let e = err_text(check(default_spec(), |v| v["mounts"][0]["destination"] = "proc".into()));
-        assert!(e.starts_with("mounts[0].destination"), "{e}");
+    fn relative_mount_destination_is_relative_to_root() {
+        let mut v = default_spec();
+        v["mounts"][0]["destination"] = "proc".into();
+        let mut spec = parse("config.json".as_ref(), &v.to_string()).unwrap();
+        crate::spec::normalize(&mut spec);
+        assert_eq!(spec.mounts().as_ref().unwrap()[0].destination(), Path::new("/proc"));
+        validate(&spec).unwrap();
+    }
+
+    #[test]
+    fn no_linux_object_means_no_namespaces() {
+        let mut v = default_spec();
+        v.as_object_mut().unwrap().remove("linux");
+        v.as_object_mut().unwrap().remove("hostname");
+        let mut spec = parse("config.json".as_ref(), &v.to_string()).unwrap();
+        crate::spec::normalize(&mut spec);
+        let linux = spec.linux().as_ref().unwrap();
+        assert!(linux.namespaces().is_none() && linux.masked_paths().is_none() && linux.readonly_paths().is_none());
+        assert!(linux.resources().is_none());
+        validate(&spec).unwrap();
+        // Without a UTS namespace of its own, a hostname is refused as runc does.
+        v["hostname"] = "box".into();
+        let e = err_text(check(v, |_| {}));
+        assert!(e.contains("unable to set hostname without a private UTS namespace"), "{e}");
     }
 
     #[test]
