@@ -216,7 +216,8 @@ fn ps_and_events_of_a_stopped_container_as_runc() {
     let (bo, ro) = (b.berth(&["ps", &b.id]), r.runc(&["ps", &r.bundle.id]));
     assert_eq!((code(&bo), code(&ro)), (0, 0), "ps: {} / {}", text(&bo.stderr), text(&ro.stderr));
     assert_eq!(text(&bo.stdout), text(&ro.stdout), "ps prints the header only");
-    for args in [&["events"][..], &["events", "--stats"]] {
+    // A zero interval is refused before anything else, --stats or not.
+    for args in [&["events"][..], &["events", "--stats"], &["events", "--interval", "0s", "--stats"]] {
         let mut ba = args.to_vec();
         ba.push(&b.id);
         let mut ra = args.to_vec();

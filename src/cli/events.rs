@@ -58,14 +58,15 @@ pub fn parse_duration(s: &str) -> anyhow::Result<Duration> {
 }
 
 pub fn run(g: &Global, args: Args) -> anyhow::Result<i32> {
+    // Checked before --stats too, as runc does.
+    let interval = parse_duration(&args.interval)?;
+    if interval.is_zero() {
+        anyhow::bail!("duration interval must be greater than 0");
+    }
     if args.stats {
         let s = container::stats(&g.root, &args.id)?;
         println!("{}", serde_json::to_string(&Event { typ: "stats", id: &args.id, data: Some(s) })?);
         return Ok(0);
-    }
-    let interval = parse_duration(&args.interval)?;
-    if interval.is_zero() {
-        anyhow::bail!("duration interval must be greater than 0");
     }
     container::stream(&g.root, &args.id, interval, |line| {
         let mut out = std::io::stdout().lock();
