@@ -98,6 +98,7 @@ fn with_network(
         dir: req.dir,
         cgroup_v2: crate::container::is_cgroup_v2(),
         netns: netns.as_deref(),
+        joins: bundle::Joins::default(),
     };
     let mut spec = bundle::spec(c, &paths).map_err(|e| BuildError::Step(e.to_string()))?;
     if let Some(m) = spec["mounts"].as_array_mut() {

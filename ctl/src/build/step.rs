@@ -383,7 +383,7 @@ fn port_specs(p: &str) -> Result<Vec<String>, BuildError> {
     Ok((lo..=hi).map(|n| format!("{n}/{}", proto.to_ascii_lowercase())).collect())
 }
 
-fn check_signal(s: &str) -> Result<(), BuildError> {
+pub(crate) fn check_signal(s: &str) -> Result<(), BuildError> {
     let name = s.to_ascii_uppercase();
     let name = name.strip_prefix("SIG").unwrap_or(&name).to_string();
     let ok = s.parse::<i32>().is_ok_and(|n| n > 0) || format!("SIG{name}").parse::<nix::sys::signal::Signal>().is_ok();

@@ -19,6 +19,11 @@ pub(crate) enum BundleError {
     User(String, #[source] UserError),
     #[error(transparent)]
     Security(#[from] SecurityError),
+    #[error(transparent)]
+    HostOpt(#[from] super::hostopts::HostOptError),
+    /// `--group-add`: a name the container's /etc/group lacks.
+    #[error(transparent)]
+    GroupAdd(UserError),
     #[error("--init: no tini-static or catatonit found on PATH")]
     NoInit,
     #[error("--security-opt {0:?}: unknown option")]
@@ -137,6 +142,16 @@ pub(crate) struct BundlePaths<'a> {
     pub cgroup_v2: bool,
     /// The network namespace to join (`network::start`'s), if any.
     pub netns: Option<&'a Path>,
+    /// The init pids of the containers `--pid container:X` and `--ipc
+    /// container:X` name (resolved at start, when they must run).
+    pub joins: Joins,
+}
+
+/// Init pids of other containers whose namespaces this one joins.
+#[derive(Debug, Clone, Copy, Default)]
+pub(crate) struct Joins {
+    pub pid: Option<i32>,
+    pub ipc: Option<i32>,
 }
 
 /// The init binary `--init` bind-mounts (docker's docker-init is tini).
@@ -164,25 +179,43 @@ pub(crate) fn spec(c: &Container, paths: &BundlePaths<'_>) -> Result<Value, Bund
     }
     let mut argv = vec![path];
     argv.extend(args);
+    let mut gids = additional_gids(&user);
+    for g in user::group_ids_in(paths.rootfs, &hc.group_add).map_err(BundleError::GroupAdd)? {
+        if !gids.contains(&g) {
+            gids.push(g);
+        }
+    }
     let caps = security::capabilities(&hc.cap_add, &hc.cap_drop, hc.privileged)?;
     let (no_new_privs, seccomp_file, seccomp_off) = security_opts(&hc.security_opt)?;
     let cwd = if cfg.working_dir.is_empty() { "/".to_string() } else { cfg.working_dir.clone() };
     let process = json!({
         "terminal": cfg.tty,
-        "user": {"uid": user.uid, "gid": user.gid, "additionalGids": additional_gids(&user)},
+        "user": {"uid": user.uid, "gid": user.gid, "additionalGids": gids},
         "args": argv,
         "env": process_env(cfg, &user.home),
         "cwd": cwd,
         "capabilities": {"bounding": caps, "effective": caps, "permitted": caps},
         "rlimits": hc.ulimits.iter().map(|u| json!({"type": format!("RLIMIT_{}", u.name.to_ascii_uppercase()), "soft": u.soft, "hard": u.hard})).collect::<Vec<_>>(),
         "noNewPrivileges": no_new_privs,
-        "oomScoreAdj": 0,
+        "oomScoreAdj": hc.oom_score_adj,
     });
+    let devices = super::hostopts::devices(&hc.devices)?;
+    let mut resources = resources(c);
+    if !hc.privileged {
+        let rules = resources["devices"].as_array_mut().expect("resources() lists device rules");
+        rules.extend(devices.iter().map(|d| d.rule.clone()));
+    }
     let mut linux = json!({
-        "namespaces": namespaces(c, paths.cgroup_v2, paths.netns),
+        "namespaces": namespaces(c, paths),
         "cgroupsPath": cgroups_path(c),
-        "resources": resources(c),
+        "resources": resources,
     });
+    if !devices.is_empty() {
+        linux["devices"] = devices.iter().map(|d| d.node.clone()).collect();
+    }
+    if !hc.sysctls.is_empty() {
+        linux["sysctl"] = json!(hc.sysctls);
+    }
     if !hc.privileged {
         linux["maskedPaths"] = json!(security::MASKED_PATHS);
         linux["readonlyPaths"] = json!(security::READONLY_PATHS);
@@ -190,15 +223,22 @@ pub(crate) fn spec(c: &Container, paths: &BundlePaths<'_>) -> Result<Value, Bund
             linux["seccomp"] = security::seccomp(seccomp_file.as_deref(), &caps)?;
         }
     }
-    Ok(json!({
+    let mut spec = json!({
         "ociVersion": "1.0.2",
         "process": process,
         "root": {"path": paths.rootfs, "readonly": hc.readonly_rootfs},
-        "hostname": cfg.hostname,
         "mounts": mounts,
         "linux": linux,
         "annotations": {"org.berth.container.name": c.name},
-    }))
+    });
+    // The host's UTS namespace keeps the host's names (docker's --uts host).
+    if hc.uts_mode != "host" {
+        spec["hostname"] = json!(cfg.hostname);
+        if !cfg.domainname.is_empty() {
+            spec["domainname"] = json!(cfg.domainname);
+        }
+    }
+    Ok(spec)
 }
 
 /// `<cgroup parent>/<id>`, the parent `/berthctl` unless `--cgroup-parent` says.
@@ -234,15 +274,35 @@ fn security_opts(opts: &[String]) -> Result<(bool, Option<String>, bool), Bundle
     Ok((nnp, file, off))
 }
 
-fn namespaces(c: &Container, cgroup_v2: bool, netns: Option<&Path>) -> Vec<Value> {
-    let mut ns = vec![json!({"type": "pid"}), json!({"type": "ipc"}), json!({"type": "uts"}), json!({"type": "mount"})];
-    match netns {
+/// docker's namespaces: each private unless its mode says host (left out:
+/// the runtime's) or container:X (that container's, by /proc/<pid>/ns).
+fn namespaces(c: &Container, paths: &BundlePaths<'_>) -> Vec<Value> {
+    let hc = &c.host_config;
+    let joined = |typ: &str, pid: Option<i32>| match pid {
+        Some(p) => json!({"type": typ, "path": format!("/proc/{p}/ns/{}", if typ == "network" { "net" } else { typ })}),
+        None => json!({"type": typ}),
+    };
+    let mut ns = vec![json!({"type": "mount"})];
+    if hc.pid_mode != "host" {
+        ns.push(joined("pid", paths.joins.pid));
+    }
+    if hc.ipc_mode != "host" {
+        ns.push(joined("ipc", paths.joins.ipc));
+    }
+    if hc.uts_mode != "host" {
+        ns.push(json!({"type": "uts"}));
+    }
+    match paths.netns {
         Some(path) => ns.push(json!({"type": "network", "path": path})),
-        None if c.host_config.network_mode != "host" => ns.push(json!({"type": "network"})),
+        None if hc.network_mode != "host" => ns.push(json!({"type": "network"})),
         None => {}
     }
     // docker's default cgroupns mode: private on cgroup v2, host on v1 and hybrid.
-    if cgroup_v2 {
+    let private = match hc.cgroupns_mode.as_str() {
+        "" => paths.cgroup_v2,
+        mode => mode == "private",
+    };
+    if private {
         ns.push(json!({"type": "cgroup"}));
     }
     ns
@@ -254,14 +314,30 @@ fn resources(c: &Container) -> Value {
     if hc.privileged {
         r["devices"] = json!([{"allow": true, "access": "rwm"}]);
     }
+    let mut memory = serde_json::Map::new();
     if hc.memory > 0 {
-        r["memory"] = json!({"limit": hc.memory});
+        memory.insert("limit".into(), json!(hc.memory));
         // docker: swap defaults to twice the memory; -1 is unlimited.
         let swap = match hc.memory_swap {
             0 => hc.memory * 2,
             s => s,
         };
-        r["memory"]["swap"] = json!(swap);
+        memory.insert("swap".into(), json!(swap));
+    }
+    if hc.memory_reservation > 0 {
+        memory.insert("reservation".into(), json!(hc.memory_reservation));
+    }
+    if let Some(s) = hc.memory_swappiness {
+        memory.insert("swappiness".into(), json!(s));
+    }
+    if hc.oom_kill_disable == Some(true) {
+        memory.insert("disableOOMKiller".into(), json!(true));
+    }
+    if !memory.is_empty() {
+        r["memory"] = Value::Object(memory);
+    }
+    if hc.blkio_weight > 0 {
+        r["blockIO"] = json!({"weight": hc.blkio_weight});
     }
     let mut cpu = serde_json::Map::new();
     if hc.nano_cpus > 0 {
@@ -294,8 +370,15 @@ fn default_mounts(c: &Container, paths: &BundlePaths<'_>) -> Vec<Value> {
         json!({"destination": "/sys", "type": "sysfs", "source": "sysfs", "options": ["nosuid", "noexec", "nodev", sys_opt]}),
         json!({"destination": "/sys/fs/cgroup", "type": "cgroup", "source": "cgroup", "options": ["nosuid", "noexec", "nodev", "relatime", sys_opt]}),
         json!({"destination": "/dev/mqueue", "type": "mqueue", "source": "mqueue", "options": ["nosuid", "noexec", "nodev"]}),
-        json!({"destination": "/dev/shm", "type": "tmpfs", "source": "shm", "options": ["nosuid", "noexec", "nodev", "mode=1777", format!("size={shm}")]}),
     ];
+    // docker's /dev/shm by IPC mode: none has none; host and container:X
+    // share theirs; private and shareable get their own.
+    match (hc.ipc_mode.as_str(), paths.joins.ipc) {
+        ("none", _) => {}
+        ("host", _) => m.push(json!({"destination": "/dev/shm", "type": "bind", "source": "/dev/shm", "options": ["rbind", "rprivate"]})),
+        (_, Some(pid)) => m.push(json!({"destination": "/dev/shm", "type": "bind", "source": format!("/proc/{pid}/root/dev/shm"), "options": ["rbind", "rprivate"]})),
+        _ => m.push(json!({"destination": "/dev/shm", "type": "tmpfs", "source": "shm", "options": ["nosuid", "noexec", "nodev", "mode=1777", format!("size={shm}")]})),
+    }
     // docker mounts these read-only when the rootfs is read-only.
     let rw = if hc.readonly_rootfs { "ro" } else { "rw" };
     for file in ["resolv.conf", "hostname", "hosts"] {
@@ -463,7 +546,17 @@ mod tests {
     fn spec_has_docker_defaults() {
         let dir = tempfile::tempdir().unwrap();
         let c = Container { id: "abc".into(), path: "sh".into(), ..Default::default() };
-        let s = spec(&c, &BundlePaths { rootfs: dir.path(), dir: dir.path(), cgroup_v2: false, netns: None }).unwrap();
+        let s = spec(
+            &c,
+            &BundlePaths {
+                rootfs: dir.path(),
+                dir: dir.path(),
+                cgroup_v2: false,
+                netns: None,
+                joins: Joins::default(),
+            },
+        )
+        .unwrap();
         assert_eq!(s["process"]["capabilities"]["bounding"].as_array().unwrap().len(), 14);
         assert!(s["linux"]["maskedPaths"].as_array().unwrap().iter().any(|p| p == "/proc/kcore"));
         let shm = s["mounts"].as_array().unwrap().iter().find(|m| m["destination"] == "/dev/shm").unwrap();
@@ -472,12 +565,93 @@ mod tests {
         assert_eq!(s["process"]["noNewPrivileges"], false);
     }
 
+    fn spec_of(edit: impl FnOnce(&mut Container), joins: Joins) -> Value {
+        let dir = tempfile::tempdir().unwrap();
+        let mut c = Container { id: "abc".into(), path: "sh".into(), ..Default::default() };
+        c.host_config.ipc_mode = "private".into();
+        edit(&mut c);
+        spec(&c, &BundlePaths { rootfs: dir.path(), dir: dir.path(), cgroup_v2: false, netns: None, joins }).unwrap()
+    }
+
+    fn ns_types(s: &Value) -> Vec<String> {
+        let list = s["linux"]["namespaces"].as_array().unwrap();
+        list.iter().map(|n| format!("{}{}", n["type"].as_str().unwrap(), n["path"].as_str().unwrap_or(""))).collect()
+    }
+
+    fn shm(s: &Value) -> Option<Value> {
+        s["mounts"].as_array().unwrap().iter().find(|m| m["destination"] == "/dev/shm").cloned()
+    }
+
+    #[test]
+    fn namespace_modes_choose_private_host_or_joined() {
+        let s = spec_of(|_| {}, Joins::default());
+        assert_eq!(ns_types(&s), ["mount", "pid", "ipc", "uts", "network"]);
+        assert_eq!(shm(&s).unwrap()["type"], "tmpfs");
+        let s = spec_of(
+            |c| {
+                let hc = &mut c.host_config;
+                (hc.pid_mode, hc.ipc_mode, hc.uts_mode, hc.cgroupns_mode) =
+                    ("host".into(), "host".into(), "host".into(), "private".into());
+            },
+            Joins::default(),
+        );
+        assert_eq!(ns_types(&s), ["mount", "network", "cgroup"]);
+        assert_eq!(shm(&s).unwrap()["source"], "/dev/shm");
+        assert!(s.get("hostname").is_none(), "the host's UTS namespace keeps its name");
+        let s = spec_of(
+            |c| (c.host_config.pid_mode, c.host_config.ipc_mode) = ("container:x".into(), "container:x".into()),
+            Joins { pid: Some(42), ipc: Some(42) },
+        );
+        assert_eq!(ns_types(&s), ["mount", "pid/proc/42/ns/pid", "ipc/proc/42/ns/ipc", "uts", "network"]);
+        assert_eq!(shm(&s).unwrap()["source"], "/proc/42/root/dev/shm");
+        assert!(shm(&spec_of(|c| c.host_config.ipc_mode = "none".into(), Joins::default())).is_none());
+    }
+
+    #[test]
+    fn host_options_reach_the_spec() {
+        let s = spec_of(
+            |c| {
+                let hc = &mut c.host_config;
+                hc.devices = vec![crate::container::record::DeviceMapping {
+                    path_on_host: "/dev/null".into(),
+                    path_in_container: "/dev/n".into(),
+                    cgroup_permissions: "r".into(),
+                }];
+                hc.sysctls.insert("kernel.shmmax".into(), "1".into());
+                (hc.oom_score_adj, hc.memory_reservation, hc.memory_swappiness) = (5, 10 << 20, Some(7));
+                (hc.oom_kill_disable, hc.blkio_weight) = (Some(true), 300);
+                c.config.domainname = "d.example".into();
+            },
+            Joins::default(),
+        );
+        assert_eq!(s["linux"]["devices"][0]["path"], "/dev/n");
+        let rules = s["linux"]["resources"]["devices"].as_array().unwrap();
+        assert_eq!(rules.last().unwrap(), &json!({"allow": true, "type": "c", "major": 1, "minor": 3, "access": "r"}));
+        assert_eq!(s["linux"]["sysctl"]["kernel.shmmax"], "1");
+        assert_eq!(s["process"]["oomScoreAdj"], 5);
+        let mem = &s["linux"]["resources"]["memory"];
+        assert_eq!((mem["reservation"].as_i64(), mem["swappiness"].as_i64()), (Some(10 << 20), Some(7)));
+        assert_eq!(mem["disableOOMKiller"], true);
+        assert_eq!(s["linux"]["resources"]["blockIO"]["weight"], 300);
+        assert_eq!(s["domainname"], "d.example");
+    }
+
     #[test]
     fn privileged_has_no_seccomp_and_no_masks() {
         let dir = tempfile::tempdir().unwrap();
         let mut c = Container { id: "abc".into(), path: "sh".into(), ..Default::default() };
         c.host_config.privileged = true;
-        let s = spec(&c, &BundlePaths { rootfs: dir.path(), dir: dir.path(), cgroup_v2: false, netns: None }).unwrap();
+        let s = spec(
+            &c,
+            &BundlePaths {
+                rootfs: dir.path(),
+                dir: dir.path(),
+                cgroup_v2: false,
+                netns: None,
+                joins: Joins::default(),
+            },
+        )
+        .unwrap();
         assert!(s["linux"].get("seccomp").is_none());
         assert!(s["linux"].get("maskedPaths").is_none());
     }

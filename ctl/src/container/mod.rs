@@ -4,6 +4,7 @@
 
 pub(crate) mod bundle;
 pub(crate) mod fsview;
+pub(crate) mod hostopts;
 pub(crate) mod lifecycle;
 pub(crate) mod record;
 pub(crate) mod rootfs;

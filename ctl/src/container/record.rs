@@ -91,11 +91,47 @@ pub(crate) struct HostConfig {
     pub shm_size: i64,
     pub tmpfs: BTreeMap<String, String>,
     #[serde(default)]
-    pub devices: Vec<serde_json::Value>,
+    pub devices: Vec<DeviceMapping>,
+    #[serde(default)]
+    pub group_add: Vec<String>,
+    #[serde(default)]
+    pub sysctls: BTreeMap<String, String>,
+    /// "" (private), "host" or "container:<id>".
+    #[serde(default)]
+    pub pid_mode: String,
+    /// "private", "shareable", "none", "host" or "container:<id>".
+    #[serde(default)]
+    pub ipc_mode: String,
+    #[serde(default, rename = "UTSMode")]
+    pub uts_mode: String,
+    /// "host" or "private"; empty means the default of the host's cgroups.
+    #[serde(default)]
+    pub cgroupns_mode: String,
+    #[serde(default)]
+    pub userns_mode: String,
+    #[serde(default)]
+    pub oom_score_adj: i64,
+    #[serde(default)]
+    pub oom_kill_disable: Option<bool>,
+    #[serde(default)]
+    pub memory_reservation: i64,
+    #[serde(default)]
+    pub memory_swappiness: Option<i64>,
+    #[serde(default)]
+    pub blkio_weight: u16,
     /// The cgroup the container's cgroup is made under (`--cgroup-parent`);
     /// empty means `/berthctl`.
     #[serde(default)]
     pub cgroup_parent: String,
+}
+
+/// One `--device`, as docker shows it.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "PascalCase")]
+pub(crate) struct DeviceMapping {
+    pub path_on_host: String,
+    pub path_in_container: String,
+    pub cgroup_permissions: String,
 }
 
 /// docker's `State`.

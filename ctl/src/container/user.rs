@@ -78,6 +78,22 @@ pub(crate) fn resolve_in(rootfs: &Path, spec: &str) -> Result<ExecUser, UserErro
     resolve(spec, &passwd, &group)
 }
 
+/// `--group-add` entries (names in the rootfs's /etc/group, or numbers) as gids.
+pub(crate) fn group_ids_in(rootfs: &Path, names: &[String]) -> Result<Vec<u32>, UserError> {
+    if names.is_empty() {
+        return Ok(Vec::new());
+    }
+    let group = std::fs::read_to_string(rootfs.join("etc/group")).unwrap_or_default();
+    let groups = parse_group(&group);
+    names
+        .iter()
+        .map(|n| match groups.iter().find(|e| &e.name == n) {
+            Some(e) => Ok(e.gid),
+            None => n.parse().map_err(|_| UserError::NoGroup(n.clone())),
+        })
+        .collect()
+}
+
 pub(crate) fn resolve(spec: &str, passwd: &str, group: &str) -> Result<ExecUser, UserError> {
     let (user_part, group_part) = match spec.split_once(':') {
         Some((u, g)) => (u, Some(g)),

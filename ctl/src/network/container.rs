@@ -93,7 +93,9 @@ pub(crate) fn allocate(
     let publishes = !req.publish.is_empty() || req.publish_all;
     let special = mode == "host" || mode == "none" || mode.starts_with("container:");
     if special {
-        if publishes && mode != "host" {
+        // docker: refused with container:X; discarded (host, with a warning
+        // from `create`) or ignored (none) otherwise.
+        if publishes && mode.starts_with("container:") {
             return Err(NetworkError::Conflict("port publishing and the container type network mode".into()));
         }
         if req.ip.is_some() || !req.aliases.is_empty() {
@@ -524,8 +526,11 @@ mod tests {
         assert!(err.contains("Address already in use"), "{err}");
         let on_bridge = Request { ip: Some("10.77.0.9".parse().unwrap()), ..req("bridge") };
         assert!(alloc(&c, "c3", &on_bridge, &[]).unwrap_err().to_string().contains("user defined networks only"));
+        // docker ignores ports with `none` and refuses them with `container:`.
         let none = Request { publish: vec!["80".into()], ..req("none") };
-        assert!(alloc(&c, "c4", &none, &[]).unwrap_err().to_string().contains("conflicting options"));
+        alloc(&c, "c4", &none, &[]).unwrap();
+        let joined = Request { publish: vec!["80".into()], ..req("container:c4") };
+        assert!(alloc(&c, "c6", &joined, &[]).unwrap_err().to_string().contains("conflicting options"));
         assert!(matches!(alloc(&c, "c5", &req("nope"), &[]), Err(NetworkError::NotFound(_))));
     }
 

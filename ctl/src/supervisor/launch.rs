@@ -18,6 +18,8 @@ pub(crate) enum LaunchError {
     Volume(#[from] crate::volume::attach::AttachError),
     #[error(transparent)]
     Network(#[from] crate::network::NetworkError),
+    #[error(transparent)]
+    Join(anyhow::Error),
     #[error("{what} {path:?}")]
     Io {
         what: &'static str,
@@ -25,6 +27,20 @@ pub(crate) enum LaunchError {
         #[source]
         source: std::io::Error,
     },
+}
+
+/// The running containers whose pid or IPC namespace `c` joins.
+fn joins(config: &Config, c: &Container) -> Result<bundle::Joins, LaunchError> {
+    let hc = &c.host_config;
+    let (pid, ipc) = (hc.pid_mode.strip_prefix("container:"), hc.ipc_mode.strip_prefix("container:"));
+    if pid.is_none() && ipc.is_none() {
+        return Ok(bundle::Joins::default());
+    }
+    let store = crate::container::store::Store::open(&config.data_root).map_err(|e| LaunchError::Join(e.into()))?;
+    let pid_of = |name: Option<&str>, what| {
+        name.map(|n| crate::container::hostopts::running_pid(&store, n, what)).transpose().map_err(LaunchError::Join)
+    };
+    Ok(bundle::Joins { pid: pid_of(pid, "PID")?, ipc: pid_of(ipc, "IPC")? })
 }
 
 fn io_err(what: &'static str, path: &std::path::Path) -> impl FnOnce(std::io::Error) -> LaunchError {
@@ -53,6 +69,7 @@ pub(crate) fn prepare(config: &Config, c: &Container, layout: &Layout) -> Result
         dir: &layout.dir,
         cgroup_v2: crate::container::is_cgroup_v2(),
         netns: netns.as_deref(),
+        joins: joins(config, c)?,
     };
     let mut spec = match bundle::spec(c, &paths) {
         Ok(spec) => spec,

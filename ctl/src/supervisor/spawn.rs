@@ -36,6 +36,19 @@ pub(crate) struct StartError {
     pub message: String,
 }
 
+/// docker's status for a container that could not start, from the error's
+/// Go text (moby's translateContainerdStartErr, the CLI's runStartContainerErr):
+/// 127 for a missing file, 126 for a denied or directory one, else 125.
+pub(crate) fn start_error_code(message: &str) -> i32 {
+    if ["executable file not found", "no such file or directory"].iter().any(|t| message.contains(t)) {
+        127
+    } else if ["permission denied", "is a directory"].iter().any(|t| message.contains(t)) {
+        126
+    } else {
+        125
+    }
+}
+
 struct Launched {
     child: Child,
     from_sup: BufReader<ChildStdout>,
@@ -69,8 +82,9 @@ pub(crate) fn spawn(
     let layout = Layout::new(config, &c.id);
     let mut store = Store::open(&config.data_root)?;
     let fail = |store: &mut Store, message: String| {
-        super::failed(config, store, &c.id, 125, &message);
-        anyhow::Error::new(StartError { code: 125, message })
+        let code = start_error_code(&message);
+        super::failed(config, store, &c.id, code, &message);
+        anyhow::Error::new(StartError { code, message })
     };
     if let Err(e) = super::launch::prepare(config, c, &layout) {
         return Err(fail(&mut store, crate::cli::error_chain(&anyhow::Error::new(e))));
@@ -193,5 +207,17 @@ impl Launched {
             return Err(Said(e.into()));
         }
         Err(Lost(format!("supervisor said {line:?}, expected {word:?}")))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn start_errors_map_to_dockers_statuses() {
+        use super::start_error_code;
+        assert_eq!(start_error_code("exec: \"x\": executable file not found in $PATH"), 127);
+        assert_eq!(start_error_code("error gathering device information: no such file or directory"), 127);
+        assert_eq!(start_error_code("exec /etc: is a directory"), 126);
+        assert_eq!(start_error_code("cgroup: write failed"), 125);
     }
 }

@@ -9,7 +9,7 @@ use anyhow::Context;
 
 use crate::config::Config;
 use crate::container::bundle::{self, ImageDefaults};
-use crate::container::record::{Container, ContainerConfig, HostConfig, LogConfig, Ulimit, ZERO_TIME};
+use crate::container::record::{Container, ContainerConfig, DeviceMapping, HostConfig, LogConfig, Ulimit, ZERO_TIME};
 use crate::container::store::Store;
 use crate::container::{Layout, now_rfc3339};
 use crate::network;
@@ -17,6 +17,9 @@ use crate::supervisor::{logfile, restart};
 
 #[derive(Debug, Clone, clap::Args)]
 pub(crate) struct CreateArgs {
+    /// Attach to STDIN, STDOUT or STDERR
+    #[arg(short = 'a', long = "attach")]
+    pub attach: Vec<String>,
     /// Keep STDIN open even if not attached
     #[arg(short = 'i', long)]
     pub interactive: bool,
@@ -86,6 +89,51 @@ pub(crate) struct CreateArgs {
     /// Ulimit options
     #[arg(long)]
     pub ulimit: Vec<String>,
+    /// Add additional groups to join
+    #[arg(long = "group-add")]
+    pub group_add: Vec<String>,
+    /// Sysctl options
+    #[arg(long)]
+    pub sysctl: Vec<String>,
+    /// Add a host device to the container
+    #[arg(long)]
+    pub device: Vec<String>,
+    /// PID namespace to use (host or container:NAME|ID)
+    #[arg(long)]
+    pub pid: Option<String>,
+    /// IPC mode to use (private, shareable, none, host or container:NAME|ID)
+    #[arg(long)]
+    pub ipc: Option<String>,
+    /// UTS namespace to use (host)
+    #[arg(long)]
+    pub uts: Option<String>,
+    /// Cgroup namespace to use (host|private)
+    #[arg(long)]
+    pub cgroupns: Option<String>,
+    /// User namespace to use (host)
+    #[arg(long)]
+    pub userns: Option<String>,
+    /// Container NIS domain name
+    #[arg(long)]
+    pub domainname: Option<String>,
+    /// Tune host's OOM preferences (-1000 to 1000)
+    #[arg(long = "oom-score-adj", allow_hyphen_values = true)]
+    pub oom_score_adj: Option<i64>,
+    /// Disable OOM Killer
+    #[arg(long = "oom-kill-disable")]
+    pub oom_kill_disable: bool,
+    /// Memory soft limit
+    #[arg(long = "memory-reservation")]
+    pub memory_reservation: Option<String>,
+    /// Tune container memory swappiness (0 to 100)
+    #[arg(long = "memory-swappiness", allow_hyphen_values = true)]
+    pub memory_swappiness: Option<i64>,
+    /// Kernel memory limit (deprecated: ignored, as by docker)
+    #[arg(long = "kernel-memory")]
+    pub kernel_memory: Option<String>,
+    /// Block IO (relative weight), between 10 and 1000, or 0 to disable
+    #[arg(long = "blkio-weight")]
+    pub blkio_weight: Option<u16>,
     /// Size of /dev/shm
     #[arg(long = "shm-size")]
     pub shm_size: Option<String>,
@@ -210,6 +258,179 @@ fn labels(list: &[String]) -> BTreeMap<String, String> {
         .collect()
 }
 
+/// `--device PATH_ON_HOST[:PATH_IN_CONTAINER][:PERMISSIONS]` (docker's
+/// client-side parse; the host path is looked at when the container starts).
+fn parse_device(s: &str) -> anyhow::Result<DeviceMapping> {
+    let parts: Vec<&str> = s.split(':').collect();
+    let valid_mode = |m: &str| !m.is_empty() && m.chars().all(|c| "rwm".contains(c));
+    let (host, inner, perms) = match parts[..] {
+        [h] => (h, h, "rwm"),
+        [h, m] if valid_mode(m) => (h, h, m),
+        [h, c] => (h, c, "rwm"),
+        [h, c, m] => {
+            if !valid_mode(m) {
+                anyhow::bail!("invalid argument {s:?} for \"--device\" flag: invalid device mode: {m}");
+            }
+            (h, c, m)
+        }
+        _ => anyhow::bail!("invalid argument {s:?} for \"--device\" flag: invalid device specification: {s}"),
+    };
+    if !inner.starts_with('/') {
+        anyhow::bail!("invalid argument {s:?} for \"--device\" flag: bad format for path: {inner}");
+    }
+    Ok(DeviceMapping {
+        path_on_host: host.to_string(),
+        path_in_container: inner.to_string(),
+        cgroup_permissions: perms.to_string(),
+    })
+}
+
+/// `--sysctl KEY=VALUE`, only the namespaced ones docker's client allows.
+fn parse_sysctl(s: &str) -> anyhow::Result<(String, String)> {
+    let (k, v) = s.split_once('=').ok_or_else(|| {
+        anyhow::anyhow!("invalid argument {s:?} for \"--sysctl\" flag: sysctl '{s}' is not whitelisted")
+    })?;
+    const IPC: &[&str] = &[
+        "kernel.msgmax",
+        "kernel.msgmnb",
+        "kernel.msgmni",
+        "kernel.sem",
+        "kernel.shmall",
+        "kernel.shmmax",
+        "kernel.shmmni",
+        "kernel.shm_rmid_forced",
+    ];
+    if !(IPC.contains(&k) || k.starts_with("fs.mqueue.") || k.starts_with("net.")) {
+        anyhow::bail!("invalid argument {s:?} for \"--sysctl\" flag: sysctl '{s}' is not whitelisted");
+    }
+    Ok((k.to_string(), v.to_string()))
+}
+
+/// The streams a foreground container is attached to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Streams {
+    pub stdin: bool,
+    pub stdout: bool,
+    pub stderr: bool,
+}
+
+/// `-a STREAM`…: only those; without, stdout and stderr (and stdin with -i).
+pub(crate) fn attach_streams(a: &CreateArgs) -> anyhow::Result<Streams> {
+    if a.attach.is_empty() {
+        return Ok(Streams { stdin: a.interactive, stdout: true, stderr: true });
+    }
+    let mut s = Streams { stdin: false, stdout: false, stderr: false };
+    for name in &a.attach {
+        match name.to_ascii_lowercase().as_str() {
+            "stdin" => s.stdin = true,
+            "stdout" => s.stdout = true,
+            "stderr" => s.stderr = true,
+            _ => anyhow::bail!(
+                "invalid argument {name:?} for \"-a, --attach\" flag: valid streams are STDIN, STDOUT and STDERR"
+            ),
+        }
+    }
+    Ok(s)
+}
+
+/// `--pid`, `--ipc`, `--uts`, `--cgroupns`, `--userns`, checked as docker does.
+struct NamespaceModes {
+    pid: String,
+    ipc: String,
+    uts: String,
+    cgroupns: String,
+    userns: String,
+}
+
+fn namespace_modes(a: &CreateArgs) -> anyhow::Result<NamespaceModes> {
+    let joinable = |m: &str| m.strip_prefix("container:").is_some_and(|c| !c.is_empty());
+    let pid = a.pid.clone().unwrap_or_default();
+    if !(pid.is_empty() || pid == "host" || joinable(&pid)) {
+        anyhow::bail!("--pid: invalid PID mode");
+    }
+    let ipc = a.ipc.clone().unwrap_or_else(|| "private".into());
+    if !(["", "private", "shareable", "none", "host"].contains(&ipc.as_str()) || joinable(&ipc)) {
+        anyhow::bail!("--ipc: invalid IPC mode");
+    }
+    let uts = a.uts.clone().unwrap_or_default();
+    if !(uts.is_empty() || uts == "host") {
+        anyhow::bail!("--uts: invalid UTS mode");
+    }
+    if uts == "host" && a.hostname.is_some() {
+        anyhow::bail!("Conflicting options: hostname and the UTS mode");
+    }
+    let default_cgroupns = if crate::container::is_cgroup_v2() { "private" } else { "host" };
+    let cgroupns = a.cgroupns.clone().unwrap_or_else(|| default_cgroupns.into());
+    if !(cgroupns == "host" || cgroupns == "private") {
+        anyhow::bail!("--cgroupns: invalid CGROUP mode");
+    }
+    let userns = a.userns.clone().unwrap_or_default();
+    if !(userns.is_empty() || userns == "host") {
+        anyhow::bail!("--userns: invalid USER mode");
+    }
+    Ok(NamespaceModes { pid, ipc, uts, cgroupns, userns })
+}
+
+fn check_oom_score_adj(v: Option<i64>) -> anyhow::Result<i64> {
+    let v = v.unwrap_or(0);
+    if !(-1000..=1000).contains(&v) {
+        anyhow::bail!("Invalid value {v}, range for oom score adj is [-1000, 1000]");
+    }
+    Ok(v)
+}
+
+fn check_swappiness(v: Option<i64>) -> anyhow::Result<Option<i64>> {
+    match v {
+        Some(s) if s != -1 && !(0..=100).contains(&s) => {
+            anyhow::bail!("Invalid value: {s}, valid memory swappiness range is 0-100")
+        }
+        Some(-1) | None => Ok(None),
+        some => Ok(some),
+    }
+}
+
+fn memory_reservation(a: &CreateArgs, memory: i64) -> anyhow::Result<i64> {
+    let Some(r) = a.memory_reservation.as_deref() else { return Ok(0) };
+    let r = parse_bytes("--memory-reservation", r)?;
+    if r > 0 && r < 6 << 20 {
+        anyhow::bail!("Minimum memory reservation allowed is 6MB");
+    }
+    if memory > 0 && r > memory {
+        anyhow::bail!("Minimum memory limit can not be less than memory reservation limit, see usage");
+    }
+    Ok(r)
+}
+
+/// docker takes a weight only where the kernel has CFQ's blkio.weight (v1)
+/// or io.bfq.weight (v2), and otherwise discards it with a warning.
+fn blkio_weight(w: Option<u16>) -> anyhow::Result<u16> {
+    let w = w.unwrap_or(0);
+    let supported = ["/sys/fs/cgroup/blkio/blkio.weight", "/sys/fs/cgroup/io.bfq.weight"]
+        .iter()
+        .any(|p| std::path::Path::new(p).exists());
+    // moby's order: discarded first, then the range checked.
+    if w != 0 && !supported {
+        eprintln!(
+            "WARNING: Your kernel does not support Block I/O weight or the cgroup is not mounted. Weight discarded."
+        );
+        return Ok(0);
+    }
+    if w != 0 && !(10..=1000).contains(&w) {
+        anyhow::bail!("Range of blkio weight is from 10 to 1000");
+    }
+    Ok(w)
+}
+
+/// `--cpus` between 0.01 and the number of CPUs we may run on.
+fn check_cpus(cpus: Option<f64>) -> anyhow::Result<()> {
+    let Some(c) = cpus else { return Ok(()) };
+    let n = std::thread::available_parallelism().map_or(1, |n| n.get());
+    if c != 0.0 && (c < 0.01 || c > n as f64) {
+        anyhow::bail!("Range of CPUs is from 0.01 to {n}.00, as there are only {n} CPUs available");
+    }
+    Ok(())
+}
+
 /// docker's HostConfig from the flags.
 fn host_config(a: &CreateArgs, runtime: &str) -> anyhow::Result<HostConfig> {
     if a.rm && a.restart != "no" {
@@ -225,6 +446,21 @@ fn host_config(a: &CreateArgs, runtime: &str) -> anyhow::Result<HostConfig> {
     }
     logfile::Rotation::from_opts(&log_config.config)?;
     let memory = a.memory.as_deref().map(|m| parse_bytes("--memory", m)).transpose()?.unwrap_or(0);
+    check_cpus(a.cpus)?;
+    if a.network == "host" && (!a.publish.is_empty() || a.publish_all) {
+        eprintln!("WARNING: Published ports are discarded when using host network mode");
+    }
+    if let Some(sig) = a.stop_signal.as_deref() {
+        crate::build::step::check_signal(sig).map_err(|_| anyhow::anyhow!("Invalid signal: {sig}"))?;
+    }
+    if a.kernel_memory.is_some() {
+        eprintln!("WARNING: Specifying a kernel memory limit is deprecated and will be removed in a future release.");
+    }
+    if a.oom_kill_disable && memory == 0 {
+        eprintln!(
+            "WARNING: OOM killer is disabled for the container, but no memory limit is set, this can result in the system running out of resources."
+        );
+    }
     let memory_swap = match a.memory_swap.as_deref() {
         Some("-1") => -1,
         Some(s) => parse_bytes("--memory-swap", s)?,
@@ -235,7 +471,21 @@ fn host_config(a: &CreateArgs, runtime: &str) -> anyhow::Result<HostConfig> {
         .iter()
         .map(|t| t.split_once(':').map_or((t.clone(), String::new()), |(d, o)| (d.to_string(), o.to_string())))
         .collect();
+    let ns = namespace_modes(a)?;
     Ok(HostConfig {
+        devices: a.device.iter().map(|d| parse_device(d)).collect::<Result<_, _>>()?,
+        group_add: a.group_add.clone(),
+        sysctls: a.sysctl.iter().map(|s| parse_sysctl(s)).collect::<Result<_, _>>()?,
+        pid_mode: ns.pid,
+        ipc_mode: ns.ipc,
+        uts_mode: ns.uts,
+        cgroupns_mode: ns.cgroupns,
+        userns_mode: ns.userns,
+        oom_score_adj: check_oom_score_adj(a.oom_score_adj)?,
+        oom_kill_disable: Some(a.oom_kill_disable),
+        memory_reservation: memory_reservation(a, memory)?,
+        memory_swappiness: check_swappiness(a.memory_swappiness)?,
+        blkio_weight: blkio_weight(a.blkio_weight)?,
         runtime: runtime.to_string(),
         auto_remove: a.rm,
         restart_policy: restart::parse(&a.restart)?,
@@ -256,7 +506,6 @@ fn host_config(a: &CreateArgs, runtime: &str) -> anyhow::Result<HostConfig> {
         ulimits: a.ulimit.iter().map(|u| parse_ulimit(u)).collect::<Result<_, _>>()?,
         shm_size: a.shm_size.as_deref().map(|s| parse_bytes("--shm-size", s)).transpose()?.unwrap_or(64 << 20),
         tmpfs,
-        devices: Vec::new(),
         cgroup_parent: a.cgroup_parent.clone().unwrap_or_default(),
     })
 }
@@ -282,6 +531,7 @@ fn user_config(a: &CreateArgs) -> anyhow::Result<ContainerConfig> {
         labels: labels(&a.label),
         stop_signal: a.stop_signal.clone(),
         stop_timeout: a.stop_timeout,
+        domainname: a.domainname.clone().unwrap_or_default(),
         ..Default::default()
     })
 }
@@ -307,8 +557,8 @@ pub(crate) fn create(config: &Config, a: &CreateArgs) -> anyhow::Result<Containe
     let id = new_id()?;
     let mut cfg = user_config(a)?;
     bundle::merge_image(&mut cfg, &image_defaults(&image.config), a.entrypoint.is_some());
-    cfg.attach_stdout = true;
-    cfg.attach_stderr = true;
+    let streams = attach_streams(a)?;
+    (cfg.attach_stdin, cfg.attach_stdout, cfg.attach_stderr) = (streams.stdin, streams.stdout, streams.stderr);
     cfg.hostname = match (&a.hostname, a.network.as_str()) {
         (Some(h), _) => h.clone(),
         (None, "host") => {
@@ -447,6 +697,78 @@ mod tests {
         assert!(!is_valid_name("-web"));
         assert!(!is_valid_name("a"));
         assert!(!is_valid_name("we b"));
+    }
+
+    #[derive(clap::Parser)]
+    #[command(disable_help_flag = true)]
+    struct T {
+        #[command(flatten)]
+        a: CreateArgs,
+    }
+
+    fn args(list: &[&str]) -> CreateArgs {
+        use clap::Parser;
+        T::try_parse_from(std::iter::once("t").chain(list.iter().copied()).chain(["busybox"])).unwrap().a
+    }
+
+    #[test]
+    fn device_forms_as_dockers_client() {
+        let d = parse_device("/dev/null").unwrap();
+        assert_eq!((d.path_in_container.as_str(), d.cgroup_permissions.as_str()), ("/dev/null", "rwm"));
+        let d = parse_device("/dev/null:r").unwrap();
+        assert_eq!((d.path_in_container.as_str(), d.cgroup_permissions.as_str()), ("/dev/null", "r"));
+        let d = parse_device("/dev/null:/dev/n:rw").unwrap();
+        assert_eq!((d.path_in_container.as_str(), d.cgroup_permissions.as_str()), ("/dev/n", "rw"));
+        assert!(parse_device("/dev/null:/dev/n:q").unwrap_err().to_string().ends_with("invalid device mode: q"));
+        assert!(parse_device("/dev/null:rel").unwrap_err().to_string().ends_with("bad format for path: rel"));
+    }
+
+    #[test]
+    fn only_namespaced_sysctls_pass() {
+        assert_eq!(parse_sysctl("net.ipv4.ip_forward=1").unwrap(), ("net.ipv4.ip_forward".into(), "1".into()));
+        assert!(parse_sysctl("kernel.shmmax=1").is_ok() && parse_sysctl("fs.mqueue.msg_max=5").is_ok());
+        assert!(parse_sysctl("vm.swappiness=1").unwrap_err().to_string().contains("is not whitelisted"));
+        assert!(parse_sysctl("kernel.hostname=x").is_err() && parse_sysctl("net.x").is_err());
+    }
+
+    #[test]
+    fn namespace_modes_are_checked_as_docker_does() {
+        let m = namespace_modes(&args(&[])).unwrap();
+        assert_eq!((m.pid.as_str(), m.ipc.as_str(), m.uts.as_str()), ("", "private", ""));
+        let m = namespace_modes(&args(&["--pid", "container:web", "--ipc", "host", "--cgroupns", "private"])).unwrap();
+        assert_eq!((m.pid.as_str(), m.ipc.as_str(), m.cgroupns.as_str()), ("container:web", "host", "private"));
+        for (flags, want) in [
+            (&["--pid", "bogus"][..], "--pid: invalid PID mode"),
+            (&["--pid", "container:"][..], "--pid: invalid PID mode"),
+            (&["--ipc", "bogus"][..], "--ipc: invalid IPC mode"),
+            (&["--uts", "bogus"][..], "--uts: invalid UTS mode"),
+            (&["--uts", "host", "-h", "x"][..], "Conflicting options: hostname and the UTS mode"),
+            (&["--cgroupns", "bogus"][..], "--cgroupns: invalid CGROUP mode"),
+            (&["--userns", "bogus"][..], "--userns: invalid USER mode"),
+        ] {
+            assert_eq!(namespace_modes(&args(flags)).err().map(|e| e.to_string()).as_deref(), Some(want), "{flags:?}");
+        }
+    }
+
+    #[test]
+    fn ranges_are_dockers() {
+        assert!(check_oom_score_adj(Some(-1000)).is_ok() && check_oom_score_adj(Some(1001)).is_err());
+        assert_eq!(check_swappiness(Some(-1)).unwrap(), None);
+        assert_eq!(check_swappiness(Some(60)).unwrap(), Some(60));
+        assert!(check_swappiness(Some(101)).is_err());
+        assert!(memory_reservation(&args(&["--memory-reservation", "1m"]), 0).is_err());
+        assert!(memory_reservation(&args(&["--memory-reservation", "20m"]), 10 << 20).is_err());
+        assert_eq!(memory_reservation(&args(&["--memory-reservation", "10m"]), 0).unwrap(), 10 << 20);
+        assert!(check_cpus(Some(0.001)).is_err() && check_cpus(Some(0.5)).is_ok() && check_cpus(Some(1e6)).is_err());
+    }
+
+    #[test]
+    fn attach_streams_follow_a_flags() {
+        let s = attach_streams(&args(&["-i"])).unwrap();
+        assert_eq!((s.stdin, s.stdout, s.stderr), (true, true, true));
+        let s = attach_streams(&args(&["-a", "STDERR"])).unwrap();
+        assert_eq!((s.stdin, s.stdout, s.stderr), (false, false, true));
+        assert!(attach_streams(&args(&["-a", "foo"])).unwrap_err().to_string().contains("valid streams are"));
     }
 
     #[test]

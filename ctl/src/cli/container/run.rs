@@ -24,8 +24,14 @@ pub(crate) fn run(config: &Config, a: &RunArgs) -> anyhow::Result<i32> {
     if a.detach && a.create.rm && a.create.restart != "no" {
         anyhow::bail!("Conflicting options: --restart and --rm");
     }
+    if a.detach && !a.create.attach.is_empty() {
+        // docker's client refuses this before anything, with status 1.
+        eprintln!("conflicting options: cannot specify both --attach and --detach");
+        return Ok(1);
+    }
+    let streams = create::attach_streams(&a.create)?;
     let c = create::create(config, &a.create)?;
-    let attach = (!a.detach).then_some(Attach { stdin: a.create.interactive });
+    let attach = (!a.detach).then_some(Attach { stdin: streams.stdin, stdout: streams.stdout, stderr: streams.stderr });
     match start::start_container(config, &c, attach) {
         Ok(code) => {
             if a.detach {

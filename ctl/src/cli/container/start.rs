@@ -24,6 +24,8 @@ pub(crate) struct StartArgs {
 /// What to attach while starting.
 pub(crate) struct Attach {
     pub stdin: bool,
+    pub stdout: bool,
+    pub stderr: bool,
 }
 
 /// Start `c` through a new supervisor; with `attach`, stream its stdio and
@@ -36,8 +38,8 @@ pub(crate) fn start_container(config: &Config, c: &Container, attach: Option<Att
     }
     let opts = attach.map(|a| AttachOpts {
         stdin: a.stdin && c.config.open_stdin,
-        stdout: true,
-        stderr: true,
+        stdout: a.stdout,
+        stderr: a.stderr,
         tty: c.config.tty,
         proxy: Some((rt.clone(), c.id.clone())),
         exit_hook: Some(exit_hook(config, &c.id)),
@@ -115,7 +117,7 @@ fn start_one(config: &Config, name: &str, a: &StartArgs) -> anyhow::Result<Optio
     lifecycle::wait_supervisor_gone(&store, &c.id);
     let c = store.update(&c.id, |r| r.manually_stopped = false)?;
     drop(store);
-    let attach = (a.attach || a.interactive).then_some(Attach { stdin: a.interactive });
+    let attach = (a.attach || a.interactive).then_some(Attach { stdin: a.interactive, stdout: true, stderr: true });
     start_container(config, &c, attach).map_err(|e| match e.downcast::<StartError>() {
         Ok(s) => anyhow::Error::new(s),
         Err(e) => e,
