@@ -389,3 +389,27 @@ fn clamped_cpu_shares_are_refused_as_runc_does() {
     assert!(code != 0 && err.contains(want), "berth: {err}");
     b.assert_clean();
 }
+
+/// runc gives every exec'd process the container's `process.oomScoreAdj`
+/// (nsexec), whatever an `exec --process` file says; so does berth.
+#[test]
+#[ignore = "needs root"]
+fn exec_gets_the_containers_oom_score_adj_as_runc_does() {
+    let edit = |c: &mut Value| c["process"]["oomScoreAdj"] = json!(50);
+    let b = running("rc-oomexec", edit);
+    let r = Runc::with("rc-oomexec-r", LOOP, edit);
+    r.create_and_start();
+    let file = b.path().join("process.json");
+    let process =
+        json!({"args": ["cat", "/proc/self/oom_score_adj"], "cwd": "/", "env": ["PATH=/bin"], "oomScoreAdj": 70});
+    fs::write(&file, process.to_string()).unwrap();
+    let file = file.to_str().unwrap();
+    let cat = ["cat", "/proc/self/oom_score_adj"];
+    for (ours, theirs) in [
+        (b.berth(&["exec", "--process", file, &b.id]), r.runc(&["exec", "--process", file, &r.bundle.id])),
+        (b.berth(&[&["exec", &b.id][..], &cat].concat()), r.runc(&[&["exec", &r.bundle.id][..], &cat].concat())),
+    ] {
+        assert_eq!(text(&theirs.stdout), "50\n", "runc: {}", text(&theirs.stderr));
+        assert_eq!(text(&ours.stdout), "50\n", "berth: {}", text(&ours.stderr));
+    }
+}

@@ -112,6 +112,7 @@ fn exec_in(opts: &ExecOptions, st: &super::State) -> Result<Execed, Cause> {
                 allow_setgroups: !st.rootless || !user_ns,
                 cgroup_tasks: &cgroup_tasks,
                 handoff,
+                oom_score_adj: st.config.process().as_ref().and_then(|p| p.oom_score_adj()),
             };
             let e = match child_setup(&child_ch, setup) {
                 Ok(never) => match never {},
@@ -383,9 +384,20 @@ struct Setup<'a> {
     allow_setgroups: bool,
     cgroup_tasks: &'a [(std::path::PathBuf, fs::File)],
     handoff: Handoff,
+    /// The container's `process.oomScoreAdj`: runc gives it to every exec'd
+    /// process too (nsexec), whatever an `exec --process` file says.
+    oom_score_adj: Option<i32>,
 }
 
 fn child_setup(ch: &Channel, s: Setup<'_>) -> Result<std::convert::Infallible, Cause> {
+    if let Some(adj) = s.oom_score_adj {
+        let path = "/proc/self/oom_score_adj";
+        fs::write(path, adj.to_string()).map_err(|source| Cause::Io {
+            what: "process.oomScoreAdj",
+            path: path.into(),
+            source,
+        })?;
+    }
     setup::hide_from_container()?;
     // The host's /proc, to learn our pid as the host sees it (a seccomp agent's
     // message carries it) once in the container's mount namespace; closed

@@ -179,12 +179,7 @@ pub(crate) fn spec(c: &Container, paths: &BundlePaths<'_>) -> Result<Value, Bund
     }
     let mut argv = vec![path];
     argv.extend(args);
-    let mut gids = additional_gids(&user);
-    for g in user::group_ids_in(paths.rootfs, &hc.group_add).map_err(BundleError::GroupAdd)? {
-        if !gids.contains(&g) {
-            gids.push(g);
-        }
-    }
+    let gids = all_gids(c, &user, paths.rootfs)?;
     let caps = security::capabilities(&hc.cap_add, &hc.cap_drop, hc.privileged)?;
     let (no_new_privs, seccomp_file, seccomp_off) = security_opts(&hc.security_opt)?;
     let cwd = if cfg.working_dir.is_empty() { "/".to_string() } else { cfg.working_dir.clone() };
@@ -195,7 +190,7 @@ pub(crate) fn spec(c: &Container, paths: &BundlePaths<'_>) -> Result<Value, Bund
         "env": process_env(cfg, &user.home),
         "cwd": cwd,
         "capabilities": {"bounding": caps, "effective": caps, "permitted": caps},
-        "rlimits": hc.ulimits.iter().map(|u| json!({"type": format!("RLIMIT_{}", u.name.to_ascii_uppercase()), "soft": u.soft, "hard": u.hard})).collect::<Vec<_>>(),
+        "rlimits": rlimits(c),
         "noNewPrivileges": no_new_privs,
         "oomScoreAdj": hc.oom_score_adj,
     });
@@ -255,6 +250,23 @@ pub(crate) fn additional_gids(u: &user::ExecUser) -> Vec<u32> {
     let mut gids = vec![u.gid];
     gids.extend(u.additional_gids.iter().copied().filter(|g| *g != u.gid));
     gids
+}
+
+/// The process's rlimits: `--ulimit`s (an exec's too, as docker's).
+pub(crate) fn rlimits(c: &Container) -> Vec<Value> {
+    let limit = |u: &super::record::Ulimit| json!({"type": format!("RLIMIT_{}", u.name.to_ascii_uppercase()), "soft": u.soft, "hard": u.hard});
+    c.host_config.ulimits.iter().map(limit).collect()
+}
+
+/// The user's groups, then `--group-add`'s (an exec's too, as docker's).
+pub(crate) fn all_gids(c: &Container, u: &user::ExecUser, rootfs: &Path) -> Result<Vec<u32>, BundleError> {
+    let mut gids = additional_gids(u);
+    for g in user::group_ids_in(rootfs, &c.host_config.group_add).map_err(BundleError::GroupAdd)? {
+        if !gids.contains(&g) {
+            gids.push(g);
+        }
+    }
+    Ok(gids)
 }
 
 /// `--security-opt`: (no-new-privileges, seccomp profile file, seccomp off).

@@ -218,7 +218,7 @@ fn new_id() -> anyhow::Result<String> {
 
 /// docker's env-file format: KEY=VALUE lines, `#` comments, a bare KEY
 /// takes the value from our environment (and is dropped when unset).
-fn read_env_file(path: &str) -> anyhow::Result<Vec<String>> {
+pub(crate) fn read_env_file(path: &str) -> anyhow::Result<Vec<String>> {
     let text = std::fs::read_to_string(path).with_context(|| format!("open env file {path}"))?;
     Ok(text
         .lines()
@@ -228,7 +228,7 @@ fn read_env_file(path: &str) -> anyhow::Result<Vec<String>> {
         .collect())
 }
 
-fn expand_env(e: &str) -> Option<String> {
+pub(crate) fn expand_env(e: &str) -> Option<String> {
     if e.contains('=') {
         return Some(e.to_string());
     }
@@ -559,12 +559,13 @@ pub(crate) fn create(config: &Config, a: &CreateArgs) -> anyhow::Result<Containe
     bundle::merge_image(&mut cfg, &image_defaults(&image.config), a.entrypoint.is_some());
     let streams = attach_streams(a)?;
     (cfg.attach_stdin, cfg.attach_stdout, cfg.attach_stderr) = (streams.stdin, streams.stdout, streams.stderr);
-    cfg.hostname = match (&a.hostname, a.network.as_str()) {
+    let host_uts = a.network == "host" || a.uts.as_deref() == Some("host");
+    cfg.hostname = match (&a.hostname, host_uts) {
         (Some(h), _) => h.clone(),
-        (None, "host") => {
+        (None, true) => {
             std::fs::read_to_string("/proc/sys/kernel/hostname").map(|h| h.trim().to_string()).unwrap_or_default()
         }
-        (None, _) => id[..12].to_string(),
+        (None, false) => id[..12].to_string(),
     };
     let (path, args) = bundle::entrypoint_and_args(&cfg)?;
     let mut c = Container {

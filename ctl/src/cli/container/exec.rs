@@ -32,6 +32,9 @@ pub(crate) struct ExecArgs {
     /// Set environment variables
     #[arg(short = 'e', long = "env")]
     pub env: Vec<String>,
+    /// Read in a file of environment variables
+    #[arg(long = "env-file")]
+    pub env_file: Vec<String>,
     /// Username or UID (format: <name|uid>[:<group|gid>])
     #[arg(short = 'u', long)]
     pub user: Option<String>,
@@ -54,7 +57,10 @@ fn process_json(c: &Container, a: &ExecArgs, rootfs: &std::path::Path) -> anyhow
     let u = user::resolve_in(rootfs, &user_spec)?;
     let mut cfg = c.config.clone();
     cfg.tty = a.tty;
-    cfg.env.extend(a.env.iter().cloned());
+    for f in &a.env_file {
+        cfg.env.extend(super::create::read_env_file(f)?);
+    }
+    cfg.env.extend(a.env.iter().filter_map(|e| super::create::expand_env(e)));
     let caps = security::capabilities(
         &c.host_config.cap_add,
         &c.host_config.cap_drop,
@@ -67,11 +73,15 @@ fn process_json(c: &Container, a: &ExecArgs, rootfs: &std::path::Path) -> anyhow
         .unwrap_or_else(|| if cfg.working_dir.is_empty() { "/".into() } else { cfg.working_dir.clone() });
     Ok(json!({
         "terminal": a.tty,
-        "user": {"uid": u.uid, "gid": u.gid, "additionalGids": bundle::additional_gids(&u)},
+        "user": {"uid": u.uid, "gid": u.gid, "additionalGids": bundle::all_gids(c, &u, rootfs)?},
         "args": a.command,
         "env": bundle::process_env(&cfg, &u.home),
         "cwd": cwd,
         "capabilities": {"bounding": caps, "effective": caps, "permitted": caps},
+        // docker's exec starts from the container's process: its rlimits and
+        // oom_score_adj too.
+        "rlimits": bundle::rlimits(c),
+        "oomScoreAdj": c.host_config.oom_score_adj,
         "noNewPrivileges": c.host_config.security_opt.iter().any(|o| o == "no-new-privileges" || o == "no-new-privileges:true"),
     }))
 }
