@@ -556,19 +556,7 @@ mod tests {
 
     #[test]
     fn spec_has_docker_defaults() {
-        let dir = tempfile::tempdir().unwrap();
-        let c = Container { id: "abc".into(), path: "sh".into(), ..Default::default() };
-        let s = spec(
-            &c,
-            &BundlePaths {
-                rootfs: dir.path(),
-                dir: dir.path(),
-                cgroup_v2: false,
-                netns: None,
-                joins: Joins::default(),
-            },
-        )
-        .unwrap();
+        let s = spec_of(|_| {}, Joins::default());
         assert_eq!(s["process"]["capabilities"]["bounding"].as_array().unwrap().len(), 14);
         assert!(s["linux"]["maskedPaths"].as_array().unwrap().iter().any(|p| p == "/proc/kcore"));
         let shm = s["mounts"].as_array().unwrap().iter().find(|m| m["destination"] == "/dev/shm").unwrap();
@@ -650,20 +638,7 @@ mod tests {
 
     #[test]
     fn privileged_has_no_seccomp_and_no_masks() {
-        let dir = tempfile::tempdir().unwrap();
-        let mut c = Container { id: "abc".into(), path: "sh".into(), ..Default::default() };
-        c.host_config.privileged = true;
-        let s = spec(
-            &c,
-            &BundlePaths {
-                rootfs: dir.path(),
-                dir: dir.path(),
-                cgroup_v2: false,
-                netns: None,
-                joins: Joins::default(),
-            },
-        )
-        .unwrap();
+        let s = spec_of(|c| c.host_config.privileged = true, Joins::default());
         assert!(s["linux"].get("seccomp").is_none());
         assert!(s["linux"].get("maskedPaths").is_none());
     }
