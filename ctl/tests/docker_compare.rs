@@ -168,6 +168,7 @@ fn same_results_as_docker() {
             mismatches.push(format!("ps {name}\n  berthctl: {ours:?}\n  docker:   {theirs:?}"));
         }
     }
+    mismatches.extend(exec_differences(&ctl, &dockerd));
     let until = format!("{:.3}", unix_now() + 1.0);
     let t0 = format!("{t0:.3}");
     for (what, args) in FORMAT_TABLE {
@@ -180,6 +181,52 @@ fn same_results_as_docker() {
         }
     }
     assert!(mismatches.is_empty(), "differences from docker:\n{}", mismatches.join("\n"));
+}
+
+/// `exec` lines (after `exec`, `ex` is the container) whose stdout and status
+/// docker and berthctl must agree on; the runtime's error text differs by
+/// runtime, so a failure to start compares by status only.
+const EXEC_TABLE: &[&[&str]] = &[
+    &["ex", "sh", "-c", "ulimit -n; id -G"],
+    &["-e", "A=1", "-w", "/tmp", "ex", "sh", "-c", "echo $A; pwd"],
+    &["-u", "nobody", "ex", "id"],
+    &["-u", "no-such-user", "ex", "id"],
+    &["ex", "sh", "-c", "exit 7"],
+    &["ex", "no-such-command"],
+    &["--env-file", "/no/such/file", "ex", "true"],
+    &["no-such-container", "true"],
+];
+
+fn exec_differences(ctl: &Ctl, dockerd: &Dockerd) -> Vec<String> {
+    let start = ["-d", "--name", "ex", "--network", "none", "--ulimit", "nofile=100:200", "--group-add", "6"];
+    ctl.cmd(["run"]).args(start).args(["busybox", "sleep", "300"]).success();
+    dockerd.docker(["run"]).args(start).args(["busybox", "sleep", "300"]).success();
+    let mut out = Vec::new();
+    for row in EXEC_TABLE {
+        let mut ours = result(ctl.cmd(["exec"]).args(*row).output_of());
+        let mut theirs = result(dockerd.docker(["exec"]).args(*row).output_of());
+        if theirs.1.starts_with("OCI runtime exec failed") && ours.1.starts_with("OCI runtime exec failed") {
+            (ours.1, theirs.1) = (String::new(), String::new());
+        }
+        if ours != theirs {
+            out.push(format!("exec {row:?}\n  berthctl: {ours:?}\n  docker:   {theirs:?}"));
+        }
+    }
+    for (cmd, want) in [(&["pause", "ex"][..], 0), (&["exec", "ex", "true"], 1), (&["unpause", "ex"], 0)] {
+        let (ours, theirs) = (ctl.cmd(cmd).output_of(), dockerd.docker(cmd).output_of());
+        let codes = (ours.status.code(), theirs.status.code());
+        if codes != (Some(want), Some(want)) {
+            out.push(format!("{cmd:?}: berthctl {:?}, docker {:?}", codes.0, codes.1));
+        }
+    }
+    let (ours, theirs) = (ctl.cmd(["top", "ex"]).success(), dockerd.docker(["top", "ex"]).success());
+    let header = |t: &str| t.lines().next().unwrap_or_default().to_string();
+    if header(&ours) != header(&theirs) {
+        out.push(format!("top header\n  berthctl: {ours:?}\n  docker:   {theirs:?}"));
+    }
+    ctl.cmd(["rm", "-f", "ex"]).success();
+    dockerd.docker(["rm", "-f", "ex"]).success();
+    out
 }
 
 fn unix_now() -> f64 {

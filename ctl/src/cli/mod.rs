@@ -148,7 +148,8 @@ impl Cli {
     /// Parse as docker does: a flag error prints the message and
     /// "See 'berthctl <cmd> --help'." and exits 125; help and version exit 0.
     pub(crate) fn parse_docker_style() -> Result<Cli, i32> {
-        match Cli::try_parse() {
+        let args: Vec<std::ffi::OsString> = std::env::args_os().collect();
+        match Cli::try_parse_from(flags_end_at_image(args)) {
             Ok(cli) => Ok(cli),
             Err(e) => Err(report_parse_error(&e)),
         }
@@ -189,6 +190,61 @@ fn report_parse_error(e: &clap::Error) -> i32 {
             EXIT_ERROR
         }
     }
+}
+
+/// Whether `a` (a word starting with '-') is a flag of `cmd` (or a global
+/// one) that takes its value from the next word.
+fn takes_next_value(cmd: &clap::Command, a: &str) -> bool {
+    use clap::CommandFactory;
+    if a.contains('=') && a.starts_with("--") {
+        return false;
+    }
+    let root = Cli::command();
+    let found = cmd.get_arguments().chain(root.get_arguments()).find(|x| match a.strip_prefix("--") {
+        Some(l) => x.get_long() == Some(l) || x.get_all_aliases().is_some_and(|al| al.contains(&l)),
+        // The last letter of a cluster (`-it`, `-de`) may take the next word.
+        None => a.chars().last() == x.get_short(),
+    });
+    let attached = !a.starts_with("--") && a.len() > 2 && {
+        // `-eA=1`: the value is in the word when the first letter takes one.
+        let first = a.chars().nth(1);
+        cmd.get_arguments().any(|x| x.get_short() == first && x.get_action().takes_values())
+    };
+    !attached && found.is_some_and(|x| x.get_action().takes_values())
+}
+
+/// docker parses `run` and `create` flags only up to the image: what follows
+/// is the command, `-c`, `--help` and all (`docker run redis --port 7000`).
+/// clap would take a flag-looking word after the image as ours, so a `--` is
+/// put after the image; the words after it stay exactly as given.
+fn flags_end_at_image(args: Vec<std::ffi::OsString>) -> Vec<std::ffi::OsString> {
+    use clap::CommandFactory;
+    let mut cmd = Cli::command();
+    let mut i = 1;
+    let mut leaf = false;
+    while i < args.len() {
+        let Some(a) = args[i].to_str() else { return args };
+        if a == "--" {
+            return args;
+        }
+        if a.starts_with('-') && a.len() > 1 {
+            i += if takes_next_value(&cmd, a) { 2 } else { 1 };
+            continue;
+        }
+        if leaf {
+            let mut out = args;
+            out.insert(i + 1, "--".into());
+            return out;
+        }
+        let Some(sub) = cmd.find_subcommand(a).cloned() else { return args };
+        // `run`/`create` and `container run`/`container create`, not `volume
+        // create` or `network create`, whose flags may follow the name.
+        let container_level = cmd.get_name() == "berthctl" || cmd.get_name() == "container";
+        leaf = container_level && matches!(sub.get_name(), "run" | "create");
+        cmd = sub;
+        i += 1;
+    }
+    args
 }
 
 /// The subcommand words of a command line (`image ls` of `--data-root /x image
@@ -309,6 +365,44 @@ mod tests {
 
     fn path(line: &str) -> String {
         command_path(&line.split_whitespace().map(String::from).collect::<Vec<_>>())
+    }
+
+    fn split(line: &str) -> String {
+        let args = std::iter::once("berthctl").chain(line.split_whitespace()).map(std::ffi::OsString::from).collect();
+        let out: Vec<String> = flags_end_at_image(args).into_iter().skip(1).map(|a| a.into_string().unwrap()).collect();
+        out.join(" ")
+    }
+
+    #[test]
+    fn run_and_create_flags_end_at_the_image() {
+        assert_eq!(split("run --rm -e A=1 busybox -c x"), "run --rm -e A=1 busybox -- -c x");
+        assert_eq!(
+            split("--data-root /d run -it -eA=1 --name n busybox sh -c x"),
+            "--data-root /d run -it -eA=1 --name n busybox -- sh -c x"
+        );
+        assert_eq!(
+            split("container create --network=none img --help"),
+            "container create --network=none img -- --help"
+        );
+        assert_eq!(split("run -w /w -u 1 img"), "run -w /w -u 1 img --");
+        // docker hands a "--" after the image to the container too.
+        assert_eq!(split("run img -- x"), "run img -- -- x");
+        // Other commands keep docker's interspersed flags.
+        assert_eq!(split("volume create v --driver local"), "volume create v --driver local");
+        assert_eq!(split("exec c ls -la"), "exec c ls -la");
+        // The parse of the result: the words after the image are the command.
+        let cli = Cli::try_parse_from(flags_end_at_image(
+            ["berthctl", "run", "busybox", "-c", "--", "x"].map(std::ffi::OsString::from).to_vec(),
+        ))
+        .unwrap();
+        match cli.command {
+            Command::Containers(c) => {
+                let container::ContainerCommand::Run(r) = *c else { panic!("not run") };
+                assert_eq!(r.create.image, "busybox");
+                assert_eq!(r.create.command, ["-c", "--", "x"]);
+            }
+            _ => panic!("not run"),
+        }
     }
 
     #[test]

@@ -559,8 +559,9 @@ pub(crate) fn create(config: &Config, a: &CreateArgs) -> anyhow::Result<Containe
     bundle::merge_image(&mut cfg, &image_defaults(&image.config), a.entrypoint.is_some());
     let streams = attach_streams(a)?;
     (cfg.attach_stdin, cfg.attach_stdout, cfg.attach_stderr) = (streams.stdin, streams.stdout, streams.stderr);
-    let host_uts = a.network == "host" || a.uts.as_deref() == Some("host");
-    cfg.hostname = match (&a.hostname, host_uts) {
+    // docker: the host's name with the host's network; with only `--uts
+    // host` the name recorded (and HOSTNAME) is still the short id.
+    cfg.hostname = match (&a.hostname, a.network == "host") {
         (Some(h), _) => h.clone(),
         (None, true) => {
             std::fs::read_to_string("/proc/sys/kernel/hostname").map(|h| h.trim().to_string()).unwrap_or_default()

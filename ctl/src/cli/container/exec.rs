@@ -87,20 +87,46 @@ fn process_json(c: &Container, a: &ExecArgs, rootfs: &std::path::Path) -> anyhow
 }
 
 pub(crate) fn run(config: &Config, a: &ExecArgs) -> anyhow::Result<i32> {
+    // docker's client reads the env files first; a missing one is status 1.
+    for f in &a.env_file {
+        if let Err(e) = std::fs::read_to_string(f) {
+            let why = if e.kind() == std::io::ErrorKind::NotFound {
+                "no such file or directory".into()
+            } else {
+                e.to_string()
+            };
+            eprintln!("open {f}: {why}");
+            return Ok(1);
+        }
+    }
     let mut store = Store::open(&config.data_root)?;
     let c = lifecycle::lookup(config, &mut store, &a.container)?;
+    // docker's daemon refusals: status 1, the paused one naming the
+    // container as given.
     if c.state.paused {
-        anyhow::bail!("Container {} is paused, unpause the container before exec", c.id);
+        eprintln!("Error response from daemon: Container {} is paused, unpause the container before exec", a.container);
+        return Ok(1);
     }
     if !c.state.running {
-        anyhow::bail!("Container {} is not running", c.id);
+        eprintln!("Error response from daemon: Container {} is not running", c.id);
+        return Ok(1);
     }
     let layout = Layout::new(config, &c.id);
     let rt = lifecycle::runtime_for(config, &c)?;
     let tag = format!("{}-{}", std::process::id(), c.state.pid);
     let process_file = layout.run.join(format!("exec-{tag}.json"));
     let log = layout.run.join(format!("exec-{tag}.log"));
-    std::fs::write(&process_file, serde_json::to_vec(&process_json(&c, a, &layout.rootfs())?)?)?;
+    let process = match process_json(&c, a, &layout.rootfs()) {
+        Ok(p) => p,
+        // docker: an exec whose user cannot be resolved fails to start (126).
+        // docker's exec stream carries the daemon's text, as a terminal line.
+        Err(e) if e.downcast_ref::<user::UserError>().is_some() => {
+            print!("{e}\r\n");
+            return Ok(126);
+        }
+        Err(e) => return Err(e),
+    };
+    std::fs::write(&process_file, serde_json::to_vec(&process)?)?;
     // docker's exec events: the action names the command, the exec's id is an attribute.
     let exec_id = crate::network::random_id();
     let command = a.command.join(" ");
@@ -156,9 +182,10 @@ fn exec(
     if code == 255
         && let Some(message) = std::fs::read(log).ok().and_then(|l| runtime::log_message(&l))
     {
-        let e = runtime::RuntimeError::Failed { verb: "exec", id: c.id.clone(), message };
-        eprintln!("berthctl: Error response from daemon: OCI runtime exec failed: {e}");
-        return Ok(e.exit_code().max(126));
+        // docker: the exec's own output stream carries the runtime's error,
+        // and an exec that could not start is 126, whatever the cause.
+        println!("OCI runtime exec failed: exec failed: {message}: unknown");
+        return Ok(126);
     }
     Ok(code)
 }

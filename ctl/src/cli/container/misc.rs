@@ -52,13 +52,45 @@ pub(crate) fn top(config: &Config, a: &TopArgs) -> anyhow::Result<i32> {
         .split_whitespace()
         .position(|h| h == "PID")
         .ok_or_else(|| anyhow::anyhow!("Couldn't find PID field in ps output"))?;
-    println!("{header}");
+    let titles: Vec<String> = header.split_whitespace().map(str::to_string).collect();
+    let mut rows = vec![titles.clone()];
     for l in lines {
         if l.split_whitespace().nth(pid_col).and_then(|p| p.parse::<i32>().ok()).is_some_and(|p| pids.contains(&p)) {
-            println!("{l}");
+            rows.push(ps_fields(l, titles.len()));
         }
     }
+    print!("{}", tabulate(&rows));
     Ok(0)
+}
+
+/// A `ps` line as docker's parsePSOutput splits it: one field per title, the
+/// last (the command) keeping its spaces.
+fn ps_fields(line: &str, titles: usize) -> Vec<String> {
+    let fields: Vec<&str> = line.split_whitespace().collect();
+    let split = titles.saturating_sub(1).min(fields.len());
+    let mut out: Vec<String> = fields[..split].iter().map(|f| f.to_string()).collect();
+    out.push(fields[split..].join(" "));
+    out
+}
+
+/// docker's client prints `top` through a tabwriter (minimum width 20,
+/// padding 3): every column but the last at least 20 wide.
+fn tabulate(rows: &[Vec<String>]) -> String {
+    let cols = rows.iter().map(Vec::len).max().unwrap_or(0);
+    let widths: Vec<usize> = (0..cols.saturating_sub(1))
+        .map(|j| rows.iter().filter_map(|r| r.get(j)).map(|c| c.chars().count() + 3).max().unwrap_or(0).max(20))
+        .collect();
+    let mut out = String::new();
+    for r in rows {
+        for (j, cell) in r.iter().enumerate() {
+            match widths.get(j) {
+                Some(w) if j + 1 < r.len() => out.push_str(&format!("{cell:<w$}")),
+                _ => out.push_str(cell),
+            }
+        }
+        out.push('\n');
+    }
+    out
 }
 
 /// `port`: published ports, `80/tcp -> 0.0.0.0:8080`, or the host side of one.
@@ -104,5 +136,28 @@ pub(crate) fn attach(config: &Config, a: &AttachArgs) -> anyhow::Result<i32> {
         AttachEnd::Exited(code) => Ok(code),
         AttachEnd::Detached => Ok(0),
         AttachEnd::Lost => Ok(lifecycle::reload(config, &mut store, &c.id)?.state.exit_code),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn top_is_tabulated_as_dockers() {
+        let titles = ps_fields("UID PID CMD", 3);
+        let row = ps_fields("root 42 sleep 300", 3);
+        assert_eq!(row, ["root", "42", "sleep 300"]);
+        let text = tabulate(&[titles, row]);
+        assert_eq!(
+            text,
+            format!(
+                "UID{}PID{}CMD\nroot{}42{}sleep 300\n",
+                " ".repeat(17),
+                " ".repeat(17),
+                " ".repeat(16),
+                " ".repeat(18)
+            )
+        );
     }
 }
