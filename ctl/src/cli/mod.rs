@@ -194,12 +194,10 @@ fn report_parse_error(e: &clap::Error) -> i32 {
 
 /// Whether `a` (a word starting with '-') is a flag of `cmd` (or a global
 /// one) that takes its value from the next word.
-fn takes_next_value(cmd: &clap::Command, a: &str) -> bool {
-    use clap::CommandFactory;
+fn takes_next_value(root: &clap::Command, cmd: &clap::Command, a: &str) -> bool {
     if a.contains('=') && a.starts_with("--") {
         return false;
     }
-    let root = Cli::command();
     let found = cmd.get_arguments().chain(root.get_arguments()).find(|x| match a.strip_prefix("--") {
         Some(l) => x.get_long() == Some(l) || x.get_all_aliases().is_some_and(|al| al.contains(&l)),
         // The last letter of a cluster (`-it`, `-de`) may take the next word.
@@ -219,7 +217,8 @@ fn takes_next_value(cmd: &clap::Command, a: &str) -> bool {
 /// put after the image; the words after it stay exactly as given.
 fn flags_end_at_image(args: Vec<std::ffi::OsString>) -> Vec<std::ffi::OsString> {
     use clap::CommandFactory;
-    let mut cmd = Cli::command();
+    let root = Cli::command();
+    let mut cmd = root.clone();
     let mut i = 1;
     let mut leaf = false;
     while i < args.len() {
@@ -228,7 +227,7 @@ fn flags_end_at_image(args: Vec<std::ffi::OsString>) -> Vec<std::ffi::OsString> 
             return args;
         }
         if a.starts_with('-') && a.len() > 1 {
-            i += if takes_next_value(&cmd, a) { 2 } else { 1 };
+            i += if takes_next_value(&root, &cmd, a) { 2 } else { 1 };
             continue;
         }
         if leaf {

@@ -453,7 +453,8 @@ fn host_config(a: &CreateArgs, runtime: &str) -> anyhow::Result<HostConfig> {
     if let Some(sig) = a.stop_signal.as_deref() {
         crate::build::step::check_signal(sig).map_err(|_| anyhow::anyhow!("Invalid signal: {sig}"))?;
     }
-    if a.kernel_memory.is_some() {
+    if let Some(k) = a.kernel_memory.as_deref() {
+        parse_bytes("--kernel-memory", k)?;
         eprintln!("WARNING: Specifying a kernel memory limit is deprecated and will be removed in a future release.");
     }
     if a.oom_kill_disable && memory == 0 {
@@ -761,6 +762,8 @@ mod tests {
         assert!(memory_reservation(&args(&["--memory-reservation", "1m"]), 0).is_err());
         assert!(memory_reservation(&args(&["--memory-reservation", "20m"]), 10 << 20).is_err());
         assert_eq!(memory_reservation(&args(&["--memory-reservation", "10m"]), 0).unwrap(), 10 << 20);
+        let e = host_config(&args(&["--kernel-memory", "lots"]), "berth").unwrap_err().to_string();
+        assert_eq!(e, "invalid argument \"lots\" for \"--kernel-memory\" flag: invalid size");
         assert!(check_cpus(Some(0.001)).is_err() && check_cpus(Some(0.5)).is_ok() && check_cpus(Some(1e6)).is_err());
     }
 
