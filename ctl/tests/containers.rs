@@ -462,3 +462,28 @@ fn user_read_only_and_caps_as_docker() {
     assert!(shm.lines().nth(1).is_some_and(|l| l.split_whitespace().nth(1) == Some("65536")), "{shm}");
     ctl.assert_clean();
 }
+
+/// `--pid`/`--ipc container:X` join X's namespaces while X runs; once X is
+/// stopped, the start fails in docker's words and leaves the new container
+/// created, with nothing mounted for it.
+#[test]
+#[ignore = "needs root"]
+fn joining_another_containers_namespaces() {
+    let ctl = Ctl::new();
+    ctl.run(["-d", "--name", "host1", "busybox", "sleep", "300"]).success();
+    let seen = ctl.run(["--rm", "--pid", "container:host1", "busybox", "ps", "-o", "comm"]).success();
+    assert!(seen.lines().any(|l| l.trim() == "sleep"), "{seen}");
+    let ipc =
+        ctl.run(["--rm", "--ipc", "container:host1", "busybox", "sh", "-c", "readlink /proc/self/ns/ipc"]).success();
+    let own = ctl.cmd(["exec", "host1", "readlink", "/proc/self/ns/ipc"]).success();
+    assert_eq!(ipc, own);
+    ctl.cmd(["stop", "-t", "0", "host1"]).success();
+    let out = ctl.run(["--name", "late", "--pid", "container:host1", "busybox", "true"]).failure();
+    assert_eq!(out.status.code(), Some(125));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("cannot join PID of a non running container: host1"));
+    assert_eq!(ctl.inspect("late", "{{.State.Status}}"), "created");
+    let mounts = std::fs::read_to_string("/proc/self/mountinfo").unwrap();
+    let id = ctl.inspect("late", "{{.Id}}");
+    assert!(!mounts.contains(&id), "a mount of the container that did not start is left");
+    ctl.cmd(["rm", "-f", "late", "host1"]).success();
+}

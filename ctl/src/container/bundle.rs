@@ -383,12 +383,14 @@ fn default_mounts(c: &Container, paths: &BundlePaths<'_>) -> Vec<Value> {
         json!({"destination": "/sys/fs/cgroup", "type": "cgroup", "source": "cgroup", "options": ["nosuid", "noexec", "nodev", "relatime", sys_opt]}),
         json!({"destination": "/dev/mqueue", "type": "mqueue", "source": "mqueue", "options": ["nosuid", "noexec", "nodev"]}),
     ];
-    // docker's /dev/shm by IPC mode: none has none; host and container:X
-    // share theirs; private and shareable get their own.
-    match (hc.ipc_mode.as_str(), paths.joins.ipc) {
-        ("none", _) => {}
-        ("host", _) => m.push(json!({"destination": "/dev/shm", "type": "bind", "source": "/dev/shm", "options": ["rbind", "rprivate"]})),
-        (_, Some(pid)) => m.push(json!({"destination": "/dev/shm", "type": "bind", "source": format!("/proc/{pid}/root/dev/shm"), "options": ["rbind", "rprivate"]})),
+    // docker's /dev/shm by IPC mode: none has none; host shares the host's;
+    // the others get their own. With container:X the IPC namespace (SysV
+    // IPC, message queues) is X's, but X's /dev/shm lives in X's mount
+    // namespace, which a bind mount cannot reach: docker keeps it on the
+    // host for that; berthctl does not yet, so /dev/shm files are not shared.
+    match hc.ipc_mode.as_str() {
+        "none" => {}
+        "host" => m.push(json!({"destination": "/dev/shm", "type": "bind", "source": "/dev/shm", "options": ["rbind", "rprivate"]})),
         _ => m.push(json!({"destination": "/dev/shm", "type": "tmpfs", "source": "shm", "options": ["nosuid", "noexec", "nodev", "mode=1777", format!("size={shm}")]})),
     }
     // docker mounts these read-only when the rootfs is read-only.
@@ -603,7 +605,7 @@ mod tests {
             Joins { pid: Some(42), ipc: Some(42) },
         );
         assert_eq!(ns_types(&s), ["mount", "pid/proc/42/ns/pid", "ipc/proc/42/ns/ipc", "uts", "network"]);
-        assert_eq!(shm(&s).unwrap()["source"], "/proc/42/root/dev/shm");
+        assert_eq!(shm(&s).unwrap()["type"], "tmpfs");
         assert!(shm(&spec_of(|c| c.host_config.ipc_mode = "none".into(), Joins::default())).is_none());
     }
 

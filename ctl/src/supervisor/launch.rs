@@ -57,6 +57,8 @@ pub(crate) fn prepare(config: &Config, c: &Container, layout: &Layout) -> Result
     bundle::ensure_workdir(&layout.rootfs(), &c.config.working_dir)?;
     bundle::write_etc_files(&layout.dir, &c.config.hostname, c.host_config.network_mode == "host")?;
     let volumes = crate::volume::attach::mounts_for(&config.data_root, &c.id, &c.mount_points, &layout.rootfs())?;
+    // Before the network: a failure here has nothing to undo.
+    let joins = joins(config, c)?;
     // The network's hosts and resolv.conf replace the ones just written;
     // it is set up last, and undone if the spec cannot be made.
     let who = network::container::Identity { id: &c.id, name: &c.name, hostname: &c.config.hostname };
@@ -69,7 +71,7 @@ pub(crate) fn prepare(config: &Config, c: &Container, layout: &Layout) -> Result
         dir: &layout.dir,
         cgroup_v2: crate::container::is_cgroup_v2(),
         netns: netns.as_deref(),
-        joins: joins(config, c)?,
+        joins,
     };
     let mut spec = match bundle::spec(c, &paths) {
         Ok(spec) => spec,
