@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 
 use serde_json::{Value, json};
 
-use super::record::{Container, ContainerConfig};
+use super::record::{Container, ContainerConfig, HostConfig};
 use super::security::{self, SecurityError};
 use super::user::{self, UserError};
 
@@ -322,10 +322,18 @@ fn namespaces(c: &Container, paths: &BundlePaths<'_>) -> Vec<Value> {
 
 fn resources(c: &Container) -> Value {
     let hc = &c.host_config;
-    let mut r = json!({"devices": [{"allow": false, "access": "rwm"}]});
+    let mut r = limits(hc);
+    r["devices"] = json!([{"allow": false, "access": "rwm"}]);
     if hc.privileged {
         r["devices"] = json!([{"allow": true, "access": "rwm"}]);
     }
+    r
+}
+
+/// The `linux.resources` limits of a HostConfig (no device rules): what a
+/// start writes, and what `update` hands a running container's runtime.
+pub(crate) fn limits(hc: &HostConfig) -> Value {
+    let mut r = json!({});
     let mut memory = serde_json::Map::new();
     if hc.memory > 0 {
         memory.insert("limit".into(), json!(hc.memory));
@@ -355,6 +363,23 @@ fn resources(c: &Container) -> Value {
     if hc.nano_cpus > 0 {
         cpu.insert("period".into(), json!(100_000));
         cpu.insert("quota".into(), json!(hc.nano_cpus / 10_000));
+    } else {
+        // docker: --cpu-period/--cpu-quota only without --cpus.
+        if hc.cpu_period > 0 {
+            cpu.insert("period".into(), json!(hc.cpu_period));
+        }
+        if hc.cpu_quota != 0 {
+            cpu.insert("quota".into(), json!(hc.cpu_quota));
+        }
+    }
+    if hc.cpu_realtime_period > 0 {
+        cpu.insert("realtimePeriod".into(), json!(hc.cpu_realtime_period));
+    }
+    if hc.cpu_realtime_runtime != 0 {
+        cpu.insert("realtimeRuntime".into(), json!(hc.cpu_realtime_runtime));
+    }
+    if !hc.cpuset_mems.is_empty() {
+        cpu.insert("mems".into(), json!(hc.cpuset_mems));
     }
     if hc.cpu_shares > 0 {
         cpu.insert("shares".into(), json!(hc.cpu_shares));

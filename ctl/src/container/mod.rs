@@ -12,6 +12,7 @@ pub(crate) mod runtime;
 pub(crate) mod security;
 pub(crate) mod stats;
 pub(crate) mod store;
+pub(crate) mod update;
 pub(crate) mod user;
 
 use std::path::{Path, PathBuf};

@@ -119,6 +119,22 @@ pub(crate) struct HostConfig {
     pub memory_swappiness: Option<i64>,
     #[serde(default)]
     pub blkio_weight: u16,
+    /// CFS period and quota in microseconds (`--cpu-period`, `--cpu-quota`;
+    /// `--cpus` is `NanoCpus` instead, never both).
+    #[serde(default)]
+    pub cpu_period: i64,
+    #[serde(default)]
+    pub cpu_quota: i64,
+    #[serde(default)]
+    pub cpu_realtime_period: i64,
+    #[serde(default)]
+    pub cpu_realtime_runtime: i64,
+    #[serde(default)]
+    pub cpuset_mems: String,
+    /// Recorded as docker 20.10 records it; never applied (the kernel's
+    /// kmem limits are deprecated, and runc ignores them).
+    #[serde(default)]
+    pub kernel_memory: i64,
     /// The cgroup the container's cgroup is made under (`--cgroup-parent`);
     /// empty means `/berthctl`.
     #[serde(default)]

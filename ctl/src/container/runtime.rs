@@ -19,6 +19,12 @@ pub(crate) enum RuntimeError {
     },
     #[error("runtime {verb} {id}: {message}")]
     Failed { verb: &'static str, id: String, message: String },
+    #[error("write the resources for the runtime's update in {dir:?}")]
+    Resources {
+        dir: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
     #[error("runtime state {id}: unreadable output {output:?}")]
     BadState { id: String, output: String },
 }
@@ -111,6 +117,22 @@ impl Runtime {
 
     pub(crate) fn resume(&self, id: &str) -> Result<(), RuntimeError> {
         self.simple("resume", id, &[])
+    }
+
+    /// `update --resources FILE`: new limits for a live container, as a
+    /// `linux.resources` document. A file rather than stdin (`-`), which
+    /// not every runtime reads; runc, crun and berth all leave a field that
+    /// is absent or 0 as it was.
+    pub(crate) fn update(&self, id: &str, resources: &serde_json::Value) -> Result<(), RuntimeError> {
+        let dir = self.root.clone();
+        // One per process and container: nothing else writes this name.
+        let file = dir.join(format!("update-{}-{id}.json", std::process::id()));
+        std::fs::create_dir_all(&dir)
+            .and_then(|()| std::fs::write(&file, resources.to_string()))
+            .map_err(|source| RuntimeError::Resources { dir, source })?;
+        let result = self.simple("update", id, &["--resources", &file.to_string_lossy()]);
+        let _ = std::fs::remove_file(&file);
+        result
     }
 
     /// The runtime's state, or None when it does not know the container.

@@ -170,6 +170,27 @@ impl Store {
         F: FnOnce(&mut Container),
         E: FnOnce(&Container) -> Vec<crate::events::Event>,
     {
+        self.try_update_logged(
+            id,
+            |c| {
+                change(c);
+                Ok(())
+            },
+            events,
+        )
+    }
+
+    /// `update_logged` whose change may refuse: its error rolls the
+    /// transaction back (the record stays as it was) and is returned. The
+    /// change runs while the write lock is held, so what it does outside
+    /// the database (the runtime's `update`) is ordered with every other
+    /// change of the record.
+    pub(crate) fn try_update_logged<F, E, X>(&mut self, id: &str, change: F, events: E) -> Result<Container, X>
+    where
+        F: FnOnce(&mut Container) -> Result<(), X>,
+        E: FnOnce(&Container) -> Vec<crate::events::Event>,
+        X: From<StoreError> + From<DbError>,
+    {
         let path = self.db.path().to_path_buf();
         let sql = move |source| StoreError::Db(DbError::Sql { path: path.clone(), source });
         self.db.write(|tx| {
@@ -178,7 +199,7 @@ impl Store {
                 .optional()
                 .map_err(&sql)?;
             let mut c = decode(id, &json.ok_or_else(|| StoreError::NotFound(id.to_string()))?)?;
-            change(&mut c);
+            change(&mut c)?;
             tx.execute("UPDATE containers SET record = ?2 WHERE id = ?1", params![id, encode(&c)]).map_err(&sql)?;
             for e in events(&c) {
                 crate::events::append(tx, &e).map_err(&sql)?;
@@ -286,6 +307,16 @@ mod tests {
         s.insert(&container("def", "two")).unwrap();
         s.update("abc", |c| c.state.exit_code = 3).unwrap();
         assert_eq!(s.get("abc").unwrap().state.exit_code, 3);
+        let refused: Result<Container, StoreError> = s.try_update_logged(
+            "abc",
+            |c| {
+                c.state.exit_code = 9;
+                Err(StoreError::NotFound("x".into()))
+            },
+            |_| Vec::new(),
+        );
+        assert!(refused.is_err());
+        assert_eq!(s.get("abc").unwrap().state.exit_code, 3, "a refused change is rolled back");
         assert!(s.rename("abc", "two").is_err());
         s.rename("abc", "three").unwrap();
         assert_eq!(s.resolve("three").unwrap(), "abc");

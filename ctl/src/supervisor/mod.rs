@@ -158,10 +158,14 @@ pub(crate) fn failed(config: &Config, store: &mut Store, id: &str, code: i32, me
 }
 
 /// Count a restart and prepare the bundle again; false when the container
-/// stays down (stopped meanwhile, or the preparation failed).
+/// stays down (stopped or its policy changed meanwhile, or the preparation failed).
 fn restart(config: &Config, store: &mut Store, id: &str) -> anyhow::Result<bool> {
     let c = store.update(id, |r| r.restart_count += 1)?;
-    if c.manually_stopped {
+    // The policy is read again: `update --restart` during the backoff wait
+    // counts as much as one before the exit.
+    let policy = &c.host_config.restart_policy;
+    let wanted = restart::should_restart(policy, c.state.exit_code, c.restart_count.saturating_sub(1), false);
+    if c.manually_stopped || !wanted {
         store.update(id, |r| {
             r.state.status = "exited".into();
             r.state.restarting = false;

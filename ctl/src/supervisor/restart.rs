@@ -4,23 +4,55 @@
 
 use crate::container::record::RestartPolicy;
 
-#[derive(Debug, thiserror::Error)]
-#[error("--restart {0:?}: expected no, always, unless-stopped or on-failure[:max-retries]")]
-pub(crate) struct PolicyError(String);
+/// A `--restart` value docker refuses, in docker's words: the client's
+/// parse (`opts.ParseRestartPolicy`) or the daemon's check of the policy.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub(crate) enum PolicyError {
+    #[error("invalid restart policy format")]
+    Format,
+    #[error("maximum retry count must be an integer")]
+    Count,
+    #[error("maximum retry count cannot be negative")]
+    Negative,
+    #[error("maximum retry count cannot be used with restart policy '{0}'")]
+    CountNotAllowed(String),
+    #[error("invalid restart policy '{0}'")]
+    Invalid(String),
+}
 
-/// Parse `--restart` as docker does.
+impl PolicyError {
+    /// Whether docker's client refuses it (printed bare), rather than its
+    /// daemon ("Error response from daemon: …").
+    pub(crate) fn is_client_side(&self) -> bool {
+        matches!(self, PolicyError::Format | PolicyError::Count)
+    }
+}
+
+/// Parse `--restart` as docker does: `name[:count]`, then the daemon's
+/// rules (a count only with on-failure, never negative).
 pub(crate) fn parse(s: &str) -> Result<RestartPolicy, PolicyError> {
-    let (name, count) = s.split_once(':').map_or((s, None), |(n, c)| (n, Some(c)));
-    let max = match count {
-        Some(c) if name == "on-failure" => c.parse().map_err(|_| PolicyError(s.to_string()))?,
-        Some(_) => return Err(PolicyError(s.to_string())),
-        None => 0,
+    let mut parts = s.split(':');
+    let name = parts.next().unwrap_or_default();
+    let count: i64 = match (parts.next(), parts.next()) {
+        (None, _) => 0,
+        (Some(c), None) => c.parse().map_err(|_| PolicyError::Count)?,
+        (Some(_), Some(_)) => return Err(PolicyError::Format),
     };
     match name {
+        "" | "no" | "always" | "unless-stopped" if count != 0 => Err(PolicyError::CountNotAllowed(name.to_string())),
         "" | "no" => Ok(RestartPolicy { name: "no".into(), maximum_retry_count: 0 }),
-        "always" | "unless-stopped" | "on-failure" => Ok(RestartPolicy { name: name.into(), maximum_retry_count: max }),
-        _ => Err(PolicyError(s.to_string())),
+        "always" | "unless-stopped" => Ok(RestartPolicy { name: name.into(), maximum_retry_count: 0 }),
+        "on-failure" => {
+            let max = u32::try_from(count).map_err(|_| PolicyError::Negative)?;
+            Ok(RestartPolicy { name: name.into(), maximum_retry_count: max })
+        }
+        _ => Err(PolicyError::Invalid(name.to_string())),
     }
+}
+
+/// docker's `RestartPolicy.IsNone`.
+pub(crate) fn is_none(p: &RestartPolicy) -> bool {
+    p.name.is_empty() || p.name == "no"
 }
 
 /// Whether to start the container again after it exited with `code`.
@@ -44,8 +76,16 @@ mod tests {
         assert_eq!(parse("on-failure:3").unwrap().maximum_retry_count, 3);
         assert_eq!(parse("always").unwrap().name, "always");
         assert_eq!(parse("no").unwrap().name, "no");
-        assert!(parse("always:3").is_err());
-        assert!(parse("sometimes").is_err());
+        assert_eq!(parse("always:3"), Err(PolicyError::CountNotAllowed("always".into())));
+        assert_eq!(parse("sometimes"), Err(PolicyError::Invalid("sometimes".into())));
+        assert_eq!(parse("on-failure:-1"), Err(PolicyError::Negative));
+        assert_eq!(parse("on-failure:x"), Err(PolicyError::Count));
+        assert_eq!(parse("a:b:c"), Err(PolicyError::Format));
+        assert!(PolicyError::Count.is_client_side() && !PolicyError::Negative.is_client_side());
+        assert_eq!(
+            PolicyError::CountNotAllowed("always".into()).to_string(),
+            "maximum retry count cannot be used with restart policy 'always'"
+        );
     }
 
     #[test]

@@ -246,7 +246,7 @@ fn parse_ulimit(s: &str) -> anyhow::Result<Ulimit> {
     })
 }
 
-fn parse_bytes(flag: &str, s: &str) -> anyhow::Result<i64> {
+pub(crate) fn parse_bytes(flag: &str, s: &str) -> anyhow::Result<i64> {
     logfile::parse_size(s)
         .map(|n| n as i64)
         .ok_or_else(|| anyhow::anyhow!("invalid argument {s:?} for \"{flag}\" flag: invalid size"))
@@ -389,40 +389,57 @@ fn check_swappiness(v: Option<i64>) -> anyhow::Result<Option<i64>> {
     }
 }
 
-fn memory_reservation(a: &CreateArgs, memory: i64) -> anyhow::Result<i64> {
-    let Some(r) = a.memory_reservation.as_deref() else { return Ok(0) };
-    let r = parse_bytes("--memory-reservation", r)?;
-    if r > 0 && r < 6 << 20 {
+/// docker's smallest memory limit or reservation (moby's linuxMinMemory).
+pub(crate) const MIN_MEMORY: i64 = 6 << 20;
+
+/// docker's check of a reservation, and of the limit asked with it.
+pub(crate) fn check_memory_reservation(r: i64, memory: i64) -> anyhow::Result<()> {
+    if r > 0 && r < MIN_MEMORY {
         anyhow::bail!("Minimum memory reservation allowed is 6MB");
     }
     if memory > 0 && r > memory {
         anyhow::bail!("Minimum memory limit can not be less than memory reservation limit, see usage");
     }
+    Ok(())
+}
+
+fn memory_reservation(a: &CreateArgs, memory: i64) -> anyhow::Result<i64> {
+    let Some(r) = a.memory_reservation.as_deref() else { return Ok(0) };
+    let r = parse_bytes("--memory-reservation", r)?;
+    check_memory_reservation(r, memory)?;
     Ok(r)
 }
 
+/// docker's text for a weight it discards.
+pub(crate) const BLKIO_WEIGHT_DISCARDED: &str =
+    "Your kernel does not support Block I/O weight or the cgroup is not mounted. Weight discarded.";
+
 /// docker takes a weight only where the kernel has CFQ's blkio.weight (v1)
-/// or io.bfq.weight (v2), and otherwise discards it with a warning.
-fn blkio_weight(w: Option<u16>) -> anyhow::Result<u16> {
-    let w = w.unwrap_or(0);
+/// or io.bfq.weight (v2), and otherwise discards it (0, and true: warn).
+pub(crate) fn check_blkio_weight(w: u16) -> anyhow::Result<(u16, bool)> {
     let supported = ["/sys/fs/cgroup/blkio/blkio.weight", "/sys/fs/cgroup/io.bfq.weight"]
         .iter()
         .any(|p| std::path::Path::new(p).exists());
     // moby's order: discarded first, then the range checked.
     if w != 0 && !supported {
-        eprintln!(
-            "WARNING: Your kernel does not support Block I/O weight or the cgroup is not mounted. Weight discarded."
-        );
-        return Ok(0);
+        return Ok((0, true));
     }
     if w != 0 && !(10..=1000).contains(&w) {
         anyhow::bail!("Range of blkio weight is from 10 to 1000");
+    }
+    Ok((w, false))
+}
+
+fn blkio_weight(w: Option<u16>) -> anyhow::Result<u16> {
+    let (w, discarded) = check_blkio_weight(w.unwrap_or(0))?;
+    if discarded {
+        eprintln!("WARNING: {BLKIO_WEIGHT_DISCARDED}");
     }
     Ok(w)
 }
 
 /// `--cpus` between 0.01 and the number of CPUs we may run on.
-fn check_cpus(cpus: Option<f64>) -> anyhow::Result<()> {
+pub(crate) fn check_cpus(cpus: Option<f64>) -> anyhow::Result<()> {
     let Some(c) = cpus else { return Ok(()) };
     let n = std::thread::available_parallelism().map_or(1, |n| n.get());
     if c != 0.0 && (c < 0.01 || c > n as f64) {
@@ -467,6 +484,8 @@ fn host_config(a: &CreateArgs, runtime: &str) -> anyhow::Result<HostConfig> {
         Some(s) => parse_bytes("--memory-swap", s)?,
         None => 0,
     };
+    // docker's daemon: swap defaults to twice the memory, and records so.
+    let memory_swap = if memory > 0 && memory_swap == 0 { memory * 2 } else { memory_swap };
     let tmpfs = a
         .tmpfs
         .iter()
@@ -508,6 +527,7 @@ fn host_config(a: &CreateArgs, runtime: &str) -> anyhow::Result<HostConfig> {
         shm_size: a.shm_size.as_deref().map(|s| parse_bytes("--shm-size", s)).transpose()?.unwrap_or(64 << 20),
         tmpfs,
         cgroup_parent: a.cgroup_parent.clone().unwrap_or_default(),
+        ..Default::default()
     })
 }
 

@@ -15,6 +15,7 @@ pub(crate) mod run;
 pub(crate) mod start;
 pub(crate) mod stats;
 pub(crate) mod stop;
+pub(crate) mod update;
 
 use clap::Subcommand;
 
@@ -69,6 +70,8 @@ pub(crate) enum ContainerCommand {
     Export(commit::ExportArgs),
     /// Copy files/folders between a container and the local filesystem
     Cp(cp::CpArgs),
+    /// Update configuration of one or more containers
+    Update(update::UpdateArgs),
 }
 
 /// `berthctl container …` also has inspect and prune.
@@ -106,6 +109,7 @@ pub(crate) fn run(config: &Config, cmd: &ContainerCommand) -> anyhow::Result<i32
         ContainerCommand::Diff(a) => commit::diff(config, a),
         ContainerCommand::Export(a) => commit::export(config, a),
         ContainerCommand::Cp(a) => cp::run(config, a),
+        ContainerCommand::Update(a) => update::run(config, a),
     }
 }
 
