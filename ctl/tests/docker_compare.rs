@@ -550,3 +550,95 @@ fn info_and_version_as_docker() {
     }
     assert!(mismatches.is_empty(), "differences from docker:\n{}", mismatches.join("\n"));
 }
+
+/// `update` lines run in order on the same three containers on both sides
+/// (`up1` running, `up2` created with `-m 64m`, `up3` created with `--rm`):
+/// status, stdout (names, then the daemon's warnings) and stderr (docker's
+/// words, the container id left out) must match. Not `--restart
+/// on-failure:x`: docker 28's client words it differently from 20.10's.
+const UPDATE_TABLE: &[&[&str]] = &[
+    &["up1"],
+    &["--memory", "100m", "up1"],
+    &["--memory", "100m", "--memory-swap", "200m", "up1"],
+    &["-m", "1k", "up1"],
+    &["--memory-reservation", "1m", "up1"],
+    &["-m", "64m", "--memory-reservation", "128m", "up1"],
+    &["-m", "64m", "--memory-swap", "32m", "up1"],
+    &["--cpus", "1", "--cpu-period", "100000", "up1"],
+    &["--cpus", "1", "up1"],
+    &["--cpu-quota", "50000", "up1"],
+    &["--cpu-period", "50000", "up2"],
+    &["--cpus", "1", "up2"],
+    &["--cpu-period", "10", "up2"],
+    &["--cpu-quota", "10", "up2"],
+    &["-m", "200m", "up2"],
+    &["-m", "100m", "up2"],
+    &["--restart", "always", "up3"],
+    &["--restart", "no", "up3"],
+    &["--restart", "bogus", "up1"],
+    &["--restart", "always:3", "up1"],
+    &["--restart", "on-failure:-1", "up1"],
+    &["--restart", "on-failure:3", "up1", "nosuch", "up2"],
+    &["--kernel-memory", "10m", "up2", "up3"],
+    &["--kernel-memory", "1m", "up2"],
+    &["--pids-limit", "-1", "up1"],
+    &["--pids-limit", "30", "up2"],
+    &["--cpuset-cpus", "99", "up1"],
+    &["--cpuset-cpus", "x", "up1"],
+    &["--cpuset-cpus", "0", "--cpuset-mems", "0", "-c", "512", "up1"],
+    &["--blkio-weight", "300", "up1"],
+];
+
+#[test]
+#[ignore = "needs root"]
+fn update_same_as_docker() {
+    let ctl = Ctl::new();
+    let dockerd = Dockerd::start();
+    let layer = crate::containers::busybox_layer();
+    dockerd.docker(["import", "--change", r#"CMD ["sh"]"#]).arg(&layer).arg("busybox").success();
+    let setup: [&[&str]; 3] = [
+        &["run", "-d", "--name", "up1", "--network", "none", "busybox", "sleep", "300"],
+        &["create", "--name", "up2", "--network", "none", "-m", "64m", "busybox", "sleep", "300"],
+        &["create", "--name", "up3", "--network", "none", "--rm", "busybox", "true"],
+    ];
+    for args in setup {
+        ctl.cmd(args).success();
+        dockerd.docker(args).success();
+    }
+    let ids = |text: &[u8]| {
+        let text = String::from_utf8_lossy(text);
+        text.split(' ')
+            .map(|w| if w.len() == 65 && w.ends_with(':') { "<id>:" } else { w })
+            .collect::<Vec<_>>()
+            .join(" ")
+    };
+    let outcome = |out: std::process::Output| {
+        (out.status.code(), String::from_utf8_lossy(&out.stdout).into_owned(), ids(&out.stderr))
+    };
+    let mut mismatches = Vec::new();
+    for row in UPDATE_TABLE {
+        let ours = outcome(ctl.cmd(["update"]).args(*row).output_of());
+        let theirs = outcome(dockerd.docker(["update"]).args(*row).output_of());
+        if ours != theirs {
+            mismatches.push(format!("update {row:?}\n  berthctl: {ours:?}\n  docker:   {theirs:?}"));
+        }
+    }
+    for (name, format) in [
+        (
+            "up1",
+            "{{.HostConfig.Memory}} {{.HostConfig.MemorySwap}} {{.HostConfig.NanoCpus}} {{.HostConfig.PidsLimit}} {{.HostConfig.CpuShares}} {{.HostConfig.CpusetCpus}} {{.HostConfig.CpusetMems}} {{.HostConfig.BlkioWeight}} {{.HostConfig.RestartPolicy.Name}} {{.HostConfig.RestartPolicy.MaximumRetryCount}}",
+        ),
+        (
+            "up2",
+            "{{.HostConfig.Memory}} {{.HostConfig.MemorySwap}} {{.HostConfig.CpuPeriod}} {{.HostConfig.CpuQuota}} {{.HostConfig.PidsLimit}} {{.HostConfig.KernelMemory}} {{.HostConfig.RestartPolicy.Name}}",
+        ),
+        ("up3", "{{.HostConfig.RestartPolicy.Name}} {{.HostConfig.AutoRemove}} {{.HostConfig.KernelMemory}}"),
+    ] {
+        let ours = ctl.inspect(name, format);
+        let theirs = dockerd.docker(["inspect", "-f", format, name]).success().trim().to_string();
+        if ours != theirs {
+            mismatches.push(format!("inspect {name}\n  berthctl: {ours}\n  docker:   {theirs}"));
+        }
+    }
+    assert!(mismatches.is_empty(), "differences from docker:\n{}", mismatches.join("\n"));
+}

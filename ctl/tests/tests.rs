@@ -29,5 +29,6 @@ mod sandbox;
 mod slow_registry;
 mod support;
 mod system_df;
+mod update;
 mod volume;
 mod volume_mounts;

@@ -176,6 +176,7 @@ pub(crate) fn apply(config: &Config, store: &mut Store, id: &str, ch: &Changes) 
     let rt = lifecycle::runtime_for(config, &c).map_err(UpdateError::Lifecycle)?;
     let cannot = |message: String| UpdateError::Cannot { id: id.to_string(), message };
     let change = |r: &mut super::record::Container| {
+        let old = r.host_config.clone();
         merge(&mut r.host_config, ch).map_err(cannot)?;
         let live = (r.state.running || r.state.paused) && !r.state.restarting;
         if !live || !ch.touches_limits() {
@@ -183,10 +184,26 @@ pub(crate) fn apply(config: &Config, store: &mut Store, id: &str, ch: &Changes) 
         }
         let Err(e) = rt.update(id, &live_limits(&r.host_config, ch)) else { return Ok(()) };
         match rt.state(id) {
-            Ok(None) => Ok(()),
-            Ok(Some(s)) if s.status == "stopped" => Ok(()),
-            _ => Err(cannot(runtime_message(e))),
+            Ok(None) => return Ok(()),
+            Ok(Some(s)) if s.status == "stopped" => return Ok(()),
+            _ => {}
         }
+        // runc writes controller by controller: what it wrote before the
+        // failure is put back, so the container keeps the limits its record
+        // (rolled back with this error) says.
+        let unlimited = old.pids_limit.is_none_or(|p| p <= 0);
+        let back = Changes { pids_limit: (ch.pids_limit.is_some() && unlimited).then_some(0), ..Changes::default() };
+        let mut doc = live_limits(&old, &back);
+        if old.memory == 0 && ch.memory != 0 {
+            doc["memory"] = serde_json::json!({"limit": -1, "swap": -1});
+        }
+        if old.nano_cpus == 0 && old.cpu_quota == 0 && (ch.nano_cpus != 0 || ch.cpu_quota != 0) {
+            doc["cpu"]["quota"] = serde_json::json!(-1);
+        }
+        if let Err(undo) = rt.update(id, &doc) {
+            tracing::warn!(id, error = %undo, "restore the limits after a failed update");
+        }
+        Err(cannot(runtime_message(e)))
     };
     let c = store.try_update_logged(id, change, |r| vec![r.event("update")])?;
     Ok(c.host_config)
