@@ -101,6 +101,8 @@ pub(crate) fn container_status(s: &StateFacts<'_>, now: DateTime<Utc>) -> String
             return format!("Restarting ({}) {} ago", s.exit_code, ago(s.finished_at));
         }
         if let Some(h) = s.health {
+            // docker's Health.String(): "health: starting", else the word.
+            let h = if h == "starting" { "health: starting" } else { h };
             return format!("Up {up} ({h})");
         }
         return format!("Up {up}");
