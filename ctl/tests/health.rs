@@ -68,10 +68,13 @@ fn config_merges_flags_over_the_image_healthcheck() {
     ctl.cmd(["create", "--name", "c1", "--health-interval", "250ms", "hc"]).success();
     assert_eq!(
         ctl.inspect("c1", "{{json .Config.Healthcheck}}"),
-        r#"{"Test":["CMD","true"],"Interval":250000000,"Retries":4}"#
+        r#"{"Test":["CMD-SHELL","true"],"Interval":250000000,"Retries":4}"#
     );
     ctl.cmd(["create", "--name", "c2", "--health-cmd", "exit 0", "--health-timeout", "2s", "busybox"]).success();
-    assert_eq!(ctl.inspect("c2", "{{json .Config.Healthcheck}}"), r#"{"Test":["CMD-SHELL","exit 0"],"Timeout":2000000000}"#);
+    assert_eq!(
+        ctl.inspect("c2", "{{json .Config.Healthcheck}}"),
+        r#"{"Test":["CMD-SHELL","exit 0"],"Timeout":2000000000}"#
+    );
     ctl.cmd(["create", "--name", "c3", "--no-healthcheck", "hc"]).success();
     assert_eq!(ctl.inspect("c3", "{{json .Config.Healthcheck}}"), r#"{"Test":["NONE"]}"#);
     // `--no-healthcheck` over the image's: no check runs, no State.Health.
@@ -225,7 +228,8 @@ fn probes_of(id: &str) -> Vec<i32> {
     let mut out = Vec::new();
     for e in std::fs::read_dir("/proc").unwrap().flatten() {
         let Ok(pid) = e.file_name().to_string_lossy().parse::<i32>() else { continue };
-        let cmdline = String::from_utf8_lossy(&std::fs::read(e.path().join("cmdline")).unwrap_or_default()).into_owned();
+        let cmdline =
+            String::from_utf8_lossy(&std::fs::read(e.path().join("cmdline")).unwrap_or_default()).into_owned();
         let zombie = std::fs::read_to_string(e.path().join("stat")).is_ok_and(|s| s.contains(") Z "));
         if !zombie && cmdline.contains("health-process.json") && cmdline.contains(id) {
             out.push(pid);

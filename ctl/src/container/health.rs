@@ -311,7 +311,8 @@ mod tests {
 
     #[test]
     fn user_fields_win_and_image_fills_the_rest() {
-        let image = HealthConfig { test: vec!["CMD".into(), "a".into()], interval: 7, retries: 2, ..Default::default() };
+        let image =
+            HealthConfig { test: vec!["CMD".into(), "a".into()], interval: 7, retries: 2, ..Default::default() };
         let user = HealthConfig { interval: 9, ..Default::default() };
         let m = merge(Some(user), Some(image.clone())).unwrap();
         assert_eq!((m.test, m.interval, m.retries), (image.test.clone(), 9, 2));

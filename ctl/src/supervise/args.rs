@@ -138,7 +138,8 @@ mod tests {
 
     #[test]
     fn health_schedule_is_parsed_whole() {
-        let base = "--id c1 --bundle /b --run /r --runtime rt --runtime-root /rr --berthctl b --data-root /d --runroot /rr";
+        let base =
+            "--id c1 --bundle /b --run /r --runtime rt --runtime-root /rr --berthctl b --data-root /d --runroot /rr";
         let a = parse(
             args(&format!("{base} --health-process /r/p.json --health-interval 1000 --health-timeout 5 --health-start-period 0 --health-retries 3"))
                 .into_iter(),

@@ -136,7 +136,7 @@ impl<'a> Monitor<'a> {
 
     /// A child of ours exited: if it was the probe's runtime, that is its result.
     pub(crate) fn child_exited(&mut self, pid: i32, code: i32) {
-        if !self.probe.as_ref().is_some_and(|p| p.child.id() as i32 == pid) {
+        if self.probe.as_ref().is_none_or(|p| p.child.id() as i32 != pid) {
             return;
         }
         self.read_output();

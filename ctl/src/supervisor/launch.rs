@@ -4,9 +4,9 @@
 
 use crate::config::Config;
 use crate::container::bundle::{self, BundlePaths};
-use crate::container::record::Container;
 use crate::container::health;
 use crate::container::process::{self, ExecRequest};
+use crate::container::record::Container;
 use crate::container::{Layout, rootfs};
 use crate::network;
 

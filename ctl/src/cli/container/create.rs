@@ -9,9 +9,9 @@ use anyhow::Context;
 
 use crate::config::Config;
 use crate::container::bundle::{self, ImageDefaults};
+use crate::container::health::{self, HealthConfig};
 use crate::container::record::{Container, ContainerConfig, DeviceMapping, HostConfig, LogConfig, Ulimit, ZERO_TIME};
 use crate::container::store::Store;
-use crate::container::health::{self, HealthConfig};
 use crate::container::{Layout, now_rfc3339};
 use crate::network;
 use crate::supervisor::{logfile, restart};

@@ -12,9 +12,9 @@ use std::process::Stdio;
 use nix::poll::{PollFd, PollFlags, PollTimeout, poll};
 
 use crate::config::Config;
+use crate::container::process::{self, ExecRequest, ProcessError};
 use crate::container::record::Container;
 use crate::container::store::Store;
-use crate::container::process::{self, ExecRequest, ProcessError};
 use crate::container::{Layout, lifecycle, runtime};
 
 #[derive(Debug, clap::Args)]

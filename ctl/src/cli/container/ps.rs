@@ -216,8 +216,9 @@ pub(crate) fn run(config: &Config, a: &PsArgs) -> anyhow::Result<i32> {
         })
         .collect::<Result<_, _>>()?;
     // docker's daemon checks the health values before it lists anything.
-    if let Some((_, v)) =
-        filters.iter().find(|(k, v)| k == "health" && !["starting", "healthy", "unhealthy", "none"].contains(&v.as_str()))
+    if let Some((_, v)) = filters
+        .iter()
+        .find(|(k, v)| k == "health" && !["starting", "healthy", "unhealthy", "none"].contains(&v.as_str()))
     {
         eprintln!("Error response from daemon: Unrecognised filter value for health: {v}");
         return Ok(1);
