@@ -76,7 +76,11 @@ fn config_merges_flags_over_the_image_healthcheck() {
         r#"{"Test":["CMD-SHELL","exit 0"],"Timeout":2000000000}"#
     );
     ctl.cmd(["create", "--name", "c3", "--no-healthcheck", "hc"]).success();
-    assert_eq!(ctl.inspect("c3", "{{json .Config.Healthcheck}}"), r#"{"Test":["NONE"]}"#);
+    // docker fills the image's other fields in under NONE too.
+    assert_eq!(
+        ctl.inspect("c3", "{{json .Config.Healthcheck}}"),
+        r#"{"Test":["NONE"],"Interval":5000000000,"Retries":4}"#
+    );
     // `--no-healthcheck` over the image's: no check runs, no State.Health.
     ctl.cmd(["start", "c3"]).success();
     std::thread::sleep(Duration::from_millis(300));
@@ -236,4 +240,46 @@ fn probes_of(id: &str) -> Vec<i32> {
         }
     }
     out
+}
+
+#[test]
+#[ignore = "needs root"]
+fn a_restart_resets_to_starting_and_keeps_the_log() {
+    let ctl = Ctl::new();
+    // The first run is healthy for 2s, then exits 1; the second fails its checks.
+    let script = "if [ -e /restarted ]; then sleep 300; else sleep 2; touch /restarted; exit 1; fi";
+    let args = ["-d", "--name", "rs", "--network", "none", "--restart", "on-failure:1", "--health-cmd"];
+    ctl.run(args)
+        .args(["test ! -e /restarted", "--health-interval", "200ms", "--health-retries", "1000"])
+        .args(["busybox", "sh", "-c", script])
+        .success();
+    wait_health(&ctl, "rs", |h| h["Status"] == "healthy");
+    let h = wait_health(&ctl, "rs", |h| h["Status"] == "starting" && h["FailingStreak"].as_i64() >= Some(1));
+    assert_eq!(ctl.inspect("rs", "{{.RestartCount}} {{.State.Status}}"), "1 running");
+    let log = h["Log"].as_array().unwrap();
+    assert!(log.iter().any(|r| r["ExitCode"] == 0), "the first run's results are gone: {h}");
+    ctl.cmd(["rm", "-f", "rs"]).success();
+    ctl.assert_clean();
+}
+
+#[test]
+#[ignore = "needs root"]
+fn no_probe_runs_while_paused() {
+    let ctl = Ctl::new();
+    let args = ["-d", "--name", "pz", "--network", "none", "--health-cmd", "echo hi", "--health-interval", "200ms"];
+    ctl.run(args).args(["busybox", "sleep", "300"]).success();
+    wait_health(&ctl, "pz", |h| h["Status"] == "healthy");
+    ctl.cmd(["pause", "pz"]).success();
+    let before = health(&ctl, "pz");
+    std::thread::sleep(Duration::from_millis(1000));
+    let during = health(&ctl, "pz");
+    assert_eq!(before, during, "the checks went on while paused");
+    let ps = ctl.cmd(["ps", "--format", "{{.Status}}"]).success();
+    assert!(ps.trim().ends_with("(Paused)"), "{ps}");
+    ctl.cmd(["unpause", "pz"]).success();
+    let last = |h: &serde_json::Value| h["Log"].as_array().and_then(|l| l.last()).map(|r| r["End"].clone());
+    let after = wait_health(&ctl, "pz", |h| last(h) != last(&during));
+    assert_eq!(after["Status"], "healthy");
+    ctl.cmd(["rm", "-f", "pz"]).success();
+    ctl.assert_clean();
 }

@@ -28,6 +28,21 @@ pub(crate) const DEFAULT_RETRIES: i64 = 3;
 pub(crate) const STATE_FILE: &str = "health";
 /// The probe's process.json, written by berthctl before each start.
 pub(crate) const PROCESS_FILE: &str = "health-process.json";
+/// Present while `pause` holds the container: the supervisor starts no probe.
+const PAUSED_FILE: &str = "paused";
+
+/// Mark the container paused (before the runtime freezes it) or not (after
+/// it thaws), so the supervisor's probes skip the frozen time as docker's.
+pub(crate) fn mark_paused(run: &Path, c: &Container, paused: bool) {
+    if probe_args(c.config.healthcheck.as_ref()).is_none() {
+        return;
+    }
+    let path = run.join(PAUSED_FILE);
+    let res = if paused { std::fs::write(&path, b"") } else { std::fs::remove_file(&path) };
+    if let Err(e) = res.or_else(|e| if e.kind() == std::io::ErrorKind::NotFound { Ok(()) } else { Err(e) }) {
+        tracing::warn!(path = %path.display(), error = %e, "mark the health checks paused");
+    }
+}
 
 fn is_zero(n: &i64) -> bool {
     *n == 0

@@ -30,6 +30,8 @@ use crate::args::Args;
 /// docker's cap on a probe's output, and on the log it keeps.
 const MAX_OUTPUT: usize = 4096;
 const MAX_LOG: usize = 5;
+/// berthctl's mark of a paused container in the run dir (`container::health`).
+const PAUSED_FILE: &str = "paused";
 
 /// The schedule berthctl passed (docker's defaults already filled in).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -102,7 +104,10 @@ impl<'a> Monitor<'a> {
         self.probe.as_ref().map(|p| p.output.as_fd())
     }
 
-    /// Start a due probe, or end one past its timeout.
+    /// Start a due probe, or end one past its timeout. While the container
+    /// is paused (berthctl's `<run>/paused`) no probe starts, and one that
+    /// hung in the frozen container is dropped without a result: docker
+    /// stops the checks of a paused container.
     pub(crate) fn tick(&mut self) {
         let now = Instant::now();
         if let Some(p) = &self.probe {
@@ -110,12 +115,24 @@ impl<'a> Monitor<'a> {
                 let (start, start_ns) = (p.start, p.start_ns);
                 self.kill_probe();
                 self.probe = None;
+                if self.is_paused() {
+                    self.next = now + self.schedule.interval;
+                    return;
+                }
                 let text = format!("Health check exceeded timeout ({})", go_duration(self.schedule.timeout));
                 self.finish(start, start_ns, -1, text);
             }
         } else if now >= self.next {
-            self.launch();
+            if self.is_paused() {
+                self.next = now + self.schedule.interval;
+            } else {
+                self.launch();
+            }
         }
+    }
+
+    fn is_paused(&self) -> bool {
+        self.args.run.join(PAUSED_FILE).exists()
     }
 
     /// Read what the probe wrote so far (kept up to the cap).
