@@ -700,6 +700,26 @@ fn health_state_differences(ctl: &Ctl, dockerd: &Dockerd) -> Vec<String> {
     if ours != theirs {
         out.push(format!("ps --filter health=bogus\n  berthctl: {ours:?}\n  docker:   {theirs:?}"));
     }
+    // A probe the runtime cannot start: -1 and the exec error (whose text is
+    // the runtime's own, so only its shape is compared).
+    let hc = r#"HEALTHCHECK --interval=200ms --retries=1 CMD ["/nonexistent"]"#;
+    ctl.cmd(["commit", "-c", hc, "hbase", "hcbad"]).success();
+    dockerd.docker(["commit", "-c", hc, "hbase", "hcbad"]).success();
+    ctl.cmd(["run", "-d", "--name", "hnx", "--network", "none", "hcbad", "sleep", "300"]).success();
+    dockerd.docker(["run", "-d", "--name", "hnx", "--network", "none", "hcbad", "sleep", "300"]).success();
+    let f =
+        "{{.State.Health.Status}} {{with index .State.Health.Log 0}}{{.ExitCode}} {{printf \"%.38s\" .Output}}{{end}}";
+    let ours = wait_status(&mut || ctl.inspect("hnx", status), "unhealthy");
+    let theirs =
+        wait_status(&mut || dockerd.docker(["inspect", "-f", status, "hnx"]).success().trim().to_string(), "unhealthy");
+    let (ours, theirs) = if ours == theirs {
+        (ctl.inspect("hnx", f), dockerd.docker(["inspect", "-f", f, "hnx"]).success().trim().to_string())
+    } else {
+        (ours, theirs)
+    };
+    if ours != theirs {
+        out.push(format!("health of a probe that cannot start\n  berthctl: {ours}\n  docker:   {theirs}"));
+    }
     ctl.cmd(["stop", "-t", "1", "hok"]).success();
     dockerd.docker(["stop", "-t", "1", "hok"]).success();
     let (ours, theirs) = (ctl.inspect("hok", status), dockerd.docker(["inspect", "-f", status, "hok"]).success());

@@ -158,6 +158,16 @@ impl<'a> Monitor<'a> {
         }
         self.read_output();
         let Some(p) = self.probe.take() else { return };
+        // The runtime could not start the probe (255 and an error in its
+        // log): docker's -1 with its exec error, as `berthctl exec` prints it.
+        let log = self.args.run.join("health-runtime.log");
+        let failed =
+            (code == 255).then(|| std::fs::read_to_string(&log).ok()).flatten().and_then(|l| runtime_error(&l));
+        let _ = std::fs::remove_file(&log);
+        if let Some(message) = failed {
+            let text = format!("OCI runtime exec failed: exec failed: {message}: unknown");
+            return self.finish(p.start, p.start_ns, -1, text);
+        }
         let mut text = String::from_utf8_lossy(&p.buf).into_owned();
         if p.truncated {
             text.push_str("...");
@@ -246,7 +256,9 @@ fn spawn(a: &Args, process: &Path, pid_file: &Path) -> Result<(Child, File), Str
         nix::unistd::pipe2(OFlag::O_CLOEXEC | OFlag::O_NONBLOCK).map_err(|e| format!("probe output pipe: {e}"))?;
     let write2 = write.try_clone().map_err(|e| format!("probe output pipe: {e}"))?;
     let mut cmd = Command::new(&a.runtime);
-    cmd.arg("--root").arg(&a.runtime_root).arg("exec").arg("--process").arg(process);
+    cmd.arg("--root").arg(&a.runtime_root);
+    cmd.arg("--log").arg(a.run.join("health-runtime.log")).arg("--log-format").arg("json");
+    cmd.arg("exec").arg("--process").arg(process);
     cmd.arg("--pid-file").arg(pid_file).arg(&a.id);
     cmd.stdin(Stdio::null()).stdout(Stdio::from(write)).stderr(Stdio::from(write2));
     crate::sys::kill_with_parent(&mut cmd);
@@ -256,23 +268,44 @@ fn spawn(a: &Args, process: &Path, pid_file: &Path) -> Result<(Child, File), Str
     Ok((child, File::from(read)))
 }
 
-/// A JSON string of `s` (the state file's output field).
-fn json_string(s: &str) -> String {
-    let mut out = String::with_capacity(s.len() + 2);
-    out.push('"');
-    for c in s.chars() {
+/// The message of the runtime's last error in its `--log-format json` log
+/// (runc's `{"level":"error","msg":"…","time":"…"}` lines).
+fn runtime_error(log: &str) -> Option<String> {
+    log.lines().filter(|l| l.contains(r#""level":"error""#)).filter_map(|l| json_field(l, "msg")).last()
+}
+
+/// The string value of `key` in one flat JSON object line.
+fn json_field(line: &str, key: &str) -> Option<String> {
+    let start = line.find(&format!("\"{key}\":\""))? + key.len() + 4;
+    let mut out = String::new();
+    let mut chars = line[start..].chars();
+    while let Some(c) = chars.next() {
         match c {
-            '"' => out.push_str("\\\""),
-            '\\' => out.push_str("\\\\"),
-            '\n' => out.push_str("\\n"),
-            '\r' => out.push_str("\\r"),
-            '\t' => out.push_str("\\t"),
-            c if (c as u32) < 0x20 => out.push_str(&format!("\\u{:04x}", c as u32)),
+            '"' => return Some(out),
+            '\\' => match chars.next()? {
+                'n' => out.push('\n'),
+                't' => out.push('\t'),
+                'r' => out.push('\r'),
+                'u' => {
+                    let hex: String = chars.by_ref().take(4).collect();
+                    out.push(u32::from_str_radix(&hex, 16).ok().and_then(char::from_u32).unwrap_or('\u{fffd}'));
+                }
+                other => out.push(other),
+            },
             c => out.push(c),
         }
     }
-    out.push('"');
-    out
+    None
+}
+
+/// A JSON string of `s` (the state file's output field), escaped as the
+/// json-file log's lines are.
+fn json_string(s: &str) -> String {
+    let mut out = vec![b'"'];
+    crate::logwriter::escape_into(&mut out, s);
+    out.push(b'"');
+    // Escaping ASCII bytes of a &str leaves it UTF-8.
+    String::from_utf8(out).unwrap_or_default()
 }
 
 /// Go's `time.Duration.String()`: "500ms", "1.5s", "1m30s", "1h0m0s".
@@ -317,6 +350,13 @@ mod tests {
         assert_eq!(go_duration(ms(3_600_000)), "1h0m0s");
         assert_eq!(go_duration(Duration::from_micros(1500)), "1.5ms");
         assert_eq!(go_duration(Duration::from_secs(30)), "30s");
+    }
+
+    #[test]
+    fn runtime_errors_are_read_from_its_json_log() {
+        let log = "{\"level\":\"info\",\"msg\":\"x\"}\n{\"level\":\"error\",\"msg\":\"exec: \\\"/no\\\": stat \\u0041\",\"time\":\"t\"}\n";
+        assert_eq!(runtime_error(log).as_deref(), Some("exec: \"/no\": stat A"));
+        assert_eq!(runtime_error("{\"level\":\"info\",\"msg\":\"x\"}"), None);
     }
 
     #[test]
