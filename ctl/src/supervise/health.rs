@@ -271,7 +271,7 @@ fn spawn(a: &Args, process: &Path, pid_file: &Path) -> Result<(Child, File), Str
 /// The message of the runtime's last error in its `--log-format json` log
 /// (runc's `{"level":"error","msg":"…","time":"…"}` lines).
 fn runtime_error(log: &str) -> Option<String> {
-    log.lines().filter(|l| l.contains(r#""level":"error""#)).filter_map(|l| json_field(l, "msg")).last()
+    log.lines().rev().filter(|l| l.contains(r#""level":"error""#)).find_map(|l| json_field(l, "msg"))
 }
 
 /// The string value of `key` in one flat JSON object line.
