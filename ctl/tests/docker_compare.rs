@@ -641,8 +641,9 @@ fn health_checks_as_docker() {
 /// reached its status on both sides.
 fn health_state_differences(ctl: &Ctl, dockerd: &Dockerd) -> Vec<String> {
     let mut out = Vec::new();
-    let rows: [(&str, &[&str], &str); 3] = [
+    let rows: [(&str, &[&str], &str); 4] = [
         ("hok", &["--health-cmd", "echo hi", "--health-interval", "200ms"], "healthy"),
+        ("hbig", &["--health-cmd", "yes | head -c 5000", "--health-interval", "200ms"], "healthy"),
         (
             "hbad",
             &["--health-cmd", "echo no >&2; exit 3", "--health-interval", "200ms", "--health-retries", "2"],

@@ -283,3 +283,17 @@ fn no_probe_runs_while_paused() {
     ctl.cmd(["rm", "-f", "pz"]).success();
     ctl.assert_clean();
 }
+
+#[test]
+#[ignore = "needs root"]
+fn output_is_cut_at_4096_bytes_as_dockers() {
+    let ctl = Ctl::new();
+    let args = ["-d", "--name", "big", "--network", "none", "--health-cmd", "yes | head -c 5000; echo err >&2"];
+    ctl.run(args).args(["--health-interval", "200ms", "busybox", "sleep", "300"]).success();
+    let h = wait_health(&ctl, "big", |h| h["Status"] == "healthy");
+    let out = h["Log"][0]["Output"].as_str().unwrap();
+    assert_eq!(out.len(), 4096 + 3);
+    assert!(out.starts_with("y\ny\n") && out.ends_with("y\n..."), "{out:?}");
+    ctl.cmd(["rm", "-f", "big"]).success();
+    ctl.assert_clean();
+}
