@@ -684,6 +684,21 @@ fn health_state_differences(ctl: &Ctl, dockerd: &Dockerd) -> Vec<String> {
             out.push(format!("health of {name}\n  berthctl: {ours}\n  docker:   {theirs}"));
         }
     }
+    // Before its first probe (an hour away) a container is `starting`, with an empty log.
+    let start = ["-d", "--name", "hwait", "--network", "none", "--health-cmd", "true", "--health-interval", "1h"];
+    ctl.cmd(["run"]).args(start).args(["busybox", "sleep", "300"]).success();
+    dockerd.docker(["run"]).args(start).args(["busybox", "sleep", "300"]).success();
+    let f = "{{json .State.Health}}";
+    let (ours, theirs) = (ctl.inspect("hwait", f), dockerd.docker(["inspect", "-f", f, "hwait"]).success());
+    if ours != theirs.trim() {
+        out.push(format!("health before the first probe\n  berthctl: {ours}\n  docker:   {}", theirs.trim()));
+    }
+    let ps = "{{.Names}} {{.Status}}";
+    let args = ["ps", "--filter", "name=hwait", "--format", ps];
+    let (ours, theirs) = (ctl.cmd(args).success(), dockerd.docker(args).success());
+    if !ours.ends_with("(health: starting)\n") || !theirs.ends_with("(health: starting)\n") {
+        out.push(format!("ps of a starting container\n  berthctl: {ours:?}\n  docker:   {theirs:?}"));
+    }
     for filter in ["health=healthy", "health=unhealthy", "health=none", "health=starting"] {
         let args = ["ps", "--filter", filter, "--filter", "name=h", "--format", "{{.Names}}"];
         let (ours, theirs) = (ctl.cmd(args).success(), dockerd.docker(args).success());

@@ -297,3 +297,16 @@ fn output_is_cut_at_4096_bytes_as_dockers() {
     ctl.cmd(["rm", "-f", "big"]).success();
     ctl.assert_clean();
 }
+
+#[test]
+#[ignore = "needs root"]
+fn before_the_first_probe_it_is_starting() {
+    let ctl = Ctl::new();
+    let args = ["-d", "--name", "st", "--network", "none", "--health-cmd", "true", "--health-interval", "1h"];
+    ctl.run(args).args(["busybox", "sleep", "300"]).success();
+    assert_eq!(ctl.inspect("st", "{{json .State.Health}}"), r#"{"Status":"starting","FailingStreak":0,"Log":[]}"#);
+    let ps = ctl.cmd(["ps", "--filter", "health=starting", "--format", "{{.Names}} {{.Status}}"]).success();
+    assert!(ps.starts_with("st Up ") && ps.trim_end().ends_with(" (health: starting)"), "{ps}");
+    ctl.cmd(["rm", "-f", "st"]).success();
+    ctl.assert_clean();
+}
