@@ -642,3 +642,197 @@ fn update_same_as_docker() {
     }
     assert!(mismatches.is_empty(), "differences from docker:\n{}", mismatches.join("\n"));
 }
+
+/// `run` lines whose health flags docker refuses: the status and the
+/// message (the last part of stderr's first line: docker's CLI says
+/// "docker: …", berthctl "Error: …" or "berthctl: Error response from daemon: ….").
+const HEALTH_ERROR_TABLE: &[&[&str]] = &[
+    &["--no-healthcheck", "--health-cmd", "true"],
+    &["--no-healthcheck", "--health-retries", "2"],
+    &["--health-interval", "-1s"],
+    &["--health-timeout", "-1ms"],
+    &["--health-retries", "-1"],
+    &["--health-start-period", "-2s", "--health-interval", "-1s"],
+    &["--health-interval", "500us"],
+    &["--health-timeout", "999us"],
+    &["--health-start-period", "1ns"],
+    &["--health-interval", "xx"],
+];
+
+fn message_of(out: &std::process::Output) -> (i32, String) {
+    let err = String::from_utf8_lossy(&out.stderr);
+    let first = err.lines().next().unwrap_or_default().trim();
+    let last = first.rsplit(": ").next().unwrap_or_default().trim_end_matches('.');
+    (out.status.code().unwrap_or(-1), last.to_string())
+}
+
+/// Wait until `inspect -f {{.State.Health.Status}}` says `want` on one side.
+fn wait_status(inspect: &mut dyn FnMut() -> String, want: &str) -> String {
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        let got = inspect();
+        if got == want || Instant::now() > deadline {
+            return got;
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}
+
+/// Health checks through both: the flag errors, `Config.Healthcheck`'s
+/// JSON (flags, `--no-healthcheck`, merged over an image's HEALTHCHECK),
+/// and `State.Health` after the probes ran: healthy, unhealthy, a timeout,
+/// the `ps` filter, and a stopped container's.
+#[test]
+#[ignore = "needs root"]
+fn health_checks_as_docker() {
+    let ctl = Ctl::new();
+    let dockerd = Dockerd::start();
+    let layer = crate::containers::busybox_layer();
+    dockerd.docker(["import", "--change", r#"CMD ["sh"]"#]).arg(&layer).arg("busybox").success();
+    let mut mismatches = Vec::new();
+    for row in HEALTH_ERROR_TABLE {
+        let ours = message_of(&ctl.run(["--rm", "--network", "none"]).args(*row).args(["busybox", "true"]).output_of());
+        let theirs = message_of(
+            &dockerd.docker(["run", "--rm", "--network", "none"]).args(*row).arg("busybox").arg("true").output_of(),
+        );
+        if ours != theirs {
+            mismatches.push(format!("run {row:?}\n  berthctl: {ours:?}\n  docker:   {theirs:?}"));
+        }
+    }
+    let hc = r#"HEALTHCHECK --interval=5s --retries=4 CMD ["true"]"#;
+    ctl.cmd(["create", "--name", "hbase", "busybox"]).success();
+    dockerd.docker(["create", "--name", "hbase", "busybox"]).success();
+    ctl.cmd(["commit", "-c", hc, "hbase", "hc"]).success();
+    dockerd.docker(["commit", "-c", hc, "hbase", "hc"]).success();
+    for (name, args) in [
+        ("hc1", &["--health-cmd", "exit 0", "--health-interval", "1s", "--health-retries", "2", "busybox"][..]),
+        ("hc2", &["--no-healthcheck", "busybox"]),
+        ("hc3", &["--health-timeout", "1500ms", "--health-start-period", "1m", "busybox"]),
+        ("hc4", &["busybox"]),
+        ("hc5", &["--health-interval", "2s", "hc"]),
+        ("hc6", &["--no-healthcheck", "hc"]),
+        ("hc7", &["hc"]),
+    ] {
+        ctl.cmd(["create", "--name", name]).args(args).success();
+        dockerd.docker(["create", "--name", name]).args(args).success();
+        // One `{{json}}` per template: inside a larger one our keys come out
+        // sorted (docs/ARCHITECTURE.md, format/).
+        for f in ["{{json .Config.Healthcheck}}", "{{json .State.Health}}"] {
+            let (ours, theirs) = (ctl.inspect(name, f), dockerd.docker(["inspect", "-f", f, name]).success());
+            if ours != theirs.trim() {
+                mismatches
+                    .push(format!("inspect {name} {args:?} {f}\n  berthctl: {ours}\n  docker:   {}", theirs.trim()));
+            }
+        }
+    }
+    mismatches.extend(health_state_differences(&ctl, &dockerd));
+    assert!(mismatches.is_empty(), "differences from docker:\n{}", mismatches.join("\n"));
+}
+
+/// Containers whose probes pass, fail, and time out, compared once each
+/// reached its status on both sides.
+fn health_state_differences(ctl: &Ctl, dockerd: &Dockerd) -> Vec<String> {
+    let mut out = Vec::new();
+    let rows: [(&str, &[&str], &str); 4] = [
+        ("hok", &["--health-cmd", "echo hi", "--health-interval", "200ms"], "healthy"),
+        ("hbig", &["--health-cmd", "yes | head -c 5000", "--health-interval", "200ms"], "healthy"),
+        (
+            "hbad",
+            &["--health-cmd", "echo no >&2; exit 3", "--health-interval", "200ms", "--health-retries", "2"],
+            "unhealthy",
+        ),
+        (
+            "hslow",
+            &[
+                "--health-cmd",
+                "sleep 5",
+                "--health-interval",
+                "200ms",
+                "--health-timeout",
+                "300ms",
+                "--health-retries",
+                "1",
+            ],
+            "unhealthy",
+        ),
+    ];
+    for (name, args, _) in rows {
+        let start = ["-d", "--name", name, "--network", "none"];
+        ctl.cmd(["run"]).args(start).args(args).args(["busybox", "sleep", "300"]).success();
+        dockerd.docker(["run"]).args(start).args(args).args(["busybox", "sleep", "300"]).success();
+    }
+    let status = "{{.State.Health.Status}}";
+    let first = "{{.State.Health.Status}} {{with index .State.Health.Log 0}}{{.ExitCode}} {{json .Output}}{{end}}";
+    for (name, _, want) in rows {
+        let ours = wait_status(&mut || ctl.inspect(name, status), want);
+        let theirs =
+            wait_status(&mut || dockerd.docker(["inspect", "-f", status, name]).success().trim().to_string(), want);
+        let (ours, theirs) = if ours == theirs {
+            (ctl.inspect(name, first), dockerd.docker(["inspect", "-f", first, name]).success().trim().to_string())
+        } else {
+            (ours, theirs)
+        };
+        if ours != theirs {
+            out.push(format!("health of {name}\n  berthctl: {ours}\n  docker:   {theirs}"));
+        }
+    }
+    // Before its first probe (an hour away) a container is `starting`, with an empty log.
+    let start = ["-d", "--name", "hwait", "--network", "none", "--health-cmd", "true", "--health-interval", "1h"];
+    ctl.cmd(["run"]).args(start).args(["busybox", "sleep", "300"]).success();
+    dockerd.docker(["run"]).args(start).args(["busybox", "sleep", "300"]).success();
+    let f = "{{json .State.Health}}";
+    let (ours, theirs) = (ctl.inspect("hwait", f), dockerd.docker(["inspect", "-f", f, "hwait"]).success());
+    if ours != theirs.trim() {
+        out.push(format!("health before the first probe\n  berthctl: {ours}\n  docker:   {}", theirs.trim()));
+    }
+    let ps = "{{.Names}} {{.Status}}";
+    let args = ["ps", "--filter", "name=hwait", "--format", ps];
+    let (ours, theirs) = (ctl.cmd(args).success(), dockerd.docker(args).success());
+    if !ours.ends_with("(health: starting)\n") || !theirs.ends_with("(health: starting)\n") {
+        out.push(format!("ps of a starting container\n  berthctl: {ours:?}\n  docker:   {theirs:?}"));
+    }
+    for filter in ["health=healthy", "health=unhealthy", "health=none", "health=starting"] {
+        let args = ["ps", "--filter", filter, "--filter", "name=h", "--format", "{{.Names}}"];
+        let (ours, theirs) = (ctl.cmd(args).success(), dockerd.docker(args).success());
+        let sorted = |s: String| {
+            let mut v: Vec<String> = s.lines().map(str::to_string).collect();
+            v.sort();
+            v
+        };
+        if sorted(ours.clone()) != sorted(theirs.clone()) {
+            out.push(format!("ps --filter {filter}\n  berthctl: {ours:?}\n  docker:   {theirs:?}"));
+        }
+    }
+    let bogus = ["ps", "--filter", "health=bogus"];
+    let (ours, theirs) = (message_of(&ctl.cmd(bogus).output_of()), message_of(&dockerd.docker(bogus).output_of()));
+    if ours != theirs {
+        out.push(format!("ps --filter health=bogus\n  berthctl: {ours:?}\n  docker:   {theirs:?}"));
+    }
+    // A probe the runtime cannot start: -1 and the exec error (whose text is
+    // the runtime's own, so only its shape is compared).
+    let hc = r#"HEALTHCHECK --interval=200ms --retries=1 CMD ["/nonexistent"]"#;
+    ctl.cmd(["commit", "-c", hc, "hbase", "hcbad"]).success();
+    dockerd.docker(["commit", "-c", hc, "hbase", "hcbad"]).success();
+    ctl.cmd(["run", "-d", "--name", "hnx", "--network", "none", "hcbad", "sleep", "300"]).success();
+    dockerd.docker(["run", "-d", "--name", "hnx", "--network", "none", "hcbad", "sleep", "300"]).success();
+    let f =
+        "{{.State.Health.Status}} {{with index .State.Health.Log 0}}{{.ExitCode}} {{printf \"%.38s\" .Output}}{{end}}";
+    let ours = wait_status(&mut || ctl.inspect("hnx", status), "unhealthy");
+    let theirs =
+        wait_status(&mut || dockerd.docker(["inspect", "-f", status, "hnx"]).success().trim().to_string(), "unhealthy");
+    let (ours, theirs) = if ours == theirs {
+        (ctl.inspect("hnx", f), dockerd.docker(["inspect", "-f", f, "hnx"]).success().trim().to_string())
+    } else {
+        (ours, theirs)
+    };
+    if ours != theirs {
+        out.push(format!("health of a probe that cannot start\n  berthctl: {ours}\n  docker:   {theirs}"));
+    }
+    ctl.cmd(["stop", "-t", "1", "hok"]).success();
+    dockerd.docker(["stop", "-t", "1", "hok"]).success();
+    let (ours, theirs) = (ctl.inspect("hok", status), dockerd.docker(["inspect", "-f", status, "hok"]).success());
+    if ours != theirs.trim() {
+        out.push(format!("health of a stopped container\n  berthctl: {ours}\n  docker:   {}", theirs.trim()));
+    }
+    out
+}

@@ -15,6 +15,7 @@ mod crash;
 mod docker_compare;
 mod events;
 mod harness;
+mod health;
 mod images;
 mod login;
 mod network;

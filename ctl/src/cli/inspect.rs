@@ -27,9 +27,13 @@ pub(crate) fn templated(format: Option<&str>) -> bool {
 
 /// What a template sees: docker's CLI runs it on its typed structs first,
 /// where `Config`'s omitted fields still exist (`{{json .Config.Healthcheck}}`
-/// is `null`, `.Config.StopSignal` ""), so they are filled in here; the JSON
+/// and `{{json .State.Health}}` are `null`, `.Config.StopSignal` ""), so they are filled in here; the JSON
 /// output leaves them out as docker's does.
 pub(crate) fn typed_view(mut v: Value, templated: bool) -> Value {
+    // A container's `State.Health` is a nil pointer when no check runs.
+    if let Some(s) = v.get_mut("State").and_then(Value::as_object_mut).filter(|_| templated) {
+        s.entry("Health").or_insert(Value::Null);
+    }
     if let Some(c) = v.get_mut("Config").and_then(Value::as_object_mut).filter(|_| templated) {
         for (k, d) in [
             ("ExposedPorts", Value::Null),

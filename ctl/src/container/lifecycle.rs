@@ -58,11 +58,15 @@ pub(crate) fn refresh(config: &Config, store: &mut Store, c: Container) -> anyho
             let exit_file = Layout::new(config, &c.id).run.join("exit");
             let recorded = std::fs::read_to_string(exit_file).ok().and_then(|t| t.trim().parse().ok());
             let code = recorded.unwrap_or_else(|| if host_went_down(config, &c) { 255 } else { 137 });
+            let health = super::health::at_exit(&Layout::new(config, &c.id).run);
             cleanup_after_exit(config, &rt, &c);
             let now = now_rfc3339();
             let change = |r: &mut Container| {
                 mark_exited(r, code, &now);
                 r.supervisor = None;
+                if health.is_some() {
+                    r.state.health = health.clone();
+                }
             };
             Ok(store.update_logged(&c.id, change, |r| vec![r.event("die").attr("exitCode", code.to_string())])?)
         }

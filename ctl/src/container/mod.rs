@@ -4,8 +4,10 @@
 
 pub(crate) mod bundle;
 pub(crate) mod fsview;
+pub(crate) mod health;
 pub(crate) mod hostopts;
 pub(crate) mod lifecycle;
+pub(crate) mod process;
 pub(crate) mod record;
 pub(crate) mod rootfs;
 pub(crate) mod runtime;

@@ -22,6 +22,9 @@ pub(crate) struct ContainerConfig {
     pub stdin_once: bool,
     pub env: Vec<String>,
     pub cmd: Option<Vec<String>>,
+    /// docker's `Healthcheck`: the flags merged over the image's HEALTHCHECK.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub healthcheck: Option<super::health::HealthConfig>,
     pub image: String,
     pub working_dir: String,
     pub entrypoint: Option<Vec<String>>,
@@ -167,6 +170,11 @@ pub(crate) struct State {
     pub error: String,
     pub started_at: String,
     pub finished_at: String,
+    /// The health checks' state as of the last exit (a running container's
+    /// is the supervisor's file, `container::health`); docker leaves it out
+    /// when no check ever ran.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub health: Option<super::health::Health>,
 }
 
 /// docker's zero time, shown for StartedAt/FinishedAt never set.

@@ -84,7 +84,8 @@ pub(crate) struct StateFacts<'a> {
     pub exit_code: i64,
     pub started_at: Option<DateTime<Utc>>,
     pub finished_at: Option<DateTime<Utc>>,
-    /// "healthy", "unhealthy", "starting" when a healthcheck runs.
+    /// "healthy", "unhealthy", "starting" when a healthcheck runs (shown
+    /// as docker's `Health.String()`: "health: starting" for the last).
     pub health: Option<&'a str>,
 }
 
@@ -101,6 +102,8 @@ pub(crate) fn container_status(s: &StateFacts<'_>, now: DateTime<Utc>) -> String
             return format!("Restarting ({}) {} ago", s.exit_code, ago(s.finished_at));
         }
         if let Some(h) = s.health {
+            // docker's Health.String(): "health: starting", else the word.
+            let h = if h == "starting" { "health: starting" } else { h };
             return format!("Up {up} ({h})");
         }
         return format!("Up {up}");
@@ -307,6 +310,14 @@ mod tests {
         let mut s = StateFacts { running: true, started_at: Some(at("2024-05-01T11:55:00Z")), ..Default::default() };
         assert_eq!(container_status(&s, now), "Up 5 minutes");
         assert_eq!(container_state_word(&s), "running");
+        for (health, text) in [
+            ("starting", "Up 5 minutes (health: starting)"),
+            ("healthy", "Up 5 minutes (healthy)"),
+            ("unhealthy", "Up 5 minutes (unhealthy)"),
+        ] {
+            let h = StateFacts { health: Some(health), ..s.clone() };
+            assert_eq!(container_status(&h, now), text);
+        }
         s.paused = true;
         assert_eq!(container_status(&s, now), "Up 5 minutes (Paused)");
         assert_eq!(container_state_word(&s), "paused");

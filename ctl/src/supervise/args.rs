@@ -3,6 +3,7 @@
 
 use std::ffi::OsString;
 use std::path::PathBuf;
+use std::time::Duration;
 
 /// Everything the supervisor needs to know about its container.
 #[derive(Debug)]
@@ -25,6 +26,8 @@ pub(crate) struct Args {
     /// The attach socket, bound and listening, inherited from berthctl
     /// (which connects to it before it starts us); else we bind it.
     pub attach_fd: Option<i32>,
+    /// The health checks, when the container has one (`--health-*`).
+    pub health: Option<crate::health::Schedule>,
 }
 
 /// Parse `--key value` pairs and the `--tty` and `--stdin` flags.
@@ -42,6 +45,14 @@ pub(crate) fn parse(mut it: impl Iterator<Item = OsString>) -> Result<Args, Stri
         tty: false,
         stdin: false,
         attach_fd: None,
+        health: None,
+    };
+    let mut health = crate::health::Schedule {
+        process: PathBuf::new(),
+        interval: Duration::ZERO,
+        timeout: Duration::ZERO,
+        start_period: Duration::ZERO,
+        retries: 0,
     };
     let (mut log, mut max_size, mut max_files) = (None, 0u64, 1u32);
     while let Some(key) = it.next() {
@@ -66,6 +77,11 @@ pub(crate) fn parse(mut it: impl Iterator<Item = OsString>) -> Result<Args, Stri
                     "--log-max-size" => max_size = number()?,
                     "--log-max-files" => max_files = number()? as u32,
                     "--attach-fd" => a.attach_fd = Some(number()? as i32),
+                    "--health-process" => health.process = value.into(),
+                    "--health-interval" => health.interval = Duration::from_nanos(number()?),
+                    "--health-timeout" => health.timeout = Duration::from_nanos(number()?),
+                    "--health-start-period" => health.start_period = Duration::from_nanos(number()?),
+                    "--health-retries" => health.retries = number()? as u32,
                     _ => return Err(format!("unknown argument {key}")),
                 }
             }
@@ -86,6 +102,12 @@ pub(crate) fn parse(mut it: impl Iterator<Item = OsString>) -> Result<Args, Stri
         }
     }
     a.log = log.map(|p| (p, max_size, max_files.max(1)));
+    if !health.process.as_os_str().is_empty() {
+        if health.interval.is_zero() || health.timeout.is_zero() || health.retries == 0 {
+            return Err("--health-process needs --health-interval, --health-timeout and --health-retries".into());
+        }
+        a.health = Some(health);
+    }
     Ok(a)
 }
 
@@ -111,6 +133,21 @@ mod tests {
         assert_eq!(a.log, Some((PathBuf::from("/d/c1/c1-json.log"), 100, 3)));
         assert!(a.tty && !a.stdin);
         assert_eq!(a.attach_fd, Some(3));
+        assert_eq!(a.health, None);
+    }
+
+    #[test]
+    fn health_schedule_is_parsed_whole() {
+        let base =
+            "--id c1 --bundle /b --run /r --runtime rt --runtime-root /rr --berthctl b --data-root /d --runroot /rr";
+        let a = parse(
+            args(&format!("{base} --health-process /r/p.json --health-interval 1000 --health-timeout 5 --health-start-period 0 --health-retries 3"))
+                .into_iter(),
+        )
+        .unwrap();
+        let h = a.health.unwrap();
+        assert_eq!((h.interval, h.timeout, h.retries), (Duration::from_micros(1), Duration::from_nanos(5), 3));
+        assert!(parse(args(&format!("{base} --health-process /r/p.json")).into_iter()).is_err());
     }
 
     #[test]

@@ -89,3 +89,9 @@ pub(crate) fn adopted(a: &Args, pid: i32, supervisor: u32) {
 pub(crate) fn stopped(a: &Args) {
     run(a, &["stopped".as_ref()]);
 }
+
+/// The health checks' status changed: berthctl logs docker's
+/// `health_status: <status>` event.
+pub(crate) fn health(a: &Args, status: &str) {
+    run(a, &["health".as_ref(), status.as_ref()]);
+}

@@ -130,7 +130,7 @@ fn rotated(path: &Path, i: u32) -> PathBuf {
 
 /// A JSON string's contents, escaped as serde_json does: quote, backslash,
 /// the short escapes for \b \t \n \f \r, `\u00xx` for other control bytes.
-fn escape_into(out: &mut Vec<u8>, s: &str) {
+pub(crate) fn escape_into(out: &mut Vec<u8>, s: &str) {
     const HEX: &[u8; 16] = b"0123456789abcdef";
     for &b in s.as_bytes() {
         match b {

@@ -23,6 +23,7 @@
 
 mod args;
 mod backoff;
+mod health;
 mod hook;
 mod launch;
 mod logwriter;
@@ -193,6 +194,8 @@ impl Supervisor {
     }
 
     fn pump(&mut self, io: ContainerIo, pid: i32) -> i32 {
+        // Each start begins the checks again (docker's initHealthMonitor).
+        let mut health = self.args.health.as_ref().map(|s| health::Monitor::start(&self.args, s));
         let mut log = match &self.args.log {
             None => None,
             Some((path, max_size, max_files)) => match LogWriter::open(path, *max_size, *max_files) {
@@ -210,6 +213,7 @@ impl Supervisor {
             listener: &self.listener,
             signals: &self.signals,
             pid,
+            health: health.as_mut(),
         }
         .run();
         if let Some(l) = log.as_mut()

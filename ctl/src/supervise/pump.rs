@@ -114,6 +114,8 @@ pub(crate) struct Pump<'a> {
     pub listener: &'a UnixListener,
     pub signals: &'a SignalFd,
     pub pid: i32,
+    /// The health checks, run while the container does.
+    pub health: Option<&'a mut crate::health::Monitor<'a>>,
 }
 
 enum Source {
@@ -121,6 +123,7 @@ enum Source {
     Listener,
     Output(u8),
     Client(usize),
+    Probe,
 }
 
 impl Pump<'_> {
@@ -136,12 +139,26 @@ impl Pump<'_> {
             {
                 return Outcome { code };
             }
-            let ready = self.wait(&open, exit.map(|(_, since)| DRAIN.saturating_sub(since.elapsed())));
+            let timeout = match (exit, self.health.as_deref()) {
+                (Some((_, since)), _) => Some(DRAIN.saturating_sub(since.elapsed())),
+                (None, Some(h)) => Some(h.deadline().saturating_duration_since(Instant::now())),
+                (None, None) => None,
+            };
+            let ready = self.wait(&open, timeout);
             for source in ready {
                 match source {
                     Source::Signals => {
                         if let Some(code) = self.reap() {
                             exit.get_or_insert((code, Instant::now()));
+                            // The checks end with the container, no probe left running.
+                            if let Some(h) = self.health.as_deref_mut() {
+                                h.stop();
+                            }
+                        }
+                    }
+                    Source::Probe => {
+                        if let Some(h) = self.health.as_deref_mut() {
+                            h.read_output();
                         }
                     }
                     Source::Listener => match Client::accept(self.listener) {
@@ -157,6 +174,11 @@ impl Pump<'_> {
                 }
             }
             self.clients.retain(|c| !c.reader_closed());
+            if exit.is_none()
+                && let Some(h) = self.health.as_deref_mut()
+            {
+                h.tick();
+            }
         }
     }
 
@@ -183,6 +205,10 @@ impl Pump<'_> {
             sources.push(Source::Client(i));
             fds.push(PollFd::new(c.stream.as_fd(), PollFlags::POLLIN));
         }
+        if let Some(fd) = self.health.as_deref().and_then(|h| h.output_fd()) {
+            sources.push(Source::Probe);
+            fds.push(PollFd::new(fd, PollFlags::POLLIN));
+        }
         let timeout = timeout.map_or(PollTimeout::NONE, |d| PollTimeout::try_from(d).unwrap_or(PollTimeout::MAX));
         match poll(&mut fds, timeout) {
             Ok(0) | Err(Errno::EINTR) => return Vec::new(),
@@ -199,16 +225,22 @@ impl Pump<'_> {
         sources.into_iter().zip(flags).filter(|(_, r)| *r).map(|(s, _)| s).collect()
     }
 
-    /// Drain the signalfd and reap children; the container's status if it exited.
+    /// Drain the signalfd and reap children; the container's status if it
+    /// exited. A health probe's runtime that exited is its result.
     fn reap(&mut self) -> Option<i32> {
         while let Ok(Some(_)) = self.signals.read_signal() {}
         let mut code = None;
         loop {
-            match waitpid(Pid::from_raw(-1), Some(WaitPidFlag::WNOHANG)) {
-                Ok(WaitStatus::Exited(pid, c)) if pid.as_raw() == self.pid => code = Some(c),
-                Ok(WaitStatus::Signaled(pid, sig, _)) if pid.as_raw() == self.pid => code = Some(128 + sig as i32),
+            let (pid, status) = match waitpid(Pid::from_raw(-1), Some(WaitPidFlag::WNOHANG)) {
+                Ok(WaitStatus::Exited(pid, c)) => (pid.as_raw(), c),
+                Ok(WaitStatus::Signaled(pid, sig, _)) => (pid.as_raw(), 128 + sig as i32),
                 Ok(WaitStatus::StillAlive) | Err(_) => break,
-                Ok(_) => {}
+                Ok(_) => continue,
+            };
+            if pid == self.pid {
+                code = Some(status);
+            } else if let Some(h) = self.health.as_deref_mut() {
+                h.child_exited(pid, status);
             }
         }
         code

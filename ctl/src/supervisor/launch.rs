@@ -4,6 +4,8 @@
 
 use crate::config::Config;
 use crate::container::bundle::{self, BundlePaths};
+use crate::container::health;
+use crate::container::process::{self, ExecRequest};
 use crate::container::record::Container;
 use crate::container::{Layout, rootfs};
 use crate::network;
@@ -20,6 +22,8 @@ pub(crate) enum LaunchError {
     Network(#[from] crate::network::NetworkError),
     #[error(transparent)]
     Join(anyhow::Error),
+    #[error("health check: {0}")]
+    Health(#[from] crate::container::process::ProcessError),
     #[error("{what} {path:?}")]
     Io {
         what: &'static str,
@@ -91,5 +95,27 @@ pub(crate) fn prepare(config: &Config, c: &Container, layout: &Layout) -> Result
     let path = layout.dir.join("config.json");
     // A serde_json::Value always serializes.
     let text = serde_json::to_vec_pretty(&spec).expect("a JSON value serializes");
-    std::fs::write(&path, text).map_err(io_err("write", &path))
+    std::fs::write(&path, text).map_err(io_err("write", &path))?;
+    prepare_health(c, layout)
+}
+
+/// For a container with a health check: the probe's process.json (an exec
+/// of the container, as docker's) and the state file a start begins with
+/// (`starting`, the last run's log), both in the run dir for the supervisor.
+fn prepare_health(c: &Container, layout: &Layout) -> Result<(), LaunchError> {
+    let Some(args) = health::probe_args(c.config.healthcheck.as_ref()) else {
+        if let Some(kind) = c.config.healthcheck.as_ref().and_then(|h| h.test.first()).filter(|k| *k != "NONE") {
+            tracing::warn!(id = %c.id, kind = %kind, "unknown healthcheck type (expected CMD): no health check runs");
+        }
+        return Ok(());
+    };
+    std::fs::create_dir_all(&layout.run).map_err(io_err("create", &layout.run))?;
+    let req = ExecRequest { args: &args, ..Default::default() };
+    let process = process::exec_process(c, &req, &layout.rootfs())?;
+    let path = layout.run.join(health::PROCESS_FILE);
+    // A serde_json::Value always serializes.
+    let text = serde_json::to_vec(&process).expect("a JSON value serializes");
+    std::fs::write(&path, text).map_err(io_err("write", &path))?;
+    let path = layout.run.join(health::STATE_FILE);
+    std::fs::write(&path, health::seed(c.state.health.as_ref())).map_err(io_err("write", &path))
 }

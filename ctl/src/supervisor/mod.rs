@@ -58,6 +58,9 @@ pub(crate) enum HookEvent {
     },
     /// `stop` ended a restart wait.
     Stopped,
+    /// The health checks' status changed to STATUS: docker's
+    /// `health_status: STATUS` event.
+    Health { status: String },
 }
 
 /// The hidden `__hook` command: one event from a supervisor.
@@ -91,6 +94,10 @@ pub(crate) fn hook(config: &Config, id: &str, event: &HookEvent) -> anyhow::Resu
             });
             record_running(&mut store, id, *pid, supervisor)?
         }
+        HookEvent::Health { status } => {
+            let c = store.get(id)?;
+            store.log(&c.event(&format!("health_status: {status}")));
+        }
         HookEvent::Stopped => {
             store.update(id, |r| {
                 r.state.status = "exited".into();
@@ -120,9 +127,13 @@ pub(crate) fn exited(
         tracing::warn!(error = %e, "network teardown");
     }
     let now = now_rfc3339();
+    let health = crate::container::health::at_exit(&Layout::new(config, id).run);
     let change = |r: &mut crate::container::record::Container| {
         lifecycle::mark_exited(r, code, &now);
         r.state.oom_killed = oom_killed;
+        if health.is_some() {
+            r.state.health = health.clone();
+        }
     };
     // docker's daemon hears containerd's oom event before the exit.
     let events = |r: &crate::container::record::Container| {

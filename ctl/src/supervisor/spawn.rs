@@ -19,7 +19,7 @@ use crate::config::Config;
 use crate::container::record::{Container, ProcessId};
 use crate::container::runtime::Runtime;
 use crate::container::store::Store;
-use crate::container::{Layout, process_start_time};
+use crate::container::{Layout, health, process_start_time};
 
 use super::client::{self, AttachOpts};
 use super::logfile::Rotation;
@@ -163,6 +163,12 @@ fn supervisor_command(config: &Config, rt: &Runtime, c: &Container, layout: &Lay
             .unwrap_or(Rotation { max_size: 10 << 20, max_files: 3 });
         cmd.arg("--log").arg(layout.log_file());
         cmd.arg("--log-max-size").arg(r.max_size.to_string()).arg("--log-max-files").arg(r.max_files.to_string());
+    }
+    if let Some(h) = c.config.healthcheck.as_ref().filter(|h| health::probe_args(Some(h)).is_some()) {
+        let [interval, timeout, start_period, retries] = health::schedule(h);
+        cmd.arg("--health-process").arg(layout.run.join(health::PROCESS_FILE));
+        cmd.arg("--health-interval").arg(interval.to_string()).arg("--health-timeout").arg(timeout.to_string());
+        cmd.arg("--health-start-period").arg(start_period.to_string()).arg("--health-retries").arg(retries.to_string());
     }
     if c.config.tty {
         cmd.arg("--tty");

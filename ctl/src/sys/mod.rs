@@ -6,7 +6,8 @@
 //! reading a password without echo, `at.rs` opening inside a rootfs,
 //! `pidfd.rs`, `scm.rs` (SCM_RIGHTS) and `tty.rs` (window size) for containers
 //! (the supervisor binary includes `scm.rs` and `tty.rs` too, and `inherit.rs`,
-//! its attach socket, only it: `supervise/sys.rs`).
+//! its attach socket, and `deathsig.rs`, its probes' parent-death signal, only
+//! it: `supervise/sys.rs`).
 
 mod at;
 mod pidfd;

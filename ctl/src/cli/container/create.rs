@@ -9,6 +9,7 @@ use anyhow::Context;
 
 use crate::config::Config;
 use crate::container::bundle::{self, ImageDefaults};
+use crate::container::health::{self, HealthConfig};
 use crate::container::record::{Container, ContainerConfig, DeviceMapping, HostConfig, LogConfig, Ulimit, ZERO_TIME};
 use crate::container::store::Store;
 use crate::container::{Layout, now_rfc3339};
@@ -151,6 +152,24 @@ pub(crate) struct CreateArgs {
     /// Timeout (in seconds) to stop a container
     #[arg(long = "stop-timeout")]
     pub stop_timeout: Option<i64>,
+    /// Command to run to check health
+    #[arg(long = "health-cmd")]
+    pub health_cmd: Option<String>,
+    /// Time between running the check (ms|s|m|h) (default 0s)
+    #[arg(long = "health-interval", value_parser = go_duration_ns, allow_hyphen_values = true, default_value = "0s")]
+    pub health_interval: i64,
+    /// Maximum time to allow one check to run (ms|s|m|h) (default 0s)
+    #[arg(long = "health-timeout", value_parser = go_duration_ns, allow_hyphen_values = true, default_value = "0s")]
+    pub health_timeout: i64,
+    /// Start period for the container to initialize before starting health-retries countdown (ms|s|m|h) (default 0s)
+    #[arg(long = "health-start-period", value_parser = go_duration_ns, allow_hyphen_values = true, default_value = "0s")]
+    pub health_start_period: i64,
+    /// Consecutive failures needed to report unhealthy
+    #[arg(long = "health-retries", value_parser = go_int, allow_hyphen_values = true, default_value = "0")]
+    pub health_retries: i64,
+    /// Disable any container-specified HEALTHCHECK
+    #[arg(long = "no-healthcheck")]
+    pub no_healthcheck: bool,
     /// Restart policy to apply when a container exits
     #[arg(long, default_value = "no")]
     pub restart: String,
@@ -207,6 +226,30 @@ pub(crate) struct CreateArgs {
     /// The command and its arguments
     #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
     pub command: Vec<String>,
+}
+
+/// A `--health-*` duration as Go's `time.ParseDuration`, in nanoseconds.
+fn go_duration_ns(s: &str) -> Result<i64, String> {
+    crate::format::time::parse_go_duration(s)
+        .and_then(|d| d.num_nanoseconds())
+        .ok_or_else(|| format!("time: invalid duration {s:?}"))
+}
+
+/// `--health-retries` as Go's `strconv.ParseInt`.
+fn go_int(s: &str) -> Result<i64, String> {
+    s.parse().map_err(|_| format!("strconv.ParseInt: parsing {s:?}: invalid syntax"))
+}
+
+/// docker's `Healthcheck` of the flags (its client's checks).
+fn health_flags(a: &CreateArgs) -> Result<Option<HealthConfig>, health::HealthError> {
+    health::from_flags(&health::HealthFlags {
+        cmd: a.health_cmd.clone(),
+        interval: a.health_interval,
+        timeout: a.health_timeout,
+        start_period: a.health_start_period,
+        retries: a.health_retries,
+        none: a.no_healthcheck,
+    })
 }
 
 /// A new container id: 32 random bytes in hex, as docker's.
@@ -574,10 +617,16 @@ pub(crate) fn image_defaults(cfg: &oci_spec::image::ImageConfiguration) -> Image
 
 /// Build and store a new container from the flags; returns its record.
 pub(crate) fn create(config: &Config, a: &CreateArgs) -> anyhow::Result<Container> {
+    // docker's client checks the health flags before it asks for the image.
+    let user_health = health_flags(a)?;
     let image = super::image::ensure(config, &a.image, &a.pull)?;
     let id = new_id()?;
     let mut cfg = user_config(a)?;
     bundle::merge_image(&mut cfg, &image_defaults(&image.config), a.entrypoint.is_some());
+    cfg.healthcheck = health::merge(user_health, health::of_image(&image.config_raw));
+    if let Some(h) = &cfg.healthcheck {
+        health::check(h)?;
+    }
     let streams = attach_streams(a)?;
     (cfg.attach_stdin, cfg.attach_stdout, cfg.attach_stderr) = (streams.stdin, streams.stdout, streams.stderr);
     // docker: the host's name with the host's network; with only `--uts
@@ -705,7 +754,15 @@ fn is_valid_name(n: &str) -> bool {
 
 /// `berthctl create`: print the new container's id.
 pub(crate) fn run(config: &Config, a: &CreateArgs) -> anyhow::Result<i32> {
-    let c = create(config, a)?;
+    let c = match create(config, a) {
+        Ok(c) => c,
+        // docker's `create` exits 1 for what its daemon refuses (`run` 125).
+        Err(e) if matches!(e.downcast_ref::<health::HealthError>(), Some(health::HealthError::Daemon(_))) => {
+            eprintln!("Error response from daemon: {e}");
+            return Ok(1);
+        }
+        Err(e) => return Err(e),
+    };
     println!("{}", c.id);
     Ok(0)
 }

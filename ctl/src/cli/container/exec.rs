@@ -10,12 +10,12 @@ use std::os::unix::net::UnixListener;
 use std::process::Stdio;
 
 use nix::poll::{PollFd, PollFlags, PollTimeout, poll};
-use serde_json::json;
 
 use crate::config::Config;
+use crate::container::process::{self, ExecRequest, ProcessError};
 use crate::container::record::Container;
 use crate::container::store::Store;
-use crate::container::{Layout, bundle, lifecycle, runtime, security, user};
+use crate::container::{Layout, lifecycle, runtime};
 
 #[derive(Debug, clap::Args)]
 #[command(disable_help_flag = true)]
@@ -53,37 +53,20 @@ pub(crate) struct ExecArgs {
 }
 
 fn process_json(c: &Container, a: &ExecArgs, rootfs: &std::path::Path) -> anyhow::Result<serde_json::Value> {
-    let user_spec = a.user.clone().unwrap_or_else(|| c.config.user.clone());
-    let u = user::resolve_in(rootfs, &user_spec)?;
-    let mut cfg = c.config.clone();
-    cfg.tty = a.tty;
+    let mut env = Vec::new();
     for f in &a.env_file {
-        cfg.env.extend(super::create::read_env_file(f)?);
+        env.extend(super::create::read_env_file(f)?);
     }
-    cfg.env.extend(a.env.iter().filter_map(|e| super::create::expand_env(e)));
-    let caps = security::capabilities(
-        &c.host_config.cap_add,
-        &c.host_config.cap_drop,
-        c.host_config.privileged || a.privileged,
-    )?;
-    let cwd = a
-        .workdir
-        .clone()
-        .filter(|w| !w.is_empty())
-        .unwrap_or_else(|| if cfg.working_dir.is_empty() { "/".into() } else { cfg.working_dir.clone() });
-    Ok(json!({
-        "terminal": a.tty,
-        "user": {"uid": u.uid, "gid": u.gid, "additionalGids": bundle::all_gids(c, &u, rootfs)?},
-        "args": a.command,
-        "env": bundle::process_env(&cfg, &u.home),
-        "cwd": cwd,
-        "capabilities": {"bounding": caps, "effective": caps, "permitted": caps},
-        // docker's exec starts from the container's process: its rlimits and
-        // oom_score_adj too.
-        "rlimits": bundle::rlimits(c),
-        "oomScoreAdj": c.host_config.oom_score_adj,
-        "noNewPrivileges": c.host_config.security_opt.iter().any(|o| o == "no-new-privileges" || o == "no-new-privileges:true"),
-    }))
+    env.extend(a.env.iter().filter_map(|e| super::create::expand_env(e)));
+    let req = ExecRequest {
+        args: &a.command,
+        user: a.user.as_deref(),
+        env,
+        workdir: a.workdir.as_deref(),
+        tty: a.tty,
+        privileged: a.privileged,
+    };
+    Ok(process::exec_process(c, &req, rootfs)?)
 }
 
 pub(crate) fn run(config: &Config, a: &ExecArgs) -> anyhow::Result<i32> {
@@ -120,7 +103,7 @@ pub(crate) fn run(config: &Config, a: &ExecArgs) -> anyhow::Result<i32> {
         Ok(p) => p,
         // docker: an exec whose user cannot be resolved fails to start (126).
         // docker's exec stream carries the daemon's text, as a terminal line.
-        Err(e) if e.downcast_ref::<user::UserError>().is_some() => {
+        Err(e) if matches!(e.downcast_ref::<ProcessError>(), Some(ProcessError::User(_))) => {
             print!("{e}\r\n");
             return Ok(126);
         }

@@ -29,6 +29,14 @@ pub(crate) fn to_json(config: &Config, c: &Container, size: bool) -> Value {
     let mut state = serde_json::to_value(&c.state).unwrap_or_else(|_| json!({}));
     state["Status"] = json!(container_state_word(&facts));
     state["Running"] = json!(facts.running);
+    match crate::container::health::current(&layout.run, c) {
+        Some(h) => state["Health"] = json!(h),
+        None => {
+            if let Some(o) = state.as_object_mut() {
+                o.remove("Health");
+            }
+        }
+    }
     let mut config_json = serde_json::to_value(&c.config).unwrap_or_else(|_| json!({}));
     if c.config.exposed_ports.is_empty()
         && let Some(o) = config_json.as_object_mut()

@@ -7,7 +7,7 @@ use chrono::{DateTime, Utc};
 use crate::config::Config;
 use crate::container::record::{Container, ZERO_TIME};
 use crate::container::store::Store;
-use crate::container::{Layout, lifecycle};
+use crate::container::{Layout, health, lifecycle};
 use std::collections::HashMap;
 
 use crate::format::rows::containers::{self as rows, ContainerSummary, MountSummary, PortSummary};
@@ -135,7 +135,11 @@ impl NetworkView {
 }
 
 fn summary(config: &Config, c: &Container, size: bool, net: &NetworkView) -> ContainerSummary {
-    let f = facts(c);
+    let mut f = facts(c);
+    f.health = match health_word(config, c) {
+        "none" => None,
+        word => Some(word),
+    };
     let now = Utc::now();
     // docker's daemon (daemon/list.go) single-quotes arguments with a space.
     let mut command = vec![c.path.clone()];
@@ -165,8 +169,13 @@ fn summary(config: &Config, c: &Container, size: bool, net: &NetworkView) -> Con
     }
 }
 
+/// The container's health for `ps` (none, starting, healthy, unhealthy).
+fn health_word(config: &Config, c: &Container) -> &'static str {
+    health::status_word(health::current(&Layout::new(config, &c.id).run, c).as_ref())
+}
+
 /// docker's `ps --filter` keys this berthctl knows.
-fn matches(c: &Container, state: &str, filters: &[(String, String)]) -> anyhow::Result<bool> {
+fn matches(config: &Config, c: &Container, state: &str, filters: &[(String, String)]) -> anyhow::Result<bool> {
     let mut by_key: std::collections::BTreeMap<&str, Vec<&str>> = Default::default();
     for (k, v) in filters {
         by_key.entry(k.as_str()).or_default().push(v.as_str());
@@ -183,9 +192,10 @@ fn matches(c: &Container, state: &str, filters: &[(String, String)]) -> anyhow::
             },
             "ancestor" => c.config.image == *v || c.image == *v || c.image.trim_start_matches("sha256:").starts_with(v),
             "exited" => state == "exited" && v.parse::<i32>().is_ok_and(|n| n == c.state.exit_code),
+            "health" => health_word(config, c) == *v,
             _ => false,
         });
-        if !["status", "name", "id", "label", "ancestor", "exited"].contains(&k) {
+        if !["status", "name", "id", "label", "ancestor", "exited", "health"].contains(&k) {
             anyhow::bail!("invalid filter '{k}'");
         }
         if !ok {
@@ -205,6 +215,14 @@ pub(crate) fn run(config: &Config, a: &PsArgs) -> anyhow::Result<i32> {
                 .ok_or_else(|| anyhow::anyhow!("bad format of filter (expected name=value)"))
         })
         .collect::<Result<_, _>>()?;
+    // docker's daemon checks the health values before it lists anything.
+    if let Some((_, v)) = filters
+        .iter()
+        .find(|(k, v)| k == "health" && !["starting", "healthy", "unhealthy", "none"].contains(&v.as_str()))
+    {
+        eprintln!("Error response from daemon: Unrecognised filter value for health: {v}");
+        return Ok(1);
+    }
     let mut store = Store::open(&config.data_root)?;
     let mut list = Vec::new();
     for c in store.list()? {
@@ -223,7 +241,7 @@ pub(crate) fn run(config: &Config, a: &PsArgs) -> anyhow::Result<i32> {
         if !all && state != "running" && state != "paused" && state != "restarting" {
             continue;
         }
-        if !matches(c, state, &filters)? {
+        if !matches(config, c, state, &filters)? {
             continue;
         }
         rows_out.push(rows::row(&summary(config, c, a.size, &net), !a.no_trunc, Utc::now()));

@@ -3,6 +3,7 @@
 //! 125 for berthctl's own errors, 126/127 when the command cannot run).
 
 use crate::config::Config;
+use crate::container::health::HealthError;
 use crate::container::store::Store;
 use crate::container::{lifecycle, record::Container};
 use crate::supervisor::spawn::StartError;
@@ -30,7 +31,14 @@ pub(crate) fn run(config: &Config, a: &RunArgs) -> anyhow::Result<i32> {
         return Ok(1);
     }
     let streams = create::attach_streams(&a.create)?;
-    let c = create::create(config, &a.create)?;
+    let c = match create::create(config, &a.create) {
+        Ok(c) => c,
+        Err(e) if matches!(e.downcast_ref::<HealthError>(), Some(HealthError::Daemon(_))) => {
+            eprintln!("berthctl: Error response from daemon: {e}.");
+            return Ok(125);
+        }
+        Err(e) => return Err(e),
+    };
     let attach = (!a.detach).then_some(Attach { stdin: streams.stdin, stdout: streams.stdout, stderr: streams.stderr });
     match start::start_container(config, &c, attach) {
         Ok(code) => {

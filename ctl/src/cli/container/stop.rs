@@ -5,8 +5,8 @@
 use std::time::Duration;
 
 use crate::config::Config;
-use crate::container::lifecycle;
 use crate::container::record::Container;
+use crate::container::{health, lifecycle};
 
 use super::for_each;
 
@@ -84,7 +84,12 @@ pub(crate) fn pause(config: &Config, a: &NamesArgs) -> anyhow::Result<i32> {
         if c.state.paused {
             anyhow::bail!("Container {id} is already paused");
         }
-        lifecycle::runtime_for(config, &c)?.pause(id)?;
+        let run = crate::container::Layout::new(config, id).run;
+        health::mark_paused(&run, &c, true);
+        if let Err(e) = lifecycle::runtime_for(config, &c).and_then(|rt| Ok(rt.pause(id)?)) {
+            health::mark_paused(&run, &c, false);
+            return Err(e);
+        }
         let change = |r: &mut Container| {
             r.state.paused = true;
             r.state.status = "paused".into();
@@ -101,6 +106,7 @@ pub(crate) fn unpause(config: &Config, a: &NamesArgs) -> anyhow::Result<i32> {
             anyhow::bail!("Container {id} is not paused");
         }
         lifecycle::runtime_for(config, &c)?.resume(id)?;
+        health::mark_paused(&crate::container::Layout::new(config, id).run, &c, false);
         let change = |r: &mut Container| {
             r.state.paused = false;
             r.state.status = "running".into();
