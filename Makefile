@@ -26,16 +26,31 @@ APT_TEST_DEPS := busybox-static runc crun iproute2 util-linux uidmap strace proc
 all: build
 
 # Two invocations, not one `--workspace` build: cargo unifies features across
-# the packages of one build, and berthctl's (tokio, rustls, SQLite) must never
-# change the runtime binary.
-# The runtime and the supervisor (one per running container) are linked
-# statically: no ld.so, no libc.so pages faulted in. berth starts in 0.38 ms of
-# CPU instead of 0.58 (`run` 0.35 ms faster); the supervisor's idle peak RSS is
-# 1.2 MiB instead of 2.2 (conmon 1.9; bench/RESULTS.md). `cargo rustc` puts the
-# flag on that binary alone, so nothing else is rebuilt; a plain `cargo build
-# --release` gives the same berth, dynamically linked.
+# the packages of one build, and berth's must never take berthctl's (tokio,
+# rustls, SQLite).
+# The runtime is linked statically with musl (x86_64-unknown-linux-musl, and
+# dlmalloc as its allocator): glibc's start-up asks the CPU for its caches with
+# some 70 CPUID instructions, each a trap to the hypervisor in a virtual
+# machine: 0.9 ms of every berth command here (bench/RESULTS.md). Where rustup
+# cannot add that target, berth is linked statically with glibc instead (the
+# same code, that much slower to start) and the build says so. The supervisor
+# (one per running container) is linked statically with glibc: its idle peak
+# RSS is 1.2 MiB instead of 2.2 dynamically (conmon 1.9). `cargo rustc` puts the
+# flag on that binary alone, so nothing else is rebuilt.
+MUSL := x86_64-unknown-linux-musl
+# Adds the musl target when it is missing; false where it cannot be had.
+have_musl = { rustup target list --installed 2>/dev/null | grep -qx $(MUSL) || rustup target add $(MUSL) >/dev/null 2>&1; }
+
 build:
-	$(CARGO) rustc --release --bin berth -- -C target-feature=+crt-static
+	@if $(have_musl); then \
+	  echo "$(CARGO) build --release --bin berth --target $(MUSL)"; \
+	  $(CARGO) build --release --bin berth --target $(MUSL) && \
+	  rm -f $(BERTH) && mkdir -p $(dir $(BERTH)) && cp target/$(MUSL)/release/berth $(BERTH); \
+	else \
+	  echo "berth: the $(MUSL) target is not available (rustup target add $(MUSL)); linking berth with glibc" >&2; \
+	  echo "$(CARGO) rustc --release --bin berth -- -C target-feature=+crt-static"; \
+	  $(CARGO) rustc --release --bin berth -- -C target-feature=+crt-static; \
+	fi
 	$(CARGO) build --release -p berthctl
 	$(CARGO) rustc --release -p berthctl --bin berthctl-supervise -- -C target-feature=+crt-static
 
@@ -72,6 +87,8 @@ lint:
 	$(CARGO) fmt --all -- --check
 	$(CARGO) clippy --all-targets -- -D warnings
 	$(CARGO) clippy -p berthctl --all-targets -- -D warnings
+	@if $(have_musl); then echo "$(CARGO) clippy --all-targets --target $(MUSL) -- -D warnings"; \
+	  $(CARGO) clippy --all-targets --target $(MUSL) -- -D warnings; fi
 
 # The seccomp differential test links libseccomp (libseccomp-dev, in test-deps).
 unit:
@@ -82,8 +99,15 @@ unit:
 # plain `cargo test` stays unprivileged.
 # `test-hooks` adds the fault-injection points tests/faults.rs kills berth at;
 # the installed binary (`make build`) never has them.
+# The root tests drive the binary `build` ships: the musl one where it is made
+# (built again here with the test hooks), else cargo's own.
 test: test-deps lint build
-	$(CARGO) test --profile ci --features test-hooks -- --include-ignored
+	@if $(have_musl); then \
+	  $(CARGO) build --profile ci --features test-hooks --bin berth --target $(MUSL) && \
+	  BERTH_TEST_BIN=$(CURDIR)/target/$(MUSL)/ci/berth $(CARGO) test --profile ci --features test-hooks -- --include-ignored; \
+	else \
+	  $(CARGO) test --profile ci --features test-hooks -- --include-ignored; \
+	fi
 	$(MAKE) test-images
 	$(CARGO) test --profile ci -p berthctl --features test-hooks -- --include-ignored
 	$(MAKE) integration

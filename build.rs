@@ -11,9 +11,11 @@ fn main() {
     let order = format!("{dir}/src/bin/berth.order");
     println!("cargo:rerun-if-changed=src/bin/berth.order");
     println!("cargo:rerun-if-changed=build.rs");
-    println!("cargo:rustc-link-arg-bin=berth=-Wl,--symbol-ordering-file={order}");
-    if std::env::var_os("BERTH_ORDER_WARN").is_none() {
-        println!("cargo:rustc-link-arg-bin=berth=-Wl,--no-warn-symbol-ordering");
+    if uses_lld() {
+        println!("cargo:rustc-link-arg-bin=berth=-Wl,--symbol-ordering-file={order}");
+        if std::env::var_os("BERTH_ORDER_WARN").is_none() {
+            println!("cargo:rustc-link-arg-bin=berth=-Wl,--no-warn-symbol-ordering");
+        }
     }
     println!("cargo:rerun-if-env-changed=BERTH_ORDER_WARN");
     // bench/orderfile.sh reads the build's symbol names from the linker's map:
@@ -30,6 +32,37 @@ fn main() {
         std::fs::write(&script, linker_script(&text)).expect("write OUT_DIR/berth.ld");
         println!("cargo:rustc-link-arg-bin=berth=-Wl,-T,{}", script.display());
     }
+}
+
+/// Whether `berth` is linked by rust-lld, whose `--symbol-ordering-file` the
+/// order takes. rustc links x86_64-unknown-linux-gnu with it; the musl target
+/// (the release build: see the Makefile) is linked by the system's `cc` and
+/// `ld`, so there we ask `cc` for the rust-lld the toolchain ships, as rustc
+/// does for the gnu target. Without it, the order file is left out (the linker
+/// script below groups the same functions, only not in their order).
+fn uses_lld() -> bool {
+    let target = std::env::var("TARGET").unwrap_or_default();
+    if !target.ends_with("-linux-musl") {
+        return true;
+    }
+    let host = std::env::var("HOST").unwrap_or_default();
+    let rustc = std::env::var("RUSTC").unwrap_or_else(|_| "rustc".into());
+    let sysroot = std::process::Command::new(rustc)
+        .args(["--print", "sysroot"])
+        .output()
+        .ok()
+        .filter(|o| o.status.success())
+        .map(|o| String::from_utf8_lossy(&o.stdout).trim().to_string());
+    let Some(gcc_ld) = sysroot.map(|s| std::path::Path::new(&s).join("lib/rustlib").join(host).join("bin/gcc-ld"))
+    else {
+        return false;
+    };
+    if !gcc_ld.join("ld.lld").exists() {
+        return false;
+    }
+    println!("cargo:rustc-link-arg-bin=berth=-fuse-ld=lld");
+    println!("cargo:rustc-link-arg-bin=berth=-B{}", gcc_ld.display());
+    true
 }
 
 /// The linker script of the release `berth` (peak RSS of create; bench/RESULTS.md):

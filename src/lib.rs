@@ -22,6 +22,8 @@ pub(crate) mod sys;
 
 // The public API: what `src/bin/berth.rs` and the root tests need.
 pub use container::error_chain;
+#[doc(hidden)]
+pub use sys::entry::args as __entry_args;
 /// For [`c_main!`]: the start-up the binary's C `main` runs first.
 #[doc(hidden)]
 pub use sys::entry::start as __entry_start;

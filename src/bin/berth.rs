@@ -6,11 +6,19 @@
 
 use berth::cli::CommandError;
 
+/// musl's malloc (the release build is linked with musl: see the Makefile)
+/// returns memory to the kernel as soon as it can: one `run` made 42 mmap and
+/// 34 munmap calls, 0.3 ms of its 5 ms. dlmalloc, Rust's own allocator for
+/// targets without one, keeps what it got.
+#[cfg(target_env = "musl")]
+#[global_allocator]
+static ALLOC: dlmalloc::GlobalDlmalloc = dlmalloc::GlobalDlmalloc;
+
 berth::c_main!(real_main);
 
 /// Never returns: the status goes out through `std::process::exit`.
-fn real_main() {
-    let cli = match berth::cli::Cli::parse_args(std::env::args_os()) {
+fn real_main(args: Vec<std::ffi::OsString>) {
+    let cli = match berth::cli::Cli::parse_args(args) {
         Ok(cli) => cli,
         Err(early) => {
             // Help and the version exit 0; a usage error of the global flags 1,

@@ -12,6 +12,10 @@ use oci_spec::runtime::{PosixRlimitType, Process};
 
 use crate::sys;
 
+/// personality(2)'s UNAME26 (<linux/personality.h>), which nix defines for
+/// glibc targets only.
+const UNAME26: nix::sys::personality::Persona = nix::sys::personality::Persona::from_bits_retain(0x0020000);
+
 #[derive(Debug, thiserror::Error)]
 pub enum ProcessError {
     #[error("process.rlimits[{index}] ({typ}): set soft {soft} hard {hard}")]
@@ -250,7 +254,7 @@ pub fn set_personality(linux: &oci_spec::runtime::Linux) -> Result<(), ProcessEr
             "READ_IMPLIES_EXEC" => Persona::READ_IMPLIES_EXEC,
             "SHORT_INODE" => Persona::SHORT_INODE,
             "STICKY_TIMEOUTS" => Persona::STICKY_TIMEOUTS,
-            "UNAME26" => Persona::UNAME26,
+            "UNAME26" => UNAME26,
             "WHOLE_SECONDS" => Persona::WHOLE_SECONDS,
             _ => return Err(ProcessError::Invalid { field: "linux.personality.flags", value: f.clone() }),
         };

@@ -19,6 +19,10 @@ use super::resolve::{Kind, Root, file_type, proc_fd};
 use crate::sys;
 use crate::sys::ops::MountOps;
 
+/// statvfs(3)'s ST_RELATIME (4096, as <sys/statvfs.h> and the kernel's
+/// MNT_RELATIME), which nix defines for glibc targets only.
+const ST_RELATIME: FsFlags = FsFlags::from_bits_retain(0x1000);
+
 /// Entries under /proc that lxcfs emulates: the only non-proc mounts runc allows
 /// inside /proc (libcontainer/rootfs_linux.go checkProcMount).
 const PROC_ALLOWED: [&str; 14] = [
@@ -320,7 +324,7 @@ pub(super) fn remount_bind(
             keep.extend([
                 (FsFlags::ST_NOATIME, MsFlags::MS_NOATIME),
                 (FsFlags::ST_NODIRATIME, MsFlags::MS_NODIRATIME),
-                (FsFlags::ST_RELATIME, MsFlags::MS_RELATIME),
+                (ST_RELATIME, MsFlags::MS_RELATIME),
             ]);
         }
         for (f, m) in keep {

@@ -8,16 +8,23 @@
 //! is ignored, so a write to a closed pipe is an `EPIPE` error, not a kill. Left
 //! out: the "has overflowed its stack" message (an overflow is a plain SIGSEGV)
 //! and the name "main" of the main thread (a panic aborts in either case).
-//! `std::env::args` needs nothing: glibc hands it argv through `.init_array`.
+//! The arguments are read from main's argv ([`args`]): std's `env::args` is
+//! filled by glibc through `.init_array`, but is empty with musl (the release
+//! build: see the Makefile), which passes nothing there. With musl a panic also
+//! aborts through [`abort_self`](super::process::abort_self), as musl's
+//! `abort` would signal a stale thread id in a cloned child.
 
+use std::ffi::{CStr, OsStr, OsString, c_char, c_int};
 use std::os::fd::IntoRawFd;
+use std::os::unix::ffi::OsStrExt;
 
 use nix::errno::Errno;
 use nix::fcntl::{FcntlArg, OFlag, fcntl};
 use nix::sys::signal::{SigHandler, Signal, signal};
 use nix::sys::stat::Mode;
 
-/// Define the binary's C `main`: it runs [`start`], then `body`, which must end
+/// Define the binary's C `main`: it runs [`start`], then `body` with the
+/// arguments ([`args`]), which must end
 /// the process (`std::process::exit`, which flushes stdout as std's runtime
 /// would). Used once, in `src/bin/berth.rs`.
 #[macro_export]
@@ -26,12 +33,29 @@ macro_rules! c_main {
         // SAFETY: the one `main` symbol of the binary (`#![no_main]`: std
         // defines none), with C's signature; libc's start-up calls it once.
         #[unsafe(no_mangle)]
-        extern "C" fn main(_argc: ::std::ffi::c_int, _argv: *const *const ::std::ffi::c_char) -> ::std::ffi::c_int {
+        extern "C" fn main(argc: ::std::ffi::c_int, argv: *const *const ::std::ffi::c_char) -> ::std::ffi::c_int {
             $crate::__entry_start();
-            $body();
+            // SAFETY: argc and argv as libc's start-up passes them to main.
+            let args = unsafe { $crate::__entry_args(argc, argv) };
+            $body(args);
             0
         }
     };
+}
+
+/// main's arguments, argv\[0\] first.
+///
+/// # Safety
+/// `argv` points to `argc` valid NUL-terminated strings, as libc's start-up
+/// passes them to main.
+pub unsafe fn args(argc: c_int, argv: *const *const c_char) -> Vec<OsString> {
+    (0..usize::try_from(argc).unwrap_or(0))
+        .map(|i| {
+            // SAFETY: i < argc, so argv[i] is one of the caller's valid C strings.
+            let s = unsafe { CStr::from_ptr(*argv.add(i)) };
+            OsStr::from_bytes(s.to_bytes()).to_os_string()
+        })
+        .collect()
 }
 
 /// What std's runtime does before `main` that berth relies on. Without
@@ -50,4 +74,11 @@ pub fn start() {
     // SAFETY: SIG_IGN installs no handler, so no code of ours can run in signal
     // context; nothing else changes SIGPIPE's disposition concurrently (one thread).
     let _ = unsafe { signal(Signal::SIGPIPE, SigHandler::SigIgn) };
+    if cfg!(target_env = "musl") {
+        let report = std::panic::take_hook();
+        std::panic::set_hook(Box::new(move |info| {
+            report(info);
+            super::process::abort_self()
+        }));
+    }
 }

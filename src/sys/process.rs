@@ -195,20 +195,54 @@ pub fn reset_ignored_signals(signals: &[i32]) -> Result<()> {
 }
 
 /// A signal set of any signal numbers, real-time ones included (nix's `SigSet`
-/// takes only the named signals).
+/// takes only the named signals, and musl's `sigaddset` refuses 32-34, which it
+/// keeps for itself but which a container may still be sent).
 pub fn signal_set(signals: &[i32]) -> Result<nix::sys::signal::SigSet> {
-    // SAFETY: sigemptyset initialises the zeroed sigset_t we own.
-    // JUSTIFICATION: nix's SigSet::add takes a `Signal`, which has no real-time
-    // signals.
-    let mut raw: libc::sigset_t = unsafe { std::mem::zeroed() };
-    // SAFETY: `raw` is a live, writable sigset_t.
-    Errno::result(unsafe { libc::sigemptyset(&mut raw) }).map_err(|e| Error::new("sigemptyset", e))?;
+    let mut mask = 0u64;
     for &sig in signals {
-        // SAFETY: as above; an out-of-range number is refused with EINVAL.
-        Errno::result(unsafe { libc::sigaddset(&mut raw, sig) }).map_err(|e| Error::new("sigaddset", e))?;
+        if !(1..=64).contains(&sig) {
+            return Err(Error::new("sigaddset", Errno::EINVAL));
+        }
+        mask |= 1 << (sig - 1);
     }
-    // SAFETY: `raw` was initialised by sigemptyset and filled by sigaddset.
+    const { assert!(std::mem::size_of::<libc::sigset_t>() >= std::mem::size_of::<u64>()) };
+    // SAFETY: glibc and musl both define sigset_t as an array of unsigned longs
+    // holding the kernel's mask, so all-zero is the empty set and signal n is
+    // bit n-1 of its first 64 bits; the u64 written lies within the sigset_t
+    // (asserted above), and write_unaligned asks nothing of its alignment.
+    // JUSTIFICATION: nix's SigSet::add takes a `Signal`, which has no real-time
+    // signals, and musl's sigaddset refuses 32-34.
+    let raw = unsafe {
+        let mut raw: libc::sigset_t = std::mem::zeroed();
+        std::ptr::write_unaligned((&raw mut raw).cast::<u64>(), mask);
+        raw
+    };
+    // SAFETY: `raw` is a fully initialised sigset_t.
     Ok(unsafe { nix::sys::signal::SigSet::from_sigset_t_unchecked(raw) })
+}
+
+/// End this process as `abort(3)` would, by the ids the kernel gives it now.
+/// musl's `abort` sends SIGABRT to the thread id it cached at start-up, which a
+/// child made by [`clone_fork`] (not by musl's `fork`) still holds: the
+/// signal would go to the parent, or to nobody in a new pid namespace. A pid 1
+/// ignores a signal it has no handler for, so this exits with 134 (128 +
+/// SIGABRT) when the signal does not end it.
+pub fn abort_self() -> ! {
+    let dfl = [0u64; 4];
+    let abrt = 1u64 << (libc::SIGABRT - 1);
+    // SAFETY: raw syscalls on this process only: SIGABRT's action set to the
+    // all-zero SIG_DFL (the kernel's sigaction layout, as in
+    // `reset_ignored_signals`), SIGABRT unblocked, then sent to this thread;
+    // the pointers are to live arrays for the duration of each call.
+    // JUSTIFICATION: libc's abort and raise use musl's cached thread id.
+    unsafe {
+        libc::syscall(libc::SYS_rt_sigaction, libc::SIGABRT, dfl.as_ptr(), std::ptr::null_mut::<u64>(), 8);
+        libc::syscall(libc::SYS_rt_sigprocmask, libc::SIG_UNBLOCK, &raw const abrt, std::ptr::null_mut::<u64>(), 8);
+        let pid = libc::syscall(libc::SYS_getpid);
+        let tid = libc::syscall(libc::SYS_gettid);
+        libc::syscall(libc::SYS_tgkill, pid, tid, libc::SIGABRT);
+    }
+    exit_now(128 + libc::SIGABRT)
 }
 
 /// Start `cmd`'s child with no signal blocked. `run` blocks the signals it

@@ -90,7 +90,7 @@ pub fn notif_recv(fd: BorrowedFd<'_>) -> Result<Notif> {
     // SAFETY: `n` is a zeroed repr(C) seccomp_notif (80 bytes, as the ioctl
     // number encodes) that the kernel fills; `fd` is a live borrowed fd.
     // JUSTIFICATION: nix has no seccomp notify ioctls.
-    let ret = unsafe { libc::ioctl(fd.as_raw_fd(), IOCTL_NOTIF_RECV, &mut n as *mut Notif) };
+    let ret = unsafe { libc::ioctl(fd.as_raw_fd(), IOCTL_NOTIF_RECV as _, &mut n as *mut Notif) };
     if ret == -1 {
         return Err(Error::new("ioctl SECCOMP_IOCTL_NOTIF_RECV", Errno::last()));
     }
@@ -102,7 +102,7 @@ pub fn notif_send(fd: BorrowedFd<'_>, resp: &NotifResp) -> Result<()> {
     // SAFETY: `resp` is a repr(C) seccomp_notif_resp (24 bytes, as the ioctl
     // number encodes), read by the kernel during the call; `fd` is live.
     // JUSTIFICATION: nix has no seccomp notify ioctls.
-    let ret = unsafe { libc::ioctl(fd.as_raw_fd(), IOCTL_NOTIF_SEND, resp as *const NotifResp) };
+    let ret = unsafe { libc::ioctl(fd.as_raw_fd(), IOCTL_NOTIF_SEND as _, resp as *const NotifResp) };
     if ret == -1 {
         return Err(Error::new("ioctl SECCOMP_IOCTL_NOTIF_SEND", Errno::last()));
     }

@@ -10,7 +10,13 @@ use std::sync::{Mutex, OnceLock};
 
 use serde_json::{Value, json};
 
-pub const BERTH: &str = env!("CARGO_BIN_EXE_berth");
+/// The binary under test: cargo's build of this package, or the one
+/// `BERTH_TEST_BIN` named when the tests were compiled (`make test` points it
+/// at the musl build it ships; see the Makefile).
+pub const BERTH: &str = match option_env!("BERTH_TEST_BIN") {
+    Some(bin) => bin,
+    None => env!("CARGO_BIN_EXE_berth"),
+};
 
 /// The busybox-static binary the rootfs is made from.
 pub fn busybox() -> &'static Path {
