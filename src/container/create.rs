@@ -188,6 +188,11 @@ fn create_in(
     set_oom_score_adj(&loaded.spec, child)?;
     parent_ch.send(&Msg::Go)?;
     let pid = handshake(&parent_ch, child, store, &mut state, cleanup, runtime_hooks)?;
+    finish(opts, store, state, pid, parent_ch)
+}
+
+/// After Ready: the state saved as created, the pid file written.
+fn finish(opts: &CreateOptions, store: &Store, mut state: State, pid: Pid, ch: Channel) -> Result<Created, Cause> {
     // `create`: init waits on the exec fifo, so it must be alive. `run`: init went
     // on from Ready and may have exec'd and exited already (a zombie until we
     // reap it); its start time was read when its pid was recorded.
@@ -201,7 +206,7 @@ fn create_in(
         write_pid_file(pid_file, pid)?;
     }
     if opts.started_by_caller {
-        return Ok(Created { pid, channel: Some(parent_ch), state: Some(state) });
+        return Ok(Created { pid, channel: Some(ch), state: Some(state) });
     }
     Ok(Created { pid, channel: None, state: None })
 }

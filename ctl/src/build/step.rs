@@ -81,59 +81,10 @@ impl Builder<'_> {
         match &step.instruction {
             Instruction::Run(r) => self.run_step(state, r),
             Instruction::Copy(c) => self.copy_step(state, c),
-            Instruction::Workdir(w) => {
-                let w = word(w)?;
-                let current = state.config.get("WorkingDir").and_then(Value::as_str).unwrap_or("");
-                // docker: an absolute path is kept as written, a relative one joined and cleaned.
-                let path = if w.starts_with('/') {
-                    w
-                } else {
-                    super::ignore::clean(&format!("{}/{w}", if current.is_empty() { "/" } else { current }))
-                };
-                state.config.insert("WorkingDir".into(), json!(path));
-                self.workdir_step(state, &path)
-            }
-            Instruction::Arg(args) => {
-                let mut shown = Vec::new();
-                for (k, default) in args {
-                    let default = default.as_deref().map(&word).transpose()?;
-                    let meta = self.meta_args.iter().rev().find(|(m, _)| m == k).and_then(|(_, v)| v.clone());
-                    let value = self.build_arg(k).or(default.clone()).or(meta);
-                    state.args.retain(|(a, _)| a != k);
-                    state.args.push((k.clone(), value));
-                    shown.push(match default {
-                        Some(d) => format!("{k}={d}"),
-                        None => k.clone(),
-                    });
-                }
-                self.metadata(state, &format!("ARG {}", shown.join(" ")))
-            }
-            Instruction::Env(pairs) => {
-                let mut env: Vec<String> = state.env().into_iter().map(|(k, v)| format!("{k}={v}")).collect();
-                let mut shown = Vec::new();
-                for (k, v) in pairs {
-                    let (k, v) = (word(k)?, word(v)?);
-                    let kv = format!("{k}={v}");
-                    match env.iter_mut().find(|e| e.split_once('=').map_or(e.as_str(), |(a, _)| a) == k) {
-                        Some(slot) => *slot = kv.clone(),
-                        None => env.push(kv.clone()),
-                    }
-                    shown.push(kv);
-                }
-                state.config.insert("Env".into(), strings(&env));
-                self.metadata(state, &format!("ENV {}", shown.join(" ")))
-            }
-            Instruction::Label(pairs) => {
-                let mut labels = state.config.get("Labels").and_then(Value::as_object).cloned().unwrap_or_default();
-                let mut shown = Vec::new();
-                for (k, v) in pairs {
-                    let (k, v) = (word(k)?, word(v)?);
-                    shown.push(format!("{k}={v}"));
-                    labels.insert(k, json!(v));
-                }
-                state.config.insert("Labels".into(), sorted(labels));
-                self.metadata(state, &format!("LABEL {}", shown.join(" ")))
-            }
+            Instruction::Workdir(w) => self.workdir_instr(state, word(w)?),
+            Instruction::Arg(args) => self.arg_instr(state, args, &word),
+            Instruction::Env(pairs) => self.env_instr(state, pairs, &word),
+            Instruction::Label(pairs) => self.label_instr(state, pairs, &word),
             Instruction::User(u) => {
                 let u = word(u)?;
                 state.config.insert("User".into(), json!(u));
@@ -155,37 +106,8 @@ impl Builder<'_> {
                 }
                 self.metadata(state, &format!("ENTRYPOINT {}", go_quoted(&cmd)))
             }
-            Instruction::Expose(ports) => {
-                let mut exposed =
-                    state.config.get("ExposedPorts").and_then(Value::as_object).cloned().unwrap_or_default();
-                let mut words = Vec::new();
-                for p in ports {
-                    words.extend(lex::process_words(p, esc, &vars).map_err(lex_err)?);
-                }
-                // docker sorts them at parse time (its history line too).
-                words.sort();
-                for p in &words {
-                    for spec in port_specs(p)? {
-                        exposed.insert(spec, json!({}));
-                    }
-                }
-                state.config.insert("ExposedPorts".into(), sorted(exposed));
-                self.metadata(state, &format!("EXPOSE {}", words.join(" ")))
-            }
-            Instruction::Volume(v) => {
-                let mut vols = state.config.get("Volumes").and_then(Value::as_object).cloned().unwrap_or_default();
-                let mut shown = Vec::new();
-                for p in v {
-                    let p = word(p)?;
-                    if p.is_empty() {
-                        return Err(BuildError::Step("VOLUME specified can not be an empty string".into()));
-                    }
-                    vols.insert(p.clone(), json!({}));
-                    shown.push(p);
-                }
-                state.config.insert("Volumes".into(), sorted(vols));
-                self.metadata(state, &format!("VOLUME {}", go_list(&shown)))
-            }
+            Instruction::Expose(ports) => self.expose_instr(state, ports, &vars),
+            Instruction::Volume(v) => self.volume_instr(state, v, &word),
             Instruction::StopSignal(s) => {
                 let s = word(s)?;
                 check_signal(&s)?;
@@ -196,16 +118,7 @@ impl Builder<'_> {
                 state.config.insert("Shell".into(), strings(s));
                 self.metadata(state, &format!("SHELL {}", go_list(s)))
             }
-            Instruction::Healthcheck(h) => {
-                if let Some(old) = state.config.get("Healthcheck").and_then(|h| h.get("Test")).and_then(Value::as_array)
-                    && old.first().and_then(Value::as_str).is_some_and(|t| t != "NONE")
-                {
-                    let old: Vec<String> = old.iter().filter_map(Value::as_str).map(str::to_string).collect();
-                    self.out.line(&format!("Note: overriding previous HEALTHCHECK: {}", go_list(&old)));
-                }
-                state.config.insert("Healthcheck".into(), health_json(h));
-                self.metadata(state, &format!("HEALTHCHECK {}", health_go(h)))
-            }
+            Instruction::Healthcheck(h) => self.healthcheck_instr(state, h),
             Instruction::Onbuild(expr) => {
                 let mut list = state.config.get("OnBuild").and_then(Value::as_array).cloned().unwrap_or_default();
                 list.push(json!(expr));
@@ -217,6 +130,138 @@ impl Builder<'_> {
                 self.metadata(state, &format!("MAINTAINER {m}"))
             }
         }
+    }
+
+    /// WORKDIR: docker keeps an absolute path as written, joins and cleans a relative one.
+    fn workdir_instr(&mut self, state: &mut StageState, w: String) -> Result<(), BuildError> {
+        let current = state.config.get("WorkingDir").and_then(Value::as_str).unwrap_or("");
+        // docker: an absolute path is kept as written, a relative one joined and cleaned.
+        let path = if w.starts_with('/') {
+            w
+        } else {
+            super::ignore::clean(&format!("{}/{w}", if current.is_empty() { "/" } else { current }))
+        };
+        state.config.insert("WorkingDir".into(), json!(path));
+        self.workdir_step(state, &path)
+    }
+
+    /// ARG: each name's value from --build-arg, its default, or a global ARG before FROM.
+    fn arg_instr(
+        &mut self,
+        state: &mut StageState,
+        args: &[(String, Option<String>)],
+        word: &dyn Fn(&str) -> Result<String, BuildError>,
+    ) -> Result<(), BuildError> {
+        let mut shown = Vec::new();
+        for (k, default) in args {
+            let default = default.as_deref().map(&word).transpose()?;
+            let meta = self.meta_args.iter().rev().find(|(m, _)| m == k).and_then(|(_, v)| v.clone());
+            let value = self.build_arg(k).or(default.clone()).or(meta);
+            state.args.retain(|(a, _)| a != k);
+            state.args.push((k.clone(), value));
+            shown.push(match default {
+                Some(d) => format!("{k}={d}"),
+                None => k.clone(),
+            });
+        }
+        self.metadata(state, &format!("ARG {}", shown.join(" ")))
+    }
+
+    /// ENV: set or replace each variable of the image's Env.
+    fn env_instr(
+        &mut self,
+        state: &mut StageState,
+        pairs: &[(String, String)],
+        word: &dyn Fn(&str) -> Result<String, BuildError>,
+    ) -> Result<(), BuildError> {
+        let mut env: Vec<String> = state.env().into_iter().map(|(k, v)| format!("{k}={v}")).collect();
+        let mut shown = Vec::new();
+        for (k, v) in pairs {
+            let (k, v) = (word(k)?, word(v)?);
+            let kv = format!("{k}={v}");
+            match env.iter_mut().find(|e| e.split_once('=').map_or(e.as_str(), |(a, _)| a) == k) {
+                Some(slot) => *slot = kv.clone(),
+                None => env.push(kv.clone()),
+            }
+            shown.push(kv);
+        }
+        state.config.insert("Env".into(), strings(&env));
+        self.metadata(state, &format!("ENV {}", shown.join(" ")))
+    }
+
+    /// LABEL: add or replace each label, kept sorted.
+    fn label_instr(
+        &mut self,
+        state: &mut StageState,
+        pairs: &[(String, String)],
+        word: &dyn Fn(&str) -> Result<String, BuildError>,
+    ) -> Result<(), BuildError> {
+        let mut labels = state.config.get("Labels").and_then(Value::as_object).cloned().unwrap_or_default();
+        let mut shown = Vec::new();
+        for (k, v) in pairs {
+            let (k, v) = (word(k)?, word(v)?);
+            shown.push(format!("{k}={v}"));
+            labels.insert(k, json!(v));
+        }
+        state.config.insert("Labels".into(), sorted(labels));
+        self.metadata(state, &format!("LABEL {}", shown.join(" ")))
+    }
+
+    /// VOLUME: each path in the image's Volumes; an empty one is docker's error.
+    fn volume_instr(
+        &mut self,
+        state: &mut StageState,
+        v: &[String],
+        word: &dyn Fn(&str) -> Result<String, BuildError>,
+    ) -> Result<(), BuildError> {
+        let mut vols = state.config.get("Volumes").and_then(Value::as_object).cloned().unwrap_or_default();
+        let mut shown = Vec::new();
+        for p in v {
+            let p = word(p)?;
+            if p.is_empty() {
+                return Err(BuildError::Step("VOLUME specified can not be an empty string".into()));
+            }
+            vols.insert(p.clone(), json!({}));
+            shown.push(p);
+        }
+        state.config.insert("Volumes".into(), sorted(vols));
+        self.metadata(state, &format!("VOLUME {}", go_list(&shown)))
+    }
+
+    /// EXPOSE: each port (ranges expanded) in the image's ExposedPorts.
+    fn expose_instr(
+        &mut self,
+        state: &mut StageState,
+        ports: &[String],
+        vars: &dyn lex::Vars,
+    ) -> Result<(), BuildError> {
+        let esc = self.escape;
+        let mut exposed = state.config.get("ExposedPorts").and_then(Value::as_object).cloned().unwrap_or_default();
+        let mut words = Vec::new();
+        for p in ports {
+            words.extend(lex::process_words(p, esc, vars).map_err(lex_err)?);
+        }
+        // docker sorts them at parse time (its history line too).
+        words.sort();
+        for p in &words {
+            for spec in port_specs(p)? {
+                exposed.insert(spec, json!({}));
+            }
+        }
+        state.config.insert("ExposedPorts".into(), sorted(exposed));
+        self.metadata(state, &format!("EXPOSE {}", words.join(" ")))
+    }
+
+    /// HEALTHCHECK: replaces the image's, with docker's note when one was set.
+    fn healthcheck_instr(&mut self, state: &mut StageState, h: &super::instruction::Health) -> Result<(), BuildError> {
+        if let Some(old) = state.config.get("Healthcheck").and_then(|h| h.get("Test")).and_then(Value::as_array)
+            && old.first().and_then(Value::as_str).is_some_and(|t| t != "NONE")
+        {
+            let old: Vec<String> = old.iter().filter_map(Value::as_str).map(str::to_string).collect();
+            self.out.line(&format!("Note: overriding previous HEALTHCHECK: {}", go_list(&old)));
+        }
+        state.config.insert("Healthcheck".into(), health_json(h));
+        self.metadata(state, &format!("HEALTHCHECK {}", health_go(h)))
     }
 
     /// CMD/ENTRYPOINT in shell form run through the stage's SHELL.

@@ -230,15 +230,26 @@ fn parse_bool(spec: &str, key: &str, value: Option<&str>) -> Result<bool, SpecEr
     }
 }
 
-/// One `--mount` value (comma-separated `key=value` fields).
-pub(crate) fn parse_mount_flag(raw: &str) -> Result<MountPoint, SpecError> {
+/// The fields of one `--mount` value, as written.
+#[derive(Default)]
+struct MountFields {
+    kind: Option<Kind>,
+    source: String,
+    target: String,
+    readonly: bool,
+    nocopy: bool,
+    nonrec: bool,
+    propagation: Option<String>,
+    volume_opts: Option<BTreeMap<String, String>>,
+    size: Option<String>,
+    mode: Option<String>,
+}
+
+/// Split `raw` into its fields (comma-separated, keys case-insensitive), with
+/// docker's errors for a malformed or unknown one.
+fn mount_fields(raw: &str) -> Result<MountFields, SpecError> {
     let flag_err = |reason: String| SpecError::MountFlag { spec: raw.to_string(), reason };
-    let mut kind = Kind::Volume;
-    let (mut source, mut target) = (String::new(), String::new());
-    let (mut readonly, mut nocopy, mut nonrec) = (false, false, false);
-    let mut propagation = None;
-    let mut volume_opts: Option<BTreeMap<String, String>> = None;
-    let (mut size, mut mode) = (None, None);
+    let mut f = MountFields::default();
     for field in raw.split(',') {
         let (key, value) = match field.split_once('=') {
             Some((k, v)) => (k.to_ascii_lowercase(), Some(v)),
@@ -249,19 +260,19 @@ pub(crate) fn parse_mount_flag(raw: &str) -> Result<MountPoint, SpecError> {
         };
         match key.as_str() {
             "type" => {
-                kind = match need(value)?.as_str() {
+                f.kind = Some(match need(value)?.as_str() {
                     "bind" => Kind::Bind,
                     "volume" => Kind::Volume,
                     "tmpfs" => Kind::Tmpfs,
                     other => return Err(flag_err(format!("invalid mount type {other:?}"))),
-                }
+                })
             }
-            "source" | "src" => source = need(value)?,
-            "target" | "dst" | "destination" => target = need(value)?,
-            "readonly" | "ro" => readonly = parse_bool(raw, &key, value)?,
-            "volume-nocopy" => nocopy = parse_bool(raw, &key, value)?,
-            "bind-nonrecursive" => nonrec = parse_bool(raw, &key, value)?,
-            "bind-propagation" => propagation = Some(need(value)?),
+            "source" | "src" => f.source = need(value)?,
+            "target" | "dst" | "destination" => f.target = need(value)?,
+            "readonly" | "ro" => f.readonly = parse_bool(raw, &key, value)?,
+            "volume-nocopy" => f.nocopy = parse_bool(raw, &key, value)?,
+            "bind-nonrecursive" => f.nonrec = parse_bool(raw, &key, value)?,
+            "bind-propagation" => f.propagation = Some(need(value)?),
             "volume-driver" if value != Some("local") => {
                 return Err(flag_err(format!("volume driver {:?} not found", value.unwrap_or(""))));
             }
@@ -269,13 +280,22 @@ pub(crate) fn parse_mount_flag(raw: &str) -> Result<MountPoint, SpecError> {
             "volume-opt" => {
                 let v = need(value)?;
                 let (k, val) = v.split_once('=').ok_or_else(|| flag_err(format!("invalid volume-opt '{v}'")))?;
-                volume_opts.get_or_insert_with(BTreeMap::new).insert(k.to_string(), val.to_string());
+                f.volume_opts.get_or_insert_with(BTreeMap::new).insert(k.to_string(), val.to_string());
             }
-            "tmpfs-size" => size = Some(need(value)?),
-            "tmpfs-mode" => mode = Some(need(value)?),
+            "tmpfs-size" => f.size = Some(need(value)?),
+            "tmpfs-mode" => f.mode = Some(need(value)?),
             _ => return Err(flag_err(format!("unexpected key '{key}' in '{field}'"))),
         }
     }
+    Ok(f)
+}
+
+/// One `--mount` value (comma-separated `key=value` fields).
+pub(crate) fn parse_mount_flag(raw: &str) -> Result<MountPoint, SpecError> {
+    let flag_err = |reason: String| SpecError::MountFlag { spec: raw.to_string(), reason };
+    let MountFields { kind, source, target, readonly, nocopy, nonrec, propagation, volume_opts, size, mode } =
+        mount_fields(raw)?;
+    let kind = kind.unwrap_or(Kind::Volume);
     if target.is_empty() {
         return Err(flag_err("target is required".into()));
     }
