@@ -487,3 +487,23 @@ fn joining_another_containers_namespaces() {
     assert!(!mounts.contains(&id), "a mount of the container that did not start is left");
     ctl.cmd(["rm", "-f", "late", "host1"]).success();
 }
+
+/// docker: `stop`, `kill` and `rm -f` of a detached `--rm` container succeed
+/// and print its name, though its supervisor removes it while they wait.
+#[test]
+#[ignore = "needs root"]
+fn stop_kill_and_rm_f_of_an_rm_container_succeed() {
+    let ctl = Ctl::new();
+    for (verb, args) in [("stop", &["stop", "-t", "0"][..]), ("kill", &["kill"][..]), ("rm", &["rm", "-f"][..])] {
+        let name = format!("rm-{verb}");
+        ctl.run(["-d", "--rm", "--name", &name, "--network", "none", "busybox", "sleep", "300"]).success();
+        ctl.wait_for(&name, "{{.State.Status}}", "running");
+        assert_eq!(ctl.cmd(args).arg(&name).success(), format!("{name}\n"), "{verb}");
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+        while !ctl.cmd(["ps", "-aq"]).success().is_empty() {
+            assert!(std::time::Instant::now() < deadline, "{name} was not removed");
+            std::thread::sleep(std::time::Duration::from_millis(50));
+        }
+    }
+    ctl.assert_clean();
+}

@@ -134,6 +134,31 @@ fn wait_pid(pid: i32, timeout: Duration) -> bool {
     matches!(poll(&mut [PollFd::new(fd.as_fd(), PollFlags::POLLIN)], t), Ok(n) if n > 0)
 }
 
+/// [`wait_recorded`] for a container that may remove itself: the supervisor of
+/// an `--rm` one deletes the record once the container is down, which is the
+/// stop done (None).
+fn wait_down(config: &Config, store: &mut Store, id: &str, timeout: Duration) -> anyhow::Result<Option<Container>> {
+    match wait_recorded(config, store, id, timeout) {
+        Ok(c) => Ok(Some(c)),
+        Err(e) if removed(&e) => Ok(None),
+        Err(e) => Err(e),
+    }
+}
+
+/// The record is gone: removed (`--rm`) while we acted on it.
+fn removed(e: &anyhow::Error) -> bool {
+    matches!(e.downcast_ref::<super::store::StoreError>(), Some(super::store::StoreError::NotFound(_)))
+}
+
+/// SIGKILL through the runtime; a container that has exited meanwhile (and an
+/// `--rm` one deleted by its supervisor, unknown to the runtime) is not an error.
+fn kill_now(rt: &Runtime, c: &Container) -> anyhow::Result<()> {
+    match rt.kill(&c.id, "KILL") {
+        Err(e) if !wait_pid(c.state.pid, Duration::ZERO) => Err(e.into()),
+        _ => Ok(()),
+    }
+}
+
 /// Wait until the record shows the container down (the supervisor records
 /// it), or do the supervisor's part if it is gone.
 fn wait_recorded(config: &Config, store: &mut Store, id: &str, timeout: Duration) -> anyhow::Result<Container> {
@@ -178,10 +203,10 @@ pub(crate) fn stop(config: &Config, store: &mut Store, id: &str, timeout: Option
     }
     if !wait_pid(c.state.pid, Duration::from_secs(timeout.max(0) as u64)) {
         store.log(&kill_event(&c, "KILL"));
-        rt.kill(&c.id, "KILL")?;
+        kill_now(&rt, &c)?;
         wait_pid(c.state.pid, Duration::from_secs(10));
     }
-    let c = wait_recorded(config, store, id, Duration::from_secs(10))?;
+    let c = wait_down(config, store, id, Duration::from_secs(10))?.unwrap_or(c);
     store.log(&c.event("stop"));
     Ok(())
 }
@@ -201,7 +226,7 @@ pub(crate) fn kill(config: &Config, store: &mut Store, id: &str, signal: &str) -
     store.log(&kill_event(&c, signal));
     if is_kill {
         wait_pid(c.state.pid, Duration::from_secs(10));
-        wait_recorded(config, store, id, Duration::from_secs(10))?;
+        wait_down(config, store, id, Duration::from_secs(10))?;
     }
     Ok(())
 }
@@ -236,14 +261,18 @@ pub(crate) fn remove(config: &Config, store: &mut Store, id: &str, force: bool, 
             let _ = rt.kill(&c.id, "KILL");
             wait_pid(c.state.pid, Duration::from_secs(10));
         }
-        let c = wait_recorded(config, store, id, Duration::from_secs(10))?;
+        // An `--rm` container's supervisor may have removed it meanwhile: done.
+        let Some(c) = wait_down(config, store, id, Duration::from_secs(10))? else { return Ok(()) };
         // Wait for the supervisor to finish its own cleanup before we take the files away.
         if let Some(sup) = c.supervisor.filter(is_alive) {
             wait_pid(sup.pid, Duration::from_secs(10));
         }
         cleanup_after_exit(config, &rt, &c);
     }
-    let c = store.get(id)?;
+    let c = match store.get(id) {
+        Err(super::store::StoreError::NotFound(_)) => return Ok(()),
+        c => c?,
+    };
     // Whatever a crash left set up goes before the leases and ports do.
     crate::network::stop(config, id)?;
     remove_files(config, &c)?;
