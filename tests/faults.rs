@@ -84,6 +84,45 @@ fn sigkill_at_each_create_stage_then_delete_force_removes_everything() {
     }
 }
 
+/// A panic in init (a child made by raw clone, whose libc still holds the
+/// parent's thread id) ends init alone: `create` reports it and exits 1,
+/// never killed by the SIGABRT meant for init, and leaves nothing behind. With
+/// and without a pid namespace of its own (without one, the stale id is a live
+/// thread: `create`'s).
+#[test]
+#[ignore = "needs root"]
+fn a_panic_in_init_ends_init_alone_and_create_cleans_up() {
+    use std::os::unix::process::ExitStatusExt;
+    for own_pid_ns in [true, false] {
+        let id = format!("panic-{own_pid_ns}");
+        let b = Bundle::with(&id, &["sleep", "1000"], |c| {
+            if !own_pid_ns && let Some(ns) = c["linux"]["namespaces"].as_array_mut() {
+                ns.retain(|n| n["type"] != "pid");
+            }
+        });
+        let out = output_of({
+            let mut cmd = b.cmd(&["create", "--bundle", b.path().to_str().unwrap(), &id]);
+            cmd.env("BERTH_TEST_PANIC_AT", "init-after-go");
+            cmd
+        });
+        let err = text(&out.stderr);
+        if out.status.success() && !err.contains("fault injected") {
+            eprintln!("skipped: {BERTH} was built without the `test-hooks` feature (make test enables it)");
+            assert!(b.berth(&["delete", "--force", &id]).status.success());
+            return;
+        }
+        assert_eq!(out.status.signal(), None, "pid ns {own_pid_ns}: create killed: {err}");
+        assert_eq!(out.status.code(), Some(1), "pid ns {own_pid_ns}: {err}");
+        assert!(err.contains("fault injected at init-after-go"), "pid ns {own_pid_ns}: {err}");
+        b.assert_clean();
+        assert!(
+            wait_for(Duration::from_secs(10), || berth_processes(&b).is_empty()),
+            "pid ns {own_pid_ns}: left {:?}",
+            berth_processes(&b)
+        );
+    }
+}
+
 #[test]
 #[ignore = "needs root"]
 fn parallel_creates_of_one_id_let_exactly_one_win() {

@@ -96,6 +96,7 @@ fn setup(ch: &Channel, cfg: &InitConfig<'_>) -> Result<Infallible, Cause> {
     let early = namespaces::unshare(&Linux, cfg.early, &oci_spec::runtime::Linux::default());
     expect(ch, Msg::Go, "parent went away before setup")?;
     early?;
+    testhook::panic_at("init-after-go");
     // Only after Go: an unprivileged parent writes our uid_map/gid_map before it,
     // which root-owned /proc files would forbid (runc's nsexec does the same), and
     // until Go no namespace has been joined, so nothing from a container sees us.

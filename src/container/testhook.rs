@@ -82,3 +82,17 @@ pub(super) fn wait_reaped_at(stage: &str, pid: i32) {
 #[cfg(not(feature = "test-hooks"))]
 #[inline(always)]
 pub(super) fn wait_reaped_at(_stage: &str, _pid: i32) {}
+
+/// With `BERTH_TEST_PANIC_AT=<stage>`, panic at `stage`: `init-after-go`, in
+/// init, a child made by raw clone, where the panic must end init alone (see
+/// `sys::process::abort_self`), never signal the `create` that made it.
+#[cfg(feature = "test-hooks")]
+pub(super) fn panic_at(stage: &str) {
+    if std::env::var("BERTH_TEST_PANIC_AT").ok().as_deref() == Some(stage) {
+        panic!("fault injected at {stage}");
+    }
+}
+
+#[cfg(not(feature = "test-hooks"))]
+#[inline(always)]
+pub(super) fn panic_at(_stage: &str) {}

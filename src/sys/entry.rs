@@ -24,9 +24,9 @@ use nix::sys::signal::{SigHandler, Signal, signal};
 use nix::sys::stat::Mode;
 
 /// Define the binary's C `main`: it runs [`start`], then `body` with the
-/// arguments ([`args`]), which must end
-/// the process (`std::process::exit`, which flushes stdout as std's runtime
-/// would). Used once, in `src/bin/berth.rs`.
+/// arguments ([`args`]); `body` must end the process (`std::process::exit`,
+/// which flushes stdout as std's runtime would). Used once, in
+/// `src/bin/berth.rs`.
 #[macro_export]
 macro_rules! c_main {
     ($body:path) => {
