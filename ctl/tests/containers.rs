@@ -88,6 +88,19 @@ impl Ctl {
         }
     }
 
+    /// Wait until `ps -a` lists no container (`--rm` ones remove themselves).
+    pub fn wait_no_containers(&self) {
+        let deadline = Instant::now() + Duration::from_secs(20);
+        loop {
+            let left = self.cmd(["ps", "-aq"]).success();
+            if left.is_empty() {
+                return;
+            }
+            assert!(Instant::now() < deadline, "containers not removed: {left}");
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+
     /// Pids of live processes whose command line mentions our data root.
     pub fn our_processes(&self) -> Vec<i32> {
         let needle = self.store.root.to_string_lossy().into_owned();
@@ -499,11 +512,7 @@ fn stop_kill_and_rm_f_of_an_rm_container_succeed() {
         ctl.run(["-d", "--rm", "--name", &name, "--network", "none", "busybox", "sleep", "300"]).success();
         ctl.wait_for(&name, "{{.State.Status}}", "running");
         assert_eq!(ctl.cmd(args).arg(&name).success(), format!("{name}\n"), "{verb}");
-        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
-        while !ctl.cmd(["ps", "-aq"]).success().is_empty() {
-            assert!(std::time::Instant::now() < deadline, "{name} was not removed");
-            std::thread::sleep(std::time::Duration::from_millis(50));
-        }
+        ctl.wait_no_containers();
     }
     ctl.assert_clean();
 }

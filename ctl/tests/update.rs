@@ -160,11 +160,7 @@ fn a_restart_policy_changed_by_update_is_honoured_at_the_next_exit() {
     // Stopped, an --rm container removes itself (no `rm -f` racing that).
     ctl.cmd(["stop", "-t", "1", "r3"]).success();
     ctl.cmd(["rm", "-f", "r1", "r2"]).success();
-    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
-    while !ctl.cmd(["ps", "-aq"]).success().is_empty() {
-        assert!(std::time::Instant::now() < deadline, "r3 was not removed");
-        std::thread::sleep(std::time::Duration::from_millis(50));
-    }
+    ctl.wait_no_containers();
     ctl.assert_clean();
 }
 
