@@ -10,235 +10,17 @@ use anyhow::Context;
 use crate::config::Config;
 use crate::container::bundle::{self, ImageDefaults};
 use crate::container::health::{self, HealthConfig};
-use crate::container::record::{Container, ContainerConfig, DeviceMapping, HostConfig, LogConfig, Ulimit, ZERO_TIME};
+use crate::container::record::{Container, ContainerConfig, HostConfig, LogConfig, ZERO_TIME};
 use crate::container::store::Store;
 use crate::container::{Layout, now_rfc3339};
 use crate::network;
 use crate::supervisor::{logfile, restart};
 
-#[derive(Debug, Clone, clap::Args)]
-pub(crate) struct CreateArgs {
-    /// Attach to STDIN, STDOUT or STDERR
-    #[arg(short = 'a', long = "attach")]
-    pub attach: Vec<String>,
-    /// Keep STDIN open even if not attached
-    #[arg(short = 'i', long)]
-    pub interactive: bool,
-    /// Allocate a pseudo-TTY
-    #[arg(short = 't', long)]
-    pub tty: bool,
-    /// Automatically remove the container when it exits
-    #[arg(long)]
-    pub rm: bool,
-    /// Assign a name to the container
-    #[arg(long)]
-    pub name: Option<String>,
-    /// Set environment variables
-    #[arg(short = 'e', long = "env")]
-    pub env: Vec<String>,
-    /// Read in a file of environment variables
-    #[arg(long = "env-file")]
-    pub env_file: Vec<String>,
-    /// Working directory inside the container
-    #[arg(short = 'w', long = "workdir")]
-    pub workdir: Option<String>,
-    /// Username or UID (format: <name|uid>[:<group|gid>])
-    #[arg(short = 'u', long)]
-    pub user: Option<String>,
-    /// Overwrite the default ENTRYPOINT of the image
-    #[arg(long)]
-    pub entrypoint: Option<String>,
-    /// Container host name
-    #[arg(short = 'h', long)]
-    pub hostname: Option<String>,
-    /// Mount the container's root filesystem as read only
-    #[arg(long = "read-only")]
-    pub read_only: bool,
-    /// Run an init inside the container that forwards signals and reaps processes
-    #[arg(long)]
-    pub init: bool,
-    /// Add Linux capabilities
-    #[arg(long = "cap-add")]
-    pub cap_add: Vec<String>,
-    /// Drop Linux capabilities
-    #[arg(long = "cap-drop")]
-    pub cap_drop: Vec<String>,
-    /// Give extended privileges to this container
-    #[arg(long)]
-    pub privileged: bool,
-    /// Security Options
-    #[arg(long = "security-opt")]
-    pub security_opt: Vec<String>,
-    /// Memory limit
-    #[arg(short = 'm', long)]
-    pub memory: Option<String>,
-    /// Swap limit equal to memory plus swap: '-1' to enable unlimited swap
-    #[arg(long = "memory-swap", allow_hyphen_values = true)]
-    pub memory_swap: Option<String>,
-    /// Number of CPUs
-    #[arg(long)]
-    pub cpus: Option<f64>,
-    /// CPU shares (relative weight)
-    #[arg(short = 'c', long = "cpu-shares")]
-    pub cpu_shares: Option<i64>,
-    /// CPUs in which to allow execution (0-3, 0,1)
-    #[arg(long = "cpuset-cpus")]
-    pub cpuset_cpus: Option<String>,
-    /// Tune container pids limit (set -1 for unlimited)
-    #[arg(long = "pids-limit", allow_hyphen_values = true)]
-    pub pids_limit: Option<i64>,
-    /// Ulimit options
-    #[arg(long)]
-    pub ulimit: Vec<String>,
-    /// Add additional groups to join
-    #[arg(long = "group-add")]
-    pub group_add: Vec<String>,
-    /// Sysctl options
-    #[arg(long)]
-    pub sysctl: Vec<String>,
-    /// Add a host device to the container
-    #[arg(long)]
-    pub device: Vec<String>,
-    /// PID namespace to use (host or container:NAME|ID)
-    #[arg(long)]
-    pub pid: Option<String>,
-    /// IPC mode to use (private, shareable, none, host or container:NAME|ID)
-    #[arg(long)]
-    pub ipc: Option<String>,
-    /// UTS namespace to use (host)
-    #[arg(long)]
-    pub uts: Option<String>,
-    /// Cgroup namespace to use (host|private)
-    #[arg(long)]
-    pub cgroupns: Option<String>,
-    /// User namespace to use (host)
-    #[arg(long)]
-    pub userns: Option<String>,
-    /// Container NIS domain name
-    #[arg(long)]
-    pub domainname: Option<String>,
-    /// Tune host's OOM preferences (-1000 to 1000)
-    #[arg(long = "oom-score-adj", allow_hyphen_values = true)]
-    pub oom_score_adj: Option<i64>,
-    /// Disable OOM Killer
-    #[arg(long = "oom-kill-disable")]
-    pub oom_kill_disable: bool,
-    /// Memory soft limit
-    #[arg(long = "memory-reservation")]
-    pub memory_reservation: Option<String>,
-    /// Tune container memory swappiness (0 to 100)
-    #[arg(long = "memory-swappiness", allow_hyphen_values = true)]
-    pub memory_swappiness: Option<i64>,
-    /// Kernel memory limit (deprecated: ignored, as by docker)
-    #[arg(long = "kernel-memory")]
-    pub kernel_memory: Option<String>,
-    /// Block IO (relative weight), between 10 and 1000, or 0 to disable
-    #[arg(long = "blkio-weight")]
-    pub blkio_weight: Option<u16>,
-    /// Size of /dev/shm
-    #[arg(long = "shm-size")]
-    pub shm_size: Option<String>,
-    /// Mount a tmpfs directory
-    #[arg(long)]
-    pub tmpfs: Vec<String>,
-    #[command(flatten)]
-    pub mounts: crate::volume::attach::MountArgs,
-    /// Set meta data on a container
-    #[arg(short = 'l', long = "label")]
-    pub label: Vec<String>,
-    /// Signal to stop the container
-    #[arg(long = "stop-signal")]
-    pub stop_signal: Option<String>,
-    /// Timeout (in seconds) to stop a container
-    #[arg(long = "stop-timeout")]
-    pub stop_timeout: Option<i64>,
-    /// Command to run to check health
-    #[arg(long = "health-cmd")]
-    pub health_cmd: Option<String>,
-    /// Time between running the check (ms|s|m|h) (default 0s)
-    #[arg(long = "health-interval", value_parser = go_duration_ns, allow_hyphen_values = true, default_value = "0s")]
-    pub health_interval: i64,
-    /// Maximum time to allow one check to run (ms|s|m|h) (default 0s)
-    #[arg(long = "health-timeout", value_parser = go_duration_ns, allow_hyphen_values = true, default_value = "0s")]
-    pub health_timeout: i64,
-    /// Start period for the container to initialize before starting health-retries countdown (ms|s|m|h) (default 0s)
-    #[arg(long = "health-start-period", value_parser = go_duration_ns, allow_hyphen_values = true, default_value = "0s")]
-    pub health_start_period: i64,
-    /// Consecutive failures needed to report unhealthy
-    #[arg(long = "health-retries", value_parser = go_int, allow_hyphen_values = true, default_value = "0")]
-    pub health_retries: i64,
-    /// Disable any container-specified HEALTHCHECK
-    #[arg(long = "no-healthcheck")]
-    pub no_healthcheck: bool,
-    /// Restart policy to apply when a container exits
-    #[arg(long, default_value = "no")]
-    pub restart: String,
-    /// Pull image before running ("always", "missing", "never")
-    #[arg(long, default_value = "missing")]
-    pub pull: String,
-    /// Connect a container to a network (bridge, host, none, container:NAME|ID, or a network's name)
-    #[arg(long = "network", alias = "net", env = "BERTH_NETWORK", default_value = "bridge")]
-    pub network: String,
-    /// Publish a container's port(s) to the host
-    #[arg(short = 'p', long = "publish")]
-    pub publish: Vec<String>,
-    /// Publish all exposed ports to random ports
-    #[arg(short = 'P', long = "publish-all")]
-    pub publish_all: bool,
-    /// Expose a port or a range of ports
-    #[arg(long)]
-    pub expose: Vec<String>,
-    /// IPv4 address (e.g., 172.30.100.104)
-    #[arg(long)]
-    pub ip: Option<String>,
-    /// Container MAC address (e.g., 92:d0:c6:0a:29:33)
-    #[arg(long = "mac-address")]
-    pub mac_address: Option<String>,
-    /// Add network-scoped alias for the container
-    #[arg(long = "network-alias", alias = "net-alias")]
-    pub network_alias: Vec<String>,
-    /// Set custom DNS servers
-    #[arg(long)]
-    pub dns: Vec<String>,
-    /// Set custom DNS search domains
-    #[arg(long = "dns-search")]
-    pub dns_search: Vec<String>,
-    /// Set DNS options
-    #[arg(long = "dns-option", alias = "dns-opt")]
-    pub dns_option: Vec<String>,
-    /// Add a custom host-to-IP mapping (host:ip)
-    #[arg(long = "add-host")]
-    pub add_host: Vec<String>,
-    /// Optional parent cgroup for the container
-    #[arg(long = "cgroup-parent")]
-    pub cgroup_parent: Option<String>,
-    /// Logging driver for the container (json-file or none)
-    #[arg(long = "log-driver", default_value = "json-file")]
-    pub log_driver: String,
-    /// Log driver options
-    #[arg(long = "log-opt")]
-    pub log_opt: Vec<String>,
-    /// Print help
-    #[arg(long, action = clap::ArgAction::Help)]
-    pub help: Option<bool>,
-    /// The image to run
-    pub image: String,
-    /// The command and its arguments
-    #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
-    pub command: Vec<String>,
-}
-
-/// A `--health-*` duration as Go's `time.ParseDuration`, in nanoseconds.
-fn go_duration_ns(s: &str) -> Result<i64, String> {
-    crate::format::time::parse_go_duration(s)
-        .and_then(|d| d.num_nanoseconds())
-        .ok_or_else(|| format!("time: invalid duration {s:?}"))
-}
-
-/// `--health-retries` as Go's `strconv.ParseInt`.
-fn go_int(s: &str) -> Result<i64, String> {
-    s.parse().map_err(|_| format!("strconv.ParseInt: parsing {s:?}: invalid syntax"))
-}
+pub(crate) use super::create_flags::CreateArgs;
+use super::values::{
+    blkio_weight, check_cpus, check_memory_reservation, check_oom_score_adj, check_swappiness, parse_bytes,
+    parse_device, parse_sysctl, parse_ulimit,
+};
 
 /// docker's `Healthcheck` of the flags (its client's checks).
 fn health_flags(a: &CreateArgs) -> Result<Option<HealthConfig>, health::HealthError> {
@@ -278,75 +60,10 @@ pub(crate) fn expand_env(e: &str) -> Option<String> {
     std::env::var(e).ok().map(|v| format!("{e}={v}"))
 }
 
-fn parse_ulimit(s: &str) -> anyhow::Result<Ulimit> {
-    let bad = || anyhow::anyhow!("invalid argument {s:?} for \"--ulimit\" flag: expected name=soft[:hard]");
-    let (name, vals) = s.split_once('=').ok_or_else(bad)?;
-    let (soft, hard) = vals.split_once(':').unwrap_or((vals, vals));
-    Ok(Ulimit {
-        name: name.to_string(),
-        soft: soft.parse().map_err(|_| bad())?,
-        hard: hard.parse().map_err(|_| bad())?,
-    })
-}
-
-pub(crate) fn parse_bytes(flag: &str, s: &str) -> anyhow::Result<i64> {
-    logfile::parse_size(s)
-        .map(|n| n as i64)
-        .ok_or_else(|| anyhow::anyhow!("invalid argument {s:?} for \"{flag}\" flag: invalid size"))
-}
-
 fn labels(list: &[String]) -> BTreeMap<String, String> {
     list.iter()
         .map(|l| l.split_once('=').map_or((l.clone(), String::new()), |(k, v)| (k.to_string(), v.to_string())))
         .collect()
-}
-
-/// `--device PATH_ON_HOST[:PATH_IN_CONTAINER][:PERMISSIONS]` (docker's
-/// client-side parse; the host path is looked at when the container starts).
-fn parse_device(s: &str) -> anyhow::Result<DeviceMapping> {
-    let parts: Vec<&str> = s.split(':').collect();
-    let valid_mode = |m: &str| !m.is_empty() && m.chars().all(|c| "rwm".contains(c));
-    let (host, inner, perms) = match parts[..] {
-        [h] => (h, h, "rwm"),
-        [h, m] if valid_mode(m) => (h, h, m),
-        [h, c] => (h, c, "rwm"),
-        [h, c, m] => {
-            if !valid_mode(m) {
-                anyhow::bail!("invalid argument {s:?} for \"--device\" flag: invalid device mode: {m}");
-            }
-            (h, c, m)
-        }
-        _ => anyhow::bail!("invalid argument {s:?} for \"--device\" flag: invalid device specification: {s}"),
-    };
-    if !inner.starts_with('/') {
-        anyhow::bail!("invalid argument {s:?} for \"--device\" flag: bad format for path: {inner}");
-    }
-    Ok(DeviceMapping {
-        path_on_host: host.to_string(),
-        path_in_container: inner.to_string(),
-        cgroup_permissions: perms.to_string(),
-    })
-}
-
-/// `--sysctl KEY=VALUE`, only the namespaced ones docker's client allows.
-fn parse_sysctl(s: &str) -> anyhow::Result<(String, String)> {
-    let (k, v) = s.split_once('=').ok_or_else(|| {
-        anyhow::anyhow!("invalid argument {s:?} for \"--sysctl\" flag: sysctl '{s}' is not whitelisted")
-    })?;
-    const IPC: &[&str] = &[
-        "kernel.msgmax",
-        "kernel.msgmnb",
-        "kernel.msgmni",
-        "kernel.sem",
-        "kernel.shmall",
-        "kernel.shmmax",
-        "kernel.shmmni",
-        "kernel.shm_rmid_forced",
-    ];
-    if !(IPC.contains(&k) || k.starts_with("fs.mqueue.") || k.starts_with("net.")) {
-        anyhow::bail!("invalid argument {s:?} for \"--sysctl\" flag: sysctl '{s}' is not whitelisted");
-    }
-    Ok((k.to_string(), v.to_string()))
 }
 
 /// The streams a foreground container is attached to.
@@ -414,81 +131,11 @@ fn namespace_modes(a: &CreateArgs) -> anyhow::Result<NamespaceModes> {
     Ok(NamespaceModes { pid, ipc, uts, cgroupns, userns })
 }
 
-fn check_oom_score_adj(v: Option<i64>) -> anyhow::Result<i64> {
-    let v = v.unwrap_or(0);
-    if !(-1000..=1000).contains(&v) {
-        anyhow::bail!("Invalid value {v}, range for oom score adj is [-1000, 1000]");
-    }
-    Ok(v)
-}
-
-fn check_swappiness(v: Option<i64>) -> anyhow::Result<Option<i64>> {
-    match v {
-        Some(s) if s != -1 && !(0..=100).contains(&s) => {
-            anyhow::bail!("Invalid value: {s}, valid memory swappiness range is 0-100")
-        }
-        Some(-1) | None => Ok(None),
-        some => Ok(some),
-    }
-}
-
-/// docker's smallest memory limit or reservation (moby's linuxMinMemory).
-pub(crate) const MIN_MEMORY: i64 = 6 << 20;
-
-/// docker's check of a reservation, and of the limit asked with it.
-pub(crate) fn check_memory_reservation(r: i64, memory: i64) -> anyhow::Result<()> {
-    if r > 0 && r < MIN_MEMORY {
-        anyhow::bail!("Minimum memory reservation allowed is 6MB");
-    }
-    if memory > 0 && r > memory {
-        anyhow::bail!("Minimum memory limit can not be less than memory reservation limit, see usage");
-    }
-    Ok(())
-}
-
 fn memory_reservation(a: &CreateArgs, memory: i64) -> anyhow::Result<i64> {
     let Some(r) = a.memory_reservation.as_deref() else { return Ok(0) };
     let r = parse_bytes("--memory-reservation", r)?;
     check_memory_reservation(r, memory)?;
     Ok(r)
-}
-
-/// docker's text for a weight it discards.
-pub(crate) const BLKIO_WEIGHT_DISCARDED: &str =
-    "Your kernel does not support Block I/O weight or the cgroup is not mounted. Weight discarded.";
-
-/// docker takes a weight only where the kernel has CFQ's blkio.weight (v1)
-/// or io.bfq.weight (v2), and otherwise discards it (0, and true: warn).
-pub(crate) fn check_blkio_weight(w: u16) -> anyhow::Result<(u16, bool)> {
-    let supported = ["/sys/fs/cgroup/blkio/blkio.weight", "/sys/fs/cgroup/io.bfq.weight"]
-        .iter()
-        .any(|p| std::path::Path::new(p).exists());
-    // moby's order: discarded first, then the range checked.
-    if w != 0 && !supported {
-        return Ok((0, true));
-    }
-    if w != 0 && !(10..=1000).contains(&w) {
-        anyhow::bail!("Range of blkio weight is from 10 to 1000");
-    }
-    Ok((w, false))
-}
-
-fn blkio_weight(w: Option<u16>) -> anyhow::Result<u16> {
-    let (w, discarded) = check_blkio_weight(w.unwrap_or(0))?;
-    if discarded {
-        eprintln!("WARNING: {BLKIO_WEIGHT_DISCARDED}");
-    }
-    Ok(w)
-}
-
-/// `--cpus` between 0.01 and the number of CPUs we may run on.
-pub(crate) fn check_cpus(cpus: Option<f64>) -> anyhow::Result<()> {
-    let Some(c) = cpus else { return Ok(()) };
-    let n = std::thread::available_parallelism().map_or(1, |n| n.get());
-    if c != 0.0 && (c < 0.01 || c > n as f64) {
-        anyhow::bail!("Range of CPUs is from 0.01 to {n}.00, as there are only {n} CPUs available");
-    }
-    Ok(())
 }
 
 /// docker's HostConfig from the flags.
@@ -792,26 +439,6 @@ mod tests {
     }
 
     #[test]
-    fn device_forms_as_dockers_client() {
-        let d = parse_device("/dev/null").unwrap();
-        assert_eq!((d.path_in_container.as_str(), d.cgroup_permissions.as_str()), ("/dev/null", "rwm"));
-        let d = parse_device("/dev/null:r").unwrap();
-        assert_eq!((d.path_in_container.as_str(), d.cgroup_permissions.as_str()), ("/dev/null", "r"));
-        let d = parse_device("/dev/null:/dev/n:rw").unwrap();
-        assert_eq!((d.path_in_container.as_str(), d.cgroup_permissions.as_str()), ("/dev/n", "rw"));
-        assert!(parse_device("/dev/null:/dev/n:q").unwrap_err().to_string().ends_with("invalid device mode: q"));
-        assert!(parse_device("/dev/null:rel").unwrap_err().to_string().ends_with("bad format for path: rel"));
-    }
-
-    #[test]
-    fn only_namespaced_sysctls_pass() {
-        assert_eq!(parse_sysctl("net.ipv4.ip_forward=1").unwrap(), ("net.ipv4.ip_forward".into(), "1".into()));
-        assert!(parse_sysctl("kernel.shmmax=1").is_ok() && parse_sysctl("fs.mqueue.msg_max=5").is_ok());
-        assert!(parse_sysctl("vm.swappiness=1").unwrap_err().to_string().contains("is not whitelisted"));
-        assert!(parse_sysctl("kernel.hostname=x").is_err() && parse_sysctl("net.x").is_err());
-    }
-
-    #[test]
     fn namespace_modes_are_checked_as_docker_does() {
         let m = namespace_modes(&args(&[])).unwrap();
         assert_eq!((m.pid.as_str(), m.ipc.as_str(), m.uts.as_str()), ("", "private", ""));
@@ -831,17 +458,12 @@ mod tests {
     }
 
     #[test]
-    fn ranges_are_dockers() {
-        assert!(check_oom_score_adj(Some(-1000)).is_ok() && check_oom_score_adj(Some(1001)).is_err());
-        assert_eq!(check_swappiness(Some(-1)).unwrap(), None);
-        assert_eq!(check_swappiness(Some(60)).unwrap(), Some(60));
-        assert!(check_swappiness(Some(101)).is_err());
+    fn reservation_and_kernel_memory_are_checked_as_docker_does() {
         assert!(memory_reservation(&args(&["--memory-reservation", "1m"]), 0).is_err());
         assert!(memory_reservation(&args(&["--memory-reservation", "20m"]), 10 << 20).is_err());
         assert_eq!(memory_reservation(&args(&["--memory-reservation", "10m"]), 0).unwrap(), 10 << 20);
         let e = host_config(&args(&["--kernel-memory", "lots"]), "berth").unwrap_err().to_string();
         assert_eq!(e, "invalid argument \"lots\" for \"--kernel-memory\" flag: invalid size");
-        assert!(check_cpus(Some(0.001)).is_err() && check_cpus(Some(0.5)).is_ok() && check_cpus(Some(1e6)).is_err());
     }
 
     #[test]
@@ -851,12 +473,5 @@ mod tests {
         let s = attach_streams(&args(&["-a", "STDERR"])).unwrap();
         assert_eq!((s.stdin, s.stdout, s.stderr), (false, false, true));
         assert!(attach_streams(&args(&["-a", "foo"])).unwrap_err().to_string().contains("valid streams are"));
-    }
-
-    #[test]
-    fn ulimit_forms() {
-        assert_eq!(parse_ulimit("nofile=1024:2048").unwrap(), Ulimit { name: "nofile".into(), soft: 1024, hard: 2048 });
-        assert_eq!(parse_ulimit("nproc=10").unwrap().hard, 10);
-        assert!(parse_ulimit("nofile").is_err());
     }
 }

@@ -4,6 +4,7 @@
 pub(crate) mod commit;
 pub(crate) mod cp;
 pub(crate) mod create;
+pub(crate) mod create_flags;
 pub(crate) mod exec;
 pub(crate) mod image;
 pub(crate) mod inspect;
@@ -16,6 +17,7 @@ pub(crate) mod start;
 pub(crate) mod stats;
 pub(crate) mod stop;
 pub(crate) mod update;
+pub(crate) mod values;
 
 use clap::Subcommand;
 

@@ -13,7 +13,7 @@ use crate::container::store::{Store, StoreError};
 use crate::container::update::{self, Changes, UpdateError};
 use crate::supervisor::restart;
 
-use super::create::{self, MIN_MEMORY, parse_bytes};
+use super::values::{self, MIN_MEMORY, parse_bytes};
 
 #[derive(Debug, Clone, clap::Args)]
 pub(crate) struct UpdateArgs {
@@ -167,7 +167,7 @@ fn verify(ch: &mut Changes) -> Result<Vec<String>, String> {
     if ch.memory > 0 && ch.memory_swap > 0 && ch.memory_swap < ch.memory {
         return Err("Minimum memoryswap limit should be larger than memory limit, see usage".into());
     }
-    create::check_memory_reservation(ch.memory_reservation, ch.memory).map_err(|e| e.to_string())?;
+    values::check_memory_reservation(ch.memory_reservation, ch.memory).map_err(|e| e.to_string())?;
     if ch.kernel_memory > 0 {
         warnings.push("Specifying a kernel memory limit is deprecated and will be removed in a future release.".into());
         if ch.kernel_memory < MIN_MEMORY {
@@ -181,7 +181,7 @@ fn verify(ch: &mut Changes) -> Result<Vec<String>, String> {
         return Err("Conflicting options: Nano CPUs and CPU Quota cannot both be set".into());
     }
     if ch.nano_cpus != 0 {
-        create::check_cpus(Some(ch.nano_cpus as f64 / 1e9)).map_err(|e| e.to_string())?;
+        values::check_cpus(Some(ch.nano_cpus as f64 / 1e9)).map_err(|e| e.to_string())?;
     }
     if ch.cpu_period != 0 && !(1000..=1_000_000).contains(&ch.cpu_period) {
         return Err("CPU cfs period can not be less than 1ms (i.e. 1000) or larger than 1s (i.e. 1000000)".into());
@@ -195,9 +195,9 @@ fn verify(ch: &mut Changes) -> Result<Vec<String>, String> {
     if realtime && !Path::new("/sys/fs/cgroup/cpu/cpu.rt_period_us").exists() {
         return Err("Your kernel does not support CPU real-time scheduler".into());
     }
-    let (weight, discarded) = create::check_blkio_weight(ch.blkio_weight).map_err(|e| e.to_string())?;
+    let (weight, discarded) = values::check_blkio_weight(ch.blkio_weight).map_err(|e| e.to_string())?;
     if discarded {
-        warnings.push(create::BLKIO_WEIGHT_DISCARDED.into());
+        warnings.push(values::BLKIO_WEIGHT_DISCARDED.into());
     }
     ch.blkio_weight = weight;
     Ok(warnings)
