@@ -6,6 +6,7 @@ pub(crate) mod bundle;
 pub(crate) mod fsview;
 pub(crate) mod health;
 pub(crate) mod hostopts;
+pub(crate) mod imageconfig;
 pub(crate) mod lifecycle;
 pub(crate) mod process;
 pub(crate) mod record;

@@ -8,7 +8,7 @@ use std::path::Path;
 use serde_json::{Value, json};
 
 use super::record::Container;
-use super::{bundle, security, user};
+use super::{bundle, imageconfig, security, user};
 
 /// What an exec changes from the container's process.
 #[derive(Debug, Default)]
@@ -56,7 +56,7 @@ pub(crate) fn exec_process(c: &Container, req: &ExecRequest<'_>, rootfs: &Path) 
         "terminal": req.tty,
         "user": {"uid": u.uid, "gid": u.gid, "additionalGids": bundle::all_gids(c, &u, rootfs)?},
         "args": req.args,
-        "env": bundle::process_env(&cfg, &u.home),
+        "env": imageconfig::process_env(&cfg, &u.home),
         "cwd": cwd,
         "capabilities": {"bounding": caps, "effective": caps, "permitted": caps},
         // docker's exec starts from the container's process: its rlimits and

@@ -8,8 +8,8 @@ use std::io::Read;
 use anyhow::Context;
 
 use crate::config::Config;
-use crate::container::bundle::{self, ImageDefaults};
 use crate::container::health::{self, HealthConfig};
+use crate::container::imageconfig::{self, ImageDefaults};
 use crate::container::record::{Container, ContainerConfig, HostConfig, LogConfig, ZERO_TIME};
 use crate::container::store::Store;
 use crate::container::{Layout, now_rfc3339};
@@ -269,7 +269,7 @@ pub(crate) fn create(config: &Config, a: &CreateArgs) -> anyhow::Result<Containe
     let image = super::image::ensure(config, &a.image, &a.pull)?;
     let id = new_id()?;
     let mut cfg = user_config(a)?;
-    bundle::merge_image(&mut cfg, &image_defaults(&image.config), a.entrypoint.is_some());
+    imageconfig::merge_image(&mut cfg, &image_defaults(&image.config), a.entrypoint.is_some());
     cfg.healthcheck = health::merge(user_health, health::of_image(&image.config_raw));
     if let Some(h) = &cfg.healthcheck {
         health::check(h)?;
@@ -285,7 +285,7 @@ pub(crate) fn create(config: &Config, a: &CreateArgs) -> anyhow::Result<Containe
         }
         (None, false) => id[..12].to_string(),
     };
-    let (path, args) = bundle::entrypoint_and_args(&cfg)?;
+    let (path, args) = imageconfig::entrypoint_and_args(&cfg)?;
     let mut c = Container {
         id: id.clone(),
         name: String::new(),
