@@ -246,12 +246,7 @@ pub(crate) fn limits(hc: &HostConfig) -> Value {
     let mut memory = serde_json::Map::new();
     if hc.memory > 0 {
         memory.insert("limit".into(), json!(hc.memory));
-        // docker: swap defaults to twice the memory; -1 is unlimited.
-        let swap = match hc.memory_swap {
-            0 => hc.memory * 2,
-            s => s,
-        };
-        memory.insert("swap".into(), json!(swap));
+        memory.insert("swap".into(), json!(super::record::swap_in_force(hc.memory, hc.memory_swap)));
     }
     if hc.memory_reservation > 0 {
         memory.insert("reservation".into(), json!(hc.memory_reservation));

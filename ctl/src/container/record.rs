@@ -69,6 +69,12 @@ pub(crate) struct Ulimit {
     pub hard: u64,
 }
 
+/// The memory plus swap limit in force: docker's default, twice the memory,
+/// where a memory limit came without a swap limit (0); -1 is unlimited.
+pub(crate) fn swap_in_force(memory: i64, memory_swap: i64) -> i64 {
+    if memory > 0 && memory_swap == 0 { memory * 2 } else { memory_swap }
+}
+
 /// docker's `HostConfig`: resources, security, policies, the runtime.
 #[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
 #[serde(rename_all = "PascalCase")]

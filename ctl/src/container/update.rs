@@ -74,12 +74,6 @@ impl From<DbError> for UpdateError {
     }
 }
 
-/// The memory plus swap limit in force: a record made before berthctl
-/// recorded docker's default (twice the memory) says 0 for it.
-fn memory_swap(hc: &HostConfig) -> i64 {
-    if hc.memory > 0 && hc.memory_swap == 0 { hc.memory * 2 } else { hc.memory_swap }
-}
-
 /// docker's `UpdateContainer`: `--cpus` and `--cpu-period`/`--cpu-quota`
 /// never both, a memory limit above the swap limit in force only with a new
 /// swap limit, no restart policy for an `--rm` container; then every value
@@ -98,7 +92,8 @@ pub(crate) fn merge(hc: &mut HostConfig, ch: &Changes) -> Result<(), String> {
     if ch.cpu_quota > 0 && hc.nano_cpus > 0 {
         return conflict("CPU Quota cannot be updated as NanoCPUs has already been set");
     }
-    hc.memory_swap = memory_swap(hc);
+    // A record made before berthctl recorded docker's default says 0 for it.
+    hc.memory_swap = super::record::swap_in_force(hc.memory, hc.memory_swap);
     if ch.memory != 0 && ch.memory > hc.memory_swap && ch.memory_swap == 0 {
         return Err(
             "Memory limit should be smaller than already set memoryswap limit, update the memoryswap at the same time"

@@ -10,7 +10,7 @@ use anyhow::Context;
 use crate::config::Config;
 use crate::container::health::{self, HealthConfig};
 use crate::container::imageconfig::{self, ImageDefaults};
-use crate::container::record::{Container, ContainerConfig, HostConfig, LogConfig, ZERO_TIME};
+use crate::container::record::{Container, ContainerConfig, HostConfig, LogConfig, ZERO_TIME, swap_in_force};
 use crate::container::store::Store;
 use crate::container::{Layout, now_rfc3339};
 use crate::network;
@@ -19,7 +19,7 @@ use crate::supervisor::{logfile, restart};
 pub(crate) use super::create_flags::CreateArgs;
 use super::values::{
     blkio_weight, check_cpus, check_memory_reservation, check_oom_score_adj, check_swappiness, parse_bytes,
-    parse_device, parse_sysctl, parse_ulimit,
+    parse_device, parse_memory_swap, parse_sysctl, parse_ulimit,
 };
 
 /// docker's `Healthcheck` of the flags (its client's checks).
@@ -169,13 +169,8 @@ fn host_config(a: &CreateArgs, runtime: &str) -> anyhow::Result<HostConfig> {
             "WARNING: OOM killer is disabled for the container, but no memory limit is set, this can result in the system running out of resources."
         );
     }
-    let memory_swap = match a.memory_swap.as_deref() {
-        Some("-1") => -1,
-        Some(s) => parse_bytes("--memory-swap", s)?,
-        None => 0,
-    };
     // docker's daemon: swap defaults to twice the memory, and records so.
-    let memory_swap = if memory > 0 && memory_swap == 0 { memory * 2 } else { memory_swap };
+    let memory_swap = swap_in_force(memory, parse_memory_swap(a.memory_swap.as_deref())?);
     let tmpfs = a
         .tmpfs
         .iter()

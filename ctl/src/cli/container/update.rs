@@ -86,11 +86,6 @@ impl UpdateArgs {
 /// unlimited (docker's API: 0). Flag errors are the command's (exit 125).
 fn changes(a: &UpdateArgs) -> anyhow::Result<Changes> {
     let bytes = |flag: &str, v: &Option<String>| v.as_deref().map(|s| parse_bytes(flag, s)).transpose();
-    let memory_swap = match a.memory_swap.as_deref() {
-        Some("-1") => -1,
-        Some(s) => parse_bytes("--memory-swap", s)?,
-        None => 0,
-    };
     Ok(Changes {
         blkio_weight: a.blkio_weight.unwrap_or(0),
         cpu_period: a.cpu_period.unwrap_or(0),
@@ -104,7 +99,7 @@ fn changes(a: &UpdateArgs) -> anyhow::Result<Changes> {
         kernel_memory: bytes("--kernel-memory", &a.kernel_memory)?.unwrap_or(0),
         memory: bytes("-m, --memory", &a.memory)?.unwrap_or(0),
         memory_reservation: bytes("--memory-reservation", &a.memory_reservation)?.unwrap_or(0),
-        memory_swap,
+        memory_swap: values::parse_memory_swap(a.memory_swap.as_deref())?,
         pids_limit: a.pids_limit.filter(|p| *p != 0).map(|p| p.max(0)),
         restart_policy: None,
     })

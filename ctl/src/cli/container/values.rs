@@ -28,6 +28,15 @@ pub(crate) fn parse_ulimit(s: &str) -> anyhow::Result<Ulimit> {
     })
 }
 
+/// `--memory-swap`: a size, or -1 for unlimited; 0 when not given.
+pub(crate) fn parse_memory_swap(v: Option<&str>) -> anyhow::Result<i64> {
+    match v {
+        Some("-1") => Ok(-1),
+        Some(s) => parse_bytes("--memory-swap", s),
+        None => Ok(0),
+    }
+}
+
 pub(crate) fn parse_bytes(flag: &str, s: &str) -> anyhow::Result<i64> {
     logfile::parse_size(s)
         .map(|n| n as i64)
@@ -176,6 +185,15 @@ mod tests {
         assert!(parse_sysctl("kernel.shmmax=1").is_ok() && parse_sysctl("fs.mqueue.msg_max=5").is_ok());
         assert!(parse_sysctl("vm.swappiness=1").unwrap_err().to_string().contains("is not whitelisted"));
         assert!(parse_sysctl("kernel.hostname=x").is_err() && parse_sysctl("net.x").is_err());
+    }
+
+    #[test]
+    fn memory_swap_is_a_size_or_unlimited() {
+        assert_eq!(parse_memory_swap(None).unwrap(), 0);
+        assert_eq!(parse_memory_swap(Some("-1")).unwrap(), -1);
+        assert_eq!(parse_memory_swap(Some("200m")).unwrap(), 200 << 20);
+        let e = parse_memory_swap(Some("x")).unwrap_err().to_string();
+        assert_eq!(e, "invalid argument \"x\" for \"--memory-swap\" flag: invalid size");
     }
 
     #[test]
