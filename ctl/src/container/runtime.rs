@@ -19,9 +19,8 @@ pub(crate) enum RuntimeError {
     },
     #[error("runtime {verb} {id}: {message}")]
     Failed { verb: &'static str, id: String, message: String },
-    #[error("write the resources for the runtime's update in {dir:?}")]
+    #[error("write the resources for the runtime's update (memfd)")]
     Resources {
-        dir: PathBuf,
         #[source]
         source: std::io::Error,
     },
@@ -122,17 +121,17 @@ impl Runtime {
     /// `update --resources FILE`: new limits for a live container, as a
     /// `linux.resources` document. A file rather than stdin (`-`), which
     /// not every runtime reads; runc, crun and berth all leave a field that
-    /// is absent or 0 as it was.
+    /// is absent or 0 as it was. The file is a memfd, named to the runtime
+    /// by our /proc entry: nothing on disk for a kill -9 to leave behind.
     pub(crate) fn update(&self, id: &str, resources: &serde_json::Value) -> Result<(), RuntimeError> {
-        let dir = self.root.clone();
-        // One per process and container: nothing else writes this name.
-        let file = dir.join(format!("update-{}-{id}.json", std::process::id()));
-        std::fs::create_dir_all(&dir)
-            .and_then(|()| std::fs::write(&file, resources.to_string()))
-            .map_err(|source| RuntimeError::Resources { dir, source })?;
-        let result = self.simple("update", id, &["--resources", &file.to_string_lossy()]);
-        let _ = std::fs::remove_file(&file);
-        result
+        use std::io::Write;
+        use std::os::fd::AsRawFd;
+        let fd = nix::sys::memfd::memfd_create(c"berthctl-update", nix::sys::memfd::MemFdCreateFlag::MFD_CLOEXEC)
+            .map_err(|e| RuntimeError::Resources { source: e.into() })?;
+        let mut file = std::fs::File::from(fd);
+        file.write_all(resources.to_string().as_bytes()).map_err(|source| RuntimeError::Resources { source })?;
+        let path = format!("/proc/{}/fd/{}", std::process::id(), file.as_raw_fd());
+        self.simple("update", id, &["--resources", &path])
     }
 
     /// The runtime's state, or None when it does not know the container.
